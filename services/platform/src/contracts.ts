@@ -1,0 +1,65 @@
+// Contracts: a service's openapi.yaml is loaded once, every request is validated against it (400 listing
+// the fields), the contract is served at /openapi.json, and tests validate responses with the same document.
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import { OpenAPIBackend, type Operation } from 'openapi-backend';
+import type { Context, Next } from 'koa';
+import { problems, type FieldError } from './errors.ts';
+
+export interface Contract {
+  document: any;
+  api: OpenAPIBackend;
+  /** Koa middleware: matches the operation, records its template, validates the request. */
+  middleware: (ctx: Context, next: Next) => Promise<void>;
+  /** Returns the list of problems of a response against the contract (empty when it matches). */
+  responseErrors: (method: string, path: string, status: number, body: unknown) => string[];
+}
+
+export function loadOpenApiDocument(file: string): any {
+  return parse(readFileSync(file, 'utf8'));
+}
+
+function toFieldErrors(errors: any[] | null | undefined): FieldError[] {
+  return (errors ?? []).map((e) => {
+    const where = (e.instancePath || '').replace(/^\//, '').replace(/\//g, '.');
+    const missing = e.params?.missingProperty;
+    const extra = e.params?.additionalProperty;
+    const field = [where, missing ?? extra].filter(Boolean).join('.') || '(root)';
+    return { field, message: extra ? 'is not allowed' : e.message ?? 'is invalid' };
+  });
+}
+
+export async function createContract(file: string): Promise<Contract> {
+  const document = loadOpenApiDocument(file);
+  const api = new OpenAPIBackend({ definition: structuredClone(document), quick: false, validate: true, strict: false, ajvOpts: { allErrors: true } as any });
+  await api.init();
+
+  async function middleware(ctx: Context, next: Next): Promise<void> {
+    if (ctx.path === '/openapi.json' && ctx.method === 'GET') {
+      ctx.state.routeTemplate = '/openapi.json';
+      ctx.body = document;
+      return;
+    }
+    const req = { method: ctx.method, path: ctx.path, headers: ctx.headers as Record<string, string>, query: ctx.query as Record<string, string>, body: (ctx.request as any).body };
+    const operation = api.matchOperation(req);
+    if (!operation) return next();
+    ctx.state.operation = operation;
+    ctx.state.routeTemplate = operation.path;
+    const result = api.validateRequest(req, operation);
+    if (!result.valid) throw problems.validation(toFieldErrors(result.errors));
+    await next();
+  }
+
+  function responseErrors(method: string, path: string, status: number, body: unknown): string[] {
+    const operation: Operation | undefined = api.matchOperation({ method, path, headers: {} });
+    if (!operation) return [`no operation in the contract for ${method} ${path}`];
+    const responses = operation.responses ?? {};
+    if (!responses[String(status)] && !responses.default && !responses[`${String(status)[0]}XX`]) {
+      return [`status ${status} is not declared for ${method} ${operation.path}`];
+    }
+    const result = api.validateResponse(body, operation, status);
+    return result.valid ? [] : toFieldErrors(result.errors).map((e) => `${e.field} ${e.message}`);
+  }
+
+  return { document, api, middleware, responseErrors };
+}

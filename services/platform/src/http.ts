@@ -1,0 +1,170 @@
+// HTTP bootstrap: the common Koa pipeline every service's createApp() builds on, and the server runner
+// with graceful shutdown used by main.ts (stop accepting, drain in-flight requests, close resources, exit 0).
+import http from 'node:http';
+import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import Koa, { type Context, type Next } from 'koa';
+import { bodyParser } from '@koa/bodyparser';
+import { requestContext } from './context.ts';
+import { errorMiddleware, HttpProblem, problems } from './errors.ts';
+import { healthMiddleware, type ReadinessCheck } from './health.ts';
+import { identityMiddleware } from './auth.ts';
+import type { Contract } from './contracts.ts';
+import type { Logger } from './logger.ts';
+import type { Metrics } from './metrics.ts';
+
+export interface ServiceAppOptions {
+  service: string;
+  logger: Logger;
+  metrics: Metrics;
+  contract?: Contract;
+  readiness?: Record<string, ReadinessCheck>;
+  /** Largest JSON body accepted. */
+  jsonLimit?: string;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Request id (taken from x-request-id when sane, else generated), echoed back and kept in the async context. */
+export function requestIdMiddleware() {
+  return async function requestId(ctx: Context, next: Next): Promise<void> {
+    const incoming = ctx.get('x-request-id');
+    const id = REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    ctx.state.requestId = id;
+    ctx.set('x-request-id', id);
+    await requestContext.run({ requestId: id }, next);
+  };
+}
+
+export function accessLogMiddleware(logger: Logger) {
+  return async function accessLog(ctx: Context, next: Next): Promise<void> {
+    const started = process.hrtime.bigint();
+    try {
+      await next();
+    } finally {
+      if (ctx.path !== '/healthz' && ctx.path !== '/readyz' && ctx.path !== '/metrics') {
+        const ms = Number(process.hrtime.bigint() - started) / 1e6;
+        logger.info({ method: ctx.method, path: ctx.path, route: ctx.state.routeTemplate, status: ctx.status, durationMs: Math.round(ms * 100) / 100 }, 'request');
+      }
+    }
+  };
+}
+
+/** JSON bodies only: a body of another type is a 415, a malformed one a 400, an over-large one a 413. */
+export function jsonBodyMiddleware(limit = '100kb') {
+  const parse = bodyParser({ enableTypes: ['json'], jsonLimit: limit, encoding: 'utf-8' } as any);
+  return async function jsonBody(ctx: Context, next: Next): Promise<void> {
+    const hasBody = ['POST', 'PUT', 'PATCH', 'DELETE'].includes(ctx.method) && (Number(ctx.get('content-length') || 0) > 0 || !!ctx.get('transfer-encoding'));
+    if (hasBody && !ctx.is('application/json', 'application/*+json')) {
+      throw new HttpProblem(415, 'unsupported-media-type', 'Unsupported media type', 'Send the body as application/json');
+    }
+    try {
+      await parse(ctx, async () => undefined);
+    } catch (err) {
+      const e = err as { status?: number; type?: string };
+      if (e.status === 413) throw new HttpProblem(413, 'payload-too-large', 'Payload too large', `The body exceeds ${limit}`);
+      throw problems.badRequest('The body is not valid JSON', 'malformed-json');
+    }
+    await next();
+  };
+}
+
+/** The shared pipeline; the service adds its routers after it. */
+export function createServiceApp(opts: ServiceAppOptions): Koa {
+  const app = new Koa();
+  app.proxy = true;
+  app.silent = true;
+  app.use(requestIdMiddleware());
+  app.use(accessLogMiddleware(opts.logger));
+  app.use(opts.metrics.middleware);
+  app.use(errorMiddleware(opts.logger));
+  app.use(healthMiddleware(opts.readiness ?? {}));
+  app.use(async (ctx, next) => {
+    if (ctx.path === '/metrics' && ctx.method === 'GET') return opts.metrics.handler(ctx);
+    return next();
+  });
+  app.use(jsonBodyMiddleware(opts.jsonLimit));
+  if (opts.contract) app.use(opts.contract.middleware);
+  app.use(identityMiddleware);
+  return app;
+}
+
+/** Lets long-lived handlers (SSE, consumers) notice that the process is shutting down. */
+export interface Lifecycle { signal: AbortSignal; shutdown: () => void }
+export function createLifecycle(): Lifecycle {
+  const controller = new AbortController();
+  return { signal: controller.signal, shutdown: () => controller.abort() };
+}
+
+export interface RunningServer {
+  server: http.Server;
+  port: number;
+  url: string;
+  /** Stop accepting, drain in-flight requests (bounded by timeoutMs), then resolve. */
+  close: (timeoutMs?: number) => Promise<void>;
+}
+
+export async function listen(handler: http.RequestListener, port: number, host = '127.0.0.1'): Promise<RunningServer> {
+  const server = http.createServer(handler);
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  const shownHost = host === '0.0.0.0' ? '127.0.0.1' : host;
+  let closing: Promise<void> | undefined;
+  const close = (timeoutMs = 10_000): Promise<void> => {
+    closing ??= new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        server.closeAllConnections();
+      }, timeoutMs);
+      server.close(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+      server.closeIdleConnections();
+    });
+    return closing;
+  };
+  return { server, port: address.port, url: `http://${shownHost}:${address.port}`, close };
+}
+
+export interface RunOptions {
+  service: string;
+  logger: Logger;
+  app: Koa;
+  port: number;
+  host?: string;
+  lifecycle?: Lifecycle;
+  /** Closed in order after the server has drained (consumers, DB, Redis...). */
+  closers?: Array<() => Promise<unknown> | unknown>;
+  shutdownTimeoutMs?: number;
+  exit?: (code: number) => void;
+}
+
+/** main.ts entry: serve, and on SIGTERM/SIGINT drain and close everything, then exit 0. */
+export async function runService(opts: RunOptions): Promise<RunningServer> {
+  const running = await listen(opts.app.callback(), opts.port, opts.host ?? '0.0.0.0');
+  opts.logger.info({ url: running.url }, `${opts.service} listening`);
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    opts.logger.info({ signal }, 'shutting down');
+    opts.lifecycle?.shutdown();
+    let code = 0;
+    try {
+      await running.close(opts.shutdownTimeoutMs ?? 10_000);
+      for (const closer of opts.closers ?? []) await closer();
+    } catch (err) {
+      opts.logger.error({ err }, 'error during shutdown');
+      code = 1;
+    }
+    opts.logger.info('stopped');
+    (opts.exit ?? process.exit)(code);
+  };
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
+  return running;
+}

@@ -1,0 +1,14 @@
+// @eventtickets/platform: the cross-cutting code every service shares. Testing helpers live under
+// "@eventtickets/platform/testing/*" so production code never imports them.
+export * from './config.ts';
+export * from './context.ts';
+export * from './logger.ts';
+export * from './errors.ts';
+export * from './metrics.ts';
+export * from './health.ts';
+export * from './contracts.ts';
+export * from './auth.ts';
+export * from './http.ts';
+export * from './db.ts';
+export * from './redis.ts';
+export * from './outbox.ts';

@@ -1,0 +1,40 @@
+// Logging: pino JSON to stdout with service name, request id and trace/span ids; secrets redacted.
+import { pino, type Logger, type LoggerOptions } from 'pino';
+import { trace } from '@opentelemetry/api';
+import { requestContext } from './context.ts';
+
+export type { Logger };
+
+/** Paths never written: passwords, tokens, card data, credentials in headers. */
+export const redactedPaths = [
+  'password', '*.password', '*.*.password', 'newPassword', '*.newPassword',
+  'token', '*.token', 'accessToken', '*.accessToken', 'refreshToken', '*.refreshToken',
+  'cardNumber', '*.cardNumber', '*.*.cardNumber', 'card.number', '*.card.number', 'cvc', '*.cvc', '*.*.cvc',
+  'authorization', '*.authorization', 'headers.authorization', 'req.headers.authorization',
+  'headers.cookie', 'req.headers.cookie', '*.headers["set-cookie"]', 'secret', '*.secret',
+];
+
+export function createLogger(service: string, options: LoggerOptions & { destination?: pino.DestinationStream } = {}): Logger {
+  const { destination, ...rest } = options;
+  const opts: LoggerOptions = {
+    level: process.env.LOG_LEVEL ?? 'info',
+    base: { service },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    redact: { paths: redactedPaths, censor: '[redacted]' },
+    formatters: { level: (label) => ({ level: label }) },
+    mixin() {
+      const fields: Record<string, string> = {};
+      const ctx = requestContext.getStore();
+      if (ctx?.requestId) fields.request_id = ctx.requestId;
+      const span = trace.getActiveSpan();
+      if (span) {
+        const sc = span.spanContext();
+        fields.trace_id = sc.traceId;
+        fields.span_id = sc.spanId;
+      }
+      return fields;
+    },
+    ...rest,
+  };
+  return destination ? pino(opts, destination) : pino(opts);
+}

@@ -1,0 +1,61 @@
+// Transactional outbox, write side: a domain event is a row inserted in the same transaction as the state
+// change, so it exists if and only if the change committed. The relay (eventbus) publishes it later.
+import { randomUUID } from 'node:crypto';
+import { context, propagation } from '@opentelemetry/api';
+import type { Sequelize, Transaction } from 'sequelize';
+import type { Migration } from './db.ts';
+
+export interface DomainEvent<P = Record<string, unknown>> {
+  /** Unique id; consumers deduplicate on it. */
+  id: string;
+  /** e.g. "event.published", "hold.expired". */
+  type: string;
+  /** The entity the event is about (event id, hold id...). */
+  aggregateId: string;
+  payload: P;
+  occurredAt: string;
+  /** W3C trace context of the transaction that produced it. */
+  headers: Record<string, string>;
+}
+
+export const outboxMigrations: Migration[] = [
+  {
+    name: '0000-platform-outbox',
+    up: (db) =>
+      db.query(`
+        CREATE TABLE IF NOT EXISTS outbox (
+          seq bigserial PRIMARY KEY,
+          event_id uuid NOT NULL UNIQUE,
+          type text NOT NULL,
+          aggregate_id text NOT NULL,
+          payload jsonb NOT NULL,
+          headers jsonb NOT NULL DEFAULT '{}'::jsonb,
+          occurred_at timestamptz NOT NULL DEFAULT now(),
+          published_at timestamptz
+        );
+        CREATE INDEX IF NOT EXISTS outbox_unpublished ON outbox (seq) WHERE published_at IS NULL;
+        CREATE TABLE IF NOT EXISTS processed_events (
+          consumer text NOT NULL,
+          event_id uuid NOT NULL,
+          processed_at timestamptz NOT NULL DEFAULT now(),
+          PRIMARY KEY (consumer, event_id)
+        );`),
+    down: (db) => db.query('DROP TABLE IF EXISTS outbox; DROP TABLE IF EXISTS processed_events;'),
+  },
+];
+
+/** Adds an event to the outbox inside the caller's transaction. */
+export async function enqueueEvent<P extends Record<string, unknown>>(
+  db: Sequelize,
+  transaction: Transaction,
+  event: { type: string; aggregateId: string; payload: P; id?: string },
+): Promise<DomainEvent<P>> {
+  const headers: Record<string, string> = {};
+  propagation.inject(context.active(), headers);
+  const row: DomainEvent<P> = { id: event.id ?? randomUUID(), type: event.type, aggregateId: event.aggregateId, payload: event.payload, occurredAt: new Date().toISOString(), headers };
+  await db.query(
+    'INSERT INTO outbox (event_id, type, aggregate_id, payload, headers, occurred_at) VALUES (:id, :type, :aggregateId, :payload, :headers, :occurredAt)',
+    { transaction, replacements: { id: row.id, type: row.type, aggregateId: row.aggregateId, payload: JSON.stringify(row.payload), headers: JSON.stringify(headers), occurredAt: row.occurredAt } },
+  );
+  return row;
+}
