@@ -1,0 +1,15 @@
+// The one place a service joins the local stack: name, folder, port, and what it needs. The runner
+// (scripts/start.ts) starts them in this order; the gateway comes last.
+export interface StackService {
+  name: string;
+  /** Folder under services/ holding src/main.ts. */
+  dir: string;
+  /** Default local port (the gateway takes PORT instead). */
+  port: number;
+  /** Gets its own database in the embedded Postgres. */
+  database: boolean;
+  /** Extra environment for local runs. */
+  env?: Record<string, string>;
+}
+
+export const stackServices: StackService[] = [];
