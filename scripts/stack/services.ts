@@ -10,6 +10,10 @@ export interface StackService {
   database: boolean;
   /** Extra environment for local runs. */
   env?: Record<string, string>;
+  /** Optional module (relative to the service folder) exporting
+   *  `seedDemo(ctx: { gatewayUrl: string; demoPassword: string; log: (msg: string) => void }): Promise<void>`,
+   *  run once the stack is ready; it must be idempotent (a second start changes nothing). */
+  seed?: string;
 }
 
 export const stackServices: StackService[] = [];
