@@ -12,3 +12,6 @@ export * from './http.ts';
 export * from './db.ts';
 export * from './redis.ts';
 export * from './outbox.ts';
+export * from './eventbus/index.ts';
+export * from './locks.ts';
+export * from './pubsub.ts';
