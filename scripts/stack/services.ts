@@ -14,6 +14,8 @@ export interface StackService {
    *  `seedDemo(ctx: { gatewayUrl: string; demoPassword: string; log: (msg: string) => void }): Promise<void>`,
    *  run once the stack is ready; it must be idempotent (a second start changes nothing). */
   seed?: string;
+  /** Pages worth printing at start (e.g. the dev mailbox), as paths on the service's own URL. */
+  links?: { label: string; path: string }[];
 }
 
 export const stackServices: StackService[] = [];
