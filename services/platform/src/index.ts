@@ -15,3 +15,7 @@ export * from './outbox.ts';
 export * from './eventbus/index.ts';
 export * from './locks.ts';
 export * from './pubsub.ts';
+export * from './cache.ts';
+export * from './conditional.ts';
+export * from './tracing.ts';
+export * from './client.ts';
