@@ -17,5 +17,3 @@ export * from './locks.ts';
 export * from './pubsub.ts';
 export * from './cache.ts';
 export * from './conditional.ts';
-export * from './tracing.ts';
-export * from './client.ts';
