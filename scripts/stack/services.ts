@@ -18,4 +18,6 @@ export interface StackService {
   links?: { label: string; path: string }[];
 }
 
-export const stackServices: StackService[] = [];
+export const stackServices: StackService[] = [
+  { name: 'users', dir: 'users', port: 8081, database: true },
+];

@@ -1,0 +1,45 @@
+// Admin operations: list users (keyset cursor) and change roles (which approves organizer requests).
+import { HttpProblem, enqueueEvent, problems, withTransaction, type Role } from '@eventtickets/platform';
+import { toUserView, userEventPayload, type UserView } from '../domain/user.ts';
+import { findUserById, listUsers, updateRole } from '../db/users.ts';
+import { userNotFound } from './profile.ts';
+import type { UsersDeps } from '../deps.ts';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function encodeCursor(u: { createdAt: string; id: string }): string {
+  return Buffer.from(JSON.stringify([u.createdAt, u.id])).toString('base64url');
+}
+
+export function decodeCursor(cursor: string): { createdAt: string; id: string } {
+  try {
+    const [createdAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
+    if (typeof createdAt === 'string' && !Number.isNaN(Date.parse(createdAt)) && typeof id === 'string' && UUID.test(id)) return { createdAt, id };
+  } catch {
+    /* falls through to the problem */
+  }
+  throw problems.badRequest('The cursor is not one this API returned', 'invalid-cursor');
+}
+
+export async function listUserPage(deps: UsersDeps, q: { limit: number; cursor?: string; role?: Role; organizerRequested?: boolean }): Promise<{ items: UserView[]; nextCursor: string | null }> {
+  const after = q.cursor ? decodeCursor(q.cursor) : undefined;
+  const rows = await listUsers(deps.db, { limit: q.limit + 1, after, role: q.role, organizerRequested: q.organizerRequested });
+  const items = rows.slice(0, q.limit).map(toUserView);
+  const last = items[items.length - 1];
+  return { items, nextCursor: rows.length > q.limit && last ? encodeCursor(last) : null };
+}
+
+export async function setRole(deps: UsersDeps, actorId: string, userId: string, role: Role): Promise<UserView> {
+  // An admin demoting themselves could leave nobody able to manage roles.
+  if (actorId === userId) throw new HttpProblem(409, 'cannot-change-own-role', 'Conflict', 'Admins cannot change their own role');
+  return withTransaction(deps.db, async (t) => {
+    const user = await findUserById(deps.db, userId, t, { forUpdate: true });
+    if (!user) throw userNotFound();
+    const approvesRequest = user.organizerRequested && (role === 'organizer' || role === 'admin');
+    if (user.role === role && !approvesRequest) return toUserView(user);
+    const updated = await updateRole(deps.db, t, userId, role);
+    await enqueueEvent(deps.db, t, { type: 'user.updated', aggregateId: userId, payload: userEventPayload(updated) });
+    deps.logger.info({ actorId, userId, from: user.role, to: role }, 'role changed');
+    return toUserView(updated);
+  });
+}

@@ -1,0 +1,29 @@
+// Demo accounts for the local stack (DEMO_PASSWORD set): created once, existing ones left as they are.
+import { enqueueEvent, withTransaction, type Role } from '@eventtickets/platform';
+import { defaultNotificationPrefs, userEventPayload } from '../domain/user.ts';
+import { findUserByEmail, insertUser } from '../db/users.ts';
+import type { UsersDeps } from '../deps.ts';
+
+export const demoAccounts: Array<{ email: string; name: string; role: Role }> = [
+  { email: 'buyer@example.com', name: 'Demo Buyer', role: 'buyer' },
+  { email: 'organizer@example.com', name: 'Demo Organizer', role: 'organizer' },
+  { email: 'admin@example.com', name: 'Demo Admin', role: 'admin' },
+];
+
+/** Returns the e-mails it created (empty on a second run). */
+export async function ensureDemoUsers(deps: Pick<UsersDeps, 'db' | 'passwords' | 'logger'>, password: string): Promise<string[]> {
+  const created: string[] = [];
+  for (const account of demoAccounts) {
+    if (await findUserByEmail(deps.db, account.email)) continue;
+    const passwordHash = await deps.passwords.hash(password);
+    await withTransaction(deps.db, async (t) => {
+      // ON CONFLICT DO NOTHING: two replicas seeding at once create each account once.
+      const user = await insertUser(deps.db, t, { ...account, phone: null, notificationPrefs: { ...defaultNotificationPrefs }, organizerRequested: false, passwordHash });
+      if (!user) return;
+      await enqueueEvent(deps.db, t, { type: 'user.registered', aggregateId: user.id, payload: userEventPayload(user) });
+      created.push(user.email);
+    });
+  }
+  if (created.length) deps.logger.info({ created }, 'demo users created');
+  return created;
+}

@@ -1,0 +1,79 @@
+// Sessions: a login starts a refresh-token family; every refresh spends the presented token and issues
+// the next one in the same family; presenting a spent token again revokes the family (stolen-token
+// detection); logout revokes the family.
+import { randomUUID } from 'node:crypto';
+import { HttpProblem, withTransaction, type Transaction } from '@eventtickets/platform';
+import { generateRefreshToken, hashRefreshToken, isWellFormedRefreshToken, judgeRefreshToken } from '../domain/refresh-tokens.ts';
+import { toUserView, type UserRecord, type UserView } from '../domain/user.ts';
+import { findRefreshTokenForUpdate, insertRefreshToken, markRotated, revokeFamily } from '../db/refresh-tokens.ts';
+import { findUserById } from '../db/users.ts';
+import { issueAccessToken } from '../keys/access-tokens.ts';
+import type { UsersDeps } from '../deps.ts';
+
+export interface Session {
+  accessToken: string;
+  tokenType: 'Bearer';
+  expiresIn: number;
+  refreshToken: string;
+  refreshExpiresAt: string;
+  user: UserView;
+}
+
+export interface IssuedRefreshToken { token: string; expiresAt: Date }
+
+/** Stores the hash of a fresh refresh token (new family unless one is given) inside the caller's transaction. */
+export async function createRefreshToken(deps: UsersDeps, t: Transaction, userId: string, familyId: string = randomUUID()): Promise<IssuedRefreshToken> {
+  const token = generateRefreshToken();
+  const expiresAt = new Date(Date.now() + deps.refreshTokenTtlDays * 86_400_000);
+  await insertRefreshToken(deps.db, t, { familyId, userId, tokenHash: hashRefreshToken(token), expiresAt });
+  return { token, expiresAt };
+}
+
+/** The response body of register, login and refresh. */
+export async function sessionFor(deps: UsersDeps, user: UserRecord, refresh: IssuedRefreshToken): Promise<Session> {
+  const access = await issueAccessToken(deps.keys, deps.accessTokens, user);
+  return { accessToken: access.token, tokenType: 'Bearer', expiresIn: access.expiresIn, refreshToken: refresh.token, refreshExpiresAt: refresh.expiresAt.toISOString(), user: toUserView(user) };
+}
+
+const invalidToken = () => new HttpProblem(401, 'invalid-refresh-token', 'Unauthorized', 'The refresh token is not valid; log in again');
+
+export async function refreshSession(deps: UsersDeps, presented: string): Promise<Session> {
+  if (!isWellFormedRefreshToken(presented)) throw invalidToken();
+  // The transaction returns its verdict instead of throwing so a reuse revocation is committed, not rolled back.
+  const outcome = await withTransaction(deps.db, async (t) => {
+    const stored = await findRefreshTokenForUpdate(deps.db, t, hashRefreshToken(presented));
+    const verdict = judgeRefreshToken(stored, new Date());
+    if (verdict === 'reused') {
+      const revoked = await revokeFamily(deps.db, t, stored!.familyId, 'reuse-detected');
+      return { verdict, familyId: stored!.familyId, userId: stored!.userId, revoked } as const;
+    }
+    if (verdict !== 'valid') return { verdict } as const;
+    const user = await findUserById(deps.db, stored!.userId, t);
+    if (!user) return { verdict: 'unknown' } as const;
+    await markRotated(deps.db, t, stored!.id);
+    const next = await createRefreshToken(deps, t, user.id, stored!.familyId);
+    return { verdict, user, next } as const;
+  });
+  switch (outcome.verdict) {
+    case 'valid':
+      return sessionFor(deps, outcome.user, outcome.next);
+    case 'reused':
+      deps.logger.warn({ userId: outcome.userId, familyId: outcome.familyId, revoked: outcome.revoked }, 'refresh token reuse detected; token family revoked');
+      throw new HttpProblem(401, 'refresh-token-reused', 'Unauthorized', 'This refresh token was already used; the session has been revoked, log in again');
+    case 'expired':
+      throw new HttpProblem(401, 'refresh-token-expired', 'Unauthorized', 'The refresh token has expired; log in again');
+    case 'revoked':
+      throw new HttpProblem(401, 'refresh-token-revoked', 'Unauthorized', 'The session was logged out or revoked; log in again');
+    default:
+      throw invalidToken();
+  }
+}
+
+/** Revokes the family of the presented token; unknown or already revoked tokens are fine (idempotent). */
+export async function logout(deps: UsersDeps, presented: string): Promise<void> {
+  if (!isWellFormedRefreshToken(presented)) return;
+  await withTransaction(deps.db, async (t) => {
+    const stored = await findRefreshTokenForUpdate(deps.db, t, hashRefreshToken(presented));
+    if (stored) await revokeFamily(deps.db, t, stored.familyId, 'logout');
+  });
+}

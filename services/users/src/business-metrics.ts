@@ -1,0 +1,17 @@
+// Business metrics of the users service (next to the platform's RED metrics on /metrics).
+import { prom, type Metrics } from '@eventtickets/platform';
+
+export interface UsersMetrics {
+  logins: prom.Counter<'outcome'>;
+  refreshes: prom.Counter<'outcome'>;
+  registrations: prom.Counter;
+}
+
+export function createUsersMetrics(metrics: Metrics): UsersMetrics {
+  const registers = [metrics.registry];
+  return {
+    logins: new prom.Counter({ name: 'users_logins_total', help: 'Login attempts by outcome (success, invalid, locked)', labelNames: ['outcome'] as const, registers }),
+    refreshes: new prom.Counter({ name: 'users_token_refreshes_total', help: 'Refresh-token uses by outcome (success, or the problem slug, e.g. refresh-token-reused)', labelNames: ['outcome'] as const, registers }),
+    registrations: new prom.Counter({ name: 'users_registrations_total', help: 'Accounts registered', registers }),
+  };
+}

@@ -1,0 +1,46 @@
+// Users service configuration: validated once at start (fail-fast, naming the bad variable).
+import { baseConfigSchema, databaseUrl, redisUrls, z } from '@eventtickets/platform';
+
+/** JWT_PRIVATE_KEYS: a JSON array of private JWKs (EC P-256 or RSA); the first signs, all are published. */
+const privateJwkList = z
+  .string()
+  .optional()
+  .transform((raw, ctx) => {
+    if (raw === undefined || raw.trim() === '') return undefined;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(raw);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'must be a JSON array of private JWKs' });
+      return z.NEVER;
+    }
+    const list = z.array(z.looseObject({ kty: z.enum(['EC', 'RSA']), d: z.string().min(1), kid: z.string().min(1).optional() })).min(1).safeParse(parsed);
+    if (!list.success) {
+      ctx.addIssue({ code: 'custom', message: 'must be a non-empty JSON array of private JWKs (kty EC or RSA, with d)' });
+      return z.NEVER;
+    }
+    return list.data as Array<Record<string, unknown> & { kty: 'EC' | 'RSA'; d: string; kid?: string }>;
+  });
+
+export const configSchema = baseConfigSchema.extend({
+  PORT: z.coerce.number().int().min(0).max(65535).default(8081),
+  DATABASE_URL: databaseUrl,
+  REDIS_URL: redisUrls,
+  REDIS_PREFIX: z.string().min(1).default('et:'),
+  BUS_DATABASE_URL: databaseUrl.optional(),
+  JWT_ISSUER: z.string().min(1).default('eventtickets'),
+  JWT_AUDIENCE: z.string().min(1).default('eventtickets-api'),
+  JWT_PRIVATE_KEYS: privateJwkList,
+  ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(30).max(86_400).default(900),
+  REFRESH_TOKEN_TTL_DAYS: z.coerce.number().int().min(1).max(365).default(30),
+  DEMO_PASSWORD: z.string().min(10).optional(),
+  /** scrypt cost as log2(N); stored with each hash, so raising it only affects new hashes (and rehash on login). */
+  SCRYPT_LOG_N: z.coerce.number().int().min(10).max(20).default(15),
+  /** Consecutive failed logins for one e-mail before back-off starts. */
+  LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).max(100).default(5),
+  /** First back-off; doubles with every further failure up to LOGIN_BACKOFF_MAX_SECONDS. */
+  LOGIN_BACKOFF_SECONDS: z.coerce.number().int().min(1).default(30),
+  LOGIN_BACKOFF_MAX_SECONDS: z.coerce.number().int().min(1).default(900),
+});
+
+export type Config = z.infer<typeof configSchema>;

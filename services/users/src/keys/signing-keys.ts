@@ -1,0 +1,137 @@
+// Access-token signing keys. Either persisted in the users database (one signing key plus rotated-out
+// "previous" keys that stay published until removed, so rotation logs nobody out) or fixed by
+// JWT_PRIVATE_KEYS (first signs, all published). Private parts never leave this module except to sign.
+import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
+import { HttpProblem, QueryTypes, withTransaction, type Sequelize } from '@eventtickets/platform';
+
+export interface SigningKeyInfo { kid: string; alg: string; status: 'signing' | 'previous'; createdAt: string | null }
+
+export interface ActiveSigningKey { kid: string; alg: string; key: CryptoKey | Uint8Array }
+
+export interface SigningKeyStore {
+  readonly source: 'database' | 'env';
+  /** The key new access tokens are signed with. */
+  signingKey(): Promise<ActiveSigningKey>;
+  /** Public halves of every published key, signing key first. */
+  publicJwks(): Promise<{ keys: JWK[] }>;
+  list(): Promise<SigningKeyInfo[]>;
+  /** Makes a fresh key the signing key; the old one stays published as "previous". */
+  rotate(): Promise<SigningKeyInfo>;
+  /** Stops publishing a previous key (tokens it signed stop verifying). */
+  remove(kid: string): Promise<void>;
+}
+
+const PUBLIC_MEMBERS = ['kty', 'crv', 'x', 'y', 'n', 'e'] as const;
+
+/** ES256 for P-256 EC keys, RS256 for RSA keys (the two algorithms the gateway accepts). */
+export function algorithmFor(jwk: JWK): 'ES256' | 'RS256' {
+  if (jwk.kty === 'EC' && jwk.crv === 'P-256') return 'ES256';
+  if (jwk.kty === 'RSA') return 'RS256';
+  throw new Error(`unsupported signing key: kty=${jwk.kty} crv=${jwk.crv ?? '-'} (use EC P-256 or RSA)`);
+}
+
+/** The public JWK as published: only public members plus kid, alg and use. */
+export function publicJwkOf(jwk: JWK, kid: string): JWK {
+  const pub: JWK = {};
+  for (const m of PUBLIC_MEMBERS) if (jwk[m] !== undefined) (pub as Record<string, unknown>)[m] = jwk[m];
+  return { ...pub, kid, alg: algorithmFor(jwk), use: 'sig' };
+}
+
+export async function generateSigningJwk(): Promise<{ kid: string; privateJwk: JWK; publicJwk: JWK }> {
+  const { privateKey } = await generateKeyPair('ES256', { extractable: true });
+  const privateJwk = await exportJWK(privateKey);
+  const kid = await calculateJwkThumbprint(privateJwk);
+  return { kid, privateJwk: { ...privateJwk, kid, alg: 'ES256' }, publicJwk: publicJwkOf(privateJwk, kid) };
+}
+
+async function importSigning(jwk: JWK, kid: string): Promise<ActiveSigningKey> {
+  const alg = algorithmFor(jwk);
+  return { kid, alg, key: await importJWK({ ...jwk, alg }, alg) };
+}
+
+const envManaged = () => new HttpProblem(409, 'keys-managed-by-env', 'Conflict', 'Signing keys come from JWT_PRIVATE_KEYS; rotate them by changing that variable');
+
+/** Keys fixed by JWT_PRIVATE_KEYS: validated (and imported) at start so a bad key fails fast. */
+export async function envKeyStore(jwks: JWK[]): Promise<SigningKeyStore> {
+  const entries = await Promise.all(jwks.map(async (jwk) => {
+    const kid = jwk.kid ?? (await calculateJwkThumbprint(jwk));
+    return { kid, jwk, signing: await importSigning(jwk, kid) };
+  }));
+  return {
+    source: 'env',
+    signingKey: async () => entries[0]!.signing,
+    publicJwks: async () => ({ keys: entries.map((e) => publicJwkOf(e.jwk, e.kid)) }),
+    list: async () => entries.map((e, i) => ({ kid: e.kid, alg: e.signing.alg, status: i === 0 ? 'signing' : 'previous', createdAt: null })),
+    rotate: async () => { throw envManaged(); },
+    remove: async () => { throw envManaged(); },
+  };
+}
+
+interface KeyRow { kid: string; alg: string; private_jwk: JWK; public_jwk: JWK; status: 'signing' | 'previous'; created_at: Date }
+
+/**
+ * Keys in the signing_keys table. The signing key is cached for cacheMs so a rotation done by another
+ * replica is picked up soon; the JWKS is always read fresh, so a new key is published by every replica
+ * the moment it is committed.
+ */
+export async function databaseKeyStore(db: Sequelize, opts: { cacheMs?: number } = {}): Promise<SigningKeyStore> {
+  const cacheMs = opts.cacheMs ?? 30_000;
+  let cached: { key: ActiveSigningKey; loadedAt: number } | undefined;
+
+  const rows = () => db.query<KeyRow>("SELECT kid, alg, private_jwk, public_jwk, status, created_at FROM signing_keys ORDER BY status = 'signing' DESC, created_at DESC", { type: QueryTypes.SELECT });
+
+  async function ensureSigningKey(): Promise<void> {
+    const generated = await generateSigningJwk();
+    // Concurrent first starts: the partial unique index lets exactly one insert win.
+    await db.query(
+      `INSERT INTO signing_keys (kid, alg, private_jwk, public_jwk, status) VALUES (:kid, 'ES256', :privateJwk, :publicJwk, 'signing')
+       ON CONFLICT (status) WHERE status = 'signing' DO NOTHING`,
+      { replacements: { kid: generated.kid, privateJwk: JSON.stringify(generated.privateJwk), publicJwk: JSON.stringify(generated.publicJwk) } },
+    );
+  }
+
+  async function signingKey(): Promise<ActiveSigningKey> {
+    if (cached && Date.now() - cached.loadedAt < cacheMs) return cached.key;
+    const found = await db.query<KeyRow>("SELECT kid, alg, private_jwk, public_jwk, status, created_at FROM signing_keys WHERE status = 'signing'", { type: QueryTypes.SELECT });
+    if (!found[0]) {
+      await ensureSigningKey();
+      return signingKey();
+    }
+    cached = { key: await importSigning(found[0].private_jwk, found[0].kid), loadedAt: Date.now() };
+    return cached.key;
+  }
+
+  const info = (r: KeyRow): SigningKeyInfo => ({ kid: r.kid, alg: r.alg, status: r.status, createdAt: new Date(r.created_at).toISOString() });
+
+  async function rotate(): Promise<SigningKeyInfo> {
+    const generated = await generateSigningJwk();
+    const row = await withTransaction(db, async (t) => {
+      await db.query("UPDATE signing_keys SET status = 'previous', rotated_at = now() WHERE status = 'signing'", { transaction: t });
+      const inserted = await db.query<KeyRow>(
+        `INSERT INTO signing_keys (kid, alg, private_jwk, public_jwk, status) VALUES (:kid, 'ES256', :privateJwk, :publicJwk, 'signing')
+         RETURNING kid, alg, private_jwk, public_jwk, status, created_at`,
+        { transaction: t, type: QueryTypes.SELECT, replacements: { kid: generated.kid, privateJwk: JSON.stringify(generated.privateJwk), publicJwk: JSON.stringify(generated.publicJwk) } },
+      );
+      return inserted[0]!;
+    });
+    cached = undefined;
+    return info(row);
+  }
+
+  async function remove(kid: string): Promise<void> {
+    const found = await db.query<{ status: string }>('SELECT status FROM signing_keys WHERE kid = :kid', { type: QueryTypes.SELECT, replacements: { kid } });
+    if (!found[0]) throw new HttpProblem(404, 'key-not-found', 'Not found', `No signing key ${kid}`);
+    if (found[0].status === 'signing') throw new HttpProblem(409, 'key-in-use', 'Conflict', 'The signing key cannot be removed; rotate first');
+    await db.query("DELETE FROM signing_keys WHERE kid = :kid AND status = 'previous'", { replacements: { kid } });
+  }
+
+  await signingKey(); // creates the first key on a fresh database, and proves it imports
+  return {
+    source: 'database',
+    signingKey,
+    publicJwks: async () => ({ keys: (await rows()).map((r) => r.public_jwk) }),
+    list: async () => (await rows()).map(info),
+    rotate,
+    remove,
+  };
+}

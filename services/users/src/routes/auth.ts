@@ -1,0 +1,78 @@
+// /api/auth/*: register, login, refresh, logout, the JWKS, and (admin) signing-key rotation.
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import { HttpProblem, requireRole } from '@eventtickets/platform';
+import { register } from '../accounts/register.ts';
+import { login } from '../accounts/login.ts';
+import { logout, refreshSession } from '../accounts/sessions.ts';
+import type { UsersDeps } from '../deps.ts';
+import type { UsersMetrics } from '../business-metrics.ts';
+
+function noStore(ctx: Context): void {
+  // Token responses must never be cached by a proxy or the browser.
+  ctx.set('Cache-Control', 'no-store');
+}
+
+export function authRouter(deps: UsersDeps, metrics: UsersMetrics): Router {
+  const router = new Router();
+
+  router.post('/api/auth/register', async (ctx) => {
+    const body = ctx.request.body as { email: string; password: string; name: string; organizer?: boolean; phone?: string };
+    ctx.body = await register(deps, body);
+    metrics.registrations.inc();
+    noStore(ctx);
+    ctx.status = 201;
+  });
+
+  router.post('/api/auth/login', async (ctx) => {
+    const body = ctx.request.body as { email: string; password: string };
+    ctx.body = await login(deps, body, (outcome) => metrics.logins.inc({ outcome }));
+    noStore(ctx);
+  });
+
+  router.post('/api/auth/refresh', async (ctx) => {
+    const { refreshToken } = ctx.request.body as { refreshToken: string };
+    try {
+      ctx.body = await refreshSession(deps, refreshToken);
+      metrics.refreshes.inc({ outcome: 'success' });
+    } catch (err) {
+      if (err instanceof HttpProblem) metrics.refreshes.inc({ outcome: err.slug });
+      throw err;
+    }
+    noStore(ctx);
+  });
+
+  router.post('/api/auth/logout', async (ctx) => {
+    const { refreshToken } = ctx.request.body as { refreshToken: string };
+    await logout(deps, refreshToken);
+    ctx.status = 204;
+  });
+
+  const jwks = async (ctx: Context) => {
+    ctx.body = await deps.keys.publicJwks();
+    // Short cache: verifiers refetch on an unknown kid anyway, and removed keys disappear within a minute.
+    ctx.set('Cache-Control', 'public, max-age=60');
+  };
+  router.get('/api/auth/jwks.json', jwks);
+  router.get('/.well-known/jwks.json', jwks);
+
+  router.get('/api/auth/keys', async (ctx) => {
+    requireRole(ctx, 'admin');
+    ctx.body = { source: deps.keys.source, keys: await deps.keys.list() };
+  });
+  router.post('/api/auth/keys/rotate', async (ctx) => {
+    const admin = requireRole(ctx, 'admin');
+    const key = await deps.keys.rotate();
+    deps.logger.info({ actorId: admin.userId, kid: key.kid }, 'signing key rotated');
+    ctx.status = 201;
+    ctx.body = key;
+  });
+  router.delete('/api/auth/keys/:kid', async (ctx) => {
+    const admin = requireRole(ctx, 'admin');
+    await deps.keys.remove(ctx.params.kid!);
+    deps.logger.info({ actorId: admin.userId, kid: ctx.params.kid }, 'signing key removed');
+    ctx.status = 204;
+  });
+
+  return router;
+}
