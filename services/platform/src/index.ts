@@ -17,3 +17,5 @@ export * from './locks.ts';
 export * from './pubsub.ts';
 export * from './cache.ts';
 export * from './conditional.ts';
+export * from './tracing.ts';
+export * from './client.ts';

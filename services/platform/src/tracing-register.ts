@@ -1,0 +1,94 @@
+// OpenTelemetry bootstrap, loaded before the service with
+//   node --import /abs/path/services/platform/src/tracing-register.ts services/<svc>/src/main.ts
+// It must run before any instrumented module (http, koa, pg, ioredis) is imported: under ESM the only way to
+// patch them is the import-in-the-middle loader hook, registered here first; the SDK is imported afterwards.
+//
+// Environment:
+//   OTEL_SERVICE_NAME (fallback SERVICE_NAME)  service.name of every span
+//   OTEL_EXPORTER_OTLP_ENDPOINT                 export spans over OTLP/HTTP (JSON) to <endpoint>/v1/traces;
+//                                               unset: spans are still created and propagated, not exported
+//   OTEL_BSP_SCHEDULE_DELAY etc.                batch processor tuning (standard OTel variables)
+//   OTEL_SDK_DISABLED=true                      no SDK at all
+import { register } from 'node:module';
+
+register('@opentelemetry/instrumentation/hook.mjs', import.meta.url);
+
+const [{ NodeSDK }, { CompositePropagator, W3CTraceContextPropagator, W3CBaggagePropagator }, { NoopSpanProcessor }, { HttpInstrumentation }, { KoaInstrumentation }, { PgInstrumentation }, { IORedisInstrumentation }, { registerTracingSdk }] = await Promise.all([
+  import('@opentelemetry/sdk-node'),
+  import('@opentelemetry/core'),
+  import('@opentelemetry/sdk-trace'),
+  import('@opentelemetry/instrumentation-http'),
+  import('@opentelemetry/instrumentation-koa'),
+  import('@opentelemetry/instrumentation-pg'),
+  import('@opentelemetry/instrumentation-ioredis'),
+  import('./tracing.ts'),
+]);
+
+const serviceName = process.env.OTEL_SERVICE_NAME || process.env.SERVICE_NAME || 'eventtickets';
+const endpoint = process.env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim() || undefined;
+
+/** Probe and scrape traffic would otherwise be most of the traces. */
+const QUIET_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
+
+// The http/json exporter: Jaeger and the OpenTelemetry collector accept it, and it needs no protobuf runtime.
+const traceExporter = endpoint ? new (await import('@opentelemetry/exporter-trace-otlp-http')).OTLPTraceExporter() : undefined;
+
+const sdk = new NodeSDK({
+  serviceName,
+  // With an exporter NodeSDK wraps it in a BatchSpanProcessor configured from OTEL_BSP_*; without one a no-op
+  // processor keeps a real TracerProvider, so ids exist, logs carry them and traceparent is propagated.
+  ...(traceExporter ? { traceExporter } : { spanProcessors: [new NoopSpanProcessor()] }),
+  textMapPropagator: new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] }),
+  // Metrics are prom-client's job and logs go to stdout: keep the SDK from starting OTLP exporters for them.
+  metricReaders: [],
+  logRecordProcessors: [],
+  instrumentations: [
+    new HttpInstrumentation({
+      ignoreIncomingRequestHook: (req) => QUIET_PATHS.has((req.url ?? '').split('?')[0]),
+    }),
+    new KoaInstrumentation(),
+    // Polling loops (outbox relay, expiry sweeps) would flood the backend with root spans; work that matters
+    // runs inside a request or a withSpan() and is traced.
+    new PgInstrumentation({ requireParentSpan: true }),
+    new IORedisInstrumentation({ requireParentSpan: true }),
+  ],
+});
+sdk.start();
+
+let stopped: Promise<void> | undefined;
+const shutdown = (): Promise<void> => {
+  stopped ??= sdk.shutdown().catch((err: unknown) => {
+    process.stderr.write(`tracing: shutdown failed: ${(err as Error).message}\n`);
+  });
+  return stopped;
+};
+registerTracingSdk({ serviceName, exporting: !!traceExporter, shutdown });
+
+/** Upper bound on how long a flush may delay the exit of a terminating process. */
+const FLUSH_TIMEOUT_MS = Number(process.env.OTEL_FLUSH_TIMEOUT_MS || 5000);
+
+function flushBounded(): Promise<void> {
+  return Promise.race([shutdown(), new Promise<void>((resolve) => setTimeout(resolve, FLUSH_TIMEOUT_MS).unref())]);
+}
+
+// Flush on SIGTERM/SIGINT. A service run by runService drains its requests first and then calls process.exit:
+// spans of the drained requests end during that drain, so the flush belongs at that exit, which is deferred
+// until the flush is done. A process without its own handler would die on the signal; it is flushed and then
+// re-signalled so it still terminates the way the signal says.
+function onSignal(signal: NodeJS.Signals): void {
+  const othersListen = process.listenerCount(signal) > 0;
+  if (!othersListen) {
+    void flushBounded().then(() => process.kill(process.pid, signal));
+    return;
+  }
+  const exit = process.exit.bind(process);
+  let exiting = false;
+  process.exit = ((code?: number | string | null) => {
+    if (exiting) return undefined as never;
+    exiting = true;
+    void flushBounded().then(() => exit(code ?? process.exitCode));
+    return undefined as never;
+  }) as typeof process.exit;
+}
+process.once('SIGTERM', onSignal);
+process.once('SIGINT', onSignal);
