@@ -1,0 +1,24 @@
+// Inventory configuration, validated once at start (a bad value stops the process naming the variable).
+import { baseConfigSchema, databaseUrl, redisUrls, z } from '@eventtickets/platform';
+
+export const configSchema = baseConfigSchema.extend({
+  PORT: z.coerce.number().int().min(0).max(65535).default(8083),
+  DATABASE_URL: databaseUrl,
+  /** Comma-separated independent Redis masters (Redlock voters; the first also carries streams and pub/sub).
+   *  Empty: announced single-node in-memory mode (one replica only). */
+  REDIS_URL: redisUrls,
+  REDIS_PREFIX: z.string().min(1).default('et:'),
+  /** Without Redis the event bus runs over this shared Postgres database. */
+  BUS_DATABASE_URL: databaseUrl.optional(),
+  /** Redlock TTL for the per-seat locks around one hold write. */
+  HOLD_LOCK_TTL_MS: z.coerce.number().int().min(10).max(60_000).default(5_000),
+  /** How often each replica looks for expired holds in the database. */
+  EXPIRY_INTERVAL_MS: z.coerce.number().int().min(10).max(600_000).default(2_000),
+  EXPIRY_BATCH_SIZE: z.coerce.number().int().min(1).max(1_000).default(100),
+  /** SSE heartbeat (comment line); also when each replica checks for changes it may have missed. */
+  SSE_HEARTBEAT_MS: z.coerce.number().int().min(10).max(300_000).default(15_000),
+  /** How long the per-event change log keeps entries for Last-Event-ID resume. */
+  CHANGE_LOG_RETENTION_MS: z.coerce.number().int().min(1_000).default(3_600_000),
+});
+
+export type InventoryConfig = z.infer<typeof configSchema>;

@@ -1,0 +1,70 @@
+// Everything the inventory runs on, built from its configuration. Tests build several of these against the
+// same Postgres and Redis to act as separate replicas, and may swap the locker or add hooks.
+import {
+  closeRedis, createDatabase, createEventBus, createLifecycle, createLocker, createLogger, createMetrics, createPubSub, createRedis,
+  type EventBus, type Lifecycle, type Locker, type Logger, type Metrics, type PubSub, type Redis, type Sequelize,
+} from '@eventtickets/platform';
+import type { InventoryConfig } from './config.ts';
+import { createInventoryMetrics, type InventoryMetrics } from './metrics.ts';
+import { createAvailabilityHub, type AvailabilityHub } from './services/availabilityStream.ts';
+import { createHoldService, type HoldHooks, type HoldService } from './services/holds.ts';
+
+export const SERVICE = 'inventory';
+
+export interface InventoryDeps {
+  config: InventoryConfig;
+  logger: Logger;
+  db: Sequelize;
+  redis: Redis[];
+  metrics: Metrics;
+  inventoryMetrics: InventoryMetrics;
+  locker: Locker;
+  pubsub: PubSub;
+  bus: EventBus;
+  lifecycle: Lifecycle;
+  hub: AvailabilityHub;
+  holds: HoldService;
+  /** Closes what createDeps opened, in order (call after the HTTP server has drained). */
+  close: () => Promise<void>;
+}
+
+export interface DepsOverrides {
+  logger?: Logger;
+  /** Replace the Redlock locker (tests: a no-op locker to prove the database alone keeps the invariant). */
+  locker?: Locker;
+  hooks?: HoldHooks;
+}
+
+export function createDeps(config: InventoryConfig, overrides: DepsOverrides = {}): InventoryDeps {
+  const logger = overrides.logger ?? createLogger(SERVICE);
+  if (!config.REDIS_URL.length) {
+    logger.warn('REDIS_URL is empty: in-memory locks and pub/sub, a single inventory replica only');
+  }
+  const db = createDatabase(config.DATABASE_URL, { poolMax: 20 });
+  const redis = config.REDIS_URL.map((url) => createRedis(url));
+  const metrics = createMetrics(SERVICE);
+  const inventoryMetrics = createInventoryMetrics(metrics.registry, db);
+  const locker = overrides.locker ?? createLocker({
+    clients: redis,
+    logger,
+    prefix: `${config.REDIS_PREFIX}lock:`,
+    retries: 20,
+    retryDelayMs: 25,
+    jitterMs: 25,
+    onWait: (seconds) => inventoryMetrics.lockWait.observe(seconds),
+  });
+  const pubsub = createPubSub({ url: config.REDIS_URL[0], logger, prefix: config.REDIS_PREFIX });
+  const bus = createEventBus({ service: SERVICE, db, redis: redis[0], logger, prefix: config.REDIS_PREFIX, registry: metrics.registry, busDatabaseUrl: config.BUS_DATABASE_URL });
+  const lifecycle = createLifecycle();
+  const hub = createAvailabilityHub({ db, pubsub, logger, metrics: inventoryMetrics, heartbeatMs: config.SSE_HEARTBEAT_MS, lifecycle });
+  const holds = createHoldService({ db, locker, logger, metrics: inventoryMetrics, publish: hub.publish, lockTtlMs: config.HOLD_LOCK_TTL_MS, hooks: overrides.hooks });
+  return {
+    config, logger, db, redis, metrics, inventoryMetrics, locker, pubsub, bus, lifecycle, hub, holds,
+    close: async () => {
+      lifecycle.shutdown();
+      await pubsub.close();
+      await closeRedis(redis);
+      await db.close();
+    },
+  };
+}

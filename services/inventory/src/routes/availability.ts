@@ -1,0 +1,33 @@
+// Public availability: the snapshot and the live SSE stream.
+import Router from '@koa/router';
+import { problems } from '@eventtickets/platform';
+import { loadSnapshot } from '../db/queries.ts';
+import { currentSeqs } from '../db/changes.ts';
+import { parseLastEventId } from '../domain/sse.ts';
+import type { AvailabilityHub } from '../services/availabilityStream.ts';
+import type { Sequelize } from '@eventtickets/platform';
+
+export function availabilityRouter(db: Sequelize, hub: AvailabilityHub): Router {
+  const router = new Router();
+
+  router.get('/api/events/:id/availability', async (ctx) => {
+    const snapshot = await loadSnapshot(db, ctx.params.id!);
+    if (!snapshot) throw problems.notFound(`No event ${ctx.params.id}`, 'event-not-found');
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = snapshot;
+  });
+
+  router.get('/api/events/:id/availability/stream', async (ctx) => {
+    const eventId = ctx.params.id!;
+    if (!(await currentSeqs(db, [eventId])).has(eventId)) throw problems.notFound(`No event ${eventId}`, 'event-not-found');
+    const { stream, close } = await hub.open(eventId, parseLastEventId(ctx.get('last-event-id') || undefined));
+    ctx.req.socket.setTimeout(0);
+    ctx.req.socket.setNoDelay(true);
+    ctx.req.once('close', close);
+    ctx.status = 200;
+    ctx.set({ 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache, no-transform', 'X-Accel-Buffering': 'no', Connection: 'close' });
+    ctx.body = stream;
+  });
+
+  return router;
+}

@@ -1,0 +1,184 @@
+// Live availability over SSE. Changes travel through Redis pub/sub so a client on any replica sees a change
+// made on any replica. Pub/sub is lossy, so each client tracks the last sequence number it was sent and
+// fills any gap from the change log in Postgres (or falls back to a full snapshot when the log no longer
+// covers it); the heartbeat also compares against the database so even a lost final message arrives.
+import { PassThrough } from 'node:stream';
+import type { Lifecycle, Logger, PubSub, Sequelize } from '@eventtickets/platform';
+import { changesSince, currentSeqs } from '../db/changes.ts';
+import { loadSnapshot } from '../db/queries.ts';
+import { sseComment, sseMessage } from '../domain/sse.ts';
+import type { AvailabilityChange } from '../domain/types.ts';
+import type { InventoryMetrics } from '../metrics.ts';
+
+export interface HubOptions {
+  db: Sequelize;
+  pubsub: PubSub;
+  logger: Logger;
+  metrics: InventoryMetrics;
+  heartbeatMs: number;
+  lifecycle: Lifecycle;
+}
+
+const channelFor = (eventId: string) => `availability:${eventId}`;
+
+class StreamClient {
+  readonly eventId: string;
+  readonly out = new PassThrough();
+  private lastSeq: number;
+  private chain: Promise<void> = Promise.resolve();
+  private closed = false;
+  private readonly db: Sequelize;
+  private readonly logger: Logger;
+  private readonly onClose: (c: StreamClient) => void;
+
+  constructor(eventId: string, lastSeq: number, db: Sequelize, logger: Logger, onClose: (c: StreamClient) => void) {
+    this.eventId = eventId;
+    this.lastSeq = lastSeq;
+    this.db = db;
+    this.logger = logger;
+    this.onClose = onClose;
+  }
+
+  /** Work for this client runs strictly in order, so ids on the wire only ever increase. */
+  private enqueue(task: () => Promise<void>): void {
+    this.chain = this.chain.then(() => (this.closed ? undefined : task())).catch((err) => {
+      this.logger.warn({ err, eventId: this.eventId }, 'availability stream failed; closing it');
+      this.close();
+    });
+  }
+
+  start(resumeFrom: number | undefined): void {
+    this.enqueue(async () => {
+      const current = (await currentSeqs(this.db, [this.eventId])).get(this.eventId) ?? 0;
+      if (resumeFrom === undefined || resumeFrom > current) await this.sendSnapshot();
+      else await this.catchUp(current);
+    });
+  }
+
+  onChange(change: AvailabilityChange): void {
+    this.enqueue(async () => {
+      if (change.seq <= this.lastSeq) return;
+      if (change.seq > this.lastSeq + 1) await this.catchUp(change.seq - 1);
+      if (change.seq === this.lastSeq + 1) this.write('change', change);
+    });
+  }
+
+  /** The database says the event is at `seq`: deliver anything this client has not seen. */
+  syncTo(seq: number): void {
+    this.enqueue(() => this.catchUp(seq));
+  }
+
+  heartbeat(): void {
+    if (!this.closed) this.out.write(sseComment('ping'));
+  }
+
+  private async catchUp(upto: number): Promise<void> {
+    if (upto <= this.lastSeq) return;
+    const missed = await changesSince(this.db, this.eventId, this.lastSeq, upto);
+    if (!missed) return this.sendSnapshot();
+    for (const change of missed) this.write('change', change);
+  }
+
+  private async sendSnapshot(): Promise<void> {
+    const snapshot = await loadSnapshot(this.db, this.eventId);
+    if (!snapshot) return this.close();
+    this.out.write(sseMessage('snapshot', snapshot.seq, snapshot));
+    this.lastSeq = snapshot.seq;
+  }
+
+  private write(event: string, change: AvailabilityChange): void {
+    if (this.closed) return;
+    this.out.write(sseMessage(event, change.seq, change));
+    this.lastSeq = change.seq;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.out.end();
+    this.onClose(this);
+  }
+}
+
+interface Feed { clients: Set<StreamClient>; unsubscribe: Promise<() => Promise<void>> }
+
+export function createAvailabilityHub(opts: HubOptions) {
+  const feeds = new Map<string, Feed>();
+  const { logger, metrics } = opts;
+
+  function feedFor(eventId: string): Feed {
+    let feed = feeds.get(eventId);
+    if (!feed) {
+      const clients = new Set<StreamClient>();
+      const unsubscribe = opts.pubsub.subscribe(channelFor(eventId), (message) => {
+        let change: AvailabilityChange;
+        try {
+          change = JSON.parse(message);
+        } catch {
+          return logger.warn({ eventId }, 'ignoring a malformed availability message');
+        }
+        for (const client of clients) client.onChange(change);
+      });
+      feed = { clients, unsubscribe };
+      feeds.set(eventId, feed);
+    }
+    return feed;
+  }
+
+  function detach(client: StreamClient): void {
+    metrics.sseClients.dec();
+    const feed = feeds.get(client.eventId);
+    if (!feed) return;
+    feed.clients.delete(client);
+    if (feed.clients.size === 0) {
+      feeds.delete(client.eventId);
+      feed.unsubscribe.then((off) => off()).catch((err) => logger.warn({ err }, 'unsubscribe failed'));
+    }
+  }
+
+  /** Opens a stream: subscribed first, then the snapshot or the replay, so nothing falls in between. */
+  async function open(eventId: string, resumeFrom: number | undefined): Promise<{ stream: PassThrough; close: () => void }> {
+    const client = new StreamClient(eventId, resumeFrom ?? 0, opts.db, logger, detach);
+    metrics.sseClients.inc();
+    const feed = feedFor(eventId);
+    feed.clients.add(client);
+    try {
+      await feed.unsubscribe;
+    } catch (err) {
+      client.close();
+      throw err;
+    }
+    client.out.write('retry: 2000\n\n');
+    client.start(resumeFrom);
+    return { stream: client.out, close: () => client.close() };
+  }
+
+  const heartbeat = setInterval(() => {
+    if (!feeds.size) return;
+    for (const feed of feeds.values()) for (const c of feed.clients) c.heartbeat();
+    currentSeqs(opts.db, [...feeds.keys()])
+      .then((seqs) => {
+        for (const [eventId, seq] of seqs) for (const c of feeds.get(eventId)?.clients ?? []) c.syncTo(seq);
+      })
+      .catch((err) => logger.warn({ err }, 'availability sync failed'));
+  }, opts.heartbeatMs);
+  heartbeat.unref();
+
+  /** Publishes a committed change to every replica (including this one). */
+  function publish(change: AvailabilityChange): void {
+    opts.pubsub.publish(channelFor(change.eventId), JSON.stringify(change)).catch((err) => {
+      // Clients still get it: their next message or heartbeat finds the gap and replays the log.
+      logger.warn({ err, eventId: change.eventId, seq: change.seq }, 'availability publish failed');
+    });
+  }
+
+  function close(): void {
+    clearInterval(heartbeat);
+    for (const feed of [...feeds.values()]) for (const c of [...feed.clients]) c.close();
+  }
+  opts.lifecycle.signal.addEventListener('abort', close, { once: true });
+
+  return { open, publish, close, clientCount: () => [...feeds.values()].reduce((n, f) => n + f.clients.size, 0) };
+}
+
+export type AvailabilityHub = ReturnType<typeof createAvailabilityHub>;

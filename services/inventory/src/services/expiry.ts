@@ -1,0 +1,78 @@
+// Hold expiry, driven only by database state: every replica runs this loop; FOR UPDATE SKIP LOCKED gives
+// each replica a disjoint batch, and nothing lives in process memory, so expiry survives restarts.
+import { withTransaction, type Logger, type Sequelize } from '@eventtickets/platform';
+import { rows, isRetryableTxError } from '../db/sql.ts';
+import { pruneChanges } from '../db/changes.ts';
+import type { HoldRow } from '../db/queries.ts';
+import type { InventoryMetrics } from '../metrics.ts';
+import { endHold, type ChangePublisher } from './holdWrites.ts';
+
+export interface ExpiryOptions {
+  db: Sequelize;
+  logger: Logger;
+  metrics: InventoryMetrics;
+  publish: ChangePublisher;
+  intervalMs: number;
+  batchSize: number;
+  changeLogRetentionMs: number;
+}
+
+/** Expires one batch; returns how many holds it expired. */
+export async function expireBatch(opts: Pick<ExpiryOptions, 'db' | 'publish' | 'batchSize'>): Promise<number> {
+  return withTransaction(opts.db, async (t) => {
+    const due = await rows<HoldRow>(
+      opts.db,
+      `SELECT * FROM holds WHERE status = 'active' AND expires_at <= now()
+        ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED`,
+      [opts.batchSize],
+      t,
+    );
+    for (const hold of due) await endHold(opts.db, t, hold, 'expired', opts.publish);
+    return due.length;
+  });
+}
+
+export function startExpiry(opts: ExpiryOptions): { stop: () => Promise<void> } {
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> = Promise.resolve();
+  let stopped = false;
+  let lastPrune = 0;
+
+  async function tick(): Promise<void> {
+    try {
+      // Drain: keep taking batches while full ones come back.
+      for (;;) {
+        const n = await expireBatch(opts);
+        if (n) {
+          opts.metrics.holdsExpired.inc(n);
+          opts.logger.info({ expired: n }, 'holds expired');
+        }
+        if (n < opts.batchSize || stopped) break;
+      }
+      if (Date.now() - lastPrune > 60_000) {
+        lastPrune = Date.now();
+        await pruneChanges(opts.db, opts.changeLogRetentionMs);
+      }
+    } catch (err) {
+      // A deadlock with a concurrent writer is retried on the next tick.
+      if (isRetryableTxError(err)) opts.logger.warn({ err }, 'expiry batch retried later');
+      else opts.logger.error({ err }, 'expiry batch failed');
+    }
+  }
+
+  function schedule(): void {
+    if (stopped) return;
+    timer = setTimeout(() => {
+      running = tick().finally(schedule);
+    }, opts.intervalMs);
+  }
+  running = tick().finally(schedule);
+
+  return {
+    stop: async () => {
+      stopped = true;
+      clearTimeout(timer);
+      await running;
+    },
+  };
+}

@@ -1,0 +1,154 @@
+// Hold use cases: validate against the event's rules, take the seat locks (Redlock: sheds contention),
+// then make the one authoritative conditional write in Postgres.
+import { HttpProblem, LockUnavailableError, problems, withTransaction, type Locker, type Logger, type Sequelize, type Transaction } from '@eventtickets/platform';
+import { rows, isRetryableTxError } from '../db/sql.ts';
+import { loadEvent, loadHold, loadHoldView } from '../db/queries.ts';
+import { checkHoldAllowed, lockKeys } from '../domain/holdRules.ts';
+import type { HoldRequest, HoldView } from '../domain/types.ts';
+import type { InventoryMetrics } from '../metrics.ts';
+import { confirmActiveHold, endHold, seatsUnavailable, writeHold, type ChangePublisher } from './holdWrites.ts';
+
+export interface HoldHooks {
+  /** Test seam: runs after the locks are taken and before the database write (to simulate a long pause). */
+  beforeWrite?: (req: HoldRequest) => Promise<void>;
+}
+
+export interface HoldServiceDeps {
+  db: Sequelize;
+  locker: Locker;
+  logger: Logger;
+  metrics: InventoryMetrics;
+  publish: ChangePublisher;
+  lockTtlMs: number;
+  hooks?: HoldHooks;
+}
+
+const TX_ATTEMPTS = 3;
+
+export function createHoldService(deps: HoldServiceDeps) {
+  const { db, metrics, publish } = deps;
+
+  async function inTransaction<T>(fn: (t: Transaction) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await withTransaction(db, fn);
+      } catch (err) {
+        if (attempt < TX_ATTEMPTS && isRetryableTxError(err)) continue;
+        throw err;
+      }
+    }
+  }
+
+  /** Rejects unknown seat or area ids with a 422 before anything is locked or written. */
+  async function checkKnown(req: HoldRequest): Promise<void> {
+    if (req.seats?.length) {
+      const found = new Set((await rows<{ seat_id: string }>(db, 'SELECT seat_id FROM seats WHERE event_id = $1 AND seat_id = ANY($2)', [req.eventId, req.seats])).map((r) => r.seat_id));
+      const unknown = req.seats.filter((s) => !found.has(s));
+      if (unknown.length) throw problems.unprocessable(`Unknown seats for event ${req.eventId}`, 'unknown-seats', { unknownSeats: unknown });
+    }
+    if (req.ga?.length) {
+      const ids = req.ga.map((g) => g.areaId);
+      const found = new Set((await rows<{ area_id: string }>(db, 'SELECT area_id FROM ga_areas WHERE event_id = $1 AND area_id = ANY($2)', [req.eventId, ids])).map((r) => r.area_id));
+      const unknown = ids.filter((a) => !found.has(a));
+      if (unknown.length) throw problems.unprocessable(`Unknown general-admission areas for event ${req.eventId}`, 'unknown-areas', { unknownAreas: unknown });
+    }
+  }
+
+  async function create(userId: string, req: HoldRequest): Promise<HoldView> {
+    const event = await loadEvent(db, req.eventId);
+    if (!event) throw problems.notFound(`No event ${req.eventId}`, 'event-not-found');
+    checkHoldAllowed(event, req, event.db_now);
+    await checkKnown(req);
+    try {
+      return await deps.locker.withLocks(lockKeys(req), deps.lockTtlMs, async () => {
+        await deps.hooks?.beforeWrite?.(req);
+        // No check of the lock's signal here on purpose: correctness never depends on the lock, the
+        // conditional write below refuses anything a paused holder could get wrong.
+        const view = await inTransaction(async (t) => {
+          const holdId = await writeHold(db, t, { ...req, userId, reservationMinutes: event.reservation_minutes }, publish);
+          return (await loadHoldView(db, holdId, t))!;
+        });
+        metrics.holdsCreated.inc();
+        return view;
+      });
+    } catch (err) {
+      if (err instanceof HttpProblem && err.status === 409) metrics.holdConflicts.inc({ reason: err.slug });
+      if (err instanceof LockUnavailableError) {
+        metrics.holdConflicts.inc({ reason: 'seats-busy' });
+        throw await busyProblem(req);
+      }
+      throw err;
+    }
+  }
+
+  /** Someone else holds the locks: name the seats that are already gone if any (a real conflict),
+   *  otherwise ask the client to retry shortly. */
+  async function busyProblem(req: HoldRequest): Promise<HttpProblem> {
+    if (req.seats?.length) {
+      const gone = await rows<{ seat_id: string }>(db, "SELECT seat_id FROM seats WHERE event_id = $1 AND seat_id = ANY($2) AND status <> 'available' ORDER BY seat_id", [req.eventId, req.seats]);
+      if (gone.length) return seatsUnavailable(gone.map((r) => r.seat_id));
+    }
+    return new HttpProblem(503, 'seats-busy', 'Service unavailable', 'These seats are being held by someone else right now; retry shortly', {}, { 'Retry-After': '1' });
+  }
+
+  /** A hold as its owner sees it; anyone else gets the same 404 as for a hold that does not exist. */
+  async function getOwned(userId: string, holdId: string): Promise<HoldView> {
+    const view = await loadHoldView(db, holdId);
+    if (!view || view.userId !== userId) throw problems.notFound(`No hold ${holdId}`, 'hold-not-found');
+    return view;
+  }
+
+  async function get(holdId: string): Promise<HoldView> {
+    const view = await loadHoldView(db, holdId);
+    if (!view) throw problems.notFound(`No hold ${holdId}`, 'hold-not-found');
+    return view;
+  }
+
+  /** Releases an active hold; releasing an ended hold changes nothing; a confirmed hold cannot be released. */
+  async function release(holdId: string, ownerId?: string): Promise<HoldView> {
+    const outcome = await inTransaction(async (t) => {
+      const hold = await loadHold(db, holdId, t, true);
+      if (!hold || (ownerId !== undefined && hold.user_id !== ownerId)) throw problems.notFound(`No hold ${holdId}`, 'hold-not-found');
+      if (hold.status === 'confirmed') throw problems.conflict('The hold was confirmed; cancel the order instead', 'hold-confirmed', { holdStatus: hold.status });
+      if (hold.status === 'active') await endHold(db, t, hold, hold.expires_at <= (await dbNow(t)) ? 'expired' : 'released', publish);
+      return loadHoldView(db, holdId, t);
+    });
+    return outcome!;
+  }
+
+  /** Idempotent: confirming a confirmed hold returns it unchanged. An active hold past its expiry is
+   *  expired right here (whether or not the sweeper got to it yet) and the confirm fails. */
+  async function confirm(holdId: string, orderId?: string): Promise<HoldView> {
+    const outcome = await inTransaction(async (t) => {
+      const hold = await loadHold(db, holdId, t, true);
+      if (!hold) throw problems.notFound(`No hold ${holdId}`, 'hold-not-found');
+      if (hold.status === 'confirmed') {
+        if (orderId && hold.order_id && hold.order_id !== orderId) {
+          throw problems.conflict('The hold was confirmed for another order', 'hold-confirmed-for-other-order', { holdStatus: hold.status });
+        }
+        return { view: await loadHoldView(db, holdId, t) };
+      }
+      if (hold.status === 'active' && hold.expires_at <= (await dbNow(t))) {
+        await endHold(db, t, hold, 'expired', publish);
+        return { expired: true };
+      }
+      if (hold.status !== 'active') return { ended: hold.status };
+      await confirmActiveHold(db, t, hold, orderId, publish);
+      return { view: await loadHoldView(db, holdId, t) };
+    });
+    if (outcome.expired) {
+      metrics.holdsExpired.inc();
+      throw problems.conflict('The hold expired before it was confirmed', 'hold-expired', { holdStatus: 'expired' });
+    }
+    if (outcome.ended) throw problems.conflict(`The hold is ${outcome.ended}`, outcome.ended === 'expired' ? 'hold-expired' : 'hold-released', { holdStatus: outcome.ended });
+    return outcome.view!;
+  }
+
+  async function dbNow(t: Transaction): Promise<Date> {
+    return (await rows<{ now: Date }>(db, 'SELECT now() AS now', [], t))[0]!.now;
+  }
+
+  return { create, get, getOwned, release, confirm };
+}
+
+export type HoldService = ReturnType<typeof createHoldService>;

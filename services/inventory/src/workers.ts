@@ -1,0 +1,26 @@
+// Background work every replica runs: consuming catalog's events, relaying the outbox, expiring holds.
+import type { InventoryDeps } from './deps.ts';
+import { catalogEventHandler } from './services/materialise.ts';
+import { startExpiry } from './services/expiry.ts';
+
+export async function startWorkers(deps: InventoryDeps): Promise<{ stop: () => Promise<void> }> {
+  const { config, bus } = deps;
+  bus.subscribe(['event.published', 'event.cancelled'], catalogEventHandler(deps.db, deps.logger, deps.hub.publish));
+  bus.startRelay();
+  await bus.start();
+  const expiry = startExpiry({
+    db: deps.db,
+    logger: deps.logger,
+    metrics: deps.inventoryMetrics,
+    publish: deps.hub.publish,
+    intervalMs: config.EXPIRY_INTERVAL_MS,
+    batchSize: config.EXPIRY_BATCH_SIZE,
+    changeLogRetentionMs: config.CHANGE_LOG_RETENTION_MS,
+  });
+  return {
+    stop: async () => {
+      await expiry.stop();
+      await bus.stop();
+    },
+  };
+}
