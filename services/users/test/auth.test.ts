@@ -1,0 +1,287 @@
+// Register, login, refresh (rotation + reuse detection), logout, login back-off and the bad-input paths,
+// against real Postgres through HTTP.
+import { expect } from 'chai';
+import { decodeJwt, decodeProtectedHeader } from 'jose';
+import { createPasswordHasher } from '../src/domain/passwords.ts';
+import { PASSWORD, TEST_SCRYPT, registerUser, startUsers, uniqueEmail, type UsersHarness } from './helpers.ts';
+
+describe('users: register, login, refresh, logout (real Postgres)', function () {
+  let h: UsersHarness;
+  const verifiedAgainst: string[] = [];
+
+  before(async function () {
+    // The real hasher, wrapped only to record which stored hash each login verified against.
+    const real = await createPasswordHasher(TEST_SCRYPT);
+    const passwords = { ...real, dummyHash: real.dummyHash, verify: (pw: string, stored: string) => { verifiedAgainst.push(stored); return real.verify(pw, stored); } };
+    h = await startUsers(this, { passwords, backoff: { maxFailures: 3, baseSeconds: 60, maxSeconds: 600 } });
+  });
+  after(async () => {
+    await h?.close();
+  });
+
+  describe('register', () => {
+    it('creates a buyer with a normalised e-mail, returns a session and emits user.registered in the outbox', async () => {
+      const before = await h.counts();
+      const email = `  Mixed.Case.${Date.now()}@Example.ORG `;
+      const res = await h.call('POST', '/api/auth/register', { body: { email: email.trim(), password: PASSWORD, name: '  Ada Lovelace ', phone: '+441234567890' } });
+      expect(res.status).to.equal(201);
+      expect(res.headers.get('cache-control')).to.equal('no-store');
+      const { user } = res.body;
+      expect(user.email).to.equal(email.trim().toLowerCase());
+      expect(user).to.include({ name: 'Ada Lovelace', role: 'buyer', phone: '+441234567890', organizerRequested: false });
+      expect(user.notificationPrefs).to.deep.equal({ email: true, sms: false });
+      expect(res.body.tokenType).to.equal('Bearer');
+      expect(res.body.expiresIn).to.equal(900);
+      expect(res.body.refreshToken).to.match(/^[A-Za-z0-9_-]{43}$/);
+      expect(Date.parse(res.body.refreshExpiresAt) - Date.now()).to.be.greaterThan(29 * 86_400_000);
+      const claims = decodeJwt(res.body.accessToken);
+      expect(claims).to.include({ sub: user.id, role: 'buyer', email: user.email, iss: 'eventtickets', aud: 'eventtickets-api' });
+      expect(claims.exp! - claims.iat!).to.equal(900);
+      expect(claims.jti).to.be.a('string');
+      expect(decodeProtectedHeader(res.body.accessToken)).to.include({ alg: 'ES256' }).and.to.have.property('kid');
+
+      const after = await h.counts();
+      expect(after.users).to.equal(Number(before.users) + 1);
+      expect(after.refresh_tokens).to.equal(Number(before.refresh_tokens) + 1);
+      const [events] = await h.db.query("SELECT type, aggregate_id, payload FROM outbox WHERE aggregate_id = :id", { replacements: { id: user.id } });
+      expect(events).to.have.length(1);
+      expect(events[0]).to.deep.include({ type: 'user.registered', aggregate_id: user.id });
+      expect((events[0] as any).payload).to.deep.equal({ userId: user.id, email: user.email, name: 'Ada Lovelace', phone: '+441234567890', role: 'buyer', notificationPrefs: { email: true, sms: false } });
+      // Only the hash of the refresh token is stored, and the password only as a salted scrypt hash.
+      const [stored] = await h.db.query('SELECT encode(token_hash, \'hex\') AS h FROM refresh_tokens WHERE user_id = :id', { replacements: { id: user.id } });
+      expect((stored[0] as any).h).to.have.length(64).and.not.include(res.body.refreshToken);
+      const [pw] = await h.db.query('SELECT password_hash FROM users WHERE id = :id', { replacements: { id: user.id } });
+      expect((pw[0] as any).password_hash).to.match(/^scrypt\$ln=12,r=8,p=1\$[A-Za-z0-9_-]+\$[A-Za-z0-9_-]+$/);
+    });
+
+    it('an organizer sign-up stays a buyer with organizerRequested until an admin approves', async () => {
+      const session = await registerUser(h, { organizer: true });
+      expect(session.user).to.include({ role: 'buyer', organizerRequested: true });
+      expect(decodeJwt(session.accessToken).role).to.equal('buyer');
+    });
+
+    it('refuses a duplicate e-mail (any case) with 409 email-taken and changes nothing', async () => {
+      const email = uniqueEmail('dup');
+      await h.call('POST', '/api/auth/register', { body: { email, password: PASSWORD, name: 'First' } });
+      const before = await h.counts();
+      const res = await h.call('POST', '/api/auth/register', { body: { email: email.toUpperCase(), password: PASSWORD, name: 'Second' } });
+      expect(res.status).to.equal(409);
+      expect(res.body.type).to.match(/\/email-taken$/);
+      expect(await h.counts()).to.deep.equal(before);
+    });
+
+    const invalidBodies: Array<[string, unknown, string]> = [
+      ['a short password', { email: 'short@example.org', password: 'nine char', name: 'X' }, 'password'],
+      ['a missing name', { email: 'noname@example.org', password: PASSWORD }, 'name'],
+      ['a blank name', { email: 'blank@example.org', password: PASSWORD, name: '   ' }, 'name'],
+      ['an over-long name', { email: 'long@example.org', password: PASSWORD, name: 'n'.repeat(101) }, 'name'],
+      ['an over-long e-mail', { email: `${'a'.repeat(250)}@example.org`, password: PASSWORD, name: 'X' }, 'email'],
+      ['a malformed e-mail', { email: 'not-an-email', password: PASSWORD, name: 'X' }, 'email'],
+      ['an unknown field', { email: 'extra@example.org', password: PASSWORD, name: 'X', role: 'admin' }, 'role'],
+      ['a non-E.164 phone', { email: 'phone@example.org', password: PASSWORD, name: 'X', phone: '0123 456' }, 'phone'],
+      ['a wrong type', { email: 'type@example.org', password: PASSWORD, name: 'X', organizer: 'yes' }, 'organizer'],
+    ];
+    for (const [what, body, field] of invalidBodies) {
+      it(`rejects ${what} with 400 naming the field and changes nothing`, async () => {
+        const before = await h.counts();
+        const res = await h.call('POST', '/api/auth/register', { body });
+        expect(res.status).to.equal(400);
+        expect(res.body.type).to.match(/\/validation-error$/);
+        expect(res.body.errors.map((e: any) => e.field)).to.include(`requestBody.${field}`);
+        expect(await h.counts()).to.deep.equal(before);
+      });
+    }
+
+    it('rejects malformed JSON (400 malformed-json) and a non-JSON body (415) and changes nothing', async () => {
+      const before = await h.counts();
+      const malformed = await h.call('POST', '/api/auth/register', { rawBody: '{"email": "x@example.org", ' });
+      expect(malformed.status).to.equal(400);
+      expect(malformed.body.type).to.match(/\/malformed-json$/);
+      const form = await h.call('POST', '/api/auth/register', { rawBody: 'email=x@example.org', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+      expect(form.status).to.equal(415);
+      expect(await h.counts()).to.deep.equal(before);
+    });
+  });
+
+  describe('login', () => {
+    it('logs in with the e-mail in any case and issues a new token family', async () => {
+      const session = await registerUser(h);
+      const res = await h.call('POST', '/api/auth/login', { body: { email: ` ${session.user.email.toUpperCase()} `, password: PASSWORD } });
+      expect(res.status).to.equal(200);
+      expect(res.body.user).to.deep.equal(session.user);
+      expect(res.body.refreshToken).to.not.equal(session.refreshToken);
+      const [families] = await h.db.query('SELECT DISTINCT family_id FROM refresh_tokens WHERE user_id = :id', { replacements: { id: session.user.id } });
+      expect(families).to.have.length(2);
+    });
+
+    it('answers a wrong password and an unknown e-mail with the same 401, verifying the dummy hash for the unknown one', async () => {
+      const session = await registerUser(h);
+      const [row] = await h.db.query('SELECT password_hash FROM users WHERE id = :id', { replacements: { id: session.user.id } });
+      const userHash = (row[0] as any).password_hash as string;
+
+      verifiedAgainst.length = 0;
+      const wrong = await h.call('POST', '/api/auth/login', { body: { email: session.user.email, password: 'wrong password!' } });
+      expect(verifiedAgainst).to.deep.equal([userHash]);
+
+      verifiedAgainst.length = 0;
+      const unknown = await h.call('POST', '/api/auth/login', { body: { email: uniqueEmail('nobody'), password: 'wrong password!' } });
+      expect(verifiedAgainst).to.deep.equal([h.deps.passwords.dummyHash]);
+      expect(h.deps.passwords.dummyHash).to.match(/^scrypt\$ln=12,/); // same cost as a real hash
+
+      expect(wrong.status).to.equal(401);
+      expect(unknown.status).to.equal(401);
+      const strip = (b: any) => ({ ...b, requestId: undefined });
+      expect(strip(unknown.body)).to.deep.equal(strip(wrong.body));
+      expect(wrong.body.type).to.match(/\/invalid-credentials$/);
+    });
+
+    it('backs off an account after repeated failures: 429 with Retry-After, even for the right password', async () => {
+      const session = await registerUser(h);
+      const email = session.user.email;
+      for (let i = 0; i < 3; i++) {
+        const res = await h.call('POST', '/api/auth/login', { body: { email, password: 'wrong password!' } });
+        expect(res.status, `attempt ${i + 1}`).to.equal(401);
+      }
+      verifiedAgainst.length = 0;
+      const locked = await h.call('POST', '/api/auth/login', { body: { email, password: PASSWORD } });
+      expect(locked.status).to.equal(429);
+      expect(locked.body.type).to.match(/\/login-backoff$/);
+      const retryAfter = Number(locked.headers.get('retry-after'));
+      expect(retryAfter).to.be.within(1, 60);
+      expect(verifiedAgainst, 'no password check while locked').to.deep.equal([]);
+
+      // Other accounts are unaffected.
+      const other = await registerUser(h);
+      expect((await h.call('POST', '/api/auth/login', { body: { email: other.user.email, password: PASSWORD } })).status).to.equal(200);
+
+      // Once the lock has passed (moved into the past rather than waited for), the right password works and resets the count.
+      await h.db.query("UPDATE login_failures SET locked_until = now() - interval '1 second' WHERE email = :email", { replacements: { email } });
+      const ok = await h.call('POST', '/api/auth/login', { body: { email, password: PASSWORD } });
+      expect(ok.status).to.equal(200);
+      const [left] = await h.db.query('SELECT * FROM login_failures WHERE email = :email', { replacements: { email } });
+      expect(left).to.deep.equal([]);
+    });
+
+    it('locks unknown e-mails the same way, so a 429 does not reveal that an account exists', async () => {
+      const email = uniqueEmail('ghost');
+      for (let i = 0; i < 3; i++) await h.call('POST', '/api/auth/login', { body: { email, password: 'wrong password!' } });
+      const res = await h.call('POST', '/api/auth/login', { body: { email, password: 'wrong password!' } });
+      expect(res.status).to.equal(429);
+      expect(res.headers.get('retry-after')).to.match(/^\d+$/);
+    });
+
+    it('doubles the lock with every further failure after the threshold', async () => {
+      const email = uniqueEmail('double');
+      for (let i = 0; i < 3; i++) await h.call('POST', '/api/auth/login', { body: { email, password: 'wrong password!' } });
+      const lockOf = async () => {
+        const [r] = await h.db.query("SELECT extract(epoch FROM locked_until - last_failure_at)::int AS s FROM login_failures WHERE email = :email", { replacements: { email } });
+        return (r[0] as any).s as number;
+      };
+      expect(await lockOf()).to.equal(60);
+      await h.db.query("UPDATE login_failures SET locked_until = now() - interval '1 second' WHERE email = :email", { replacements: { email } });
+      await h.call('POST', '/api/auth/login', { body: { email, password: 'wrong password!' } });
+      expect(await lockOf()).to.equal(120);
+    });
+
+    it('rejects a login body with unknown fields (400) without counting a failure', async () => {
+      const before = await h.counts();
+      const res = await h.call('POST', '/api/auth/login', { body: { email: 'a@example.org', password: 'x', remember: true } });
+      expect(res.status).to.equal(400);
+      expect(await h.counts()).to.deep.equal(before);
+    });
+  });
+
+  describe('refresh and logout', () => {
+    it('rotates the refresh token on every use and returns the current role', async () => {
+      const session = await registerUser(h);
+      const first = await h.call('POST', '/api/auth/refresh', { body: { refreshToken: session.refreshToken } });
+      expect(first.status).to.equal(200);
+      expect(first.body.refreshToken).to.not.equal(session.refreshToken);
+      expect(first.body.user.id).to.equal(session.user.id);
+      await h.db.query("UPDATE users SET role = 'organizer' WHERE id = :id", { replacements: { id: session.user.id } });
+      const second = await h.call('POST', '/api/auth/refresh', { body: { refreshToken: first.body.refreshToken } });
+      expect(second.status).to.equal(200);
+      expect(decodeJwt(second.body.accessToken).role).to.equal('organizer');
+      const [rows] = await h.db.query('SELECT family_id, rotated_at, revoked_at FROM refresh_tokens WHERE user_id = :id ORDER BY created_at', { replacements: { id: session.user.id } });
+      expect(rows).to.have.length(3);
+      expect(new Set(rows.map((r: any) => r.family_id)).size).to.equal(1);
+      expect(rows.map((r: any) => r.rotated_at !== null)).to.deep.equal([true, true, false]);
+    });
+
+    it('detects reuse of a rotated token and revokes the whole family, including the newest token', async () => {
+      const session = await registerUser(h);
+      const stolen = session.refreshToken;
+      const legit = await h.call('POST', '/api/auth/refresh', { body: { refreshToken: stolen } });
+      expect(legit.status).to.equal(200);
+
+      const replay = await h.call('POST', '/api/auth/refresh', { body: { refreshToken: stolen } });
+      expect(replay.status).to.equal(401);
+      expect(replay.body.type).to.match(/\/refresh-token-reused$/);
+
+      const [rows] = await h.db.query('SELECT revoked_at, revoke_reason FROM refresh_tokens WHERE user_id = :id', { replacements: { id: session.user.id } });
+      expect(rows).to.have.length(2);
+      for (const r of rows as any[]) expect(r.revoke_reason).to.equal('reuse-detected');
+
+      const newest = await h.call('POST', '/api/auth/refresh', { body: { refreshToken: legit.body.refreshToken } });
+      expect(newest.status).to.equal(401);
+      expect(newest.body.type).to.match(/\/refresh-token-revoked$/);
+    });
+
+    it('leaves other sessions of the same user alone when one family is revoked', async () => {
+      const session = await registerUser(h);
+      const other = await h.call('POST', '/api/auth/login', { body: { email: session.user.email, password: PASSWORD } });
+      await h.call('POST', '/api/auth/refresh', { body: { refreshToken: session.refreshToken } });
+      await h.call('POST', '/api/auth/refresh', { body: { refreshToken: session.refreshToken } }); // reuse: family 1 revoked
+      const res = await h.call('POST', '/api/auth/refresh', { body: { refreshToken: other.body.refreshToken } });
+      expect(res.status).to.equal(200);
+    });
+
+    it('refuses an expired refresh token with 401 refresh-token-expired and changes nothing', async () => {
+      const session = await registerUser(h);
+      await h.db.query("UPDATE refresh_tokens SET expires_at = now() - interval '1 minute' WHERE user_id = :id", { replacements: { id: session.user.id } });
+      const before = await h.counts();
+      const res = await h.call('POST', '/api/auth/refresh', { body: { refreshToken: session.refreshToken } });
+      expect(res.status).to.equal(401);
+      expect(res.body.type).to.match(/\/refresh-token-expired$/);
+      expect(await h.counts()).to.deep.equal(before);
+    });
+
+    it('refuses a tampered or made-up refresh token with 401 invalid-refresh-token and changes nothing', async () => {
+      const session = await registerUser(h);
+      const t = session.refreshToken as string;
+      const tampered = (t[0] === 'A' ? 'B' : 'A') + t.slice(1);
+      const before = await h.counts();
+      for (const refreshToken of [tampered, 'x'.repeat(43), 'not a token', session.accessToken.slice(0, 100)]) {
+        const res = await h.call('POST', '/api/auth/refresh', { body: { refreshToken } });
+        expect(res.status, refreshToken).to.equal(401);
+        expect(res.body.type).to.match(/\/invalid-refresh-token$/);
+      }
+      expect(await h.counts()).to.deep.equal(before);
+      // The genuine token still works: the failures did not revoke anything.
+      expect((await h.call('POST', '/api/auth/refresh', { body: { refreshToken: t } })).status).to.equal(200);
+    });
+
+    it('rejects a refresh body that is missing the token, over-long or has extra fields (400)', async () => {
+      const before = await h.counts();
+      for (const body of [{}, { refreshToken: 'a'.repeat(101) }, { refreshToken: 'a'.repeat(43), extra: 1 }]) {
+        const res = await h.call('POST', '/api/auth/refresh', { body });
+        expect(res.status, JSON.stringify(body)).to.equal(400);
+      }
+      expect(await h.counts()).to.deep.equal(before);
+    });
+
+    it('logout revokes the session (its family) and is idempotent', async () => {
+      const session = await registerUser(h);
+      const rotated = await h.call('POST', '/api/auth/refresh', { body: { refreshToken: session.refreshToken } });
+      const out = await h.call('POST', '/api/auth/logout', { body: { refreshToken: rotated.body.refreshToken } });
+      expect(out.status).to.equal(204);
+      const again = await h.call('POST', '/api/auth/logout', { body: { refreshToken: rotated.body.refreshToken } });
+      expect(again.status).to.equal(204);
+      const [rows] = await h.db.query('SELECT revoke_reason FROM refresh_tokens WHERE user_id = :id', { replacements: { id: session.user.id } });
+      expect(rows.map((r: any) => r.revoke_reason)).to.deep.equal(['logout', 'logout']);
+      const res = await h.call('POST', '/api/auth/refresh', { body: { refreshToken: rotated.body.refreshToken } });
+      expect(res.status).to.equal(401);
+      expect(res.body.type).to.match(/\/refresh-token-revoked$/);
+    });
+  });
+});
