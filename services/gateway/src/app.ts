@@ -1,0 +1,134 @@
+// The gateway's Koa app: edge hygiene (identity headers stripped, request id, trace context, security
+// headers, CORS), then either one of its own endpoints (health, metrics, contracts, docs, the app) or a
+// routed API call: authenticate, rate-limit, stream to the owning service.
+import Koa, { type Context, type Next } from 'koa';
+import type { Redis } from 'ioredis';
+import { Agent, type Dispatcher } from 'undici';
+import {
+  accessLogMiddleware, createContract, errorMiddleware, healthMiddleware, HttpProblem, problems, redisReadiness, requestIdMiddleware,
+  type Logger, type Metrics,
+} from '@eventtickets/platform';
+import { UPSTREAM_SERVICES, upstreamUrls, type GatewayConfig } from './config.ts';
+import { isAmbiguousPath, loadRoutingTable, type Route, type RoutingTable } from './routing/table.ts';
+import { createProxy } from './proxy/proxy.ts';
+import { stripIdentityHeaders } from './proxy/headers.ts';
+import { accountOf, readBodyBounded } from './proxy/body.ts';
+import { createAuthenticator } from './auth/jwt.ts';
+import { createRateLimits } from './limits/rate-limits.ts';
+import { corsMiddleware, securityHeaders } from './web/security.ts';
+import { createFrontend } from './web/frontend.ts';
+import { isDocsPath, serveDocs } from './docs/swagger-ui.ts';
+import { createOpenApiAggregator } from './docs/openapi-merge.ts';
+
+export const CONTRACT_FILE = new URL('../openapi.yaml', import.meta.url).pathname;
+
+export interface GatewayDeps {
+  config: GatewayConfig;
+  logger: Logger;
+  metrics: Metrics;
+  /** The first REDIS_URL master (rate-limit counters); absent = announced in-memory mode. */
+  redis?: Redis;
+  table?: RoutingTable;
+  /** Connection pools to the upstreams; the caller closes it. */
+  dispatcher?: Dispatcher;
+}
+
+export function createUpstreamAgent(): Agent {
+  // Keep-alive pools per upstream origin; no pipelining so one slow response never delays another.
+  return new Agent({ keepAliveTimeout: 30_000, connections: 512, pipelining: 1, connect: { timeout: 2_000 } });
+}
+
+export async function createApp(deps: GatewayDeps): Promise<Koa> {
+  const { config, logger, metrics } = deps;
+  const table = deps.table ?? loadRoutingTable();
+  const upstreams = upstreamUrls(config);
+  const dispatcher = deps.dispatcher ?? createUpstreamAgent();
+  const contract = await createContract(CONTRACT_FILE);
+  const proxy = createProxy({ upstreams, defaultTimeoutMs: config.UPSTREAM_TIMEOUT_MS, bodyLimit: config.BODY_LIMIT, trustProxy: config.TRUST_PROXY, dispatcher });
+  const auth = createAuthenticator({
+    usersUrl: upstreams.users,
+    issuer: config.JWT_ISSUER,
+    audience: config.JWT_AUDIENCE,
+    jwksCacheMs: config.JWT_JWKS_CACHE_MS,
+    jwksRequestsPerMinute: config.JWT_JWKS_REQUESTS_PER_MINUTE,
+    clockToleranceS: config.JWT_CLOCK_TOLERANCE_S,
+  });
+  const limits = createRateLimits({
+    redis: deps.redis,
+    prefix: config.REDIS_PREFIX,
+    ip: { points: config.RATE_LIMIT_IP_POINTS, windowS: config.RATE_LIMIT_IP_WINDOW_S },
+    user: { points: config.RATE_LIMIT_USER_POINTS, windowS: config.RATE_LIMIT_USER_WINDOW_S },
+    login: { points: config.RATE_LIMIT_LOGIN_POINTS, windowS: config.RATE_LIMIT_LOGIN_WINDOW_S },
+    holds: { points: config.RATE_LIMIT_HOLDS_POINTS, windowS: config.RATE_LIMIT_HOLDS_WINDOW_S },
+  });
+  if (limits.mode === 'memory') logger.warn('no REDIS_URL: rate limits are counted in memory (correct for a single gateway replica only)');
+  const merged = createOpenApiAggregator({
+    services: UPSTREAM_SERVICES, upstreams, table, gatewayDocument: contract.document, dispatcher,
+    fetchTimeoutMs: Math.min(config.UPSTREAM_TIMEOUT_MS, 2_000), cacheMs: config.OPENAPI_CACHE_MS, logger,
+  });
+  const frontend = createFrontend(config.FRONTEND_DIR);
+
+  async function proxyRoute(ctx: Context, route: Route): Promise<void> {
+    ctx.state.routeTemplate = route.template;
+    const identity = await auth.authorize(ctx, route.auth);
+    let body: Buffer | undefined;
+    let account: string | undefined;
+    if (route.rateLimit === 'login') {
+      body = await readBodyBounded(ctx.req, config.BODY_LIMIT);
+      account = accountOf(body);
+    }
+    await limits.check(ctx, { limitClass: route.rateLimit, ip: ctx.ip, identity, account });
+    await proxy.forward(ctx, route, { identity, body });
+  }
+
+  async function api(ctx: Context): Promise<void> {
+    if (ctx.path === '/api/openapi.json' && (ctx.method === 'GET' || ctx.method === 'HEAD')) {
+      ctx.state.routeTemplate = '/api/openapi.json';
+      ctx.set('Cache-Control', 'no-cache');
+      ctx.body = (await merged.get()).document;
+      return;
+    }
+    if (isAmbiguousPath(ctx.path)) throw problems.badRequest('The path has dot segments, empty segments or encoded separators', 'ambiguous-path');
+    const match = table.match(ctx.method === 'OPTIONS' ? 'GET' : ctx.method, ctx.path);
+    if (!match) throw problems.notFound(`No route for ${ctx.method} ${ctx.path}`);
+    if (ctx.method === 'OPTIONS' || match.kind === 'method-not-allowed') {
+      const template = match.kind === 'route' ? match.route.template : match.template;
+      const allow = match.kind === 'route' ? [...new Set(table.routes.filter((r) => r.template === template).flatMap((r) => r.methods))] : match.allow;
+      ctx.state.routeTemplate = template;
+      ctx.set('Allow', [...allow, 'OPTIONS'].join(', '));
+      if (ctx.method === 'OPTIONS') {
+        ctx.status = 204; // not a CORS preflight from an allowed origin (that is answered earlier): just say what is allowed
+        return;
+      }
+      throw new HttpProblem(405, 'method-not-allowed', 'Method not allowed', `${ctx.method} is not allowed on ${template}`);
+    }
+    await proxyRoute(ctx, match.route);
+  }
+
+  const app = new Koa({ proxy: config.TRUST_PROXY, maxIpsCount: 1 });
+  app.silent = true;
+  // First of all: nobody outside may speak for a user, whatever the route.
+  app.use(async (ctx: Context, next: Next) => {
+    stripIdentityHeaders(ctx.req.headers);
+    await next();
+  });
+  app.use(requestIdMiddleware());
+  app.use(accessLogMiddleware(logger));
+  app.use(metrics.middleware);
+  app.use(errorMiddleware(logger));
+  app.use(securityHeaders());
+  app.use(corsMiddleware(config.CORS_ORIGINS));
+  app.use(healthMiddleware(deps.redis ? redisReadiness([deps.redis]) : {}));
+  app.use(async (ctx: Context, next: Next) => {
+    if (ctx.path === '/metrics' && ctx.method === 'GET') return metrics.handler(ctx);
+    if (ctx.path === '/api' || ctx.path.startsWith('/api/')) return api(ctx);
+    return next();
+  });
+  // The gateway's own pages, validated against its contract (serves /openapi.json too).
+  app.use(contract.middleware);
+  app.use(async (ctx: Context) => {
+    if (isDocsPath(ctx.path)) return serveDocs(ctx);
+    return frontend(ctx);
+  });
+  return app;
+}

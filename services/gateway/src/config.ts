@@ -1,0 +1,84 @@
+// Gateway configuration: validated once at start (fail-fast, naming the variable).
+import { fileURLToPath } from 'node:url';
+import { baseConfigSchema, redisUrls, z } from '@eventtickets/platform';
+
+export const UPSTREAM_SERVICES = ['users', 'catalog', 'inventory', 'orders', 'payments', 'notifications'] as const;
+export type UpstreamService = (typeof UPSTREAM_SERVICES)[number];
+
+const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
+
+const optionalUrl = z.preprocess((v) => (v === '' ? undefined : v), z.url().optional());
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+/** "1mb", "512kb", "2048" (bytes) → bytes. */
+export function parseByteSize(value: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)?$/i.exec(value.trim());
+  if (!m) throw new Error(`not a size: ${value}`);
+  const unit = (m[2] ?? 'b').toLowerCase();
+  const factor = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 }[unit as 'b' | 'kb' | 'mb' | 'gb'];
+  return Math.floor(Number(m[1]) * factor);
+}
+
+const byteSize = z
+  .string()
+  .default('1mb')
+  .refine((v) => /^\d+(?:\.\d+)?\s*(b|kb|mb|gb)?$/i.test(v.trim()), 'must be a size like 1mb, 512kb or a number of bytes')
+  .transform(parseByteSize);
+
+const booleanFlag = z
+  .enum(['true', 'false', '1', '0', ''])
+  .default('false')
+  .transform((v) => v === 'true' || v === '1');
+
+export const configSchema = baseConfigSchema.extend({
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  USERS_URL: optionalUrl,
+  CATALOG_URL: optionalUrl,
+  INVENTORY_URL: optionalUrl,
+  ORDERS_URL: optionalUrl,
+  PAYMENTS_URL: optionalUrl,
+  NOTIFICATIONS_URL: optionalUrl,
+  JWT_ISSUER: z.string().min(1).default('eventtickets'),
+  JWT_AUDIENCE: z.string().min(1).default('eventtickets-api'),
+  /** How long a fetched signing key is trusted before the JWKS is read again. */
+  JWT_JWKS_CACHE_MS: positiveInt(600_000),
+  /** Bound on JWKS fetches triggered by unknown `kid`s (forged tokens must not hammer users). */
+  JWT_JWKS_REQUESTS_PER_MINUTE: positiveInt(10),
+  JWT_CLOCK_TOLERANCE_S: z.coerce.number().int().min(0).default(5),
+  REDIS_URL: redisUrls,
+  REDIS_PREFIX: z.string().default('et:'),
+  RATE_LIMIT_IP_POINTS: positiveInt(1200),
+  RATE_LIMIT_IP_WINDOW_S: positiveInt(60),
+  RATE_LIMIT_USER_POINTS: positiveInt(600),
+  RATE_LIMIT_USER_WINDOW_S: positiveInt(60),
+  RATE_LIMIT_LOGIN_POINTS: positiveInt(10),
+  RATE_LIMIT_LOGIN_WINDOW_S: positiveInt(300),
+  RATE_LIMIT_HOLDS_POINTS: positiveInt(30),
+  RATE_LIMIT_HOLDS_WINDOW_S: positiveInt(60),
+  /** Comma-separated allowed origins for cross-origin browser calls; empty = same-origin only. */
+  CORS_ORIGINS: z
+    .string()
+    .default('')
+    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+    .refine((list) => list.every((o) => o === '*' || /^https?:\/\/[^/]+$/.test(o)), 'every entry must be an origin like https://app.example.com or *'),
+  FRONTEND_DIR: z.string().min(1).default(`${repoRoot}frontend/dist`),
+  BODY_LIMIT: byteSize,
+  /** Default per-route upstream timeout (a route in the table may set its own). */
+  UPSTREAM_TIMEOUT_MS: positiveInt(10_000),
+  /** Trust X-Forwarded-For from one proxy hop (set behind an ingress), for the client IP of rate limits. */
+  TRUST_PROXY: booleanFlag,
+  /** How long the merged OpenAPI document is cached. */
+  OPENAPI_CACHE_MS: z.coerce.number().int().min(0).default(5_000),
+});
+
+export type GatewayConfig = z.infer<typeof configSchema>;
+
+/** The configured upstream base URLs by service name (unconfigured ones absent). */
+export function upstreamUrls(config: GatewayConfig): Partial<Record<UpstreamService, string>> {
+  const out: Partial<Record<UpstreamService, string>> = {};
+  for (const service of UPSTREAM_SERVICES) {
+    const url = config[`${service.toUpperCase()}_URL` as 'USERS_URL'];
+    if (url) out[service] = url;
+  }
+  return out;
+}

@@ -1,0 +1,79 @@
+// Rate limits (rate-limiter-flexible): per client IP on every API route, per user once authenticated,
+// per account+IP on login/register, per user on hold creation. Counters live in Redis so every gateway
+// replica shares them; only the announced no-Redis mode counts in memory. A Redis outage falls back to
+// an in-memory insurance limiter rather than failing requests.
+import type { Context } from 'koa';
+import type { Redis } from 'ioredis';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { HttpProblem, type Identity } from '@eventtickets/platform';
+import type { RateLimitClass } from '../routing/table.ts';
+
+export interface LimitSpec { points: number; windowS: number }
+
+export interface RateLimitOptions {
+  redis?: Redis;
+  prefix: string;
+  ip: LimitSpec;
+  user: LimitSpec;
+  login: LimitSpec;
+  holds: LimitSpec;
+}
+
+export interface RateLimits {
+  /** Consumes one point from every limiter that applies; throws a 429 problem when one is exhausted,
+   *  otherwise sets the RateLimit-* headers of the tightest one. */
+  check: (ctx: Context, req: { limitClass: RateLimitClass; ip: string; identity?: Identity; account?: string }) => Promise<void>;
+  mode: 'redis' | 'memory';
+}
+
+interface NamedLimiter { name: string; limiter: RateLimiterAbstract; spec: LimitSpec }
+
+function makeLimiter(name: string, spec: LimitSpec, opts: RateLimitOptions): NamedLimiter {
+  const keyPrefix = `${opts.prefix}gw:rl:${name}`;
+  const memory = new RateLimiterMemory({ keyPrefix, points: spec.points, duration: spec.windowS });
+  const limiter = opts.redis
+    ? new RateLimiterRedis({ storeClient: opts.redis, keyPrefix, points: spec.points, duration: spec.windowS, insuranceLimiter: memory })
+    : memory;
+  return { name, limiter, spec };
+}
+
+function setLimitHeaders(ctx: Context, spec: LimitSpec, res: RateLimiterRes): void {
+  ctx.set('RateLimit-Limit', String(spec.points));
+  ctx.set('RateLimit-Remaining', String(Math.max(0, res.remainingPoints)));
+  ctx.set('RateLimit-Reset', String(Math.max(1, Math.ceil(res.msBeforeNext / 1000))));
+}
+
+export function createRateLimits(opts: RateLimitOptions): RateLimits {
+  const ip = makeLimiter('ip', opts.ip, opts);
+  const user = makeLimiter('user', opts.user, opts);
+  const login = makeLimiter('login', opts.login, opts);
+  const holds = makeLimiter('holds', opts.holds, opts);
+
+  async function check(ctx: Context, req: { limitClass: RateLimitClass; ip: string; identity?: Identity; account?: string }): Promise<void> {
+    if (req.limitClass === 'none') return;
+    const applicable: Array<[NamedLimiter, string]> = [[ip, req.ip]];
+    if (req.identity) applicable.push([user, req.identity.userId]);
+    if (req.limitClass === 'login') applicable.push([login, `${(req.account ?? '').toLowerCase()}|${req.ip}`]);
+    if (req.limitClass === 'holds' && req.identity) applicable.push([holds, req.identity.userId]);
+
+    const outcomes = await Promise.allSettled(applicable.map(([l, key]) => l.limiter.consume(key)));
+    let tightest: { spec: LimitSpec; res: RateLimiterRes } | undefined;
+    for (let i = 0; i < outcomes.length; i++) {
+      const outcome = outcomes[i];
+      const { spec, name } = applicable[i][0];
+      if (outcome.status === 'rejected') {
+        // Only a RateLimiterRes means "over the limit"; any other error has already fallen back to memory.
+        if (!(outcome.reason instanceof RateLimiterRes)) continue;
+        const res = outcome.reason;
+        const retryAfter = Math.max(1, Math.ceil(res.msBeforeNext / 1000));
+        setLimitHeaders(ctx, spec, res);
+        throw new HttpProblem(429, 'rate-limited', 'Too many requests', `The ${name} rate limit of ${spec.points} requests per ${spec.windowS} s is exhausted; retry in ${retryAfter} s`, { limit: name }, { 'Retry-After': String(retryAfter) });
+      }
+      const res = outcome.value;
+      if (!tightest || res.remainingPoints / spec.points < tightest.res.remainingPoints / tightest.spec.points) tightest = { spec, res };
+    }
+    if (tightest) setLimitHeaders(ctx, tightest.spec, tightest.res);
+  }
+
+  return { check, mode: opts.redis ? 'redis' : 'memory' };
+}

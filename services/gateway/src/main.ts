@@ -1,0 +1,26 @@
+// Gateway entry: config (fail-fast), Redis for rate limits (first REDIS_URL), the app, graceful shutdown.
+import { closeRedis, createLogger, createMetrics, createRedis, loadConfigOrExit, runService } from '@eventtickets/platform';
+import { configSchema, upstreamUrls } from './config.ts';
+import { createApp, createUpstreamAgent } from './app.ts';
+
+const config = loadConfigOrExit(configSchema);
+const logger = createLogger('gateway', { level: config.LOG_LEVEL });
+const metrics = createMetrics('gateway');
+// Offline queue off: while Redis is unreachable a limiter call fails at once and the in-memory
+// insurance limiter answers, instead of requests queueing behind a reconnect.
+const redis = config.REDIS_URL[0] ? createRedis(config.REDIS_URL[0], { enableOfflineQueue: false }) : undefined;
+redis?.on('error', (err) => logger.warn({ err: err.message }, 'redis error (rate limits fall back to memory)'));
+const dispatcher = createUpstreamAgent();
+const app = await createApp({ config, logger, metrics, redis, dispatcher });
+const configured = upstreamUrls(config);
+logger.info({ upstreams: configured, rateLimits: redis ? 'redis' : 'memory', frontendDir: config.FRONTEND_DIR }, 'gateway configured');
+
+await runService({
+  service: 'gateway',
+  logger,
+  app,
+  port: config.PORT,
+  host: config.HOST,
+  shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+  closers: [() => dispatcher.close(), () => (redis ? closeRedis([redis]) : undefined)],
+});

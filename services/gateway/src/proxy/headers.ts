@@ -1,0 +1,77 @@
+// Header hygiene at the edge: hop-by-hop headers never cross the proxy, and identity headers are only
+// ever the gateway's own (anything a client sends under those names is dropped on every route).
+import type { IncomingHttpHeaders } from 'node:http';
+import { IDENTITY_HEADERS, type Identity } from '@eventtickets/platform';
+
+/** RFC 9110 §7.6.1 connection-specific headers, plus those a proxy must set itself. */
+const HOP_BY_HOP = new Set([
+  'connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection',
+  'te', 'trailer', 'transfer-encoding', 'upgrade', 'http2-settings',
+]);
+
+export const IDENTITY_HEADER_NAMES: readonly string[] = Object.values(IDENTITY_HEADERS);
+
+/** Removes identity headers from an incoming request in place (run first, before anything reads them). */
+export function stripIdentityHeaders(headers: IncomingHttpHeaders): void {
+  for (const name of IDENTITY_HEADER_NAMES) delete headers[name];
+}
+
+/** Names listed in a Connection header are hop-by-hop too. */
+function connectionTokens(value: string | string[] | undefined): Set<string> {
+  const raw = Array.isArray(value) ? value.join(',') : value ?? '';
+  return new Set(raw.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean));
+}
+
+export function isHopByHop(name: string, listed: Set<string>): boolean {
+  return HOP_BY_HOP.has(name) || listed.has(name);
+}
+
+export interface ForwardContext {
+  identity?: Identity;
+  requestId: string;
+  traceparent: string;
+  tracestate?: string;
+  clientIp: string;
+  forwardedFor?: string;
+  proto: string;
+  host: string;
+  /** Drop Accept-Encoding so a stream is never compressed (and so never held back by a compressor). */
+  noCompression: boolean;
+}
+
+/** Request headers for the upstream: the client's end-to-end headers plus the gateway's own. */
+export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, fwd: ForwardContext): Record<string, string | string[]> {
+  const listed = connectionTokens(incoming.connection);
+  const out: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(incoming)) {
+    if (value === undefined || name === 'host' || isHopByHop(name, listed)) continue;
+    if (IDENTITY_HEADER_NAMES.includes(name)) continue; // already stripped; belt and braces
+    if (name === 'traceparent' || name === 'tracestate' || name === 'x-request-id') continue;
+    if (name.startsWith('x-forwarded-')) continue;
+    if (fwd.noCompression && name === 'accept-encoding') continue;
+    out[name] = value;
+  }
+  out['x-request-id'] = fwd.requestId;
+  out.traceparent = fwd.traceparent;
+  if (fwd.tracestate) out.tracestate = fwd.tracestate;
+  out['x-forwarded-for'] = fwd.forwardedFor ? `${fwd.forwardedFor}, ${fwd.clientIp}` : fwd.clientIp;
+  out['x-forwarded-proto'] = fwd.proto;
+  out['x-forwarded-host'] = fwd.host;
+  if (fwd.identity) {
+    out[IDENTITY_HEADERS.userId] = fwd.identity.userId;
+    out[IDENTITY_HEADERS.role] = fwd.identity.role;
+    if (fwd.identity.email) out[IDENTITY_HEADERS.email] = fwd.identity.email;
+  }
+  return out;
+}
+
+/** Response headers for the client: the upstream's minus hop-by-hop ones. */
+export function clientResponseHeaders(upstream: Record<string, string | string[] | undefined>): Array<[string, string | string[]]> {
+  const listed = connectionTokens(upstream.connection);
+  const out: Array<[string, string | string[]]> = [];
+  for (const [name, value] of Object.entries(upstream)) {
+    if (value === undefined || isHopByHop(name, listed)) continue;
+    out.push([name, value]);
+  }
+  return out;
+}

@@ -1,0 +1,152 @@
+// The streaming reverse proxy (undici): request bodies are piped through untouched, responses are
+// streamed back chunk by chunk (SSE included), every failure becomes a quick problem+json, and a client
+// that goes away cancels the upstream request.
+import { Transform } from 'node:stream';
+import type { Context } from 'koa';
+import type { Dispatcher } from 'undici';
+import { HttpProblem, problems, type Identity } from '@eventtickets/platform';
+import type { Route } from '../routing/table.ts';
+import { clientResponseHeaders, upstreamRequestHeaders } from './headers.ts';
+import { outgoingTraceHeaders } from './trace.ts';
+
+export interface ProxyOptions {
+  upstreams: Partial<Record<string, string>>;
+  defaultTimeoutMs: number;
+  bodyLimit: number;
+  trustProxy: boolean;
+  /** Connection pools to the upstreams (owned and closed by the caller). */
+  dispatcher: Dispatcher;
+}
+
+export interface Proxy {
+  forward: (ctx: Context, route: Route, opts: { identity?: Identity; body?: Buffer }) => Promise<void>;
+}
+
+export function payloadTooLarge(limit: number): HttpProblem {
+  return new HttpProblem(413, 'payload-too-large', 'Payload too large', `The request body exceeds ${limit} bytes`);
+}
+
+/** Passes a chunked body through while counting; past the limit it fails the upload instead of buffering. */
+function limitedBody(limit: number, onExceeded: () => void): Transform {
+  let seen = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      seen += chunk.length;
+      if (seen > limit) {
+        onExceeded();
+        done(new Error('request body too large'));
+        return;
+      }
+      done(null, chunk);
+    },
+  });
+}
+
+function hasBody(ctx: Context): boolean {
+  const length = ctx.get('content-length');
+  return (length !== '' && length !== '0') || ctx.get('transfer-encoding') !== '';
+}
+
+function errorCode(err: unknown): string | undefined {
+  const e = err as { code?: string; cause?: { code?: string } } | null;
+  return e?.code ?? e?.cause?.code;
+}
+
+export function createProxy(opts: ProxyOptions): Proxy {
+  const { dispatcher } = opts;
+  const bases = new Map<string, URL>();
+  for (const [service, url] of Object.entries(opts.upstreams)) if (url) bases.set(service, new URL(url));
+
+  async function forward(ctx: Context, route: Route, { identity, body }: { identity?: Identity; body?: Buffer }): Promise<void> {
+    const base = bases.get(route.service);
+    if (!base) throw problems.unavailable(`The ${route.service} service is not configured on this gateway`);
+
+    const declared = Number(ctx.get('content-length') || 0);
+    if (declared > opts.bodyLimit) throw payloadTooLarge(opts.bodyLimit);
+
+    let failure: 'timeout' | 'client-gone' | 'too-large' | undefined;
+    const controller = new AbortController();
+    const timeoutMs = route.timeoutMs ?? opts.defaultTimeoutMs;
+    const timer = setTimeout(() => {
+      failure ??= 'timeout';
+      controller.abort();
+    }, timeoutMs);
+    const onClientClose = () => {
+      if (!ctx.res.writableFinished) {
+        failure ??= 'client-gone';
+        controller.abort();
+      }
+    };
+    ctx.res.once('close', onClientClose);
+
+    let requestBody: Dispatcher.DispatchOptions['body'];
+    if (body) requestBody = body;
+    else if (hasBody(ctx)) {
+      requestBody = ctx.get('content-length')
+        ? ctx.req // Node's parser already enforces the declared length
+        : ctx.req.pipe(limitedBody(opts.bodyLimit, () => { failure ??= 'too-large'; controller.abort(); }));
+    }
+
+    const trace = outgoingTraceHeaders(ctx.get('traceparent') || undefined, ctx.get('tracestate') || undefined);
+    ctx.state.traceId = trace.traceId;
+    const forwardedFor = opts.trustProxy ? ctx.get('x-forwarded-for') || undefined : undefined;
+    const headers = upstreamRequestHeaders(ctx.req.headers, {
+      identity,
+      requestId: ctx.state.requestId,
+      traceparent: trace.traceparent,
+      tracestate: trace.tracestate,
+      clientIp: ctx.req.socket.remoteAddress ?? 'unknown',
+      forwardedFor,
+      proto: ctx.protocol,
+      host: ctx.host,
+      noCompression: route.stream,
+    });
+    if (body) headers['content-length'] = String(body.length);
+
+    const basePath = base.pathname.replace(/\/$/, '');
+    let response: Dispatcher.ResponseData;
+    try {
+      response = await dispatcher.request({
+        origin: base.origin,
+        path: basePath + ctx.url,
+        method: ctx.method as Dispatcher.HttpMethod,
+        headers,
+        body: requestBody,
+        signal: controller.signal,
+        headersTimeout: timeoutMs + 1_000, // our own timer fires first; this is a backstop
+        bodyTimeout: route.stream ? 0 : timeoutMs,
+      });
+    } catch (err) {
+      clearTimeout(timer);
+      ctx.res.off('close', onClientClose);
+      if (failure === 'too-large') throw payloadTooLarge(opts.bodyLimit);
+      if (failure === 'timeout') throw problems.gatewayTimeout(`The ${route.service} service did not answer within ${timeoutMs} ms`);
+      if (failure === 'client-gone') {
+        ctx.state.clientGone = true;
+        throw new HttpProblem(499, 'client-closed-request', 'Client closed request', 'The client went away before the upstream answered');
+      }
+      const code = errorCode(err);
+      if (code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT') {
+        throw problems.gatewayTimeout(`The ${route.service} service did not answer in time`);
+      }
+      throw problems.badGateway(`The ${route.service} service could not be reached (${code ?? 'connection failed'})`);
+    }
+    clearTimeout(timer);
+
+    ctx.status = response.statusCode;
+    for (const [name, value] of clientResponseHeaders(response.headers)) ctx.set(name, value as string | string[]);
+    const eventStream = route.stream || /^text\/event-stream/i.test(String(response.headers['content-type'] ?? ''));
+    if (eventStream) {
+      // Tell any buffering reverse proxy in front of us (nginx) to pass chunks straight through.
+      ctx.set('X-Accel-Buffering', 'no');
+      ctx.set('Cache-Control', 'no-cache, no-transform');
+      ctx.req.socket.setTimeout(0);
+      ctx.req.socket.setNoDelay(true);
+    }
+    const upstreamBody = response.body;
+    upstreamBody.on('error', () => undefined); // a mid-stream upstream failure just ends the client response
+    ctx.body = upstreamBody;
+  }
+
+  return { forward };
+}

@@ -1,0 +1,130 @@
+// The routing table: loaded from table.yaml, validated (a bad table stops the gateway at start), compiled
+// into patterns sorted most-specific first, and matched per request.
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import { z } from 'zod';
+import { UPSTREAM_SERVICES } from '../config.ts';
+
+export const AUTH_LEVELS = ['public', 'user', 'organizer', 'admin'] as const;
+export type AuthLevel = (typeof AUTH_LEVELS)[number];
+export const RATE_LIMIT_CLASSES = ['standard', 'login', 'holds', 'none'] as const;
+export type RateLimitClass = (typeof RATE_LIMIT_CLASSES)[number];
+
+const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+
+const routeSchema = z
+  .object({
+    path: z.string().regex(/^\/api(\/([A-Za-z0-9._-]+|\{[A-Za-z][A-Za-z0-9_]*\}))*(\/\*\*)?$/, 'must be /api/... with literal or {param} segments and an optional trailing /**'),
+    methods: z.array(z.enum(METHODS)).min(1),
+    service: z.enum(UPSTREAM_SERVICES),
+    auth: z.enum(AUTH_LEVELS),
+    timeoutMs: z.number().int().positive().optional(),
+    rateLimit: z.enum(RATE_LIMIT_CLASSES).default('standard'),
+    stream: z.boolean().default(false),
+  })
+  .strict();
+
+const tableSchema = z.object({ routes: z.array(routeSchema).min(1) }).strict();
+
+export type RouteEntry = z.infer<typeof routeSchema>;
+
+/** One matched route: the table entry plus what the request needs from it. */
+export interface Route extends RouteEntry {
+  /** The path pattern, used as the metrics/log route template. */
+  template: string;
+}
+
+type Segment = { kind: 'literal'; value: string } | { kind: 'param' } | { kind: 'rest' };
+
+interface Pattern {
+  template: string;
+  segments: Segment[];
+  byMethod: Map<string, Route>;
+}
+
+export type RouteMatch =
+  | { kind: 'route'; route: Route }
+  | { kind: 'method-not-allowed'; template: string; allow: string[] };
+
+export interface RoutingTable {
+  routes: Route[];
+  /** undefined when no pattern matches the path. */
+  match: (method: string, path: string) => RouteMatch | undefined;
+}
+
+const RANK = { literal: 2, param: 1, rest: 0 } as const;
+
+function compileSegments(path: string): Segment[] {
+  return path
+    .split('/')
+    .slice(1)
+    .map((s): Segment => (s === '**' ? { kind: 'rest' } : s.startsWith('{') ? { kind: 'param' } : { kind: 'literal', value: s }));
+}
+
+/** Negative when a is more specific than b: at the first differing segment, literal > {param} > /**. */
+function bySpecificity(a: Pattern, b: Pattern): number {
+  const n = Math.max(a.segments.length, b.segments.length);
+  for (let i = 0; i < n; i++) {
+    const ra = a.segments[i] ? RANK[a.segments[i].kind] : -1;
+    const rb = b.segments[i] ? RANK[b.segments[i].kind] : -1;
+    if (ra !== rb) return rb - ra;
+  }
+  return 0;
+}
+
+function matches(segments: Segment[], parts: string[]): boolean {
+  for (let i = 0; i < segments.length; i++) {
+    const seg = segments[i];
+    if (seg.kind === 'rest') return parts.length > i;
+    if (i >= parts.length) return false;
+    if (seg.kind === 'literal' && seg.value !== parts[i]) return false;
+  }
+  return parts.length === segments.length;
+}
+
+export function compileTable(raw: unknown): RoutingTable {
+  const parsed = tableSchema.parse(raw);
+  const patterns = new Map<string, Pattern>();
+  const routes: Route[] = [];
+  for (const entry of parsed.routes) {
+    let pattern = patterns.get(entry.path);
+    if (!pattern) {
+      pattern = { template: entry.path, segments: compileSegments(entry.path), byMethod: new Map() };
+      patterns.set(entry.path, pattern);
+    }
+    const route: Route = { ...entry, template: entry.path };
+    routes.push(route);
+    for (const method of entry.methods) {
+      if (pattern.byMethod.has(method)) throw new Error(`routing table: ${method} ${entry.path} is listed twice`);
+      pattern.byMethod.set(method, route);
+    }
+    if (entry.methods.includes('GET')) pattern.byMethod.set('HEAD', route);
+  }
+  const sorted = [...patterns.values()].sort(bySpecificity);
+
+  function match(method: string, path: string): RouteMatch | undefined {
+    const parts = path.split('/').slice(1);
+    for (const pattern of sorted) {
+      if (!matches(pattern.segments, parts)) continue;
+      const route = pattern.byMethod.get(method);
+      if (route) return { kind: 'route', route };
+      return { kind: 'method-not-allowed', template: pattern.template, allow: [...pattern.byMethod.keys()] };
+    }
+    return undefined;
+  }
+
+  return { routes, match };
+}
+
+export const DEFAULT_TABLE_FILE = new URL('./table.yaml', import.meta.url);
+
+export function loadRoutingTable(file: URL | string = DEFAULT_TABLE_FILE): RoutingTable {
+  return compileTable(parse(readFileSync(file, 'utf8')));
+}
+
+/** Paths that could mean something else after an upstream normalises them (dot segments, encoded
+ *  slashes or dots, empty segments) are refused rather than forwarded: the auth decision was made on
+ *  the path as written. */
+export function isAmbiguousPath(path: string): boolean {
+  return /\/\.{1,2}(\/|$)|%2f|%2e|%5c|\\|\/\//i.test(path);
+}
