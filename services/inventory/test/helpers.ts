@@ -1,0 +1,121 @@
+// Test harness for the inventory: real Postgres (a fresh database per suite) and the three real redis-server
+// masters from the global fixtures; each "instance" is a full replica (own pools, locker, pub/sub, bus,
+// expiry loop) listening on its own port, so several of them share state only through Postgres and Redis.
+import { randomUUID } from 'node:crypto';
+import { expect } from 'chai';
+import { createContract, createLogger, listen, loadConfig, migrate, withTransaction, type Contract, type RunningServer } from '@eventtickets/platform';
+import { createTestDatabase, dropTestDatabase, requireRedis, uniqueSuffix } from '@eventtickets/platform/testing/harness';
+import { configSchema, type InventoryConfig } from '../src/config.ts';
+import { createDeps, type DepsOverrides, type InventoryDeps } from '../src/deps.ts';
+import { migrations } from '../src/db/migrations.ts';
+import { createApp, contractFile } from '../src/app.ts';
+import { startWorkers } from '../src/workers.ts';
+import { materialiseEvent, type EventPublished } from '../src/services/materialise.ts';
+
+export interface Instance {
+  url: string;
+  deps: InventoryDeps;
+  server: RunningServer;
+  /** Graceful stop, as on SIGTERM: SSE streams end, the server drains, workers stop, connections close. */
+  stop: () => Promise<void>;
+}
+
+/** A suite's environment: one fresh database, the shared Redis masters under a unique prefix. */
+export async function suiteConfig(ctx: Mocha.Context, env: Record<string, string> = {}): Promise<InventoryConfig> {
+  const redis = requireRedis(ctx);
+  const dbUrl = await createTestDatabase(ctx, 'inventory');
+  return loadConfig(configSchema, {
+    DATABASE_URL: dbUrl,
+    REDIS_URL: redis.join(','),
+    REDIS_PREFIX: `t${uniqueSuffix()}:`,
+    LOG_LEVEL: 'silent',
+    EXPIRY_INTERVAL_MS: '100',
+    SSE_HEARTBEAT_MS: '500',
+    ...env,
+  });
+}
+
+export async function startInstance(config: InventoryConfig, overrides: DepsOverrides = {}): Promise<Instance> {
+  const deps = createDeps(config, { logger: createLogger('inventory', { level: process.env.TEST_LOG_LEVEL ?? 'silent' }), ...overrides });
+  await migrate(deps.db, migrations);
+  const app = await createApp(deps);
+  const workers = await startWorkers(deps);
+  const server = await listen(app.callback(), 0);
+  let stopped: Promise<void> | undefined;
+  return {
+    url: server.url,
+    deps,
+    server,
+    stop: () => (stopped ??= (async () => {
+      deps.lifecycle.shutdown();
+      await server.close(2_000);
+      await workers.stop();
+      await deps.close();
+    })()),
+  };
+}
+
+export async function dropDatabase(config: InventoryConfig | undefined): Promise<void> {
+  if (config) await dropTestDatabase(config.DATABASE_URL).catch(() => undefined);
+}
+
+let contract: Contract | undefined;
+export async function getContract(): Promise<Contract> {
+  return (contract ??= await createContract(contractFile));
+}
+
+export interface CallResult { status: number; body: any; headers: Headers }
+
+/** One HTTP call; `user` sets the identity headers the gateway would forward. Every response body is
+ *  checked against the contract. */
+export async function call(base: string, method: string, path: string, opts: { user?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<CallResult> {
+  const headers: Record<string, string> = { ...opts.headers };
+  if (opts.user) Object.assign(headers, { 'x-user-id': opts.user, 'x-user-role': 'buyer' });
+  if (opts.body !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(base + path, { method, headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body) });
+  const text = await res.text();
+  const body = text ? JSON.parse(text) : undefined;
+  const errors = (await getContract()).responseErrors(method, path, res.status, body ?? '');
+  if (res.status !== 204) expect(errors, `${method} ${path} ${res.status} response vs contract: ${JSON.stringify(body)}`).to.deep.equal([]);
+  return { status: res.status, body, headers: res.headers };
+}
+
+/** A published event as catalog announces it: `seats` seats A1..An in two tiers, optional GA area. */
+export function eventPayload(opts: { seats?: number; ga?: number; maxSeatsPerOrder?: number; reservationMinutes?: number; salesStartAt?: string | null; salesEndAt?: string | null } = {}): EventPublished {
+  const eventId = `ev-${randomUUID()}`;
+  const n = opts.seats ?? 50;
+  return {
+    eventId,
+    organizerId: 'org-1',
+    title: 'Test night',
+    salesStartAt: opts.salesStartAt === undefined ? new Date(Date.now() - 3_600_000).toISOString() : opts.salesStartAt,
+    salesEndAt: opts.salesEndAt === undefined ? new Date(Date.now() + 86_400_000).toISOString() : opts.salesEndAt,
+    reservationMinutes: opts.reservationMinutes ?? 10,
+    maxSeatsPerOrder: opts.maxSeatsPerOrder ?? 6,
+    tiers: [
+      { tierId: 'std', name: 'Standard', amount: 45.5, currency: 'EUR' },
+      { tierId: 'vip', name: 'VIP', amount: 120, currency: 'EUR' },
+    ],
+    seats: Array.from({ length: n }, (_, i) => ({ seatId: `s${String(i + 1).padStart(3, '0')}`, label: `A${i + 1}`, section: 'Stalls', row: 'A', tierId: i < 10 ? 'vip' : 'std', x: i * 10, y: 0 })),
+    gaAreas: opts.ga ? [{ areaId: 'floor', name: 'Floor', tierId: 'std', capacity: opts.ga }] : [],
+  };
+}
+
+/** Materialises an event directly (the bus path is tested on its own in events.test.ts). */
+export async function publishEvent(deps: InventoryDeps, payload: EventPublished): Promise<void> {
+  await withTransaction(deps.db, (t) => materialiseEvent(deps.db, t, payload, deps.hub.publish).then(() => undefined));
+}
+
+export async function query<T = any>(deps: InventoryDeps, sql: string, bind: unknown[] = []): Promise<T[]> {
+  const [result] = await deps.db.query(sql, { bind });
+  return result as T[];
+}
+
+/** Polls until fn returns a truthy value (no timing assertion: mocha's timeout is the only limit). */
+export async function eventually<T>(fn: () => Promise<T | undefined | null | false>, intervalMs = 50): Promise<T> {
+  for (;;) {
+    const value = await fn();
+    if (value) return value;
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}

@@ -1,0 +1,180 @@
+// Holds through HTTP against real Postgres and Redis: creation with prices and expiry, every refusal
+// (and that it changes nothing), ownership, release, confirm (idempotent), the outbox events, the snapshot.
+import { expect } from 'chai';
+import type { InventoryConfig } from '../src/config.ts';
+import { call, dropDatabase, eventPayload, publishEvent, query, startInstance, suiteConfig, type Instance } from './helpers.ts';
+
+describe('inventory: holds (real Postgres + Redis)', function () {
+  let config: InventoryConfig;
+  let app: Instance;
+
+  before(async function () {
+    config = await suiteConfig(this);
+    app = await startInstance(config);
+  });
+  after(async () => {
+    await app?.stop();
+    await dropDatabase(config);
+  });
+
+  async function seatRows(eventId: string) {
+    return query<{ seat_id: string; status: string; hold_id: string | null }>(app.deps, 'SELECT seat_id, status, hold_id FROM seats WHERE event_id = $1 ORDER BY seat_id', [eventId]);
+  }
+  async function outbox(holdId: string) {
+    return query<{ type: string; payload: any }>(app.deps, 'SELECT type, payload FROM outbox WHERE aggregate_id = $1 ORDER BY seq', [holdId]);
+  }
+
+  it('holds seats and GA places for the signed-in user: 201 with expiry, prices, totals, and hold.created', async () => {
+    const ev = eventPayload({ seats: 20, ga: 100, reservationMinutes: 7 });
+    await publishEvent(app.deps, ev);
+    const before = await call(app.url, 'GET', `/api/events/${ev.eventId}/availability`);
+    const res = await call(app.url, 'POST', '/api/holds', { user: 'u1', body: { eventId: ev.eventId, seats: ['s012', 's001'], ga: [{ areaId: 'floor', quantity: 3 }] } });
+    expect(res.status).to.equal(201);
+    const hold = res.body;
+    expect(res.headers.get('location')).to.equal(`/api/holds/${hold.id}`);
+    expect(hold).to.include({ eventId: ev.eventId, userId: 'u1', status: 'active' });
+    const minutes = (Date.parse(hold.expiresAt) - Date.parse(hold.createdAt)) / 60_000;
+    expect(minutes).to.equal(7);
+    expect(hold.seats.map((s: any) => [s.seatId, s.tierId, s.price])).to.deep.equal([
+      ['s001', 'vip', { amount: 120, currency: 'EUR' }],
+      ['s012', 'std', { amount: 45.5, currency: 'EUR' }],
+    ]);
+    expect(hold.ga).to.deep.equal([{ areaId: 'floor', name: 'Floor', tierId: 'std', quantity: 3, price: { amount: 45.5, currency: 'EUR' } }]);
+    expect(hold.totals).to.deep.equal([{ amount: 120 + 45.5 + 3 * 45.5, currency: 'EUR' }]);
+
+    const seats = await seatRows(ev.eventId);
+    expect(seats.filter((s) => s.status === 'held').map((s) => [s.seat_id, s.hold_id])).to.deep.equal([['s001', hold.id], ['s012', hold.id]]);
+    const [ga] = await query(app.deps, 'SELECT held, sold FROM ga_areas WHERE event_id = $1', [ev.eventId]);
+    expect(ga).to.deep.equal({ held: 3, sold: 0 });
+    const events = await outbox(hold.id);
+    expect(events).to.deep.equal([{ type: 'hold.created', payload: { holdId: hold.id, eventId: ev.eventId, userId: 'u1', seats: ['s001', 's012'], ga: [{ areaId: 'floor', quantity: 3 }] } }]);
+
+    const after = await call(app.url, 'GET', `/api/events/${ev.eventId}/availability`);
+    expect(after.body.seq).to.equal(before.body.seq + 1);
+    expect(after.body.seats.s001).to.equal('held');
+    expect(after.body.seats.s002).to.equal('available');
+    expect(after.body.ga).to.deep.equal([{ areaId: 'floor', name: 'Floor', tierId: 'std', capacity: 100, remaining: 97 }]);
+    expect(after.body.tiers).to.have.length(2);
+  });
+
+  it('refuses bad input with a clear 4xx and changes nothing', async () => {
+    const ev = eventPayload({ seats: 10, ga: 5, maxSeatsPerOrder: 4 });
+    await publishEvent(app.deps, ev);
+    const cases: [unknown, number, string][] = [
+      [{ eventId: ev.eventId }, 400, 'validation-error'],
+      [{ eventId: ev.eventId, seats: ['s001'], extra: 1 }, 400, 'validation-error'],
+      [{ eventId: ev.eventId, seats: [] }, 400, 'validation-error'],
+      [{ eventId: ev.eventId, seats: ['s001', 's001'] }, 400, 'validation-error'],
+      [{ eventId: ev.eventId, ga: [{ areaId: 'floor', quantity: 0 }] }, 400, 'validation-error'],
+      [{ eventId: ev.eventId, ga: [{ areaId: 'floor', quantity: 1 }, { areaId: 'floor', quantity: 1 }] }, 400, 'validation-error'],
+      [{ eventId: ev.eventId, seats: ['s001', 's002', 's003'], ga: [{ areaId: 'floor', quantity: 2 }] }, 422, 'too-many-seats'],
+      [{ eventId: ev.eventId, seats: ['s001', 'nope'] }, 422, 'unknown-seats'],
+      [{ eventId: ev.eventId, ga: [{ areaId: 'balcony', quantity: 1 }] }, 422, 'unknown-areas'],
+      [{ eventId: 'no-such-event', seats: ['s001'] }, 404, 'event-not-found'],
+    ];
+    for (const [body, status, slug] of cases) {
+      const res = await call(app.url, 'POST', '/api/holds', { user: 'u1', body });
+      expect(res.status, JSON.stringify(body)).to.equal(status);
+      expect(res.headers.get('content-type')).to.match(/^application\/problem\+json/);
+      expect(res.body.type).to.equal(`https://eventtickets.dev/problems/${slug}`);
+    }
+    const unknown = await call(app.url, 'POST', '/api/holds', { user: 'u1', body: { eventId: ev.eventId, seats: ['s001', 'nope'] } });
+    expect(unknown.body.unknownSeats).to.deep.equal(['nope']);
+    const anonymous = await call(app.url, 'POST', '/api/holds', { body: { eventId: ev.eventId, seats: ['s001'] } });
+    expect(anonymous.status).to.equal(401);
+    expect((await seatRows(ev.eventId)).every((s) => s.status === 'available')).to.equal(true);
+    expect(await query(app.deps, 'SELECT 1 FROM holds WHERE event_id = $1', [ev.eventId])).to.have.length(0);
+    expect((await call(app.url, 'GET', `/api/events/${ev.eventId}/availability`)).body.seq).to.equal(0);
+  });
+
+  it('respects the sales window', async () => {
+    const early = eventPayload({ salesStartAt: new Date(Date.now() + 3_600_000).toISOString() });
+    const late = eventPayload({ salesEndAt: new Date(Date.now() - 60_000).toISOString() });
+    await publishEvent(app.deps, early);
+    await publishEvent(app.deps, late);
+    const a = await call(app.url, 'POST', '/api/holds', { user: 'u1', body: { eventId: early.eventId, seats: ['s001'] } });
+    expect([a.status, a.body.type]).to.deep.equal([409, 'https://eventtickets.dev/problems/sales-not-open']);
+    const b = await call(app.url, 'POST', '/api/holds', { user: 'u1', body: { eventId: late.eventId, seats: ['s001'] } });
+    expect([b.status, b.body.type]).to.deep.equal([409, 'https://eventtickets.dev/problems/sales-closed']);
+  });
+
+  it('a conflict is a 409 naming exactly the seats that are gone, and holds nothing', async () => {
+    const ev = eventPayload({ seats: 10 });
+    await publishEvent(app.deps, ev);
+    const first = await call(app.url, 'POST', '/api/holds', { user: 'u1', body: { eventId: ev.eventId, seats: ['s002', 's003'] } });
+    expect(first.status).to.equal(201);
+    const second = await call(app.url, 'POST', '/api/holds', { user: 'u2', body: { eventId: ev.eventId, seats: ['s001', 's003', 's004', 's002'] } });
+    expect(second.status).to.equal(409);
+    expect(second.body.type).to.equal('https://eventtickets.dev/problems/seats-unavailable');
+    expect(second.body.unavailableSeats).to.deep.equal(['s002', 's003']);
+    const held = (await seatRows(ev.eventId)).filter((s) => s.status !== 'available');
+    expect(held.map((s) => s.seat_id)).to.deep.equal(['s002', 's003']);
+    expect(await query(app.deps, 'SELECT 1 FROM holds WHERE user_id = $1 AND event_id = $2', ['u2', ev.eventId])).to.have.length(0);
+  });
+
+  it('GET and DELETE are for the owner only; release frees the seats and emits hold.released', async () => {
+    const ev = eventPayload({ seats: 10, ga: 10 });
+    await publishEvent(app.deps, ev);
+    const { body: hold } = await call(app.url, 'POST', '/api/holds', { user: 'owner', body: { eventId: ev.eventId, seats: ['s005'], ga: [{ areaId: 'floor', quantity: 2 }] } });
+    expect((await call(app.url, 'GET', `/api/holds/${hold.id}`, { user: 'owner' })).body.id).to.equal(hold.id);
+    for (const method of ['GET', 'DELETE']) {
+      const other = await call(app.url, method, `/api/holds/${hold.id}`, { user: 'intruder' });
+      expect([other.status, other.body.type]).to.deep.equal([404, 'https://eventtickets.dev/problems/hold-not-found']);
+    }
+    expect((await call(app.url, 'GET', '/api/holds/not-a-uuid', { user: 'owner' })).status).to.equal(400);
+    expect((await call(app.url, 'DELETE', `/api/holds/${hold.id}`, { user: 'owner' })).status).to.equal(204);
+    expect((await call(app.url, 'DELETE', `/api/holds/${hold.id}`, { user: 'owner' })).status).to.equal(204); // idempotent
+    const after = await call(app.url, 'GET', `/api/holds/${hold.id}`, { user: 'owner' });
+    expect(after.body).to.include({ status: 'released', endReason: 'released' });
+    expect((await seatRows(ev.eventId)).every((s) => s.status === 'available' && s.hold_id === null)).to.equal(true);
+    const [ga] = await query(app.deps, 'SELECT held FROM ga_areas WHERE event_id = $1', [ev.eventId]);
+    expect(ga.held).to.equal(0);
+    expect((await outbox(hold.id)).map((e) => e.type)).to.deep.equal(['hold.created', 'hold.released']);
+    // released seats can be held again
+    expect((await call(app.url, 'POST', '/api/holds', { user: 'u9', body: { eventId: ev.eventId, seats: ['s005'] } })).status).to.equal(201);
+  });
+
+  it('confirm sells the seats, is idempotent, and refuses another order; a confirmed hold cannot be released', async () => {
+    const ev = eventPayload({ seats: 10, ga: 10 });
+    await publishEvent(app.deps, ev);
+    const { body: hold } = await call(app.url, 'POST', '/api/holds', { user: 'u1', body: { eventId: ev.eventId, seats: ['s001', 's002'], ga: [{ areaId: 'floor', quantity: 2 }] } });
+    const first = await call(app.url, 'POST', `/internal/holds/${hold.id}/confirm`, { body: { orderId: 'order-1' } });
+    expect(first.status).to.equal(200);
+    expect(first.body).to.include({ status: 'confirmed', orderId: 'order-1' });
+    const again = await call(app.url, 'POST', `/internal/holds/${hold.id}/confirm`, { body: { orderId: 'order-1' } });
+    expect(again.status).to.equal(200);
+    expect(again.body).to.deep.equal(first.body);
+    const bare = await call(app.url, 'POST', `/internal/holds/${hold.id}/confirm`);
+    expect(bare.body).to.deep.equal(first.body);
+    const other = await call(app.url, 'POST', `/internal/holds/${hold.id}/confirm`, { body: { orderId: 'order-2' } });
+    expect([other.status, other.body.type]).to.deep.equal([409, 'https://eventtickets.dev/problems/hold-confirmed-for-other-order']);
+    const release = await call(app.url, 'POST', `/internal/holds/${hold.id}/release`);
+    expect([release.status, release.body.type]).to.deep.equal([409, 'https://eventtickets.dev/problems/hold-confirmed']);
+    expect((await seatRows(ev.eventId)).filter((s) => s.status === 'sold').map((s) => s.seat_id)).to.deep.equal(['s001', 's002']);
+    const [ga] = await query(app.deps, 'SELECT held, sold FROM ga_areas WHERE event_id = $1', [ev.eventId]);
+    expect(ga).to.deep.equal({ held: 0, sold: 2 });
+    expect((await outbox(hold.id)).map((e) => e.type)).to.deep.equal(['hold.created', 'hold.confirmed']);
+    expect((await call(app.url, 'GET', `/internal/holds/${hold.id}`)).body.userId).to.equal('u1');
+    expect((await call(app.url, 'POST', `/internal/holds/${'0'.repeat(8)}-0000-4000-8000-${'0'.repeat(12)}/confirm`)).status).to.equal(404);
+  });
+
+  it('a released hold cannot be confirmed', async () => {
+    const ev = eventPayload({ seats: 5 });
+    await publishEvent(app.deps, ev);
+    const { body: hold } = await call(app.url, 'POST', '/api/holds', { user: 'u1', body: { eventId: ev.eventId, seats: ['s001'] } });
+    const released = await call(app.url, 'POST', `/internal/holds/${hold.id}/release`);
+    expect(released.body.status).to.equal('released');
+    const confirm = await call(app.url, 'POST', `/internal/holds/${hold.id}/confirm`);
+    expect([confirm.status, confirm.body.type]).to.deep.equal([409, 'https://eventtickets.dev/problems/hold-released']);
+    expect((await seatRows(ev.eventId))[0]!.status).to.equal('available');
+  });
+
+  it('exposes the business metrics', async () => {
+    const res = await fetch(`${app.url}/metrics`);
+    const text = await res.text();
+    for (const name of ['holds_created_total', 'hold_conflicts_total', 'holds_expired_total', 'lock_wait_seconds_bucket', 'active_holds', 'sse_clients']) {
+      expect(text).to.include(name);
+    }
+    expect(Number(/^holds_created_total\{[^}]*\} (\d+)/m.exec(text)?.[1])).to.be.greaterThan(0);
+  });
+});
