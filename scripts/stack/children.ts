@@ -1,0 +1,95 @@
+// Service children: each registered service runs as its own Node process (own process group, so a
+// terminal Ctrl-C reaches only the runner, which then stops them in order), with its output prefixed.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { formatLogLine, lineSplitter } from './log-format.ts';
+
+export interface ServiceChild {
+  name: string;
+  url: string;
+  process: ChildProcess;
+  /** The script path, recorded in the PID file to recognise the process later. */
+  entry: string;
+  /** Resolves when the process has exited. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Last output lines, shown when it fails to start. */
+  recent: string[];
+}
+
+export interface SpawnOptions {
+  name: string;
+  /** The service folder (holding src/main.ts). */
+  dir: string;
+  url: string;
+  env: NodeJS.ProcessEnv;
+  /** Platform tracing preload; used when the file exists. */
+  tracingRegister: string;
+  print: (line: string) => void;
+}
+
+export function spawnService(opts: SpawnOptions): ServiceChild {
+  const entry = join(opts.dir, 'src', 'main.ts');
+  if (!existsSync(entry)) throw new Error(`${opts.name}: ${entry} does not exist`);
+  const args = existsSync(opts.tracingRegister) ? ['--import', opts.tracingRegister, entry] : [entry];
+  const child = spawn(process.execPath, args, { cwd: opts.dir, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const recent: string[] = [];
+  const onLine = (line: string) => {
+    const text = formatLogLine(line);
+    recent.push(text);
+    if (recent.length > 30) recent.shift();
+    opts.print(text);
+  };
+  for (const stream of [child.stdout!, child.stderr!]) {
+    const splitter = lineSplitter(onLine);
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk: string) => splitter.push(chunk));
+    stream.on('end', () => splitter.end());
+  }
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+    child.once('error', () => resolve({ code: child.exitCode ?? -1, signal: null }));
+  });
+  return { name: opts.name, url: opts.url, process: child, entry, exited, recent };
+}
+
+export function hasExited(child: ServiceChild): boolean {
+  return child.process.exitCode !== null || child.process.signalCode !== null;
+}
+
+/** Polls GET /readyz until 200; fails when the child exits first or the deadline passes. */
+export async function waitForReady(child: ServiceChild, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = 'no answer yet';
+  let exited = false;
+  void child.exited.then(() => { exited = true; });
+  while (Date.now() < deadline) {
+    if (exited || hasExited(child)) {
+      const { code, signal } = await child.exited;
+      throw new Error(`${child.name} exited during start (${signal ?? `code ${code}`})`);
+    }
+    try {
+      const res = await fetch(`${child.url}/readyz`, { signal: AbortSignal.timeout(3000) });
+      if (res.status === 200) return;
+      last = `readyz ${res.status}: ${(await res.text()).slice(0, 300)}`;
+    } catch (err) {
+      last = (err as Error).message;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${child.name} not ready after ${timeoutMs} ms (${last})`);
+}
+
+/** SIGTERM, then SIGKILL after timeoutMs; resolves once the process is gone. */
+export async function stopService(child: ServiceChild, timeoutMs: number): Promise<'stopped' | 'killed'> {
+  if (hasExited(child)) return 'stopped';
+  let killed = false;
+  const timer = setTimeout(() => {
+    killed = true;
+    child.process.kill('SIGKILL');
+  }, timeoutMs);
+  child.process.kill('SIGTERM');
+  await child.exited;
+  clearTimeout(timer);
+  return killed ? 'killed' : 'stopped';
+}

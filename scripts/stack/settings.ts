@@ -1,0 +1,30 @@
+// The runner's own environment, validated up front like a service's config (a bad value names the variable).
+import { resolve } from 'node:path';
+import { loadConfig, redisUrls, z } from '@eventtickets/platform';
+
+const optionalPort = z.coerce.number().int().min(1).max(65535).optional();
+
+export const stackEnvSchema = z.object({
+  DATA_DIR: z.string().min(1).default('.data'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  SERVICE_PORT_BASE: z.coerce.number().int().min(1024).max(65000).optional(),
+  POSTGRES_PORT: optionalPort,
+  REDIS_URL: redisUrls,
+  STACK_REDIS: z.enum(['auto', 'memory']).default('auto'),
+  REDIS_PREFIX: z.string().min(1).default('et:'),
+  SMTP_URL: z.string().regex(/^smtps?:\/\/.+/, 'must be an smtp:// or smtps:// URL').optional(),
+  DEMO_PASSWORD: z.string().min(8, 'must be at least 8 characters').optional(),
+  STACK_READY_TIMEOUT_MS: z.coerce.number().int().min(1000).default(90_000),
+  STACK_STOP_TIMEOUT_MS: z.coerce.number().int().min(100).default(15_000),
+  /** A module exporting `stackServices` (and optionally `servicesRoot`) instead of scripts/stack/services.ts. */
+  STACK_REGISTRY: z.string().optional(),
+});
+
+export type StackEnv = z.infer<typeof stackEnvSchema>;
+
+/** Empty variables count as unset (`PORT= npm start` behaves like no PORT). */
+export function loadStackEnv(env: NodeJS.ProcessEnv, cwd: string): StackEnv {
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = loadConfig(stackEnvSchema, cleaned);
+  return { ...parsed, DATA_DIR: resolve(cwd, parsed.DATA_DIR) };
+}

@@ -1,0 +1,102 @@
+// Test helper: runs `node scripts/start.ts` as a real child process and reads its output.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export function tempDataDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'et-stack-'));
+  chmodSync(dir, 0o755); // as root, Postgres runs as `postgres` and must reach DATA_DIR
+  return dir;
+}
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((res) => {
+    const srv = createServer();
+    srv.once('error', () => res(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => res(true)));
+  });
+}
+
+/** A base port with base..base+9 all free (the runner adds the registry offsets to it). */
+export async function freePortRange(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * 2_000) * 10;
+    const checks = await Promise.all(Array.from({ length: 10 }, (_, i) => portFree(base + i)));
+    if (checks.every(Boolean)) return base;
+  }
+  throw new Error('no free port range found');
+}
+
+export interface StackRecord { runner: number; processes: { name: string; pid: number }[] }
+
+export class StackProcess {
+  readonly child: ChildProcess;
+  readonly dataDir: string;
+  output = '';
+  private waiters: Array<() => void> = [];
+  readonly exited: Promise<number | null>;
+
+  constructor(env: Record<string, string>, dataDir: string) {
+    this.dataDir = dataDir;
+    const inherited = { ...process.env };
+    // the runner decides these per service; never leak the test run's own values into it
+    for (const k of ['PORT', 'DATABASE_URL', 'REDIS_URL', 'BUS_DATABASE_URL', 'SMTP_URL', 'DEMO_PASSWORD', 'SERVICE_PORT_BASE', 'STACK_REGISTRY', 'STACK_REDIS', 'POSTGRES_PORT']) delete inherited[k];
+    this.child = spawn(process.execPath, [join(repoRoot, 'scripts', 'start.ts')], {
+      cwd: repoRoot,
+      env: { ...inherited, LOG_LEVEL: 'info', DATA_DIR: dataDir, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const onData = (chunk: Buffer) => {
+      this.output += chunk.toString('utf8');
+      for (const w of this.waiters.splice(0)) w();
+    };
+    this.child.stdout!.on('data', onData);
+    this.child.stderr!.on('data', onData);
+    this.exited = new Promise((res) => this.child.once('exit', (code) => {
+      for (const w of this.waiters.splice(0)) w();
+      res(code);
+    }));
+  }
+
+  /** Resolves with the match once the output contains pattern; rejects if the runner exits first. */
+  async waitFor(pattern: RegExp): Promise<RegExpMatchArray> {
+    for (;;) {
+      const match = this.output.match(pattern);
+      if (match) return match;
+      if (this.child.exitCode !== null || this.child.signalCode !== null) {
+        throw new Error(`runner exited (${this.child.exitCode ?? this.child.signalCode}) before ${pattern}; output:\n${this.output}`);
+      }
+      await new Promise<void>((res) => this.waiters.push(res));
+    }
+  }
+
+  /** Waits for the ready line and returns the gateway URL it names. */
+  async ready(): Promise<string> {
+    return (await this.waitFor(/\| ready: (http:\/\/\S+)/))[1];
+  }
+
+  pids(): StackRecord {
+    const file = join(this.dataDir, 'stack.pids');
+    if (!existsSync(file)) throw new Error(`no ${file}; output:\n${this.output}`);
+    return JSON.parse(readFileSync(file, 'utf8')) as StackRecord;
+  }
+
+  async stop(signal: NodeJS.Signals = 'SIGINT'): Promise<number | null> {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
+    return this.exited;
+  }
+}
+
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

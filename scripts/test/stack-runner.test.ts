@@ -1,0 +1,147 @@
+// The local stack runner end to end, on the probe fixture registry: real embedded Postgres, real
+// redis-server (or the in-memory mode), real child processes, Ctrl-C, restart on the same DATA_DIR.
+import { expect } from 'chai';
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import pg from 'pg';
+import { requireBinary } from '@eventtickets/platform/testing/harness';
+import { alive, freePortRange, repoRoot, StackProcess, tempDataDir } from './stack-process.ts';
+
+const registry = join(repoRoot, 'scripts', 'test', 'fixtures', 'registry.ts');
+
+async function getJson(url: string): Promise<any> {
+  const res = await fetch(url);
+  expect(res.status, url).to.equal(200);
+  return res.json();
+}
+
+function expectAllGone(pids: number[]): void {
+  expect(pids.filter(alive), 'processes still alive').to.deep.equal([]);
+}
+
+describe('npm start: the local stack runner (probe registry)', function () {
+  this.timeout(120_000);
+  const dirs: string[] = [];
+  const running: StackProcess[] = [];
+  const start = (env: Record<string, string>, dir: string) => {
+    const stack = new StackProcess({ STACK_REGISTRY: registry, ...env }, dir);
+    running.push(stack);
+    return stack;
+  };
+
+  after(async () => {
+    await Promise.all(running.map((s) => s.stop('SIGTERM')));
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  describe('with redis-server, stopped by Ctrl-C and started again', () => {
+    let dataDir: string;
+    let base: number;
+
+    before(function () {
+      requireBinary(this, 'redis-server', 'apt-get install -y redis-server');
+      dataDir = tempDataDir();
+      dirs.push(dataDir);
+    });
+
+    it('starts Postgres, three Redis masters and every service, seeds, and stops everything on SIGINT', async () => {
+      base = await freePortRange();
+      const stack = start({ PORT: '0', SERVICE_PORT_BASE: String(base) }, dataDir);
+      const gatewayUrl = await stack.ready();
+      const record = stack.pids();
+      expect(record.runner).to.equal(stack.child.pid);
+      expect(record.processes.map((p) => p.name).sort()).to.deep.equal(['gateway', 'postgres', 'probe', 'redis-1', 'redis-2', 'redis-3']);
+
+      expect(stack.output).to.contain('postgres: initialised a new cluster');
+      // the gateway takes PORT (0 = a free one); the others shift with SERVICE_PORT_BASE
+      expect(gatewayUrl).to.not.equal('http://127.0.0.1:0');
+      const probeUrl = `http://127.0.0.1:${base + 1}`;
+      expect(await getJson(`${probeUrl}/healthz`)).to.deep.equal({ status: 'ok' });
+      expect(await getJson(`${gatewayUrl}/healthz`)).to.deep.equal({ status: 'ok' });
+
+      const demoPassword = readFileSync(join(dataDir, 'demo-password'), 'utf8').trim();
+      expect(demoPassword).to.have.length.greaterThan(11);
+      expect(stack.output).to.contain(`demo password  ${demoPassword}`);
+
+      const env = await getJson(`${gatewayUrl}/env`);
+      expect(env.SERVICE_NAME).to.equal('gateway');
+      expect(env.OTEL_SERVICE_NAME).to.equal('gateway');
+      expect(env.NODE_ENV).to.equal('development');
+      expect(env.PROBE_URL).to.equal(probeUrl);
+      expect(env.GATEWAY_URL).to.equal(gatewayUrl);
+      expect(env.DEMO_PASSWORD).to.equal(demoPassword);
+      expect(new URL(env.DATABASE_URL).pathname).to.equal('/gateway');
+      expect(env.REDIS_URL.split(',')).to.have.length(3);
+      expect(env.BUS_DATABASE_URL).to.equal(null);
+      expect(env.SMTP_URL).to.equal(null);
+      expect((await getJson(`${probeUrl}/env`)).DATABASE_URL).to.match(/\/probe$/);
+
+      // the probe's seed ran after readiness, through the gateway URL
+      expect(await getJson(`${gatewayUrl}/marks`)).to.deep.equal(['demo']);
+      expect(stack.output).to.match(/seed:probe \| marked demo/);
+      // pino JSON is compacted to one readable prefixed line
+      expect(stack.output).to.match(/\ngateway +\| \d\d:\d\d:\d\d\.\d{3} INFO  gateway listening url=http/);
+      expect(stack.output).to.not.match(/\| \{"level"/);
+      expect(stack.output).to.contain(`marks        ${probeUrl}/marks`);
+
+      expect(await stack.stop('SIGINT')).to.equal(0);
+      expectAllGone([record.runner, ...record.processes.map((p) => p.pid)]);
+      expect(() => stack.pids()).to.throw(/no .*stack\.pids/);
+    });
+
+    it('reuses DATA_DIR on a second start (same password, same cluster, same data), and stops when a service dies', async () => {
+      const stack = start({ PORT: '0', SERVICE_PORT_BASE: String(base) }, dataDir);
+      const gatewayUrl = await stack.ready();
+      const record = stack.pids();
+      expect(stack.output).to.contain('postgres: reusing the cluster');
+      expect(stack.output).to.not.contain('initialised a new cluster');
+      const demoPassword = readFileSync(join(dataDir, 'demo-password'), 'utf8').trim();
+      expect((await getJson(`${gatewayUrl}/env`)).DEMO_PASSWORD).to.equal(demoPassword);
+      // data written by the first run is there, and the seed did not duplicate it
+      expect(await getJson(`${gatewayUrl}/marks`)).to.deep.equal(['demo']);
+
+      const crash = await fetch(`http://127.0.0.1:${base + 1}/crash`, { method: 'POST' });
+      expect(crash.status).to.equal(202);
+      expect(await stack.exited).to.equal(1);
+      expect(stack.output).to.match(/probe \(PID \d+\) exited unexpectedly \(code 3\); stopping the stack/);
+      expectAllGone([record.runner, ...record.processes.map((p) => p.pid)]);
+    });
+  });
+
+  describe('without Redis (STACK_REDIS=memory)', () => {
+    it('announces the in-memory mode, gives services BUS_DATABASE_URL instead of REDIS_URL, and stops on SIGTERM', async () => {
+      const dataDir = tempDataDir();
+      dirs.push(dataDir);
+      const base = await freePortRange();
+      const stack = start({ STACK_REDIS: 'memory', PORT: String(base), SERVICE_PORT_BASE: String(base), DEMO_PASSWORD: 'from-the-environment' }, dataDir);
+      const gatewayUrl = await stack.ready();
+      expect(gatewayUrl).to.equal(`http://127.0.0.1:${base}`);
+      const record = stack.pids();
+      expect(record.processes.map((p) => p.name).sort()).to.deep.equal(['gateway', 'postgres', 'probe']);
+      expect(stack.output).to.contain('IN-MEMORY MODE');
+
+      const env = await getJson(`${gatewayUrl}/env`);
+      expect(env.REDIS_URL).to.equal(null);
+      expect(env.DEMO_PASSWORD).to.equal('from-the-environment');
+      const busUrl = new URL(env.BUS_DATABASE_URL);
+      expect(busUrl.pathname).to.equal('/bus');
+      const client = new pg.Client({ connectionString: busUrl.toString() });
+      await client.connect(); // the bus database exists
+      await client.end();
+
+      expect(await stack.stop('SIGTERM')).to.equal(0);
+      expectAllGone([record.runner, ...record.processes.map((p) => p.pid)]);
+    });
+  });
+
+  describe('bad configuration', () => {
+    it('names the variable and starts nothing', async () => {
+      const dataDir = tempDataDir();
+      dirs.push(dataDir);
+      const stack = start({ PORT: 'eighty' }, dataDir);
+      expect(await stack.exited).to.equal(1);
+      expect(stack.output).to.match(/config error: PORT/);
+      expect(() => stack.pids()).to.throw();
+    });
+  });
+});
