@@ -41,6 +41,9 @@ export const configSchema = baseConfigSchema.extend({
   /** First back-off; doubles with every further failure up to LOGIN_BACKOFF_MAX_SECONDS. */
   LOGIN_BACKOFF_SECONDS: z.coerce.number().int().min(1).default(30),
   LOGIN_BACKOFF_MAX_SECONDS: z.coerce.number().int().min(1).default(900),
+}).superRefine((c, ctx) => {
+  // The outbox relay needs a transport: Redis Streams, or the local stack's Postgres bus database.
+  if (c.REDIS_URL.length === 0 && !c.BUS_DATABASE_URL) ctx.addIssue({ code: 'custom', path: ['REDIS_URL'], message: 'is required (or BUS_DATABASE_URL for the Postgres event bus)' });
 });
 
 export type Config = z.infer<typeof configSchema>;

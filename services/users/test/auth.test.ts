@@ -114,6 +114,17 @@ describe('users: register, login, refresh, logout (real Postgres)', function () 
       expect(families).to.have.length(2);
     });
 
+    it('upgrades a hash made with older scrypt parameters on the next successful login', async () => {
+      const session = await registerUser(h);
+      const older = await createPasswordHasher({ logN: 10, r: 8, p: 1 });
+      await h.db.query('UPDATE users SET password_hash = :hash WHERE id = :id', { replacements: { id: session.user.id, hash: await older.hash(PASSWORD) } });
+      const res = await h.call('POST', '/api/auth/login', { body: { email: session.user.email, password: PASSWORD } });
+      expect(res.status).to.equal(200);
+      const [row] = await h.db.query('SELECT password_hash FROM users WHERE id = :id', { replacements: { id: session.user.id } });
+      expect((row[0] as any).password_hash).to.match(/^scrypt\$ln=12,r=8,p=1\$/);
+      expect((await h.call('POST', '/api/auth/login', { body: { email: session.user.email, password: PASSWORD } })).status).to.equal(200);
+    });
+
     it('answers a wrong password and an unknown e-mail with the same 401, verifying the dummy hash for the unknown one', async () => {
       const session = await registerUser(h);
       const [row] = await h.db.query('SELECT password_hash FROM users WHERE id = :id', { replacements: { id: session.user.id } });

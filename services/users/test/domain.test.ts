@@ -1,0 +1,108 @@
+// Pure logic: e-mail normalisation, password hashes, back-off, refresh-token verdicts, profile patches, config.
+import { expect } from 'chai';
+import { loadConfig, ConfigError } from '@eventtickets/platform';
+import { isPlausibleEmail, normaliseEmail } from '../src/domain/email.ts';
+import { createPasswordHasher, parseHash } from '../src/domain/passwords.ts';
+import { lockSecondsAfter, retryAfterSeconds } from '../src/domain/backoff.ts';
+import { generateRefreshToken, hashRefreshToken, isWellFormedRefreshToken, judgeRefreshToken } from '../src/domain/refresh-tokens.ts';
+import { applyProfilePatch } from '../src/domain/user.ts';
+import { configSchema } from '../src/config.ts';
+
+describe('users domain', () => {
+  it('normalises e-mails (trim, NFC, lower case) and rejects implausible ones', () => {
+    expect(normaliseEmail('  Ada.LOVELACE@Example.COM ')).to.equal('ada.lovelace@example.com');
+    expect(normaliseEmail('Jose\u0301@example.com')).to.equal('jos\u00e9@example.com');
+    expect(isPlausibleEmail('a@b.co')).to.equal(true);
+    for (const bad of ['a@b', 'a b@c.de', '@c.de', 'a@.', `${'x'.repeat(250)}@a.de`]) expect(isPlausibleEmail(bad), bad).to.equal(false);
+  });
+
+  describe('password hashes (scrypt)', () => {
+    it('stores salt and parameters with the hash; same password, different salts; verifies only the right password', async () => {
+      const hasher = await createPasswordHasher({ logN: 11, r: 8, p: 1 });
+      const a = await hasher.hash('correct horse battery');
+      const b = await hasher.hash('correct horse battery');
+      expect(a).to.not.equal(b);
+      expect(parseHash(a)).to.deep.include({ params: { logN: 11, r: 8, p: 1 } });
+      expect(parseHash(a)!.salt).to.have.length(16);
+      expect(await hasher.verify('correct horse battery', a)).to.equal(true);
+      expect(await hasher.verify('correct horse batterY', a)).to.equal(false);
+      expect(await hasher.verify('correct horse battery', 'garbage')).to.equal(false);
+      expect(await hasher.verify('anything', hasher.dummyHash)).to.equal(false);
+    });
+
+    it('verifies with the parameters stored in the hash and asks for a rehash when they differ', async () => {
+      const old = await createPasswordHasher({ logN: 10, r: 8, p: 1 });
+      const current = await createPasswordHasher({ logN: 11, r: 8, p: 1 });
+      const stored = await old.hash('long enough password');
+      expect(await current.verify('long enough password', stored)).to.equal(true);
+      expect(current.needsRehash(stored)).to.equal(true);
+      expect(current.needsRehash(await current.hash('x'.repeat(10)))).to.equal(false);
+    });
+
+    it('handles the production cost (N=2^15, r=8) within Node scrypt memory limits', async () => {
+      const hasher = await createPasswordHasher({ logN: 15, r: 8, p: 1 });
+      expect(await hasher.verify('long enough password', await hasher.hash('long enough password'))).to.equal(true);
+    });
+  });
+
+  it('backs off only from the threshold on, doubling up to the maximum', () => {
+    const policy = { maxFailures: 5, baseSeconds: 30, maxSeconds: 300 };
+    expect([1, 4, 5, 6, 7, 8, 50].map((n) => lockSecondsAfter(n, policy))).to.deep.equal([0, 0, 30, 60, 120, 240, 300]);
+    const now = new Date('2030-01-01T00:00:00Z');
+    expect(retryAfterSeconds(null, now)).to.equal(0);
+    expect(retryAfterSeconds(new Date('2030-01-01T00:00:10.200Z'), now)).to.equal(11);
+    expect(retryAfterSeconds(new Date('2029-12-31T23:59:59Z'), now)).to.equal(0);
+  });
+
+  it('makes 256-bit refresh tokens and judges presented ones', () => {
+    const token = generateRefreshToken();
+    expect(isWellFormedRefreshToken(token)).to.equal(true);
+    expect(Buffer.from(token, 'base64url')).to.have.length(32);
+    expect(hashRefreshToken(token)).to.have.length(32);
+    expect(isWellFormedRefreshToken('short')).to.equal(false);
+    const now = new Date('2030-01-01T00:00:00Z');
+    const future = new Date('2030-02-01T00:00:00Z');
+    expect(judgeRefreshToken(undefined, now)).to.equal('unknown');
+    expect(judgeRefreshToken({ expiresAt: future, rotatedAt: null, revokedAt: null }, now)).to.equal('valid');
+    expect(judgeRefreshToken({ expiresAt: now, rotatedAt: null, revokedAt: null }, now)).to.equal('expired');
+    expect(judgeRefreshToken({ expiresAt: future, rotatedAt: now, revokedAt: null }, now)).to.equal('reused');
+    expect(judgeRefreshToken({ expiresAt: future, rotatedAt: now, revokedAt: now }, now)).to.equal('revoked');
+  });
+
+  it('applies profile patches, merging preferences and refusing SMS without a phone', () => {
+    const user = { name: 'A', phone: null, notificationPrefs: { email: true, sms: false } };
+    expect(applyProfilePatch(user, { name: ' B ', notificationPrefs: { email: false } })).to.deep.equal({ name: 'B', phone: null, notificationPrefs: { email: false, sms: false } });
+    expect(applyProfilePatch(user, { notificationPrefs: { sms: true } })).to.deep.equal({ error: 'phone-required-for-sms' });
+    expect(applyProfilePatch(user, { phone: '+15551234567', notificationPrefs: { sms: true } })).to.deep.equal({ name: 'A', phone: '+15551234567', notificationPrefs: { email: true, sms: true } });
+  });
+
+  describe('config', () => {
+    const base = { DATABASE_URL: 'postgres://u:p@127.0.0.1:5432/users', REDIS_URL: 'redis://127.0.0.1:6379' };
+    it('applies the documented defaults', () => {
+      const c = loadConfig(configSchema, base);
+      expect(c).to.include({ PORT: 8081, JWT_ISSUER: 'eventtickets', JWT_AUDIENCE: 'eventtickets-api', ACCESS_TOKEN_TTL_SECONDS: 900, REFRESH_TOKEN_TTL_DAYS: 30, REDIS_PREFIX: 'et:' });
+      expect(c.DEMO_PASSWORD).to.equal(undefined);
+      expect(c.JWT_PRIVATE_KEYS).to.equal(undefined);
+    });
+    const bad: Array<[string, Record<string, string>, string]> = [
+      ['a missing DATABASE_URL', { REDIS_URL: base.REDIS_URL }, 'DATABASE_URL'],
+      ['a short DEMO_PASSWORD', { ...base, DEMO_PASSWORD: 'short' }, 'DEMO_PASSWORD'],
+      ['JWT_PRIVATE_KEYS that is not JSON', { ...base, JWT_PRIVATE_KEYS: 'nope' }, 'JWT_PRIVATE_KEYS'],
+      ['JWT_PRIVATE_KEYS with a public key only', { ...base, JWT_PRIVATE_KEYS: '[{"kty":"EC","crv":"P-256","x":"a","y":"b"}]' }, 'JWT_PRIVATE_KEYS'],
+      ['no event transport', { DATABASE_URL: base.DATABASE_URL }, 'REDIS_URL'],
+      ['a non-numeric TTL', { ...base, ACCESS_TOKEN_TTL_SECONDS: 'soon' }, 'ACCESS_TOKEN_TTL_SECONDS'],
+    ];
+    for (const [what, env, variable] of bad) {
+      it(`fails fast on ${what}, naming ${variable}`, () => {
+        let error: unknown;
+        try {
+          loadConfig(configSchema, env);
+        } catch (e) {
+          error = e;
+        }
+        expect(error).to.be.instanceOf(ConfigError);
+        expect((error as ConfigError).issues.map((i) => i.variable)).to.include(variable);
+      });
+    }
+  });
+});
