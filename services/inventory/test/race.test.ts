@@ -1,0 +1,181 @@
+// The seat invariant under concurrency, through HTTP, with three replicas sharing one Postgres and the three
+// Redis masters: no seat in two holds, every 201 backed by the database, every 409 naming real conflicts,
+// and the same with the lock bypassed or expiring mid-operation (the database is the authority).
+import { expect } from 'chai';
+import type { Locker } from '@eventtickets/platform';
+import type { InventoryConfig } from '../src/config.ts';
+import type { HoldHooks } from '../src/services/holds.ts';
+import { call, dropDatabase, eventPayload, publishEvent, query, startInstance, suiteConfig, type CallResult, type Instance } from './helpers.ts';
+
+/** Deterministic pseudo-random numbers so a failure can be replayed. */
+function rng(seed: number): () => number {
+  return () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+}
+
+/** Overlapping requests: windows of 2..4 neighbouring seats over s001..s050. */
+function seatRequests(n: number, seed: number): string[][] {
+  const next = rng(seed);
+  return Array.from({ length: n }, () => {
+    const size = 2 + Math.floor(next() * 3);
+    const start = 1 + Math.floor(next() * (50 - size + 1));
+    return Array.from({ length: size }, (_, i) => `s${String(start + i).padStart(3, '0')}`);
+  });
+}
+
+/** Notices when two requests for a common seat are past the lock at the same moment. */
+function overlapDetector(pauseMs: (i: number) => number): { hooks: HoldHooks; overlaps: () => number } {
+  const inFlight = new Map<string, number>();
+  let overlaps = 0;
+  let calls = 0;
+  return {
+    overlaps: () => overlaps,
+    hooks: {
+      beforeWrite: async (req) => {
+        const seats = req.seats ?? [];
+        if (seats.some((s) => (inFlight.get(s) ?? 0) > 0)) overlaps++;
+        for (const s of seats) inFlight.set(s, (inFlight.get(s) ?? 0) + 1);
+        await new Promise((r) => setTimeout(r, pauseMs(calls++)));
+        for (const s of seats) inFlight.set(s, inFlight.get(s)! - 1);
+      },
+    },
+  };
+}
+
+const noLock: Locker = { withLocks: (_keys, _ttl, fn) => fn({ signal: new AbortController().signal }) };
+
+async function race(instances: Instance[], eventId: string, requests: string[][]): Promise<CallResult[]> {
+  return Promise.all(requests.map((seats, i) => call(instances[i % instances.length]!.url, 'POST', '/api/holds', { user: `racer-${i}`, body: { eventId, seats } })));
+}
+
+/** Every invariant the race must leave intact; returns the counts by status. */
+async function checkInvariant(inst: Instance, eventId: string, requests: string[][], results: CallResult[]): Promise<Record<number, number>> {
+  const byStatus: Record<number, number> = {};
+  const granted = new Map<string, string>(); // seat → hold id from a 201
+  results.forEach((res, i) => {
+    byStatus[res.status] = (byStatus[res.status] ?? 0) + 1;
+    expect([201, 409, 503], JSON.stringify(res.body)).to.include(res.status);
+    if (res.status === 201) {
+      expect(res.body.seats.map((s: any) => s.seatId)).to.deep.equal([...requests[i]!].sort());
+      for (const s of requests[i]!) {
+        expect(granted.has(s), `seat ${s} granted to two holds`).to.equal(false);
+        granted.set(s, res.body.id);
+      }
+    }
+  });
+  const seats = await query<{ seat_id: string; status: string; hold_id: string | null }>(inst.deps, 'SELECT seat_id, status, hold_id FROM seats WHERE event_id = $1', [eventId]);
+  const dbHeld = new Map(seats.filter((s) => s.status === 'held').map((s) => [s.seat_id, s.hold_id!]));
+  // every 201 is backed by the database, and the database holds nothing a 201 did not report
+  expect(Object.fromEntries(dbHeld)).to.deep.equal(Object.fromEntries(granted));
+  const holds = await query<{ hold_id: string; n: string }>(inst.deps, 'SELECT h.hold_id, count(hs.seat_id) AS n FROM holds h JOIN hold_seats hs USING (hold_id) WHERE h.event_id = $1 GROUP BY h.hold_id', [eventId]);
+  expect(holds).to.have.length(byStatus[201] ?? 0);
+  results.forEach((res, i) => {
+    if (res.status === 409) {
+      expect(res.body.type).to.equal('https://eventtickets.dev/problems/seats-unavailable');
+      expect(res.body.unavailableSeats).to.be.an('array').that.is.not.empty;
+      for (const s of res.body.unavailableSeats) {
+        expect(requests[i]).to.include(s);
+        expect(granted.has(s), `409 named ${s}, which nobody holds`).to.equal(true);
+      }
+    }
+    if (res.status === 503) expect(res.body.type).to.equal('https://eventtickets.dev/problems/seats-busy');
+  });
+  return byStatus;
+}
+
+describe('inventory: the seat invariant under concurrent holds (3 replicas, real Postgres + 3 Redis)', function () {
+  this.timeout(120_000);
+  const configs: InventoryConfig[] = [];
+  let running: Instance[] = [];
+
+  afterEach(async () => {
+    await Promise.all(running.map((i) => i.stop()));
+    running = [];
+  });
+  after(async () => {
+    for (const c of configs) await dropDatabase(c);
+  });
+
+  async function replicas(ctx: Mocha.Context, n: number, env: Record<string, string> = {}, overrides: Parameters<typeof startInstance>[1] = {}): Promise<Instance[]> {
+    const config = await suiteConfig(ctx, env);
+    configs.push(config);
+    running = [];
+    for (let i = 0; i < n; i++) running.push(await startInstance(config, overrides));
+    return running;
+  }
+
+  it('240 overlapping hold requests over 50 seats through 3 replicas with Redlock', async function () {
+    const instances = await replicas(this, 3);
+    const ev = eventPayload({ seats: 50 });
+    await publishEvent(instances[0]!.deps, ev);
+    const requests = seatRequests(240, 7);
+    const results = await race(instances, ev.eventId, requests);
+    const counts = await checkInvariant(instances[0]!, ev.eventId, requests, results);
+    expect(counts[201]).to.be.greaterThan(0);
+    expect((counts[409] ?? 0) + (counts[503] ?? 0)).to.be.greaterThan(0);
+  });
+
+  it('without any lock (a no-op locker) and pauses before the write, the database still never double-holds', async function () {
+    const detector = overlapDetector((i) => (i % 5) * 3);
+    const instances = await replicas(this, 3, {}, { locker: noLock, hooks: detector.hooks });
+    const ev = eventPayload({ seats: 50 });
+    await publishEvent(instances[0]!.deps, ev);
+    const requests = seatRequests(200, 11);
+    const results = await race(instances, ev.eventId, requests);
+    const counts = await checkInvariant(instances[0]!, ev.eventId, requests, results);
+    expect(detector.overlaps(), 'competing writers reached the database together').to.be.greaterThan(0);
+    expect(counts[409], 'the database refused the losers').to.be.greaterThan(0);
+    expect(counts[503] ?? 0).to.equal(0);
+  });
+
+  it('with a lock that expires mid-operation (tiny TTL, long pause), the database still never double-holds', async function () {
+    // Each replica is paused 80 ms after locking with a 30 ms TTL, so locks run out while their holder
+    // still believes it owns them (Kleppmann's pause) and a competitor takes the same seats.
+    const detector = overlapDetector(() => 80);
+    const instances = await replicas(this, 3, { HOLD_LOCK_TTL_MS: '30' }, { hooks: detector.hooks });
+    const ev = eventPayload({ seats: 50 });
+    await publishEvent(instances[0]!.deps, ev);
+    const requests = seatRequests(200, 23);
+    const results = await race(instances, ev.eventId, requests);
+    const counts = await checkInvariant(instances[0]!, ev.eventId, requests, results);
+    expect(detector.overlaps(), 'expired locks let competitors in').to.be.greaterThan(0);
+    expect(counts[201]).to.be.greaterThan(0);
+  });
+
+  for (const [name, overrides] of [['with Redlock', {}], ['without a lock', { locker: noLock }]] as const) {
+    it(`GA: 150 concurrent quantity holds never exceed capacity (${name})`, async function () {
+      const instances = await replicas(this, 3, {}, overrides);
+      const ev = eventPayload({ seats: 0, ga: 40 });
+      await publishEvent(instances[0]!.deps, ev);
+      const next = rng(5);
+      const quantities = Array.from({ length: 150 }, () => 1 + Math.floor(next() * 4));
+      const results = await Promise.all(quantities.map((quantity, i) =>
+        call(instances[i % 3]!.url, 'POST', '/api/holds', { user: `ga-${i}`, body: { eventId: ev.eventId, ga: [{ areaId: 'floor', quantity }] } })));
+      let granted = 0;
+      results.forEach((res, i) => {
+        expect([201, 409, 503]).to.include(res.status);
+        if (res.status === 201) granted += quantities[i]!;
+        if (res.status === 409) {
+          expect(res.body.type).to.equal('https://eventtickets.dev/problems/ga-capacity-exceeded');
+          expect(res.body.areas[0].requested).to.equal(quantities[i]);
+        }
+      });
+      const [area] = await query(instances[0]!.deps, 'SELECT capacity, held, sold FROM ga_areas WHERE event_id = $1', [ev.eventId]);
+      expect(area.held).to.equal(granted);
+      expect(area.held + area.sold).to.be.at.most(area.capacity);
+      expect(results.some((r) => r.status === 409)).to.equal(true);
+      const [sum] = await query(instances[0]!.deps, 'SELECT coalesce(sum(quantity), 0)::int AS q FROM hold_ga WHERE event_id = $1', [ev.eventId]);
+      expect(sum.q).to.equal(granted);
+    });
+  }
+
+  it('the CHECK constraint refuses GA overselling even for a write that skips the condition', async function () {
+    const [inst] = await replicas(this, 1);
+    const ev = eventPayload({ seats: 1, ga: 5 });
+    await publishEvent(inst!.deps, ev);
+    let error: any;
+    await inst!.deps.db.query('UPDATE ga_areas SET held = 6 WHERE event_id = $1', { bind: [ev.eventId] }).catch((e) => (error = e));
+    expect(error?.parent?.constraint).to.equal('ga_within_capacity');
+    await inst!.deps.db.query("UPDATE seats SET status = 'held' WHERE event_id = $1", { bind: [ev.eventId] }).catch((e) => (error = e));
+    expect(error?.parent?.code).to.equal('23514'); // a held seat must name its hold
+  });
+});
