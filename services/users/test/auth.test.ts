@@ -238,6 +238,15 @@ describe('users: register, login, refresh, logout (real Postgres)', function () 
       expect(newest.body.type).to.match(/\/refresh-token-revoked$/);
     });
 
+    it('serialises two simultaneous refreshes with one token: one wins, the other counts as reuse', async () => {
+      const session = await registerUser(h);
+      const results = await Promise.all([0, 1].map(() => h.call('POST', '/api/auth/refresh', { body: { refreshToken: session.refreshToken } })));
+      expect(results.map((r) => r.status).sort()).to.deep.equal([200, 401]);
+      expect(results.find((r) => r.status === 401)!.body.type).to.match(/\/refresh-token-reused$/);
+      const [live] = await h.db.query('SELECT id FROM refresh_tokens WHERE user_id = :id AND revoked_at IS NULL', { replacements: { id: session.user.id } });
+      expect(live).to.deep.equal([]);
+    });
+
     it('leaves other sessions of the same user alone when one family is revoked', async () => {
       const session = await registerUser(h);
       const other = await h.call('POST', '/api/auth/login', { body: { email: session.user.email, password: PASSWORD } });
