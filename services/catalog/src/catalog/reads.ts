@@ -1,0 +1,88 @@
+// Public reads: event detail and search. Both are served from the read cache when they are public, carry
+// an ETag computed from the exact bytes sent, and a Cache-Control saying who may keep them.
+import { createHash } from 'node:crypto';
+import { problems, type Identity } from '@eventtickets/platform';
+import { decodeCursor, encodeCursor, InvalidCursorError, type CursorPosition } from '../domain/cursor.ts';
+import { findEvent, searchEvents } from '../db/events.ts';
+import { eventBody, eventSummary, type EventBody } from '../representation.ts';
+import { notFound, owns, type CatalogDeps } from './deps.ts';
+import { cachedEventDetail, cachedEventPage } from './events-cache.ts';
+
+export const PUBLIC_CACHE_CONTROL = 'public, max-age=5, must-revalidate';
+export const PRIVATE_CACHE_CONTROL = 'private, no-cache';
+
+export interface Representation { text: string; cacheControl: string }
+
+/** Published, cancelled and ended events are public; drafts (and drafts cancelled unpublished) only for their organizer. */
+export async function eventDetail(deps: CatalogDeps, identity: Identity | undefined, id: string): Promise<Representation> {
+  let organizerId = '';
+  const loaded = await cachedEventDetail(deps, id, async () => {
+    const row = await findEvent(deps.db, id);
+    if (!row) return undefined;
+    organizerId = row.organizer_id;
+    return { text: JSON.stringify(eventBody(row, deps.now())), cacheable: row.published_at !== null };
+  });
+  if (!loaded) throw notFound('event', id);
+  if (!loaded.cacheable) {
+    // Never public: only the owner (or an admin) may see it, and no shared cache may keep it.
+    if (!identity || !owns(identity, organizerId)) throw notFound('event', id);
+    return { text: loaded.text, cacheControl: PRIVATE_CACHE_CONTROL };
+  }
+  return { text: withCurrentStatus(loaded.text, deps.now()), cacheControl: PUBLIC_CACHE_CONTROL };
+}
+
+/** A cached published event may have ended since it was cached: "ended" is derived at read time. */
+function withCurrentStatus(text: string, now: Date): string {
+  if (!text.includes('"status":"published"')) return text;
+  const body = JSON.parse(text) as EventBody;
+  if (body.status !== 'published' || new Date(body.endsAt) > now) return text;
+  return JSON.stringify({ ...body, status: 'ended' });
+}
+
+export interface SearchParams {
+  q?: string;
+  city?: string;
+  category?: string;
+  from?: string;
+  to?: string;
+  sort?: 'date' | '-date';
+  limit?: number;
+  cursor?: string;
+  mine?: boolean;
+}
+
+export async function searchPage(deps: CatalogDeps, identity: Identity | undefined, params: SearchParams): Promise<Representation> {
+  const organizerId = params.mine ? identity?.userId : undefined;
+  const filters = {
+    q: params.q?.trim() || undefined,
+    city: params.city?.trim() || undefined,
+    category: params.category,
+    from: params.from ? new Date(params.from).toISOString() : undefined,
+    to: params.to ? new Date(params.to).toISOString() : undefined,
+    sort: params.sort ?? 'date',
+    mine: organizerId ?? null,
+  };
+  // The cursor is bound to this scope: the same filters and sort (and owner, for "mine").
+  const scope = JSON.stringify(filters);
+  let after: CursorPosition | undefined;
+  if (params.cursor) {
+    try {
+      after = decodeCursor(deps.cursorSecret, scope, params.cursor);
+    } catch (err) {
+      if (err instanceof InvalidCursorError) throw problems.badRequest(`The cursor is not valid for this query (${err.message}); start again without it`, 'invalid-cursor');
+      throw err;
+    }
+  }
+  const limit = params.limit ?? 20;
+  const load = async () => {
+    const rows = await searchEvents(deps.db, { ...filters, organizerId, descending: filters.sort === '-date', after, limit: limit + 1 });
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    const nextCursor = rows.length > limit && last ? encodeCursor(deps.cursorSecret, scope, { startsAt: last.starts_at.toISOString(), id: last.id }) : null;
+    return { text: JSON.stringify({ items: page.map((r) => eventSummary(r, deps.now())), nextCursor }), cacheable: !organizerId };
+  };
+  if (organizerId) return { text: (await load()).text, cacheControl: PRIVATE_CACHE_CONTROL };
+  const key = createHash('sha256').update(`${scope}\n${params.cursor ?? ''}\n${limit}`).digest('base64url');
+  const page = await cachedEventPage(deps, key, load);
+  return { text: page.text, cacheControl: PUBLIC_CACHE_CONTROL };
+}

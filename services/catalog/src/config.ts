@@ -1,0 +1,31 @@
+// Catalog configuration (validated once at start; a bad value stops the process naming the variable).
+import { randomBytes } from 'node:crypto';
+import { baseConfigSchema, databaseUrl, redisUrls, z } from '@eventtickets/platform';
+
+export const configSchema = baseConfigSchema
+  .extend({
+    PORT: z.coerce.number().int().min(0).max(65535).default(8082),
+    DATABASE_URL: databaseUrl,
+    /** Optional: without it hot reads are cached in an in-process LRU. */
+    REDIS_URL: redisUrls,
+    REDIS_PREFIX: z.string().min(1).default('et:'),
+    /** Signs pagination cursors; every replica must share it. */
+    CURSOR_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+    CACHE_TTL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
+    /** No-Redis local mode: the shared event-bus database (see platform eventbus). */
+    BUS_DATABASE_URL: databaseUrl.optional(),
+  })
+  .superRefine((c, ctx) => {
+    if (c.NODE_ENV === 'production' && !c.CURSOR_SECRET) {
+      ctx.addIssue({ code: 'custom', path: ['CURSOR_SECRET'], message: 'is required in production (shared by every replica)' });
+    }
+  });
+
+export type CatalogConfig = z.infer<typeof configSchema>;
+
+/** The cursor secret, or (outside production) one generated for this process, with a warning. */
+export function cursorSecret(config: CatalogConfig, warn: (msg: string) => void): string {
+  if (config.CURSOR_SECRET) return config.CURSOR_SECRET;
+  warn('CURSOR_SECRET is not set: generated one for this process; cursors will not survive a restart or work across replicas');
+  return randomBytes(32).toString('base64url');
+}

@@ -1,0 +1,66 @@
+// Event routes: parse (the contract middleware has already validated shape) → use case → respond.
+import { Router } from '@koa/router';
+import type { Context } from 'koa';
+import { requireRole, sendCacheableJson, type Identity } from '@eventtickets/platform';
+import type { CatalogDeps } from '../catalog/deps.ts';
+import { cancelEvent, createEvent, patchEvent, publishEvent, type EventCreateBody, type EventFields } from '../catalog/events.ts';
+import { eventDetail, searchPage, type SearchParams } from '../catalog/reads.ts';
+import { eventBody } from '../representation.ts';
+
+function queryString(ctx: Context, name: string): string | undefined {
+  const v = ctx.query[name];
+  return typeof v === 'string' ? v : undefined;
+}
+
+export function eventRoutes(deps: CatalogDeps): Router {
+  const router = new Router();
+
+  router.get('/api/events', async (ctx) => {
+    const mine = queryString(ctx, 'mine') === 'true';
+    const identity: Identity | undefined = mine ? requireRole(ctx, 'organizer') : ctx.state.identity;
+    const limit = queryString(ctx, 'limit');
+    const params: SearchParams = {
+      q: queryString(ctx, 'q'),
+      city: queryString(ctx, 'city'),
+      category: queryString(ctx, 'category'),
+      from: queryString(ctx, 'from'),
+      to: queryString(ctx, 'to'),
+      sort: queryString(ctx, 'sort') as SearchParams['sort'],
+      limit: limit ? Number(limit) : undefined,
+      cursor: queryString(ctx, 'cursor'),
+      mine,
+    };
+    const page = await searchPage(deps, identity, params);
+    sendCacheableJson(ctx, page.text, page.cacheControl, mine ? ['x-user-id'] : []);
+  });
+
+  router.get('/api/events/:id', async (ctx) => {
+    const rep = await eventDetail(deps, ctx.state.identity, ctx.params.id!);
+    sendCacheableJson(ctx, rep.text, rep.cacheControl, ['x-user-id']);
+  });
+
+  router.post('/api/events', async (ctx) => {
+    const identity = requireRole(ctx, 'organizer');
+    const row = await createEvent(deps, identity, ctx.request.body as EventCreateBody);
+    ctx.status = 201;
+    ctx.set('Location', `/api/events/${row.id}`);
+    ctx.body = eventBody(row, deps.now());
+  });
+
+  router.patch('/api/events/:id', async (ctx) => {
+    const identity = requireRole(ctx, 'organizer');
+    ctx.body = eventBody(await patchEvent(deps, identity, ctx.params.id!, ctx.request.body as EventFields), deps.now());
+  });
+
+  router.post('/api/events/:id/publish', async (ctx) => {
+    const identity = requireRole(ctx, 'organizer');
+    ctx.body = eventBody(await publishEvent(deps, identity, ctx.params.id!), deps.now());
+  });
+
+  router.post('/api/events/:id/cancel', async (ctx) => {
+    const identity = requireRole(ctx, 'organizer');
+    ctx.body = eventBody(await cancelEvent(deps, identity, ctx.params.id!), deps.now());
+  });
+
+  return router;
+}
