@@ -1,0 +1,60 @@
+import { expect } from 'chai';
+import { connect } from 'node:net';
+import { requireRedis } from '../src/testing/harness.ts';
+import { fixture, startChild, type RunningChild } from './fixtures/child.ts';
+
+/** Resolves with the connection error code, or 'connected' if something still accepts connections. */
+function tryConnect(port: number): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve('connected');
+    });
+    socket.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
+  });
+}
+
+async function refusedEventually(port: number, deadlineMs = 5000): Promise<string> {
+  const deadline = Date.now() + deadlineMs;
+  let outcome = await tryConnect(port);
+  while (outcome === 'connected' && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    outcome = await tryConnect(port);
+  }
+  return outcome;
+}
+
+describe('platform/http: graceful shutdown of runService (child process)', () => {
+  let svc: RunningChild | undefined;
+  after(() => svc?.kill());
+
+  it('finishes the in-flight request, refuses new connections, runs the closers and exits 0', async function () {
+    const [redisUrl] = requireRedis(this);
+    svc = startChild([fixture('slow-service.ts')], { REDIS_URL: redisUrl }, { stdin: true });
+    const { url } = await svc.waitForRecord((r) => r.msg === 'slow-service listening', 'listening log');
+    const port = Number(new URL(url).port);
+
+    // Connection: close keeps the drain to this one request. A keep-alive client would hold the server open until
+    // shutdownTimeoutMs force-closes it (listen().close does not mark in-flight responses Connection: close).
+    const inFlight = fetch(`${url}/slow`, { headers: { connection: 'close' } });
+    await svc.waitForRecord((r) => r.msg === 'slow request started', 'the slow request to arrive');
+    svc.child.kill('SIGTERM');
+    await svc.waitForRecord((r) => r.msg === 'shutting down', 'shutdown to begin');
+
+    // The listener closes (the log line can reach us a moment before close() runs, hence the retry): new
+    // connections are refused while the old request is still running, held by the fixture until released.
+    expect(await refusedEventually(port)).to.equal('ECONNREFUSED');
+    expect(svc.records().some((r) => r.closer)).to.equal(false);
+
+    svc.child.stdin!.write('release\n');
+    const res = await inFlight;
+    expect(res.status).to.equal(200);
+    expect(await res.json()).to.deep.equal({ finished: true, redis: 'PONG' });
+
+    expect(await svc.exited).to.deep.equal({ code: 0, signal: null });
+    const order = svc.records().filter((r) => r.closer || r.msg === 'stopped').map((r) => r.closer ?? r.msg);
+    expect(order).to.deep.equal(['redis', 'last', 'stopped']);
+    expect(svc.records().find((r) => r.closer === 'redis').status).to.equal('end');
+  });
+});
