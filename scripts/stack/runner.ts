@@ -128,7 +128,9 @@ export class Stack {
     for (const name of RUNNER_OWNED_VARIABLES) delete inherited[name];
     const tracingRegister = join(o.repoRoot, 'services', 'platform', 'src', 'tracing-register.ts');
 
-    for (const svc of ordered) {
+    // Services start together (they must tolerate each other being briefly absent, as in Kubernetes);
+    // the gateway starts once they are all ready, since it fetches the users JWKS and fronts them all.
+    const launch = async (svc: StackService): Promise<void> => {
       this.checkpoint();
       const url = localUrl(servicePort(svc, ports));
       const child = spawnService({
@@ -151,7 +153,9 @@ export class Stack {
         throw new Error(`${(err as Error).message}\nlast output of ${svc.name}:\n  ${child.recent.join('\n  ')}`, { cause: err });
       }
       this.log(`${svc.name} ready at ${url}`);
-    }
+    };
+    await Promise.all(ordered.filter((s) => !isGateway(s)).map(launch));
+    for (const svc of ordered.filter(isGateway)) await launch(svc);
     this.watchInfrastructure();
 
     const gatewayUrl = localUrl(gatewayPort);

@@ -80,7 +80,7 @@ describe('npm start: the local stack runner (probe registry)', function () {
       expect(await getJson(`${gatewayUrl}/marks`)).to.deep.equal(['demo']);
       expect(stack.output).to.match(/seed:probe \| marked demo/);
       // pino JSON is compacted to one readable prefixed line
-      expect(stack.output).to.match(/\ngateway +\| \d\d:\d\d:\d\d\.\d{3} INFO  gateway listening url=http/);
+      expect(stack.output).to.match(/\ngateway +\| \d\d:\d\d:\d\d\.\d{3} INFO {2}gateway listening url=http/);
       expect(stack.output).to.not.match(/\| \{"level"/);
       expect(stack.output).to.contain(`marks        ${probeUrl}/marks`);
 

@@ -1,0 +1,88 @@
+// The stack plan and log formatting: ports, database names, per-service environment, readable log lines.
+import { expect } from 'chai';
+import type { StackService } from '../stack/services.ts';
+import { databaseName, serviceEnv, servicePort, startOrder, urlVariable } from '../stack/plan.ts';
+import { formatLogLine, lineSplitter, prefixer } from '../stack/log-format.ts';
+
+const users: StackService = { name: 'users', dir: 'users', port: 8081, database: true };
+const gateway: StackService = { name: 'gateway', dir: 'gateway', port: 8080, database: false };
+const orders: StackService = { name: 'orders', dir: 'orders', port: 8084, database: true, env: { RESERVATION_GRACE: '5' } };
+
+describe('stack plan', () => {
+  const settings = {
+    ports: { gatewayPort: 9000, serviceBase: 30000 },
+    postgresUrl: 'postgres://postgres:pw@127.0.0.1:5555/postgres',
+    redisUrls: ['redis://127.0.0.1:1', 'redis://127.0.0.1:2'],
+    redisPrefix: 'et:',
+    demoPassword: 'secret-demo',
+  };
+
+  it('starts the gateway last whatever the registry order', () => {
+    expect(startOrder([gateway, users, orders]).map((s) => s.name)).to.deep.equal(['users', 'orders', 'gateway']);
+  });
+
+  it('gives the gateway PORT and shifts the others with SERVICE_PORT_BASE', () => {
+    expect(servicePort(gateway, settings.ports)).to.equal(9000);
+    expect(servicePort(orders, settings.ports)).to.equal(30004);
+    expect(servicePort(orders, { gatewayPort: 8080 })).to.equal(8084);
+  });
+
+  it('builds each service environment: own database, Redis masters, every service URL, registry extras', () => {
+    const env = serviceEnv(orders, [users, orders, gateway], settings);
+    expect(env).to.include({
+      PORT: '30004',
+      NODE_ENV: 'development',
+      SERVICE_NAME: 'orders',
+      OTEL_SERVICE_NAME: 'orders',
+      DATABASE_URL: 'postgres://postgres:pw@127.0.0.1:5555/orders',
+      REDIS_URL: 'redis://127.0.0.1:1,redis://127.0.0.1:2',
+      REDIS_PREFIX: 'et:',
+      DEMO_PASSWORD: 'secret-demo',
+      USERS_URL: 'http://127.0.0.1:30001',
+      ORDERS_URL: 'http://127.0.0.1:30004',
+      GATEWAY_URL: 'http://127.0.0.1:9000',
+      RESERVATION_GRACE: '5',
+    });
+    expect(env).to.not.have.property('BUS_DATABASE_URL');
+    expect(env).to.not.have.property('SMTP_URL');
+    expect(serviceEnv(gateway, [users, gateway], settings)).to.not.have.property('DATABASE_URL');
+  });
+
+  it('without Redis gives BUS_DATABASE_URL (the bus database) and no REDIS_URL; passes SMTP_URL through', () => {
+    const env = serviceEnv(users, [users], { ...settings, redisUrls: [], smtpUrl: 'smtp://mail:25' });
+    expect(env.BUS_DATABASE_URL).to.equal('postgres://postgres:pw@127.0.0.1:5555/bus');
+    expect(env).to.not.have.property('REDIS_URL');
+    expect(env.SMTP_URL).to.equal('smtp://mail:25');
+  });
+
+  it('derives safe database names and URL variables from service names', () => {
+    expect(databaseName({ ...users, name: 'check-in' })).to.equal('check_in');
+    expect(databaseName({ ...users, name: '2fa' })).to.equal('s_2fa');
+    expect(urlVariable({ ...users, name: 'check-in' })).to.equal('CHECK_IN_URL');
+  });
+});
+
+describe('stack log formatting', () => {
+  it('compacts a pino JSON line to time, level, message and the other fields', () => {
+    const line = JSON.stringify({ level: 'info', time: '2026-01-02T10:11:12.345Z', service: 'users', pid: 1, hostname: 'h', msg: 'request', method: 'GET', status: 200, path: '/api/me x' });
+    expect(formatLogLine(line)).to.equal('10:11:12.345 INFO  request method=GET status=200 path="/api/me x"');
+  });
+
+  it('keeps error stacks readable and passes non-JSON lines through', () => {
+    const line = JSON.stringify({ level: 50, time: 0, msg: 'boom', err: { type: 'Error', message: 'bad thing', stack: 'Error: bad thing\n    at x' } });
+    expect(formatLogLine(line)).to.equal('00:00:00.000 ERROR boom err="bad thing"\nError: bad thing\n    at x');
+    expect(formatLogLine('plain text {not json')).to.equal('plain text {not json');
+    expect(formatLogLine('{broken')).to.equal('{broken');
+  });
+
+  it('pads prefixes to the longest name and reassembles lines split across chunks', () => {
+    const prefix = prefixer(['stack', 'notifications']);
+    expect(prefix('stack')).to.equal('stack         | ');
+    const lines: string[] = [];
+    const splitter = lineSplitter((l) => lines.push(l));
+    splitter.push('one\ntw');
+    splitter.push('o\nthree');
+    splitter.end();
+    expect(lines).to.deep.equal(['one', 'two', 'three']);
+  });
+});
