@@ -2,6 +2,7 @@
 // masters from the global fixtures; each "instance" is a full replica (own pools, locker, pub/sub, bus,
 // expiry loop) listening on its own port, so several of them share state only through Postgres and Redis.
 import { randomUUID } from 'node:crypto';
+import pg from 'pg';
 import { expect } from 'chai';
 import { createContract, createLogger, listen, loadConfig, migrate, withTransaction, type Contract, type RunningServer } from '@eventtickets/platform';
 import { createTestDatabase, dropTestDatabase, requireRedis, uniqueSuffix } from '@eventtickets/platform/testing/harness';
@@ -117,5 +118,16 @@ export async function eventually<T>(fn: () => Promise<T | undefined | null | fal
     const value = await fn();
     if (value) return value;
     await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+/** SQL straight against a suite's database, for moments when no replica is running. */
+export async function sqlDirect<T = any>(config: InventoryConfig, text: string, bind: unknown[] = []): Promise<T[]> {
+  const client = new pg.Client({ connectionString: config.DATABASE_URL });
+  await client.connect();
+  try {
+    return (await client.query(text, bind)).rows as T[];
+  } finally {
+    await client.end();
   }
 }

@@ -1,0 +1,84 @@
+// Expiry is driven by database state: a hold made by one replica is expired by another replica started
+// later (nothing kept in process memory), emits hold.expired, frees its seats, and can no longer be confirmed.
+import { expect } from 'chai';
+import type { InventoryConfig } from '../src/config.ts';
+import { call, dropDatabase, eventPayload, eventually, publishEvent, query, sqlDirect, startInstance, suiteConfig, type Instance } from './helpers.ts';
+
+describe('inventory: hold expiry across restarts (real Postgres + Redis)', function () {
+  let config: InventoryConfig;
+  const started: Instance[] = [];
+
+  before(async function () {
+    config = await suiteConfig(this);
+  });
+  after(async () => {
+    await Promise.all(started.map((i) => i.stop()));
+    await dropDatabase(config);
+  });
+
+  async function instance(env: Partial<InventoryConfig>): Promise<Instance> {
+    const inst = await startInstance({ ...config, ...env });
+    started.push(inst);
+    return inst;
+  }
+
+  it('a new replica expires the holds of a stopped one; a confirm after expiry fails', async () => {
+    const first = await instance({ EXPIRY_INTERVAL_MS: 600_000 });
+    const ev = eventPayload({ seats: 10, ga: 10 });
+    await publishEvent(first.deps, ev);
+    const expiring = (await call(first.url, 'POST', '/api/holds', { user: 'u1', body: { eventId: ev.eventId, seats: ['s001', 's002'], ga: [{ areaId: 'floor', quantity: 2 }] } })).body;
+    const staying = (await call(first.url, 'POST', '/api/holds', { user: 'u2', body: { eventId: ev.eventId, seats: ['s003'] } })).body;
+    await first.stop();
+
+    // Time passes while no replica runs: the reservation window of the first hold is over.
+    await sqlDirect(config, "UPDATE holds SET expires_at = now() - interval '1 minute', created_at = now() - interval '11 minutes' WHERE hold_id = $1", [expiring.id]);
+    const seqBefore = Number((await sqlDirect(config, 'SELECT seq FROM events WHERE event_id = $1', [ev.eventId]))[0].seq);
+
+    const second = await instance({ EXPIRY_INTERVAL_MS: 100 });
+    const status = await eventually(async () => {
+      const [row] = await query(second.deps, 'SELECT status, end_reason FROM holds WHERE hold_id = $1', [expiring.id]);
+      return row.status === 'expired' ? row : undefined;
+    });
+    expect(status).to.deep.equal({ status: 'expired', end_reason: 'expired' });
+    const seats = await query(second.deps, 'SELECT seat_id, status, hold_id FROM seats WHERE event_id = $1 AND seat_id IN ($2, $3, $4) ORDER BY seat_id', [ev.eventId, 's001', 's002', 's003']);
+    expect(seats).to.deep.equal([
+      { seat_id: 's001', status: 'available', hold_id: null },
+      { seat_id: 's002', status: 'available', hold_id: null },
+      { seat_id: 's003', status: 'held', hold_id: staying.id },
+    ]);
+    const [ga] = await query(second.deps, 'SELECT held FROM ga_areas WHERE event_id = $1', [ev.eventId]);
+    expect(ga.held).to.equal(0);
+    const events = await query(second.deps, 'SELECT type, payload FROM outbox WHERE aggregate_id = $1 ORDER BY seq', [expiring.id]);
+    expect(events.map((e) => e.type)).to.deep.equal(['hold.created', 'hold.expired']);
+    expect(events[1].payload).to.deep.equal({ holdId: expiring.id, eventId: ev.eventId, userId: 'u1', seats: ['s001', 's002'], ga: [{ areaId: 'floor', quantity: 2 }] });
+    const [change] = await query(second.deps, 'SELECT change FROM availability_changes WHERE event_id = $1 AND seq = $2', [ev.eventId, seqBefore + 1]);
+    expect(change.change.seats).to.deep.equal({ s001: 'available', s002: 'available' });
+
+    const confirm = await call(second.url, 'POST', `/internal/holds/${expiring.id}/confirm`, { body: { orderId: 'late-order' } });
+    expect([confirm.status, confirm.body.type]).to.deep.equal([409, 'https://eventtickets.dev/problems/hold-expired']);
+    const owner = await call(second.url, 'GET', `/api/holds/${expiring.id}`, { user: 'u1' });
+    expect(owner.body).to.include({ status: 'expired', endReason: 'expired', confirmedAt: null });
+
+    // the other hold was untouched and confirms, idempotently
+    const ok = await call(second.url, 'POST', `/internal/holds/${staying.id}/confirm`, { body: { orderId: 'o-2' } });
+    const again = await call(second.url, 'POST', `/internal/holds/${staying.id}/confirm`, { body: { orderId: 'o-2' } });
+    expect(ok.status).to.equal(200);
+    expect(again.body).to.deep.equal(ok.body);
+    expect(await query(second.deps, "SELECT 1 FROM outbox WHERE aggregate_id = $1 AND type = 'hold.confirmed'", [staying.id])).to.have.length(1);
+    const metrics = await (await fetch(`${second.url}/metrics`)).text();
+    expect(Number(/^holds_expired_total\{[^}]*\} (\d+)/m.exec(metrics)?.[1])).to.be.at.least(1);
+  });
+
+  it('a hold past its window is expired by the confirm itself even before any sweep ran', async () => {
+    const inst = await instance({ EXPIRY_INTERVAL_MS: 600_000 });
+    const ev = eventPayload({ seats: 5 });
+    await publishEvent(inst.deps, ev);
+    const hold = (await call(inst.url, 'POST', '/api/holds', { user: 'u3', body: { eventId: ev.eventId, seats: ['s004'] } })).body;
+    await query(inst.deps, "UPDATE holds SET expires_at = now() - interval '1 second' WHERE hold_id = $1", [hold.id]);
+    const confirm = await call(inst.url, 'POST', `/internal/holds/${hold.id}/confirm`);
+    expect([confirm.status, confirm.body.type]).to.deep.equal([409, 'https://eventtickets.dev/problems/hold-expired']);
+    const [row] = await query(inst.deps, 'SELECT h.status, s.status AS seat FROM holds h, seats s WHERE h.hold_id = $1 AND s.event_id = $2 AND s.seat_id = $3', [hold.id, ev.eventId, 's004']);
+    expect(row).to.deep.equal({ status: 'expired', seat: 'available' });
+    expect((await query(inst.deps, 'SELECT type FROM outbox WHERE aggregate_id = $1 ORDER BY seq', [hold.id])).map((e) => e.type)).to.deep.equal(['hold.created', 'hold.expired']);
+  });
+});

@@ -1,0 +1,108 @@
+// Live availability: a change made through one replica reaches an SSE client of another (Redis pub/sub),
+// ids are the per-event sequence numbers, Last-Event-ID replays exactly what was missed (or a snapshot when
+// the log no longer covers it), heartbeats flow, and shutdown ends the stream cleanly.
+import { expect } from 'chai';
+import type { InventoryConfig } from '../src/config.ts';
+import { call, dropDatabase, eventPayload, getContract, publishEvent, query, startInstance, suiteConfig, type Instance } from './helpers.ts';
+import { openSse, type SseClient } from './sse-client.ts';
+
+describe('inventory: availability stream across replicas (real Postgres + Redis pub/sub)', function () {
+  let config: InventoryConfig;
+  let a: Instance;
+  let b: Instance;
+  const clients: SseClient[] = [];
+
+  before(async function () {
+    config = await suiteConfig(this);
+    a = await startInstance(config);
+    b = await startInstance(config);
+  });
+  after(async () => {
+    clients.forEach((c) => c.close());
+    await a?.stop();
+    await b?.stop();
+    await dropDatabase(config);
+  });
+
+  async function stream(inst: Instance, eventId: string, lastEventId?: string): Promise<SseClient> {
+    const c = await openSse(`${inst.url}/api/events/${eventId}/availability/stream`, lastEventId ? { 'last-event-id': lastEventId } : {});
+    clients.push(c);
+    return c;
+  }
+
+  it('a hold made through replica A reaches a client of replica B; Last-Event-ID resumes with what was missed', async () => {
+    const ev = eventPayload({ seats: 20, ga: 10 });
+    await publishEvent(a.deps, ev);
+    const client = await stream(b, ev.eventId);
+    expect(client.status).to.equal(200);
+    expect(client.contentType).to.match(/^text\/event-stream/);
+    const snapshot = await client.next();
+    expect(snapshot.event).to.equal('snapshot');
+    expect(snapshot.id).to.equal('0');
+    expect(snapshot.data).to.include({ eventId: ev.eventId, seq: 0, status: 'published' });
+    expect(Object.keys(snapshot.data.seats)).to.have.length(20);
+    expect(await snapshotContractErrors(snapshot.data)).to.deep.equal([]);
+
+    const hold = (await call(a.url, 'POST', '/api/holds', { user: 'u1', body: { eventId: ev.eventId, seats: ['s001'], ga: [{ areaId: 'floor', quantity: 3 }] } })).body;
+    const change = await client.next();
+    expect(change).to.deep.equal({ event: 'change', id: '1', data: { eventId: ev.eventId, seq: 1, seats: { s001: 'held' }, ga: [{ areaId: 'floor', remaining: 7 }] } });
+    expect(await client.next((m) => m.comment === 'ping')).to.have.property('comment', 'ping');
+    client.close();
+
+    // Two changes while disconnected, made through A.
+    await call(a.url, 'POST', '/api/holds', { user: 'u2', body: { eventId: ev.eventId, seats: ['s002', 's003'] } });
+    await call(a.url, 'DELETE', `/api/holds/${hold.id}`, { user: 'u1' });
+    const resumed = await stream(b, ev.eventId, change.id);
+    const first = await resumed.next();
+    const second = await resumed.next();
+    expect([first.event, first.id, first.data.seats]).to.deep.equal(['change', '2', { s002: 'held', s003: 'held' }]);
+    expect([second.event, second.id, second.data.seats, second.data.ga]).to.deep.equal(['change', '3', { s001: 'available' }, [{ areaId: 'floor', remaining: 10 }]]);
+
+    // And it keeps streaming live changes made on A.
+    await call(a.url, 'POST', '/api/holds', { user: 'u3', body: { eventId: ev.eventId, seats: ['s010'] } });
+    expect(await resumed.next()).to.deep.include({ event: 'change', id: '4' });
+    // the same client would get nothing twice: the snapshot endpoint agrees with what it saw
+    const snap = (await call(b.url, 'GET', `/api/events/${ev.eventId}/availability`)).body;
+    expect(snap.seq).to.equal(4);
+    expect([snap.seats.s001, snap.seats.s002, snap.seats.s010]).to.deep.equal(['available', 'held', 'held']);
+  });
+
+  it('a Last-Event-ID the change log no longer covers gets a full snapshot', async () => {
+    const ev = eventPayload({ seats: 5 });
+    await publishEvent(a.deps, ev);
+    for (const seat of ['s001', 's002', 's003']) await call(a.url, 'POST', '/api/holds', { user: `u-${seat}`, body: { eventId: ev.eventId, seats: [seat] } });
+    await query(a.deps, 'DELETE FROM availability_changes WHERE event_id = $1 AND seq <= 2', [ev.eventId]); // pruned
+    const client = await stream(b, ev.eventId, '1');
+    const msg = await client.next();
+    expect([msg.event, msg.id, msg.data.seq]).to.deep.equal(['snapshot', '3', 3]);
+    expect(msg.data.seats).to.include({ s001: 'held', s002: 'held', s003: 'held', s004: 'available' });
+  });
+
+  it('an unknown event is a 404 problem; a malformed Last-Event-ID a 400', async () => {
+    const res = await call(b.url, 'GET', '/api/events/nope/availability/stream');
+    expect([res.status, res.body.type]).to.deep.equal([404, 'https://eventtickets.dev/problems/event-not-found']);
+    const ev = eventPayload({ seats: 1 });
+    await publishEvent(a.deps, ev);
+    const bad = await call(b.url, 'GET', `/api/events/${ev.eventId}/availability/stream`, { headers: { 'last-event-id': 'abc' } });
+    expect(bad.status).to.equal(400);
+  });
+
+  it('shutdown ends open streams cleanly and the gauge counts clients', async () => {
+    const c = await startInstance(config);
+    const ev = eventPayload({ seats: 2 });
+    await publishEvent(c.deps, ev);
+    const client = await stream(c, ev.eventId);
+    await client.next();
+    const metrics = await (await fetch(`${c.url}/metrics`)).text();
+    expect(/^sse_clients\{[^}]*\} (\d+)/m.exec(metrics)?.[1]).to.equal('1');
+    await c.stop();
+    await client.ended; // resolves only because the server ended the response
+    const after = await client.next().then(() => 'message', (err: Error) => err.message);
+    expect(after).to.equal('stream ended');
+  });
+});
+
+/** An SSE snapshot's data is the same document as GET /availability. */
+async function snapshotContractErrors(data: { eventId: string }): Promise<string[]> {
+  return (await getContract()).responseErrors('GET', `/api/events/${data.eventId}/availability`, 200, data);
+}
