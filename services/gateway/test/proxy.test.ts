@@ -1,0 +1,150 @@
+import { expect } from 'chai';
+import http from 'node:http';
+import { PROBLEM_BASE } from '@eventtickets/platform';
+import { freePort } from '@eventtickets/platform/testing/processes';
+import { rawRequest, startGateway, startUpstream, type RunningGateway, type Upstream } from './helpers.ts';
+
+/** A deferred: a promise the test resolves by hand. */
+function deferred<T = void>() {
+  let resolve!: (v: T) => void;
+  const promise = new Promise<T>((r) => { resolve = r; });
+  return { promise, resolve };
+}
+
+describe('gateway/proxy: streaming, failures and limits', () => {
+  let inventory: Upstream;
+  let catalog: Upstream;
+  let payments: Upstream;
+  let gw: RunningGateway;
+  const secondEvent = deferred();
+  const slowClosed = deferred();
+  const streamClosed = deferred();
+  let streamOpened = deferred();
+
+  before(async () => {
+    inventory = await startUpstream('inventory', async (ctx) => {
+      if (ctx.path === '/api/events/e1/availability/stream') {
+        // SSE written by hand: one event now, the next only when the test says so.
+        ctx.respond = false;
+        ctx.res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+        ctx.res.write('event: snapshot\ndata: {"seq":1}\n\n');
+        void secondEvent.promise.then(() => ctx.res.end('event: seat\ndata: {"seq":2}\n\n'));
+        return true;
+      }
+      if (ctx.path === '/api/events/e2/availability/stream') {
+        ctx.respond = false;
+        ctx.res.writeHead(200, { 'content-type': 'text/event-stream' });
+        ctx.res.write('data: hello\n\n');
+        ctx.req.on('close', () => streamClosed.resolve());
+        streamOpened.resolve();
+        return true;
+      }
+      return false;
+    });
+    catalog = await startUpstream('catalog', async (ctx) => {
+      if (ctx.path === '/api/events/slow') {
+        // Never answers on its own; ends only when the gateway gives up and closes the connection.
+        await new Promise<void>((resolve) => ctx.req.on('close', () => resolve()));
+        slowClosed.resolve();
+        ctx.respond = false;
+        return true;
+      }
+      return false;
+    });
+    payments = await startUpstream('payments');
+    gw = await startGateway({ INVENTORY_URL: inventory.url, CATALOG_URL: catalog.url, PAYMENTS_URL: payments.url, UPSTREAM_TIMEOUT_MS: '400', BODY_LIMIT: '1kb' });
+  });
+  after(async () => {
+    secondEvent.resolve();
+    await gw?.close();
+    await Promise.all([inventory, catalog, payments].map((u) => u?.close()));
+  });
+
+  it('passes SSE through event by event, unbuffered', async () => {
+    const res = await fetch(`${gw.url}/api/events/e1/availability/stream`, { headers: { accept: 'text/event-stream' } });
+    expect(res.status).to.equal(200);
+    expect(res.headers.get('content-type')).to.match(/^text\/event-stream/);
+    expect(res.headers.get('x-accel-buffering')).to.equal('no');
+    expect(res.headers.get('content-encoding')).to.equal(null);
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    while (!text.includes('\n\n')) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+    }
+    // The first event arrived while the upstream is still holding back the second one.
+    expect(text).to.equal('event: snapshot\ndata: {"seq":1}\n\n');
+    secondEvent.resolve();
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+    }
+    expect(text).to.equal('event: snapshot\ndata: {"seq":1}\n\nevent: seat\ndata: {"seq":2}\n\n');
+  });
+
+  it('cancels the upstream request when the client goes away', async () => {
+    streamOpened = deferred();
+    const controller = new AbortController();
+    const res = await fetch(`${gw.url}/api/events/e2/availability/stream`, { signal: controller.signal });
+    expect(res.status).to.equal(200);
+    await streamOpened.promise;
+    controller.abort();
+    await streamClosed.promise; // resolves only if the gateway closed its upstream request
+  });
+
+  it('turns an unreachable upstream into a 502 problem', async () => {
+    const down = await startGateway({ CATALOG_URL: `http://127.0.0.1:${await freePort()}` });
+    try {
+      const res = await fetch(`${down.url}/api/events/e1`);
+      expect(res.status).to.equal(502);
+      expect(res.headers.get('content-type')).to.match(/^application\/problem\+json/);
+      const body = await res.json();
+      expect(body.type).to.equal(`${PROBLEM_BASE}bad-gateway`);
+      expect(body.detail).to.match(/catalog/);
+    } finally {
+      await down.close();
+    }
+  });
+
+  it('turns a slow upstream into a 504 problem at the route timeout and releases the upstream', async () => {
+    const res = await fetch(`${gw.url}/api/events/slow`);
+    expect(res.status).to.equal(504);
+    const body = await res.json();
+    expect(body.type).to.equal(`${PROBLEM_BASE}gateway-timeout`);
+    expect(body.detail).to.match(/400 ms/);
+    await slowClosed.promise;
+  });
+
+  it('refuses a body over the limit with 413 before the upstream sees anything (declared length)', async () => {
+    const before = payments.seen.length;
+    const res = await rawRequest(gw.url, '/api/payments/webhooks/sim', { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': '2048' }, body: Buffer.alloc(2048, 0x61) });
+    expect(res.status).to.equal(413);
+    expect(JSON.parse(res.body).type).to.equal(`${PROBLEM_BASE}payload-too-large`);
+    expect(payments.seen.length).to.equal(before);
+    // just under the limit passes
+    const ok = await rawRequest(gw.url, '/api/payments/webhooks/sim', { method: 'POST', headers: { 'content-type': 'application/json' }, body: Buffer.alloc(1000, 0x61) });
+    expect(ok.status).to.equal(200);
+    expect(payments.seen.length).to.equal(before + 1);
+  });
+
+  it('refuses a chunked body that grows past the limit with 413, and the upstream never gets it whole', async () => {
+    const before = payments.seen.length;
+    const { hostname, port } = new URL(gw.url);
+    const res = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = http.request({ hostname, port, path: '/api/payments/webhooks/sim', method: 'POST', headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' } }, (r) => {
+        const chunks: Buffer[] = [];
+        r.on('data', (c: Buffer) => chunks.push(c));
+        r.on('end', () => resolve({ status: r.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+      });
+      req.on('error', reject);
+      for (let i = 0; i < 8; i++) req.write(Buffer.alloc(512, 0x62));
+      req.end();
+    });
+    expect(res.status).to.equal(413);
+    expect(JSON.parse(res.body).type).to.equal(`${PROBLEM_BASE}payload-too-large`);
+    expect(payments.seen.length).to.equal(before);
+  });
+});
