@@ -1,0 +1,96 @@
+import { expect } from 'chai';
+import { spawn } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
+import { connect } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { requireBinary, requirePostgres } from '../src/testing/harness.ts';
+import { fixture, startChild, type RunningChild } from './fixtures/child.ts';
+
+/** True while pid is a live process (a zombie waiting to be reaped counts as gone). */
+function running(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/** Every live process below pid (Postgres forks its checkpointer, walwriter... under the postmaster). */
+function descendants(pid: number): number[] {
+  const parentOf = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      parentOf.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      /* exited while listing */
+    }
+  }
+  const found: number[] = [];
+  const walk = (p: number) => {
+    for (const [child, parent] of parentOf) if (parent === p) {
+      found.push(child);
+      walk(child);
+    }
+  };
+  walk(pid);
+  return found.filter(running);
+}
+
+function refused(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(port, '127.0.0.1');
+    s.once('connect', () => {
+      s.destroy();
+      resolve(false);
+    });
+    s.once('error', () => resolve(true));
+  });
+}
+
+const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
+
+describe('platform/testing: infrastructure processes leave nothing behind', function () {
+  let infra: RunningChild | undefined;
+  after(() => infra?.kill());
+
+  it('embedded Postgres and redis-server started by processes.ts are gone, every PID, after stop()', async function () {
+    requireBinary(this, 'redis-server', 'apt-get install -y redis-server');
+    requirePostgres(this); // embedded Postgres must be able to start on this machine
+    infra = startChild([fixture('start-infra.ts')], {}, { stdin: true });
+    const started = await infra.waitForRecord((r) => r.started, 'infrastructure to start', 60_000);
+    const pids = descendants(infra.child.pid!);
+    expect(pids).to.include.members([started.postmasterPid, started.redisPid]);
+    expect(pids.length, 'postmaster workers too').to.be.greaterThan(2);
+
+    infra.child.stdin!.write('stop\n');
+    await infra.waitForRecord((r) => r.stopped, 'stop to finish', 30_000);
+    expect(await infra.exited).to.deep.equal({ code: 0, signal: null });
+    expect(pids.filter(running), 'processes still running').to.deep.equal([]);
+    expect(await refused(started.pgPort)).to.equal(true);
+    expect(await refused(started.redisPort)).to.equal(true);
+  });
+
+  it("a nested mocha run's global fixtures (Postgres + 3 redis-server) are all gone when it ends", async function () {
+    requireBinary(this, 'redis-server', 'apt-get install -y redis-server');
+    requirePostgres(this);
+    const mocha = spawn(process.execPath, [`${repoRoot}node_modules/mocha/bin/mocha.js`, 'services/platform/test/fixtures/nested-probe.mocha*.ts'], {
+      cwd: repoRoot,
+      env: { ...process.env, MOCHA_JOBS: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    mocha.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
+    mocha.stderr.setEncoding('utf8').on('data', (c: string) => (out += c));
+    const code = await new Promise<number | null>((resolve) => mocha.once('exit', resolve));
+    expect(code, out).to.equal(0);
+    const line = out.split('\n').find((l) => l.includes('PROBE {'));
+    expect(line, out).to.exist;
+    const probe = JSON.parse(line!.slice(line!.indexOf('PROBE ') + 6));
+    expect(probe.redisPids).to.have.length(3);
+    expect([probe.postmasterPid, ...probe.redisPids].filter(running), 'fixture processes still running').to.deep.equal([]);
+    for (const port of probe.ports) expect(await refused(port), `port ${port} still open`).to.equal(true);
+  });
+});
