@@ -1,7 +1,7 @@
 // The users Koa app: the platform pipeline (contract validation, problem+json, health, metrics) plus routers.
 import { fileURLToPath } from 'node:url';
 import type Koa from 'koa';
-import { createContract, createServiceApp, databaseReadiness, type Contract } from '@eventtickets/platform';
+import { createContract, createServiceApp, databaseReadiness, type Contract, type ReadinessCheck } from '@eventtickets/platform';
 import { migrations } from './db/migrations.ts';
 import { authRouter } from './routes/auth.ts';
 import { meRouter } from './routes/me.ts';
@@ -15,9 +15,10 @@ export function loadContract(): Promise<Contract> {
   return createContract(openapiFile);
 }
 
-export async function createApp(deps: UsersDeps & { contract?: Contract }): Promise<Koa> {
+/** extraReadiness: checks beyond the database (main.ts adds Redis when the bus uses it). */
+export async function createApp(deps: UsersDeps & { contract?: Contract; extraReadiness?: Record<string, ReadinessCheck> }): Promise<Koa> {
   const contract = deps.contract ?? (await loadContract());
-  const app = createServiceApp({ service: 'users', logger: deps.logger, metrics: deps.metrics, contract, readiness: databaseReadiness(deps.db, migrations), jsonLimit: '16kb' });
+  const app = createServiceApp({ service: 'users', logger: deps.logger, metrics: deps.metrics, contract, readiness: { ...databaseReadiness(deps.db, migrations), ...deps.extraReadiness }, jsonLimit: '16kb' });
   const metrics = createUsersMetrics(deps.metrics);
   for (const router of [authRouter(deps, metrics), meRouter(deps), usersRouter(deps)]) {
     app.use(router.routes());

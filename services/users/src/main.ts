@@ -1,7 +1,7 @@
 // Users service entry: config (fail-fast), database + migrations, signing keys, demo seed, outbox relay, HTTP.
 import type { JWK } from 'jose';
 import {
-  closeRedis, createDatabase, createEventBus, createLogger, createMetrics, createRedis, loadConfigOrExit, migrate, runService, type Redis,
+  closeRedis, createDatabase, redisReadiness, createEventBus, createLogger, createMetrics, createRedis, loadConfigOrExit, migrate, runService, type Redis,
 } from '@eventtickets/platform';
 import { configSchema } from './config.ts';
 import { migrations } from './db/migrations.ts';
@@ -36,7 +36,7 @@ const redis: Redis | undefined = config.REDIS_URL[0] ? createRedis(config.REDIS_
 const bus = createEventBus({ service: 'users', db, redis, logger, prefix: config.REDIS_PREFIX, registry: metrics.registry, busDatabaseUrl: config.BUS_DATABASE_URL });
 bus.startRelay();
 
-const app = await createApp(deps);
+const app = await createApp({ ...deps, extraReadiness: redis ? redisReadiness([redis]) : {} });
 await runService({
   service: 'users',
   logger,

@@ -69,6 +69,11 @@ describe('users: main.ts as a process (real Postgres and Redis)', function () {
     expect(seeded).to.equal(4); // three demo accounts plus this one
   });
 
+  it('reports database, migrations and Redis in /readyz', async () => {
+    const body = await (await fetch(`${url}/readyz`)).json();
+    expect(body).to.deep.equal({ status: 'ready', checks: { database: 'ok', migrations: 'ok', redis: 'ok' } });
+  });
+
   it('publishes its JWKS and exits 0 on SIGTERM', async () => {
     const jwks = await (await fetch(`${url}/.well-known/jwks.json`)).json();
     expect(jwks.keys).to.have.length(1);
