@@ -1,0 +1,74 @@
+import { expect } from 'chai';
+import { Writable } from 'node:stream';
+import { createLogger } from '../src/logger.ts';
+import { requestContext } from '../src/context.ts';
+import { createMetrics } from '../src/metrics.ts';
+import { createServiceApp, listen } from '../src/http.ts';
+
+function capture(service = 'orders') {
+  const lines: string[] = [];
+  const destination = new Writable({
+    write(chunk, _enc, cb) {
+      lines.push(String(chunk));
+      cb();
+    },
+  });
+  const logger = createLogger(service, { destination, level: 'info' });
+  return { logger, lines, records: () => lines.map((l) => JSON.parse(l)) };
+}
+
+// (the cvc is checked by structure below: a bare '123' could appear in a timestamp)
+const SECRETS = ['hunter2', 's3cret-new', 'eyJhbGciOiJSUzI1NiJ9.access', 'refresh-token-value', '4242424242424242', '4000 0000 0000 0002', 'Bearer abc.def.ghi', 'session=xyz', 'api-secret'];
+
+describe('platform/logger', () => {
+  it('redacts passwords, tokens, card data, Authorization and cookies wherever services log them', () => {
+    const { logger, lines, records } = capture();
+    logger.info({ password: 'hunter2', newPassword: 's3cret-new', token: 'eyJhbGciOiJSUzI1NiJ9.access' }, 'top level');
+    logger.info({ body: { email: 'a@b.c', password: 'hunter2', accessToken: 'eyJhbGciOiJSUzI1NiJ9.access', refreshToken: 'refresh-token-value' } }, 'request body');
+    logger.info({ payment: { cardNumber: '4242424242424242', cvc: '123' }, card: { number: '4000 0000 0000 0002' } }, 'card');
+    logger.info({ req: { headers: { authorization: 'Bearer abc.def.ghi', cookie: 'session=xyz', accept: 'application/json' } } }, 'headers');
+    logger.info({ headers: { authorization: 'Bearer abc.def.ghi' }, config: { secret: 'api-secret' } }, 'more');
+    const text = lines.join('');
+    for (const secret of SECRETS) expect(text, `leaked ${secret}`).not.to.include(secret);
+    const [top, body, card, headers] = records();
+    expect(top).to.include({ password: '[redacted]', newPassword: '[redacted]', token: '[redacted]' });
+    expect(body.body).to.deep.equal({ email: 'a@b.c', password: '[redacted]', accessToken: '[redacted]', refreshToken: '[redacted]' });
+    expect(card.payment).to.deep.equal({ cardNumber: '[redacted]', cvc: '[redacted]' });
+    expect(headers.req.headers).to.deep.equal({ authorization: '[redacted]', cookie: '[redacted]', accept: 'application/json' });
+  });
+
+  it('carries the service name always and the request id inside a request context', () => {
+    const { logger, records } = capture('inventory');
+    logger.info('outside');
+    requestContext.run({ requestId: 'req-42' }, () => logger.warn({ holdId: 'h1' }, 'inside'));
+    const [outside, inside] = records();
+    expect(outside).to.include({ service: 'inventory', msg: 'outside', level: 'info' });
+    expect(outside).not.to.have.property('request_id');
+    expect(inside).to.include({ service: 'inventory', request_id: 'req-42', holdId: 'h1', level: 'warn' });
+    expect(Date.parse(inside.time)).to.be.a('number').and.not.NaN;
+  });
+
+  it('the access log of a service carries its request id and no credentials', async () => {
+    const { logger, lines, records } = capture('users');
+    const app = createServiceApp({ service: 'users', logger, metrics: createMetrics('users', { collectDefault: false }) });
+    app.use((ctx) => {
+      logger.info({ body: (ctx.request as any).body }, 'login attempt');
+      ctx.body = { ok: true };
+    });
+    const server = await listen(app.callback(), 0);
+    try {
+      const res = await fetch(`${server.url}/api/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: 'Bearer abc.def.ghi', 'x-request-id': 'login-1' },
+        body: JSON.stringify({ email: 'buyer@example.com', password: 'hunter2' }),
+      });
+      expect(res.status).to.equal(200);
+    } finally {
+      await server.close(1000);
+    }
+    expect(lines.join('')).not.to.include('hunter2').and.not.to.include('abc.def.ghi');
+    const access = records().find((r) => r.msg === 'request');
+    expect(access).to.include({ service: 'users', request_id: 'login-1', method: 'POST', path: '/api/auth/login', status: 200 });
+    expect(records().find((r) => r.msg === 'login attempt')).to.deep.include({ request_id: 'login-1', body: { email: 'buyer@example.com', password: '[redacted]' } });
+  });
+});
