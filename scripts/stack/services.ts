@@ -21,4 +21,5 @@ export interface StackService {
 export const stackServices: StackService[] = [
   { name: 'users', dir: 'users', port: 8081, database: true },
   { name: 'inventory', dir: 'inventory', port: 8083, database: true },
+  { name: 'gateway', dir: 'gateway', port: 8080, database: false },
 ];
