@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { OpenAPIBackend, type Operation } from 'openapi-backend';
+import addFormatsModule from 'ajv-formats';
 import type { Context, Next } from 'koa';
 import { problems, type FieldError } from './errors.ts';
 
@@ -29,9 +30,23 @@ function toFieldErrors(errors: any[] | null | undefined): FieldError[] {
   });
 }
 
+// ajv-formats ships CommonJS; its default export is the plugin function.
+const addFormats = ((addFormatsModule as any).default ?? addFormatsModule) as (ajv: any) => any;
+
 export async function createContract(file: string): Promise<Contract> {
   const document = loadOpenApiDocument(file);
-  const api = new OpenAPIBackend({ definition: structuredClone(document), quick: false, validate: true, strict: false, ajvOpts: { allErrors: true } as any });
+  const api = new OpenAPIBackend({
+    definition: structuredClone(document),
+    quick: false,
+    validate: true,
+    strict: false,
+    ajvOpts: { allErrors: true } as any,
+    // Without this, `format` (email, uuid, date-time...) would be ignored with a warning.
+    customizeAjv: (ajv) => {
+      addFormats(ajv);
+      return ajv;
+    },
+  });
   await api.init();
 
   async function middleware(ctx: Context, next: Next): Promise<void> {
