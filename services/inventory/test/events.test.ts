@@ -1,0 +1,109 @@
+// Catalog's events arriving through the real event bus (outbox → Redis Streams → consumer group):
+// event.published materialises seats, counters and prices idempotently; event.cancelled voids the event.
+import { randomUUID } from 'node:crypto';
+import { expect } from 'chai';
+import { enqueueEvent, withTransaction, type DomainEvent } from '@eventtickets/platform';
+import type { InventoryConfig } from '../src/config.ts';
+import { catalogEventHandler } from '../src/services/materialise.ts';
+import { call, dropDatabase, eventPayload, eventually, query, startInstance, suiteConfig, type Instance } from './helpers.ts';
+import { openSse } from './sse-client.ts';
+
+describe('inventory: catalog events through the bus (real Postgres + Redis Streams)', function () {
+  let config: InventoryConfig;
+  let app: Instance;
+
+  before(async function () {
+    config = await suiteConfig(this);
+    app = await startInstance(config);
+  });
+  after(async () => {
+    await app?.stop();
+    await dropDatabase(config);
+  });
+
+  /** Sends an event the way catalog would: an outbox row relayed to the stream (here from our own outbox,
+   *  since the relay publishes by type), then waits until the inventory consumer has processed it. */
+  async function deliver(type: string, payload: Record<string, unknown>): Promise<string> {
+    const id = randomUUID();
+    await withTransaction(app.deps.db, (t) => enqueueEvent(app.deps.db, t, { id, type, aggregateId: String(payload.eventId), payload }));
+    await eventually(async () => (await query(app.deps, 'SELECT 1 FROM processed_events WHERE event_id = $1', [id])).length > 0);
+    return id;
+  }
+
+  async function state(eventId: string) {
+    return {
+      event: await query(app.deps, 'SELECT event_id, title, status, reservation_minutes, max_seats_per_order, seq FROM events WHERE event_id = $1', [eventId]),
+      tiers: await query(app.deps, 'SELECT tier_id, name, amount, currency FROM tiers WHERE event_id = $1 ORDER BY tier_id', [eventId]),
+      seats: await query(app.deps, 'SELECT seat_id, label, section, row_label, tier_id, x, y, status, version FROM seats WHERE event_id = $1 ORDER BY seat_id', [eventId]),
+      areas: await query(app.deps, 'SELECT area_id, name, tier_id, capacity, held, sold FROM ga_areas WHERE event_id = $1', [eventId]),
+    };
+  }
+
+  it('event.published materialises seats, GA counters and prices; delivering it twice leaves the same rows', async () => {
+    const ev = eventPayload({ seats: 30, ga: 200, maxSeatsPerOrder: 8, reservationMinutes: 12 });
+    await deliver('event.published', ev);
+    const first = await state(ev.eventId);
+    expect(first.event).to.deep.equal([{ event_id: ev.eventId, title: 'Test night', status: 'published', reservation_minutes: 12, max_seats_per_order: 8, seq: '0' }]);
+    expect(first.seats).to.have.length(30);
+    expect(first.seats[0]).to.deep.equal({ seat_id: 's001', label: 'A1', section: 'Stalls', row_label: 'A', tier_id: 'vip', x: 0, y: 0, status: 'available', version: 0 });
+    expect(first.tiers).to.deep.equal([{ tier_id: 'std', name: 'Standard', amount: '45.50', currency: 'EUR' }, { tier_id: 'vip', name: 'VIP', amount: '120.00', currency: 'EUR' }]);
+    expect(first.areas).to.deep.equal([{ area_id: 'floor', name: 'Floor', tier_id: 'std', capacity: 200, held: 0, sold: 0 }]);
+
+    await deliver('event.published', ev); // a second delivery (a new message id, so the bus does not dedupe it)
+    expect(await state(ev.eventId)).to.deep.equal(first);
+
+    // A later publication that adds seats inserts only those and announces them as a change.
+    const extended = { ...ev, seats: [...ev.seats, { seatId: 's999', label: 'Z1', section: 'Balcony', row: 'Z', tierId: 'std', x: 1, y: 2 }] };
+    await deliver('event.published', extended);
+    const after = await state(ev.eventId);
+    expect(after.seats).to.have.length(31);
+    expect(after.event[0].seq).to.equal('1');
+    const [change] = await query(app.deps, 'SELECT change FROM availability_changes WHERE event_id = $1', [ev.eventId]);
+    expect(change.change.seats).to.deep.equal({ s999: 'available' });
+  });
+
+  it('a malformed event.published is refused (for the dead stream) and writes nothing', async () => {
+    const handler = catalogEventHandler(app.deps.db, app.deps.logger, app.deps.hub.publish);
+    const bad = { id: randomUUID(), type: 'event.published', aggregateId: 'x', payload: { eventId: 'bad-ev', title: 'x', tiers: 'nope' }, occurredAt: new Date().toISOString(), headers: {} } as DomainEvent;
+    const outcome = await withTransaction(app.deps.db, (t) => handler(bad, t)).then(() => 'handled', (err: Error) => err.message);
+    expect(outcome).to.match(/does not match the contract/);
+    expect(await query(app.deps, "SELECT 1 FROM events WHERE event_id = 'bad-ev'")).to.have.length(0);
+  });
+
+  it('event.cancelled voids every seat, releases active holds (hold.released), zeroes GA, and is announced live', async () => {
+    const ev = eventPayload({ seats: 10, ga: 50 });
+    await deliver('event.published', ev);
+    const active = (await call(app.url, 'POST', '/api/holds', { user: 'u1', body: { eventId: ev.eventId, seats: ['s001'], ga: [{ areaId: 'floor', quantity: 2 }] } })).body;
+    const sold = (await call(app.url, 'POST', '/api/holds', { user: 'u2', body: { eventId: ev.eventId, seats: ['s002'] } })).body;
+    await call(app.url, 'POST', `/internal/holds/${sold.id}/confirm`, { body: { orderId: 'o-1' } });
+    const live = await openSse(`${app.url}/api/events/${ev.eventId}/availability/stream`);
+    const snapshot = await live.next();
+
+    await deliver('event.cancelled', { eventId: ev.eventId });
+    const cancelledChange = await live.next();
+    live.close();
+    expect(cancelledChange.event).to.equal('change');
+    expect(Number(cancelledChange.id)).to.equal(snapshot.data.seq + 1);
+    expect(cancelledChange.data.status).to.equal('cancelled');
+    expect(Object.keys(cancelledChange.data.seats)).to.have.length(10);
+
+    const seats = await query(app.deps, 'SELECT DISTINCT status FROM seats WHERE event_id = $1', [ev.eventId]);
+    expect(seats).to.deep.equal([{ status: 'void' }]);
+    const holds = await query(app.deps, 'SELECT hold_id, status, end_reason FROM holds WHERE event_id = $1 ORDER BY created_at', [ev.eventId]);
+    expect(holds).to.deep.equal([
+      { hold_id: active.id, status: 'released', end_reason: 'event-cancelled' },
+      { hold_id: sold.id, status: 'confirmed', end_reason: null },
+    ]);
+    const released = await query(app.deps, "SELECT payload FROM outbox WHERE aggregate_id = $1 AND type = 'hold.released'", [active.id]);
+    expect(released.map((r) => r.payload)).to.deep.equal([{ holdId: active.id, eventId: ev.eventId, userId: 'u1', seats: ['s001'], ga: [{ areaId: 'floor', quantity: 2 }] }]);
+    const snap = (await call(app.url, 'GET', `/api/events/${ev.eventId}/availability`)).body;
+    expect(snap.status).to.equal('cancelled');
+    expect(snap.ga[0].remaining).to.equal(0);
+    const refused = await call(app.url, 'POST', '/api/holds', { user: 'u3', body: { eventId: ev.eventId, ga: [{ areaId: 'floor', quantity: 1 }] } });
+    expect([refused.status, refused.body.type]).to.deep.equal([409, 'https://eventtickets.dev/problems/event-cancelled']);
+
+    // A second cancellation changes nothing.
+    await deliver('event.cancelled', { eventId: ev.eventId });
+    expect((await call(app.url, 'GET', `/api/events/${ev.eventId}/availability`)).body.seq).to.equal(snap.seq);
+  });
+});
