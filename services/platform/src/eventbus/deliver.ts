@@ -1,12 +1,11 @@
 // One delivery to a consumer group: the handler runs in a transaction together with the processed_events
 // insert, so its effect commits exactly once however often the transport redelivers. The handler runs in
 // the trace context carried by the event's headers.
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, propagation, trace } from '@opentelemetry/api';
+import { ROOT_CONTEXT, SpanKind, propagation } from '@opentelemetry/api';
 import type { Sequelize } from 'sequelize';
 import type { DomainEvent } from '../outbox.ts';
+import { withSpan } from '../tracing.ts';
 import type { EventHandler } from './types.ts';
-
-const tracer = trace.getTracer('@eventtickets/platform/eventbus');
 
 export type DeliveryResult = 'processed' | 'duplicate' | 'ignored';
 
@@ -36,25 +35,16 @@ export class Dispatcher {
     const handler = this.handlers.get(event.type);
     if (!handler) return 'ignored';
     const parent = propagation.extract(ROOT_CONTEXT, event.headers ?? {});
-    return tracer.startActiveSpan(`${event.type} process`, { kind: SpanKind.CONSUMER, attributes: { 'messaging.operation': 'process', 'messaging.message.id': event.id, 'messaging.consumer.group.name': this.consumer } }, parent, async (span) => {
-      try {
-        return await this.db.transaction(async (t) => {
-          const [rows] = await this.db.query(
-            'INSERT INTO processed_events (consumer, event_id) VALUES (:consumer, :id) ON CONFLICT DO NOTHING RETURNING event_id',
-            { transaction: t, replacements: { consumer: this.consumer, id: event.id } },
-          );
-          if ((rows as unknown[]).length === 0) return 'duplicate';
-          await handler(event, t);
-          return 'processed';
-        });
-      } catch (err) {
-        span.recordException(err as Error);
-        span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
-        throw err;
-      } finally {
-        span.end();
-      }
-    });
+    const attributes = { 'messaging.operation': 'process', 'messaging.message.id': event.id, 'messaging.consumer.group.name': this.consumer };
+    return withSpan(`${event.type} process`, () => this.db.transaction(async (t): Promise<DeliveryResult> => {
+      const [rows] = await this.db.query(
+        'INSERT INTO processed_events (consumer, event_id) VALUES (:consumer, :id) ON CONFLICT DO NOTHING RETURNING event_id',
+        { transaction: t, replacements: { consumer: this.consumer, id: event.id } },
+      );
+      if ((rows as unknown[]).length === 0) return 'duplicate';
+      await handler(event, t);
+      return 'processed';
+    }), { kind: SpanKind.CONSUMER, parent, attributes });
   }
 }
 

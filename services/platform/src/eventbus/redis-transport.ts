@@ -122,7 +122,8 @@ export class RedisTransport implements Transport {
     const args: Array<string | number> = ['GROUP', this.o.group, this.consumer, 'COUNT', this.o.batchSize];
     if (blockMs > 0) args.push('BLOCK', blockMs);
     args.push('STREAMS', ...this.streams, ...ids);
-    return (await this.blocking!.call('XREADGROUP', ...args)) as ReadReply;
+    // The typed command, not call(): under RESP3 the raw reply is a map that ioredis reshapes into pairs.
+    return (await (this.blocking as any).xreadgroup(...args)) as ReadReply;
   }
 
   private flatten(reply: ReadReply): Array<[string, string, string[] | null]> {

@@ -35,6 +35,15 @@ export class OutboxRelay {
   }
 
   async relayOnce(): Promise<number> {
+    try {
+      return await this.relayBatch();
+    } finally {
+      // Also (especially) after a failed batch: lag is what alerts when the transport is down.
+      await this.updateLag().catch((err) => this.logger.warn({ err }, 'outbox lag query failed'));
+    }
+  }
+
+  private async relayBatch(): Promise<number> {
     const published = await this.db.transaction(async (t): Promise<DomainEvent[]> => {
       const [[lock]] = (await this.db.query('SELECT pg_try_advisory_xact_lock(:key) AS ok', { transaction: t, replacements: { key: RELAY_LOCK } })) as [Array<{ ok: boolean }>, unknown];
       if (!lock.ok) return [];
@@ -54,7 +63,6 @@ export class OutboxRelay {
     });
     // Counted after commit: a rolled-back batch was not published as far as the outbox is concerned.
     for (const e of published) this.metrics.published.inc({ type: e.type });
-    await this.updateLag();
     return published.length;
   }
 
