@@ -1,0 +1,77 @@
+import type http from 'node:http';
+import { expect } from 'chai';
+import { listen, type RunningServer } from '@eventtickets/platform';
+import { seedDemo } from '../src/seed/demo.ts';
+import { startCatalog, type Catalog } from './helpers.ts';
+
+/** Stands in for users + gateway: a login that checks the demo password, then forwards /api/* to the
+ *  in-process catalog with the identity headers the real gateway derives from the token. */
+async function fakeGateway(catalogUrl: string, password: string): Promise<RunningServer> {
+  const token = 'organizer-token';
+  return listen(
+    async (req: http.IncomingMessage, res: http.ServerResponse) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      const body = Buffer.concat(chunks).toString();
+      if (req.url === '/api/auth/login') {
+        const creds = JSON.parse(body);
+        const ok = creds.email === 'organizer@example.com' && creds.password === password;
+        res.writeHead(ok ? 200 : 401, { 'content-type': 'application/json' }).end(JSON.stringify(ok ? { accessToken: token } : { type: 'invalid-credentials' }));
+        return;
+      }
+      if (req.headers.authorization !== `Bearer ${token}`) return void res.writeHead(401).end();
+      const upstream = await fetch(catalogUrl + req.url, {
+        method: req.method,
+        headers: { 'content-type': 'application/json', 'x-user-id': 'demo-organizer', 'x-user-role': 'organizer' },
+        body: body || undefined,
+      });
+      res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/json' }).end(await upstream.text());
+    },
+    0,
+  );
+}
+
+describe('catalog demo seed (through the public API)', function () {
+  let c: Catalog;
+  let gateway: RunningServer;
+  before(async function () {
+    c = await startCatalog(this);
+    gateway = await fakeGateway(c.url, 'demo-pass');
+  });
+  after(async () => {
+    await gateway?.close(1000);
+    await c?.close();
+  });
+
+  it('creates the venue and published events once; a second run changes nothing', async () => {
+    const logs: string[] = [];
+    await seedDemo({ gatewayUrl: gateway.url, demoPassword: 'demo-pass', log: (m) => logs.push(m) });
+    expect(await c.count('venues')).to.equal(1);
+    expect(await c.count('events', `status = 'published'`)).to.equal(4);
+    expect(await c.count('outbox', `type = 'event.published'`)).to.equal(4);
+    const [venue] = (await c.db.query('SELECT name, seat_count, ga_capacity, time_zone FROM venues'))[0] as any[];
+    expect(venue).to.deep.include({ name: 'Harbour Hall', seat_count: 328, ga_capacity: 200, time_zone: 'Europe/Dublin' });
+    const list = await c.call('GET', '/api/events');
+    expect(list.body.items).to.have.length(4);
+    expect(list.body.items.every((e: any) => e.startsAtLocal.endsWith('T19:30:00'))).to.equal(true);
+
+    await seedDemo({ gatewayUrl: gateway.url, demoPassword: 'demo-pass', log: (m) => logs.push(m) });
+    expect(await c.count('venues')).to.equal(1);
+    expect(await c.count('events')).to.equal(4);
+    expect(await c.count('outbox')).to.equal(4);
+    expect(logs).to.include('catalog seed: venue "Harbour Hall" exists');
+  });
+
+  it('publishes a draft left behind by an interrupted run', async () => {
+    await c.db.query(`UPDATE events SET status = 'draft', published_at = NULL, seat_map_snapshot = NULL WHERE title = 'Late Night Jazz Session'`);
+    await seedDemo({ gatewayUrl: gateway.url, demoPassword: 'demo-pass', log: () => undefined });
+    expect(await c.count('events', `status = 'published'`)).to.equal(4);
+    expect(await c.count('events')).to.equal(4);
+  });
+
+  it('fails loudly with a wrong password', async () => {
+    let error: Error | undefined;
+    await seedDemo({ gatewayUrl: gateway.url, demoPassword: 'wrong', log: () => undefined }).catch((e) => (error = e));
+    expect(error?.message).to.match(/POST \/api\/auth\/login answered 401/);
+  });
+});
