@@ -1,0 +1,66 @@
+// Pure rules, no I/O: order limits, sales window, lock keys, totals, the SSE wire format.
+import { expect } from 'chai';
+import { HttpProblem } from '@eventtickets/platform';
+import { checkHoldAllowed, lockKeys, requestedCount, totals } from '../src/domain/holdRules.ts';
+import { parseLastEventId, sseComment, sseMessage } from '../src/domain/sse.ts';
+import type { EventRow } from '../src/domain/types.ts';
+
+const now = new Date('2026-06-01T12:00:00Z');
+const event: EventRow = { event_id: 'e1', status: 'published', sales_start_at: new Date('2026-05-01T00:00:00Z'), sales_end_at: new Date('2026-06-02T00:00:00Z'), reservation_minutes: 10, max_seats_per_order: 4, seq: 0 };
+
+function slugOf(fn: () => void): string | undefined {
+  try {
+    fn();
+    return undefined;
+  } catch (err) {
+    return (err as HttpProblem).slug;
+  }
+}
+
+describe('inventory domain: hold rules', () => {
+  it('counts seats and GA places together against maxSeatsPerOrder', () => {
+    const req = { eventId: 'e1', seats: ['a', 'b'], ga: [{ areaId: 'f', quantity: 2 }] };
+    expect(requestedCount(req)).to.equal(4);
+    expect(slugOf(() => checkHoldAllowed(event, req, now))).to.equal(undefined);
+    expect(slugOf(() => checkHoldAllowed(event, { ...req, ga: [{ areaId: 'f', quantity: 3 }] }, now))).to.equal('too-many-seats');
+  });
+
+  it('enforces the sales window (start inclusive, end exclusive) and cancellation', () => {
+    const req = { eventId: 'e1', seats: ['a'] };
+    expect(slugOf(() => checkHoldAllowed(event, req, new Date('2026-04-30T23:59:59Z')))).to.equal('sales-not-open');
+    expect(slugOf(() => checkHoldAllowed(event, req, event.sales_start_at!))).to.equal(undefined);
+    expect(slugOf(() => checkHoldAllowed(event, req, event.sales_end_at!))).to.equal('sales-closed');
+    expect(slugOf(() => checkHoldAllowed({ ...event, sales_start_at: null, sales_end_at: null }, req, now))).to.equal(undefined);
+    expect(slugOf(() => checkHoldAllowed({ ...event, status: 'cancelled' }, req, now))).to.equal('event-cancelled');
+  });
+
+  it('refuses an area listed twice', () => {
+    expect(slugOf(() => checkHoldAllowed(event, { eventId: 'e1', ga: [{ areaId: 'f', quantity: 1 }, { areaId: 'f', quantity: 1 }] }, now))).to.equal('validation-error');
+  });
+
+  it('lock keys are per seat and per area, namespaced by event, de-duplicated and sorted', () => {
+    expect(lockKeys({ eventId: 'e1', seats: ['b2', 'a1'], ga: [{ areaId: 'floor', quantity: 2 }] })).to.deep.equal(['ga:e1:floor', 'seat:e1:a1', 'seat:e1:b2']);
+  });
+
+  it('totals sum per currency, GA by quantity, rounded to cents', () => {
+    const price = (amount: number, currency = 'EUR') => ({ amount, currency });
+    const seats = [{ seatId: 'a', label: 'A', section: null, row: null, tierId: 't', price: price(0.1) }, { seatId: 'b', label: 'B', section: null, row: null, tierId: 't', price: price(0.2) }];
+    const ga = [{ areaId: 'f', name: 'F', tierId: 't', quantity: 3, price: price(10, 'USD') }];
+    expect(totals({ seats, ga })).to.deep.equal([{ currency: 'EUR', amount: 0.3 }, { currency: 'USD', amount: 30 }]);
+    expect(totals({ seats: [], ga: [] })).to.deep.equal([]);
+  });
+});
+
+describe('inventory domain: SSE wire format', () => {
+  it('writes event, id and data lines ending in a blank line', () => {
+    expect(sseMessage('change', 7, { a: 1 })).to.equal('event: change\nid: 7\ndata: {"a":1}\n\n');
+    expect(sseComment('ping')).to.equal(': ping\n\n');
+  });
+
+  it('reads Last-Event-ID as a sequence number only when it is one', () => {
+    expect(parseLastEventId('42')).to.equal(42);
+    expect(parseLastEventId(undefined)).to.equal(undefined);
+    expect(parseLastEventId('4x')).to.equal(undefined);
+    expect(parseLastEventId('-1')).to.equal(undefined);
+  });
+});
