@@ -129,6 +129,13 @@ describe('catalog events: organizer lifecycle (real Postgres)', function () {
     expect(p.gaAreas).to.deep.equal([{ areaId: res.body.seatMap.gaAreas[0].id, name: 'Standing', tierId: res.body.tiers.find((t: any) => t.name === 'Standing').id, capacity: 50 }]);
   });
 
+  it('concurrent publishes of one draft: one succeeds, the other is a 409, one event.published', async () => {
+    const ev = await draft('Race Night');
+    const replies = await Promise.all([1, 2, 3].map(() => c.call('POST', `/api/events/${ev.id}/publish`, { as: alice })));
+    expect(replies.map((r) => r.status).sort()).to.deep.equal([200, 409, 409]);
+    expect(await c.count('outbox', `aggregate_id = '${ev.id}' AND type = 'event.published'`)).to.equal(1);
+  });
+
   it('refuses to publish with unpriced seats, and nothing is emitted', async () => {
     const ev = await draft('Half Priced', { tiers: [fullTiers[0]] });
     const before = await c.count('outbox');
