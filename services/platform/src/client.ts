@@ -4,6 +4,7 @@ import { context, trace, SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { currentRequestId } from './context.ts';
 import { HttpProblem, problems } from './errors.ts';
 import type { Logger } from './logger.ts';
+import { prom } from './metrics.ts';
 import { traceHeaders, tracer } from './tracing.ts';
 
 export type UpstreamErrorKind = 'timeout' | 'unavailable' | 'http';
@@ -76,6 +77,8 @@ export interface ServiceClientOptions {
   backoffMs?: number;
   /** Largest backoff delay (also caps Retry-After). Default 2000 ms. */
   maxBackoffMs?: number;
+  /** The service's metrics registry: outbound calls are recorded in http_client_request_duration_seconds. */
+  registry?: prom.Registry;
 }
 
 export interface RequestOptions {
@@ -154,6 +157,22 @@ const sleep = (ms: number, signal?: AbortSignal) =>
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 
+/** One histogram per registry, shared by every client of the service (labelled by upstream). */
+function clientHistogram(registry: prom.Registry): prom.Histogram<'upstream' | 'method' | 'outcome'> {
+  const name = 'http_client_request_duration_seconds';
+  const existing = registry.getSingleMetric(name) as prom.Histogram<'upstream' | 'method' | 'outcome'> | undefined;
+  return (
+    existing ??
+    new prom.Histogram({
+      name,
+      help: 'Duration of calls to other services, per attempt; outcome is the status code, timeout or unavailable',
+      labelNames: ['upstream', 'method', 'outcome'] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    })
+  );
+}
+
 type AttemptResult = { ok: true; response: ServiceResponse<unknown> } | { ok: false; error: UpstreamError; retryable: boolean; retryAfter?: number };
 
 export function createServiceClient(opts: ServiceClientOptions): ServiceClient {
@@ -162,6 +181,7 @@ export function createServiceClient(opts: ServiceClientOptions): ServiceClient {
   const defaultRetries = opts.retries ?? 2;
   const backoffMs = opts.backoffMs ?? 100;
   const maxBackoffMs = opts.maxBackoffMs ?? 2000;
+  const duration = opts.registry ? clientHistogram(opts.registry) : undefined;
 
   function buildUrl(path: string, query?: RequestOptions['query']): string {
     const url = new URL(baseUrl + (path.startsWith('/') ? path : `/${path}`));
@@ -199,11 +219,14 @@ export function createServiceClient(opts: ServiceClientOptions): ServiceClient {
     }
     const timeout = AbortSignal.timeout(options.timeoutMs ?? defaultTimeout);
     const signal = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
+    const endTimer = duration?.startTimer({ upstream: opts.name, method });
+    let outcome = 'unavailable';
     const fail = (init: Omit<ConstructorParameters<typeof UpstreamError>[0], 'service' | 'method' | 'path' | 'attempts'>) =>
       new UpstreamError({ service: opts.name, method, path, attempts: attemptNo, ...init });
     try {
       const res = await fetch(url, { method, headers, body, signal });
       const parsed = await readBody(res);
+      outcome = String(res.status);
       span.setAttribute('http.response.status_code', res.status);
       if (res.status < 400 || options.allowStatuses?.includes(res.status)) {
         return { ok: true, response: { status: res.status, headers: res.headers, body: parsed } };
@@ -216,13 +239,18 @@ export function createServiceClient(opts: ServiceClientOptions): ServiceClient {
         retryAfter: retryAfterMs(res.headers),
       };
     } catch (err) {
-      if (options.signal?.aborted) throw options.signal.reason;
+      if (options.signal?.aborted) {
+        outcome = 'aborted';
+        throw options.signal.reason;
+      }
       const timedOut = timeout.aborted;
+      outcome = timedOut ? 'timeout' : 'unavailable';
       span.recordException(err as Error);
       span.setStatus({ code: SpanStatusCode.ERROR, message: timedOut ? 'timeout' : (err as Error).message });
       // A timed-out call may have been applied upstream and already cost the caller its budget: not retried.
       return { ok: false, error: fail({ kind: timedOut ? 'timeout' : 'unavailable', cause: err }), retryable: !timedOut };
     } finally {
+      endTimer?.({ outcome });
       span.end();
     }
   }

@@ -127,14 +127,20 @@ describe('platform/client: inter-service HTTP client against real servers', () =
     expect(err.toHttpProblem().type).to.equal(`${PROBLEM_BASE}gateway-timeout`);
   });
 
-  it('retries a GET on 503 with backoff and returns the later success', async () => {
+  it('retries a GET on 503 with backoff and returns the later success, recording each attempt', async () => {
     const { logger, records } = capturingLogger();
-    const client = createServiceClient({ name: 'flaky', baseUrl: upstream.url, retries: 2, backoffMs: 1, logger });
+    const metrics = createMetrics('caller', { collectDefault: false });
+    const client = createServiceClient({ name: 'flaky', baseUrl: upstream.url, retries: 2, backoffMs: 1, logger, registry: metrics.registry });
     const res = await client.request('GET', '/flaky');
     expect(res).to.deep.include({ status: 200, body: { ok: true, attempt: 2 } });
     expect(upstream.seen('/flaky')).to.have.length(2);
     expect(records.filter((r) => r.msg === 'retrying upstream call')).to.have.length(1);
     expect(records[0]).to.include({ upstream: 'flaky', upstreamStatus: 503, attempt: 1 });
+    const counts = (await metrics.registry.getSingleMetric('http_client_request_duration_seconds')!.get()).values.filter((v: any) => v.metricName === 'http_client_request_duration_seconds_count');
+    expect(counts.map((v) => [v.labels.outcome, v.value])).to.have.deep.members([['503', 1], ['200', 1]]);
+    expect(counts.every((v) => v.labels.upstream === 'flaky' && v.labels.method === 'GET')).to.equal(true);
+    // A second client of the same service shares the histogram instead of failing to register it again.
+    createServiceClient({ name: 'other', baseUrl: upstream.url, registry: metrics.registry });
   });
 
   it('gives up after the configured retries with kind http and the upstream problem body', async () => {
