@@ -39,9 +39,11 @@ export interface EventBus {
   /** Consumer group = service name. Handler runs inside a DB transaction together with the
    *  processed_events insert, so a redelivered event is skipped; the message is acknowledged only after commit. */
   subscribe(types: string[], handler: EventHandler): void;
-  /** Creates groups and starts consuming subscribed types. */
+  /** Creates the groups (from the start of each stream, so a new service sees retained history) and starts
+   *  consuming the subscribed types. Subscribe first; without subscriptions it does nothing. */
   start(): Promise<void>;
-  /** Stops relay and consumers; drains the in-flight message, then returns. Does not close db/redis. */
+  /** Stops relay and consumers; drains the in-flight message, then returns. Does not close db/redis (the
+   *  Postgres transport closes its own bus-database pool). A stopped bus is not restarted: create a new one. */
   stop(): Promise<void>;
   /** For tests: publish one batch now, returns how many events were published. */
   relayOnce(): Promise<number>;
