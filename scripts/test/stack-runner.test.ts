@@ -109,7 +109,7 @@ describe('npm start: the local stack runner (probe registry)', function () {
   });
 
   describe('without Redis (STACK_REDIS=memory)', () => {
-    it('announces the in-memory mode, gives services BUS_DATABASE_URL instead of REDIS_URL, and stops on SIGTERM', async () => {
+    it('announces the in-memory mode, gives services BUS_DATABASE_URL instead of REDIS_URL; cleans up after a killed runner', async () => {
       const dataDir = tempDataDir();
       dirs.push(dataDir);
       const base = await freePortRange();
@@ -129,8 +129,17 @@ describe('npm start: the local stack runner (probe registry)', function () {
       await client.connect(); // the bus database exists
       await client.end();
 
-      expect(await stack.stop('SIGTERM')).to.equal(0);
-      expectAllGone([record.runner, ...record.processes.map((p) => p.pid)]);
+      // a runner killed outright cannot clean up; the next start on the same DATA_DIR stops what it left
+      await stack.stop('SIGKILL');
+      const left = record.processes.map((p) => p.pid);
+      expect(left.filter(alive), 'children outlive a SIGKILLed runner').to.have.length.greaterThan(0);
+      const again = start({ STACK_REDIS: 'memory', PORT: String(base), SERVICE_PORT_BASE: String(base), DEMO_PASSWORD: 'from-the-environment' }, dataDir);
+      await again.ready();
+      expect(again.output).to.match(/stopping \d+ process\(es\) left by a previous run/);
+      expectAllGone(left);
+      const second = again.pids();
+      expect(await again.stop('SIGTERM')).to.equal(0);
+      expectAllGone([second.runner, ...second.processes.map((p) => p.pid)]);
     });
   });
 
