@@ -2,7 +2,7 @@
 // validation, identity) plus the venue and event routers. No I/O at import time.
 import { fileURLToPath } from 'node:url';
 import type Koa from 'koa';
-import { createContract, createServiceApp, databaseReadiness, redisReadiness, type Contract, type Logger, type Metrics, type ReadCache, type Redis, type Sequelize } from '@eventtickets/platform';
+import { createContract, createServiceApp, prom, databaseReadiness, redisReadiness, type Contract, type Logger, type Metrics, type ReadCache, type Redis, type Sequelize } from '@eventtickets/platform';
 import { migrations } from './db/migrations.ts';
 import { eventRoutes } from './routes/events.ts';
 import { venueRoutes } from './routes/venues.ts';
@@ -40,6 +40,7 @@ export async function createApp(deps: AppDeps): Promise<Koa> {
     cursorSecret: deps.cursorSecret,
     logger: deps.logger,
     now: deps.now ?? (() => new Date()),
+    cacheLookups: new prom.Counter({ name: 'catalog_read_cache_total', help: 'Hot-read cache lookups by kind (detail, list) and result (hit, miss)', labelNames: ['kind', 'result'] as const, registers: [deps.metrics.registry] }),
   };
   for (const router of [venueRoutes(catalog), eventRoutes(catalog)]) app.use(router.routes()).use(router.allowedMethods());
   return app;

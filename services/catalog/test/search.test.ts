@@ -119,6 +119,8 @@ for (const mode of ['redis', 'in-process LRU'] as const) {
       const list = await c.call('GET', '/api/events?q=jazz');
       const listAgain = await c.call('GET', '/api/events?q=jazz', { headers: { 'if-none-match': list.headers.get('etag')! } });
       expect(listAgain.status).to.equal(304);
+      const metrics = await fetch(`${c.url}/metrics`).then((r) => r.text());
+      expect(metrics).to.match(/catalog_read_cache_total\{[^}]*kind="detail"[^}]*result="hit"[^}]*\} [1-9]/);
     });
 
     it('serves hot reads from the cache and invalidates them on edit', async () => {

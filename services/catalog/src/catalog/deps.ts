@@ -1,5 +1,5 @@
 // What the catalog's use cases need, built once by createApp.
-import { HttpProblem, problems, type Identity, type Logger, type ReadCache, type Sequelize } from '@eventtickets/platform';
+import { HttpProblem, problems, type Identity, type Logger, type prom, type ReadCache, type Sequelize } from '@eventtickets/platform';
 import type { DomainProblem } from '../domain/problems.ts';
 
 export interface CatalogDeps {
@@ -9,6 +9,8 @@ export interface CatalogDeps {
   cursorSecret: string;
   logger: Logger;
   now: () => Date;
+  /** catalog_read_cache_total{kind, result}: hit ratio of hot reads. */
+  cacheLookups: prom.Counter<'kind' | 'result'>;
 }
 
 /** Organizers see only their own venues and events; admins see all (undefined = no owner filter). */

@@ -12,6 +12,8 @@ async function through(deps: CatalogDeps, namespace: string, key: string, load: 
   const generation = await deps.cache.generation(namespace);
   const fullKey = `${namespace}:g${generation}:${key}`;
   const hit = await deps.cache.get(fullKey);
+  const kind = namespace === LIST_NAMESPACE ? 'list' : 'detail';
+  deps.cacheLookups.inc({ kind, result: hit === undefined ? 'miss' : 'hit' });
   if (hit !== undefined) return { text: hit, cacheable: true };
   const loaded = await load();
   if (loaded?.cacheable) await deps.cache.set(fullKey, loaded.text, deps.cacheTtlSeconds);
