@@ -23,7 +23,8 @@ export interface Instance {
 
 /** A suite's environment: one fresh database, the shared Redis masters under a unique prefix. */
 export async function suiteConfig(ctx: Mocha.Context, env: Record<string, string> = {}): Promise<InventoryConfig> {
-  const redis = requireRedis(ctx);
+  // An explicitly empty REDIS_URL is the single-node mode, which needs no redis-server.
+  const redis = env.REDIS_URL === '' ? [] : requireRedis(ctx);
   const dbUrl = await createTestDatabase(ctx, 'inventory');
   return loadConfig(configSchema, {
     DATABASE_URL: dbUrl,

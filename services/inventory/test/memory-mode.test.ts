@@ -15,7 +15,7 @@ describe('inventory: single-node in-memory mode (real Postgres, no Redis)', func
 
   before(async function () {
     busUrl = await createTestDatabase(this, 'bus');
-    config = { ...(await suiteConfig(this)), REDIS_URL: [], BUS_DATABASE_URL: busUrl };
+    config = await suiteConfig(this, { REDIS_URL: '', BUS_DATABASE_URL: busUrl });
     app = await startInstance(config);
   });
   after(async () => {
