@@ -8,7 +8,8 @@
 //   OTEL_EXPORTER_OTLP_ENDPOINT                 export spans over OTLP/HTTP (JSON) to <endpoint>/v1/traces;
 //                                               unset: spans are still created and propagated, not exported
 //   OTEL_BSP_SCHEDULE_DELAY etc.                batch processor tuning (standard OTel variables)
-//   OTEL_SDK_DISABLED=true                      no SDK at all
+//   OTEL_FLUSH_TIMEOUT_MS                       longest a final flush may delay exit (default 5000)
+//   OTEL_SDK_DISABLED=true                      no SDK at all (the helpers in tracing.ts become no-ops)
 import { register } from 'node:module';
 
 register('@opentelemetry/instrumentation/hook.mjs', import.meta.url);
@@ -54,6 +55,7 @@ const sdk = new NodeSDK({
   ],
 });
 sdk.start();
+const disabled = process.env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true'; // NodeSDK.start() did nothing
 
 let stopped: Promise<void> | undefined;
 const shutdown = (): Promise<void> => {
@@ -62,7 +64,7 @@ const shutdown = (): Promise<void> => {
   });
   return stopped;
 };
-registerTracingSdk({ serviceName, exporting: !!traceExporter, shutdown });
+if (!disabled) registerTracingSdk({ serviceName, exporting: !!traceExporter, shutdown });
 
 /** Upper bound on how long a flush may delay the exit of a terminating process. */
 const FLUSH_TIMEOUT_MS = Number(process.env.OTEL_FLUSH_TIMEOUT_MS || 5000);
@@ -90,5 +92,7 @@ function onSignal(signal: NodeJS.Signals): void {
     return undefined as never;
   }) as typeof process.exit;
 }
-process.once('SIGTERM', onSignal);
-process.once('SIGINT', onSignal);
+if (!disabled) {
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+}
