@@ -3,7 +3,7 @@
 // the log no longer covers it), heartbeats flow, and shutdown ends the stream cleanly.
 import { expect } from 'chai';
 import type { InventoryConfig } from '../src/config.ts';
-import { call, dropDatabase, eventPayload, getContract, publishEvent, query, startInstance, suiteConfig, type Instance } from './helpers.ts';
+import { call, dropDatabase, eventPayload, eventually, getContract, publishEvent, query, startInstance, suiteConfig, type Instance } from './helpers.ts';
 import { openSse, type SseClient } from './sse-client.ts';
 
 describe('inventory: availability stream across replicas (real Postgres + Redis pub/sub)', function () {
@@ -95,6 +95,10 @@ describe('inventory: availability stream across replicas (real Postgres + Redis 
     await client.next();
     const metrics = await (await fetch(`${c.url}/metrics`)).text();
     expect(/^sse_clients\{[^}]*\} (\d+)/m.exec(metrics)?.[1]).to.equal('1');
+    const second = await stream(c, ev.eventId);
+    await second.next();
+    second.close(); // a client that goes away is dropped
+    await eventually(async () => /^sse_clients\{[^}]*\} 1$/m.test(await (await fetch(`${c.url}/metrics`)).text()));
     await c.stop();
     await client.ended; // resolves only because the server ended the response
     const after = await client.next().then(() => 'message', (err: Error) => err.message);

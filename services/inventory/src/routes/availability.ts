@@ -23,7 +23,9 @@ export function availabilityRouter(db: Sequelize, hub: AvailabilityHub): Router 
     const { stream, close } = await hub.open(eventId, parseLastEventId(ctx.get('last-event-id') || undefined));
     ctx.req.socket.setTimeout(0);
     ctx.req.socket.setNoDelay(true);
-    ctx.req.once('close', close);
+    // The response closes when the client goes away (or the stream ends): drop the subscription then.
+    ctx.res.once('close', close);
+    if (ctx.res.destroyed) close();
     ctx.status = 200;
     ctx.set({ 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache, no-transform', 'X-Accel-Buffering': 'no', Connection: 'close' });
     ctx.body = stream;
