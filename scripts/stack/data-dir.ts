@@ -42,6 +42,26 @@ export function persistentSecret(dataDir: DataDir, file: string, bytes = 12): { 
   return { value, generated: true };
 }
 
+/** Named secrets kept in DATA_DIR/secrets.json (mode 600): generated on first use, the same on every start. */
+export function stackSecrets(dataDir: DataDir, names: string[]): Record<string, string> {
+  const path = join(dataDir.root, 'secrets.json');
+  let stored: Record<string, string> = {};
+  if (existsSync(path)) {
+    try {
+      stored = JSON.parse(readFileSync(path, 'utf8')) as Record<string, string>;
+    } catch {
+      throw new Error(`${path} is not valid JSON; fix or delete it (services get new secrets)`);
+    }
+  }
+  const missing = names.filter((n) => !stored[n]);
+  for (const name of missing) stored[name] = randomBytes(32).toString('base64url');
+  if (missing.length) {
+    writeFileSync(path, `${JSON.stringify(stored, null, 2)}\n`, { mode: 0o600 });
+    chmodSync(path, 0o600);
+  }
+  return Object.fromEntries(names.map((n) => [n, stored[n]]));
+}
+
 export function readNumber(dataDir: DataDir, file: string): number | undefined {
   const path = join(dataDir.root, file);
   if (!existsSync(path)) return undefined;

@@ -51,6 +51,8 @@ export interface StackSettings {
   redisPrefix: string;
   demoPassword: string;
   smtpUrl?: string;
+  /** Values of the registry's `secrets` variables (generated once per DATA_DIR). */
+  secrets?: Record<string, string>;
 }
 
 /** `users` -> `USERS_URL`. */
@@ -77,6 +79,10 @@ export function serviceEnv(svc: StackService, all: StackService[], s: StackSetti
   if (s.redisUrls.length) env.REDIS_URL = s.redisUrls.join(',');
   else env.BUS_DATABASE_URL = databaseUrl(s.postgresUrl, BUS_DATABASE);
   if (s.smtpUrl) env.SMTP_URL = s.smtpUrl;
+  for (const name of svc.secrets ?? []) {
+    const value = s.secrets?.[name];
+    if (value) env[name] = value;
+  }
   return { ...env, ...svc.env };
 }
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { freePort, isAlive } from '@eventtickets/platform/testing/processes';
 import type { StackService } from './services.ts';
-import { leftovers, openDataDir, persistentSecret, removePids, runningStack, writePids, type DataDir, type StartedProcess } from './data-dir.ts';
+import { leftovers, openDataDir, persistentSecret, removePids, runningStack, stackSecrets, writePids, type DataDir, type StartedProcess } from './data-dir.ts';
 import { ensureDatabases, portIsFree, startStackPostgres, startStackRedis, type RedisMode, type StackPostgres } from './infra.ts';
 import { spawnService, stopService, waitForReady, type ServiceChild } from './children.ts';
 import { prefixer } from './log-format.ts';
@@ -123,7 +123,10 @@ export class Stack {
       redisPrefix: o.redisPrefix,
       demoPassword: demo.value,
       smtpUrl: o.smtpUrl,
+      secrets: stackSecrets(data, [...new Set(o.services.flatMap((svc) => svc.secrets ?? []))]),
     };
+    // a secret set in the runner's own environment wins over the generated one
+    for (const name of Object.keys(settings.secrets!)) if (process.env[name]) settings.secrets![name] = process.env[name]!;
     const inherited = { ...process.env };
     for (const name of RUNNER_OWNED_VARIABLES) delete inherited[name];
     const tracingRegister = join(o.repoRoot, 'services', 'platform', 'src', 'tracing-register.ts');

@@ -16,6 +16,9 @@ export interface StackService {
   seed?: string;
   /** Pages worth printing at start (e.g. the dev mailbox), as paths on the service's own URL. */
   links?: { label: string; path: string }[];
+  /** Secret variables (e.g. CURSOR_SECRET) generated once per DATA_DIR (random, 43 characters) and passed
+   *  to this service on every start; a value set in the runner's environment wins. */
+  secrets?: string[];
 }
 
 export const stackServices: StackService[] = [

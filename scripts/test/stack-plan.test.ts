@@ -86,3 +86,12 @@ describe('stack log formatting', () => {
     expect(lines).to.deep.equal(['one', 'two', 'three']);
   });
 });
+
+describe('stack secrets', () => {
+  it('passes a registry secret only to the service that declares it', () => {
+    const catalog: StackService = { name: 'catalog', dir: 'catalog', port: 8082, database: true, secrets: ['CURSOR_SECRET'] };
+    const settings = { ports: { gatewayPort: 8080 }, postgresUrl: 'postgres://p@h:1/postgres', redisUrls: [], redisPrefix: 'et:', demoPassword: 'x'.repeat(12), secrets: { CURSOR_SECRET: 's'.repeat(43) } };
+    expect(serviceEnv(catalog, [catalog, users], settings).CURSOR_SECRET).to.equal('s'.repeat(43));
+    expect(serviceEnv(users, [catalog, users], settings)).to.not.have.property('CURSOR_SECRET');
+  });
+});

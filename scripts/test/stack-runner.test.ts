@@ -37,6 +37,7 @@ describe('npm start: the local stack runner (probe registry)', function () {
   describe('with redis-server, stopped by Ctrl-C and started again', () => {
     let dataDir: string;
     let base: number;
+    let probeSecret: string;
 
     before(function () {
       requireBinary(this, 'redis-server', 'apt-get install -y redis-server');
@@ -74,7 +75,11 @@ describe('npm start: the local stack runner (probe registry)', function () {
       expect(env.REDIS_URL.split(',')).to.have.length(3);
       expect(env.BUS_DATABASE_URL).to.equal(null);
       expect(env.SMTP_URL).to.equal(null);
-      expect((await getJson(`${probeUrl}/env`)).DATABASE_URL).to.match(/\/probe$/);
+      const probeEnv = await getJson(`${probeUrl}/env`);
+      expect(probeEnv.DATABASE_URL).to.match(/\/probe$/);
+      expect(probeEnv.PROBE_SECRET).to.match(/^[A-Za-z0-9_-]{43}$/);
+      expect(env.PROBE_SECRET, 'only the service that asked gets the secret').to.equal(null);
+      probeSecret = probeEnv.PROBE_SECRET;
 
       // the probe's seed ran after readiness, through the gateway URL
       expect(await getJson(`${gatewayUrl}/marks`)).to.deep.equal(['demo']);
@@ -99,6 +104,7 @@ describe('npm start: the local stack runner (probe registry)', function () {
       expect((await getJson(`${gatewayUrl}/env`)).DEMO_PASSWORD).to.equal(demoPassword);
       // data written by the first run is there, and the seed did not duplicate it
       expect(await getJson(`${gatewayUrl}/marks`)).to.deep.equal(['demo']);
+      expect((await getJson(`http://127.0.0.1:${base + 1}/env`)).PROBE_SECRET).to.equal(probeSecret);
 
       const crash = await fetch(`http://127.0.0.1:${base + 1}/crash`, { method: 'POST' });
       expect(crash.status).to.equal(202);
