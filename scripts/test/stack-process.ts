@@ -25,7 +25,8 @@ function portFree(port: number): Promise<boolean> {
 /** A base port with base..base+9 all free (the runner adds the registry offsets to it). */
 export async function freePortRange(): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 2_000) * 10;
+    // below the kernel's ephemeral range (32768+), where other suites' free ports come from
+    const base = 20_000 + Math.floor(Math.random() * 1_200) * 10;
     const checks = await Promise.all(Array.from({ length: 10 }, (_, i) => portFree(base + i)));
     if (checks.every(Boolean)) return base;
   }
