@@ -116,7 +116,7 @@ export async function createApp(deps: GatewayDeps): Promise<Koa> {
   app.use(accessLogMiddleware(logger));
   app.use(metrics.middleware);
   app.use(errorMiddleware(logger));
-  app.use(securityHeaders());
+  app.use(await securityHeaders());
   app.use(corsMiddleware(config.CORS_ORIGINS));
   app.use(healthMiddleware(deps.redis ? redisReadiness([deps.redis]) : {}));
   app.use(async (ctx: Context, next: Next) => {

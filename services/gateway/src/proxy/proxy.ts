@@ -133,19 +133,28 @@ export function createProxy(opts: ProxyOptions): Proxy {
     }
     clearTimeout(timer);
 
-    ctx.status = response.statusCode;
-    for (const [name, value] of clientResponseHeaders(response.headers)) ctx.set(name, value as string | string[]);
+    ctx.status = response.statusCode; // for the access log and metrics
+    const res = ctx.res;
+    for (const [name, value] of clientResponseHeaders(response.headers)) res.setHeader(name, value);
     const eventStream = route.stream || /^text\/event-stream/i.test(String(response.headers['content-type'] ?? ''));
     if (eventStream) {
       // Tell any buffering reverse proxy in front of us (nginx) to pass chunks straight through.
-      ctx.set('X-Accel-Buffering', 'no');
-      ctx.set('Cache-Control', 'no-cache, no-transform');
+      res.setHeader('X-Accel-Buffering', 'no');
+      res.setHeader('Cache-Control', 'no-cache, no-transform');
       ctx.req.socket.setTimeout(0);
       ctx.req.socket.setNoDelay(true);
     }
     const upstreamBody = response.body;
-    upstreamBody.on('error', () => undefined); // a mid-stream upstream failure just ends the client response
+    // Koa owns the body for bookkeeping (it destroys it, and with it the upstream request, when the
+    // client connection closes) but the bytes are piped here: each chunk is written as it arrives and
+    // Koa's generic stream responder is skipped on this hot path.
     ctx.body = upstreamBody;
+    if (response.headers['content-type'] === undefined) res.removeHeader('content-type'); // Koa's default; not the upstream's
+    ctx.respond = false;
+    res.writeHead(response.statusCode);
+    if (eventStream) res.flushHeaders();
+    upstreamBody.once('error', () => res.destroy()); // a mid-stream upstream failure cuts the client response short
+    upstreamBody.pipe(res);
   }
 
   return { forward };
