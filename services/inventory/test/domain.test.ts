@@ -42,11 +42,11 @@ describe('inventory domain: hold rules', () => {
     expect(lockKeys({ eventId: 'e1', seats: ['b2', 'a1'], ga: [{ areaId: 'floor', quantity: 2 }] })).to.deep.equal(['ga:e1:floor', 'seat:e1:a1', 'seat:e1:b2']);
   });
 
-  it('totals sum per currency, GA by quantity, rounded to cents', () => {
+  it('totals sum whole minor units per currency, GA by quantity', () => {
     const price = (amount: number, currency = 'EUR') => ({ amount, currency });
-    const seats = [{ seatId: 'a', label: 'A', section: null, row: null, tierId: 't', price: price(0.1) }, { seatId: 'b', label: 'B', section: null, row: null, tierId: 't', price: price(0.2) }];
-    const ga = [{ areaId: 'f', name: 'F', tierId: 't', quantity: 3, price: price(10, 'USD') }];
-    expect(totals({ seats, ga })).to.deep.equal([{ currency: 'EUR', amount: 0.3 }, { currency: 'USD', amount: 30 }]);
+    const seats = [{ seatId: 'a', label: 'A', section: null, row: null, tierId: 't', price: price(10) }, { seatId: 'b', label: 'B', section: null, row: null, tierId: 't', price: price(25) }];
+    const ga = [{ areaId: 'f', name: 'F', tierId: 't', quantity: 3, price: price(1000, 'USD') }];
+    expect(totals({ seats, ga })).to.deep.equal([{ currency: 'EUR', amount: 35 }, { currency: 'USD', amount: 3000 }]);
     expect(totals({ seats: [], ga: [] })).to.deep.equal([]);
   });
 });

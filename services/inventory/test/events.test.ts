@@ -46,7 +46,7 @@ describe('inventory: catalog events through the bus (real Postgres + Redis Strea
     expect(first.event).to.deep.equal([{ event_id: ev.eventId, title: 'Test night', status: 'published', reservation_minutes: 12, max_seats_per_order: 8, seq: '0' }]);
     expect(first.seats).to.have.length(30);
     expect(first.seats[0]).to.deep.equal({ seat_id: 's001', label: 'A1', section: 'Stalls', row_label: 'A', tier_id: 'vip', x: 0, y: 0, status: 'available', version: 0 });
-    expect(first.tiers).to.deep.equal([{ tier_id: 'std', name: 'Standard', amount: '45.50', currency: 'EUR' }, { tier_id: 'vip', name: 'VIP', amount: '120.00', currency: 'EUR' }]);
+    expect(first.tiers).to.deep.equal([{ tier_id: 'std', name: 'Standard', amount: '4550', currency: 'EUR' }, { tier_id: 'vip', name: 'VIP', amount: '12000', currency: 'EUR' }]);
     expect(first.areas).to.deep.equal([{ area_id: 'floor', name: 'Floor', tier_id: 'std', capacity: 200, held: 0, sold: 0 }]);
 
     await deliver('event.published', ev); // a second delivery (a new message id, so the bus does not dedupe it)

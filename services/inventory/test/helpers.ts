@@ -95,8 +95,8 @@ export function eventPayload(opts: { seats?: number; ga?: number; maxSeatsPerOrd
     reservationMinutes: opts.reservationMinutes ?? 10,
     maxSeatsPerOrder: opts.maxSeatsPerOrder ?? 6,
     tiers: [
-      { tierId: 'std', name: 'Standard', amount: 45.5, currency: 'EUR' },
-      { tierId: 'vip', name: 'VIP', amount: 120, currency: 'EUR' },
+      { tierId: 'std', name: 'Standard', amount: 4550, currency: 'EUR' },
+      { tierId: 'vip', name: 'VIP', amount: 12000, currency: 'EUR' },
     ],
     seats: Array.from({ length: n }, (_, i) => ({ seatId: `s${String(i + 1).padStart(3, '0')}`, label: `A${i + 1}`, section: 'Stalls', row: 'A', tierId: i < 10 ? 'vip' : 'std', x: i * 10, y: 0 })),
     gaAreas: opts.ga ? [{ areaId: 'floor', name: 'Floor', tierId: 'std', capacity: opts.ga }] : [],

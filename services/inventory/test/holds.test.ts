@@ -36,11 +36,11 @@ describe('inventory: holds (real Postgres + Redis)', function () {
     const minutes = (Date.parse(hold.expiresAt) - Date.parse(hold.createdAt)) / 60_000;
     expect(minutes).to.equal(7);
     expect(hold.seats.map((s: any) => [s.seatId, s.tierId, s.price])).to.deep.equal([
-      ['s001', 'vip', { amount: 120, currency: 'EUR' }],
-      ['s012', 'std', { amount: 45.5, currency: 'EUR' }],
+      ['s001', 'vip', { amount: 12000, currency: 'EUR' }],
+      ['s012', 'std', { amount: 4550, currency: 'EUR' }],
     ]);
-    expect(hold.ga).to.deep.equal([{ areaId: 'floor', name: 'Floor', tierId: 'std', quantity: 3, price: { amount: 45.5, currency: 'EUR' } }]);
-    expect(hold.totals).to.deep.equal([{ amount: 120 + 45.5 + 3 * 45.5, currency: 'EUR' }]);
+    expect(hold.ga).to.deep.equal([{ areaId: 'floor', name: 'Floor', tierId: 'std', quantity: 3, price: { amount: 4550, currency: 'EUR' } }]);
+    expect(hold.totals).to.deep.equal([{ amount: 12000 + 4550 + 3 * 4550, currency: 'EUR' }]);
 
     const seats = await seatRows(ev.eventId);
     expect(seats.filter((s) => s.status === 'held').map((s) => [s.seat_id, s.hold_id])).to.deep.equal([['s001', hold.id], ['s012', hold.id]]);

@@ -27,7 +27,7 @@ export const migrations: Migration[] = [
           event_id text NOT NULL REFERENCES events(event_id),
           tier_id text NOT NULL,
           name text NOT NULL,
-          amount numeric(14, 2) NOT NULL CHECK (amount >= 0),
+          amount bigint NOT NULL CHECK (amount >= 0), -- minor units (cents), as catalog publishes them
           currency text NOT NULL,
           PRIMARY KEY (event_id, tier_id)
         );

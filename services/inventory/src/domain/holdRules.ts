@@ -32,10 +32,10 @@ export function lockKeys(req: HoldRequest): string[] {
   return [...new Set([...seats, ...areas])].sort();
 }
 
-/** Sum of prices per currency, rounded to cents (amounts are stored as numeric(14,2)). */
+/** Sum of prices per currency (amounts are whole minor units, so sums are exact). */
 export function totals(view: Pick<HoldView, 'seats' | 'ga'>): Price[] {
   const byCurrency = new Map<string, number>();
   for (const s of view.seats) byCurrency.set(s.price.currency, (byCurrency.get(s.price.currency) ?? 0) + s.price.amount);
   for (const g of view.ga) byCurrency.set(g.price.currency, (byCurrency.get(g.price.currency) ?? 0) + g.price.amount * g.quantity);
-  return [...byCurrency.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([currency, amount]) => ({ currency, amount: Math.round(amount * 100) / 100 }));
+  return [...byCurrency.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([currency, amount]) => ({ currency, amount }));
 }

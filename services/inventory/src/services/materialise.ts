@@ -19,7 +19,7 @@ export const eventPublishedSchema = z.object({
   salesEndAt: instant,
   reservationMinutes: z.number().int().positive().default(10),
   maxSeatsPerOrder: z.number().int().positive().default(10),
-  tiers: z.array(z.object({ tierId: id, name: z.string(), amount: z.coerce.number().nonnegative(), currency: z.string().min(1) })),
+  tiers: z.array(z.object({ tierId: id, name: z.string(), amount: z.number().int().nonnegative(), currency: z.string().min(1) })),
   seats: z.array(z.object({ seatId: id, label: z.string(), section: z.string().nullish(), row: z.string().nullish(), tierId: id, x: z.number().nullish(), y: z.number().nullish() })).default([]),
   gaAreas: z.array(z.object({ areaId: id, name: z.string(), tierId: id, capacity: z.number().int().nonnegative() })).default([]),
 });
@@ -35,7 +35,7 @@ export async function materialiseEvent(db: Sequelize, t: Transaction, payload: E
   );
   await db.query(
     `INSERT INTO tiers (event_id, tier_id, name, amount, currency)
-     SELECT $1, * FROM unnest($2::text[], $3::text[], $4::numeric[], $5::text[]) ON CONFLICT DO NOTHING`,
+     SELECT $1, * FROM unnest($2::text[], $3::text[], $4::bigint[], $5::text[]) ON CONFLICT DO NOTHING`,
     { bind: [payload.eventId, payload.tiers.map((x) => x.tierId), payload.tiers.map((x) => x.name), payload.tiers.map((x) => x.amount), payload.tiers.map((x) => x.currency)], transaction: t },
   );
   const s = payload.seats;
