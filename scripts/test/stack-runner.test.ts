@@ -89,6 +89,12 @@ describe('npm start: the local stack runner (probe registry)', function () {
       expect(stack.output).to.not.match(/\| \{"level"/);
       expect(stack.output).to.contain(`marks        ${probeUrl}/marks`);
 
+      // a second stack on the same DATA_DIR is refused and leaves the first one alone
+      const second = start({ PORT: '0', SERVICE_PORT_BASE: String(base + 100) }, dataDir);
+      expect(await second.exited).to.equal(1);
+      expect(second.output).to.contain(`a stack is already running on ${dataDir} (runner PID ${record.runner})`);
+      expect(record.processes.map((p) => p.pid).filter(alive)).to.have.length(record.processes.length);
+
       expect(await stack.stop('SIGINT')).to.equal(0);
       expectAllGone([record.runner, ...record.processes.map((p) => p.pid)]);
       expect(() => stack.pids()).to.throw(/no .*stack\.pids/);
