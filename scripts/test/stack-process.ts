@@ -42,15 +42,16 @@ export class StackProcess {
   private waiters: Array<() => void> = [];
   readonly exited: Promise<number | null>;
 
-  constructor(env: Record<string, string>, dataDir: string) {
+  /** command: how to run the runner (default `node scripts/start.ts`; a test may wrap it in a terminal). */
+  constructor(env: Record<string, string>, dataDir: string, command: string[] = [process.execPath, join(repoRoot, 'scripts', 'start.ts')]) {
     this.dataDir = dataDir;
     const inherited = { ...process.env };
     // the runner decides these per service; never leak the test run's own values into it
     for (const k of ['PORT', 'DATABASE_URL', 'REDIS_URL', 'BUS_DATABASE_URL', 'SMTP_URL', 'DEMO_PASSWORD', 'SERVICE_PORT_BASE', 'STACK_REGISTRY', 'STACK_REDIS', 'POSTGRES_PORT']) delete inherited[k];
-    this.child = spawn(process.execPath, [join(repoRoot, 'scripts', 'start.ts')], {
+    this.child = spawn(command[0], command.slice(1), {
       cwd: repoRoot,
       env: { ...inherited, LOG_LEVEL: 'info', DATA_DIR: dataDir, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe'],
     });
     const onData = (chunk: Buffer) => {
       this.output += chunk.toString('utf8');

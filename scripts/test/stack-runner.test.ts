@@ -118,6 +118,24 @@ describe('npm start: the local stack runner (probe registry)', function () {
       expect(stack.output).to.match(/probe \(PID \d+\) exited unexpectedly \(code 3\); stopping the stack/);
       expectAllGone([record.runner, ...record.processes.map((p) => p.pid)]);
     });
+    it('in a terminal, Ctrl-C stops the services before Postgres', async function () {
+      // `script` gives the runner a real pseudo-terminal; ^C written to it reaches the foreground process group
+      const script = requireBinary(this, 'script', 'util-linux');
+      const stack = new StackProcess({ STACK_REGISTRY: registry, PORT: '0', SERVICE_PORT_BASE: String(base) }, dataDir, [script, '-qfec', `${process.execPath} scripts/start.ts`, '/dev/null']);
+      running.push(stack);
+      await stack.ready();
+      const record = stack.pids();
+      expect(record.runner, 'the runner runs in its own session, under the terminal-facing process').to.not.equal(stack.child.pid);
+      stack.child.stdin!.write('\x03');
+      expect(await stack.exited).to.equal(0);
+      expectAllGone([record.runner, ...record.processes.map((p) => p.pid)]);
+      const probeStopped = stack.output.match(/\nprobe +\| (\d\d:\d\d:\d\d\.\d{3}) INFO {2}stopped/);
+      // postgres.log is appended by every run of this DATA_DIR: the last shutdown request is this run's
+      const postgresAsked = [...readFileSync(join(dataDir, 'postgres.log'), 'utf8').matchAll(/(\d\d:\d\d:\d\d\.\d{3}) UTC.*received fast shutdown request/g)].at(-1);
+      expect(probeStopped, stack.output).to.not.equal(null);
+      expect(postgresAsked).to.not.equal(undefined);
+      expect(probeStopped![1] <= postgresAsked![1], `probe stopped at ${probeStopped![1]}, Postgres asked to stop at ${postgresAsked![1]}`).to.equal(true);
+    });
   });
 
   describe('without Redis (STACK_REDIS=memory)', () => {
