@@ -74,6 +74,13 @@ async function runStackCli(): Promise<void> {
       else void shutdown(s, 0);
     });
   }
+  // a bug in the runner must not leave detached children running: stop everything, then fail
+  for (const event of ['uncaughtException', 'unhandledRejection'] as const) {
+    process.on(event, (err: unknown) => {
+      stack.log(`ERROR: runner ${event}: ${(err as Error)?.stack ?? String(err)}`);
+      void shutdown(event, 1);
+    });
+  }
   stack.onFailure((message) => {
     stack.log(`ERROR: ${message}; stopping the stack`);
     void shutdown('a process died', 1);

@@ -12,7 +12,7 @@ export interface StackService {
   env?: Record<string, string>;
   /** Optional module (relative to the service folder) exporting
    *  `seedDemo(ctx: { gatewayUrl: string; demoPassword: string; log: (msg: string) => void }): Promise<void>`,
-   *  run once the stack is ready; it must be idempotent (a second start changes nothing). */
+   *  run once the stack is ready, in registry order; it must be idempotent (a second start changes nothing). */
   seed?: string;
   /** Pages worth printing at start (e.g. the dev mailbox), as paths on the service's own URL. */
   links?: { label: string; path: string }[];
