@@ -122,7 +122,7 @@ export function createProxy(opts: ProxyOptions): Proxy {
       if (failure === 'too-large') throw payloadTooLarge(opts.bodyLimit);
       if (failure === 'timeout') throw problems.gatewayTimeout(`The ${route.service} service did not answer within ${timeoutMs} ms`);
       if (failure === 'client-gone') {
-        ctx.state.clientGone = true;
+        ctx.status = 499; // nobody reads the answer; the status is for the access log and metrics
         throw new HttpProblem(499, 'client-closed-request', 'Client closed request', 'The client went away before the upstream answered');
       }
       const code = errorCode(err);
