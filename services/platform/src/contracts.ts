@@ -33,10 +33,29 @@ function toFieldErrors(errors: any[] | null | undefined): FieldError[] {
 // ajv-formats ships CommonJS; its default export is the plugin function.
 const addFormats = ((addFormatsModule as any).default ?? addFormatsModule) as (ajv: any) => any;
 
+/**
+ * openapi-backend validates only `application/json` response bodies, so every problem+json error response would
+ * pass unchecked. Each response that declares no application/json but a `+json` type (problem+json) gets that
+ * schema under application/json as well, in the validator's copy only (/openapi.json serves the document as written).
+ */
+function withProblemJsonValidated(definition: any): any {
+  const responses: any[] = [...Object.values(definition.components?.responses ?? {})];
+  for (const pathItem of Object.values(definition.paths ?? {}) as any[]) {
+    for (const operation of Object.values(pathItem ?? {}) as any[]) responses.push(...Object.values(operation?.responses ?? {}));
+  }
+  for (const response of responses) {
+    const content = response?.content;
+    if (!content || content['application/json']) continue;
+    const jsonLike = Object.keys(content).find((type) => /^application\/[\w.-]+\+json$/.test(type));
+    if (jsonLike) content['application/json'] = content[jsonLike];
+  }
+  return definition;
+}
+
 export async function createContract(file: string): Promise<Contract> {
   const document = loadOpenApiDocument(file);
   const api = new OpenAPIBackend({
-    definition: structuredClone(document),
+    definition: withProblemJsonValidated(structuredClone(document)),
     quick: false,
     validate: true,
     strict: false,

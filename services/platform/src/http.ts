@@ -107,6 +107,15 @@ export interface RunningServer {
 export async function listen(handler: http.RequestListener, port: number, host = '127.0.0.1'): Promise<RunningServer> {
   const server = http.createServer(handler);
   server.keepAliveTimeout = 65_000;
+  // While draining, responses say Connection: close, so keep-alive clients (fetch, the gateway's pool) let go
+  // of their sockets as soon as their request is answered instead of holding the server until the timeout.
+  let draining = false;
+  const inFlight = new Set<http.ServerResponse>();
+  server.on('request', (_req: http.IncomingMessage, res: http.ServerResponse) => {
+    if (draining && !res.headersSent) res.setHeader('connection', 'close');
+    inFlight.add(res);
+    res.once('close', () => inFlight.delete(res));
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());
@@ -116,6 +125,8 @@ export async function listen(handler: http.RequestListener, port: number, host =
   let closing: Promise<void> | undefined;
   const close = (timeoutMs = 10_000): Promise<void> => {
     closing ??= new Promise<void>((resolve) => {
+      draining = true;
+      for (const res of inFlight) if (!res.headersSent) res.setHeader('connection', 'close');
       const timer = setTimeout(() => {
         server.closeAllConnections();
       }, timeoutMs);

@@ -11,6 +11,8 @@ export const redactedPaths = [
   'token', '*.token', 'accessToken', '*.accessToken', 'refreshToken', '*.refreshToken',
   'cardNumber', '*.cardNumber', '*.*.cardNumber', 'card.number', '*.card.number', 'cvc', '*.cvc', '*.*.cvc',
   'authorization', '*.authorization', 'headers.authorization', 'req.headers.authorization',
+  // Header objects built in code (fetch/undici options, axios-style configs) keep their capitalisation.
+  'Authorization', '*.Authorization', '*.headers.Authorization', '*.headers.authorization', '*.*.headers.authorization', '*.*.headers.Authorization',
   'headers.cookie', 'req.headers.cookie', '*.headers["set-cookie"]', 'secret', '*.secret',
 ];
 

@@ -43,6 +43,7 @@ describe('platform/contracts: OpenAPI validation, /openapi.json and response che
     expect(fields).to.have.members(['requestBody.name', 'requestBody.quantity', 'requestBody.colour', 'requestBody.tags']);
     expect(body.errors.find((e: { field: string }) => e.field === 'requestBody.colour').message).to.equal('is not allowed');
     expect(body.errors.find((e: { field: string }) => e.field === 'requestBody.quantity').message).to.equal('must be <= 10');
+    expect(contract.responseErrors('POST', '/api/items', 400, body)).to.deep.equal([]);
     expect(created).to.have.length(0);
   });
 
@@ -84,6 +85,9 @@ describe('platform/contracts: OpenAPI validation, /openapi.json and response che
     expect(contract.responseErrors('GET', '/api/items/x', 200, { id: 'x', name: 'lamp' }).join(' ')).to.include('quantity');
     expect(contract.responseErrors('GET', '/api/items/x', 200, { id: 'x', name: 'lamp', quantity: 0 }).join(' ')).to.include('quantity');
     expect(contract.responseErrors('GET', '/api/items/x', 200, { id: 'x', name: 'lamp', quantity: 1, secret: 'y' }).join(' ')).to.include('secret is not allowed');
+    // Error responses are application/problem+json: they are checked too.
+    expect(contract.responseErrors('GET', '/api/items/x', 404, { title: 'Not found', status: 404 })).to.deep.equal(["type must have required property 'type'"]);
+    expect(contract.responseErrors('GET', '/api/items/x', 404, { type: `${PROBLEM_BASE}not-found`, title: 'Not found', status: 404 })).to.deep.equal([]);
     expect(contract.responseErrors('GET', '/api/items/x', 500, {})).to.deep.equal(['status 500 is not declared for GET /api/items/{id}']);
     expect(contract.responseErrors('DELETE', '/api/items/x', 204, undefined)).to.deep.equal(['no operation in the contract for DELETE /api/items/x']);
   });

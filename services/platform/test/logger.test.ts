@@ -28,6 +28,8 @@ describe('platform/logger', () => {
     logger.info({ payment: { cardNumber: '4242424242424242', cvc: '123' }, card: { number: '4000 0000 0000 0002' } }, 'card');
     logger.info({ req: { headers: { authorization: 'Bearer abc.def.ghi', cookie: 'session=xyz', accept: 'application/json' } } }, 'headers');
     logger.info({ headers: { authorization: 'Bearer abc.def.ghi' }, config: { secret: 'api-secret' } }, 'more');
+    // Header objects built in code keep their capitalisation.
+    logger.info({ upstream: { headers: { Authorization: 'Bearer abc.def.ghi' } }, Authorization: 'Bearer abc.def.ghi', call: { options: { headers: { authorization: 'Bearer abc.def.ghi' } } } }, 'outgoing');
     const text = lines.join('');
     for (const secret of SECRETS) expect(text, `leaked ${secret}`).not.to.include(secret);
     const [top, body, card, headers] = records();

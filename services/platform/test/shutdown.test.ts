@@ -35,9 +35,8 @@ describe('platform/http: graceful shutdown of runService (child process)', () =>
     const { url } = await svc.waitForRecord((r) => r.msg === 'slow-service listening', 'listening log');
     const port = Number(new URL(url).port);
 
-    // Connection: close keeps the drain to this one request. A keep-alive client would hold the server open until
-    // shutdownTimeoutMs force-closes it (listen().close does not mark in-flight responses Connection: close).
-    const inFlight = fetch(`${url}/slow`, { headers: { connection: 'close' } });
+    // A keep-alive client, like the gateway's pool: the drain must still end with this request.
+    const inFlight = fetch(`${url}/slow`);
     await svc.waitForRecord((r) => r.msg === 'slow request started', 'the slow request to arrive');
     svc.child.kill('SIGTERM');
     await svc.waitForRecord((r) => r.msg === 'shutting down', 'shutdown to begin');
@@ -50,6 +49,7 @@ describe('platform/http: graceful shutdown of runService (child process)', () =>
     svc.child.stdin!.write('release\n');
     const res = await inFlight;
     expect(res.status).to.equal(200);
+    expect(res.headers.get('connection'), 'a draining server lets keep-alive sockets go').to.equal('close');
     expect(await res.json()).to.deep.equal({ finished: true, redis: 'PONG' });
 
     expect(await svc.exited).to.deep.equal({ code: 0, signal: null });
