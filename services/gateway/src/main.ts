@@ -1,10 +1,14 @@
 // Gateway entry: config (fail-fast), Redis for rate limits (first REDIS_URL), the app, graceful shutdown.
+import { pino } from 'pino';
 import { closeRedis, createLogger, createMetrics, createRedis, loadConfigOrExit, runService } from '@eventtickets/platform';
 import { configSchema, upstreamUrls } from './config.ts';
 import { createApp, createUpstreamAgent } from './app.ts';
 
 const config = loadConfigOrExit(configSchema);
-const logger = createLogger('gateway', { level: config.LOG_LEVEL });
+// Asynchronous stdout: the access log line of every request must not cost a blocking write on the hot
+// path; lines that pile up during one write go out together. Flushed on shutdown.
+const logDestination = pino.destination({ dest: 1, sync: false });
+const logger = createLogger('gateway', { level: config.LOG_LEVEL, destination: logDestination });
 const metrics = createMetrics('gateway');
 // Offline queue off: while Redis is unreachable a limiter call fails at once and the in-memory
 // insurance limiter answers, instead of requests queueing behind a reconnect.
@@ -22,5 +26,15 @@ await runService({
   port: config.PORT,
   host: config.HOST,
   shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
-  closers: [() => dispatcher.close(), () => (redis ? closeRedis([redis]) : undefined)],
+  closers: [
+    () => dispatcher.close(),
+    () => (redis ? closeRedis([redis]) : undefined),
+    () => {
+      try {
+        logDestination.flushSync();
+      } catch {
+        /* not opened yet or already closed: nothing buffered */
+      }
+    },
+  ],
 });
