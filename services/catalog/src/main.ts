@@ -26,7 +26,7 @@ const applied = await migrate(db, migrations);
 if (applied.length) logger.info({ applied }, 'migrations applied');
 
 // The first Redis master carries the cache and the streams; the others are only Redlock voters elsewhere.
-const redis = config.REDIS_URL[0] ? createRedis(config.REDIS_URL[0]) : undefined;
+const redis = config.REDIS_URL[0] ? createRedis(config.REDIS_URL[0], {}, logger) : undefined;
 if (!redis) logger.warn('REDIS_URL not set: hot reads cached in an in-process LRU (correct for a single replica only)');
 const cache = createReadCache({ redis, prefix: `${config.REDIS_PREFIX}catalog:`, logger });
 

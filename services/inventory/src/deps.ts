@@ -41,7 +41,7 @@ export function createDeps(config: InventoryConfig, overrides: DepsOverrides = {
     logger.warn('REDIS_URL is empty: in-memory locks and pub/sub, a single inventory replica only');
   }
   const db = createDatabase(config.DATABASE_URL, { poolMax: 20 });
-  const redis = config.REDIS_URL.map((url) => createRedis(url));
+  const redis = config.REDIS_URL.map((url) => createRedis(url, {}, logger));
   const metrics = createMetrics(SERVICE);
   const inventoryMetrics = createInventoryMetrics(metrics.registry, db);
   const locker = overrides.locker ?? createLocker({

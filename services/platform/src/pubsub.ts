@@ -33,9 +33,9 @@ function dispatch(handlers: Set<MessageHandler> | undefined, message: string, ch
 }
 
 function redisPubSub(url: string, prefix: string, logger: Logger): PubSub {
-  const publisher = createRedis(url);
+  const publisher = createRedis(url, {}, logger);
   // The subscriber retries forever and resubscribes after a reconnect (ioredis autoResubscribe).
-  const subscriber = createRedis(url, { maxRetriesPerRequest: null });
+  const subscriber = createRedis(url, { maxRetriesPerRequest: null }, logger);
   const handlers = new Map<string, Set<MessageHandler>>();
   subscriber.on('message', (fullChannel: string, message: string) => {
     const channel = fullChannel.slice(prefix.length);

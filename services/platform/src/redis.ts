@@ -4,8 +4,17 @@ import { Redis, type RedisOptions } from 'ioredis';
 
 export { Redis };
 
-export function createRedis(url: string, opts: RedisOptions = {}): Redis {
-  return new Redis(url, { maxRetriesPerRequest: 2, enableAutoPipelining: false, connectTimeout: 2000, ...opts });
+/** A client that reconnects on its own; connection errors are logged (at most every 5 s) instead of
+ *  surfacing as ioredis' "Unhandled error event" noise. Readiness reports the outage. */
+export function createRedis(url: string, opts: RedisOptions = {}, logger?: { warn: (obj: object, msg: string) => void }): Redis {
+  const client = new Redis(url, { maxRetriesPerRequest: 2, enableAutoPipelining: false, connectTimeout: 2000, ...opts });
+  let lastLogged = 0;
+  client.on('error', (err: Error) => {
+    if (Date.now() - lastLogged < 5000) return;
+    lastLogged = Date.now();
+    logger?.warn({ err: err.message, redis: new URL(url).host }, 'redis connection error');
+  });
+  return client;
 }
 
 export function redisReadiness(clients: Redis[]) {

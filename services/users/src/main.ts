@@ -32,7 +32,7 @@ const deps = {
 if (config.DEMO_PASSWORD) await ensureDemoUsers(deps, config.DEMO_PASSWORD);
 
 // Relay user.registered / user.updated from the outbox to the bus (Redis Streams, or the Postgres bus locally).
-const redis: Redis | undefined = config.REDIS_URL[0] ? createRedis(config.REDIS_URL[0]) : undefined;
+const redis: Redis | undefined = config.REDIS_URL[0] ? createRedis(config.REDIS_URL[0], {}, logger) : undefined;
 const bus = createEventBus({ service: 'users', db, redis, logger, prefix: config.REDIS_PREFIX, registry: metrics.registry, busDatabaseUrl: config.BUS_DATABASE_URL });
 bus.startRelay();
 
