@@ -52,7 +52,7 @@ export const configSchema = baseConfigSchema.extend({
   RATE_LIMIT_USER_POINTS: positiveInt(600),
   RATE_LIMIT_USER_WINDOW_S: positiveInt(60),
   RATE_LIMIT_LOGIN_POINTS: positiveInt(10),
-  RATE_LIMIT_LOGIN_WINDOW_S: positiveInt(300),
+  RATE_LIMIT_LOGIN_WINDOW_S: positiveInt(60),
   RATE_LIMIT_HOLDS_POINTS: positiveInt(30),
   RATE_LIMIT_HOLDS_WINDOW_S: positiveInt(60),
   /** Comma-separated allowed origins for cross-origin browser calls; empty = same-origin only. */
