@@ -1,0 +1,139 @@
+// End to end through `npm start`: the real runner starts Postgres, Redis and every service; a buyer goes
+// through the gateway exactly as the app will (log in, browse the seeded events, watch the live seat map,
+// hold seats, lose a race for them, release them). Later issues extend this to paying and tickets.
+import { expect } from 'chai';
+import { rmSync } from 'node:fs';
+import { requireBinary } from '@eventtickets/platform/testing/harness';
+import { StackProcess, freePortRange, tempDataDir } from '../scripts/test/stack-process.ts';
+import { openSse, type SseConnection } from './sse.ts';
+
+const DEMO_PASSWORD = 'e2e-demo-password-123';
+
+describe('e2e: a buyer through the gateway of the whole local stack', function () {
+  this.timeout(240_000);
+  let stack: StackProcess;
+  let dataDir: string;
+  let gw: string;
+  const sse: SseConnection[] = [];
+
+  before(async function () {
+    requireBinary(this, 'redis-server', 'apt-get install -y redis-server');
+    dataDir = tempDataDir();
+    const base = await freePortRange();
+    stack = new StackProcess({ PORT: '0', SERVICE_PORT_BASE: String(base), DEMO_PASSWORD }, dataDir);
+    gw = await stack.ready();
+  });
+
+  after(async () => {
+    for (const s of sse) s.close();
+    if (stack) expect(await stack.stop('SIGINT')).to.equal(0);
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  async function api(method: string, path: string, opts: { token?: string; body?: unknown; headers?: Record<string, string> } = {}) {
+    const res = await fetch(`${gw}${path}`, {
+      method,
+      headers: {
+        accept: 'application/json',
+        ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}),
+        ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...opts.headers,
+      },
+      body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+    });
+    const text = await res.text();
+    return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined };
+  }
+
+  async function login(email: string, password = DEMO_PASSWORD): Promise<string> {
+    const res = await api('POST', '/api/auth/login', { body: { email, password } });
+    expect(res.status, JSON.stringify(res.body)).to.equal(200);
+    return res.body.accessToken;
+  }
+
+  async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const value = await fn();
+      if (value !== undefined) return value;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  it('seeds the demo accounts and events (idempotently, through the public API)', async () => {
+    await login('buyer@example.com');
+    await login('organizer@example.com');
+    const events = await api('GET', '/api/events?limit=50');
+    expect(events.status).to.equal(200);
+    const titles = events.body.items.map((e: any) => e.title);
+    expect(titles).to.include.members(['Harbour Lights Orchestra', 'Late Night Jazz Session']);
+    expect(titles.filter((t: string) => t === 'Harbour Lights Orchestra')).to.have.length(1);
+  });
+
+  it('serves the merged contract of every service and the Swagger UI', async () => {
+    const doc = await api('GET', '/api/openapi.json');
+    expect(doc.status).to.equal(200);
+    const paths = Object.keys(doc.body.paths);
+    expect(paths).to.include.members(['/api/auth/login', '/api/me', '/api/events', '/api/events/{id}', '/api/holds', '/api/events/{id}/availability']);
+    const docs = await fetch(`${gw}/docs/`);
+    expect(docs.status).to.equal(200);
+    expect(await docs.text()).to.match(/swagger/i);
+  });
+
+  it('ignores identity headers sent from outside', async () => {
+    const me = await api('GET', '/api/me', { headers: { 'x-user-id': '00000000-0000-4000-8000-000000000001', 'x-user-role': 'admin' } });
+    expect(me.status).to.equal(401);
+    expect(me.body.type).to.match(/problems\//);
+  });
+
+  it('holds seats, shows them grey on the live stream, refuses them to a second buyer, and releases them', async () => {
+    const buyer = await login('buyer@example.com');
+    const events = await api('GET', '/api/events?q=Orchestra');
+    const event = events.body.items.find((e: any) => e.title === 'Harbour Lights Orchestra');
+    expect(event, 'seeded event').to.exist;
+
+    // inventory materialises the seat map from catalog's event.published through the event bus
+    const snapshot = await until('availability from inventory', async () => {
+      const res = await api('GET', `/api/events/${event.id}/availability`);
+      return res.status === 200 && Object.keys(res.body.seats).length > 0 ? res.body : undefined;
+    });
+    const free = Object.entries(snapshot.seats as Record<string, string>).filter(([, s]) => s === 'available').map(([id]) => id);
+    expect(free.length).to.be.greaterThan(100);
+    const wanted = free.slice(0, 2);
+
+    const stream = await openSse(`${gw}/api/events/${event.id}/availability/stream`);
+    sse.push(stream);
+    const first = await stream.next();
+    expect(first.event).to.equal('snapshot');
+
+    const hold = await api('POST', '/api/holds', { token: buyer, body: { eventId: event.id, seats: wanted } });
+    expect(hold.status, JSON.stringify(hold.body)).to.equal(201);
+    expect(new Date(hold.body.expiresAt).getTime()).to.be.greaterThan(Date.now());
+
+    const change = await stream.nextMatching((m) => m.event === 'change' && wanted.every((id) => JSON.parse(m.data).seats?.[id] === 'held'));
+    expect(Number(change.id)).to.be.greaterThan(Number(first.id));
+
+    const rivalEmail = `rival-${Date.now()}@example.com`;
+    const reg = await api('POST', '/api/auth/register', { body: { email: rivalEmail, password: 'rival-password-1', name: 'Rival Buyer' } });
+    expect(reg.status, JSON.stringify(reg.body)).to.equal(201);
+    const rival = reg.body.accessToken;
+    const lost = await api('POST', '/api/holds', { token: rival, body: { eventId: event.id, seats: [wanted[1], free[2]] } });
+    expect(lost.status).to.equal(409);
+    expect(lost.headers.get('content-type')).to.match(/problem\+json/);
+    expect(JSON.stringify(lost.body)).to.include(wanted[1]);
+
+    // the rival may not see or release someone else's hold
+    expect((await api('GET', `/api/holds/${hold.body.id}`, { token: rival })).status).to.equal(404);
+    expect((await api('DELETE', `/api/holds/${hold.body.id}`, { token: buyer })).status).to.be.oneOf([200, 204]);
+    await stream.nextMatching((m) => m.event === 'change' && wanted.every((id) => JSON.parse(m.data).seats?.[id] === 'available'));
+
+    const retry = await api('POST', '/api/holds', { token: rival, body: { eventId: event.id, seats: [wanted[1]] } });
+    expect(retry.status).to.equal(201);
+  });
+
+  it('rejects a hold without a token at the gateway', async () => {
+    const res = await api('POST', '/api/holds', { body: { eventId: 'x', seats: ['y'] } });
+    expect(res.status).to.equal(401);
+  });
+});
