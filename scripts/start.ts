@@ -10,6 +10,9 @@ import type { StackInfo } from './stack/runner.ts';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const print = (line: string) => process.stdout.write(`${line}\n`);
+// `npm start | tee log` then Ctrl-C: the reader may be gone first; shutting down matters more than printing
+process.stdout.on('error', () => undefined);
+process.stderr.on('error', () => undefined);
 const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 // In a terminal, Ctrl-C signals the whole foreground process group, Postgres and Redis included, which would
@@ -26,7 +29,7 @@ if (process.stdin.isTTY && !process.env.ET_STACK_RUNNER) {
 async function runStackCli(): Promise<void> {
   let env;
   try {
-    env = loadStackEnv(process.env, process.cwd());
+    env = loadStackEnv(process.env, process.cwd(), repoRoot);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     for (const issue of err.issues) process.stderr.write(`config error: ${issue.variable} ${issue.message}\n`);

@@ -1,11 +1,12 @@
 // The runner's own environment, validated up front like a service's config (a bad value names the variable).
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { loadConfig, redisUrls, z } from '@eventtickets/platform';
 
 const optionalPort = z.coerce.number().int().min(1).max(65535).optional();
 
 export const stackEnvSchema = z.object({
-  DATA_DIR: z.string().min(1).default('.data'),
+  /** Unset: .data/ in the repository, wherever the runner is started from. */
+  DATA_DIR: z.string().min(1).optional(),
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   SERVICE_PORT_BASE: z.coerce.number().int().min(1024).max(65000).optional(),
   POSTGRES_PORT: optionalPort,
@@ -22,9 +23,10 @@ export const stackEnvSchema = z.object({
 
 export type StackEnv = z.infer<typeof stackEnvSchema>;
 
-/** Empty variables count as unset (`PORT= npm start` behaves like no PORT). */
-export function loadStackEnv(env: NodeJS.ProcessEnv, cwd: string): StackEnv {
+/** Empty variables count as unset (`PORT= npm start` behaves like no PORT). A relative DATA_DIR is taken
+ *  from the current directory. */
+export function loadStackEnv(env: NodeJS.ProcessEnv, cwd: string, repoRoot: string): StackEnv & { DATA_DIR: string } {
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = loadConfig(stackEnvSchema, cleaned);
-  return { ...parsed, DATA_DIR: resolve(cwd, parsed.DATA_DIR) };
+  return { ...parsed, DATA_DIR: parsed.DATA_DIR ? resolve(cwd, parsed.DATA_DIR) : join(repoRoot, '.data') };
 }
