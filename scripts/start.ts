@@ -61,6 +61,7 @@ async function runStackCli(): Promise<void> {
     readyTimeoutMs: env.STACK_READY_TIMEOUT_MS,
     stopTimeoutMs: env.STACK_STOP_TIMEOUT_MS,
     print,
+    color: process.stdout.isTTY === true && !process.env.NO_COLOR,
   });
 
   let exitCode = 0;

@@ -41,10 +41,16 @@ export function formatLogLine(raw: string): string {
   return [timeOf(entry.time), level, typeof entry.msg === 'string' ? entry.msg : '', ...fields].filter(Boolean).join(' ');
 }
 
-/** The prefix column: names padded to the longest so the messages line up. */
-export function prefixer(names: string[]): (name: string) => string {
+const PALETTE = [36, 33, 35, 32, 34, 96, 93, 95, 92, 94];
+
+/** The prefix column: names padded to the longest so the messages line up; coloured per name on a terminal. */
+export function prefixer(names: string[], color = false): (name: string) => string {
   const width = Math.max(5, ...names.map((n) => n.length));
-  return (name) => `${name.padEnd(width)} | `;
+  const codes = new Map(names.map((n, i) => [n, PALETTE[i % PALETTE.length]]));
+  return (name) => {
+    const text = `${name.padEnd(width)} | `;
+    return color ? `\x1b[${codes.get(name) ?? 37}m${text}\x1b[0m` : text;
+  };
 }
 
 /** Splits a stream's chunks into complete lines (a line may arrive in several chunks). */

@@ -31,6 +31,8 @@ export interface StackOptions {
   stopTimeoutMs: number;
   /** Where every line goes (stdout in the CLI). */
   print: (line: string) => void;
+  /** Colour the name column (a terminal without NO_COLOR). */
+  color?: boolean;
 }
 
 export interface StackInfo {
@@ -59,7 +61,7 @@ export class Stack {
 
   constructor(options: StackOptions) {
     this.options = options;
-    this.prefix = prefixer(['stack', ...options.services.map((s) => s.name), ...options.services.filter((s) => s.seed).map((s) => `seed:${s.name}`)]);
+    this.prefix = prefixer(['stack', ...options.services.map((s) => s.name), ...options.services.filter((s) => s.seed).map((s) => `seed:${s.name}`)], options.color);
   }
 
   /** Lines from the runner itself. */

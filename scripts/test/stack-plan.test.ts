@@ -78,6 +78,7 @@ describe('stack log formatting', () => {
   it('pads prefixes to the longest name and reassembles lines split across chunks', () => {
     const prefix = prefixer(['stack', 'notifications']);
     expect(prefix('stack')).to.equal('stack         | ');
+    expect(prefixer(['stack'], true)('stack')).to.equal('\x1b[36mstack | \x1b[0m');
     const lines: string[] = [];
     const splitter = lineSplitter((l) => lines.push(l));
     splitter.push('one\ntw');

@@ -121,7 +121,7 @@ describe('npm start: the local stack runner (probe registry)', function () {
     it('in a terminal, Ctrl-C stops the services before Postgres', async function () {
       // `script` gives the runner a real pseudo-terminal; ^C written to it reaches the foreground process group
       const script = requireBinary(this, 'script', 'util-linux');
-      const stack = new StackProcess({ STACK_REGISTRY: registry, PORT: '0', SERVICE_PORT_BASE: String(base) }, dataDir, [script, '-qfec', `${process.execPath} scripts/start.ts`, '/dev/null']);
+      const stack = new StackProcess({ NO_COLOR: '1', STACK_REGISTRY: registry, PORT: '0', SERVICE_PORT_BASE: String(base) }, dataDir, [script, '-qfec', `${process.execPath} scripts/start.ts`, '/dev/null']);
       running.push(stack);
       await stack.ready();
       const record = stack.pids();
