@@ -144,7 +144,7 @@ describe('inventory: the seat invariant under concurrent holds (3 replicas, real
   for (const [name, overrides] of [['with Redlock', {}], ['without a lock', { locker: noLock }]] as const) {
     it(`GA: 100 concurrent quantity holds never exceed capacity (${name})`, async function () {
       const instances = await replicas(this, 3, {}, overrides);
-      const ev = eventPayload({ seats: 0, ga: 40 });
+      const ev = eventPayload({ seats: 0, ga: 40, maxSeatsPerOrder: 50 });
       await publishEvent(instances[0]!.deps, ev);
       const next = rng(5);
       const quantities = Array.from({ length: 100 }, () => 1 + Math.floor(next() * 4));
@@ -162,7 +162,12 @@ describe('inventory: the seat invariant under concurrent holds (3 replicas, real
       const [area] = await query(instances[0]!.deps, 'SELECT capacity, held, sold FROM ga_areas WHERE event_id = $1', [ev.eventId]);
       expect(area.held).to.equal(granted);
       expect(area.held + area.sold).to.be.at.most(area.capacity);
-      expect(results.some((r) => r.status === 409)).to.equal(true);
+      expect(granted).to.be.greaterThan(0);
+      // Under a loaded machine many requests may be shed as 503 seats-busy before capacity runs out, so
+      // demand beyond what is left is shown deterministically: one more than remains is refused.
+      const over = await call(instances[1]!.url, 'POST', '/api/holds', { user: 'ga-over', body: { eventId: ev.eventId, ga: [{ areaId: 'floor', quantity: area.capacity - granted + 1 }] } });
+      expect(over.status).to.equal(409);
+      expect(over.body.type).to.equal('https://eventtickets.dev/problems/ga-capacity-exceeded');
       const [sum] = await query(instances[0]!.deps, 'SELECT coalesce(sum(quantity), 0)::int AS q FROM hold_ga WHERE event_id = $1', [ev.eventId]);
       expect(sum.q).to.equal(granted);
     });
