@@ -11,6 +11,7 @@ import {
 import { UPSTREAM_SERVICES, upstreamUrls, type GatewayConfig } from './config.ts';
 import { isAmbiguousPath, loadRoutingTable, type Route, type RoutingTable } from './routing/table.ts';
 import { createProxy } from './proxy/proxy.ts';
+import { accessLogger } from './logging.ts';
 import { stripIdentityHeaders } from './proxy/headers.ts';
 import { accountOf, readBodyBounded } from './proxy/body.ts';
 import { createAuthenticator } from './auth/jwt.ts';
@@ -113,7 +114,7 @@ export async function createApp(deps: GatewayDeps): Promise<Koa> {
     await next();
   });
   app.use(requestIdMiddleware());
-  app.use(accessLogMiddleware(logger));
+  app.use(accessLogMiddleware(accessLogger(logger)));
   app.use(metrics.middleware);
   app.use(errorMiddleware(logger));
   app.use(await securityHeaders());

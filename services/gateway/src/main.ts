@@ -1,13 +1,13 @@
 // Gateway entry: config (fail-fast), Redis for rate limits (first REDIS_URL), the app, graceful shutdown.
-import { pino } from 'pino';
 import { closeRedis, createLogger, createMetrics, createRedis, loadConfigOrExit, runService } from '@eventtickets/platform';
 import { configSchema, upstreamUrls } from './config.ts';
 import { createApp, createUpstreamAgent } from './app.ts';
+import { batchedStdout } from './logging.ts';
 
 const config = loadConfigOrExit(configSchema);
-// Asynchronous stdout: the access log line of every request must not cost a blocking write on the hot
-// path; lines that pile up during one write go out together. Flushed on shutdown.
-const logDestination = pino.destination({ dest: 1, sync: false });
+// Asynchronous, batched stdout (see logging.ts): the access log line of every request must not cost a
+// write syscall on the hot path. Flushed on shutdown.
+const logDestination = batchedStdout();
 const logger = createLogger('gateway', { level: config.LOG_LEVEL, destination: logDestination });
 const metrics = createMetrics('gateway');
 // Offline queue off: while Redis is unreachable a limiter call fails at once and the in-memory

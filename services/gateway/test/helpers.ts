@@ -5,7 +5,7 @@ import http from 'node:http';
 import Koa, { type Context } from 'koa';
 import { Agent } from 'undici';
 import { SignJWT, exportJWK, generateKeyPair, type CryptoKey, type JWK } from 'jose';
-import { createLogger, createMetrics, listen, loadConfig, type Metrics } from '@eventtickets/platform';
+import { createLogger, createMetrics, listen, loadConfig, type Logger, type Metrics } from '@eventtickets/platform';
 import type { Redis } from 'ioredis';
 import { configSchema } from '../src/config.ts';
 import { createApp } from '../src/app.ts';
@@ -80,9 +80,9 @@ export async function startUsersWithJwks(keys: SigningKey[]): Promise<Upstream &
 
 export interface RunningGateway { url: string; metrics: Metrics; close: () => Promise<void> }
 
-export async function startGateway(env: Record<string, string | undefined>, opts: { redis?: Redis } = {}): Promise<RunningGateway> {
+export async function startGateway(env: Record<string, string | undefined>, opts: { redis?: Redis; logger?: Logger } = {}): Promise<RunningGateway> {
   const config = loadConfig(configSchema, { LOG_LEVEL: 'silent', ...env } as NodeJS.ProcessEnv);
-  const logger = createLogger('gateway', { level: 'silent' });
+  const logger = opts.logger ?? createLogger('gateway', { level: 'silent' });
   const metrics = createMetrics('gateway', { collectDefault: false });
   const dispatcher = new Agent({ keepAliveTimeout: 1_000, connect: { timeout: 1_000 } });
   const app = await createApp({ config, logger, metrics, dispatcher, redis: opts.redis });

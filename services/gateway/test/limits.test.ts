@@ -81,6 +81,27 @@ describe('gateway/rate limits (real Redis)', () => {
     expect((await fetch(`${b.url}/api/events`)).status).to.equal(429);
   });
 
+  it('takes a large per-IP budget from Redis in leases and still never lets more through than the limit across replicas', async () => {
+    // 200 points → leases of 2; the two replicas alternate until both refuse.
+    const env = { RATE_LIMIT_IP_POINTS: '200', RATE_LIMIT_IP_WINDOW_S: '30', REDIS_PREFIX: `${prefix}leased:` };
+    const a = await startGateway({ USERS_URL: users.url, CATALOG_URL: catalog.url, ...env }, { redis });
+    const b = await startGateway({ USERS_URL: users.url, CATALOG_URL: catalog.url, ...env }, { redis });
+    gateways.push(a, b);
+    const before = catalog.seen.length;
+    const statuses: number[] = [];
+    for (let i = 0; i < 220; i++) {
+      const res = await fetch(`${i % 2 ? b.url : a.url}/api/events`);
+      await res.arrayBuffer();
+      statuses.push(res.status);
+    }
+    expect(statuses.filter((s) => s === 200)).to.have.length(200);
+    expect(statuses.filter((s) => s === 429)).to.have.length(20);
+    expect(catalog.seen.length - before).to.equal(200);
+    const [counter] = await redis.keys(`${prefix}leased:gw:rl:ip*`);
+    // 100 leases of 2, then one refused lease per replica; later refusals are answered locally (else 240).
+    expect(Number(await redis.get(counter))).to.equal(204);
+  });
+
   it('limits per user, whatever the IP budget', async () => {
     const gw = await gateway({ RATE_LIMIT_USER_POINTS: '2', RATE_LIMIT_USER_WINDOW_S: '10' });
     const alice = await signToken(key, { sub: 'alice' });

@@ -1,12 +1,14 @@
 // Rate limits (rate-limiter-flexible): per client IP on every API route, per user once authenticated,
 // per account+IP on login/register, per user on hold creation. Counters live in Redis so every gateway
 // replica shares them; only the announced no-Redis mode counts in memory. A Redis outage falls back to
-// an in-memory insurance limiter rather than failing requests.
+// an in-memory insurance limiter rather than failing requests. Large limits are taken from Redis in
+// small leases (leases.ts) so that a busy key costs one round trip per lease, not one per request.
 import type { Context } from 'koa';
 import type { Redis } from 'ioredis';
-import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { HttpProblem, type Identity } from '@eventtickets/platform';
 import type { RateLimitClass } from '../routing/table.ts';
+import { LeasedLimiter, type Consumed } from './leases.ts';
 
 export interface LimitSpec { points: number; windowS: number }
 
@@ -26,18 +28,18 @@ export interface RateLimits {
   mode: 'redis' | 'memory';
 }
 
-interface NamedLimiter { name: string; limiter: RateLimiterAbstract; spec: LimitSpec }
+interface NamedLimiter { name: string; limiter: { consume: (key: string) => Promise<Consumed> }; spec: LimitSpec }
 
 function makeLimiter(name: string, spec: LimitSpec, opts: RateLimitOptions): NamedLimiter {
   const keyPrefix = `${opts.prefix}gw:rl:${name}`;
   const memory = new RateLimiterMemory({ keyPrefix, points: spec.points, duration: spec.windowS });
   const limiter = opts.redis
-    ? new RateLimiterRedis({ storeClient: opts.redis, keyPrefix, points: spec.points, duration: spec.windowS, insuranceLimiter: memory })
+    ? new LeasedLimiter(new RateLimiterRedis({ storeClient: opts.redis, keyPrefix, points: spec.points, duration: spec.windowS, insuranceLimiter: memory }), spec.points)
     : memory;
   return { name, limiter, spec };
 }
 
-function setLimitHeaders(ctx: Context, spec: LimitSpec, res: RateLimiterRes): void {
+function setLimitHeaders(ctx: Context, spec: LimitSpec, res: Consumed): void {
   ctx.set('RateLimit-Limit', String(spec.points));
   ctx.set('RateLimit-Remaining', String(Math.max(0, res.remainingPoints)));
   ctx.set('RateLimit-Reset', String(Math.max(1, Math.ceil(res.msBeforeNext / 1000))));
@@ -57,7 +59,7 @@ export function createRateLimits(opts: RateLimitOptions): RateLimits {
     if (req.limitClass === 'holds' && req.identity) applicable.push([holds, req.identity.userId]);
 
     const outcomes = await Promise.allSettled(applicable.map(([l, key]) => l.limiter.consume(key)));
-    let tightest: { spec: LimitSpec; res: RateLimiterRes } | undefined;
+    let tightest: { spec: LimitSpec; res: Consumed } | undefined;
     for (let i = 0; i < outcomes.length; i++) {
       const outcome = outcomes[i];
       const { spec, name } = applicable[i][0];

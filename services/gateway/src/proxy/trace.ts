@@ -1,8 +1,8 @@
 // W3C trace context at the edge. When OpenTelemetry has an active span (platform tracing installed),
 // its propagator writes the headers; otherwise the gateway continues the caller's trace (new parent id)
 // or starts a new one, so every request reaching a service carries a valid traceparent.
-import { randomBytes } from 'node:crypto';
 import { context, propagation, trace } from '@opentelemetry/api';
+import { randomHex } from './random-hex.ts';
 
 const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 
@@ -25,9 +25,9 @@ export function outgoingTraceHeaders(incomingTraceparent: string | undefined, in
     const parsed = parseTraceparent(carrier.traceparent);
     if (parsed) return { traceparent: carrier.traceparent, tracestate: carrier.tracestate, traceId: parsed.traceId };
   }
-  const spanId = randomBytes(8).toString('hex');
+  const spanId = randomHex(8);
   const parent = parseTraceparent(incomingTraceparent);
   if (parent) return { traceparent: `00-${parent.traceId}-${spanId}-${parent.flags}`, tracestate: incomingTracestate, traceId: parent.traceId };
-  const traceId = randomBytes(16).toString('hex');
+  const traceId = randomHex(16);
   return { traceparent: `00-${traceId}-${spanId}-01`, traceId };
 }

@@ -1,0 +1,103 @@
+// Shared pieces of the gateway benchmark and profiler: child processes (trivial upstream, the real gateway),
+// health waits, and the closed-loop load driver. The load generator always runs in the calling process and
+// every server in its own process, so none of them shares an event loop with the client.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import type { Dispatcher, Pool } from 'undici';
+import { freePort } from '@eventtickets/platform/testing/processes';
+
+export const root = fileURLToPath(new URL('../../', import.meta.url));
+
+/** Resolves with the first line a child writes to stdout (the trivial upstream prints its URL). */
+export function firstLine(child: ChildProcess): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const rl = createInterface({ input: child.stdout! });
+    rl.once('line', (line) => { rl.close(); resolve(line.trim()); });
+    child.once('exit', (code) => reject(new Error(`child exited with ${code} before it was ready`)));
+  });
+}
+
+export async function waitForHealth(url: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      if ((await fetch(`${url}/healthz`)).ok) return;
+    } catch { /* not listening yet */ }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`nothing healthy at ${url} after ${timeoutMs} ms`);
+}
+
+export async function startTrivialUpstream(): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [fileURLToPath(new URL('./upstream.ts', import.meta.url))], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return { child, url: await firstLine(child) };
+}
+
+export interface GatewayOptions {
+  upstreams: Record<string, string>;
+  redisUrl?: string;
+  logLevel?: string;
+  /** Extra node flags, e.g. --cpu-prof. */
+  execArgv?: string[];
+}
+
+/** The real gateway (services/gateway/src/main.ts) with a per-IP limit high enough never to trip. */
+export async function startGateway(opts: GatewayOptions): Promise<{ child: ChildProcess; url: string }> {
+  const port = await freePort();
+  const upstreamEnv = Object.fromEntries(Object.entries(opts.upstreams).map(([service, url]) => [`${service.toUpperCase()}_URL`, url]));
+  const child = spawn(process.execPath, [...(opts.execArgv ?? []), 'services/gateway/src/main.ts'], {
+    cwd: root,
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: {
+      PATH: process.env.PATH,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      ...upstreamEnv,
+      LOG_LEVEL: opts.logLevel ?? 'info',
+      ...(opts.redisUrl ? { REDIS_URL: opts.redisUrl, REDIS_PREFIX: `bench-${process.pid}-${port}:` } : {}),
+      RATE_LIMIT_IP_POINTS: '1000000000',
+      RATE_LIMIT_IP_WINDOW_S: '60',
+    },
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await waitForHealth(url);
+  return { child, url };
+}
+
+export interface Round { latencies: number[]; errors: number; elapsedS: number }
+export interface Result { label: string; requests: number; errors: number; rps: number; p50: number; p99: number }
+
+/** `inFlight` closed loops issue the same request back to back for `durationS`; latencies in ms. */
+export async function drive(pool: Pool, request: Dispatcher.RequestOptions, durationS: number, inFlight: number): Promise<Round> {
+  const latencies: number[] = [];
+  let errors = 0;
+  const end = performance.now() + durationS * 1000;
+  async function loop(): Promise<void> {
+    while (performance.now() < end) {
+      const t0 = performance.now();
+      try {
+        const res = await pool.request(request);
+        await res.body.dump();
+        if (res.statusCode !== 200) errors++;
+        else latencies.push(performance.now() - t0);
+      } catch {
+        errors++;
+      }
+    }
+  }
+  const started = performance.now();
+  await Promise.all(Array.from({ length: inFlight }, loop));
+  return { latencies, errors, elapsedS: (performance.now() - started) / 1000 };
+}
+
+function percentile(sorted: Float64Array, p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+}
+
+export function summariseRounds(label: string, rounds: Round[]): Result {
+  const all = rounds.flatMap((r) => r.latencies);
+  const elapsed = rounds.reduce((s, r) => s + r.elapsedS, 0);
+  const sorted = Float64Array.from(all).sort();
+  return { label, requests: all.length, errors: rounds.reduce((s, r) => s + r.errors, 0), rps: all.length / elapsed, p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
+}
