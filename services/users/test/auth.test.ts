@@ -247,6 +247,27 @@ describe('users: register, login, refresh, logout (real Postgres)', function () 
       expect(live).to.deep.equal([]);
     });
 
+    it('a replay racing a refresh of the newest token still revokes the whole family (no successor escapes)', async () => {
+      // Each round: T0 rotated to T1; then T1 is refreshed while T0 is replayed at the same moment. Whatever the
+      // order, the family must end with no live token (a successor minted during the revocation included).
+      const rounds = 8;
+      const leftovers = await Promise.all(Array.from({ length: rounds }, async () => {
+        const session = await registerUser(h);
+        const t1 = await h.call('POST', '/api/auth/refresh', { body: { refreshToken: session.refreshToken } });
+        expect(t1.status).to.equal(200);
+        const [refresh, replay] = await Promise.all([
+          h.call('POST', '/api/auth/refresh', { body: { refreshToken: t1.body.refreshToken } }),
+          h.call('POST', '/api/auth/refresh', { body: { refreshToken: session.refreshToken } }),
+        ]);
+        expect(replay.status).to.equal(401);
+        expect(replay.body.type).to.match(/\/refresh-token-reused$/);
+        expect(refresh.status).to.be.oneOf([200, 401]);
+        const [live] = await h.db.query('SELECT id FROM refresh_tokens WHERE user_id = :id AND revoked_at IS NULL', { replacements: { id: session.user.id } });
+        return live.length;
+      }));
+      expect(leftovers).to.deep.equal(Array(rounds).fill(0));
+    });
+
     it('leaves other sessions of the same user alone when one family is revoked', async () => {
       const session = await registerUser(h);
       const other = await h.call('POST', '/api/auth/login', { body: { email: session.user.email, password: PASSWORD } });

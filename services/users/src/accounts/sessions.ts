@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { HttpProblem, withTransaction, type Transaction } from '@eventtickets/platform';
 import { generateRefreshToken, hashRefreshToken, isWellFormedRefreshToken, judgeRefreshToken } from '../domain/refresh-tokens.ts';
 import { toUserView, type UserRecord, type UserView } from '../domain/user.ts';
-import { findRefreshTokenForUpdate, insertRefreshToken, markRotated, revokeFamily } from '../db/refresh-tokens.ts';
+import { findRefreshTokenLockingFamily, insertRefreshToken, markRotated, revokeFamily } from '../db/refresh-tokens.ts';
 import { findUserById } from '../db/users.ts';
 import { issueAccessToken } from '../keys/access-tokens.ts';
 import type { UsersDeps } from '../deps.ts';
@@ -41,7 +41,7 @@ export async function refreshSession(deps: UsersDeps, presented: string): Promis
   if (!isWellFormedRefreshToken(presented)) throw invalidToken();
   // The transaction returns its verdict instead of throwing so a reuse revocation is committed, not rolled back.
   const outcome = await withTransaction(deps.db, async (t) => {
-    const stored = await findRefreshTokenForUpdate(deps.db, t, hashRefreshToken(presented));
+    const stored = await findRefreshTokenLockingFamily(deps.db, t, hashRefreshToken(presented));
     const verdict = judgeRefreshToken(stored, new Date());
     if (verdict === 'reused') {
       const revoked = await revokeFamily(deps.db, t, stored!.familyId, 'reuse-detected');
@@ -73,7 +73,7 @@ export async function refreshSession(deps: UsersDeps, presented: string): Promis
 export async function logout(deps: UsersDeps, presented: string): Promise<void> {
   if (!isWellFormedRefreshToken(presented)) return;
   await withTransaction(deps.db, async (t) => {
-    const stored = await findRefreshTokenForUpdate(deps.db, t, hashRefreshToken(presented));
+    const stored = await findRefreshTokenLockingFamily(deps.db, t, hashRefreshToken(presented));
     if (stored) await revokeFamily(deps.db, t, stored.familyId, 'logout');
   });
 }

@@ -12,8 +12,19 @@ export async function insertRefreshToken(db: Sequelize, t: Transaction, r: { fam
   return rows[0]!.id;
 }
 
-/** Locks the row so two concurrent refreshes with one token are serialised (the second one is a reuse). */
-export async function findRefreshTokenForUpdate(db: Sequelize, t: Transaction, tokenHash: Buffer): Promise<RefreshTokenRow | undefined> {
+// Namespace of the per-family advisory locks (the two-key form, a keyspace apart from single-key locks).
+const FAMILY_LOCK_NAMESPACE = 0x75_73_72; // "usr"
+
+/**
+ * Finds the token and serialises every change to its family (refresh, reuse revocation, logout) for the rest
+ * of the transaction. Locking only the presented token's row is not enough: a refresh of the newest token could
+ * insert its successor while a replay of an older one revokes the family, and the successor would escape.
+ * The family lock is always taken before any row lock of that family, so these transactions cannot deadlock.
+ */
+export async function findRefreshTokenLockingFamily(db: Sequelize, t: Transaction, tokenHash: Buffer): Promise<RefreshTokenRow | undefined> {
+  const found = await db.query<{ family_id: string }>('SELECT family_id FROM refresh_tokens WHERE token_hash = :tokenHash', { transaction: t, type: QueryTypes.SELECT, replacements: { tokenHash } });
+  if (!found[0]) return undefined;
+  await db.query('SELECT pg_advisory_xact_lock(:namespace, hashtext(:familyId))', { transaction: t, replacements: { namespace: FAMILY_LOCK_NAMESPACE, familyId: found[0].family_id } });
   const rows = await db.query<any>(
     'SELECT id, family_id, user_id, expires_at, rotated_at, revoked_at FROM refresh_tokens WHERE token_hash = :tokenHash FOR UPDATE',
     { transaction: t, type: QueryTypes.SELECT, replacements: { tokenHash } },
