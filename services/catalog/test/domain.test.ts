@@ -30,6 +30,18 @@ describe('catalog domain (pure)', () => {
     expect(buildSeatMap({}).problems.map((p) => p.code)).to.deep.equal(['empty-seat-map']);
   });
 
+  it('refuses too many seats before expanding generated sections (a small body cannot exhaust memory)', () => {
+    let ids = 0;
+    const huge = Array.from({ length: 3 }, (_, i) => ({ name: `S${i}`, rows: 200, seatsPerRow: 500, origin: { x: 0, y: 0 }, spacing: 1, labelPrefix: `s${i}` }));
+    const { seatMap, problems } = buildSeatMap({ sections: huge }, 'seatMap', () => String(ids++));
+    expect(problems.map((p) => `${p.path} ${p.code}`)).to.deep.equal(['seatMap.sections too-many-seats']);
+    expect(problems[0]!.message).to.include('300000');
+    expect(ids, 'seats created for a map that is refused').to.equal(0);
+    expect(seatMap.sections).to.deep.equal([]);
+    // Exactly at the limit is fine.
+    expect(buildSeatMap({ sections: [{ name: 'Max', rows: 100, seatsPerRow: 200, origin: { x: 0, y: 0 }, spacing: 0.5 }] }).problems).to.deep.equal([]);
+  });
+
   it('flags overlapping seats', () => {
     const { problems } = buildSeatMap({ sections: [{ name: 'S', rows: [{ label: 'A', seats: [{ label: 'A-1', x: 1, y: 1 }, { label: 'A-2', x: 1, y: 1 }] }] }] });
     expect(problems.map((p) => `${p.path} ${p.code}`)).to.deep.equal(['seatMap.sections[0].rows[0].seats[1] overlapping-seats']);

@@ -71,6 +71,17 @@ describe('catalog venues (real Postgres)', function () {
     expect(await c.count('venues')).to.equal(before);
   });
 
+  it('refuses a small body that asks for millions of generated seats with 422 too-many-seats', async () => {
+    const before = await c.count('venues');
+    const sections = Array.from({ length: 100 }, (_, i) => ({ name: `S${i}`, rows: 200, seatsPerRow: 500, origin: { x: 0, y: 0 }, spacing: 1, labelPrefix: `s${i}` }));
+    const res = await c.call('POST', '/api/venues', { as: alice, body: { name: 'Mega Dome', city: 'Cork', timeZone: 'Europe/Dublin', seatMap: { sections } } });
+    expect(res.status).to.equal(422);
+    expect(res.body.type).to.equal('https://eventtickets.dev/problems/invalid-seat-map');
+    expect(res.body.problems.map((p: any) => `${p.path} ${p.code}`)).to.deep.equal(['seatMap.sections too-many-seats']);
+    expect(contractErrors(c, 'POST', '/api/venues', res)).to.deep.equal([]);
+    expect(await c.count('venues')).to.equal(before);
+  });
+
   it('rejects bodies that break the contract with 400 listing the fields', async () => {
     const res = await c.call('POST', '/api/venues', { as: alice, body: { name: 'X', city: 'Y', timeZone: 'UTC', seatMap: {}, extra: 1 } });
     expect(res.status).to.equal(400);

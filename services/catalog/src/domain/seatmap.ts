@@ -72,6 +72,13 @@ function saneCoordinate(v: number | undefined): boolean {
   return v === undefined || (Number.isFinite(v) && v >= 0 && v <= COORDINATE_MAX);
 }
 
+/** Seats the input asks for, without expanding generated sections. */
+export function plannedSeatCount(sections: SectionInput[]): number {
+  let n = 0;
+  for (const s of sections) n += isGenerated(s) ? s.rows * s.seatsPerRow : s.rows.reduce((k, r) => k + r.seats.length, 0);
+  return n;
+}
+
 export interface SeatMapResult { seatMap: SeatMap; problems: DomainProblem[] }
 
 /**
@@ -84,12 +91,18 @@ export function buildSeatMap(input: SeatMapInput, base = 'seatMap', newId: () =>
   const sectionsIn = input.sections ?? [];
   const areasIn = input.gaAreas ?? [];
   if (sectionsIn.length === 0 && areasIn.length === 0) problems.add(base, 'empty-seat-map', 'A seat map needs at least one section or general-admission area');
+  // Counted before anything is expanded: a few hundred bytes of generated sections could otherwise ask for
+  // millions of seats and exhaust the process's memory.
+  const requested = plannedSeatCount(sectionsIn);
+  if (requested > SEATS_PER_VENUE_MAX) {
+    problems.add(`${base}.sections`, 'too-many-seats', `A venue may have at most ${SEATS_PER_VENUE_MAX} seats (got ${requested})`);
+    return { seatMap: { sections: [], gaAreas: [] }, problems: problems.items };
+  }
 
   const areaNames = new Map<string, string>();
   const labels = new Map<string, string>();
   const positions = new Map<string, string>();
   const sections: Section[] = [];
-  let seatCount = 0;
 
   sectionsIn.forEach((raw, si) => {
     const sPath = `${base}.sections[${si}]`;
@@ -110,7 +123,6 @@ export function buildSeatMap(input: SeatMapInput, base = 'seatMap', newId: () =>
       rowLabels.add(row.label);
       const seats: Seat[] = row.seats.map((seat, ki) => {
         const path = isGenerated(raw) ? sPath : `${rPath}.seats[${ki}]`;
-        seatCount++;
         const label = seat.label.trim();
         const labelPath = isGenerated(raw) ? sPath : `${path}.label`;
         if (!label) problems.add(labelPath, 'blank-label', 'A seat needs a label');
@@ -144,7 +156,6 @@ export function buildSeatMap(input: SeatMapInput, base = 'seatMap', newId: () =>
     return { id: newId(), name: area.name.trim(), capacity: area.capacity, ...(area.x !== undefined ? { x: area.x } : {}), ...(area.y !== undefined ? { y: area.y } : {}) };
   });
 
-  if (seatCount > SEATS_PER_VENUE_MAX) problems.add(`${base}.sections`, 'too-many-seats', `A venue may have at most ${SEATS_PER_VENUE_MAX} seats (got ${seatCount})`);
   return { seatMap: { sections, gaAreas }, problems: dedupe(problems.items) };
 }
 
