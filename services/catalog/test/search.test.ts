@@ -147,6 +147,19 @@ for (const mode of ['redis', 'in-process LRU'] as const) {
       expectedOrder.splice(1, 1);
     });
 
+    it('an edit through the upper-case spelling of an id invalidates what the lower-case read cached', async () => {
+      const ev = await publish(c, dublin, 'Case Study', 40);
+      const lower = `/api/events/${ev.id}`;
+      const upper = `/api/events/${ev.id.toUpperCase()}`;
+      expect((await c.call('GET', lower)).body.title).to.equal('Case Study'); // now cached
+      const edited = await c.call('PATCH', upper, { as: alice, body: { title: 'Case Closed' } });
+      expect(edited.status).to.equal(200);
+      expect((await c.call('GET', lower)).body.title).to.equal('Case Closed');
+      expect((await c.call('GET', upper)).body.title).to.equal('Case Closed');
+      await c.call('POST', `${upper}/cancel`, { as: alice });
+      expect((await c.call('GET', lower)).body.status).to.equal('cancelled');
+    });
+
     it("lists an organizer's own events in every status with mine=true", async () => {
       expect((await c.call('GET', '/api/events?mine=true')).status).to.equal(401);
       const res = await c.call('GET', '/api/events?mine=true&q=jazz', { as: alice });

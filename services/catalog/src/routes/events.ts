@@ -12,6 +12,12 @@ function queryString(ctx: Context, name: string): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
 
+/** The path id in its canonical (lower-case) form: cache keys and invalidations are built from it, so an
+ *  edit through /api/events/ABC... must invalidate what a read through /api/events/abc... cached. */
+function eventId(ctx: Context): string {
+  return ctx.params.id!.toLowerCase();
+}
+
 export function eventRoutes(deps: CatalogDeps): Router {
   const router = new Router();
 
@@ -35,7 +41,7 @@ export function eventRoutes(deps: CatalogDeps): Router {
   });
 
   router.get('/api/events/:id', async (ctx) => {
-    const rep = await eventDetail(deps, ctx.state.identity, ctx.params.id!);
+    const rep = await eventDetail(deps, ctx.state.identity, eventId(ctx));
     sendCacheableJson(ctx, rep.text, rep.cacheControl, ['x-user-id']);
   });
 
@@ -49,17 +55,17 @@ export function eventRoutes(deps: CatalogDeps): Router {
 
   router.patch('/api/events/:id', async (ctx) => {
     const identity = requireRole(ctx, 'organizer');
-    ctx.body = eventBody(await patchEvent(deps, identity, ctx.params.id!, ctx.request.body as EventFields), deps.now());
+    ctx.body = eventBody(await patchEvent(deps, identity, eventId(ctx), ctx.request.body as EventFields), deps.now());
   });
 
   router.post('/api/events/:id/publish', async (ctx) => {
     const identity = requireRole(ctx, 'organizer');
-    ctx.body = eventBody(await publishEvent(deps, identity, ctx.params.id!), deps.now());
+    ctx.body = eventBody(await publishEvent(deps, identity, eventId(ctx)), deps.now());
   });
 
   router.post('/api/events/:id/cancel', async (ctx) => {
     const identity = requireRole(ctx, 'organizer');
-    ctx.body = eventBody(await cancelEvent(deps, identity, ctx.params.id!), deps.now());
+    ctx.body = eventBody(await cancelEvent(deps, identity, eventId(ctx)), deps.now());
   });
 
   return router;
