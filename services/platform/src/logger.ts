@@ -1,7 +1,9 @@
-// Logging: pino JSON to stdout with service name, request id and trace/span ids; secrets redacted.
+// Logging: pino JSON to stdout with service name, request id and trace/span ids; secrets redacted (by path,
+// and at any depth by key name and card-number shape: see redact.ts).
 import { pino, type Logger, type LoggerOptions } from 'pino';
 import { trace } from '@opentelemetry/api';
 import { requestContext } from './context.ts';
+import { redactDeep } from './redact.ts';
 
 export type { Logger };
 
@@ -23,7 +25,8 @@ export function createLogger(service: string, options: LoggerOptions & { destina
     base: { service },
     timestamp: pino.stdTimeFunctions.isoTime,
     redact: { paths: redactedPaths, censor: '[redacted]' },
-    formatters: { level: (label) => ({ level: label }) },
+    // Paths above are the fast, exact rule; redactDeep also catches secrets at any depth or under other spellings.
+    formatters: { level: (label) => ({ level: label }), log: (record) => redactDeep(record) },
     mixin() {
       const fields: Record<string, string> = {};
       const ctx = requestContext.getStore();

@@ -39,6 +39,36 @@ describe('platform/logger', () => {
     expect(headers.req.headers).to.deep.equal({ authorization: '[redacted]', cookie: '[redacted]', accept: 'application/json' });
   });
 
+  it('redacts secrets at any depth and under other spellings, and card numbers under any key, without touching the logged object', () => {
+    const { logger, lines, records } = capture();
+    const body = { order: { payment: { card: { number: '4242424242424242', cvc: '123', holder: 'Ada' } } }, items: [{ seat: 'A1', password: 'in-array' }] };
+    logger.info({ req: { body } }, 'deep');
+    logger.info({ refresh_token: 'rt-value', client_secret: 'cs-value', apiKey: 'key-value', Cookie: 'sid=cookie-value', headers: { 'X-Api-Key': 'header-key', 'Set-Cookie': 'sid=set-cookie' } }, 'spellings');
+    logger.info({ note: 'paid with 4000-0000-0000-0002 today', orderNumber: '1715000000000', seats: 12, id: '42' }, 'values');
+    const text = lines.join('');
+    for (const secret of ['4242424242424242', 'in-array', 'rt-value', 'cs-value', 'key-value', 'cookie-value', 'header-key', 'set-cookie', '4000-0000-0000-0002']) {
+      expect(text, `leaked ${secret}`).not.to.include(secret);
+    }
+    const [deep, spellings, values] = records();
+    expect(deep.req.body.order.payment.card).to.deep.equal({ number: '[redacted]', cvc: '[redacted]', holder: 'Ada' });
+    expect(deep.req.body.items).to.deep.equal([{ seat: 'A1', password: '[redacted]' }]);
+    expect(spellings.headers).to.deep.equal({ 'X-Api-Key': '[redacted]', 'Set-Cookie': '[redacted]' });
+    // a millisecond timestamp (not Luhn-shaped like a card) and plain numbers stay readable
+    expect(values).to.include({ note: 'paid with [redacted] today', orderNumber: '1715000000000', seats: 12, id: '42' });
+    // the caller's object (often a live request body) is not modified
+    expect(body.order.payment.card.number).to.equal('4242424242424242');
+    expect(body.items[0]!.password).to.equal('in-array');
+  });
+
+  it('still serialises errors (message and stack) with redaction in place', () => {
+    const { logger, records } = capture();
+    logger.error({ err: new Error('lock lost'), holdId: 'h1' }, 'failed');
+    const [record] = records();
+    expect(record.err).to.include({ type: 'Error', message: 'lock lost' });
+    expect(record.err.stack).to.include('lock lost');
+    expect(record.holdId).to.equal('h1');
+  });
+
   it('carries the service name always and the request id inside a request context', () => {
     const { logger, records } = capture('inventory');
     logger.info('outside');
