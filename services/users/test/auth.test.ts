@@ -173,6 +173,15 @@ describe('users: register, login, refresh, logout (real Postgres)', function () 
       expect(left).to.deep.equal([]);
     });
 
+    it('holds the back-off under parallel guessing: only the threshold number of passwords is ever checked', async () => {
+      const session = await registerUser(h);
+      verifiedAgainst.length = 0;
+      const statuses = await Promise.all(Array.from({ length: 12 }, () => h.call('POST', '/api/auth/login', { body: { email: session.user.email, password: 'wrong password!' } }).then((r) => r.status)));
+      expect(statuses.filter((s) => s === 401)).to.have.length(3); // maxFailures in this suite
+      expect(statuses.filter((s) => s === 429)).to.have.length(9);
+      expect(verifiedAgainst).to.have.length(3);
+    });
+
     it('locks unknown e-mails the same way, so a 429 does not reveal that an account exists', async () => {
       const email = uniqueEmail('ghost');
       for (let i = 0; i < 3; i++) await h.call('POST', '/api/auth/login', { body: { email, password: 'wrong password!' } });

@@ -1,10 +1,10 @@
-// Login: the same 401 and the same work (one scrypt verification, one failure count) whether the e-mail
-// is unknown or the password wrong; consecutive failures per e-mail lock it with a growing back-off.
+// Login: the same 401 and the same work (one attempt claim, one scrypt verification) whether the e-mail is
+// unknown or the password wrong; consecutive failures per e-mail lock it with a growing back-off.
 import { HttpProblem, withTransaction } from '@eventtickets/platform';
 import { normaliseEmail } from '../domain/email.ts';
-import { lockSecondsAfter, retryAfterSeconds } from '../domain/backoff.ts';
+import { retryAfterSeconds } from '../domain/backoff.ts';
 import { findUserByEmail, updatePasswordHash } from '../db/users.ts';
-import { clearFailures, lockFor, lockedUntil, recordFailure } from '../db/login-failures.ts';
+import { claimLoginAttempt, loginSucceeded } from '../db/login-failures.ts';
 import { createRefreshToken, sessionFor, type Session } from './sessions.ts';
 import type { UsersDeps } from '../deps.ts';
 
@@ -16,22 +16,20 @@ function backoffProblem(seconds: number): HttpProblem {
 
 export async function login(deps: UsersDeps, input: { email: string; password: string }, onOutcome: (o: LoginOutcome) => void = () => undefined): Promise<Session> {
   const email = normaliseEmail(input.email);
-  const wait = retryAfterSeconds(await lockedUntil(deps.db, email), new Date());
-  if (wait > 0) {
+  const claim = await claimLoginAttempt(deps.db, email, deps.backoff);
+  if (!claim.allowed) {
     onOutcome('locked');
-    throw backoffProblem(wait);
+    // At least 1: the database said locked, whatever this process's clock says.
+    throw backoffProblem(Math.max(1, retryAfterSeconds(claim.lockedUntil, new Date())));
   }
   const user = await findUserByEmail(deps.db, email);
   // Unknown e-mails are checked against a dummy hash so both failures cost one scrypt run.
   const matches = await deps.passwords.verify(input.password, user?.passwordHash ?? deps.passwords.dummyHash);
   if (!user || !matches) {
-    const failures = await recordFailure(deps.db, email);
-    const lockSeconds = lockSecondsAfter(failures, deps.backoff);
-    if (lockSeconds > 0) await lockFor(deps.db, email, lockSeconds);
     onOutcome('invalid');
     throw new HttpProblem(401, 'invalid-credentials', 'Unauthorized', 'E-mail or password is wrong');
   }
-  await clearFailures(deps.db, email);
+  await loginSucceeded(deps.db, email);
   if (deps.passwords.needsRehash(user.passwordHash)) {
     // Cost parameters were raised since this hash was made: upgrade it now that we know the password.
     await updatePasswordHash(deps.db, user.id, await deps.passwords.hash(input.password));

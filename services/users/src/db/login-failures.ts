@@ -1,30 +1,38 @@
 // Queries on login_failures (consecutive failed logins per normalised e-mail).
-import { QueryTypes, type Sequelize } from '@eventtickets/platform';
+import { QueryTypes, withTransaction, type Sequelize } from '@eventtickets/platform';
+import { lockSecondsAfter, type BackoffPolicy } from '../domain/backoff.ts';
 
-export async function lockedUntil(db: Sequelize, email: string): Promise<Date | null> {
-  const rows = await db.query<{ locked_until: Date | null }>('SELECT locked_until FROM login_failures WHERE email = :email', { type: QueryTypes.SELECT, replacements: { email } });
-  return rows[0]?.locked_until ? new Date(rows[0].locked_until) : null;
+export type AttemptClaim = { allowed: true } | { allowed: false; lockedUntil: Date };
+
+/**
+ * Counts a login attempt as a failure before the password is checked (loginSucceeded clears it), and refuses
+ * it while the e-mail is locked. Claiming first, under the row lock, is what makes the back-off hold under
+ * parallel guesses: checking the lock and recording the failure after the (slow) password check let every
+ * concurrent attempt through before the first failure was written.
+ */
+export async function claimLoginAttempt(db: Sequelize, email: string, policy: BackoffPolicy): Promise<AttemptClaim> {
+  return withTransaction(db, async (t) => {
+    // A locked row is left untouched (and stays row-locked until commit, so concurrent claims queue here).
+    const counted = await db.query<{ failures: number }>(
+      `INSERT INTO login_failures AS f (email, failures, last_failure_at) VALUES (:email, 1, now())
+       ON CONFLICT (email) DO UPDATE SET failures = f.failures + 1, last_failure_at = now()
+         WHERE f.locked_until IS NULL OR f.locked_until <= now()
+       RETURNING failures`,
+      { transaction: t, type: QueryTypes.SELECT, replacements: { email } },
+    );
+    if (!counted[0]) {
+      const rows = await db.query<{ locked_until: Date }>('SELECT locked_until FROM login_failures WHERE email = :email', { transaction: t, type: QueryTypes.SELECT, replacements: { email } });
+      return { allowed: false, lockedUntil: new Date(rows[0]!.locked_until) };
+    }
+    const seconds = lockSecondsAfter(counted[0].failures, policy);
+    if (seconds > 0) {
+      await db.query('UPDATE login_failures SET locked_until = now() + make_interval(secs => :seconds) WHERE email = :email', { transaction: t, replacements: { email, seconds } });
+    }
+    return { allowed: true };
+  });
 }
 
-/** Atomically counts one more failure and returns the new count. */
-export async function recordFailure(db: Sequelize, email: string): Promise<number> {
-  const rows = await db.query<{ failures: number }>(
-    `INSERT INTO login_failures (email, failures, last_failure_at) VALUES (:email, 1, now())
-     ON CONFLICT (email) DO UPDATE SET failures = login_failures.failures + 1, last_failure_at = now()
-     RETURNING failures`,
-    { type: QueryTypes.SELECT, replacements: { email } },
-  );
-  return rows[0]!.failures;
-}
-
-export async function lockFor(db: Sequelize, email: string, seconds: number): Promise<Date> {
-  const rows = await db.query<{ locked_until: Date }>(
-    "UPDATE login_failures SET locked_until = now() + make_interval(secs => :seconds) WHERE email = :email RETURNING locked_until",
-    { type: QueryTypes.SELECT, replacements: { email, seconds } },
-  );
-  return new Date(rows[0]!.locked_until);
-}
-
-export async function clearFailures(db: Sequelize, email: string): Promise<void> {
+/** The password was right: the attempt (and the failures before it) no longer count. */
+export async function loginSucceeded(db: Sequelize, email: string): Promise<void> {
   await db.query('DELETE FROM login_failures WHERE email = :email', { replacements: { email } });
 }
