@@ -18,6 +18,7 @@ const defaultSlugByStatus: Record<number, [slug: string, title: string]> = {
   422: ['unprocessable', 'Unprocessable request'],
   429: ['rate-limited', 'Too many requests'],
   500: ['internal', 'Internal server error'],
+  501: ['not-implemented', 'Not implemented'],
   502: ['bad-gateway', 'Bad gateway'],
   503: ['unavailable', 'Service unavailable'],
   504: ['gateway-timeout', 'Gateway timeout'],
@@ -99,12 +100,20 @@ export function sendProblem(ctx: Context, problem: HttpProblem): void {
   ctx.type = 'application/problem+json';
 }
 
+function emptyStatusProblem(ctx: Context): HttpProblem {
+  if (ctx.status === 404) return problems.notFound(`No route for ${ctx.method} ${ctx.path}`);
+  if (ctx.status === 405) return new HttpProblem(405, 'method-not-allowed', 'Method not allowed', `${ctx.method} is not allowed on ${ctx.path}${ctx.response.get('Allow') ? ` (allowed: ${ctx.response.get('Allow')})` : ''}`);
+  return toProblem({ status: ctx.status, expose: false }).problem;
+}
+
 /** The one error middleware: renders problem+json; unexpected errors are logged and never leak internals. */
 export function errorMiddleware(logger: Logger) {
   return async function handleErrors(ctx: Context, next: Next): Promise<void> {
     try {
       await next();
-      if (ctx.status === 404 && ctx.body === undefined) sendProblem(ctx, problems.notFound(`No route for ${ctx.method} ${ctx.path}`));
+      // An error status set without a body (no route: 404; @koa/router allowedMethods: 405 or 501) still
+      // answers problem+json; headers already set (Allow) stay.
+      if (ctx.status >= 400 && defaultSlugByStatus[ctx.status] && ctx.body == null && ctx.respond !== false && ctx.writable) sendProblem(ctx, emptyStatusProblem(ctx));
     } catch (err) {
       const { problem, unexpected } = toProblem(err);
       if (unexpected) logger.error({ err, path: ctx.path, method: ctx.method }, 'unhandled error');

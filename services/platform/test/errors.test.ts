@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import Router from '@koa/router';
 import { createLogger } from '../src/logger.ts';
 import { createMetrics } from '../src/metrics.ts';
 import { createServiceApp, listen } from '../src/http.ts';
@@ -11,6 +12,11 @@ describe('platform/errors: problem+json', () => {
 
   before(async () => {
     const app = createServiceApp({ service: 'test', logger, metrics: createMetrics('test', { collectDefault: false }) });
+    const router = new Router();
+    router.get('/seats', (ctx) => {
+      ctx.body = { seats: [] };
+    });
+    app.use(router.routes()).use(router.allowedMethods());
     app.use(async (ctx) => {
       if (ctx.path === '/conflict') throw problems.conflict('Seats taken', 'seats-unavailable', { seats: ['A1'] });
       if (ctx.path === '/boom') throw new Error('database password is hunter2');
@@ -46,6 +52,21 @@ describe('platform/errors: problem+json', () => {
     const res = await fetch(`${url}/missing`);
     expect(res.status).to.equal(404);
     expect((await res.json()).type).to.equal(`${PROBLEM_BASE}not-found`);
+  });
+
+  it("answers the router's 405 (wrong method) and 501 (unknown method) as problem+json, keeping Allow", async () => {
+    const res = await fetch(`${url}/seats`, { method: 'DELETE' });
+    expect(res.status).to.equal(405);
+    expect(res.headers.get('content-type')).to.match(/^application\/problem\+json/);
+    expect(res.headers.get('allow')).to.include('GET');
+    const body = await res.json();
+    expect(body).to.include({ type: `${PROBLEM_BASE}method-not-allowed`, status: 405, instance: '/seats' });
+    expect(body.detail).to.include('DELETE');
+    const unknown = await fetch(`${url}/seats`, { method: 'PROPFIND' });
+    expect(unknown.status).to.equal(501);
+    expect(unknown.headers.get('content-type')).to.match(/^application\/problem\+json/);
+    expect((await unknown.json()).type).to.equal(`${PROBLEM_BASE}not-implemented`);
+    expect((await (await fetch(`${url}/seats`)).json())).to.deep.equal({ seats: [] });
   });
 
   it('rejects malformed JSON (400), a non-JSON body (415) and an over-large body (413)', async () => {
