@@ -46,6 +46,7 @@ describe('catalog events: organizer lifecycle (real Postgres)', function () {
       ['mixed currencies', () => eventInput(venueId, 'X', 30, { tiers: [fullTiers[0], { ...fullTiers[1], currency: 'USD' }] }), 422, 'invalid-event', ['tiers mixed-currencies']],
       ['tiers naming places the venue lacks', () => eventInput(venueId, 'X', 30, { tiers: [{ name: 'A', amount: 1, currency: 'EUR', sections: ['Balcony'], seats: ['Z-9'], gaAreas: ['Pit'] }, { name: 'a', amount: 1, currency: 'EUR', sections: [] }] }), 422, 'invalid-event', ['tiers[0].sections[0] unknown-section', 'tiers[0].seats[0] unknown-seat', 'tiers[0].gaAreas[0] unknown-ga-area', 'tiers[1].name duplicate-tier']],
       ['a section priced twice', () => eventInput(venueId, 'X', 30, { tiers: [fullTiers[0], { ...fullTiers[1], sections: ['Stalls'] }] }), 422, 'invalid-event', ['tiers[1].sections[0] assigned-twice']],
+      ['years the database cannot store', () => eventInput(venueId, 'X', 30, { startsAt: '0000-01-01T20:00', endsAt: '0000-01-01T22:00', salesStartAt: '9999-12-31T23:00:00-12:00' }), 422, 'invalid-event', ['startsAt date-out-of-range', 'endsAt date-out-of-range', 'salesStartAt date-out-of-range']],
       ['a not-a-date', () => eventInput(venueId, 'X', 30, { startsAt: '2030-02-30T20:00' }), 422, 'invalid-event', ['startsAt invalid-date']],
       ['a negative price', () => eventInput(venueId, 'X', 30, { tiers: [{ ...fullTiers[0], amount: -100 }] }), 400, 'validation-error', []],
       ['an unknown field', () => eventInput(venueId, 'X', 30, { venue: 'x' }), 400, 'validation-error', []],

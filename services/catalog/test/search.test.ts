@@ -104,6 +104,26 @@ for (const mode of ['redis', 'in-process LRU'] as const) {
       expect((await c.call('GET', '/api/events?limit=0')).status).to.equal(400);
     });
 
+    it('rejects date ranges that are no usable instants, or empty, with 400 naming the field', async () => {
+      const cases: Array<[string, string[]]> = [
+        ['from=2030-06-30T23:59:60Z', ['query.from']], // a leap second passes the format but is no instant
+        ['from=0000-01-01T00:00:00Z', ['query.from']], // Postgres has no year 0
+        ['to=9999-12-31T23:59:59-14:00', ['query.to']], // year 10000 in UTC
+        ['from=2031-01-01T00:00:00Z&to=2030-01-01T00:00:00Z', ['query.to']],
+        ['from=2030-01-01T00:00:00Z&to=2030-01-01T00:00:00Z', ['query.to']],
+      ];
+      for (const [query, fields] of cases) {
+        const res = await c.call('GET', `/api/events?${query.replace(/\+/g, '%2B')}`);
+        expect(res.status, query).to.equal(400);
+        expect(res.body.type).to.equal('https://eventtickets.dev/problems/validation-error');
+        expect(res.body.errors.map((e: any) => e.field), query).to.deep.equal(fields);
+        expect(contractErrors(c, 'GET', '/api/events', res)).to.deep.equal([]);
+      }
+      const ok = await c.call('GET', `/api/events?from=${encodeURIComponent(daysFromNow(0, 0))}&to=${encodeURIComponent('9999-12-31T23:59:59Z')}`);
+      expect(ok.status).to.equal(200);
+      expect(ok.body.items.length).to.be.greaterThan(0);
+    });
+
     it('answers 304 to If-None-Match on detail and list', async () => {
       const path = `/api/events/${expectedOrder[0]}`;
       const first = await c.call('GET', path);

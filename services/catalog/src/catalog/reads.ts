@@ -1,9 +1,10 @@
 // Public reads: event detail and search. Both are served from the read cache when they are public, carry
 // an ETag computed from the exact bytes sent, and a Cache-Control saying who may keep them.
 import { createHash } from 'node:crypto';
-import { problems, type Identity } from '@eventtickets/platform';
+import { problems, type FieldError, type Identity } from '@eventtickets/platform';
 import { decodeCursor, encodeCursor, InvalidCursorError, type CursorPosition } from '../domain/cursor.ts';
 import { findEvent, searchEvents } from '../db/events.ts';
+import { isSupportedInstant } from '../domain/time.ts';
 import { eventBody, eventSummary, type EventBody } from '../representation.ts';
 import { notFound, owns, type CatalogDeps } from './deps.ts';
 import { cachedEventDetail, cachedEventPage } from './events-cache.ts';
@@ -51,14 +52,33 @@ export interface SearchParams {
   mine?: boolean;
 }
 
+/** The from/to query instants, checked beyond the contract's format: a leap second (":60") or a year Postgres
+ *  cannot store passes the format but is no usable instant, and an empty range is a client mistake. */
+function dateRange(from: string | undefined, to: string | undefined): { from?: string; to?: string } {
+  const errors: FieldError[] = [];
+  const read = (name: 'from' | 'to', text: string | undefined): Date | undefined => {
+    if (text === undefined) return undefined;
+    const d = new Date(text);
+    if (isSupportedInstant(d)) return d;
+    errors.push({ field: `query.${name}`, message: 'must be a real instant between the years 1970 and 9999' });
+    return undefined;
+  };
+  const start = read('from', from);
+  const end = read('to', to);
+  if (start && end && end <= start) errors.push({ field: 'query.to', message: 'must be after from' });
+  if (errors.length) throw problems.validation(errors);
+  return { from: start?.toISOString(), to: end?.toISOString() };
+}
+
 export async function searchPage(deps: CatalogDeps, identity: Identity | undefined, params: SearchParams): Promise<Representation> {
   const organizerId = params.mine ? identity?.userId : undefined;
+  const range = dateRange(params.from, params.to);
   const filters = {
     q: params.q?.trim() || undefined,
     city: params.city?.trim() || undefined,
     category: params.category,
-    from: params.from ? new Date(params.from).toISOString() : undefined,
-    to: params.to ? new Date(params.to).toISOString() : undefined,
+    from: range.from,
+    to: range.to,
     sort: params.sort ?? 'date',
     mine: organizerId ?? null,
   };

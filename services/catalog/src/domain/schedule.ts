@@ -1,7 +1,7 @@
 // An event's schedule: start/end in the venue's zone and the sales window. Rules: the event ends after it
 // starts; sales open before they close; sales never open or stay open after the event has ended.
 import { ProblemList, type DomainProblem } from './problems.ts';
-import { parseEventTime } from './time.ts';
+import { isSupportedInstant, parseEventTime } from './time.ts';
 
 export interface ScheduleInput { startsAt: string; endsAt: string; salesStartAt?: string; salesEndAt?: string }
 export interface Schedule { startsAt: Date; endsAt: Date; salesStartAt: Date; salesEndAt: Date }
@@ -13,7 +13,8 @@ export function buildSchedule(input: ScheduleInput, zone: string, now: Date): { 
     if (text === undefined) return undefined;
     const d = parseEventTime(text, zone);
     if (!d) problems.add(field, 'invalid-date', `"${text}" is not a real date and time`);
-    return d;
+    else if (!isSupportedInstant(d)) problems.add(field, 'date-out-of-range', `"${text}" is outside the supported years 1970 to 9999`);
+    return d && isSupportedInstant(d) ? d : undefined;
   };
   const startsAt = read('startsAt');
   const endsAt = read('endsAt');

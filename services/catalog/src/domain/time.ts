@@ -2,6 +2,15 @@
 // IANA zone; outputs carry both the instant (UTC) and the local wall-clock time.
 const HAS_OFFSET = /(Z|[+-]\d{2}:\d{2})$/;
 
+/** Instants the service stores and prints: Postgres rejects year 0, and years past 9999 serialise as
+ *  "+010000-..." which is no RFC 3339 date-time. Anything outside is a client error, never a 500. */
+export const EARLIEST_INSTANT = new Date('1970-01-01T00:00:00.000Z');
+export const LATEST_INSTANT = new Date('9999-12-31T23:59:59.999Z');
+
+export function isSupportedInstant(d: Date): boolean {
+  return !Number.isNaN(d.getTime()) && d >= EARLIEST_INSTANT && d <= LATEST_INSTANT;
+}
+
 export function isValidTimeZone(zone: string): boolean {
   // Offsets like "+01:00" are accepted by Intl but are not IANA zone names.
   if (!/^[A-Za-z_]+(\/[A-Za-z0-9_+-]+)*$/.test(zone)) return false;
