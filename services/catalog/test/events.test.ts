@@ -49,6 +49,7 @@ describe('catalog events: organizer lifecycle (real Postgres)', function () {
       ['years the database cannot store', () => eventInput(venueId, 'X', 30, { startsAt: '0000-01-01T20:00', endsAt: '0000-01-01T22:00', salesStartAt: '9999-12-31T23:00:00-12:00' }), 422, 'invalid-event', ['startsAt date-out-of-range', 'endsAt date-out-of-range', 'salesStartAt date-out-of-range']],
       ['a not-a-date', () => eventInput(venueId, 'X', 30, { startsAt: '2030-02-30T20:00' }), 422, 'invalid-event', ['startsAt invalid-date']],
       ['a negative price', () => eventInput(venueId, 'X', 30, { tiers: [{ ...fullTiers[0], amount: -100 }] }), 400, 'validation-error', []],
+      ['a blank title', () => eventInput(venueId, '   ', 30), 400, 'validation-error', []],
       ['an unknown field', () => eventInput(venueId, 'X', 30, { venue: 'x' }), 400, 'validation-error', []],
     ];
     for (const [name, body, status, slug, expected] of cases) {
@@ -95,6 +96,9 @@ describe('catalog events: organizer lifecycle (real Postgres)', function () {
     expect(contractErrors(c, 'PATCH', `/api/events/${ev.id}`, res)).to.deep.equal([]);
     expect(res.body).to.include({ title: 'Edited', maxSeatsPerOrder: 4 });
     expect(res.body.tiers.map((t: any) => t.name)).to.deep.equal(['All']);
+    const blank = await c.call('PATCH', `/api/events/${ev.id}`, { as: alice, body: { title: ' \t ' } });
+    expect(blank.status).to.equal(400);
+    expect(blank.body.errors.map((e: any) => e.field)).to.deep.equal(['requestBody.title']);
     const bad = await c.call('PATCH', `/api/events/${ev.id}`, { as: alice, body: { endsAt: daysFromNow(1) } });
     expect(bad.status).to.equal(422);
     expect((await c.call('GET', `/api/events/${ev.id}`, { as: alice })).body.endsAt).to.equal(res.body.endsAt);

@@ -87,6 +87,12 @@ describe('catalog venues (real Postgres)', function () {
     expect(res.status).to.equal(400);
     expect(res.body.type).to.equal('https://eventtickets.dev/problems/validation-error');
     expect(res.body.errors.map((e: any) => e.field)).to.include('requestBody.extra');
+    const before = await c.count('venues');
+    const blank = await c.call('POST', '/api/venues', { as: alice, body: { ...venueInput(), name: '   ', city: ' ' } });
+    expect(blank.status).to.equal(400);
+    expect(blank.body.errors.map((e: any) => e.field)).to.have.members(['requestBody.name', 'requestBody.city']);
+    expect(contractErrors(c, 'POST', '/api/venues', blank)).to.deep.equal([]);
+    expect(await c.count('venues')).to.equal(before);
   });
 
   it('is for organizers only, and another organizer sees a 404', async () => {
