@@ -66,6 +66,15 @@ export async function getContract(): Promise<Contract> {
   return (contract ??= await createContract(contractFile));
 }
 
+/** Problems of a value against one of the contract's component schemas (SSE payloads have no HTTP response to
+ *  validate, but their documents are described there). */
+export async function schemaErrors(schema: string, value: unknown): Promise<string[]> {
+  const c = await getContract();
+  const ajv = (c.api.validator as any).getAjv('responseValidator');
+  const validate = ajv.compile({ $ref: `#/components/schemas/${schema}`, components: c.document.components });
+  return validate(value) ? [] : (validate.errors as { instancePath: string; message: string }[]).map((e) => `${e.instancePath} ${e.message}`);
+}
+
 export interface CallResult { status: number; body: any; headers: Headers }
 
 /** One HTTP call; `user` sets the identity headers the gateway would forward. Every response body is

@@ -12,6 +12,20 @@ export interface SseClient {
   close: () => void;
 }
 
+/** One message block of the wire format (the lines between two blank lines). */
+function parseBlock(block: string): SseMessage {
+  const msg: SseMessage = {};
+  const data: string[] = [];
+  for (const line of block.split('\n')) {
+    if (line.startsWith(':')) msg.comment = line.slice(1).trim();
+    else if (line.startsWith('event: ')) msg.event = line.slice(7);
+    else if (line.startsWith('id: ')) msg.id = line.slice(4);
+    else if (line.startsWith('data: ')) data.push(line.slice(6));
+  }
+  if (data.length) msg.data = JSON.parse(data.join('\n'));
+  return msg;
+}
+
 export async function openSse(url: string, headers: Record<string, string> = {}): Promise<SseClient> {
   const controller = new AbortController();
   const res = await fetch(url, { headers: { accept: 'text/event-stream', ...headers }, signal: controller.signal });
@@ -28,18 +42,8 @@ export async function openSse(url: string, headers: Record<string, string> = {})
         buffer += decoder.decode(chunk, { stream: true });
         let cut: number;
         while ((cut = buffer.indexOf('\n\n')) >= 0) {
-          const block = buffer.slice(0, cut);
+          queue.push(parseBlock(buffer.slice(0, cut)));
           buffer = buffer.slice(cut + 2);
-          const msg: SseMessage = {};
-          const data: string[] = [];
-          for (const line of block.split('\n')) {
-            if (line.startsWith(':')) msg.comment = line.slice(1).trim();
-            else if (line.startsWith('event: ')) msg.event = line.slice(7);
-            else if (line.startsWith('id: ')) msg.id = line.slice(4);
-            else if (line.startsWith('data: ')) data.push(line.slice(6));
-          }
-          if (data.length) msg.data = JSON.parse(data.join('\n'));
-          queue.push(msg);
         }
         wake();
       }
@@ -61,4 +65,21 @@ export async function openSse(url: string, headers: Record<string, string> = {})
     }
   }
   return { status: res.status, contentType: res.headers.get('content-type'), next, ended, close: () => controller.abort() };
+}
+
+/** Reads `count` messages (comments skipped) straight from a server-side stream, for tests below HTTP. */
+export async function parseSse(stream: AsyncIterable<Buffer | string>, count: number): Promise<SseMessage[]> {
+  const found: SseMessage[] = [];
+  let buffer = '';
+  for await (const chunk of stream) {
+    buffer += chunk.toString();
+    let cut: number;
+    while ((cut = buffer.indexOf('\n\n')) >= 0) {
+      const msg = parseBlock(buffer.slice(0, cut));
+      buffer = buffer.slice(cut + 2);
+      if (msg.event) found.push(msg);
+      if (found.length === count) return found;
+    }
+  }
+  throw new Error(`stream ended after ${found.length} of ${count} messages`);
 }

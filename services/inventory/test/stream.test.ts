@@ -1,26 +1,32 @@
-// Live availability: a change made through one replica reaches an SSE client of another (Redis pub/sub),
-// ids are the per-event sequence numbers, Last-Event-ID replays exactly what was missed (or a snapshot when
-// the log no longer covers it), heartbeats flow, and shutdown ends the stream cleanly.
+// Live availability: a change made through one replica reaches an SSE client of another through Redis pub/sub
+// (the suite's heartbeat is far longer than any test, so nothing else could carry it), ids are the per-event
+// sequence numbers, Last-Event-ID replays exactly what was missed (or a snapshot when the log no longer covers
+// it), heartbeats flow and repair a lost message, and shutdown ends the stream cleanly.
 import { expect } from 'chai';
+import { createLogger, createLifecycle, createMetrics, withTransaction, type PubSub } from '@eventtickets/platform';
 import type { InventoryConfig } from '../src/config.ts';
-import { call, dropDatabase, eventPayload, eventually, getContract, publishEvent, query, startInstance, suiteConfig, type Instance } from './helpers.ts';
-import { openSse, type SseClient } from './sse-client.ts';
+import { createInventoryMetrics } from '../src/metrics.ts';
+import { createAvailabilityHub } from '../src/services/availabilityStream.ts';
+import { writeHold } from '../src/services/holdWrites.ts';
+import { call, dropDatabase, eventPayload, eventually, getContract, publishEvent, query, schemaErrors, startInstance, suiteConfig, type Instance } from './helpers.ts';
+import { openSse, parseSse, type SseClient } from './sse-client.ts';
 
 describe('inventory: availability stream across replicas (real Postgres + Redis pub/sub)', function () {
   let config: InventoryConfig;
   let a: Instance;
   let b: Instance;
   const clients: SseClient[] = [];
+  const extra: Instance[] = [];
 
   before(async function () {
-    config = await suiteConfig(this);
+    // No heartbeat (and so no database catch-up) during the suite: only pub/sub can deliver a change live.
+    config = await suiteConfig(this, { SSE_HEARTBEAT_MS: '300000' });
     a = await startInstance(config);
     b = await startInstance(config);
   });
   after(async () => {
     clients.forEach((c) => c.close());
-    await a?.stop();
-    await b?.stop();
+    await Promise.all([a, b, ...extra].map((i) => i?.stop()));
     await dropDatabase(config);
   });
 
@@ -46,7 +52,7 @@ describe('inventory: availability stream across replicas (real Postgres + Redis 
     const hold = (await call(a.url, 'POST', '/api/holds', { user: 'u1', body: { eventId: ev.eventId, seats: ['s001'], ga: [{ areaId: 'floor', quantity: 3 }] } })).body;
     const change = await client.next();
     expect(change).to.deep.equal({ event: 'change', id: '1', data: { eventId: ev.eventId, seq: 1, seats: { s001: 'held' }, ga: [{ areaId: 'floor', remaining: 7 }] } });
-    expect(await client.next((m) => m.comment === 'ping')).to.have.property('comment', 'ping');
+    expect(await changeContractErrors(change.data)).to.deep.equal([]);
     client.close();
 
     // Two changes while disconnected, made through A.
@@ -65,6 +71,59 @@ describe('inventory: availability stream across replicas (real Postgres + Redis 
     const snap = (await call(b.url, 'GET', `/api/events/${ev.eventId}/availability`)).body;
     expect(snap.seq).to.equal(4);
     expect([snap.seats.s001, snap.seats.s002, snap.seats.s010]).to.deep.equal(['available', 'held', 'held']);
+  });
+
+  it('a hold expired by the sweeper of replica A reaches a client of replica B', async () => {
+    const ev = eventPayload({ seats: 5 });
+    await publishEvent(a.deps, ev);
+    const hold = (await call(a.url, 'POST', '/api/holds', { user: 'u1', body: { eventId: ev.eventId, seats: ['s002'] } })).body;
+    const client = await stream(b, ev.eventId);
+    expect((await client.next()).data.seats.s002).to.equal('held');
+    await query(a.deps, "UPDATE holds SET expires_at = now() - interval '1 second' WHERE hold_id = $1", [hold.id]);
+    const expired = await client.next(); // the sweepers run every 100 ms in this suite
+    expect([expired.event, expired.data.seats]).to.deep.equal(['change', { s002: 'available' }]);
+    expect((await query(a.deps, 'SELECT status FROM holds WHERE hold_id = $1', [hold.id]))[0].status).to.equal('expired');
+  });
+
+  it('heartbeats flow, and a change whose pub/sub message was lost still arrives with the next heartbeat', async () => {
+    const c = await startInstance({ ...config, SSE_HEARTBEAT_MS: 200 });
+    extra.push(c);
+    const ev = eventPayload({ seats: 5 });
+    await publishEvent(c.deps, ev);
+    const client = await stream(c, ev.eventId);
+    expect((await client.next()).event).to.equal('snapshot');
+    expect(await client.next((m) => m.comment === 'ping')).to.have.property('comment', 'ping');
+    // A committed hold whose publish never happened (as if Redis dropped the message).
+    await withTransaction(c.deps.db, (t) => writeHold(c.deps.db, t, { eventId: ev.eventId, seats: ['s003'], userId: 'u1', reservationMinutes: 10 }, () => undefined));
+    expect(await client.next()).to.deep.include({ event: 'change', id: '1', data: { eventId: ev.eventId, seq: 1, seats: { s003: 'held' }, ga: [] } });
+  });
+
+  it('a fresh client gets its snapshot first even when a change arrives while its subscription starts', async () => {
+    const ev = eventPayload({ seats: 5 });
+    await publishEvent(a.deps, ev);
+    await call(a.url, 'POST', '/api/holds', { user: 'u1', body: { eventId: ev.eventId, seats: ['s001'] } });
+    const [change] = await query(a.deps, 'SELECT change FROM availability_changes WHERE event_id = $1 AND seq = 1', [ev.eventId]);
+    // A pub/sub whose subscription confirms only after a message was already delivered to it.
+    const slowPubSub: PubSub = {
+      publish: async () => undefined,
+      subscribe: (_channel, handler) => new Promise((resolve) => setImmediate(() => {
+        handler(JSON.stringify(change.change), _channel);
+        resolve(async () => undefined);
+      })),
+      close: async () => undefined,
+    };
+    const lifecycle = createLifecycle();
+    const hub = createAvailabilityHub({
+      db: a.deps.db, pubsub: slowPubSub, logger: createLogger('inventory', { level: 'silent' }), lifecycle, heartbeatMs: 300_000,
+      metrics: createInventoryMetrics(createMetrics('inventory').registry, a.deps.db),
+    });
+    try {
+      const { stream: out } = await hub.open(ev.eventId, undefined);
+      const messages = await parseSse(out, 1);
+      expect([messages[0]!.event, messages[0]!.id, messages[0]!.data.seats.s001]).to.deep.equal(['snapshot', '1', 'held']);
+    } finally {
+      lifecycle.shutdown();
+    }
   });
 
   it('a Last-Event-ID the change log no longer covers gets a full snapshot', async () => {
@@ -109,4 +168,9 @@ describe('inventory: availability stream across replicas (real Postgres + Redis 
 /** An SSE snapshot's data is the same document as GET /availability. */
 async function snapshotContractErrors(data: { eventId: string }): Promise<string[]> {
   return (await getContract()).responseErrors('GET', `/api/events/${data.eventId}/availability`, 200, data);
+}
+
+/** A change's data is the contract's AvailabilityChange schema. */
+async function changeContractErrors(data: unknown): Promise<string[]> {
+  return schemaErrors('AvailabilityChange', data);
 }

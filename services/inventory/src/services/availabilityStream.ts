@@ -47,8 +47,11 @@ class StreamClient {
     });
   }
 
-  start(resumeFrom: number | undefined): void {
+  /** The first task of the client: everything a live message triggers queues behind it, so a fresh client
+   *  gets its snapshot (or its replay) before any change, even one that arrives as the subscription starts. */
+  start(resumeFrom: number | undefined, subscribed: Promise<unknown>): void {
     this.enqueue(async () => {
+      await subscribed; // read the database only once live messages can no longer slip past unseen
       const current = (await currentSeqs(this.db, [this.eventId])).get(this.eventId) ?? 0;
       if (resumeFrom === undefined || resumeFrom > current) await this.sendSnapshot();
       else await this.catchUp(current);
@@ -142,14 +145,14 @@ export function createAvailabilityHub(opts: HubOptions) {
     metrics.sseClients.inc();
     const feed = feedFor(eventId);
     feed.clients.add(client);
+    client.out.write('retry: 2000\n\n');
+    client.start(resumeFrom, feed.unsubscribe);
     try {
       await feed.unsubscribe;
     } catch (err) {
       client.close();
       throw err;
     }
-    client.out.write('retry: 2000\n\n');
-    client.start(resumeFrom);
     return { stream: client.out, close: () => client.close() };
   }
 
