@@ -104,6 +104,22 @@ describe('catalog events: organizer lifecycle (real Postgres)', function () {
     expect((await c.call('GET', `/api/events/${ev.id}`, { as: alice })).body.endsAt).to.equal(res.body.endsAt);
   });
 
+  it('moving a draft moves sales that close at the start with it; an explicit close stays', async () => {
+    const ev = await draft('Movable');
+    expect(ev.salesEndAt).to.equal(ev.startsAt);
+    const earlier = await c.call('PATCH', `/api/events/${ev.id}`, { as: alice, body: { startsAt: daysFromNow(20), endsAt: daysFromNow(20, 23) } });
+    expect(earlier.status, JSON.stringify(earlier.body)).to.equal(200);
+    expect(earlier.body.salesEndAt).to.equal(daysFromNow(20));
+    const later = await c.call('PATCH', `/api/events/${ev.id}`, { as: alice, body: { startsAt: daysFromNow(40), endsAt: daysFromNow(40, 23) } });
+    expect(later.body.salesEndAt).to.equal(daysFromNow(40));
+    expect(contractErrors(c, 'PATCH', `/api/events/${ev.id}`, later)).to.deep.equal([]);
+
+    const fixedClose = await draft('Fixed Close', { salesEndAt: daysFromNow(25) });
+    const moved = await c.call('PATCH', `/api/events/${fixedClose.id}`, { as: alice, body: { startsAt: daysFromNow(35), endsAt: daysFromNow(35, 23) } });
+    expect(moved.status).to.equal(200);
+    expect(moved.body.salesEndAt).to.equal(daysFromNow(25));
+  });
+
   it('publish emits exactly one event.published with the documented payload, in the same transaction', async () => {
     const ev = await draft('Published Gala', { reservationMinutes: 7, maxSeatsPerOrder: 6 });
     const before = await c.count('outbox');

@@ -82,6 +82,12 @@ export async function createEvent(deps: CatalogDeps, identity: Identity, body: E
   return (await findEvent(deps.db, id))!;
 }
 
+/** Sales that close when the show starts keep doing so when a draft moves: otherwise moving the show a week
+ *  earlier would fail on a sales window the organizer never set, and moving it later would stop sales early. */
+function salesCloseAtStart(row: EventDetailRow): boolean {
+  return row.sales_end_at.getTime() === row.starts_at.getTime();
+}
+
 async function lockOwnEvent(deps: CatalogDeps, identity: Identity, id: string, transaction: Transaction): Promise<EventDetailRow> {
   const row = await findEvent(deps.db, id, { transaction, forUpdate: true });
   if (!row || !owns(identity, row.organizer_id)) throw notFound('event', id);
@@ -106,7 +112,7 @@ export async function patchEvent(deps: CatalogDeps, identity: Identity, id: stri
         startsAt: body.startsAt ?? row.starts_at.toISOString(),
         endsAt: body.endsAt ?? row.ends_at.toISOString(),
         salesStartAt: body.salesStartAt ?? row.sales_start_at.toISOString(),
-        salesEndAt: body.salesEndAt ?? row.sales_end_at.toISOString(),
+        salesEndAt: body.salesEndAt ?? (body.startsAt && salesCloseAtStart(row) ? undefined : row.sales_end_at.toISOString()),
         tiers: body.tiers ?? row.tiers,
       }, row.tiers);
     }
