@@ -180,6 +180,21 @@ for (const mode of ['redis', 'in-process LRU'] as const) {
       expect((await c.call('GET', lower)).body.status).to.equal('cancelled');
     });
 
+    it('renaming or moving a venue invalidates the cached details and pages of its events', async () => {
+      const venue = (await c.call('POST', '/api/venues', { as: alice, body: venueInput('Old Mill', 'Limerick') })).body;
+      const ev = await publish(c, venue.id, 'Mill Session', 50);
+      const path = `/api/events/${ev.id}`;
+      expect((await c.call('GET', path)).body.venue).to.include({ name: 'Old Mill', city: 'Limerick' }); // cached
+      expect((await c.call('GET', '/api/events?city=Limerick')).body.items.map((e: any) => e.id)).to.deep.equal([ev.id]); // cached
+      const moved = await c.call('PATCH', `/api/venues/${venue.id}`, { as: alice, body: { name: 'New Mill', city: 'Galway', address: '2 Mill Lane' } });
+      expect(moved.status).to.equal(200);
+      expect((await c.call('GET', path)).body.venue).to.include({ name: 'New Mill', city: 'Galway', address: '2 Mill Lane' });
+      expect((await c.call('GET', '/api/events?city=Limerick')).body.items).to.deep.equal([]);
+      expect((await c.call('GET', '/api/events?city=Galway')).body.items.map((e: any) => e.id)).to.deep.equal([ev.id]);
+      expect((await c.call('GET', '/api/events?q=mill')).body.items.map((e: any) => e.venue.name)).to.deep.equal(['New Mill']);
+      await c.call('POST', `${path}/cancel`, { as: alice });
+    });
+
     it("lists an organizer's own events in every status with mine=true", async () => {
       expect((await c.call('GET', '/api/events?mine=true')).status).to.equal(401);
       const res = await c.call('GET', '/api/events?mine=true&q=jazz', { as: alice });

@@ -108,4 +108,23 @@ describe('catalog venues (real Postgres)', function () {
     expect(mine.body.items.map((v: any) => v.id)).to.deep.equal([created.body.id]);
     expect(contractErrors(c, 'GET', '/api/venues', mine)).to.deep.equal([]);
   });
+
+  it("edits only one's own venue; an invalid seat map is refused listing its problems and changes nothing", async () => {
+    const venue = (await c.call('POST', '/api/venues', { as: alice, body: venueInput('Edit Hall') })).body;
+    const path = `/api/venues/${venue.id}`;
+    const stolen = await c.call('PATCH', path, { as: bob, body: { name: 'Bob Hall' } });
+    expect(stolen.status).to.equal(404);
+    expect(contractErrors(c, 'PATCH', path, stolen)).to.deep.equal([]);
+    const broken = await c.call('PATCH', path, { as: alice, body: { name: 'Renamed Too', seatMap: { sections: [{ name: 'X', rows: [{ label: 'A', seats: [{ label: 'A-1', x: 1, y: 1 }, { label: 'A-1', x: 2, y: 1 }] }] }] } } });
+    expect(broken.status).to.equal(422);
+    expect(broken.body.type).to.equal('https://eventtickets.dev/problems/invalid-seat-map');
+    expect(broken.body.problems.map((p: any) => `${p.path} ${p.code}`)).to.deep.equal(['seatMap.sections[0].rows[0].seats[1].label duplicate-label']);
+    expect(contractErrors(c, 'PATCH', path, broken)).to.deep.equal([]);
+    const unchanged = await c.call('GET', path, { as: alice });
+    expect(unchanged.body).to.deep.equal(venue);
+    const ok = await c.call('PATCH', path, { as: alice, body: { seatMap: { gaAreas: [{ name: 'Lawn', capacity: 900 }] } } });
+    expect(ok.status).to.equal(200);
+    expect(contractErrors(c, 'PATCH', path, ok)).to.deep.equal([]);
+    expect(ok.body).to.include({ name: 'Edit Hall', seatCount: 0, gaCapacity: 900 });
+  });
 });
