@@ -20,6 +20,9 @@ describe('inventory: holds (real Postgres + Redis)', function () {
   async function seatRows(eventId: string) {
     return query<{ seat_id: string; status: string; hold_id: string | null }>(app.deps, 'SELECT seat_id, status, hold_id FROM seats WHERE event_id = $1 ORDER BY seat_id', [eventId]);
   }
+  async function metricsText(): Promise<string> {
+    return (await fetch(`${app.url}/metrics`)).text();
+  }
   async function outbox(holdId: string) {
     return query<{ type: string; payload: any }>(app.deps, 'SELECT type, payload FROM outbox WHERE aggregate_id = $1 ORDER BY seq', [holdId]);
   }
@@ -169,12 +172,56 @@ describe('inventory: holds (real Postgres + Redis)', function () {
     expect((await seatRows(ev.eventId))[0]!.status).to.equal('available');
   });
 
-  it('exposes the business metrics', async () => {
-    const res = await fetch(`${app.url}/metrics`);
-    const text = await res.text();
+  it('takes Redlock seat locks over all configured Redis masters: a majority held elsewhere is 503 seats-busy, a minority is not', async () => {
+    const ev = eventPayload({ seats: 5 });
+    await publishEvent(app.deps, ev);
+    expect(app.deps.redis).to.have.length(3);
+    const key = (seat: string) => `${config.REDIS_PREFIX}lock:seat:${ev.eventId}:${seat}`;
+    const before = await metricsText();
+    // Another replica's lock on s001, on masters 2 and 3 (a quorum of 3), that outlives the request's retries.
+    await Promise.all(app.deps.redis.slice(1).map((r) => r.set(key('s001'), 'elsewhere', 'PX', 60_000)));
+    const busy = await call(app.url, 'POST', '/api/holds', { user: 'u1', body: { eventId: ev.eventId, seats: ['s002', 's001'] } });
+    expect([busy.status, busy.body.type]).to.deep.equal([503, 'https://eventtickets.dev/problems/seats-busy']);
+    expect(busy.headers.get('retry-after')).to.equal('1');
+    expect((await seatRows(ev.eventId)).every((s) => s.status === 'available')).to.equal(true);
+    expect(await app.deps.redis[1]!.get(key('s002')), 'the locks taken so far are given back').to.equal(null);
+    const after = await metricsText();
+    expect(metricValue(after, 'hold_conflicts_total', 'reason="seats-busy"') - metricValue(before, 'hold_conflicts_total', 'reason="seats-busy"')).to.equal(1);
+    expect(metricValue(after, 'lock_wait_seconds_count') - metricValue(before, 'lock_wait_seconds_count')).to.equal(1);
+
+    // Only one master still has it (say the others restarted): two of three votes are enough for this replica.
+    await app.deps.redis[2]!.del(key('s001'));
+    const granted = await call(app.url, 'POST', '/api/holds', { user: 'u1', body: { eventId: ev.eventId, seats: ['s001', 's002'] } });
+    expect(granted.status).to.equal(201);
+    await app.deps.redis[1]!.del(key('s001'));
+
+    // Locked elsewhere and already gone: the answer names the real conflict instead of asking for a retry.
+    await Promise.all(app.deps.redis.map((r) => r.set(key('s002'), 'elsewhere', 'PX', 60_000)));
+    const gone = await call(app.url, 'POST', '/api/holds', { user: 'u2', body: { eventId: ev.eventId, seats: ['s002', 's003'] } });
+    expect([gone.status, gone.body.type, gone.body.unavailableSeats]).to.deep.equal([409, 'https://eventtickets.dev/problems/seats-unavailable', ['s002']]);
+    await Promise.all(app.deps.redis.map((r) => r.del(key('s002'))));
+  });
+
+  it('counts holds created and conflicts, and reports the active holds from the database', async () => {
+    const ev = eventPayload({ seats: 5 });
+    await publishEvent(app.deps, ev);
+    const before = await metricsText();
     for (const name of ['holds_created_total', 'hold_conflicts_total', 'holds_expired_total', 'lock_wait_seconds_bucket', 'active_holds', 'sse_clients']) {
-      expect(text).to.include(name);
+      expect(before).to.include(name);
     }
-    expect(Number(/^holds_created_total\{[^}]*\} (\d+)/m.exec(text)?.[1])).to.be.greaterThan(0);
+    expect((await call(app.url, 'POST', '/api/holds', { user: 'm1', body: { eventId: ev.eventId, seats: ['s001'] } })).status).to.equal(201);
+    expect((await call(app.url, 'POST', '/api/holds', { user: 'm2', body: { eventId: ev.eventId, seats: ['s001'] } })).status).to.equal(409);
+    const after = await metricsText();
+    expect(metricValue(after, 'holds_created_total') - metricValue(before, 'holds_created_total')).to.equal(1);
+    expect(metricValue(after, 'hold_conflicts_total', 'reason="seats-unavailable"') - metricValue(before, 'hold_conflicts_total', 'reason="seats-unavailable"')).to.equal(1);
+    expect(metricValue(after, 'lock_wait_seconds_count') - metricValue(before, 'lock_wait_seconds_count')).to.equal(2);
+    const [active] = await query(app.deps, "SELECT count(*)::int AS n FROM holds WHERE status = 'active' AND expires_at > now()");
+    expect(metricValue(after, 'active_holds')).to.equal(active.n).and.to.be.greaterThan(0);
   });
 });
+
+/** A sample's value in Prometheus text (0 when absent); `labels` must appear inside the sample's braces. */
+function metricValue(text: string, name: string, labels = ''): number {
+  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(labels));
+  return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
+}
