@@ -1,154 +1,255 @@
-// Gateway benchmark (not a test): the same GET direct to an upstream and through the gateway, each driven
-// by a bounded concurrent loop for a fixed time; prints requests/s, p50/p99 and the ratios against the
-// goals (p50 added <= 1 ms, throughput >= 0.6x direct). Two phases: latency with one request in flight
-// (the time the extra hop adds, free of queueing) and throughput at BENCH_CONCURRENCY (where p50 is
-// mostly queueing, so it is printed but judged through the throughput ratio). Upstream and gateway run as child processes so
-// the load generator never shares their event loop. Direct and gateway runs alternate in short rounds so
-// that a change in machine load during the run hits both sides alike. Env: BENCH_SECONDS (5), BENCH_CONCURRENCY (16),
-// BENCH_ROUNDS (5), BENCH_RATE_LIMITS (memory: no Redis), BENCH_LOG_LEVEL (info: the gateway writes its access log, as in production), REDIS_URL (else a local
-// redis-server is started when installed, else the gateway runs its in-memory limiter).
+// Gateway benchmark (not a test): the same GET direct to an upstream and through the real gateway, for two
+// upstreams in turn:
+//   trivial  - a bare node:http server with a fixed JSON body: the gateway's own overhead ("proxy overhead")
+//   catalog  - the real catalog service on embedded Postgres (+ Redis), GET /api/events/{id} of a published
+//              event created through its API: what the gateway costs in front of a real service.
+// For each: latency with one request in flight (the time the extra hop adds, free of queueing) and
+// throughput at BENCH_CONCURRENCY (judged by the ratio gateway/direct), direct and gateway rounds
+// alternating so a change in machine load hits both alike, with identical clients on both sides (same
+// undici Pool settings, no pipelining). Every server is its own process (load generator, gateway, upstream,
+// Postgres, Redis); the CPU each server process burns per request is read from /proc. Goals (issue 4):
+// p50 added <= 1 ms, throughput >= 0.6x direct.
+// Env: BENCH_UPSTREAMS (trivial,catalog), BENCH_SECONDS (5 per side and phase), BENCH_CONCURRENCY (16),
+// BENCH_ROUNDS (5), BENCH_RATE_LIMITS=memory (no Redis for the gateway), BENCH_LOG_LEVEL (info: the gateway
+// and catalog write their access logs, as in production), REDIS_URL (else a local redis-server is started).
+import { randomBytes } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
-import { Pool } from 'undici';
-import { freePort, findBinary, startRedis, stopChild, type RedisHandle } from '@eventtickets/platform/testing/processes';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Pool, type Dispatcher } from 'undici';
+import { findBinary, freePort, startPostgres, startRedis, stopChild, type PostgresHandle, type RedisHandle } from '@eventtickets/platform/testing/processes';
+import { drive, root, startGateway, startTrivialUpstream, summariseRounds, waitForHealth, type Result, type Round } from './driver.ts';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 16);
-const root = fileURLToPath(new URL('../../', import.meta.url));
+const rounds = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 5));
+const logLevel = process.env.BENCH_LOG_LEVEL ?? 'info';
+const upstreamKinds = (process.env.BENCH_UPSTREAMS ?? 'trivial,catalog').split(',').map((s) => s.trim()).filter(Boolean);
+const GOAL_P50_ADDED_MS = 1;
+const GOAL_THROUGHPUT_RATIO = 0.6;
+
 const children: ChildProcess[] = [];
+const cleanups: Array<() => Promise<unknown> | unknown> = [];
 
-function firstLine(child: ChildProcess): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const rl = createInterface({ input: child.stdout! });
-    rl.once('line', (line) => { rl.close(); resolve(line.trim()); });
-    child.once('exit', (code) => reject(new Error(`child exited with ${code} before it was ready`)));
-  });
-}
+const loadAverage = () => loadavg().map((l) => l.toFixed(2)).join(' ');
 
-async function waitForHealth(url: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    try {
-      if ((await fetch(`${url}/healthz`)).ok) return;
-    } catch { /* not listening yet */ }
-    await new Promise((r) => setTimeout(r, 100));
+/** user+system CPU time of a process so far, in ms (Linux /proc; clock ticks of 10 ms). */
+function processCpuMs(pid: number | undefined): number {
+  if (!pid) return NaN;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return NaN; // not Linux
   }
-  throw new Error(`gateway not healthy at ${url}`);
 }
 
-interface Round { latencies: number[]; errors: number; elapsedS: number }
-interface Result { label: string; requests: number; errors: number; rps: number; p50: number; p99: number }
-
-function percentile(sorted: Float64Array, p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+interface Target {
+  name: string;
+  description: string;
+  upstreamUrl: string;
+  upstreamPid?: number;
+  gatewayUrl: string;
+  gatewayPid?: number;
+  path: string;
 }
 
-/** `concurrency` loops issue the request back to back for `durationS`; latencies in ms. */
-async function drive(pool: Pool, path: string, durationS: number, inFlight: number): Promise<Round> {
-  const latencies: number[] = [];
-  let errors = 0;
-  const end = performance.now() + durationS * 1000;
-  async function loop(): Promise<void> {
-    while (performance.now() < end) {
-      const t0 = performance.now();
-      try {
-        const res = await pool.request({ path, method: 'GET' });
-        await res.body.dump();
-        if (res.statusCode !== 200) errors++;
-        else latencies.push(performance.now() - t0);
-      } catch {
-        errors++;
+interface Comparison {
+  target: Target;
+  latency: { direct: Result; through: Result };
+  load: { direct: Result; through: Result };
+  cpuPerRequestUs: { directUpstream: number; gatewayUpstream: number; gateway: number };
+  loadBefore: string;
+  loadAfter: string;
+}
+
+async function compare(target: Target): Promise<Comparison> {
+  const request: Dispatcher.RequestOptions = { path: target.path, method: 'GET' };
+  // Identical clients on both sides: one keep-alive connection per request in flight, no pipelining.
+  const pools = {
+    direct: new Pool(target.upstreamUrl, { connections: concurrency, pipelining: 1, keepAliveTimeout: 30_000 }),
+    gateway: new Pool(target.gatewayUrl, { connections: concurrency, pipelining: 1, keepAliveTimeout: 30_000 }),
+  };
+  const loadBefore = loadAverage();
+  // Warm-up: JIT, keep-alive pools, Redis and Postgres connections, caches.
+  await drive(pools.direct, request, 1, concurrency);
+  await drive(pools.gateway, request, 1, concurrency);
+  const cpu = { directUpstream: 0, gatewayUpstream: 0, gateway: 0 };
+  async function phase(inFlight: number, measureCpu: boolean): Promise<{ direct: Result; through: Result }> {
+    const directRounds: Round[] = [];
+    const gatewayRounds: Round[] = [];
+    for (let i = 0; i < rounds; i++) {
+      let up = processCpuMs(target.upstreamPid);
+      directRounds.push(await drive(pools.direct, request, seconds / rounds, inFlight));
+      if (measureCpu) cpu.directUpstream += processCpuMs(target.upstreamPid) - up;
+      up = processCpuMs(target.upstreamPid);
+      const gw = processCpuMs(target.gatewayPid);
+      gatewayRounds.push(await drive(pools.gateway, request, seconds / rounds, inFlight));
+      if (measureCpu) {
+        cpu.gatewayUpstream += processCpuMs(target.upstreamPid) - up;
+        cpu.gateway += processCpuMs(target.gatewayPid) - gw;
       }
     }
+    return { direct: summariseRounds('direct', directRounds), through: summariseRounds('gateway', gatewayRounds) };
   }
-  const started = performance.now();
-  await Promise.all(Array.from({ length: inFlight }, loop));
-  return { latencies, errors, elapsedS: (performance.now() - started) / 1000 };
+  const latency = await phase(1, false);
+  const load = await phase(concurrency, true);
+  await Promise.all([pools.direct.close(), pools.gateway.close()]);
+  const served = (r: Result) => r.requests + r.errors;
+  return {
+    target,
+    latency,
+    load,
+    cpuPerRequestUs: {
+      directUpstream: (cpu.directUpstream * 1000) / served(load.direct),
+      gatewayUpstream: (cpu.gatewayUpstream * 1000) / served(load.through),
+      gateway: (cpu.gateway * 1000) / served(load.through),
+    },
+    loadBefore,
+    loadAfter: loadAverage(),
+  };
 }
 
-function summarise(label: string, rounds: Round[]): Result {
-  const all = rounds.flatMap((r) => r.latencies);
-  const elapsed = rounds.reduce((s, r) => s + r.elapsedS, 0);
-  const sorted = Float64Array.from(all).sort();
-  return { label, requests: all.length, errors: rounds.reduce((s, r) => s + r.errors, 0), rps: all.length / elapsed, p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
+function report(c: Comparison): { p50Met: boolean; throughputMet: boolean } {
+  const fmt = (r: Result) => `    ${r.label.padEnd(8)} ${r.rps.toFixed(0).padStart(8)} req/s   p50 ${r.p50.toFixed(3).padStart(7)} ms   p99 ${r.p99.toFixed(3).padStart(8)} ms   (${r.requests} ok, ${r.errors} errors)`;
+  const addedP50 = c.latency.through.p50 - c.latency.direct.p50;
+  const ratio = c.load.through.rps / c.load.direct.rps;
+  const us = (n: number) => (Number.isFinite(n) ? `${n.toFixed(0)} µs` : 'n/a');
+  console.log(`\n== upstream: ${c.target.name} (${c.target.description}), GET ${c.target.path}`);
+  console.log(`  load average before ${c.loadBefore}, after ${c.loadAfter}`);
+  console.log('  latency, 1 request in flight:');
+  console.log(fmt(c.latency.direct));
+  console.log(fmt(c.latency.through));
+  console.log(`  throughput, ${concurrency} in flight:`);
+  console.log(fmt(c.load.direct));
+  console.log(fmt(c.load.through));
+  console.log(`  CPU per request at ${concurrency} in flight: gateway ${us(c.cpuPerRequestUs.gateway)}; upstream ${us(c.cpuPerRequestUs.directUpstream)} direct, ${us(c.cpuPerRequestUs.gatewayUpstream)} behind the gateway`);
+  const p50Met = addedP50 <= GOAL_P50_ADDED_MS;
+  const throughputMet = ratio >= GOAL_THROUGHPUT_RATIO;
+  console.log(`  p50 added by the gateway (1 in flight): ${addedP50.toFixed(3)} ms (goal <= ${GOAL_P50_ADDED_MS} ms: ${p50Met ? 'met' : 'NOT met'})`);
+  console.log(`  p50 added at ${concurrency} in flight (queueing included): ${(c.load.through.p50 - c.load.direct.p50).toFixed(3)} ms`);
+  console.log(`  throughput ratio gateway/direct at ${concurrency} in flight: ${ratio.toFixed(2)}x (goal >= ${GOAL_THROUGHPUT_RATIO}x: ${throughputMet ? 'met' : 'NOT met'})`);
+  return { p50Met, throughputMet };
 }
 
-async function main(): Promise<void> {
-  let redis: RedisHandle | undefined;
-  const memoryOnly = process.env.BENCH_RATE_LIMITS === 'memory';
-  let redisUrl = memoryOnly ? undefined : process.env.REDIS_URL?.split(',')[0];
-  if (!redisUrl && !memoryOnly && findBinary('redis-server')) {
-    redis = await startRedis();
-    redisUrl = redis.url;
-  }
-
-  const upstream = spawn(process.execPath, [fileURLToPath(new URL('./upstream.ts', import.meta.url))], { stdio: ['ignore', 'pipe', 'inherit'] });
-  children.push(upstream);
-  const upstreamUrl = await firstLine(upstream);
-
+async function spawnCatalog(databaseUrl: string, redisUrl: string | undefined): Promise<{ child: ChildProcess; url: string }> {
   const port = await freePort();
-  const gateway = spawn(process.execPath, ['services/gateway/src/main.ts'], {
+  const child = spawn(process.execPath, ['services/catalog/src/main.ts'], {
     cwd: root,
     stdio: ['ignore', 'ignore', 'inherit'],
     env: {
       PATH: process.env.PATH,
       PORT: String(port),
       HOST: '127.0.0.1',
-      CATALOG_URL: upstreamUrl,
-      LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
-      ...(redisUrl ? { REDIS_URL: redisUrl, REDIS_PREFIX: `bench-${process.pid}:` } : {}),
-      RATE_LIMIT_IP_POINTS: '1000000000',
-      RATE_LIMIT_IP_WINDOW_S: '60',
+      DATABASE_URL: databaseUrl,
+      LOG_LEVEL: logLevel,
+      CURSOR_SECRET: randomBytes(32).toString('base64url'),
+      ...(redisUrl ? { REDIS_URL: redisUrl, REDIS_PREFIX: `bench-catalog-${process.pid}:` } : {}),
     },
   });
-  children.push(gateway);
-  const gatewayUrl = `http://127.0.0.1:${port}`;
-  await waitForHealth(gatewayUrl);
-
-  const path = '/api/events/e1';
-  console.log(`gateway benchmark: GET ${path}, ${seconds} s per side and phase (alternating rounds), rate limits on ${redisUrl ? 'Redis' : 'memory'}, gateway log level ${process.env.BENCH_LOG_LEVEL ?? 'info'}`);
-  const pools = {
-    direct: new Pool(upstreamUrl, { connections: concurrency, pipelining: 1, keepAliveTimeout: 30_000 }),
-    gateway: new Pool(gatewayUrl, { connections: concurrency, pipelining: 1, keepAliveTimeout: 30_000 }),
-  };
-  // Warm-up: JIT, keep-alive pools, Redis connection.
-  await drive(pools.direct, path, 1, concurrency);
-  await drive(pools.gateway, path, 1, concurrency);
-  const rounds = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 5));
-  async function phase(inFlight: number): Promise<{ direct: Result; through: Result }> {
-    const directRounds: Round[] = [];
-    const gatewayRounds: Round[] = [];
-    for (let i = 0; i < rounds; i++) {
-      directRounds.push(await drive(pools.direct, path, seconds / rounds, inFlight));
-      gatewayRounds.push(await drive(pools.gateway, path, seconds / rounds, inFlight));
-    }
-    return { direct: summarise('direct', directRounds), through: summarise('gateway', gatewayRounds) };
-  }
-  const latency = await phase(1);
-  const load = await phase(concurrency);
-  await Promise.all([pools.direct.close(), pools.gateway.close()]);
-
-  const fmt = (r: Result) => `  ${r.label.padEnd(8)} ${r.rps.toFixed(0).padStart(8)} req/s   p50 ${r.p50.toFixed(3).padStart(7)} ms   p99 ${r.p99.toFixed(3).padStart(8)} ms   (${r.requests} ok, ${r.errors} errors)`;
-  console.log('latency, 1 request in flight:');
-  console.log(fmt(latency.direct));
-  console.log(fmt(latency.through));
-  console.log(`throughput, ${concurrency} in flight:`);
-  console.log(fmt(load.direct));
-  console.log(fmt(load.through));
-  const addedP50 = latency.through.p50 - latency.direct.p50;
-  const ratio = load.through.rps / load.direct.rps;
-  console.log(`p50 added by the gateway (1 in flight): ${addedP50.toFixed(3)} ms (goal <= 1 ms: ${addedP50 <= 1 ? 'met' : 'NOT met'})`);
-  console.log(`p50 added at ${concurrency} in flight (queueing included): ${(load.through.p50 - load.direct.p50).toFixed(3)} ms`);
-  console.log(`throughput ratio gateway/direct at ${concurrency} in flight: ${ratio.toFixed(2)}x (goal >= 0.6x: ${ratio >= 0.6 ? 'met' : 'NOT met'})`);
-  console.log(`machine load average at the end: ${(await import('node:os')).loadavg().map((l) => l.toFixed(1)).join(' ')} on ${(await import('node:os')).availableParallelism()} cores`);
-
-  for (const child of children.reverse()) await stopChild(child);
-  await redis?.stop();
+  children.push(child);
+  const url = `http://127.0.0.1:${port}`;
+  await waitForHealth(url, 60_000);
+  return { child, url };
 }
 
-main().catch(async (err) => {
-  console.error(err);
-  for (const child of children) await stopChild(child);
-  process.exit(1);
-});
+/** A venue and a published event, created through catalog's API as an organizer would (identity headers, as the gateway sets them). */
+async function publishedEvent(catalogUrl: string): Promise<string> {
+  const headers = { 'content-type': 'application/json', 'x-user-id': 'bench-organizer', 'x-user-role': 'organizer' };
+  async function call(method: string, path: string, body?: unknown): Promise<{ id: string; status?: string }> {
+    const res = await fetch(`${catalogUrl}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const json = (await res.json()) as { id: string; status?: string };
+    if (!res.ok) throw new Error(`catalog ${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
+    return json;
+  }
+  const day = (offset: number, hour: number) => {
+    const d = new Date();
+    d.setUTCDate(d.getUTCDate() + offset);
+    d.setUTCHours(hour, 0, 0, 0);
+    return d.toISOString();
+  };
+  const venue = await call('POST', '/api/venues', {
+    name: 'Benchmark Hall', city: 'Dublin', address: '1 Quay Street', timeZone: 'Europe/Dublin',
+    seatMap: {
+      sections: [{ name: 'Stalls', rows: 10, seatsPerRow: 20, origin: { x: 10, y: 10 }, spacing: 20 }],
+      gaAreas: [{ name: 'Standing', capacity: 200, x: 500, y: 50 }],
+    },
+  });
+  const event = await call('POST', '/api/events', {
+    venueId: venue.id, title: 'Benchmark night', category: 'concert', startsAt: day(30, 20), endsAt: day(30, 23),
+    tiers: [{ name: 'Stalls', amount: 4500, currency: 'EUR', sections: ['Stalls'] }, { name: 'Standing', amount: 2000, currency: 'EUR', gaAreas: ['Standing'] }],
+  });
+  const published = await call('POST', `/api/events/${event.id}/publish`);
+  if (published.status !== 'published') throw new Error(`event not published: ${published.status}`);
+  return event.id;
+}
+
+async function stopAll(list: ChildProcess[]): Promise<void> {
+  for (const child of list.reverse()) await stopChild(child);
+}
+
+async function main(): Promise<void> {
+  let redis: RedisHandle | undefined;
+  const memoryOnly = process.env.BENCH_RATE_LIMITS === 'memory';
+  let redisUrl = process.env.REDIS_URL?.split(',')[0];
+  if (!redisUrl && findBinary('redis-server')) {
+    redis = await startRedis();
+    cleanups.push(() => redis?.stop());
+    redisUrl = redis.url;
+  }
+  const gatewayRedis = memoryOnly ? undefined : redisUrl;
+  console.log(`gateway benchmark: ${seconds} s per side and phase in ${rounds} alternating rounds; ${concurrency} in flight for throughput; gateway rate limits on ${gatewayRedis ? 'Redis' : 'memory'}; log level ${logLevel}`);
+  console.log(`machine: ${availableParallelism()} cores (${cpus()[0]?.model ?? 'unknown'}), node ${process.version}, load average at start ${loadAverage()}`);
+  const verdicts: Array<[string, { p50Met: boolean; throughputMet: boolean }]> = [];
+
+  if (upstreamKinds.includes('trivial')) {
+    const upstream = await startTrivialUpstream();
+    children.push(upstream.child);
+    const gateway = await startGateway({ upstreams: { catalog: upstream.url }, redisUrl: gatewayRedis, logLevel });
+    children.push(gateway.child);
+    const result = await compare({
+      name: 'trivial', description: 'bare node:http, fixed 120-byte JSON: the proxy overhead',
+      upstreamUrl: upstream.url, upstreamPid: upstream.child.pid, gatewayUrl: gateway.url, gatewayPid: gateway.child.pid, path: '/api/events/e1',
+    });
+    verdicts.push(['trivial', report(result)]);
+    await stopAll([upstream.child, gateway.child]);
+  }
+
+  if (upstreamKinds.includes('catalog')) {
+    const dir = mkdtempSync(join(tmpdir(), 'gateway-bench-pg-'));
+    let pg: PostgresHandle | undefined;
+    cleanups.push(async () => {
+      await pg?.stop();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    pg = await startPostgres(dir);
+    const catalog = await spawnCatalog(pg.url.replace(/\/postgres$/, '/catalog_bench'), redisUrl);
+    const eventId = await publishedEvent(catalog.url);
+    const gateway = await startGateway({ upstreams: { catalog: catalog.url }, redisUrl: gatewayRedis, logLevel });
+    children.push(gateway.child);
+    const result = await compare({
+      name: 'catalog', description: `the real catalog service on embedded Postgres${redisUrl ? ' + Redis' : ''}, a published event with 200 seats`,
+      upstreamUrl: catalog.url, upstreamPid: catalog.child.pid, gatewayUrl: gateway.url, gatewayPid: gateway.child.pid, path: `/api/events/${eventId}`,
+    });
+    verdicts.push(['catalog', report(result)]);
+    await stopAll([catalog.child, gateway.child]);
+  }
+
+  console.log('\nsummary:');
+  for (const [name, v] of verdicts) console.log(`  ${name.padEnd(8)} p50 added <= ${GOAL_P50_ADDED_MS} ms: ${v.p50Met ? 'met' : 'NOT met'}; throughput >= ${GOAL_THROUGHPUT_RATIO}x direct: ${v.throughputMet ? 'met' : 'NOT met'}`);
+  console.log(`machine load average at the end: ${loadAverage()} on ${availableParallelism()} cores`);
+}
+
+async function cleanup(): Promise<void> {
+  await stopAll(children);
+  for (const fn of cleanups.reverse()) await fn();
+}
+
+main()
+  .then(cleanup)
+  .catch(async (err) => {
+    console.error(err);
+    await cleanup();
+    process.exit(1);
+  });
