@@ -64,6 +64,8 @@ describe('catalog domain (pure)', () => {
     expect(parseEventTime('2030-02-30T20:00', 'Europe/Dublin')).to.equal(undefined);
     expect(localWallClock(new Date('2030-07-15T19:00:00Z'), 'Europe/Dublin')).to.equal('2030-07-15T20:00:00');
     expect(isValidTimeZone('Europe/Dublin')).to.equal(true);
+    for (const zone of ['EST5EDT', 'GMT0', 'Etc/GMT+5', 'America/Argentina/Buenos_Aires', 'UTC']) expect(isValidTimeZone(zone), zone).to.equal(true);
+    for (const zone of ['+01:00', '-05', 'Europe/Dublin/x', '']) expect(isValidTimeZone(zone), zone).to.equal(false);
     expect(isValidTimeZone('+01:00')).to.equal(false);
     expect(isValidTimeZone('Mars/Olympus')).to.equal(false);
   });

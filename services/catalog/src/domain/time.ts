@@ -12,8 +12,9 @@ export function isSupportedInstant(d: Date): boolean {
 }
 
 export function isValidTimeZone(zone: string): boolean {
-  // Offsets like "+01:00" are accepted by Intl but are not IANA zone names.
-  if (!/^[A-Za-z_]+(\/[A-Za-z0-9_+-]+)*$/.test(zone)) return false;
+  // Offsets like "+01:00" are accepted by Intl but are not IANA zone names; names start with a letter and may hold
+  // digits and signs (EST5EDT, GMT0, Etc/GMT+5).
+  if (!/^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+)*$/.test(zone)) return false;
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: zone });
     return true;
