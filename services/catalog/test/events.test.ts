@@ -200,6 +200,22 @@ describe('catalog events: organizer lifecycle (real Postgres)', function () {
     expect(detail.body.venue.name).to.equal('Thawed Hall');
   });
 
+  it('once its published events have ended, a venue may be re-planned; the ended event keeps its frozen seat map', async () => {
+    const venue = (await c.call('POST', '/api/venues', { as: alice, body: venueInput('Old Barn', 'Sligo') })).body;
+    const ev = (await c.call('POST', '/api/events', { as: alice, body: eventInput(venue.id, 'Barn Dance', 20) })).body;
+    const published = await c.call('POST', `/api/events/${ev.id}/publish`, { as: alice });
+    expect(published.status).to.equal(200);
+    const seatMap = { gaAreas: [{ name: 'Field', capacity: 500 }] };
+    expect((await c.call('PATCH', `/api/venues/${venue.id}`, { as: alice, body: { seatMap } })).status).to.equal(409);
+    await c.db.query(`UPDATE events SET starts_at = now() - interval '2 days', ends_at = now() - interval '1 day', sales_start_at = now() - interval '3 days', sales_end_at = now() - interval '2 days' WHERE id = '${ev.id}'`);
+    const replanned = await c.call('PATCH', `/api/venues/${venue.id}`, { as: alice, body: { seatMap } });
+    expect(replanned.status, JSON.stringify(replanned.body)).to.equal(200);
+    expect(replanned.body).to.include({ seatCount: 0, gaCapacity: 500 });
+    const ended = await c.call('GET', `/api/events/${ev.id}`);
+    expect(ended.body.status).to.equal('ended');
+    expect(ended.body.seatMap).to.deep.equal(published.body.seatMap);
+  });
+
   it('cancel emits event.cancelled once; the cancelled event stays public', async () => {
     const ev = await draft('Called Off');
     await c.call('POST', `/api/events/${ev.id}/publish`, { as: alice });

@@ -1,5 +1,6 @@
-// Venue use cases: organizers create and edit their own venues. A venue with published events keeps its seat
-// map (409): events snapshot it at publish, and refusing the edit keeps venue and events telling one story.
+// Venue use cases: organizers create and edit their own venues. A venue with published events that have not
+// ended keeps its seat map (409): events snapshot it at publish, and refusing the edit keeps venue and the events
+// still on sale telling one story. Once they have ended (or are cancelled) the venue may be re-planned.
 import { randomUUID } from 'node:crypto';
 import { problems, withTransaction, type Identity } from '@eventtickets/platform';
 import { buildSeatMap, seatMapTotals, type SeatMapInput } from '../domain/seatmap.ts';
@@ -58,7 +59,7 @@ export async function patchVenue(deps: CatalogDeps, identity: Identity, id: stri
     if (body.seatMap) {
       const published = await countPublishedEventsAt(deps.db, id, transaction);
       if (published > 0) {
-        throw problems.conflict(`The venue has ${published} published event(s); its seat map cannot change under sold seats`, 'seat-map-locked', { publishedEvents: published });
+        throw problems.conflict(`The venue has ${published} published event(s) not yet ended; its seat map cannot change under sold seats`, 'seat-map-locked', { publishedEvents: published });
       }
       const built = buildSeatMap(body.seatMap);
       rejectInvalid(built.problems);

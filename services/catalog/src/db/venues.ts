@@ -73,8 +73,10 @@ export async function syncVenueCopies(db: Sequelize, venue: VenueRow, transactio
   return rows.map((r) => r.id);
 }
 
+/** Published events at the venue that have not ended yet: their seats may still be sold. An ended event keeps
+ *  the seat map it froze at publish, so it no longer holds the venue's map in place. */
 export async function countPublishedEventsAt(db: Sequelize, venueId: string, transaction?: Transaction): Promise<number> {
-  const [row] = await db.query<{ n: string }>(`SELECT count(*) AS n FROM events WHERE venue_id = :venueId AND status = 'published'`, {
+  const [row] = await db.query<{ n: string }>(`SELECT count(*) AS n FROM events WHERE venue_id = :venueId AND status = 'published' AND ends_at > now()`, {
     type: QueryTypes.SELECT,
     transaction,
     replacements: { venueId },
