@@ -81,4 +81,37 @@ describe('inventory: hold expiry across restarts (real Postgres + Redis)', funct
     expect(row).to.deep.equal({ status: 'expired', seat: 'available' });
     expect((await query(inst.deps, 'SELECT type FROM outbox WHERE aggregate_id = $1 ORDER BY seq', [hold.id])).map((e) => e.type)).to.deep.equal(['hold.created', 'hold.expired']);
   });
+
+  it('three replicas sweeping at once expire every hold exactly once', async () => {
+    await Promise.all(started.map((i) => i.stop())); // only these three sweep (stop is idempotent)
+    const sweepers = await Promise.all([0, 1, 2].map(() => instance({ EXPIRY_INTERVAL_MS: 20, EXPIRY_BATCH_SIZE: 3 })));
+    const ev = eventPayload({ seats: 30, ga: 100, maxSeatsPerOrder: 10 });
+    await publishEvent(sweepers[0]!.deps, ev);
+    const holds = await Promise.all(Array.from({ length: 30 }, (_, i) => call(sweepers[i % 3]!.url, 'POST', '/api/holds', {
+      user: `sweep-${i}`,
+      body: { eventId: ev.eventId, seats: [`s${String(i + 1).padStart(3, '0')}`], ga: [{ areaId: 'floor', quantity: 1 + (i % 3) }] },
+    })));
+    expect(holds.map((h) => h.status)).to.deep.equal(Array(30).fill(201));
+    const seqBefore = Number((await query(sweepers[0]!.deps, 'SELECT seq FROM events WHERE event_id = $1', [ev.eventId]))[0].seq);
+    const expiredBefore = await Promise.all(sweepers.map((s) => expiredCount(s)));
+
+    await query(sweepers[0]!.deps, "UPDATE holds SET expires_at = now() - interval '1 second' WHERE event_id = $1", [ev.eventId]);
+    await eventually(async () => (await query(sweepers[0]!.deps, "SELECT 1 FROM holds WHERE event_id = $1 AND status = 'active'", [ev.eventId])).length === 0);
+
+    const expiredEvents = await query(sweepers[0]!.deps, "SELECT aggregate_id FROM outbox WHERE type = 'hold.expired' AND payload->>'eventId' = $1", [ev.eventId]);
+    expect(expiredEvents.map((e) => e.aggregate_id).sort()).to.deep.equal(holds.map((h) => h.body.id).sort());
+    expect(await query(sweepers[0]!.deps, "SELECT 1 FROM seats WHERE event_id = $1 AND status <> 'available'", [ev.eventId])).to.have.length(0);
+    const [area] = await query(sweepers[0]!.deps, 'SELECT held, sold FROM ga_areas WHERE event_id = $1', [ev.eventId]);
+    expect(area).to.deep.equal({ held: 0, sold: 0 });
+    // one numbered change per expired hold, no gaps, no repeats
+    const changes = await query(sweepers[0]!.deps, 'SELECT seq FROM availability_changes WHERE event_id = $1 AND seq > $2 ORDER BY seq', [ev.eventId, seqBefore]);
+    expect(changes.map((c) => Number(c.seq))).to.deep.equal(Array.from({ length: 30 }, (_, i) => seqBefore + 1 + i));
+    const expiredAfter = await Promise.all(sweepers.map((s) => expiredCount(s)));
+    expect(expiredAfter.reduce((n, v, i) => n + v - expiredBefore[i]!, 0)).to.equal(30);
+  });
 });
+
+async function expiredCount(inst: Instance): Promise<number> {
+  const text = await (await fetch(`${inst.url}/metrics`)).text();
+  return Number(/^holds_expired_total\{[^}]*\} (\d+)/m.exec(text)?.[1] ?? 0);
+}
