@@ -54,7 +54,11 @@ const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
 describe('platform/testing: infrastructure processes leave nothing behind', function () {
   let infra: RunningChild | undefined;
-  after(() => infra?.kill());
+  let orphan: number | undefined; // a redis-server to stop if the SIGKILL test fails
+  after(() => {
+    infra?.kill();
+    if (orphan && running(orphan)) process.kill(orphan, 'SIGTERM');
+  });
 
   it('embedded Postgres and redis-server started by processes.ts are gone, every PID, after stop()', async function () {
     requireBinary(this, 'redis-server', 'apt-get install -y redis-server');
@@ -71,6 +75,33 @@ describe('platform/testing: infrastructure processes leave nothing behind', func
     expect(pids.filter(running), 'processes still running').to.deep.equal([]);
     expect(await refused(started.pgPort)).to.equal(true);
     expect(await refused(started.redisPort)).to.equal(true);
+  });
+
+  it('a redis-server stops when the process that started it is killed outright (SIGKILL)', async function () {
+    requireBinary(this, 'redis-server', 'apt-get install -y redis-server');
+    requireBinary(this, 'setpriv', 'util-linux');
+    const script = `import { startRedis } from ${JSON.stringify(fileURLToPath(new URL('../src/testing/processes.ts', import.meta.url)))};
+      const r = await startRedis();
+      console.log(JSON.stringify({ pid: r.pid, port: r.port }));
+      setInterval(() => undefined, 1000);`;
+    const starter = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const exited = new Promise((resolve) => starter.once('exit', resolve));
+    let out = '';
+    starter.stdout.setEncoding('utf8');
+    const started = await new Promise<{ pid: number; port: number }>((resolve, reject) => {
+      starter.stdout.on('data', (chunk: string) => {
+        out += chunk;
+        if (out.includes('\n')) resolve(JSON.parse(out.split('\n')[0]!));
+      });
+      starter.once('exit', () => reject(new Error(`starter exited before reporting: ${out}`)));
+    });
+    orphan = started.pid;
+    expect(running(started.pid), 'redis-server runs').to.equal(true);
+    expect(readFileSync(`/proc/${started.pid}/cmdline`, 'utf8')).to.match(/^[^\0]*redis-server/); // the same PID is redis-server itself
+    starter.kill('SIGKILL');
+    await exited;
+    while (running(started.pid)) await new Promise((r) => setTimeout(r, 50)); // bounded by the mocha timeout
+    expect(await refused(started.port)).to.equal(true);
   });
 
   it("a nested mocha run's global fixtures (Postgres + 3 redis-server) are all gone when it ends", async function () {

@@ -66,7 +66,8 @@ export async function startRedis(opts: { port?: number; dir?: string; binary?: s
     mkdirSync(opts.dir, { recursive: true });
     args.splice(4, 4, '--dir', opts.dir, '--save', '60 1', '--appendonly', 'no', '--protected-mode', 'no');
   }
-  const child: ChildProcess = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const [command, commandArgs] = stopWithParent(binary, args);
+  const child: ChildProcess = spawn(command, commandArgs, { stdio: ['ignore', 'ignore', 'pipe'] });
   await waitForPort(port, 5000, child);
   return {
     url: `redis://127.0.0.1:${port}`,
@@ -74,6 +75,19 @@ export async function startRedis(opts: { port?: number; dir?: string; binary?: s
     pid: child.pid!,
     stop: () => stopChild(child),
   };
+}
+
+let setprivUsable: boolean | undefined;
+
+/**
+ * Linux: wraps the command in `setpriv --pdeathsig SIGTERM` (util-linux; it execs, so the PID stays the
+ * child's), so the kernel stops the child when the process that started it dies in any way: SIGKILL, or
+ * SIGTERM while mocha's global setup is still running, would otherwise leave redis-server orphaned.
+ * Without setpriv the command runs as-is (stop() and the stack's PID file still clean up).
+ */
+function stopWithParent(binary: string, args: string[]): [string, string[]] {
+  setprivUsable ??= !!findBinary('setpriv') && spawnSync('setpriv', ['--pdeathsig', 'SIGTERM', '--', 'true']).status === 0;
+  return setprivUsable ? ['setpriv', ['--pdeathsig', 'SIGTERM', '--', binary, ...args]] : [binary, args];
 }
 
 export async function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 5000): Promise<void> {
