@@ -101,6 +101,14 @@ describe('catalog events: organizer lifecycle (real Postgres)', function () {
     expect(blank.body.errors.map((e: any) => e.field)).to.deep.equal(['requestBody.title']);
     const bad = await c.call('PATCH', `/api/events/${ev.id}`, { as: alice, body: { endsAt: daysFromNow(1) } });
     expect(bad.status).to.equal(422);
+    const bobsVenue = (await c.call('POST', '/api/venues', { as: bob, body: venueInput('Bob Hall') })).body;
+    for (const venue of ['00000000-0000-4000-8000-000000000000', bobsVenue.id]) {
+      const moved = await c.call('PATCH', `/api/events/${ev.id}`, { as: alice, body: { venueId: venue } });
+      expect(moved.status).to.equal(422);
+      expect(moved.body.type).to.equal('https://eventtickets.dev/problems/unknown-venue');
+      expect(contractErrors(c, 'PATCH', `/api/events/${ev.id}`, moved)).to.deep.equal([]);
+    }
+    expect((await c.call('GET', `/api/events/${ev.id}`, { as: alice })).body.venue.id).to.equal(venueId);
     expect((await c.call('GET', `/api/events/${ev.id}`, { as: alice })).body.endsAt).to.equal(res.body.endsAt);
   });
 
