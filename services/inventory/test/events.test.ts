@@ -106,4 +106,24 @@ describe('inventory: catalog events through the bus (real Postgres + Redis Strea
     await deliver('event.cancelled', { eventId: ev.eventId });
     expect((await call(app.url, 'GET', `/api/events/${ev.eventId}/availability`)).body.seq).to.equal(snap.seq);
   });
+
+  it('an event.cancelled handled before its event.published wins: the late publication materialises a cancelled event', async () => {
+    const ev = eventPayload({ seats: 4, ga: 20 });
+    await deliver('event.cancelled', { eventId: ev.eventId }); // e.g. the publication's delivery failed and is retried later
+    expect(await query(app.deps, 'SELECT 1 FROM events WHERE event_id = $1', [ev.eventId])).to.have.length(0);
+    await deliver('event.published', ev);
+    const snap = (await call(app.url, 'GET', `/api/events/${ev.eventId}/availability`)).body;
+    expect(snap.status).to.equal('cancelled');
+    expect(Object.values(snap.seats)).to.deep.equal(['void', 'void', 'void', 'void']);
+    expect(snap.ga.map((g: { remaining: number }) => g.remaining)).to.deep.equal([0]);
+    const refused = await call(app.url, 'POST', '/api/holds', { user: 'u1', body: { eventId: ev.eventId, seats: ['s001'] } });
+    expect([refused.status, refused.body.type]).to.deep.equal([409, 'https://eventtickets.dev/problems/event-cancelled']);
+
+    // A publication after the cancellation that adds a seat adds it void, and says so live.
+    await deliver('event.published', { ...ev, seats: [...ev.seats, { seatId: 's999', label: 'Z1', section: null, row: null, tierId: 'std', x: null, y: null }] });
+    const [seat] = await query(app.deps, "SELECT status FROM seats WHERE event_id = $1 AND seat_id = 's999'", [ev.eventId]);
+    expect(seat.status).to.equal('void');
+    const [change] = await query(app.deps, 'SELECT change FROM availability_changes WHERE event_id = $1 ORDER BY seq DESC LIMIT 1', [ev.eventId]);
+    expect(change.change.seats).to.deep.equal({ s999: 'void' });
+  });
 });

@@ -110,4 +110,17 @@ export const migrations: Migration[] = [
     down: (db) =>
       db.query('DROP TABLE IF EXISTS availability_changes, hold_ga, ga_areas, hold_seats, seats, holds, tiers, events'),
   },
+  {
+    // event.cancelled can be handled before event.published (a failed delivery of the publication is
+    // retried later): the cancellation is remembered so the late publication materialises a cancelled event.
+    name: '0002-event-cancellations',
+    up: (db) =>
+      db.query(`
+        CREATE TABLE event_cancellations (
+          event_id text PRIMARY KEY,
+          cancelled_at timestamptz NOT NULL DEFAULT now()
+        );
+      `),
+    down: (db) => db.query('DROP TABLE IF EXISTS event_cancellations'),
+  },
 ];

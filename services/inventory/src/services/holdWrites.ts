@@ -140,10 +140,22 @@ export async function confirmActiveHold(db: Sequelize, t: Transaction, hold: Hol
   await enqueueHoldEvent(db, t, 'hold.confirmed', { holdId: hold.hold_id, eventId: hold.event_id, userId: hold.user_id, seats: seatIds, ga, ...(orderId ? { orderId } : {}) });
 }
 
+/** Serialises catalog's publication and cancellation of one event (two consumers may handle them at once);
+ *  hold writers never take it, so it cannot join a deadlock with them. */
+export async function lockCatalogEvent(db: Sequelize, t: Transaction, eventId: string): Promise<void> {
+  await db.query("SELECT pg_advisory_xact_lock(hashtext('inventory-event:' || $1))", { bind: [eventId], transaction: t });
+}
+
 /** event.cancelled: active holds released, every seat void, GA held counters cleared, event marked cancelled. */
 export async function cancelEvent(db: Sequelize, t: Transaction, eventId: string, publish: ChangePublisher): Promise<boolean> {
+  await lockCatalogEvent(db, t, eventId);
   const [event] = await rows<{ status: string }>(db, 'SELECT status FROM events WHERE event_id = $1', [eventId], t);
-  if (!event || event.status === 'cancelled') return false;
+  if (!event) {
+    // Not materialised yet: remember the cancellation for the publication that comes later.
+    await db.query('INSERT INTO event_cancellations (event_id) VALUES ($1) ON CONFLICT DO NOTHING', { bind: [eventId], transaction: t });
+    return false;
+  }
+  if (event.status === 'cancelled') return false;
   // Same lock order as every other writer: hold rows, then seats, then GA, then the events row.
   const active = await rows<HoldRow>(db, `SELECT * FROM holds WHERE event_id = $1 AND status = 'active' ORDER BY hold_id FOR UPDATE`, [eventId], t);
   const voided = await rows<{ seat_id: string }>(

@@ -3,9 +3,9 @@
 // so delivering event.published twice leaves the same rows.
 import type { DomainEvent, Logger, Sequelize, Transaction } from '@eventtickets/platform';
 import { z } from '@eventtickets/platform';
-import { rows } from '../db/sql.ts';
+import { one, rows } from '../db/sql.ts';
 import { recordChange } from '../db/changes.ts';
-import { cancelEvent, type ChangePublisher } from './holdWrites.ts';
+import { cancelEvent, lockCatalogEvent, type ChangePublisher } from './holdWrites.ts';
 
 const id = z.string().min(1).max(128);
 const instant = z.string().datetime({ offset: true }).nullish();
@@ -26,13 +26,20 @@ export const eventPublishedSchema = z.object({
 export type EventPublished = z.infer<typeof eventPublishedSchema>;
 
 export async function materialiseEvent(db: Sequelize, t: Transaction, payload: EventPublished, publish: ChangePublisher): Promise<{ seats: number; areas: number }> {
+  await lockCatalogEvent(db, t, payload.eventId);
+  // A cancellation that arrived first wins: the event is created cancelled.
   const created = await rows<{ event_id: string }>(
     db,
-    `INSERT INTO events (event_id, organizer_id, title, sales_start_at, sales_end_at, reservation_minutes, max_seats_per_order)
-     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (event_id) DO NOTHING RETURNING event_id`,
+    `INSERT INTO events (event_id, organizer_id, title, sales_start_at, sales_end_at, reservation_minutes, max_seats_per_order, status, cancelled_at)
+     SELECT $1, $2, $3, $4, $5, $6, $7, CASE WHEN c.event_id IS NULL THEN 'published' ELSE 'cancelled' END, c.cancelled_at
+       FROM (SELECT 1) one LEFT JOIN event_cancellations c ON c.event_id = $1
+     ON CONFLICT (event_id) DO NOTHING RETURNING event_id`,
     [payload.eventId, payload.organizerId ?? null, payload.title, payload.salesStartAt ?? null, payload.salesEndAt ?? null, payload.reservationMinutes, payload.maxSeatsPerOrder],
     t,
   );
+  // Seats of a cancelled event (first published late, or added by a publication after the cancel) are void.
+  const cancelled = (await one<{ status: string }>(db, 'SELECT status FROM events WHERE event_id = $1', [payload.eventId], t))?.status === 'cancelled';
+  const seatStatus = cancelled ? 'void' : 'available';
   await db.query(
     `INSERT INTO tiers (event_id, tier_id, name, amount, currency)
      SELECT $1, * FROM unnest($2::text[], $3::text[], $4::bigint[], $5::text[]) ON CONFLICT DO NOTHING`,
@@ -41,10 +48,10 @@ export async function materialiseEvent(db: Sequelize, t: Transaction, payload: E
   const s = payload.seats;
   const seats = await rows<{ seat_id: string }>(
     db,
-    `INSERT INTO seats (event_id, seat_id, label, section, row_label, tier_id, x, y)
-     SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::float8[], $8::float8[])
+    `INSERT INTO seats (event_id, status, seat_id, label, section, row_label, tier_id, x, y)
+     SELECT $1, $9, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::float8[], $8::float8[])
      ON CONFLICT DO NOTHING RETURNING seat_id`,
-    [payload.eventId, s.map((x) => x.seatId), s.map((x) => x.label), s.map((x) => x.section ?? null), s.map((x) => x.row ?? null), s.map((x) => x.tierId), s.map((x) => x.x ?? null), s.map((x) => x.y ?? null)],
+    [payload.eventId, s.map((x) => x.seatId), s.map((x) => x.label), s.map((x) => x.section ?? null), s.map((x) => x.row ?? null), s.map((x) => x.tierId), s.map((x) => x.x ?? null), s.map((x) => x.y ?? null), seatStatus],
     t,
   );
   const a = payload.gaAreas;
@@ -60,8 +67,8 @@ export async function materialiseEvent(db: Sequelize, t: Transaction, payload: E
   // publication are a change that live clients must see.
   if (!created.length && (seats.length || areas.length)) {
     await recordChange(db, t, payload.eventId, {
-      seats: Object.fromEntries(seats.map((r) => [r.seat_id, 'available' as const])),
-      ga: areas.map((r) => ({ areaId: r.area_id, remaining: r.capacity })),
+      seats: Object.fromEntries(seats.map((r) => [r.seat_id, seatStatus])),
+      ga: areas.map((r) => ({ areaId: r.area_id, remaining: cancelled ? 0 : r.capacity })),
     }, publish);
   }
   return { seats: seats.length, areas: areas.length };
