@@ -12,14 +12,13 @@
 // Env: BENCH_UPSTREAMS (trivial,catalog), BENCH_SECONDS (5 per side and phase), BENCH_CONCURRENCY (16),
 // BENCH_ROUNDS (5), BENCH_RATE_LIMITS=memory (no Redis for the gateway), BENCH_LOG_LEVEL (info: the gateway
 // and catalog write their access logs, as in production), REDIS_URL (else a local redis-server is started).
-import { randomBytes } from 'node:crypto';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool, type Dispatcher } from 'undici';
-import { findBinary, freePort, startPostgres, startRedis, stopChild, type PostgresHandle, type RedisHandle } from '@eventtickets/platform/testing/processes';
-import { drive, root, startGateway, startTrivialUpstream, summariseRounds, waitForHealth, type Result, type Round } from './driver.ts';
+import { findBinary, startPostgres, startRedis, stopChild, type PostgresHandle, type RedisHandle } from '@eventtickets/platform/testing/processes';
+import { drive, processCpuMs, publishedEvent, spawnCatalog, startGateway, startTrivialUpstream, summariseRounds, type Result, type Round } from './driver.ts';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 16);
@@ -33,17 +32,6 @@ const children: ChildProcess[] = [];
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 
 const loadAverage = () => loadavg().map((l) => l.toFixed(2)).join(' ');
-
-/** user+system CPU time of a process so far, in ms (Linux /proc; clock ticks of 10 ms). */
-function processCpuMs(pid: number | undefined): number {
-  if (!pid) return NaN;
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10;
-  } catch {
-    return NaN; // not Linux
-  }
-}
 
 interface Target {
   name: string;
@@ -62,6 +50,7 @@ interface Comparison {
   cpuPerRequestUs: { directUpstream: number; gatewayUpstream: number; gateway: number };
   loadBefore: string;
   loadAfter: string;
+  bodyBytes: number;
 }
 
 async function compare(target: Target): Promise<Comparison> {
@@ -71,6 +60,9 @@ async function compare(target: Target): Promise<Comparison> {
     direct: new Pool(target.upstreamUrl, { connections: concurrency, pipelining: 1, keepAliveTimeout: 30_000 }),
     gateway: new Pool(target.gatewayUrl, { connections: concurrency, pipelining: 1, keepAliveTimeout: 30_000 }),
   };
+  const sample = await pools.gateway.request(request);
+  const bodyBytes = (await sample.body.arrayBuffer()).byteLength;
+  if (sample.statusCode !== 200) throw new Error(`GET ${target.path} through the gateway answered ${sample.statusCode}`);
   const loadBefore = loadAverage();
   // Warm-up: JIT, keep-alive pools, Redis and Postgres connections, caches.
   await drive(pools.direct, request, 1, concurrency);
@@ -108,6 +100,7 @@ async function compare(target: Target): Promise<Comparison> {
     },
     loadBefore,
     loadAfter: loadAverage(),
+    bodyBytes,
   };
 }
 
@@ -116,7 +109,7 @@ function report(c: Comparison): { p50Met: boolean; throughputMet: boolean } {
   const addedP50 = c.latency.through.p50 - c.latency.direct.p50;
   const ratio = c.load.through.rps / c.load.direct.rps;
   const us = (n: number) => (Number.isFinite(n) ? `${n.toFixed(0)} µs` : 'n/a');
-  console.log(`\n== upstream: ${c.target.name} (${c.target.description}), GET ${c.target.path}`);
+  console.log(`\n== upstream: ${c.target.name} (${c.target.description}), GET ${c.target.path} (${c.bodyBytes} bytes)`);
   console.log(`  load average before ${c.loadBefore}, after ${c.loadAfter}`);
   console.log('  latency, 1 request in flight:');
   console.log(fmt(c.latency.direct));
@@ -131,58 +124,6 @@ function report(c: Comparison): { p50Met: boolean; throughputMet: boolean } {
   console.log(`  p50 added at ${concurrency} in flight (queueing included): ${(c.load.through.p50 - c.load.direct.p50).toFixed(3)} ms`);
   console.log(`  throughput ratio gateway/direct at ${concurrency} in flight: ${ratio.toFixed(2)}x (goal >= ${GOAL_THROUGHPUT_RATIO}x: ${throughputMet ? 'met' : 'NOT met'})`);
   return { p50Met, throughputMet };
-}
-
-async function spawnCatalog(databaseUrl: string, redisUrl: string | undefined): Promise<{ child: ChildProcess; url: string }> {
-  const port = await freePort();
-  const child = spawn(process.execPath, ['services/catalog/src/main.ts'], {
-    cwd: root,
-    stdio: ['ignore', 'ignore', 'inherit'],
-    env: {
-      PATH: process.env.PATH,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      DATABASE_URL: databaseUrl,
-      LOG_LEVEL: logLevel,
-      CURSOR_SECRET: randomBytes(32).toString('base64url'),
-      ...(redisUrl ? { REDIS_URL: redisUrl, REDIS_PREFIX: `bench-catalog-${process.pid}:` } : {}),
-    },
-  });
-  children.push(child);
-  const url = `http://127.0.0.1:${port}`;
-  await waitForHealth(url, 60_000);
-  return { child, url };
-}
-
-/** A venue and a published event, created through catalog's API as an organizer would (identity headers, as the gateway sets them). */
-async function publishedEvent(catalogUrl: string): Promise<string> {
-  const headers = { 'content-type': 'application/json', 'x-user-id': 'bench-organizer', 'x-user-role': 'organizer' };
-  async function call(method: string, path: string, body?: unknown): Promise<{ id: string; status?: string }> {
-    const res = await fetch(`${catalogUrl}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-    const json = (await res.json()) as { id: string; status?: string };
-    if (!res.ok) throw new Error(`catalog ${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
-    return json;
-  }
-  const day = (offset: number, hour: number) => {
-    const d = new Date();
-    d.setUTCDate(d.getUTCDate() + offset);
-    d.setUTCHours(hour, 0, 0, 0);
-    return d.toISOString();
-  };
-  const venue = await call('POST', '/api/venues', {
-    name: 'Benchmark Hall', city: 'Dublin', address: '1 Quay Street', timeZone: 'Europe/Dublin',
-    seatMap: {
-      sections: [{ name: 'Stalls', rows: 10, seatsPerRow: 20, origin: { x: 10, y: 10 }, spacing: 20 }],
-      gaAreas: [{ name: 'Standing', capacity: 200, x: 500, y: 50 }],
-    },
-  });
-  const event = await call('POST', '/api/events', {
-    venueId: venue.id, title: 'Benchmark night', category: 'concert', startsAt: day(30, 20), endsAt: day(30, 23),
-    tiers: [{ name: 'Stalls', amount: 4500, currency: 'EUR', sections: ['Stalls'] }, { name: 'Standing', amount: 2000, currency: 'EUR', gaAreas: ['Standing'] }],
-  });
-  const published = await call('POST', `/api/events/${event.id}/publish`);
-  if (published.status !== 'published') throw new Error(`event not published: ${published.status}`);
-  return event.id;
 }
 
 async function stopAll(list: ChildProcess[]): Promise<void> {
@@ -209,7 +150,7 @@ async function main(): Promise<void> {
     const gateway = await startGateway({ upstreams: { catalog: upstream.url }, redisUrl: gatewayRedis, logLevel });
     children.push(gateway.child);
     const result = await compare({
-      name: 'trivial', description: 'bare node:http, fixed 120-byte JSON: the proxy overhead',
+      name: 'trivial', description: 'bare node:http, fixed JSON: the proxy overhead',
       upstreamUrl: upstream.url, upstreamPid: upstream.child.pid, gatewayUrl: gateway.url, gatewayPid: gateway.child.pid, path: '/api/events/e1',
     });
     verdicts.push(['trivial', report(result)]);
@@ -218,13 +159,17 @@ async function main(): Promise<void> {
 
   if (upstreamKinds.includes('catalog')) {
     const dir = mkdtempSync(join(tmpdir(), 'gateway-bench-pg-'));
-    let pg: PostgresHandle | undefined;
-    cleanups.push(async () => {
-      await pg?.stop();
-      rmSync(dir, { recursive: true, force: true });
+    const removeDir = () => rmSync(dir, { recursive: true, force: true });
+    const pg: PostgresHandle = await startPostgres(dir).catch((err: unknown) => {
+      removeDir();
+      throw err;
     });
-    pg = await startPostgres(dir);
-    const catalog = await spawnCatalog(pg.url.replace(/\/postgres$/, '/catalog_bench'), redisUrl);
+    cleanups.push(async () => {
+      await pg.stop();
+      removeDir();
+    });
+    const catalog = await spawnCatalog(pg.url.replace(/\/postgres$/, '/catalog_bench'), redisUrl, logLevel);
+    children.push(catalog.child);
     const eventId = await publishedEvent(catalog.url);
     const gateway = await startGateway({ upstreams: { catalog: catalog.url }, redisUrl: gatewayRedis, logLevel });
     children.push(gateway.child);

@@ -1,7 +1,9 @@
 // Shared pieces of the gateway benchmark and profiler: child processes (trivial upstream, the real gateway),
 // health waits, and the closed-loop load driver. The load generator always runs in the calling process and
 // every server in its own process, so none of them shares an event loop with the client.
+import { randomBytes } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { Dispatcher, Pool } from 'undici';
@@ -46,7 +48,10 @@ export interface GatewayOptions {
 export async function startGateway(opts: GatewayOptions): Promise<{ child: ChildProcess; url: string }> {
   const port = await freePort();
   const upstreamEnv = Object.fromEntries(Object.entries(opts.upstreams).map(([service, url]) => [`${service.toUpperCase()}_URL`, url]));
-  const child = spawn(process.execPath, [...(opts.execArgv ?? []), 'services/gateway/src/main.ts'], {
+  // BENCH_GATEWAY_ENTRY: another gateway build to measure (e.g. an older commit's services/gateway extracted
+  // inside the repository, so that it resolves the same node_modules), for before/after figures.
+  const entry = process.env.BENCH_GATEWAY_ENTRY ?? 'services/gateway/src/main.ts';
+  const child = spawn(process.execPath, [...(opts.execArgv ?? []), entry], {
     cwd: root,
     stdio: ['ignore', 'ignore', 'inherit'],
     env: {
@@ -101,3 +106,67 @@ export function summariseRounds(label: string, rounds: Round[]): Result {
   const sorted = Float64Array.from(all).sort();
   return { label, requests: all.length, errors: rounds.reduce((s, r) => s + r.errors, 0), rps: all.length / elapsed, p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
 }
+
+/** user+system CPU time of a process so far, in ms (Linux /proc; clock ticks of 10 ms). */
+export function processCpuMs(pid: number | undefined): number {
+  if (!pid) return NaN;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return NaN; // not Linux
+  }
+}
+
+/** The real catalog service (services/catalog/src/main.ts) on the given database; it creates the database and migrates. */
+export async function spawnCatalog(databaseUrl: string, redisUrl: string | undefined, logLevel = 'info'): Promise<{ child: ChildProcess; url: string }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['services/catalog/src/main.ts'], {
+    cwd: root,
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: {
+      PATH: process.env.PATH,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      DATABASE_URL: databaseUrl,
+      LOG_LEVEL: logLevel,
+      CURSOR_SECRET: randomBytes(32).toString('base64url'),
+      ...(redisUrl ? { REDIS_URL: redisUrl, REDIS_PREFIX: `bench-catalog-${process.pid}:` } : {}),
+    },
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await waitForHealth(url, 60_000);
+  return { child, url };
+}
+
+/** A venue and a published event, created through catalog's API as an organizer would (identity headers, as the gateway sets them). */
+export async function publishedEvent(catalogUrl: string): Promise<string> {
+  const headers = { 'content-type': 'application/json', 'x-user-id': 'bench-organizer', 'x-user-role': 'organizer' };
+  async function call(method: string, path: string, body?: unknown): Promise<{ id: string; status?: string }> {
+    const res = await fetch(`${catalogUrl}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const json = (await res.json()) as { id: string; status?: string };
+    if (!res.ok) throw new Error(`catalog ${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
+    return json;
+  }
+  const day = (offset: number, hour: number) => {
+    const d = new Date();
+    d.setUTCDate(d.getUTCDate() + offset);
+    d.setUTCHours(hour, 0, 0, 0);
+    return d.toISOString();
+  };
+  const venue = await call('POST', '/api/venues', {
+    name: 'Benchmark Hall', city: 'Dublin', address: '1 Quay Street', timeZone: 'Europe/Dublin',
+    seatMap: {
+      sections: [{ name: 'Stalls', rows: 10, seatsPerRow: 20, origin: { x: 10, y: 10 }, spacing: 20 }],
+      gaAreas: [{ name: 'Standing', capacity: 200, x: 500, y: 50 }],
+    },
+  });
+  const event = await call('POST', '/api/events', {
+    venueId: venue.id, title: 'Benchmark night', category: 'concert', startsAt: day(30, 20), endsAt: day(30, 23),
+    tiers: [{ name: 'Stalls', amount: 4500, currency: 'EUR', sections: ['Stalls'] }, { name: 'Standing', amount: 2000, currency: 'EUR', gaAreas: ['Standing'] }],
+  });
+  const published = await call('POST', `/api/events/${event.id}/publish`);
+  if (published.status !== 'published') throw new Error(`event not published: ${published.status}`);
+  return event.id;
+}
+
