@@ -87,7 +87,9 @@ export function toProblem(err: unknown): { problem: HttpProblem; unexpected: boo
   const status = e?.status ?? e?.statusCode;
   if (typeof status === 'number' && status >= 400 && status < 600 && status !== 500) {
     const [slug, title] = defaultSlugByStatus[status] ?? (status < 500 ? ['bad-request', 'Bad request'] : ['internal', 'Internal server error']);
-    const detail = e?.expose !== false && status < 500 ? e?.message : undefined;
+    // Only errors that say their message is for clients (http-errors / ctx.throw set expose) show it: a library
+    // error that merely carries a status may hold internals (SQL, hosts, paths).
+    const detail = e?.expose === true && status < 500 ? e?.message : undefined;
     return { problem: new HttpProblem(status, slug, title, detail, {}, e?.headers ?? {}), unexpected: status >= 500 };
   }
   return { problem: new HttpProblem(500, 'internal', 'Internal server error', 'An unexpected error occurred'), unexpected: true };

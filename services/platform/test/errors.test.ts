@@ -21,6 +21,7 @@ describe('platform/errors: problem+json', () => {
       if (ctx.path === '/conflict') throw problems.conflict('Seats taken', 'seats-unavailable', { seats: ['A1'] });
       if (ctx.path === '/boom') throw new Error('database password is hunter2');
       if (ctx.path === '/koa') ctx.throw(403, 'nope');
+      if (ctx.path === '/lib') throw Object.assign(new Error('relation "users" does not exist at 10.0.0.7:5432'), { status: 400 });
       if (ctx.path === '/echo') ctx.body = { got: (ctx.request as any).body };
     });
     const s = await listen(app.callback(), 0);
@@ -48,7 +49,14 @@ describe('platform/errors: problem+json', () => {
   });
 
   it('maps koa http errors and unknown routes', async () => {
-    expect((await (await fetch(`${url}/koa`)).json()).type).to.equal(`${PROBLEM_BASE}forbidden`);
+    const koa = await (await fetch(`${url}/koa`)).json();
+    expect(koa).to.include({ type: `${PROBLEM_BASE}forbidden`, detail: 'nope' }); // ctx.throw marks its message as public
+    // a library error that only carries a status keeps its message (SQL, hosts) to the logs
+    const lib = await fetch(`${url}/lib`);
+    expect(lib.status).to.equal(400);
+    const libText = await lib.text();
+    expect(libText).not.to.include('relation').and.not.to.include('10.0.0.7');
+    expect(JSON.parse(libText).type).to.equal(`${PROBLEM_BASE}bad-request`);
     const res = await fetch(`${url}/missing`);
     expect(res.status).to.equal(404);
     expect((await res.json()).type).to.equal(`${PROBLEM_BASE}not-found`);
