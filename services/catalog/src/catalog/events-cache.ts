@@ -6,7 +6,12 @@ import type { CatalogDeps } from './deps.ts';
 const LIST_NAMESPACE = 'events:list';
 const detailNamespace = (id: string) => `events:detail:${id}`;
 
-export interface Loaded { text: string; cacheable: boolean }
+export interface Loaded {
+  text: string;
+  cacheable: boolean;
+  /** Shorter than the configured TTL when the representation goes stale on its own (an event ends). */
+  ttlSeconds?: number;
+}
 
 async function through(deps: CatalogDeps, namespace: string, key: string, load: () => Promise<Loaded | undefined>): Promise<Loaded | undefined> {
   const generation = await deps.cache.generation(namespace);
@@ -16,7 +21,7 @@ async function through(deps: CatalogDeps, namespace: string, key: string, load: 
   deps.cacheLookups.inc({ kind, result: hit === undefined ? 'miss' : 'hit' });
   if (hit !== undefined) return { text: hit, cacheable: true };
   const loaded = await load();
-  if (loaded?.cacheable) await deps.cache.set(fullKey, loaded.text, deps.cacheTtlSeconds);
+  if (loaded?.cacheable) await deps.cache.set(fullKey, loaded.text, Math.min(deps.cacheTtlSeconds, loaded.ttlSeconds ?? Infinity));
   return loaded;
 }
 

@@ -99,7 +99,10 @@ export async function searchPage(deps: CatalogDeps, identity: Identity | undefin
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
     const nextCursor = rows.length > limit && last ? encodeCursor(deps.cursorSecret, scope, { startsAt: last.starts_at.toISOString(), id: last.id }) : null;
-    return { text: JSON.stringify({ items: page.map((r) => eventSummary(r, deps.now())), nextCursor }), cacheable: !organizerId };
+    // A public page lists only events that have not ended, so it is kept no longer than its first event lasts.
+    const now = deps.now().getTime();
+    const ttlSeconds = Math.min(deps.cacheTtlSeconds, ...page.map((r) => Math.floor((r.ends_at.getTime() - now) / 1000)));
+    return { text: JSON.stringify({ items: page.map((r) => eventSummary(r, deps.now())), nextCursor }), cacheable: !organizerId && ttlSeconds >= 1, ttlSeconds };
   };
   if (organizerId) return { text: (await load()).text, cacheControl: PRIVATE_CACHE_CONTROL };
   const key = createHash('sha256').update(`${scope}\n${params.cursor ?? ''}\n${limit}`).digest('base64url');
