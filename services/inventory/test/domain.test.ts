@@ -38,8 +38,9 @@ describe('inventory domain: hold rules', () => {
     expect(slugOf(() => checkHoldAllowed(event, { eventId: 'e1', ga: [{ areaId: 'f', quantity: 1 }, { areaId: 'f', quantity: 1 }] }, now))).to.equal('validation-error');
   });
 
-  it('lock keys are per seat and per area, namespaced by event, de-duplicated and sorted', () => {
-    expect(lockKeys({ eventId: 'e1', seats: ['b2', 'a1'], ga: [{ areaId: 'floor', quantity: 2 }] })).to.deep.equal(['ga:e1:floor', 'seat:e1:a1', 'seat:e1:b2']);
+  it('lock keys are per seat, namespaced by event and sorted; general admission takes none', () => {
+    expect(lockKeys({ eventId: 'e1', seats: ['b2', 'a1'], ga: [{ areaId: 'floor', quantity: 2 }] })).to.deep.equal(['seat:e1:a1', 'seat:e1:b2']);
+    expect(lockKeys({ eventId: 'e1', ga: [{ areaId: 'floor', quantity: 2 }] })).to.deep.equal([]);
   });
 
   it('totals sum whole minor units per currency, GA by quantity', () => {

@@ -25,11 +25,11 @@ export function checkHoldAllowed(event: EventRow, req: HoldRequest, now: Date): 
   }
 }
 
-/** Redlock resources for a request, sorted so every replica takes them in the same order. */
+/** Redlock resources for a request: one per seat, sorted so every replica takes them in the same order.
+ *  General-admission areas get none: their conditional increment is one atomic row update, so a lock per area
+ *  would only queue every buyer of the area behind one key and turn them away as seats-busy while places remain. */
 export function lockKeys(req: HoldRequest): string[] {
-  const seats = (req.seats ?? []).map((s) => `seat:${req.eventId}:${s}`);
-  const areas = (req.ga ?? []).map((g) => `ga:${req.eventId}:${g.areaId}`);
-  return [...new Set([...seats, ...areas])].sort();
+  return [...new Set((req.seats ?? []).map((s) => `seat:${req.eventId}:${s}`))].sort();
 }
 
 /** Sum of prices per currency (amounts are whole minor units, so sums are exact). */

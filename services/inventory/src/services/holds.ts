@@ -59,18 +59,20 @@ export function createHoldService(deps: HoldServiceDeps) {
     if (!event) throw problems.notFound(`No event ${req.eventId}`, 'event-not-found');
     checkHoldAllowed(event, req, event.db_now);
     await checkKnown(req);
-    try {
-      return await deps.locker.withLocks(lockKeys(req), deps.lockTtlMs, async () => {
-        await deps.hooks?.beforeWrite?.(req);
-        // No check of the lock's signal here on purpose: correctness never depends on the lock, the
-        // conditional write below refuses anything a paused holder could get wrong.
-        const view = await inTransaction(async (t) => {
-          const holdId = await writeHold(db, t, { ...req, userId, reservationMinutes: event.reservation_minutes }, publish);
-          return (await loadHoldView(db, holdId, t))!;
-        });
-        metrics.holdsCreated.inc();
-        return view;
+    const write = async (): Promise<HoldView> => {
+      await deps.hooks?.beforeWrite?.(req);
+      // No check of the lock's signal here on purpose: correctness never depends on the lock, the
+      // conditional write below refuses anything a paused holder could get wrong.
+      const view = await inTransaction(async (t) => {
+        const holdId = await writeHold(db, t, { ...req, userId, reservationMinutes: event.reservation_minutes }, publish);
+        return (await loadHoldView(db, holdId, t))!;
       });
+      metrics.holdsCreated.inc();
+      return view;
+    };
+    const keys = lockKeys(req);
+    try {
+      return await (keys.length ? deps.locker.withLocks(keys, deps.lockTtlMs, write) : write());
     } catch (err) {
       if (err instanceof HttpProblem && err.status === 409) metrics.holdConflicts.inc({ reason: err.slug });
       if (err instanceof LockUnavailableError) {
