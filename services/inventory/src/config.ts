@@ -17,6 +17,8 @@ export const configSchema = baseConfigSchema.extend({
   EXPIRY_BATCH_SIZE: z.coerce.number().int().min(1).max(1_000).default(100),
   /** SSE heartbeat (comment line); also when each replica checks for changes it may have missed. */
   SSE_HEARTBEAT_MS: z.coerce.number().int().min(10).max(300_000).default(15_000),
+  /** Bytes an SSE client may leave unread before it is dropped (it then resumes with Last-Event-ID). */
+  SSE_MAX_BUFFERED_BYTES: z.coerce.number().int().min(1_024).default(1_048_576),
   /** How long the per-event change log keeps entries for Last-Event-ID resume. */
   CHANGE_LOG_RETENTION_MS: z.coerce.number().int().min(1_000).default(3_600_000),
 });

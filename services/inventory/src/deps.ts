@@ -56,7 +56,7 @@ export function createDeps(config: InventoryConfig, overrides: DepsOverrides = {
   const pubsub = createPubSub({ url: config.REDIS_URL[0], logger, prefix: config.REDIS_PREFIX });
   const bus = createEventBus({ service: SERVICE, db, redis: redis[0], logger, prefix: config.REDIS_PREFIX, registry: metrics.registry, busDatabaseUrl: config.BUS_DATABASE_URL });
   const lifecycle = createLifecycle();
-  const hub = createAvailabilityHub({ db, pubsub, logger, metrics: inventoryMetrics, heartbeatMs: config.SSE_HEARTBEAT_MS, lifecycle });
+  const hub = createAvailabilityHub({ db, pubsub, logger, metrics: inventoryMetrics, heartbeatMs: config.SSE_HEARTBEAT_MS, maxBufferedBytes: config.SSE_MAX_BUFFERED_BYTES, lifecycle });
   const holds = createHoldService({ db, locker, logger, metrics: inventoryMetrics, publish: hub.publish, lockTtlMs: config.HOLD_LOCK_TTL_MS, hooks: overrides.hooks });
   return {
     config, logger, db, redis, metrics, inventoryMetrics, locker, pubsub, bus, lifecycle, hub, holds,

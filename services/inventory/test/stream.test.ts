@@ -114,13 +114,42 @@ describe('inventory: availability stream across replicas (real Postgres + Redis 
     };
     const lifecycle = createLifecycle();
     const hub = createAvailabilityHub({
-      db: a.deps.db, pubsub: slowPubSub, logger: createLogger('inventory', { level: 'silent' }), lifecycle, heartbeatMs: 300_000,
+      db: a.deps.db, pubsub: slowPubSub, logger: createLogger('inventory', { level: 'silent' }), lifecycle, heartbeatMs: 300_000, maxBufferedBytes: 1_048_576,
       metrics: createInventoryMetrics(createMetrics('inventory').registry, a.deps.db),
     });
     try {
       const { stream: out } = await hub.open(ev.eventId, undefined);
       const messages = await parseSse(out, 1);
       expect([messages[0]!.event, messages[0]!.id, messages[0]!.data.seats.s001]).to.deep.equal(['snapshot', '1', 'held']);
+    } finally {
+      lifecycle.shutdown();
+    }
+  });
+
+  it('a client that stops reading is dropped once too much waits for it; a reading client misses nothing', async () => {
+    const ev = eventPayload({ seats: 10 });
+    await publishEvent(a.deps, ev);
+    const reader = await stream(b, ev.eventId);
+    expect((await reader.next()).event).to.equal('snapshot');
+    const lifecycle = createLifecycle();
+    const metrics = createInventoryMetrics(createMetrics('inventory').registry, a.deps.db);
+    const hub = createAvailabilityHub({
+      db: a.deps.db, pubsub: a.deps.pubsub, logger: createLogger('inventory', { level: 'silent' }), lifecycle, heartbeatMs: 300_000, maxBufferedBytes: 2_048, metrics,
+    });
+    try {
+      const { stream: stalled } = await hub.open(ev.eventId, undefined); // nobody ever reads this one
+      const closed = new Promise((resolve) => stalled.once('close', resolve));
+      let changes = 0;
+      while (!stalled.destroyed) {
+        expect(changes, 'the stalled client was never dropped').to.be.lessThan(100);
+        const hold = (await call(a.url, 'POST', '/api/holds', { user: 'u1', body: { eventId: ev.eventId, seats: ['s001', 's002'] } })).body;
+        await call(a.url, 'DELETE', `/api/holds/${hold.id}`, { user: 'u1' });
+        changes += 2;
+      }
+      await closed;
+      expect(hub.clientCount()).to.equal(0);
+      expect((await metrics.sseClients.get()).values[0]!.value).to.equal(0);
+      for (let seq = 1; seq <= changes; seq++) expect((await reader.next()).id).to.equal(String(seq));
     } finally {
       lifecycle.shutdown();
     }

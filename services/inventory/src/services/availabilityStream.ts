@@ -17,6 +17,15 @@ export interface HubOptions {
   metrics: InventoryMetrics;
   heartbeatMs: number;
   lifecycle: Lifecycle;
+  /** Bytes waiting for a client that stopped reading before it is dropped (it resumes with Last-Event-ID). */
+  maxBufferedBytes: number;
+}
+
+interface ClientContext {
+  db: Sequelize;
+  logger: Logger;
+  maxBufferedBytes: number;
+  onClose: (c: StreamClient) => void;
 }
 
 const channelFor = (eventId: string) => `availability:${eventId}`;
@@ -29,14 +38,14 @@ class StreamClient {
   private closed = false;
   private readonly db: Sequelize;
   private readonly logger: Logger;
-  private readonly onClose: (c: StreamClient) => void;
+  private readonly ctx: ClientContext;
 
-  constructor(eventId: string, lastSeq: number, db: Sequelize, logger: Logger, onClose: (c: StreamClient) => void) {
+  constructor(eventId: string, lastSeq: number, ctx: ClientContext) {
     this.eventId = eventId;
     this.lastSeq = lastSeq;
-    this.db = db;
-    this.logger = logger;
-    this.onClose = onClose;
+    this.db = ctx.db;
+    this.logger = ctx.logger;
+    this.ctx = ctx;
   }
 
   /** Work for this client runs strictly in order, so ids on the wire only ever increase. */
@@ -72,7 +81,25 @@ class StreamClient {
   }
 
   heartbeat(): void {
-    if (!this.closed) this.out.write(sseComment('ping'));
+    this.send(sseComment('ping'));
+  }
+
+  /** Everything goes out through here. A client that stopped reading (a phone asleep with its connection
+   *  open) must not make this replica buffer without bound: past the limit it is dropped, and its
+   *  EventSource reconnects with Last-Event-ID and replays what it missed from the change log. */
+  send(text: string): void {
+    if (this.closed) return;
+    // Measured before writing, so one large message (a big venue's snapshot) never counts against the
+    // client on its own: it moves on to the socket as soon as the response pipeline flows.
+    const waiting = this.out.writableLength + this.out.readableLength;
+    if (waiting > this.ctx.maxBufferedBytes) {
+      this.logger.warn({ eventId: this.eventId, waiting }, 'availability client is not reading; dropping it');
+      this.closed = true;
+      this.out.destroy(); // the response pipeline ends with it, closing the connection
+      this.ctx.onClose(this);
+      return;
+    }
+    this.out.write(text);
   }
 
   private async catchUp(upto: number): Promise<void> {
@@ -85,13 +112,12 @@ class StreamClient {
   private async sendSnapshot(): Promise<void> {
     const snapshot = await loadSnapshot(this.db, this.eventId);
     if (!snapshot) return this.close();
-    this.out.write(sseMessage('snapshot', snapshot.seq, snapshot));
+    this.send(sseMessage('snapshot', snapshot.seq, snapshot));
     this.lastSeq = snapshot.seq;
   }
 
   private write(event: string, change: AvailabilityChange): void {
-    if (this.closed) return;
-    this.out.write(sseMessage(event, change.seq, change));
+    this.send(sseMessage(event, change.seq, change));
     this.lastSeq = change.seq;
   }
 
@@ -99,7 +125,7 @@ class StreamClient {
     if (this.closed) return;
     this.closed = true;
     this.out.end();
-    this.onClose(this);
+    this.ctx.onClose(this);
   }
 }
 
@@ -141,11 +167,11 @@ export function createAvailabilityHub(opts: HubOptions) {
 
   /** Opens a stream: subscribed first, then the snapshot or the replay, so nothing falls in between. */
   async function open(eventId: string, resumeFrom: number | undefined): Promise<{ stream: PassThrough; close: () => void }> {
-    const client = new StreamClient(eventId, resumeFrom ?? 0, opts.db, logger, detach);
+    const client = new StreamClient(eventId, resumeFrom ?? 0, { db: opts.db, logger, maxBufferedBytes: opts.maxBufferedBytes, onClose: detach });
     metrics.sseClients.inc();
     const feed = feedFor(eventId);
     feed.clients.add(client);
-    client.out.write('retry: 2000\n\n');
+    client.send('retry: 2000\n\n');
     client.start(resumeFrom, feed.unsubscribe);
     try {
       await feed.unsubscribe;
