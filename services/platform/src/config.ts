@@ -39,10 +39,14 @@ export const redisUrls = z
 export function loadConfig<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv = process.env): z.infer<S> {
   const result = schema.safeParse(env);
   if (result.success) return result.data;
-  const issues = result.error.issues.map((issue) => ({
-    variable: String(issue.path[0] ?? '(env)'),
-    message: issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : issue.message,
-  }));
+  const issues = result.error.issues.map((issue) => {
+    const variable = String(issue.path[0] ?? '(env)');
+    // zod does not echo the input in issues, so "missing" is decided from the environment itself. The value
+    // is never echoed: it may be a secret.
+    const missing = env[variable] === undefined || env[variable] === '';
+    const message = issue.code === 'invalid_type' && missing ? 'is required' : issue.message;
+    return { variable, message };
+  });
   throw new ConfigError(issues);
 }
 

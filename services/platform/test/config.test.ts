@@ -17,6 +17,18 @@ describe('platform/config', () => {
     expect(() => loadConfig(schema, { DATABASE_URL: 'postgres://x/db', REDIS_URL: 'http://nope' })).to.throw(ConfigError, /REDIS_URL/);
   });
 
+  it('reports a non-numeric number as invalid, not as missing', () => {
+    try {
+      loadConfig(schema, { DATABASE_URL: 'postgres://x/db', PORT: 'abc' });
+      expect.fail('should throw');
+    } catch (err) {
+      const issue = (err as ConfigError).issues.find((i) => i.variable === 'PORT');
+      expect(issue?.message).to.not.equal('is required');
+      expect(issue?.message).to.match(/number/);
+      expect(JSON.stringify((err as ConfigError).issues)).to.not.include('abc'); // values may be secrets
+    }
+  });
+
   it('reports a missing variable as required', () => {
     try {
       loadConfig(schema, {});
