@@ -19,3 +19,4 @@ export * from './cache.ts';
 export * from './conditional.ts';
 export * from './tracing.ts';
 export * from './client.ts';
+export * from './idempotency.ts';

@@ -1,0 +1,96 @@
+// Idempotency keys: a retried mutating request (same key, same body) gets the first result instead of being
+// applied twice; the same key with another body is a 422. The key row is written in the SAME transaction as
+// the state change, so "applied" and "remembered" can never disagree. A concurrent duplicate waits on the
+// unique index until the first commits, then reads its stored response.
+import { createHash } from 'node:crypto';
+import type { Context } from 'koa';
+import type { Sequelize, Transaction } from 'sequelize';
+import type { Migration } from './db.ts';
+import { problems } from './errors.ts';
+
+export const idempotencyMigrations: Migration[] = [
+  {
+    name: '0000-platform-idempotency',
+    up: (db) =>
+      db.query(`
+        CREATE TABLE IF NOT EXISTS idempotency_keys (
+          scope text NOT NULL,
+          key text NOT NULL,
+          request_hash text NOT NULL,
+          status integer,
+          response jsonb,
+          created_at timestamptz NOT NULL DEFAULT now(),
+          PRIMARY KEY (scope, key)
+        );
+        CREATE INDEX IF NOT EXISTS idempotency_keys_created ON idempotency_keys (created_at);`),
+    down: (db) => db.query('DROP TABLE IF EXISTS idempotency_keys'),
+  },
+];
+
+const KEY_PATTERN = /^[A-Za-z0-9._:-]{8,128}$/;
+
+/** Reads the Idempotency-Key header: undefined when absent, 400 when malformed. */
+export function idempotencyKeyFrom(ctx: Context, required = false): string | undefined {
+  const key = ctx.get('idempotency-key');
+  if (!key) {
+    if (required) throw problems.badRequest('This operation needs an Idempotency-Key header', 'idempotency-key-required');
+    return undefined;
+  }
+  if (!KEY_PATTERN.test(key)) throw problems.badRequest('Idempotency-Key must be 8-128 characters of A-Z a-z 0-9 . _ : -', 'idempotency-key-invalid');
+  return key;
+}
+
+/** Stable hash of what the request asks for (method, path, canonical JSON body). */
+export function requestFingerprint(method: string, path: string, body: unknown): string {
+  return createHash('sha256').update(`${method.toUpperCase()} ${path}\n${canonicalJson(body)}`).digest('hex');
+}
+
+function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value ?? null);
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : 1));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+}
+
+export interface IdempotentResult<T> { status: number; body: T; replayed: boolean }
+
+/**
+ * Runs `apply` at most once per (scope, key). Must be called inside transaction t, which must also hold the
+ * state change `apply` makes. Returns the stored result on a replay; 422 idempotency-key-reused when the key
+ * was used for a different request.
+ */
+export async function runIdempotent<T>(
+  db: Sequelize,
+  t: Transaction,
+  ref: { scope: string; key: string; fingerprint: string },
+  apply: () => Promise<{ status: number; body: T }>,
+): Promise<IdempotentResult<T>> {
+  const [claimed] = (await db.query(
+    `INSERT INTO idempotency_keys (scope, key, request_hash) VALUES ($1, $2, $3)
+     ON CONFLICT (scope, key) DO NOTHING RETURNING key`,
+    { bind: [ref.scope, ref.key, ref.fingerprint], transaction: t },
+  )) as [unknown[], unknown];
+  if (claimed.length === 0) {
+    const [rows] = (await db.query('SELECT request_hash, status, response FROM idempotency_keys WHERE scope = $1 AND key = $2', {
+      bind: [ref.scope, ref.key],
+      transaction: t,
+    })) as [Array<{ request_hash: string; status: number; response: T }>, unknown];
+    const first = rows[0]!;
+    if (first.request_hash !== ref.fingerprint) {
+      throw problems.unprocessable('This Idempotency-Key was already used for a different request', 'idempotency-key-reused');
+    }
+    return { status: first.status, body: first.response, replayed: true };
+  }
+  const result = await apply();
+  await db.query('UPDATE idempotency_keys SET status = $3, response = $4 WHERE scope = $1 AND key = $2', {
+    bind: [ref.scope, ref.key, result.status, JSON.stringify(result.body)],
+    transaction: t,
+  });
+  return { ...result, replayed: false };
+}
+
+/** Forgets keys older than maxAgeMs (run periodically; clients retry within minutes, not days). */
+export async function pruneIdempotencyKeys(db: Sequelize, maxAgeMs: number): Promise<number> {
+  const [, meta] = (await db.query(`DELETE FROM idempotency_keys WHERE created_at < now() - ($1::bigint * interval '1 millisecond')`, { bind: [maxAgeMs] })) as [unknown, { rowCount?: number }];
+  return meta?.rowCount ?? 0;
+}
