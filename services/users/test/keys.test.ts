@@ -2,6 +2,7 @@
 // rotation keeps old tokens valid until their key is removed, and env-provided keys work the same way.
 import { expect } from 'chai';
 import { createLocalJWKSet, createRemoteJWKSet, exportJWK, generateKeyPair, jwtVerify, type JWK } from 'jose';
+import { createDatabase } from '@eventtickets/platform';
 import { envKeyStore } from '../src/keys/signing-keys.ts';
 import { makeAdmin, registerUser, startUsers, type Identity, type UsersHarness } from './helpers.ts';
 
@@ -92,6 +93,30 @@ describe('users: signing keys and JWKS (real Postgres)', function () {
       await jwtVerify(before.accessToken, createLocalJWKSet(after), verifyOptions).catch((e) => { error = e; });
       expect((error as { code?: string })?.code).to.equal('ERR_JWKS_NO_MATCHING_KEY');
       await jwtVerify(refreshed.body.accessToken, createLocalJWKSet(after), verifyOptions);
+    });
+
+    it('rotations at the same moment all succeed and leave exactly one signing key, every key still published', async () => {
+      const before = (await jwks()).keys.map((k) => k.kid);
+      // Line them up deterministically: hold the signing key's row (from a connection outside the app's pool)
+      // until all four rotations wait on a lock, then let them go at once.
+      const side = createDatabase(h.dbUrl, { poolMax: 2 });
+      const blocker = await side.transaction();
+      await side.query("SELECT kid FROM signing_keys WHERE status = 'signing' FOR UPDATE", { transaction: blocker });
+      const pending = Promise.all([0, 1, 2, 3].map(() => h.call('POST', '/api/auth/keys/rotate', { identity: admin })));
+      const waiting = async () => {
+        const [rows] = await side.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'");
+        return (rows[0] as { n: number }).n;
+      };
+      while ((await waiting()) < 4) await new Promise((r) => setTimeout(r, 20));
+      await blocker.commit();
+      await side.close();
+      const results = await pending;
+      expect(results.map((r) => r.status)).to.deep.equal([201, 201, 201, 201]);
+      const listed = await h.call('GET', '/api/auth/keys', { identity: admin });
+      expect(listed.body.keys.filter((k: any) => k.status === 'signing')).to.have.length(1);
+      const published = (await jwks()).keys.map((k) => k.kid);
+      expect(published).to.have.length(before.length + 4);
+      expect(published).to.include.members([...before, ...results.map((r) => r.body.kid)]);
     });
 
     it('key management is admin-only', async () => {

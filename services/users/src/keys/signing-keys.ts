@@ -106,6 +106,9 @@ export async function databaseKeyStore(db: Sequelize, opts: { cacheMs?: number }
   async function rotate(): Promise<SigningKeyInfo> {
     const generated = await generateSigningJwk();
     const row = await withTransaction(db, async (t) => {
+      // Rotations queue behind each other: otherwise a second one would not see the first's new key, would
+      // demote nothing and then collide with it on the one-signing-key index (a 500).
+      await db.query('LOCK TABLE signing_keys IN SHARE ROW EXCLUSIVE MODE', { transaction: t });
       await db.query("UPDATE signing_keys SET status = 'previous', rotated_at = now() WHERE status = 'signing'", { transaction: t });
       const inserted = await db.query<KeyRow>(
         `INSERT INTO signing_keys (kid, alg, private_jwk, public_jwk, status) VALUES (:kid, 'ES256', :privateJwk, :publicJwk, 'signing')
