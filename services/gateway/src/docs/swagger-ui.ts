@@ -9,8 +9,9 @@ const require = createRequire(import.meta.url);
 const distRoot: string = (require('swagger-ui-dist') as { getAbsoluteFSPath: () => string }).getAbsoluteFSPath();
 const ownRoot = fileURLToPath(new URL('./static/', import.meta.url));
 
-/** Only what the page loads; the dist's own index.html and petstore initializer are never served. */
-const DIST_FILES = new Set(['swagger-ui.css', 'swagger-ui-bundle.js', 'swagger-ui-standalone-preset.js', 'favicon-32x32.png', 'favicon-16x16.png']);
+/** Only what the page loads (index.css is the dist's page reset: no body margin, a light background); the
+ *  dist's own index.html and petstore initializer are never served. */
+const DIST_FILES = new Set(['index.css', 'swagger-ui.css', 'swagger-ui-bundle.js', 'favicon-32x32.png', 'favicon-16x16.png']);
 
 export function isDocsPath(path: string): boolean {
   return path === '/docs' || path.startsWith('/docs/');
