@@ -39,6 +39,19 @@ describe('users: profile and admin (real Postgres)', function () {
       expect(res.body.type).to.match(/\/user-not-found$/);
     });
 
+    it('answers a malformed x-user-id with 404 user-not-found (not a 500), reading and patching, changing nothing', async () => {
+      const before = await h.counts();
+      for (const userId of ['not-a-uuid', '00000000-0000-4000-8000-00000000000', "1' OR '1'='1"]) {
+        const identity = { userId, role: 'buyer' as const };
+        const read = await h.call('GET', '/api/me', { identity });
+        expect(read.status, userId).to.equal(404);
+        expect(read.body.type).to.match(/\/user-not-found$/);
+        const patch = await h.call('PATCH', '/api/me', { identity, body: { name: 'Mallory' } });
+        expect(patch.status, userId).to.equal(404);
+      }
+      expect(await h.counts()).to.deep.equal(before);
+    });
+
     it('updates name, phone and notification preferences and emits user.updated with the new state', async () => {
       const session = await registerUser(h);
       const res = await h.call('PATCH', '/api/me', { identity: asUser(session), body: { name: ' Grace Hopper ', phone: '+15551234567', notificationPrefs: { sms: true } } });

@@ -2,6 +2,7 @@
 import { QueryTypes, type Sequelize, type Transaction } from '@eventtickets/platform';
 import type { Role } from '@eventtickets/platform';
 import type { NotificationPrefs, UserRecord } from '../domain/user.ts';
+import { isUuid } from '../domain/ids.ts';
 
 const COLUMNS = 'id, email, name, role, phone, notification_prefs, organizer_requested, password_hash, created_at';
 
@@ -32,7 +33,9 @@ export async function findUserByEmail(db: Sequelize, email: string): Promise<Use
   return rows[0] ? toRecord(rows[0]) : undefined;
 }
 
+/** Undefined for an unknown id, and for one that is not a uuid (e.g. a malformed x-user-id header). */
 export async function findUserById(db: Sequelize, id: string, t?: Transaction, opts: { forUpdate?: boolean } = {}): Promise<UserRecord | undefined> {
+  if (!isUuid(id)) return undefined;
   const rows = await db.query<UserRow>(`SELECT ${COLUMNS} FROM users WHERE id = :id${opts.forUpdate ? ' FOR UPDATE' : ''}`, { transaction: t, type: QueryTypes.SELECT, replacements: { id } });
   return rows[0] ? toRecord(rows[0]) : undefined;
 }
