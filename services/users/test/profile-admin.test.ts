@@ -188,9 +188,14 @@ describe('users: profile and admin (real Postgres)', function () {
       const admins = await h.call('GET', '/api/users?role=admin', { identity: admin });
       expect(admins.body.items.map((u: any) => u.id)).to.include(admin.userId);
       for (const u of admins.body.items) expect(u.role).to.equal('admin');
-      const forged = await h.call('GET', `/api/users?cursor=${Buffer.from('["yesterday","x"]').toString('base64url')}`, { identity: admin });
-      expect(forged.status).to.equal(400);
-      expect(forged.body.type).to.match(/\/invalid-cursor$/);
+      const uuid = '00000000-0000-4000-8000-000000000000';
+      // Including timestamps Date.parse tolerates but Postgres does not ("1"), or reads its own way.
+      for (const forged of [['yesterday', 'x'], ['1', uuid], ['Tue, 01 Jan 2030 00:00:00', uuid], ['2030-02-30T00:00:00.000Z', uuid], ['2030-01-01', uuid], { createdAt: '2030-01-01T00:00:00.000Z', id: uuid }, 42]) {
+        const cursor = Buffer.from(JSON.stringify(forged)).toString('base64url');
+        const res = await h.call('GET', `/api/users?cursor=${cursor}`, { identity: admin });
+        expect(res.status, JSON.stringify(forged)).to.equal(400);
+        expect(res.body.type).to.match(/\/invalid-cursor$/);
+      }
       expect((await h.call('GET', '/api/users?limit=0', { identity: admin })).status).to.equal(400);
       expect((await h.call('GET', '/api/users?limit=1000', { identity: admin })).status).to.equal(400);
     });

@@ -2,19 +2,25 @@
 import { HttpProblem, enqueueEvent, problems, withTransaction, type Role } from '@eventtickets/platform';
 import { toUserView, userEventPayload, type UserView } from '../domain/user.ts';
 import { findUserById, listUsers, updateRole } from '../db/users.ts';
+import { isUuid } from '../domain/ids.ts';
 import { userNotFound } from './profile.ts';
 import type { UsersDeps } from '../deps.ts';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function encodeCursor(u: { createdAt: string; id: string }): string {
   return Buffer.from(JSON.stringify([u.createdAt, u.id])).toString('base64url');
 }
 
+function isIsoInstant(value: string): boolean {
+  const time = Date.parse(value);
+  return !Number.isNaN(time) && new Date(time).toISOString() === value;
+}
+
 export function decodeCursor(cursor: string): { createdAt: string; id: string } {
   try {
     const [createdAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
-    if (typeof createdAt === 'string' && !Number.isNaN(Date.parse(createdAt)) && typeof id === 'string' && UUID.test(id)) return { createdAt, id };
+    // Only the exact form encodeCursor writes (Date#toISOString): anything Date.parse merely tolerates, such as
+    // "1", is not a timestamp Postgres accepts.
+    if (typeof createdAt === 'string' && isIsoInstant(createdAt) && typeof id === 'string' && isUuid(id)) return { createdAt, id };
   } catch {
     /* falls through to the problem */
   }
