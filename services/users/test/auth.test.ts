@@ -80,6 +80,9 @@ describe('users: register, login, refresh, logout (real Postgres)', function () 
       ['an unknown field', { email: 'extra@example.org', password: PASSWORD, name: 'X', role: 'admin' }, 'role'],
       ['a non-E.164 phone', { email: 'phone@example.org', password: PASSWORD, name: 'X', phone: '0123 456' }, 'phone'],
       ['a wrong type', { email: 'type@example.org', password: PASSWORD, name: 'X', organizer: 'yes' }, 'organizer'],
+      ['a NUL in the name', { email: 'nulname@example.org', password: PASSWORD, name: 'Ada\u0000Lovelace' }, 'name'],
+      ['a name of only a control character', { email: 'bell@example.org', password: PASSWORD, name: '\u0007' }, 'name'],
+      ['a NUL in the e-mail', { email: 'nul\u0000x@example.org', password: PASSWORD, name: 'X' }, 'email'],
     ];
     for (const [what, body, field] of invalidBodies) {
       it(`rejects ${what} with 400 naming the field and changes nothing`, async () => {
@@ -203,10 +206,13 @@ describe('users: register, login, refresh, logout (real Postgres)', function () 
       expect(await lockOf()).to.equal(120);
     });
 
-    it('rejects a login body with unknown fields (400) without counting a failure', async () => {
+    it('rejects a login body with unknown fields or a control character in the e-mail (400) without counting a failure', async () => {
       const before = await h.counts();
       const res = await h.call('POST', '/api/auth/login', { body: { email: 'a@example.org', password: 'x', remember: true } });
       expect(res.status).to.equal(400);
+      const nul = await h.call('POST', '/api/auth/login', { body: { email: 'a\u0000@example.org', password: 'x' } });
+      expect(nul.status).to.equal(400);
+      expect(nul.body.errors.map((e: any) => e.field)).to.include('requestBody.email');
       expect(await h.counts()).to.deep.equal(before);
     });
   });

@@ -13,7 +13,7 @@ describe('users domain', () => {
     expect(normaliseEmail('  Ada.LOVELACE@Example.COM ')).to.equal('ada.lovelace@example.com');
     expect(normaliseEmail('Jose\u0301@example.com')).to.equal('jos\u00e9@example.com');
     expect(isPlausibleEmail('a@b.co')).to.equal(true);
-    for (const bad of ['a@b', 'a b@c.de', '@c.de', 'a@.', `${'x'.repeat(250)}@a.de`]) expect(isPlausibleEmail(bad), bad).to.equal(false);
+    for (const bad of ['a@b', 'a b@c.de', '@c.de', 'a@.', `${'x'.repeat(250)}@a.de`, 'a\u0000b@c.de', 'a@c.d\u0085e']) expect(isPlausibleEmail(bad), bad).to.equal(false);
   });
 
   describe('password hashes (scrypt)', () => {

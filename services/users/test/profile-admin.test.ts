@@ -95,6 +95,7 @@ describe('users: profile and admin (real Postgres)', function () {
       ['an e-mail change', { email: 'new@example.org' }],
       ['an over-long name', { name: 'x'.repeat(101) }],
       ['an empty name', { name: '' }],
+      ['a control character in the name', { name: 'Grace\u0000' }],
       ['a malformed phone', { phone: '12345' }],
       ['an unknown preference', { notificationPrefs: { push: true } }],
       ['a non-boolean preference', { notificationPrefs: { email: 'yes' } }],
