@@ -104,6 +104,19 @@ describe('users: register, login, refresh, logout (real Postgres)', function () 
       expect(form.status).to.equal(415);
       expect(await h.counts()).to.deep.equal(before);
     });
+
+    it('answers an over-large body (413) and a non-JSON body on every auth call (415) with a declared problem, changing nothing', async () => {
+      const before = await h.counts();
+      const huge = await h.call('POST', '/api/auth/register', { body: { email: uniqueEmail('huge'), password: PASSWORD, name: 'X', padding: 'x'.repeat(20_000) } });
+      expect(huge.status).to.equal(413);
+      expect(huge.body.type).to.match(/\/payload-too-large$/);
+      for (const path of ['/api/auth/login', '/api/auth/refresh', '/api/auth/logout']) {
+        const res = await h.call('POST', path, { rawBody: 'refreshToken=abc', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+        expect(res.status, path).to.equal(415);
+        expect(res.body.type).to.match(/\/unsupported-media-type$/);
+      }
+      expect(await h.counts()).to.deep.equal(before);
+    });
   });
 
   describe('login', () => {
