@@ -3,9 +3,10 @@
 import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { createRedis, streamKey, type Redis } from '@eventtickets/platform';
+import { createRedis, streamKey, type Contract, type Redis } from '@eventtickets/platform';
 import { createTestDatabase, dropTestDatabase, requireRedis, uniqueSuffix } from '@eventtickets/platform/testing/harness';
 import { freePort, stopChild } from '@eventtickets/platform/testing/processes';
+import { loadContract } from '../src/app.ts';
 
 const mainFile = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 
@@ -26,10 +27,12 @@ describe('users: main.ts as a process (real Postgres and Redis)', function () {
   let child: ChildProcess;
   let url: string;
   let log = '';
+  let contract: Contract;
   const prefix = `t${uniqueSuffix()}:`;
 
   before(async function () {
     const [redisUrl] = requireRedis(this);
+    contract = await loadContract();
     dbUrl = await createTestDatabase(this, 'users_main');
     redis = createRedis(redisUrl!);
     const port = await freePort();
@@ -48,14 +51,25 @@ describe('users: main.ts as a process (real Postgres and Redis)', function () {
     if (dbUrl) await dropTestDatabase(dbUrl);
   });
 
-  it('seeds the demo accounts and relays user.registered to the user stream', async () => {
-    const login = await fetch(`${url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'admin@example.com', password: 'demo-password-123' }) });
-    expect(login.status).to.equal(200);
-    expect((await login.json()).user.role).to.equal('admin');
+  /** A JSON call to the running process whose response must match openapi.yaml. */
+  async function call(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+    const res = await fetch(url + path, { method, headers: body === undefined ? {} : { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+    const text = await res.text();
+    const parsed = text ? JSON.parse(text) : null;
+    expect(contract.responseErrors(method, path, res.status, parsed), `${method} ${path} → ${res.status} ${text}`).to.deep.equal([]);
+    return { status: res.status, body: parsed };
+  }
 
-    const reg = await fetch(`${url}/api/auth/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'relay@example.org', password: 'long enough password', name: 'Relay' }) });
+  it('seeds the demo accounts and relays user.registered to the user stream', async () => {
+    for (const [email, role] of [['buyer@example.com', 'buyer'], ['organizer@example.com', 'organizer'], ['admin@example.com', 'admin']]) {
+      const login = await call('POST', '/api/auth/login', { email, password: 'demo-password-123' });
+      expect(login.status, email).to.equal(200);
+      expect(login.body.user.role).to.equal(role);
+    }
+
+    const reg = await call('POST', '/api/auth/register', { email: 'relay@example.org', password: 'long enough password', name: 'Relay' });
     expect(reg.status).to.equal(201);
-    const userId = (await reg.json()).user.id as string;
+    const userId = reg.body.user.id as string;
 
     const key = streamKey(prefix, 'user.registered');
     const event = await waitFor('the relayed event', async () => {
@@ -75,8 +89,9 @@ describe('users: main.ts as a process (real Postgres and Redis)', function () {
   });
 
   it('publishes its JWKS and exits 0 on SIGTERM', async () => {
-    const jwks = await (await fetch(`${url}/.well-known/jwks.json`)).json();
+    const jwks = (await call('GET', '/.well-known/jwks.json')).body;
     expect(jwks.keys).to.have.length(1);
+    expect((await call('GET', '/api/auth/jwks.json')).body).to.deep.equal(jwks);
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     child.kill('SIGTERM');
     expect(await exited).to.equal(0);
