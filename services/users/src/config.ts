@@ -1,5 +1,20 @@
 // Users service configuration: validated once at start (fail-fast, naming the bad variable).
+import { createPrivateKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { baseConfigSchema, databaseUrl, redisUrls, z } from '@eventtickets/platform';
+
+/** Why a private JWK cannot sign ES256/RS256 access tokens (undefined when it can). Never echoes key material. */
+function signingKeyProblem(jwk: Record<string, unknown>): string | undefined {
+  if (jwk.kty === 'EC' && jwk.crv !== 'P-256') return 'is an EC key on another curve than P-256 (ES256)';
+  let key: KeyObject;
+  try {
+    key = createPrivateKey({ key: jwk as JsonWebKey, format: 'jwk' });
+  } catch {
+    return 'is not a valid private JWK';
+  }
+  // jose refuses to sign RS256 with a modulus under 2048 bits.
+  if (jwk.kty === 'RSA' && (key.asymmetricKeyDetails?.modulusLength ?? 0) < 2048) return 'is an RSA key shorter than 2048 bits';
+  return undefined;
+}
 
 /** JWT_PRIVATE_KEYS: a JSON array of private JWKs (EC P-256 or RSA); the first signs, all are published. */
 const privateJwkList = z
@@ -19,6 +34,11 @@ const privateJwkList = z
       ctx.addIssue({ code: 'custom', message: 'must be a non-empty JSON array of private JWKs (kty EC or RSA, with d)' });
       return z.NEVER;
     }
+    // Checked here, not at first sign-in: a key that cannot sign would otherwise start fine and 500 every login.
+    list.data.forEach((jwk, i) => {
+      const problem = signingKeyProblem(jwk);
+      if (problem) ctx.addIssue({ code: 'custom', message: `entry ${i} ${problem}` });
+    });
     return list.data as Array<Record<string, unknown> & { kty: 'EC' | 'RSA'; d: string; kid?: string }>;
   });
 

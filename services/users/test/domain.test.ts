@@ -1,4 +1,5 @@
 // Pure logic: e-mail normalisation, password hashes, back-off, refresh-token verdicts, profile patches, config.
+import { generateKeyPairSync } from 'node:crypto';
 import { expect } from 'chai';
 import { loadConfig, ConfigError } from '@eventtickets/platform';
 import { isPlausibleEmail, normaliseEmail } from '../src/domain/email.ts';
@@ -7,6 +8,12 @@ import { lockSecondsAfter, retryAfterSeconds } from '../src/domain/backoff.ts';
 import { generateRefreshToken, hashRefreshToken, isWellFormedRefreshToken, judgeRefreshToken } from '../src/domain/refresh-tokens.ts';
 import { applyProfilePatch } from '../src/domain/user.ts';
 import { configSchema } from '../src/config.ts';
+
+/** JWT_PRIVATE_KEYS holding one freshly generated private key. */
+function privateJwks(type: 'ec' | 'rsa', options: { namedCurve?: string; modulusLength?: number }): string {
+  const { privateKey } = generateKeyPairSync(type as 'ec', options as { namedCurve: string });
+  return JSON.stringify([privateKey.export({ format: 'jwk' })]);
+}
 
 describe('users domain', () => {
   it('normalises e-mails (trim, NFC, lower case) and rejects implausible ones', () => {
@@ -91,7 +98,15 @@ describe('users domain', () => {
       ['JWT_PRIVATE_KEYS with a public key only', { ...base, JWT_PRIVATE_KEYS: '[{"kty":"EC","crv":"P-256","x":"a","y":"b"}]' }, 'JWT_PRIVATE_KEYS'],
       ['no event transport', { DATABASE_URL: base.DATABASE_URL }, 'REDIS_URL'],
       ['a non-numeric TTL', { ...base, ACCESS_TOKEN_TTL_SECONDS: 'soon' }, 'ACCESS_TOKEN_TTL_SECONDS'],
+      // Keys that pass the shape check but could never sign ES256/RS256 (each used to start, then 500 every login).
+      ['JWT_PRIVATE_KEYS with an EC P-384 key', { ...base, JWT_PRIVATE_KEYS: privateJwks('ec', { namedCurve: 'P-384' }) }, 'JWT_PRIVATE_KEYS'],
+      ['JWT_PRIVATE_KEYS with a 1024-bit RSA key', { ...base, JWT_PRIVATE_KEYS: privateJwks('rsa', { modulusLength: 1024 }) }, 'JWT_PRIVATE_KEYS'],
+      ['JWT_PRIVATE_KEYS with a truncated RSA key', { ...base, JWT_PRIVATE_KEYS: '[{"kty":"RSA","d":"abc"}]' }, 'JWT_PRIVATE_KEYS'],
     ];
+    it('accepts usable JWT_PRIVATE_KEYS (EC P-256 and RSA 2048)', () => {
+      const keys = `[${privateJwks('ec', { namedCurve: 'P-256' }).slice(1, -1)},${privateJwks('rsa', { modulusLength: 2048 }).slice(1, -1)}]`;
+      expect(loadConfig(configSchema, { ...base, JWT_PRIVATE_KEYS: keys }).JWT_PRIVATE_KEYS!.map((k) => k.kty)).to.deep.equal(['EC', 'RSA']);
+    });
     for (const [what, env, variable] of bad) {
       it(`fails fast on ${what}, naming ${variable}`, () => {
         let error: unknown;
