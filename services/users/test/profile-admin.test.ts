@@ -131,6 +131,17 @@ describe('users: profile and admin (real Postgres)', function () {
       expect(refreshed.body.user.role).to.equal('organizer');
     });
 
+    it('declines an organizer request: role buyer kept, request cleared, no longer pending, no event', async () => {
+      const applicant = await registerUser(h, { organizer: true });
+      const res = await h.call('PATCH', `/api/users/${applicant.user.id}/role`, { identity: admin, body: { role: 'buyer' } });
+      expect(res.status).to.equal(200);
+      expect(res.body).to.include({ role: 'buyer', organizerRequested: false });
+      expect((await h.call('GET', '/api/me', { identity: asUser(applicant) })).body.organizerRequested).to.equal(false);
+      const pending = await h.call('GET', '/api/users?organizerRequested=true&limit=100', { identity: admin });
+      expect(pending.body.items.map((u: any) => u.id)).to.not.include(applicant.user.id);
+      expect((await eventsFor(applicant.user.id)).map((e) => e.type)).to.deep.equal(['user.registered']);
+    });
+
     it('setting the same role again changes nothing and emits nothing', async () => {
       const user = await registerUser(h);
       const before = await h.counts();

@@ -41,11 +41,12 @@ export async function setRole(deps: UsersDeps, actorId: string, userId: string, 
   return withTransaction(deps.db, async (t) => {
     const user = await findUserById(deps.db, userId, t, { forUpdate: true });
     if (!user) throw userNotFound();
-    const approvesRequest = user.organizerRequested && (role === 'organizer' || role === 'admin');
-    if (user.role === role && !approvesRequest) return toUserView(user);
+    // Any decision settles a pending organizer request: organizer (or admin) approves it, buyer declines it.
+    if (user.role === role && !user.organizerRequested) return toUserView(user);
     const updated = await updateRole(deps.db, t, userId, role);
-    await enqueueEvent(deps.db, t, { type: 'user.updated', aggregateId: userId, payload: userEventPayload(updated) });
-    deps.logger.info({ actorId, userId, from: user.role, to: role }, 'role changed');
+    // The event carries the role, not the request flag: a decline alone changes nothing consumers see.
+    if (updated.role !== user.role) await enqueueEvent(deps.db, t, { type: 'user.updated', aggregateId: userId, payload: userEventPayload(updated) });
+    deps.logger.info({ actorId, userId, from: user.role, to: role, organizerRequestSettled: user.organizerRequested }, 'role set');
     return toUserView(updated);
   });
 }

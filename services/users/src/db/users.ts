@@ -48,10 +48,10 @@ export async function updateProfile(db: Sequelize, t: Transaction, id: string, p
   return toRecord(rows[0]!);
 }
 
-/** Sets the role; granting organizer (or admin) settles a pending organizer request. */
+/** Sets the role; an admin's decision settles a pending organizer request either way. */
 export async function updateRole(db: Sequelize, t: Transaction, id: string, role: Role): Promise<UserRecord> {
   const rows = await db.query<UserRow>(
-    `UPDATE users SET role = :role, organizer_requested = CASE WHEN :role IN ('organizer', 'admin') THEN false ELSE organizer_requested END, updated_at = now()
+    `UPDATE users SET role = :role, organizer_requested = false, updated_at = now()
      WHERE id = :id RETURNING ${COLUMNS}`,
     { transaction: t, type: QueryTypes.SELECT, replacements: { id, role } },
   );
