@@ -21,6 +21,8 @@ export const configSchema = baseConfigSchema.extend({
   SSE_MAX_BUFFERED_BYTES: z.coerce.number().int().min(1_024).default(1_048_576),
   /** How long the per-event change log keeps entries for Last-Event-ID resume. */
   CHANGE_LOG_RETENTION_MS: z.coerce.number().int().min(1_000).default(3_600_000),
+  /** How long an Idempotency-Key of POST /api/holds is remembered (clients retry within minutes, not days). */
+  IDEMPOTENCY_KEY_RETENTION_MS: z.coerce.number().int().min(1_000).default(86_400_000),
 });
 
 export type InventoryConfig = z.infer<typeof configSchema>;

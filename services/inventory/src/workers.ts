@@ -16,6 +16,7 @@ export async function startWorkers(deps: InventoryDeps): Promise<{ stop: () => P
     intervalMs: config.EXPIRY_INTERVAL_MS,
     batchSize: config.EXPIRY_BATCH_SIZE,
     changeLogRetentionMs: config.CHANGE_LOG_RETENTION_MS,
+    idempotencyKeyRetentionMs: config.IDEMPOTENCY_KEY_RETENTION_MS,
   });
   return {
     stop: async () => {

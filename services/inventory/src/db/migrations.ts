@@ -1,10 +1,12 @@
 // Inventory schema. The seat invariant lives here as much as in code: a seat row carries at most one hold id,
 // its status and hold id must agree (CHECK), and GA counters can never exceed capacity (CHECK), so even a
 // write that slipped past an expired lock cannot double-hold or oversell.
-import { outboxMigrations, type Migration } from '@eventtickets/platform';
+import { idempotencyMigrations, outboxMigrations, type Migration } from '@eventtickets/platform';
 
 export const migrations: Migration[] = [
   ...outboxMigrations,
+  // POST /api/holds with an Idempotency-Key: the key row commits with the hold it created
+  ...idempotencyMigrations,
   {
     name: '0001-inventory-schema',
     up: (db) =>

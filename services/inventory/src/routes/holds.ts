@@ -1,6 +1,6 @@
 // Public holds, for the signed-in user (identity forwarded by the gateway).
 import Router from '@koa/router';
-import { requireIdentity } from '@eventtickets/platform';
+import { idempotencyKeyFrom, requireIdentity } from '@eventtickets/platform';
 import type { HoldRequest } from '../domain/types.ts';
 import type { HoldService } from '../services/holds.ts';
 
@@ -9,10 +9,12 @@ export function holdsRouter(holds: HoldService): Router {
 
   router.post('/api/holds', async (ctx) => {
     const { userId } = requireIdentity(ctx);
-    const view = await holds.create(userId, ctx.request.body as HoldRequest);
-    ctx.status = 201;
-    ctx.set('Location', `/api/holds/${view.id}`);
-    ctx.body = view;
+    const created = await holds.create(userId, ctx.request.body as HoldRequest, idempotencyKeyFrom(ctx));
+    ctx.status = created.status;
+    ctx.set('Location', `/api/holds/${created.body.id}`);
+    // A replay answers the first attempt's response as it was; GET /api/holds/{id} shows the hold now.
+    if (created.replayed) ctx.set('Idempotent-Replayed', 'true');
+    ctx.body = created.body;
   });
 
   router.get('/api/holds/:id', async (ctx) => {

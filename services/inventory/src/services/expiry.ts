@@ -1,6 +1,6 @@
 // Hold expiry, driven only by database state: every replica runs this loop; FOR UPDATE SKIP LOCKED gives
 // each replica a disjoint batch, and nothing lives in process memory, so expiry survives restarts.
-import { withTransaction, type Logger, type Sequelize } from '@eventtickets/platform';
+import { pruneIdempotencyKeys, withTransaction, type Logger, type Sequelize } from '@eventtickets/platform';
 import { rows, isRetryableTxError } from '../db/sql.ts';
 import { pruneChanges } from '../db/changes.ts';
 import type { HoldRow } from '../db/queries.ts';
@@ -15,6 +15,7 @@ export interface ExpiryOptions {
   intervalMs: number;
   batchSize: number;
   changeLogRetentionMs: number;
+  idempotencyKeyRetentionMs: number;
 }
 
 /** Expires one batch; returns how many holds it expired. */
@@ -52,6 +53,8 @@ export function startExpiry(opts: ExpiryOptions): { stop: () => Promise<void> } 
       if (Date.now() - lastPrune > 60_000) {
         lastPrune = Date.now();
         await pruneChanges(opts.db, opts.changeLogRetentionMs);
+        const forgotten = await pruneIdempotencyKeys(opts.db, opts.idempotencyKeyRetentionMs);
+        if (forgotten) opts.logger.info({ forgotten }, 'old idempotency keys pruned');
       }
     } catch (err) {
       // A deadlock with a concurrent writer is retried on the next tick.

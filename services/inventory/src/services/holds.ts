@@ -1,16 +1,19 @@
 // Hold use cases: validate against the event's rules, take the seat locks (Redlock: sheds contention),
 // then make the one authoritative conditional write in Postgres.
-import { HttpProblem, LockUnavailableError, problems, withTransaction, type Locker, type Logger, type Sequelize, type Transaction } from '@eventtickets/platform';
+import { HttpProblem, LockUnavailableError, problems, runIdempotent, withTransaction, type IdempotentResult, type Locker, type Logger, type Sequelize, type Transaction } from '@eventtickets/platform';
 import { rows, isRetryableTxError } from '../db/sql.ts';
 import { loadEvent, loadHold, loadHoldView } from '../db/queries.ts';
 import { checkHoldAllowed, lockKeys } from '../domain/holdRules.ts';
 import type { HoldRequest, HoldView } from '../domain/types.ts';
 import type { InventoryMetrics } from '../metrics.ts';
+import { committedResult, holdIdempotencyRef, resultOfConcurrentDuplicate } from './holdIdempotency.ts';
 import { confirmActiveHold, endHold, seatsUnavailable, writeHold, type ChangePublisher } from './holdWrites.ts';
 
 export interface HoldHooks {
   /** Test seam: runs after the locks are taken and before the database write (to simulate a long pause). */
   beforeWrite?: (req: HoldRequest) => Promise<void>;
+  /** Test seam: runs inside the hold transaction after the write, before the commit (locks still held). */
+  beforeCommit?: (req: HoldRequest) => Promise<void>;
 }
 
 export interface HoldServiceDeps {
@@ -24,6 +27,9 @@ export interface HoldServiceDeps {
 }
 
 const TX_ATTEMPTS = 3;
+
+/** A created hold (status 201), or the stored first result of an Idempotency-Key retry (replayed). */
+export type CreatedHold = IdempotentResult<HoldView>;
 
 export function createHoldService(deps: HoldServiceDeps) {
   const { db, metrics, publish } = deps;
@@ -54,31 +60,45 @@ export function createHoldService(deps: HoldServiceDeps) {
     }
   }
 
-  async function create(userId: string, req: HoldRequest): Promise<HoldView> {
+  /**
+   * Creates a hold. With an Idempotency-Key the key is stored in the hold's own transaction (runIdempotent), so
+   * a retry gets the first attempt's 201 back (replayed) instead of a conflict with its own seats.
+   */
+  async function create(userId: string, req: HoldRequest, idempotencyKey?: string): Promise<CreatedHold> {
+    const ref = idempotencyKey ? holdIdempotencyRef(userId, idempotencyKey, req) : undefined;
+    // A retry of a committed request is answered before any rule or lock: the event may have changed since,
+    // and its seats are held by that very request.
+    const stored = ref && (await committedResult(db, ref));
+    if (stored) return stored;
     const event = await loadEvent(db, req.eventId);
     if (!event) throw problems.notFound(`No event ${req.eventId}`, 'event-not-found');
     checkHoldAllowed(event, req, event.db_now);
     await checkKnown(req);
-    const write = async (): Promise<HoldView> => {
+    const applyHold = async (t: Transaction): Promise<{ status: number; body: HoldView }> => {
+      const holdId = await writeHold(db, t, { ...req, userId, reservationMinutes: event.reservation_minutes }, publish);
+      await deps.hooks?.beforeCommit?.(req);
+      return { status: 201, body: (await loadHoldView(db, holdId, t))! };
+    };
+    const write = async (): Promise<CreatedHold> => {
       await deps.hooks?.beforeWrite?.(req);
       // No check of the lock's signal here on purpose: correctness never depends on the lock, the
       // conditional write below refuses anything a paused holder could get wrong.
-      const view = await inTransaction(async (t) => {
-        const holdId = await writeHold(db, t, { ...req, userId, reservationMinutes: event.reservation_minutes }, publish);
-        return (await loadHoldView(db, holdId, t))!;
-      });
-      metrics.holdsCreated.inc();
-      return view;
+      const result = await inTransaction((t) => (ref ? runIdempotent(db, t, ref, () => applyHold(t)) : applyHold(t).then((r) => ({ ...r, replayed: false }))));
+      if (!result.replayed) metrics.holdsCreated.inc();
+      return result;
     };
     const keys = lockKeys(req);
     try {
       return await (keys.length ? deps.locker.withLocks(keys, deps.lockTtlMs, write) : write());
     } catch (err) {
-      if (err instanceof HttpProblem && err.status === 409) metrics.holdConflicts.inc({ reason: err.slug });
       if (err instanceof LockUnavailableError) {
+        // The lock holder may be this key's own first attempt, still writing: wait for it and answer its result.
+        const duplicate = ref && (await resultOfConcurrentDuplicate(db, ref));
+        if (duplicate) return duplicate;
         metrics.holdConflicts.inc({ reason: 'seats-busy' });
         throw await busyProblem(req);
       }
+      if (err instanceof HttpProblem && err.status === 409) metrics.holdConflicts.inc({ reason: err.slug });
       throw err;
     }
   }
