@@ -66,6 +66,13 @@ describe('gateway/browser: Swagger UI, the app and the not-built page under the 
       expect(violations).to.deep.equal([]);
       const paths = await page.locator('.opblock-summary-path').allInnerTexts();
       expect(paths.map((p) => p.replace(/\u200b/g, ''))).to.include('/api/events/{id}').and.include('/api/auth/login').and.include('/api/holds');
+      // Every group Swagger UI draws holds operations (no empty per-service groups), services' own tags first.
+      const groups = await page.locator('.opblock-tag-section').evaluateAll((sections) =>
+        sections.map((s) => ({ tag: s.querySelector('.opblock-tag')?.getAttribute('data-tag'), operations: s.querySelectorAll('.opblock').length })));
+      const merged = await (await fetch(`${gw.url}/api/openapi.json`)).json();
+      expect(groups.map((g) => g.tag)).to.deep.equal(merged.tags.map((t: { name: string }) => t.name));
+      expect(groups.map((g) => g.tag)).to.include.members(['auth', 'events', 'holds', 'gateway']).and.not.include.members(['users', 'catalog', 'inventory']);
+      for (const g of groups) expect(g.operations, `operations under ${g.tag}`).to.be.greaterThan(0);
     } finally {
       await page.close();
     }

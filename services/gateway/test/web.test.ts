@@ -7,6 +7,7 @@ import { PROBLEM_BASE, createContract, listen, type Contract } from '@eventticke
 import { freePort } from '@eventtickets/platform/testing/processes';
 import { CONTRACT_FILE } from '../src/app.ts';
 import { startGateway, startUpstream, type RunningGateway, type Upstream } from './helpers.ts';
+import { danglingRefs, openApiErrors } from './openapi-validity.ts';
 
 const APP_ORIGIN = 'https://app.example.com';
 
@@ -152,6 +153,11 @@ describe('gateway/web: CORS, security headers, frontend, docs and the merged con
     expect(res.status).to.equal(200);
     const doc = await res.json();
     expect(contract.responseErrors('GET', '/api/openapi.json', 200, doc)).to.deep.equal([]);
+    // valid OpenAPI 3.0 although inventory's contract is written in 3.1
+    expect(doc.openapi).to.equal('3.0.3');
+    expect(await openApiErrors(doc)).to.equal('');
+    expect(danglingRefs(doc)).to.deep.equal([]);
+    expect(doc.tags.map((t: { name: string }) => t.name)).to.deep.equal(['catalog', 'inventory', 'gateway']);
     expect(doc['x-missing-services']).to.deep.equal(['notifications', 'orders', 'payments', 'users']);
     expect(doc.paths['/api/events/{id}'].get.operationId).to.equal('getEvent');
     expect(doc.paths['/api/events/{id}'].get.tags).to.deep.equal(['catalog']);
