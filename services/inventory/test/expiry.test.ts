@@ -75,7 +75,7 @@ describe('inventory: hold expiry across restarts (real Postgres + Redis)', funct
     await publishEvent(inst.deps, ev);
     const hold = (await call(inst.url, 'POST', '/api/holds', { user: 'u3', body: { eventId: ev.eventId, seats: ['s004'] } })).body;
     await query(inst.deps, "UPDATE holds SET expires_at = now() - interval '1 second' WHERE hold_id = $1", [hold.id]);
-    const confirm = await call(inst.url, 'POST', `/internal/holds/${hold.id}/confirm`);
+    const confirm = await call(inst.url, 'POST', `/internal/holds/${hold.id}/confirm`, { body: { orderId: 'o-3' } });
     expect([confirm.status, confirm.body.type]).to.deep.equal([409, 'https://eventtickets.dev/problems/hold-expired']);
     const [row] = await query(inst.deps, 'SELECT h.status, s.status AS seat FROM holds h, seats s WHERE h.hold_id = $1 AND s.event_id = $2 AND s.seat_id = $3', [hold.id, ev.eventId, 's004']);
     expect(row).to.deep.equal({ status: 'expired', seat: 'available' });

@@ -137,28 +137,58 @@ describe('inventory: holds (real Postgres + Redis)', function () {
     expect((await call(app.url, 'POST', '/api/holds', { user: 'u9', body: { eventId: ev.eventId, seats: ['s005'] } })).status).to.equal(201);
   });
 
-  it('confirm sells the seats, is idempotent, and refuses another order; a confirmed hold cannot be released', async () => {
+  it('confirm needs an orderId: a confirm without one (or malformed) is a 400 that sells nothing', async () => {
+    const ev = eventPayload({ seats: 5 });
+    await publishEvent(app.deps, ev);
+    const { body: hold } = await call(app.url, 'POST', '/api/holds', { user: 'u1', body: { eventId: ev.eventId, seats: ['s001'] } });
+    for (const body of [undefined, {}, { orderId: '' }, { orderId: 'o-1', extra: true }]) {
+      const res = await call(app.url, 'POST', `/internal/holds/${hold.id}/confirm`, { body });
+      expect([res.status, res.body.type], JSON.stringify(body)).to.deep.equal([400, 'https://eventtickets.dev/problems/validation-error']);
+    }
+    expect((await call(app.url, 'GET', `/internal/holds/${hold.id}`)).body).to.include({ status: 'active', orderId: null });
+    expect((await seatRows(ev.eventId))[0]).to.include({ status: 'held', hold_id: hold.id });
+    expect((await outbox(hold.id)).map((e) => e.type)).to.deep.equal(['hold.created']);
+  });
+
+  it('confirm sells the seats for one order, again with that order returns the same result, another order is 409; a confirmed hold cannot be released', async () => {
     const ev = eventPayload({ seats: 10, ga: 10 });
     await publishEvent(app.deps, ev);
     const { body: hold } = await call(app.url, 'POST', '/api/holds', { user: 'u1', body: { eventId: ev.eventId, seats: ['s001', 's002'], ga: [{ areaId: 'floor', quantity: 2 }] } });
     const first = await call(app.url, 'POST', `/internal/holds/${hold.id}/confirm`, { body: { orderId: 'order-1' } });
     expect(first.status).to.equal(200);
     expect(first.body).to.include({ status: 'confirmed', orderId: 'order-1' });
+    const seqAfterFirst = (await call(app.url, 'GET', `/api/events/${ev.eventId}/availability`)).body.seq;
     const again = await call(app.url, 'POST', `/internal/holds/${hold.id}/confirm`, { body: { orderId: 'order-1' } });
     expect(again.status).to.equal(200);
     expect(again.body).to.deep.equal(first.body);
-    const bare = await call(app.url, 'POST', `/internal/holds/${hold.id}/confirm`);
-    expect(bare.body).to.deep.equal(first.body);
     const other = await call(app.url, 'POST', `/internal/holds/${hold.id}/confirm`, { body: { orderId: 'order-2' } });
-    expect([other.status, other.body.type]).to.deep.equal([409, 'https://eventtickets.dev/problems/hold-confirmed-for-other-order']);
+    expect([other.status, other.body.type, other.body.holdStatus]).to.deep.equal([409, 'https://eventtickets.dev/problems/hold-confirmed-for-other-order', 'confirmed']);
+    expect((await call(app.url, 'GET', `/internal/holds/${hold.id}`)).body.orderId, 'the other order changed nothing').to.equal('order-1');
     const release = await call(app.url, 'POST', `/internal/holds/${hold.id}/release`);
     expect([release.status, release.body.type]).to.deep.equal([409, 'https://eventtickets.dev/problems/hold-confirmed']);
     expect((await seatRows(ev.eventId)).filter((s) => s.status === 'sold').map((s) => s.seat_id)).to.deep.equal(['s001', 's002']);
     const [ga] = await query(app.deps, 'SELECT held, sold FROM ga_areas WHERE event_id = $1', [ev.eventId]);
     expect(ga).to.deep.equal({ held: 0, sold: 2 });
-    expect((await outbox(hold.id)).map((e) => e.type)).to.deep.equal(['hold.created', 'hold.confirmed']);
+    const events = await outbox(hold.id);
+    expect(events.map((e) => e.type)).to.deep.equal(['hold.created', 'hold.confirmed']);
+    expect(events[1]!.payload).to.deep.equal({ holdId: hold.id, eventId: ev.eventId, userId: 'u1', seats: ['s001', 's002'], ga: [{ areaId: 'floor', quantity: 2 }], orderId: 'order-1' });
+    expect((await call(app.url, 'GET', `/api/events/${ev.eventId}/availability`)).body.seq, 'repeats change no seat').to.equal(seqAfterFirst);
     expect((await call(app.url, 'GET', `/internal/holds/${hold.id}`)).body.userId).to.equal('u1');
-    expect((await call(app.url, 'POST', `/internal/holds/${'0'.repeat(8)}-0000-4000-8000-${'0'.repeat(12)}/confirm`)).status).to.equal(404);
+    expect((await call(app.url, 'POST', `/internal/holds/${'0'.repeat(8)}-0000-4000-8000-${'0'.repeat(12)}/confirm`, { body: { orderId: 'order-1' } })).status).to.equal(404);
+  });
+
+  it('two orders confirming one hold at once: exactly one wins, the other is 409 hold-confirmed-for-other-order', async () => {
+    const ev = eventPayload({ seats: 5 });
+    await publishEvent(app.deps, ev);
+    const { body: hold } = await call(app.url, 'POST', '/api/holds', { user: 'u1', body: { eventId: ev.eventId, seats: ['s003'] } });
+    const orders = ['race-a', 'race-b', 'race-a', 'race-b'];
+    const results = await Promise.all(orders.map((orderId) => call(app.url, 'POST', `/internal/holds/${hold.id}/confirm`, { body: { orderId } })));
+    const [winner] = await query<{ order_id: string }>(app.deps, 'SELECT order_id FROM holds WHERE hold_id = $1', [hold.id]);
+    results.forEach((res, i) => {
+      if (orders[i] === winner!.order_id) expect([res.status, res.body.orderId]).to.deep.equal([200, winner!.order_id]);
+      else expect([res.status, res.body.type]).to.deep.equal([409, 'https://eventtickets.dev/problems/hold-confirmed-for-other-order']);
+    });
+    expect(await query(app.deps, "SELECT 1 FROM outbox WHERE aggregate_id = $1 AND type = 'hold.confirmed'", [hold.id])).to.have.length(1);
   });
 
   it('a released hold cannot be confirmed', async () => {
@@ -167,7 +197,7 @@ describe('inventory: holds (real Postgres + Redis)', function () {
     const { body: hold } = await call(app.url, 'POST', '/api/holds', { user: 'u1', body: { eventId: ev.eventId, seats: ['s001'] } });
     const released = await call(app.url, 'POST', `/internal/holds/${hold.id}/release`);
     expect(released.body.status).to.equal('released');
-    const confirm = await call(app.url, 'POST', `/internal/holds/${hold.id}/confirm`);
+    const confirm = await call(app.url, 'POST', `/internal/holds/${hold.id}/confirm`, { body: { orderId: 'order-late' } });
     expect([confirm.status, confirm.body.type]).to.deep.equal([409, 'https://eventtickets.dev/problems/hold-released']);
     expect((await seatRows(ev.eventId))[0]!.status).to.equal('available');
   });

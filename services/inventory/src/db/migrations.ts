@@ -125,4 +125,11 @@ export const migrations: Migration[] = [
       `),
     down: (db) => db.query('DROP TABLE IF EXISTS event_cancellations'),
   },
+  {
+    // Orders always confirm with their order id (the contract requires it): a confirmed hold names its order.
+    // NOT VALID: enforced for every new confirmation without rejecting rows confirmed before it existed.
+    name: '0003-confirmed-hold-has-order',
+    up: (db) => db.query("ALTER TABLE holds ADD CONSTRAINT confirmed_hold_has_order CHECK (status <> 'confirmed' OR order_id IS NOT NULL) NOT VALID"),
+    down: (db) => db.query('ALTER TABLE holds DROP CONSTRAINT IF EXISTS confirmed_hold_has_order'),
+  },
 ];

@@ -10,8 +10,9 @@ export function internalRouter(holds: HoldService): Router {
   });
 
   router.post('/internal/holds/:id/confirm', async (ctx) => {
-    const body = (ctx.request.body ?? {}) as { orderId?: string };
-    ctx.body = await holds.confirm(ctx.params.id!, body.orderId);
+    // The contract requires orderId: a confirmation always belongs to exactly one order.
+    const { orderId } = ctx.request.body as { orderId: string };
+    ctx.body = await holds.confirm(ctx.params.id!, orderId);
   });
 
   router.post('/internal/holds/:id/release', async (ctx) => {

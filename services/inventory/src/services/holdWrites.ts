@@ -111,7 +111,7 @@ export async function endHold(db: Sequelize, t: Transaction, hold: HoldRow, reas
 }
 
 /** Turns an active hold's seats into sold seats and its GA held places into sold places. */
-export async function confirmActiveHold(db: Sequelize, t: Transaction, hold: HoldRow, orderId: string | undefined, publish: ChangePublisher): Promise<void> {
+export async function confirmActiveHold(db: Sequelize, t: Transaction, hold: HoldRow, orderId: string, publish: ChangePublisher): Promise<void> {
   const seatIds = await holdSeatIds(db, hold.hold_id, t);
   const ga = await holdGa(db, hold.hold_id, t);
   const sold = await rows<{ seat_id: string }>(
@@ -135,9 +135,9 @@ export async function confirmActiveHold(db: Sequelize, t: Transaction, hold: Hol
     );
     if (row) gaChanges.push({ areaId: g.areaId, remaining: row.remaining });
   }
-  await db.query(`UPDATE holds SET status = 'confirmed', confirmed_at = now(), order_id = $2 WHERE hold_id = $1`, { bind: [hold.hold_id, orderId ?? null], transaction: t });
+  await db.query(`UPDATE holds SET status = 'confirmed', confirmed_at = now(), order_id = $2 WHERE hold_id = $1`, { bind: [hold.hold_id, orderId], transaction: t });
   await recordChange(db, t, hold.event_id, { seats: Object.fromEntries(seatIds.map((s) => [s, 'sold' as const])), ga: gaChanges }, publish);
-  await enqueueHoldEvent(db, t, 'hold.confirmed', { holdId: hold.hold_id, eventId: hold.event_id, userId: hold.user_id, seats: seatIds, ga, ...(orderId ? { orderId } : {}) });
+  await enqueueHoldEvent(db, t, 'hold.confirmed', { holdId: hold.hold_id, eventId: hold.event_id, userId: hold.user_id, seats: seatIds, ga, orderId });
 }
 
 /** Serialises catalog's publication and cancellation of one event (two consumers may handle them at once);

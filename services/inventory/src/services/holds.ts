@@ -138,14 +138,15 @@ export function createHoldService(deps: HoldServiceDeps) {
     return outcome!;
   }
 
-  /** Idempotent: confirming a confirmed hold returns it unchanged. An active hold past its expiry is
-   *  expired right here (whether or not the sweeper got to it yet) and the confirm fails. */
-  async function confirm(holdId: string, orderId?: string): Promise<HoldView> {
+  /** Idempotent per order: confirming a hold again for the same order returns it unchanged; for another order
+   *  it is a 409. An active hold past its expiry is expired right here (whether or not the sweeper got to it
+   *  yet) and the confirm fails. */
+  async function confirm(holdId: string, orderId: string): Promise<HoldView> {
     const outcome = await inTransaction(async (t) => {
       const hold = await loadHold(db, holdId, t, true);
       if (!hold) throw problems.notFound(`No hold ${holdId}`, 'hold-not-found');
       if (hold.status === 'confirmed') {
-        if (orderId && hold.order_id && hold.order_id !== orderId) {
+        if (hold.order_id !== orderId) {
           throw problems.conflict('The hold was confirmed for another order', 'hold-confirmed-for-other-order', { holdStatus: hold.status });
         }
         return { view: await loadHoldView(db, holdId, t) };
