@@ -96,6 +96,10 @@ describe('gateway/browser: Swagger UI, the app and the not-built page under the 
       await browser.screenshot(page, 'gateway-not-built');
       expect(violations).to.deep.equal([]);
       expect(await page.locator('body').innerText()).to.match(/not built yet/i);
+      // the gateway's stylesheet applied (a sans-serif card, not the browser's default serif page)
+      expect(await page.locator('body').evaluate((el) => getComputedStyle(el).fontFamily)).to.match(/system-ui/);
+      expect(await page.locator('main').evaluate((el) => getComputedStyle(el).borderRadius)).to.equal('14px');
+      expect(await page.locator('nav a').evaluateAll((links) => links.map((a) => a.getAttribute('href')))).to.deep.equal(['/docs', '/api/events']);
     } finally {
       await page.close();
     }

@@ -100,6 +100,8 @@ describe('gateway/web: CORS, security headers, frontend, docs and the merged con
     expect(asset.headers.get('cache-control')).to.equal('public, max-age=31536000, immutable');
     const manifest = await fetch(`${gw.url}/manifest.json`);
     expect(manifest.headers.get('cache-control')).to.equal('no-cache');
+    // the not-built page's stylesheet belongs to that page only; a built app owns every path
+    expect((await fetch(`${gw.url}/not-built.css`, { headers: { accept: 'text/css' } })).status).to.equal(404);
   });
 
   it('falls back to index.html for client-side routes that accept HTML, and nowhere else', async () => {
@@ -126,7 +128,15 @@ describe('gateway/web: CORS, security headers, frontend, docs and the merged con
       expect(res.status).to.equal(200);
       const html = await res.text();
       expect(html).to.match(/not built yet/i);
-      expect(html).to.include('href="/docs"');
+      expect(html).to.include('href="/docs"').and.include('href="/api/events"');
+      // styled by a stylesheet the gateway serves itself: no inline style for the CSP to refuse
+      expect(html).not.to.match(/<style|\sstyle=/i);
+      expect(html).to.include('<link rel="stylesheet" href="/not-built.css">');
+      const css = await fetch(`${bare.url}/not-built.css`);
+      expect(css.status).to.equal(200);
+      expect(css.headers.get('content-type')).to.match(/^text\/css/);
+      expect(css.headers.get('content-security-policy')).to.include("style-src 'self'");
+      expect(await css.text()).to.include('font:');
     } finally {
       await bare.close();
       rmSync(empty, { recursive: true, force: true });

@@ -3,6 +3,7 @@
 // the app has not been built.
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Context } from 'koa';
 import send from 'koa-send';
 import { problems } from '@eventtickets/platform';
@@ -16,13 +17,24 @@ export function isHashedAsset(path: string): boolean {
   return HASHED.test(path);
 }
 
+/** The not-built page's stylesheet, served by the gateway itself (under the CSP, styles come from 'self'). */
+export const NOT_BUILT_CSS = '/not-built.css';
+const ownStatic = fileURLToPath(new URL('./static/', import.meta.url));
+
 const NOT_BUILT_PAGE = `<!doctype html>
 <html lang="en">
-<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>EventTickets</title></head>
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>EventTickets</title>
+<link rel="stylesheet" href="${NOT_BUILT_CSS}">
+</head>
 <body>
-<h1>EventTickets</h1>
-<p>The web app is not built yet, so there is nothing to show here. Build the frontend (its output goes to <code>frontend/dist</code>, or point <code>FRONTEND_DIR</code> at a build) and reload.</p>
-<p>The API is running: browse it in the <a href="/docs">API documentation</a>.</p>
+<main>
+<h1>Event<span>Tickets</span></h1>
+<p>The API is running, but the web app is not built yet: build the frontend (into <code>frontend/dist</code>, or set <code>FRONTEND_DIR</code>) and reload.</p>
+<nav><a href="/docs">API documentation</a><a href="/api/events">Events (JSON)</a></nav>
+</main>
 </body>
 </html>
 `;
@@ -48,6 +60,11 @@ export function createFrontend(root: string) {
       throw problems.badRequest('The path is not valid percent-encoding', 'malformed-path');
     }
     if (relative.split('/').includes('..')) throw problems.notFound(`No such file: ${ctx.path}`);
+    if (relative === NOT_BUILT_CSS && !existsSync(join(root, 'index.html'))) {
+      ctx.state.routeTemplate = NOT_BUILT_CSS;
+      await send(ctx, 'not-built.css', { root: ownStatic, setHeaders: (res) => res.setHeader('Cache-Control', REVALIDATE) });
+      return;
+    }
     if (relative !== '/' && !relative.endsWith('/') && isFile(join(root, relative))) {
       ctx.state.routeTemplate = '/{asset}';
       await send(ctx, ctx.path, {
