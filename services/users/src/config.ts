@@ -61,7 +61,10 @@ export const configSchema = baseConfigSchema.extend({
   /** First back-off; doubles with every further failure up to LOGIN_BACKOFF_MAX_SECONDS. */
   LOGIN_BACKOFF_SECONDS: z.coerce.number().int().min(1).default(30),
   LOGIN_BACKOFF_MAX_SECONDS: z.coerce.number().int().min(1).default(900),
+  /** Failed logins older than this no longer count; longer than the longest lock, or waiting one out would reset it. */
+  LOGIN_FAILURES_FORGET_AFTER_SECONDS: z.coerce.number().int().min(60).default(86_400),
 }).superRefine((c, ctx) => {
+  if (c.LOGIN_FAILURES_FORGET_AFTER_SECONDS <= c.LOGIN_BACKOFF_MAX_SECONDS) ctx.addIssue({ code: 'custom', path: ['LOGIN_FAILURES_FORGET_AFTER_SECONDS'], message: 'must be longer than LOGIN_BACKOFF_MAX_SECONDS' });
   // The outbox relay needs a transport: Redis Streams, or the local stack's Postgres bus database.
   if (c.REDIS_URL.length === 0 && !c.BUS_DATABASE_URL) ctx.addIssue({ code: 'custom', path: ['REDIS_URL'], message: 'is required (or BUS_DATABASE_URL for the Postgres event bus)' });
 });

@@ -26,7 +26,7 @@ const deps = {
   db, logger, metrics, passwords, keys,
   accessTokens: { issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE, ttlSeconds: config.ACCESS_TOKEN_TTL_SECONDS },
   refreshTokenTtlDays: config.REFRESH_TOKEN_TTL_DAYS,
-  backoff: { maxFailures: config.LOGIN_MAX_FAILURES, baseSeconds: config.LOGIN_BACKOFF_SECONDS, maxSeconds: config.LOGIN_BACKOFF_MAX_SECONDS },
+  backoff: { maxFailures: config.LOGIN_MAX_FAILURES, baseSeconds: config.LOGIN_BACKOFF_SECONDS, maxSeconds: config.LOGIN_BACKOFF_MAX_SECONDS, forgetAfterSeconds: config.LOGIN_FAILURES_FORGET_AFTER_SECONDS },
 };
 
 if (config.DEMO_PASSWORD) await ensureDemoUsers(deps, config.DEMO_PASSWORD);

@@ -13,7 +13,7 @@ describe('users: register, login, refresh, logout (real Postgres)', function () 
     // The real hasher, wrapped only to record which stored hash each login verified against.
     const real = await createPasswordHasher(TEST_SCRYPT);
     const passwords = { ...real, dummyHash: real.dummyHash, verify: (pw: string, stored: string) => { verifiedAgainst.push(stored); return real.verify(pw, stored); } };
-    h = await startUsers(this, { passwords, backoff: { maxFailures: 3, baseSeconds: 60, maxSeconds: 600 } });
+    h = await startUsers(this, { passwords, backoff: { maxFailures: 3, baseSeconds: 60, maxSeconds: 600, forgetAfterSeconds: 3600 } });
   });
   after(async () => {
     await h?.close();
@@ -217,6 +217,22 @@ describe('users: register, login, refresh, logout (real Postgres)', function () 
       await h.db.query("UPDATE login_failures SET locked_until = now() - interval '1 second' WHERE email = :email", { replacements: { email } });
       await h.call('POST', '/api/auth/login', { body: { email, password: 'wrong password!' } });
       expect(await lockOf()).to.equal(120);
+    });
+
+    it('forgets failures older than forgetAfterSeconds: an old run of failures does not lock a new mistake', async () => {
+      const session = await registerUser(h);
+      const email = session.user.email;
+      // Ten failures two hours ago (this suite forgets after one hour), lock long over.
+      await h.db.query("INSERT INTO login_failures (email, failures, last_failure_at, locked_until) VALUES (:email, 10, now() - interval '2 hours', now() - interval '1 hour')", { replacements: { email } });
+      const res = await h.call('POST', '/api/auth/login', { body: { email, password: 'wrong password!' } });
+      expect(res.status).to.equal(401);
+      const [rows] = await h.db.query('SELECT failures, locked_until FROM login_failures WHERE email = :email', { replacements: { email } });
+      expect((rows[0] as any).failures).to.equal(1);
+      expect(new Date((rows[0] as any).locked_until).getTime()).to.be.below(Date.now()); // not re-locked
+      // A recent run still counts on: the next failure is the second, not the first.
+      await h.call('POST', '/api/auth/login', { body: { email, password: 'wrong password!' } });
+      const [again] = await h.db.query('SELECT failures FROM login_failures WHERE email = :email', { replacements: { email } });
+      expect((again[0] as any).failures).to.equal(2);
     });
 
     it('rejects a login body with unknown fields or a control character in the e-mail (400) without counting a failure', async () => {

@@ -53,7 +53,7 @@ describe('users domain', () => {
   });
 
   it('backs off only from the threshold on, doubling up to the maximum', () => {
-    const policy = { maxFailures: 5, baseSeconds: 30, maxSeconds: 300 };
+    const policy = { maxFailures: 5, baseSeconds: 30, maxSeconds: 300, forgetAfterSeconds: 3600 };
     expect([1, 4, 5, 6, 7, 8, 50].map((n) => lockSecondsAfter(n, policy))).to.deep.equal([0, 0, 30, 60, 120, 240, 300]);
     const now = new Date('2030-01-01T00:00:00Z');
     expect(retryAfterSeconds(null, now)).to.equal(0);
@@ -98,6 +98,7 @@ describe('users domain', () => {
       ['JWT_PRIVATE_KEYS with a public key only', { ...base, JWT_PRIVATE_KEYS: '[{"kty":"EC","crv":"P-256","x":"a","y":"b"}]' }, 'JWT_PRIVATE_KEYS'],
       ['no event transport', { DATABASE_URL: base.DATABASE_URL }, 'REDIS_URL'],
       ['a non-numeric TTL', { ...base, ACCESS_TOKEN_TTL_SECONDS: 'soon' }, 'ACCESS_TOKEN_TTL_SECONDS'],
+      ['a failure memory no longer than the longest lock', { ...base, LOGIN_BACKOFF_MAX_SECONDS: '900', LOGIN_FAILURES_FORGET_AFTER_SECONDS: '900' }, 'LOGIN_FAILURES_FORGET_AFTER_SECONDS'],
       // Keys that pass the shape check but could never sign ES256/RS256 (each used to start, then 500 every login).
       ['JWT_PRIVATE_KEYS with an EC P-384 key', { ...base, JWT_PRIVATE_KEYS: privateJwks('ec', { namedCurve: 'P-384' }) }, 'JWT_PRIVATE_KEYS'],
       ['JWT_PRIVATE_KEYS with a 1024-bit RSA key', { ...base, JWT_PRIVATE_KEYS: privateJwks('rsa', { modulusLength: 1024 }) }, 'JWT_PRIVATE_KEYS'],

@@ -40,7 +40,7 @@ export async function startUsers(ctx: Mocha.Context, opts: { passwords?: Passwor
     keys: opts.keys ?? (await databaseKeyStore(db)),
     accessTokens: { issuer: 'eventtickets', audience: 'eventtickets-api', ttlSeconds: 900 },
     refreshTokenTtlDays: 30,
-    backoff: opts.backoff ?? { maxFailures: 5, baseSeconds: 30, maxSeconds: 900 },
+    backoff: opts.backoff ?? { maxFailures: 5, baseSeconds: 30, maxSeconds: 900, forgetAfterSeconds: 86_400 },
   };
   const app = await createApp({ ...deps, contract });
   const server: RunningServer = await listen(app.callback(), 0);

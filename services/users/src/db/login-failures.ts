@@ -15,10 +15,12 @@ export async function claimLoginAttempt(db: Sequelize, email: string, policy: Ba
     // A locked row is left untouched (and stays row-locked until commit, so concurrent claims queue here).
     const counted = await db.query<{ failures: number }>(
       `INSERT INTO login_failures AS f (email, failures, last_failure_at) VALUES (:email, 1, now())
-       ON CONFLICT (email) DO UPDATE SET failures = f.failures + 1, last_failure_at = now()
+       ON CONFLICT (email) DO UPDATE SET
+         failures = CASE WHEN f.last_failure_at < now() - make_interval(secs => :forgetAfter) THEN 1 ELSE f.failures + 1 END,
+         last_failure_at = now()
          WHERE f.locked_until IS NULL OR f.locked_until <= now()
        RETURNING failures`,
-      { transaction: t, type: QueryTypes.SELECT, replacements: { email } },
+      { transaction: t, type: QueryTypes.SELECT, replacements: { email, forgetAfter: policy.forgetAfterSeconds } },
     );
     if (!counted[0]) {
       const rows = await db.query<{ locked_until: Date }>('SELECT locked_until FROM login_failures WHERE email = :email', { transaction: t, type: QueryTypes.SELECT, replacements: { email } });

@@ -1,6 +1,12 @@
 // Per-account login back-off: after maxFailures consecutive failures the account (keyed by normalised
 // e-mail, known or not, so the 429 reveals nothing) is locked for a period that doubles with each failure.
-export interface BackoffPolicy { maxFailures: number; baseSeconds: number; maxSeconds: number }
+export interface BackoffPolicy {
+  maxFailures: number;
+  baseSeconds: number;
+  maxSeconds: number;
+  /** Failures older than this are forgotten (the count restarts), so a typo weeks ago does not lock today. */
+  forgetAfterSeconds: number;
+}
 
 /** Seconds to lock after this many consecutive failures (0 while under the threshold). */
 export function lockSecondsAfter(failures: number, policy: BackoffPolicy): number {
