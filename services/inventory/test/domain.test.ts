@@ -2,6 +2,7 @@
 import { expect } from 'chai';
 import { HttpProblem } from '@eventtickets/platform';
 import { checkHoldAllowed, lockKeys, requestedCount, totals } from '../src/domain/holdRules.ts';
+import { observedState } from '../src/domain/holdState.ts';
 import { parseLastEventId, sseComment, sseMessage } from '../src/domain/sse.ts';
 import type { EventRow } from '../src/domain/types.ts';
 
@@ -63,5 +64,24 @@ describe('inventory domain: SSE wire format', () => {
     expect(parseLastEventId(undefined)).to.equal(undefined);
     expect(parseLastEventId('4x')).to.equal(undefined);
     expect(parseLastEventId('-1')).to.equal(undefined);
+  });
+});
+
+describe('inventory domain: observed hold state', () => {
+  const expiresAt = new Date('2026-06-01T12:10:00Z');
+  const active = { status: 'active' as const, expires_at: expiresAt, ended_at: null, end_reason: null };
+
+  it('an active hold reads active until its expiry, and expired from its expiry on (ended at its expiry)', () => {
+    expect(observedState(active, new Date('2026-06-01T12:09:59.999Z'))).to.deep.equal({ status: 'active', endedAt: null, endReason: null });
+    expect(observedState(active, expiresAt)).to.deep.equal({ status: 'expired', endedAt: expiresAt, endReason: 'expired' });
+    expect(observedState(active, new Date('2026-06-01T13:00:00Z'))).to.deep.equal({ status: 'expired', endedAt: expiresAt, endReason: 'expired' });
+  });
+
+  it('an ended or confirmed hold reads as recorded, whatever the clock says', () => {
+    const later = new Date('2026-06-02T00:00:00Z');
+    const endedAt = new Date('2026-06-01T12:05:00Z');
+    expect(observedState({ ...active, status: 'confirmed' }, later)).to.deep.equal({ status: 'confirmed', endedAt: null, endReason: null });
+    expect(observedState({ ...active, status: 'released', ended_at: endedAt, end_reason: 'released' }, later)).to.deep.equal({ status: 'released', endedAt, endReason: 'released' });
+    expect(observedState({ ...active, status: 'expired', ended_at: later, end_reason: 'expired' }, later)).to.deep.equal({ status: 'expired', endedAt: later, endReason: 'expired' });
   });
 });

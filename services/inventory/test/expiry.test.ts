@@ -2,6 +2,7 @@
 // later (nothing kept in process memory), emits hold.expired, frees its seats, and can no longer be confirmed.
 import { expect } from 'chai';
 import type { InventoryConfig } from '../src/config.ts';
+import { expireBatch } from '../src/services/expiry.ts';
 import { call, dropDatabase, eventPayload, eventually, publishEvent, query, sqlDirect, startInstance, suiteConfig, type Instance } from './helpers.ts';
 
 describe('inventory: hold expiry across restarts (real Postgres + Redis)', function () {
@@ -80,6 +81,40 @@ describe('inventory: hold expiry across restarts (real Postgres + Redis)', funct
     const [row] = await query(inst.deps, 'SELECT h.status, s.status AS seat FROM holds h, seats s WHERE h.hold_id = $1 AND s.event_id = $2 AND s.seat_id = $3', [hold.id, ev.eventId, 's004']);
     expect(row).to.deep.equal({ status: 'expired', seat: 'available' });
     expect((await query(inst.deps, 'SELECT type FROM outbox WHERE aggregate_id = $1 ORDER BY seq', [hold.id])).map((e) => e.type)).to.deep.equal(['hold.created', 'hold.expired']);
+  });
+
+  it('a hold past its expiresAt that no sweep has reached reads as expired (owner and orders), and the read writes nothing', async () => {
+    await Promise.all(started.map((i) => i.stop())); // no other replica sweeps meanwhile (stop is idempotent)
+    // Its one sweep runs at start, then none for 10 minutes. That sweep ends by pruning old idempotency keys, so
+    // an aged key row disappearing says it is over (before any hold below is made due).
+    await sqlDirect(config, "INSERT INTO idempotency_keys (scope, key, request_hash, created_at) VALUES ('sweep-marker', 'marker-key-01', 'x', now() - interval '2 days')");
+    const inst = await instance({ EXPIRY_INTERVAL_MS: 600_000 });
+    await eventually(async () => (await query(inst.deps, "SELECT 1 FROM idempotency_keys WHERE scope = 'sweep-marker'")).length === 0);
+    const ev = eventPayload({ seats: 5 });
+    await publishEvent(inst.deps, ev);
+    const dead = (await call(inst.url, 'POST', '/api/holds', { user: 'u4', body: { eventId: ev.eventId, seats: ['s001'] } })).body;
+    const live = (await call(inst.url, 'POST', '/api/holds', { user: 'u4', body: { eventId: ev.eventId, seats: ['s002'] } })).body;
+    const [{ expires_at: expiresAt }] = await query(inst.deps, "UPDATE holds SET expires_at = now() - interval '1 second' WHERE hold_id = $1 RETURNING expires_at", [dead.id]);
+    const seqBefore = (await call(inst.url, 'GET', `/api/events/${ev.eventId}/availability`)).body.seq;
+
+    for (const path of [`/api/holds/${dead.id}`, `/internal/holds/${dead.id}`]) {
+      const res = await call(inst.url, 'GET', path, { user: 'u4' });
+      expect(res.status).to.equal(200);
+      expect(res.body, path).to.include({ status: 'expired', endReason: 'expired', endedAt: expiresAt.toISOString(), expiresAt: expiresAt.toISOString(), confirmedAt: null });
+    }
+    expect((await call(inst.url, 'GET', `/api/holds/${live.id}`, { user: 'u4' })).body).to.include({ status: 'active', endedAt: null, endReason: null });
+
+    // Reading wrote nothing: the row, its seat, the change log and the outbox wait for the sweeper (or a confirm).
+    const [row] = await query(inst.deps, 'SELECT h.status, h.ended_at, s.status AS seat FROM holds h JOIN seats s ON s.hold_id = h.hold_id WHERE h.hold_id = $1', [dead.id]);
+    expect(row).to.deep.equal({ status: 'active', ended_at: null, seat: 'held' });
+    expect((await call(inst.url, 'GET', `/api/events/${ev.eventId}/availability`)).body.seq).to.equal(seqBefore);
+    expect((await query(inst.deps, 'SELECT type FROM outbox WHERE aggregate_id = $1', [dead.id])).map((e) => e.type)).to.deep.equal(['hold.created']);
+
+    // When the sweep does come, the recorded state agrees with what was read.
+    await expireBatch({ db: inst.deps.db, publish: inst.deps.hub.publish, batchSize: 10 });
+    const swept = (await call(inst.url, 'GET', `/api/holds/${dead.id}`, { user: 'u4' })).body;
+    expect(swept).to.include({ status: 'expired', endReason: 'expired' });
+    expect((await query(inst.deps, 'SELECT status FROM seats WHERE event_id = $1 AND seat_id = $2', [ev.eventId, 's001']))[0].status).to.equal('available');
   });
 
   it('three replicas sweeping at once expire every hold exactly once', async () => {

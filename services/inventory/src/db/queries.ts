@@ -2,6 +2,7 @@
 import type { Sequelize, Transaction } from '@eventtickets/platform';
 import { one, rows } from './sql.ts';
 import { totals } from '../domain/holdRules.ts';
+import { observedState } from '../domain/holdState.ts';
 import type { EndReason, EventRow, HoldStatus, HoldView, SeatStatus } from '../domain/types.ts';
 
 export async function loadEvent(db: Sequelize, eventId: string, t?: Transaction): Promise<(EventRow & { db_now: Date }) | undefined> {
@@ -34,9 +35,12 @@ export async function holdGa(db: Sequelize, holdId: string, t?: Transaction): Pr
   return found.map((r) => ({ areaId: r.area_id, quantity: r.quantity }));
 }
 
+/** A hold as its owner and orders see it. An active hold past its expiry reads as expired (observedState,
+ *  against the database clock of this read) even before the sweeper has written that down. */
 export async function loadHoldView(db: Sequelize, holdId: string, t?: Transaction): Promise<HoldView | undefined> {
-  const hold = await loadHold(db, holdId, t);
+  const hold = await one<HoldRow & { db_now: Date }>(db, 'SELECT *, now() AS db_now FROM holds WHERE hold_id = $1', [holdId], t);
   if (!hold) return undefined;
+  const state = observedState(hold, hold.db_now);
   const seats = await rows<{ seat_id: string; label: string; section: string | null; row_label: string | null; tier_id: string; amount: string; currency: string }>(
     db,
     `SELECT s.seat_id, s.label, s.section, s.row_label, s.tier_id, t.amount, t.currency
@@ -65,11 +69,11 @@ export async function loadHoldView(db: Sequelize, holdId: string, t?: Transactio
     id: hold.hold_id,
     eventId: hold.event_id,
     userId: hold.user_id,
-    status: hold.status,
+    status: state.status,
     createdAt: hold.created_at.toISOString(),
     expiresAt: hold.expires_at.toISOString(),
-    endedAt: hold.ended_at?.toISOString() ?? null,
-    endReason: hold.end_reason,
+    endedAt: state.endedAt?.toISOString() ?? null,
+    endReason: state.endReason,
     confirmedAt: hold.confirmed_at?.toISOString() ?? null,
     orderId: hold.order_id,
     ...items,
