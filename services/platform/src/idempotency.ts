@@ -4,9 +4,10 @@
 // unique index until the first commits, then reads its stored response.
 import { createHash } from 'node:crypto';
 import type { Context } from 'koa';
-import type { Sequelize, Transaction } from 'sequelize';
+import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
 import type { Migration } from './db.ts';
 import { problems } from './errors.ts';
+import { withTransaction } from './db.ts';
 
 export const idempotencyMigrations: Migration[] = [
   {
@@ -76,9 +77,7 @@ export async function runIdempotent<T>(
       transaction: t,
     })) as [Array<{ request_hash: string; status: number; response: T }>, unknown];
     const first = rows[0]!;
-    if (first.request_hash !== ref.fingerprint) {
-      throw problems.unprocessable('This Idempotency-Key was already used for a different request', 'idempotency-key-reused');
-    }
+    if (first.request_hash !== ref.fingerprint) keyReused();
     return { status: first.status, body: first.response, replayed: true };
   }
   const result = await apply();
@@ -93,4 +92,43 @@ export async function runIdempotent<T>(
 export async function pruneIdempotencyKeys(db: Sequelize, maxAgeMs: number): Promise<number> {
   const [, meta] = (await db.query(`DELETE FROM idempotency_keys WHERE created_at < now() - ($1::bigint * interval '1 millisecond')`, { bind: [maxAgeMs] })) as [unknown, { rowCount?: number }];
   return meta?.rowCount ?? 0;
+}
+
+export interface IdempotencyRef { scope: string; key: string; fingerprint: string }
+
+function keyReused(): never {
+  throw problems.unprocessable('This Idempotency-Key was already used for a different request', 'idempotency-key-reused');
+}
+
+/**
+ * The committed result for this key, read without locking: lets a retry be answered before a service takes
+ * expensive locks (which its own first attempt may still hold). Undefined when the key is unused or its first
+ * request has not committed yet; runIdempotent inside the transaction stays the authority.
+ */
+export async function committedIdempotentResult<T>(db: Sequelize, ref: IdempotencyRef): Promise<IdempotentResult<T> | undefined> {
+  const rows = await db.query<{ request_hash: string; status: number; response: T }>(
+    'SELECT request_hash, status, response FROM idempotency_keys WHERE scope = $1 AND key = $2 AND status IS NOT NULL',
+    { bind: [ref.scope, ref.key], type: QueryTypes.SELECT },
+  );
+  const row = rows[0];
+  if (!row) return undefined;
+  if (row.request_hash !== ref.fingerprint) keyReused();
+  return { status: row.status, body: row.response, replayed: true };
+}
+
+/** Marks "no earlier request with this key": thrown inside the probe so its transaction stores nothing. */
+class NotYetApplied extends Error {}
+
+/**
+ * For a retry that could not take its locks: the holder may be this key's own first request, still in its
+ * transaction. Claiming the key waits on that transaction's uncommitted key row and then returns its result;
+ * with no such request the claim is rolled back and undefined is returned.
+ */
+export async function awaitConcurrentIdempotentResult<T>(db: Sequelize, ref: IdempotencyRef): Promise<IdempotentResult<T> | undefined> {
+  try {
+    return await withTransaction(db, (t) => runIdempotent<T>(db, t, ref, () => Promise.reject(new NotYetApplied())));
+  } catch (err) {
+    if (err instanceof NotYetApplied) return undefined;
+    throw err;
+  }
 }

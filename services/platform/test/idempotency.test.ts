@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { createDatabase, migrate, withTransaction, type Sequelize } from '../src/db.ts';
-import { idempotencyMigrations, pruneIdempotencyKeys, requestFingerprint, runIdempotent } from '../src/idempotency.ts';
+import { awaitConcurrentIdempotentResult, committedIdempotentResult, idempotencyMigrations, pruneIdempotencyKeys, requestFingerprint, runIdempotent } from '../src/idempotency.ts';
 import { HttpProblem } from '../src/errors.ts';
 import { createTestDatabase, dropTestDatabase } from '../src/testing/harness.ts';
 
@@ -82,6 +82,41 @@ describe('platform/idempotency (real Postgres)', () => {
   it('fingerprints ignore key order but not values', () => {
     expect(requestFingerprint('post', '/x', { a: 1, b: [1, { c: 2, d: 3 }] })).to.equal(requestFingerprint('POST', '/x', { b: [1, { d: 3, c: 2 }], a: 1 }));
     expect(requestFingerprint('POST', '/x', { a: 1 })).to.not.equal(requestFingerprint('POST', '/x', { a: 2 }));
+  });
+
+  it('reads a committed result without locking, and nothing for an unused key', async () => {
+    const first = await charge('key-read-0001', 300);
+    const ref = { scope: 'user-1', key: 'key-read-0001', fingerprint: requestFingerprint('POST', '/charges', { amount: 300 }) };
+    expect(await committedIdempotentResult(db, ref)).to.deep.equal({ ...first, replayed: true });
+    expect(await committedIdempotentResult(db, { ...ref, key: 'key-read-none' })).to.equal(undefined);
+    try {
+      await committedIdempotentResult(db, { ...ref, fingerprint: 'other' });
+      expect.fail('should refuse');
+    } catch (err) {
+      expect((err as HttpProblem).slug).to.equal('idempotency-key-reused');
+    }
+  });
+
+  it('a probe waits for an uncommitted first attempt and returns its result; with none it stores nothing', async () => {
+    const ref = { scope: 'user-1', key: 'key-probe-001', fingerprint: 'p' };
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const firstAttempt = withTransaction(db, (t) => runIdempotent(db, t, ref, async () => {
+      await gate;
+      return { status: 201, body: { n: 1 } };
+    }));
+    // the first attempt has claimed the key once its transaction sits idle, waiting on the gate
+    for (let i = 0; i < 200; i++) {
+      const [idle] = (await db.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND state = 'idle in transaction'")) as [Array<{ n: number }>, unknown];
+      if (idle[0]!.n > 0) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const probe = awaitConcurrentIdempotentResult(db, ref);
+    release();
+    expect(await probe).to.deep.equal({ status: 201, body: { n: 1 }, replayed: true });
+    await firstAttempt;
+    expect(await awaitConcurrentIdempotentResult(db, { ...ref, key: 'key-probe-none' })).to.equal(undefined);
+    expect(await committedIdempotentResult(db, { ...ref, key: 'key-probe-none' })).to.equal(undefined);
   });
 
   it('prunes old keys', async () => {
