@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import { rmSync } from 'node:fs';
 import { requireBinary } from '@eventtickets/platform/testing/harness';
 import { StackProcess, freePortRange, tempDataDir } from '../scripts/test/stack-process.ts';
-import { openSse, type SseConnection } from './sse.ts';
+import { openSse, type SseClient } from '@eventtickets/platform/testing/sse-client';
 
 const DEMO_PASSWORD = 'e2e-demo-password-123';
 
@@ -14,7 +14,7 @@ describe('e2e: a buyer through the gateway of the whole local stack', function (
   let stack: StackProcess;
   let dataDir: string;
   let gw: string;
-  const sse: SseConnection[] = [];
+  const sse: SseClient[] = [];
 
   before(async function () {
     requireBinary(this, 'redis-server', 'apt-get install -y redis-server');
@@ -104,6 +104,7 @@ describe('e2e: a buyer through the gateway of the whole local stack', function (
 
     const stream = await openSse(`${gw}/api/events/${event.id}/availability/stream`);
     sse.push(stream);
+    expect(stream.status).to.equal(200);
     const first = await stream.next();
     expect(first.event).to.equal('snapshot');
 
@@ -111,7 +112,7 @@ describe('e2e: a buyer through the gateway of the whole local stack', function (
     expect(hold.status, JSON.stringify(hold.body)).to.equal(201);
     expect(new Date(hold.body.expiresAt).getTime()).to.be.greaterThan(Date.now());
 
-    const change = await stream.nextMatching((m) => m.event === 'change' && wanted.every((id) => JSON.parse(m.data).seats?.[id] === 'held'));
+    const change = await stream.next((m) => m.event === 'change' && wanted.every((id) => m.data.seats?.[id] === 'held'));
     expect(Number(change.id)).to.be.greaterThan(Number(first.id));
 
     const rivalEmail = `rival-${Date.now()}@example.com`;
@@ -126,7 +127,7 @@ describe('e2e: a buyer through the gateway of the whole local stack', function (
     // the rival may not see or release someone else's hold
     expect((await api('GET', `/api/holds/${hold.body.id}`, { token: rival })).status).to.equal(404);
     expect((await api('DELETE', `/api/holds/${hold.body.id}`, { token: buyer })).status).to.be.oneOf([200, 204]);
-    await stream.nextMatching((m) => m.event === 'change' && wanted.every((id) => JSON.parse(m.data).seats?.[id] === 'available'));
+    await stream.next((m) => m.event === 'change' && wanted.every((id) => m.data.seats?.[id] === 'available'));
 
     const retry = await api('POST', '/api/holds', { token: rival, body: { eventId: event.id, seats: [wanted[1]] } });
     expect(retry.status).to.equal(201);

@@ -94,11 +94,5 @@ export class StackProcess {
   }
 }
 
-export function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+/** Whether a PID still runs (the platform's check, shared with the harness). */
+export { isAlive as alive } from '@eventtickets/platform/testing/processes';

@@ -6,7 +6,7 @@ import { enqueueEvent, withTransaction } from '@eventtickets/platform';
 import { createTestDatabase } from '@eventtickets/platform/testing/harness';
 import type { InventoryConfig } from '../src/config.ts';
 import { call, dropDatabase, eventPayload, eventually, query, startInstance, suiteConfig, type Instance } from './helpers.ts';
-import { openSse } from './sse-client.ts';
+import { openSse } from '@eventtickets/platform/testing/sse-client';
 
 describe('inventory: single-node in-memory mode (real Postgres, no Redis)', function () {
   let config: InventoryConfig;

@@ -9,7 +9,7 @@ import { createInventoryMetrics } from '../src/metrics.ts';
 import { createAvailabilityHub } from '../src/services/availabilityStream.ts';
 import { writeHold } from '../src/services/holdWrites.ts';
 import { call, dropDatabase, eventPayload, eventually, getContract, publishEvent, query, schemaErrors, startInstance, suiteConfig, type Instance } from './helpers.ts';
-import { openSse, parseSse, type SseClient } from './sse-client.ts';
+import { openSse, parseSse, type SseClient } from '@eventtickets/platform/testing/sse-client';
 
 describe('inventory: availability stream across replicas (real Postgres + Redis pub/sub)', function () {
   let config: InventoryConfig;
