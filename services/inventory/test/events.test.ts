@@ -6,7 +6,7 @@ import { enqueueEvent, withTransaction, type DomainEvent } from '@eventtickets/p
 import type { InventoryConfig } from '../src/config.ts';
 import { catalogEventHandler } from '../src/services/materialise.ts';
 import { call, dropDatabase, eventPayload, eventually, query, startInstance, suiteConfig, type Instance } from './helpers.ts';
-import { openSse } from './sse-client.ts';
+import { openSse } from '@eventtickets/platform/testing/sse-client';
 
 describe('inventory: catalog events through the bus (real Postgres + Redis Streams)', function () {
   let config: InventoryConfig;
@@ -105,6 +105,42 @@ describe('inventory: catalog events through the bus (real Postgres + Redis Strea
     // A second cancellation changes nothing.
     await deliver('event.cancelled', { eventId: ev.eventId });
     expect((await call(app.url, 'GET', `/api/events/${ev.eventId}/availability`)).body.seq).to.equal(snap.seq);
+  });
+
+  it('a cancellation that arrives while a hold is being written waits for it and releases it too', async () => {
+    const ev = eventPayload({ seats: 4, ga: 20 });
+    await deliver('event.published', ev);
+    let atCommit!: () => void;
+    const writing = new Promise<void>((resolve) => { atCommit = resolve; });
+    let resume!: () => void;
+    const gate = new Promise<void>((resolve) => { resume = resolve; });
+    // A replica whose hold transaction pauses after its writes, before its commit (its row locks held).
+    const slow = await startInstance(config, { hooks: { beforeCommit: async () => { atCommit(); await gate; } } });
+    try {
+      const holding = call(slow.url, 'POST', '/api/holds', { user: 'u1', body: { eventId: ev.eventId, seats: ['s001'], ga: [{ areaId: 'floor', quantity: 2 }] } });
+      await writing;
+      const handler = catalogEventHandler(app.deps.db, app.deps.logger, app.deps.hub.publish);
+      const cancel = { id: randomUUID(), type: 'event.cancelled', aggregateId: ev.eventId, payload: { eventId: ev.eventId }, occurredAt: new Date().toISOString(), headers: {} } as DomainEvent;
+      const cancelling = withTransaction(app.deps.db, (t) => handler(cancel, t));
+      // The cancellation is blocked behind the hold transaction before the hold may commit.
+      await eventually(async () => (await query(app.deps, "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")).length > 0);
+      resume();
+      const [hold] = await Promise.all([holding, cancelling]);
+      expect(hold.status, JSON.stringify(hold.body)).to.equal(201);
+
+      const holds = await query(app.deps, 'SELECT hold_id, status, end_reason FROM holds WHERE event_id = $1', [ev.eventId]);
+      expect(holds).to.deep.equal([{ hold_id: hold.body.id, status: 'released', end_reason: 'event-cancelled' }]);
+      expect(await query(app.deps, 'SELECT DISTINCT status, hold_id FROM seats WHERE event_id = $1', [ev.eventId])).to.deep.equal([{ status: 'void', hold_id: null }]);
+      expect(await query(app.deps, 'SELECT held, sold FROM ga_areas WHERE event_id = $1', [ev.eventId])).to.deep.equal([{ held: 0, sold: 0 }]);
+      const released = await query(app.deps, "SELECT 1 FROM outbox WHERE aggregate_id = $1 AND type = 'hold.released'", [hold.body.id]);
+      expect(released).to.have.length(1);
+      // Nothing is left for the sweeper to trip over: the hold can no longer be confirmed.
+      const confirm = await call(app.url, 'POST', `/internal/holds/${hold.body.id}/confirm`, { body: { orderId: 'o-late' } });
+      expect([confirm.status, confirm.body.type]).to.deep.equal([409, 'https://eventtickets.dev/problems/hold-released']);
+    } finally {
+      resume();
+      await slow.stop();
+    }
   });
 
   it('an event.cancelled handled before its event.published wins: the late publication materialises a cancelled event', async () => {

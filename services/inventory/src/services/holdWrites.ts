@@ -26,6 +26,9 @@ export async function writeHold(
   req: HoldRequest & { userId: string; reservationMinutes: number },
   publish: ChangePublisher,
 ): Promise<string> {
+  // First lock of the transaction: shared with other hold writers, exclusive against a cancellation, so a
+  // cancel never runs while a hold it cannot see yet is being written (that hold would stay active).
+  await shareCatalogEventLock(db, t, req.eventId);
   const holdId = randomUUID();
   const seatIds = [...(req.seats ?? [])].sort();
   const ga = [...(req.ga ?? [])].sort((a, b) => a.areaId.localeCompare(b.areaId));
@@ -140,10 +143,16 @@ export async function confirmActiveHold(db: Sequelize, t: Transaction, hold: Hol
   await enqueueHoldEvent(db, t, 'hold.confirmed', { holdId: hold.hold_id, eventId: hold.event_id, userId: hold.user_id, seats: seatIds, ga, orderId });
 }
 
-/** Serialises catalog's publication and cancellation of one event (two consumers may handle them at once);
- *  hold writers never take it, so it cannot join a deadlock with them. */
+/** Serialises catalog's publication and cancellation of one event (two consumers may handle them at once),
+ *  and waits for hold writers in flight. Every taker takes it before any row lock, so it closes no deadlock. */
 export async function lockCatalogEvent(db: Sequelize, t: Transaction, eventId: string): Promise<void> {
   await db.query("SELECT pg_advisory_xact_lock(hashtext('inventory-event:' || $1))", { bind: [eventId], transaction: t });
+}
+
+/** The same lock in shared mode, for hold writers: they do not wait for each other, only for publication
+ *  and cancellation. */
+async function shareCatalogEventLock(db: Sequelize, t: Transaction, eventId: string): Promise<void> {
+  await db.query("SELECT pg_advisory_xact_lock_shared(hashtext('inventory-event:' || $1))", { bind: [eventId], transaction: t });
 }
 
 /** event.cancelled: active holds released, every seat void, GA held counters cleared, event marked cancelled. */
@@ -156,7 +165,8 @@ export async function cancelEvent(db: Sequelize, t: Transaction, eventId: string
     return false;
   }
   if (event.status === 'cancelled') return false;
-  // Same lock order as every other writer: hold rows, then seats, then GA, then the events row.
+  // Hold writers in flight have committed (they share the advisory lock taken above), so this sees every
+  // active hold. Then the same lock order as every other writer: hold rows, seats, GA, the events row.
   const active = await rows<HoldRow>(db, `SELECT * FROM holds WHERE event_id = $1 AND status = 'active' ORDER BY hold_id FOR UPDATE`, [eventId], t);
   const voided = await rows<{ seat_id: string }>(
     db,
