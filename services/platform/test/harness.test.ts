@@ -124,4 +124,23 @@ describe('platform/testing: infrastructure processes leave nothing behind', func
     expect([probe.postmasterPid, ...probe.redisPids].filter(running), 'fixture processes still running').to.deep.equal([]);
     for (const port of probe.ports) expect(await refused(port), `port ${port} still open`).to.equal(true);
   });
+
+  it('the reporter ends with the summary line, and with CI set a skip fails the run (exit code too)', async () => {
+    async function run(env: Record<string, string | undefined>): Promise<{ code: number | null; out: string }> {
+      // The repository's own settings that matter here (parallel, exit: true, the reporter), without its specs.
+      const args = ['--no-config', '--parallel', '--jobs', '1', '--exit', '--reporter', 'services/platform/src/testing/reporter.cjs', 'services/platform/test/fixtures/skip-probe.mocha.ts'];
+      const mocha = spawn(process.execPath, [`${repoRoot}node_modules/mocha/bin/mocha.js`, ...args], { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      mocha.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
+      mocha.stderr.setEncoding('utf8').on('data', (c: string) => (out += c));
+      const code = await new Promise<number | null>((resolve) => mocha.once('exit', resolve));
+      return { code, out };
+    }
+    const ci = await run({ CI: 'true' });
+    expect(ci.out.trim().split('\n').at(-1), ci.out).to.equal('1 passed, 1 failed, 1 skipped');
+    expect(ci.code, ci.out).to.equal(1);
+    const local = await run({ CI: undefined });
+    expect(local.out.trim().split('\n').at(-1), local.out).to.equal('1 passed, 0 failed, 1 skipped');
+    expect(local.code, local.out).to.equal(0);
+  });
 });
