@@ -74,6 +74,9 @@ export function serviceEnv(svc: StackService, all: StackService[], s: StackSetti
     REDIS_PREFIX: s.redisPrefix,
     DEMO_PASSWORD: s.demoPassword,
   };
+  // Services behind the gateway trust its identity headers: on a laptop only loopback may reach them (in
+  // Kubernetes a NetworkPolicy does this). The gateway keeps the runner's HOST.
+  if (!isGateway(svc)) env.HOST = '127.0.0.1';
   for (const other of all) env[urlVariable(other)] = localUrl(servicePort(other, s.ports));
   if (svc.database) env.DATABASE_URL = databaseUrl(s.postgresUrl, databaseName(svc));
   if (s.redisUrls.length) env.REDIS_URL = s.redisUrls.join(',');

@@ -48,6 +48,12 @@ describe('stack plan', () => {
     expect(serviceEnv(gateway, [users, gateway], settings)).to.not.have.property('DATABASE_URL');
   });
 
+  it('binds the services behind the gateway to loopback only (they trust its identity headers)', () => {
+    expect(serviceEnv(orders, [users, orders, gateway], settings).HOST).to.equal('127.0.0.1');
+    expect(serviceEnv(users, [users, gateway], settings).HOST).to.equal('127.0.0.1');
+    expect(serviceEnv(gateway, [users, gateway], settings)).to.not.have.property('HOST');
+  });
+
   it('without Redis gives BUS_DATABASE_URL (the bus database) and no REDIS_URL; passes SMTP_URL through', () => {
     const env = serviceEnv(users, [users], { ...settings, redisUrls: [], smtpUrl: 'smtp://mail:25' });
     expect(env.BUS_DATABASE_URL).to.equal('postgres://postgres:pw@127.0.0.1:5555/bus');

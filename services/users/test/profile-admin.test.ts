@@ -176,6 +176,8 @@ describe('users: profile and admin (real Postgres)', function () {
       const own = await h.call('PATCH', `/api/users/${admin.userId}/role`, { identity: admin, body: { role: 'buyer' } });
       expect(own.status).to.equal(409);
       expect(own.body.type).to.match(/\/cannot-change-own-role$/);
+      const shouted = await h.call('PATCH', `/api/users/${admin.userId.toUpperCase()}/role`, { identity: admin, body: { role: 'buyer' } });
+      expect([shouted.status, shouted.body.type]).to.deep.equal([409, own.body.type]);
       expect(await h.counts()).to.deep.equal(before);
     });
 

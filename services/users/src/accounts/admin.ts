@@ -37,7 +37,8 @@ export async function listUserPage(deps: UsersDeps, q: { limit: number; cursor?:
 
 export async function setRole(deps: UsersDeps, actorId: string, userId: string, role: Role): Promise<UserView> {
   // An admin demoting themselves could leave nobody able to manage roles.
-  if (actorId === userId) throw new HttpProblem(409, 'cannot-change-own-role', 'Conflict', 'Admins cannot change their own role');
+  // Ids compare case-insensitively: the path accepts upper-case hex and Postgres finds the same row.
+  if (actorId.toLowerCase() === userId.toLowerCase()) throw new HttpProblem(409, 'cannot-change-own-role', 'Conflict', 'Admins cannot change their own role');
   return withTransaction(deps.db, async (t) => {
     const user = await findUserById(deps.db, userId, t, { forUpdate: true });
     if (!user) throw userNotFound();
