@@ -69,6 +69,23 @@ describe('catalog demo seed (through the public API)', function () {
     expect(await c.count('events')).to.equal(4);
   });
 
+  it('schedules a demo event anew once the earlier one has ended; the ended one stays as history', async () => {
+    await c.db.query(`UPDATE events SET sales_start_at = now() - interval '10 days', sales_end_at = now() - interval '9 days',
+      starts_at = now() - interval '9 days', ends_at = now() - interval '9 days' + interval '3 hours' WHERE title = 'Harbour Lights Orchestra'`);
+    const before = (await c.call('GET', '/api/events')).body.items.map((e: any) => e.title);
+    expect(before).to.not.include('Harbour Lights Orchestra');
+    const published = await c.count('outbox', `type = 'event.published'`);
+    await seedDemo({ gatewayUrl: gateway.url, demoPassword: 'demo-pass', log: () => undefined });
+    const after = (await c.call('GET', '/api/events')).body.items;
+    expect(after.map((e: any) => e.title)).to.include('Harbour Lights Orchestra');
+    expect(after).to.have.length(4);
+    expect(await c.count('events', `title = 'Harbour Lights Orchestra'`)).to.equal(2);
+    expect(await c.count('outbox', `type = 'event.published'`)).to.equal(published + 1);
+    // The new one is upcoming: a further run creates nothing.
+    await seedDemo({ gatewayUrl: gateway.url, demoPassword: 'demo-pass', log: () => undefined });
+    expect(await c.count('events')).to.equal(5);
+  });
+
   it('fails loudly with a wrong password', async () => {
     let error: Error | undefined;
     await seedDemo({ gatewayUrl: gateway.url, demoPassword: 'wrong', log: () => undefined }).catch((e) => (error = e));

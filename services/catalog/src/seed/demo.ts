@@ -1,7 +1,8 @@
 // Demo data for the local stack, created through the public API at the gateway exactly as an organizer
 // would: the demo venue "Harbour Hall" and a few published events in the coming months. Idempotent: the
 // venue is found by name and events by title at that venue before anything is created; a draft left by
-// an interrupted run is published.
+// an interrupted run is published. A demo event that has ended (or was cancelled) since an earlier start
+// is left as history and scheduled anew, so a long-lived DATA_DIR still has upcoming events to buy.
 
 export interface SeedContext { gatewayUrl: string; demoPassword: string; log: (msg: string) => void }
 
@@ -82,7 +83,7 @@ export async function seedDemo(ctx: SeedContext): Promise<void> {
   let cursor: string | null = null;
   do {
     const page: any = await api('GET', `/api/events?mine=true&limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
-    for (const e of page.items) if (e.venue.id === venue.id) existing.set(e.title, e);
+    for (const e of page.items) if (e.venue.id === venue.id && (e.status === 'draft' || e.status === 'published')) existing.set(e.title, e);
     cursor = page.nextCursor;
   } while (cursor);
 
@@ -90,7 +91,7 @@ export async function seedDemo(ctx: SeedContext): Promise<void> {
     let event = existing.get(demo.title);
     if (!event) {
       event = await api('POST', '/api/events', { venueId: venue.id, ...demo });
-      ctx.log(`catalog seed: created "${demo.title}"`);
+      ctx.log(`catalog seed: created "${demo.title}" on ${demo.startsAt.slice(0, 10)}`);
     }
     if (event!.status === 'draft') {
       await api('POST', `/api/events/${event!.id}/publish`);
