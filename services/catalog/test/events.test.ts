@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { alice, bob, buyer, contractErrors, daysFromNow, eventInput, fullTiers, startCatalog, venueInput, type Catalog } from './helpers.ts';
+import { alice, bob, buyer, contractErrors, daysFromNow, eventInput, fullTiers, startCatalog, venueInput, type As, type Catalog } from './helpers.ts';
 
 describe('catalog events: organizer lifecycle (real Postgres)', function () {
   let c: Catalog;
@@ -239,6 +239,23 @@ describe('catalog events: organizer lifecycle (real Postgres)', function () {
     const pub = await c.call('GET', `/api/events/${ev.id}`);
     expect(pub.status).to.equal(200);
     expect(pub.body.status).to.equal('cancelled');
+  });
+
+  it('cancelling a draft that was never published emits nothing (nothing elsewhere knows it)', async () => {
+    const ev = await draft('Never Announced');
+    const res = await c.call('POST', `/api/events/${ev.id}/cancel`, { as: alice });
+    expect([res.status, res.body.status]).to.deep.equal([200, 'cancelled']);
+    const [rows] = await c.db.query(`SELECT type FROM outbox WHERE aggregate_id = '${ev.id}'`);
+    expect(rows).to.deep.equal([]);
+  });
+
+  it("an admin creating an event at an organizer's venue creates it for that organizer", async () => {
+    const admin: As = { userId: 'admin-1', role: 'admin' };
+    const created = await c.call('POST', '/api/events', { as: admin, body: eventInput(venueId, 'Made by admin', 30) });
+    expect(created.status, JSON.stringify(created.body)).to.equal(201);
+    const mine = await c.call('GET', '/api/events?mine=true&limit=100', { as: alice });
+    expect(mine.body.items.map((e: any) => e.id)).to.include(created.body.id);
+    expect((await c.call('PATCH', `/api/events/${created.body.id}`, { as: alice, body: { title: 'Renamed by owner' } })).status).to.equal(200);
   });
 
   it('reports a published event whose end has passed as ended', async () => {

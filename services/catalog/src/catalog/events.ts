@@ -69,7 +69,8 @@ export async function createEvent(deps: CatalogDeps, identity: Identity, body: E
   const id = randomUUID();
   await insertEvent(deps.db, {
     id,
-    organizer_id: identity.userId,
+    // The venue's organizer owns the event (the same as the caller, unless an admin creates it for them).
+    organizer_id: venue.organizer_id,
     ...columns,
     title: body.title.trim(),
     description: body.description ?? '',
@@ -179,7 +180,8 @@ export async function cancelEvent(deps: CatalogDeps, identity: Identity, id: str
     const status = effectiveStatus(row.status, row.ends_at, deps.now());
     if (status === 'cancelled' || status === 'ended') throw problems.conflict(`The event is ${status}; it cannot be cancelled`, 'invalid-transition', { status });
     await updateEvent(deps.db, id, { status: 'cancelled', cancelled_at: deps.now() }, transaction);
-    await enqueueEvent(deps.db, transaction, { type: 'event.cancelled', aggregateId: id, payload: { eventId: id } });
+    // Only a published event has seats, holds or orders elsewhere that must unwind.
+    if (status === 'published') await enqueueEvent(deps.db, transaction, { type: 'event.cancelled', aggregateId: id, payload: { eventId: id } });
   });
   await invalidateEvents(deps, [id]);
   return (await findEvent(deps.db, id))!;
