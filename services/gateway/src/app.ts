@@ -71,6 +71,7 @@ export async function createApp(deps: GatewayDeps): Promise<Koa> {
 
   async function proxyRoute(ctx: Context, route: Route): Promise<void> {
     ctx.state.routeTemplate = route.template;
+    await limits.checkClient(ctx, { limitClass: route.rateLimit, ip: ctx.ip });
     const identity = await auth.authorize(ctx, route.auth);
     let body: Buffer | undefined;
     let account: string | undefined;
@@ -78,7 +79,7 @@ export async function createApp(deps: GatewayDeps): Promise<Koa> {
       body = await readBodyBounded(ctx.req, config.BODY_LIMIT);
       account = accountOf(body);
     }
-    await limits.check(ctx, { limitClass: route.rateLimit, ip: ctx.ip, identity, account });
+    await limits.check(ctx, { limitClass: route.rateLimit, identity, account });
     await proxy.forward(ctx, route, { identity, body });
   }
 

@@ -102,6 +102,18 @@ describe('gateway/rate limits (real Redis)', () => {
     expect(Number(await redis.get(counter))).to.equal(204);
   });
 
+  it('counts requests refused by authentication (401) against the IP budget, so forged tokens cannot flood the gateway', async () => {
+    const gw = await gateway({ RATE_LIMIT_IP_POINTS: '3', RATE_LIMIT_IP_WINDOW_S: '10' });
+    const forged = `${await signToken(key, { sub: 'mallory' })}x`;
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const res = await fetch(`${gw.url}/api/holds/h1`, { headers: { authorization: `Bearer ${forged}` } });
+      await res.arrayBuffer();
+      statuses.push(res.status);
+    }
+    expect(statuses).to.deep.equal([401, 401, 401, 429, 429]);
+  });
+
   it('limits per user, whatever the IP budget', async () => {
     const gw = await gateway({ RATE_LIMIT_USER_POINTS: '2', RATE_LIMIT_USER_WINDOW_S: '10' });
     const alice = await signToken(key, { sub: 'alice' });

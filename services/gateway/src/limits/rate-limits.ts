@@ -22,11 +22,16 @@ export interface RateLimitOptions {
 }
 
 export interface RateLimits {
-  /** Consumes one point from every limiter that applies; throws a 429 problem when one is exhausted,
-   *  otherwise sets the RateLimit-* headers of the tightest one. */
-  check: (ctx: Context, req: { limitClass: RateLimitClass; ip: string; identity?: Identity; account?: string }) => Promise<void>;
+  /** Before authentication: consumes the client IP's point, so requests with bad tokens (401) or for
+   *  forbidden routes (403) count too and cannot flood the signature check or the JWKS refetch budget. */
+  checkClient: (ctx: Context, req: { limitClass: RateLimitClass; ip: string }) => Promise<void>;
+  /** After authentication: the per-user, login and holds limits; throws a 429 problem when one is
+   *  exhausted, otherwise sets the RateLimit-* headers of the tightest limit of both stages. */
+  check: (ctx: Context, req: { limitClass: RateLimitClass; identity?: Identity; account?: string }) => Promise<void>;
   mode: 'redis' | 'memory';
 }
+
+interface Tightest { spec: LimitSpec; res: Consumed }
 
 interface NamedLimiter { name: string; limiter: { consume: (key: string) => Promise<Consumed> }; spec: LimitSpec }
 
@@ -51,15 +56,9 @@ export function createRateLimits(opts: RateLimitOptions): RateLimits {
   const login = makeLimiter('login', opts.login, opts);
   const holds = makeLimiter('holds', opts.holds, opts);
 
-  async function check(ctx: Context, req: { limitClass: RateLimitClass; ip: string; identity?: Identity; account?: string }): Promise<void> {
-    if (req.limitClass === 'none') return;
-    const applicable: Array<[NamedLimiter, string]> = [[ip, req.ip]];
-    if (req.identity) applicable.push([user, req.identity.userId]);
-    if (req.limitClass === 'login') applicable.push([login, `${(req.account ?? '').toLowerCase()}|${req.ip}`]);
-    if (req.limitClass === 'holds' && req.identity) applicable.push([holds, req.identity.userId]);
-
+  /** Consumes one point from each limiter; throws the first refusal as a 429, else returns the tightest. */
+  async function consume(ctx: Context, applicable: Array<[NamedLimiter, string]>, tightest?: Tightest): Promise<Tightest | undefined> {
     const outcomes = await Promise.allSettled(applicable.map(([l, key]) => l.limiter.consume(key)));
-    let tightest: { spec: LimitSpec; res: Consumed } | undefined;
     for (let i = 0; i < outcomes.length; i++) {
       const outcome = outcomes[i];
       const { spec, name } = applicable[i][0];
@@ -74,8 +73,26 @@ export function createRateLimits(opts: RateLimitOptions): RateLimits {
       const res = outcome.value;
       if (!tightest || res.remainingPoints / spec.points < tightest.res.remainingPoints / tightest.spec.points) tightest = { spec, res };
     }
+    return tightest;
+  }
+
+  async function checkClient(ctx: Context, req: { limitClass: RateLimitClass; ip: string }): Promise<void> {
+    if (req.limitClass === 'none') return;
+    const tightest = await consume(ctx, [[ip, req.ip]]);
+    ctx.state.rateLimitTightest = tightest;
     if (tightest) setLimitHeaders(ctx, tightest.spec, tightest.res);
   }
 
-  return { check, mode: opts.redis ? 'redis' : 'memory' };
+  async function check(ctx: Context, req: { limitClass: RateLimitClass; identity?: Identity; account?: string }): Promise<void> {
+    if (req.limitClass === 'none') return;
+    const applicable: Array<[NamedLimiter, string]> = [];
+    if (req.identity) applicable.push([user, req.identity.userId]);
+    if (req.limitClass === 'login') applicable.push([login, `${(req.account ?? '').toLowerCase()}|${ctx.ip}`]);
+    if (req.limitClass === 'holds' && req.identity) applicable.push([holds, req.identity.userId]);
+    if (!applicable.length) return;
+    const tightest = await consume(ctx, applicable, ctx.state.rateLimitTightest as Tightest | undefined);
+    if (tightest) setLimitHeaders(ctx, tightest.spec, tightest.res);
+  }
+
+  return { checkClient, check, mode: opts.redis ? 'redis' : 'memory' };
 }
