@@ -3,7 +3,7 @@
 import { pino, type Logger, type LoggerOptions } from 'pino';
 import { trace } from '@opentelemetry/api';
 import { requestContext } from './context.ts';
-import { redactDeep } from './redact.ts';
+import { maskCardNumbers, redactDeep } from './redact.ts';
 
 export type { Logger };
 
@@ -27,6 +27,17 @@ export function createLogger(service: string, options: LoggerOptions & { destina
     redact: { paths: redactedPaths, censor: '[redacted]' },
     // Paths above are the fast, exact rule; redactDeep also catches secrets at any depth or under other spellings.
     formatters: { level: (label) => ({ level: label }), log: (record) => redactDeep(record) },
+    // formatters.log sees neither the message string nor what the error serializer makes of an Error:
+    // card numbers in a message, an error message or a stack are masked here.
+    hooks: {
+      logMethod(args, method) {
+        const masked: unknown[] = args.map((arg) => (typeof arg === 'string' ? maskCardNumbers(arg) : arg));
+        // logger.error(err) alone: pino would take the raw err.message as the message.
+        if (masked[0] instanceof Error && typeof masked[1] !== 'string') masked.splice(1, 0, maskCardNumbers(masked[0].message));
+        method.apply(this, masked as Parameters<typeof method>);
+      },
+    },
+    serializers: { err: (err: Error) => redactDeep({ ...pino.stdSerializers.err(err) }) },
     mixin() {
       const fields: Record<string, string> = {};
       const ctx = requestContext.getStore();

@@ -21,6 +21,28 @@ function capture(service = 'orders') {
 const SECRETS = ['hunter2', 's3cret-new', 'eyJhbGciOiJSUzI1NiJ9.access', 'refresh-token-value', '4242424242424242', '4000 0000 0000 0002', 'Bearer abc.def.ghi', 'session=xyz', 'api-secret'];
 
 describe('platform/logger', () => {
+  it('masks card numbers in the message, its format arguments, and an error message and stack', () => {
+    const { logger, lines, records } = capture();
+    logger.info('charging 4242 4242 4242 4242 for order o-1');
+    logger.info('charging %s now', '4000000000000002');
+    const err = new Error('PSP refused card 4242424242424242');
+    err.cause = new Error('inner: 4000-0000-0000-0077');
+    logger.error({ err }, 'payment failed');
+    logger.error(new Error('top-level error with 4242424242424242'));
+    const text = lines.join('');
+    for (const card of ['4242 4242 4242 4242', '4000000000000002', '4242424242424242', '4000-0000-0000-0077']) expect(text, `leaked ${card}`).not.to.include(card);
+    const [first, second, failed, top] = records();
+    expect(first.msg).to.equal('charging [redacted] for order o-1');
+    expect(second.msg).to.equal('charging [redacted] now');
+    expect(failed.err.message).to.equal('PSP refused card [redacted]: inner: [redacted]'); // pino appends the cause
+    expect(failed.err.type).to.equal('Error');
+    expect(failed.err.stack).to.match(/^Error: PSP refused card \[redacted\]\n\s+at /);
+    expect(top.err.message).to.equal('top-level error with [redacted]');
+    // Ordinary numbers and ids stay readable.
+    logger.info({ orderNumber: 1234567 }, 'order 1234567 at 1700000000000');
+    expect(records()[4]).to.include({ msg: 'order 1234567 at 1700000000000', orderNumber: 1234567 });
+  });
+
   it('redacts passwords, tokens, card data, Authorization and cookies wherever services log them', () => {
     const { logger, lines, records } = capture();
     logger.info({ password: 'hunter2', newPassword: 's3cret-new', token: 'eyJhbGciOiJSUzI1NiJ9.access' }, 'top level');
