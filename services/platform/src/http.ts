@@ -118,7 +118,10 @@ export async function listen(handler: http.RequestListener, port: number, host =
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => resolve());
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
   const address = server.address() as AddressInfo;
   const shownHost = host === '0.0.0.0' ? '127.0.0.1' : host;
@@ -165,12 +168,23 @@ export async function runService(opts: RunOptions): Promise<RunningServer> {
     opts.logger.info({ signal }, 'shutting down');
     opts.lifecycle?.shutdown();
     let code = 0;
-    try {
-      await running.close(opts.shutdownTimeoutMs ?? 10_000);
-      for (const closer of opts.closers ?? []) await closer();
-    } catch (err) {
-      opts.logger.error({ err }, 'error during shutdown');
-      code = 1;
+    const timeoutMs = opts.shutdownTimeoutMs ?? 10_000;
+    await running.close(timeoutMs);
+    // Every closer runs even if one before it fails or hangs: a stuck consumer must not keep the database
+    // pool open. Each gets the shutdown timeout; a failure makes the exit code 1.
+    for (const closer of opts.closers ?? []) {
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        await Promise.race([
+          Promise.resolve().then(closer),
+          new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`a closer did not finish within ${timeoutMs} ms`)), timeoutMs); }),
+        ]);
+      } catch (err) {
+        opts.logger.error({ err }, 'error during shutdown');
+        code = 1;
+      } finally {
+        clearTimeout(timer);
+      }
     }
     opts.logger.info('stopped');
     (opts.exit ?? process.exit)(code);

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { connect } from 'node:net';
-import { requireRedis } from '../src/testing/harness.ts';
+import { createTestDatabase, dropTestDatabase, requireRedis } from '../src/testing/harness.ts';
 import { fixture, startChild, type RunningChild } from './fixtures/child.ts';
 
 /** Resolves with the connection error code, or 'connected' if something still accepts connections. */
@@ -27,11 +27,18 @@ async function refusedEventually(port: number, deadlineMs = 5000): Promise<strin
 
 describe('platform/http: graceful shutdown of runService (child process)', () => {
   let svc: RunningChild | undefined;
-  after(() => svc?.kill());
+  let databaseUrl: string;
+  before(async function () {
+    databaseUrl = await createTestDatabase(this, 'shutdown');
+  });
+  afterEach(() => svc?.kill());
+  after(async () => {
+    if (databaseUrl) await dropTestDatabase(databaseUrl);
+  });
 
   it('finishes the in-flight request, refuses new connections, runs the closers and exits 0', async function () {
     const [redisUrl] = requireRedis(this);
-    svc = startChild([fixture('slow-service.ts')], { REDIS_URL: redisUrl }, { stdin: true });
+    svc = startChild([fixture('slow-service.ts')], { REDIS_URL: redisUrl, DATABASE_URL: databaseUrl }, { stdin: true });
     const { url } = await svc.waitForRecord((r) => r.msg === 'slow-service listening', 'listening log');
     const port = Number(new URL(url).port);
 
@@ -50,11 +57,22 @@ describe('platform/http: graceful shutdown of runService (child process)', () =>
     const res = await inFlight;
     expect(res.status).to.equal(200);
     expect(res.headers.get('connection'), 'a draining server lets keep-alive sockets go').to.equal('close');
-    expect(await res.json()).to.deep.equal({ finished: true, redis: 'PONG' });
+    expect(await res.json()).to.deep.equal({ finished: true, redis: 'PONG', db: 1 });
 
     expect(await svc.exited).to.deep.equal({ code: 0, signal: null });
     const order = svc.records().filter((r) => r.closer || r.msg === 'stopped').map((r) => r.closer ?? r.msg);
-    expect(order).to.deep.equal(['redis', 'last', 'stopped']);
+    expect(order).to.deep.equal(['redis', 'db', 'last', 'stopped']);
     expect(svc.records().find((r) => r.closer === 'redis').status).to.equal('end');
+    expect(svc.records().find((r) => r.closer === 'db').refused).to.equal(true);
+  });
+
+  it('a closer that fails does not keep the later ones (Redis, Postgres) from closing; the exit code is 1', async function () {
+    const [redisUrl] = requireRedis(this);
+    svc = startChild([fixture('slow-service.ts')], { REDIS_URL: redisUrl, DATABASE_URL: databaseUrl, FAIL_FIRST_CLOSER: '1' }, { stdin: true });
+    await svc.waitForRecord((r) => r.msg === 'slow-service listening', 'listening log');
+    svc.child.kill('SIGTERM');
+    expect(await svc.exited).to.deep.equal({ code: 1, signal: null });
+    const order = svc.records().filter((r) => r.closer || r.msg === 'stopped' || r.msg === 'error during shutdown').map((r) => r.closer ?? r.msg);
+    expect(order).to.deep.equal(['error during shutdown', 'redis', 'db', 'last', 'stopped']);
   });
 });
