@@ -40,8 +40,9 @@ export const configSchema = baseConfigSchema.extend({
   NOTIFICATIONS_URL: optionalUrl,
   JWT_ISSUER: z.string().min(1).default('eventtickets'),
   JWT_AUDIENCE: z.string().min(1).default('eventtickets-api'),
-  /** How long a fetched signing key is trusted before the JWKS is read again. */
-  JWT_JWKS_CACHE_MS: positiveInt(600_000),
+  /** How long a fetched signing key is trusted before the JWKS is read again: also how long a key removed
+   *  from users (a compromised one) still verifies here. One small fetch a minute per replica is cheap. */
+  JWT_JWKS_CACHE_MS: positiveInt(60_000),
   /** Bound on JWKS fetches triggered by unknown `kid`s (forged tokens must not hammer users). */
   JWT_JWKS_REQUESTS_PER_MINUTE: positiveInt(10),
   JWT_CLOCK_TOLERANCE_S: z.coerce.number().int().min(0).default(5),

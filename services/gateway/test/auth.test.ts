@@ -139,6 +139,20 @@ describe('gateway/auth: JWT verification against the users JWKS', () => {
     }
   });
 
+  it('refuses the admin routes (users, signing keys) to buyers and organizers (403) and lets admins in', async () => {
+    for (const path of ['/api/users', '/api/users/u1/role', '/api/auth/keys']) {
+      for (const role of ['buyer', 'organizer']) {
+        const res = await fetch(`${gw.url}${path}`, { headers: { authorization: `Bearer ${await signToken(es, { role })}` } });
+        expect(res.status, `${role} ${path}`).to.equal(403);
+        expect((await res.json()).type).to.equal(`${PROBLEM_BASE}insufficient-role`);
+      }
+    }
+    const before = users.seen.length;
+    const admin = await fetch(`${gw.url}/api/users`, { headers: { authorization: `Bearer ${await signToken(es, { role: 'admin' })}` } });
+    expect(admin.status).to.equal(200);
+    expect(users.seen.slice(before).map((r) => r.url)).to.deep.equal(['/api/users']);
+  });
+
   it('bounds JWKS refetches triggered by unknown kids', async () => {
     const limited = await startGateway({ USERS_URL: users.url, ORDERS_URL: orders.url, JWT_JWKS_REQUESTS_PER_MINUTE: '2' });
     try {
