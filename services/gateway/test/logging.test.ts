@@ -28,12 +28,17 @@ describe('gateway/logging', () => {
     const out = capture();
     const logger = createLogger('gateway', { level: 'info', destination: out });
     gw = await startGateway({ CATALOG_URL: catalog.url }, { logger });
-    const res = await fetch(`${gw.url}/api/events/e42?secret=query`, { headers: { 'x-request-id': 'req-log-1' } });
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const res = await fetch(`${gw.url}/api/events/e42?secret=query`, { headers: { 'x-request-id': 'req-log-1', traceparent } });
     expect(res.status).to.equal(200);
     await res.arrayBuffer();
     const access = out.lines.filter((l) => l.msg === 'request');
     expect(access).to.have.length(1);
     expect(access[0]).to.include({ service: 'gateway', method: 'GET', path: '/api/events/e42', route: '/api/events/{id}', status: 200, request_id: 'req-log-1' });
+    // The line names the trace and the gateway's own hop: the parent id the service received.
+    const sent = String(catalog.seen.at(-1)!.headers.traceparent).split('-');
+    expect(access[0]).to.include({ trace_id: '4bf92f3577b34da6a3ce929d0e0e4736', span_id: sent[2] });
+    expect(sent[2]).to.not.equal('00f067aa0ba902b7');
     expect(JSON.stringify(access[0])).not.to.include('secret=query');
     // The platform's shape redaction still covers the access line: a card number in a path is masked.
     await (await fetch(`${gw.url}/api/events/4242424242424242`)).arrayBuffer();

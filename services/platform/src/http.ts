@@ -44,7 +44,9 @@ export function accessLogMiddleware(logger: Logger) {
     } finally {
       if (ctx.path !== '/healthz' && ctx.path !== '/readyz' && ctx.path !== '/metrics') {
         const ms = Number(process.hrtime.bigint() - started) / 1e6;
-        logger.info({ method: ctx.method, path: ctx.path, route: ctx.state.routeTemplate, status: ctx.status, durationMs: Math.round(ms * 100) / 100 }, 'request');
+        // logFields: what a handler knows only while handling (the gateway's trace and span ids, where no
+        // OpenTelemetry span exists for the mixin to read).
+        logger.info({ method: ctx.method, path: ctx.path, route: ctx.state.routeTemplate, status: ctx.status, durationMs: Math.round(ms * 100) / 100, ...ctx.state.logFields }, 'request');
       }
     }
   };

@@ -10,6 +10,8 @@ export interface TraceHeaders {
   traceparent: string;
   tracestate?: string;
   traceId: string;
+  /** The parent id sent upstream: the gateway's own hop in the trace. */
+  spanId: string;
 }
 
 export function parseTraceparent(value: string | undefined): { traceId: string; flags: string } | undefined {
@@ -23,11 +25,11 @@ export function outgoingTraceHeaders(incomingTraceparent: string | undefined, in
     const carrier: Record<string, string> = {};
     propagation.inject(context.active(), carrier);
     const parsed = parseTraceparent(carrier.traceparent);
-    if (parsed) return { traceparent: carrier.traceparent, tracestate: carrier.tracestate, traceId: parsed.traceId };
+    if (parsed) return { traceparent: carrier.traceparent, tracestate: carrier.tracestate, traceId: parsed.traceId, spanId: carrier.traceparent.slice(36, 52) };
   }
   const spanId = randomHex(8);
   const parent = parseTraceparent(incomingTraceparent);
-  if (parent) return { traceparent: `00-${parent.traceId}-${spanId}-${parent.flags}`, tracestate: incomingTracestate, traceId: parent.traceId };
+  if (parent) return { traceparent: `00-${parent.traceId}-${spanId}-${parent.flags}`, tracestate: incomingTracestate, traceId: parent.traceId, spanId };
   const traceId = randomHex(16);
-  return { traceparent: `00-${traceId}-${spanId}-01`, traceId };
+  return { traceparent: `00-${traceId}-${spanId}-01`, traceId, spanId };
 }
