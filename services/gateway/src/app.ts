@@ -44,7 +44,8 @@ export async function createApp(deps: GatewayDeps): Promise<Koa> {
   const table = deps.table ?? loadRoutingTable();
   const upstreams = upstreamUrls(config);
   const dispatcher = deps.dispatcher ?? createUpstreamAgent();
-  const contract = await createContract(CONTRACT_FILE);
+  // Its own pages beyond the contract (the app, its SPA fallback, the docs assets) pass through.
+  const contract = await createContract(CONTRACT_FILE, { unknownRoutes: 'pass' });
   const proxy = createProxy({ upstreams, defaultTimeoutMs: config.UPSTREAM_TIMEOUT_MS, bodyLimit: config.BODY_LIMIT, trustProxy: config.TRUST_PROXY, dispatcher });
   const auth = createAuthenticator({
     usersUrl: upstreams.users,

@@ -5,7 +5,7 @@ import { parse } from 'yaml';
 import { OpenAPIBackend, type Operation } from 'openapi-backend';
 import addFormatsModule from 'ajv-formats';
 import type { Context, Next } from 'koa';
-import { problems, type FieldError } from './errors.ts';
+import { HttpProblem, problems, type FieldError } from './errors.ts';
 
 export interface Contract {
   document: any;
@@ -52,7 +52,13 @@ function withProblemJsonValidated(definition: any): any {
   return definition;
 }
 
-export async function createContract(file: string): Promise<Contract> {
+export interface ContractOptions {
+  /** 'reject' (default): a request matching no operation is a 404/405 problem. 'pass': it goes on to the next
+   *  middleware unvalidated (the gateway, whose app pages and SPA fallback are not API operations). */
+  unknownRoutes?: 'reject' | 'pass';
+}
+
+export async function createContract(file: string, opts: ContractOptions = {}): Promise<Contract> {
   const document = loadOpenApiDocument(file);
   const api = new OpenAPIBackend({
     definition: withProblemJsonValidated(structuredClone(document)),
@@ -76,7 +82,18 @@ export async function createContract(file: string): Promise<Contract> {
     }
     const req = { method: ctx.method, path: ctx.path, headers: ctx.headers as Record<string, string>, query: ctx.query as Record<string, string>, body: (ctx.request as any).body };
     const operation = api.matchOperation(req);
-    if (!operation) return next();
+    if (!operation) {
+      // Every route a service serves is in its contract: anything else is refused before any handler runs.
+      if (opts.unknownRoutes === 'pass') return next();
+      try {
+        api.router.matchOperation(req, true);
+      } catch (err) {
+        if (String((err as Error).message).startsWith('405')) {
+          throw new HttpProblem(405, 'method-not-allowed', 'Method not allowed', `${ctx.method} is not allowed on ${ctx.path}`);
+        }
+      }
+      throw problems.notFound(`No route for ${ctx.method} ${ctx.path}`);
+    }
     ctx.state.operation = operation;
     ctx.state.routeTemplate = operation.path;
     const result = api.validateRequest(req, operation);

@@ -47,6 +47,33 @@ describe('platform/contracts: OpenAPI validation, /openapi.json and response che
     expect(created).to.have.length(0);
   });
 
+  it('refuses a route the contract does not declare before any handler runs: 404, or 405 for another method', async () => {
+    const unknown = await fetch(`${server.url}/api/secret-admin`);
+    expect(unknown.status).to.equal(404);
+    expect(unknown.headers.get('content-type')).to.match(/^application\/problem\+json/);
+    expect((await unknown.json()).type).to.equal(`${PROBLEM_BASE}not-found`);
+    const wrongMethod = await fetch(`${server.url}/api/items`, { method: 'DELETE' });
+    expect(wrongMethod.status).to.equal(405);
+    expect((await wrongMethod.json()).type).to.equal(`${PROBLEM_BASE}method-not-allowed`);
+    expect(created).to.have.length(0);
+  });
+
+  it("passes undeclared routes on unvalidated only when asked to (the gateway's own pages)", async () => {
+    const lenient = await createContract(file, { unknownRoutes: 'pass' });
+    const app = createServiceApp({ service: 'items', logger: createLogger('items', { level: 'silent' }), metrics: createMetrics('items', { collectDefault: false }), contract: lenient });
+    app.use((ctx) => {
+      ctx.body = { page: ctx.path };
+    });
+    const other = await listen(app.callback(), 0);
+    try {
+      const res = await fetch(`${other.url}/events/42`);
+      expect([res.status, await res.json()]).to.deep.equal([200, { page: '/events/42' }]);
+      expect((await fetch(`${other.url}/api/items/x1?verbose=yes`)).status).to.equal(400); // declared routes are still validated
+    } finally {
+      await other.close(1000);
+    }
+  });
+
   it('names missing required fields and rejects a bad path or query parameter', async () => {
     const missing = await (await post({ tags: [] })).json();
     expect(missing.errors).to.deep.include.members([
