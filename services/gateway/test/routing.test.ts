@@ -43,6 +43,13 @@ describe('gateway/routing table (pure)', () => {
     expect(table.match('HEAD', '/api/events/1')?.kind).to.equal('route');
   });
 
+  it('falls back to a less specific path that has the method before answering 405', () => {
+    const m = table.match('GET', '/api/payments/webhooks/psp');
+    expect(m?.kind === 'route' && m.route.template).to.equal('/api/payments/**');
+    expect(table.match('POST', '/api/payments/webhooks/psp')).to.deep.include({ kind: 'route' });
+    expect((table.match('POST', '/api/payments/webhooks/psp') as { route: { auth: string } }).route.auth).to.equal('public');
+  });
+
   it('refuses a malformed table at load time', () => {
     expect(() => compileTable({ routes: [{ path: '/api/x', methods: ['GET'], service: 'nope', auth: 'public' }] })).to.throw();
     expect(() => compileTable({ routes: [{ path: 'api/x', methods: ['GET'], service: 'users', auth: 'public' }] })).to.throw();
@@ -172,7 +179,7 @@ describe('gateway/routing through real upstreams', () => {
     expect(wrong.status).to.equal(405);
     expect(wrong.headers.get('allow')).to.include('GET').and.include('POST');
     expect((await wrong.json()).type).to.equal(`${PROBLEM_BASE}method-not-allowed`);
-    for (const path of ['/api/events/x/..%2fsales', '/api/events/%2e%2e/me', '/api//me']) {
+    for (const path of ['/api/events/x/..%2fsales', '/api/events/%2e%2e/me', '/api//me', '/api/events/', '/api/holds/']) {
       const res = await rawRequest(gw.url, path, { headers: { authorization: `Bearer ${buyer}` } });
       expect(res.status, path).to.equal(400);
       expect(JSON.parse(res.body).type).to.equal(`${PROBLEM_BASE}ambiguous-path`);

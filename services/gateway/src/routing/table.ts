@@ -104,13 +104,16 @@ export function compileTable(raw: unknown): RoutingTable {
 
   function match(method: string, path: string): RouteMatch | undefined {
     const parts = path.split('/').slice(1);
+    // The most specific pattern that has the method wins; 405 (naming the most specific pattern's methods)
+    // only if no pattern matching the path has it.
+    let mostSpecific: Pattern | undefined;
     for (const pattern of sorted) {
       if (!matches(pattern.segments, parts)) continue;
       const route = pattern.byMethod.get(method);
       if (route) return { kind: 'route', route };
-      return { kind: 'method-not-allowed', template: pattern.template, allow: [...pattern.byMethod.keys()] };
+      mostSpecific ??= pattern;
     }
-    return undefined;
+    return mostSpecific && { kind: 'method-not-allowed', template: mostSpecific.template, allow: [...mostSpecific.byMethod.keys()] };
   }
 
   return { routes, match };
@@ -123,8 +126,8 @@ export function loadRoutingTable(file: URL | string = DEFAULT_TABLE_FILE): Routi
 }
 
 /** Paths that could mean something else after an upstream normalises them (dot segments, encoded
- *  slashes or dots, empty segments) are refused rather than forwarded: the auth decision was made on
- *  the path as written. */
+ *  slashes or dots, empty segments, a trailing slash that would match {id} with an empty id) are refused
+ *  rather than forwarded: the auth decision was made on the path as written. */
 export function isAmbiguousPath(path: string): boolean {
-  return /\/\.{1,2}(\/|$)|%2f|%2e|%5c|\\|\/\//i.test(path);
+  return /\/\.{1,2}(\/|$)|%2f|%2e|%5c|\\|\/\/|\/$/i.test(path);
 }
