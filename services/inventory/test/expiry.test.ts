@@ -138,9 +138,13 @@ describe('inventory: hold expiry across restarts (real Postgres + Redis)', funct
     expect(await query(sweepers[0]!.deps, "SELECT 1 FROM seats WHERE event_id = $1 AND status <> 'available'", [ev.eventId])).to.have.length(0);
     const [area] = await query(sweepers[0]!.deps, 'SELECT held, sold FROM ga_areas WHERE event_id = $1', [ev.eventId]);
     expect(area).to.deep.equal({ held: 0, sold: 0 });
-    // one numbered change per expired hold, no gaps, no repeats
-    const changes = await query(sweepers[0]!.deps, 'SELECT seq FROM availability_changes WHERE event_id = $1 AND seq > $2 ORDER BY seq', [ev.eventId, seqBefore]);
-    expect(changes.map((c) => Number(c.seq))).to.deep.equal(Array.from({ length: 30 }, (_, i) => seqBefore + 1 + i));
+    // one numbered change per batch, no gaps, no repeats; every freed seat announced exactly once
+    const changes = await query(sweepers[0]!.deps, 'SELECT seq, change FROM availability_changes WHERE event_id = $1 AND seq > $2 ORDER BY seq', [ev.eventId, seqBefore]);
+    expect(changes.map((c) => Number(c.seq))).to.deep.equal(Array.from({ length: changes.length }, (_, i) => seqBefore + 1 + i));
+    expect(changes.length).to.be.within(10, 30); // batches of at most 3 holds
+    const announced = changes.flatMap((c) => Object.keys(c.change.seats));
+    expect(announced.sort()).to.deep.equal(Array.from({ length: 30 }, (_, i) => `s${String(i + 1).padStart(3, '0')}`));
+    expect(changes.at(-1)!.change.ga).to.deep.equal([{ areaId: 'floor', remaining: 100 }]);
     const expiredAfter = await Promise.all(sweepers.map((s) => expiredCount(s)));
     expect(expiredAfter.reduce((n, v, i) => n + v - expiredBefore[i]!, 0)).to.equal(30);
   });

@@ -5,7 +5,7 @@ import { rows, isRetryableTxError } from '../db/sql.ts';
 import { pruneChanges } from '../db/changes.ts';
 import type { HoldRow } from '../db/queries.ts';
 import type { InventoryMetrics } from '../metrics.ts';
-import { endHold, type ChangePublisher } from './holdWrites.ts';
+import { freeHold, noneFreed, recordFreed, type ChangePublisher, type FreedPlaces } from './holdWrites.ts';
 
 export interface ExpiryOptions {
   db: Sequelize;
@@ -18,7 +18,9 @@ export interface ExpiryOptions {
   idempotencyKeyRetentionMs: number;
 }
 
-/** Expires one batch; returns how many holds it expired. */
+/** Expires one batch; returns how many holds it expired. The lock order is the hold writers' one: hold rows,
+ *  then seats and GA rows of every hold, then each event's row (one change per event, events in id order)
+ *  last, so a batch cannot deadlock with a hold being written on the same GA area. */
 export async function expireBatch(opts: Pick<ExpiryOptions, 'db' | 'publish' | 'batchSize'>): Promise<number> {
   return withTransaction(opts.db, async (t) => {
     const due = await rows<HoldRow>(
@@ -28,7 +30,13 @@ export async function expireBatch(opts: Pick<ExpiryOptions, 'db' | 'publish' | '
       [opts.batchSize],
       t,
     );
-    for (const hold of due) await endHold(opts.db, t, hold, 'expired', opts.publish);
+    const byEvent = new Map<string, FreedPlaces>();
+    for (const hold of due) {
+      let freed = byEvent.get(hold.event_id);
+      if (!freed) byEvent.set(hold.event_id, (freed = noneFreed()));
+      await freeHold(opts.db, t, hold, 'expired', freed);
+    }
+    for (const eventId of [...byEvent.keys()].sort()) await recordFreed(opts.db, t, eventId, byEvent.get(eventId)!, opts.publish);
     return due.length;
   });
 }

@@ -84,19 +84,23 @@ async function enqueueHoldEvent(db: Sequelize, t: Transaction, type: string, pay
   await enqueueEvent(db, t, { type, aggregateId: payload.holdId, payload });
 }
 
-/** Ends an active hold (the caller has locked its row): seats back to available, GA held counters down,
- *  hold marked released/expired, change recorded, hold.released/hold.expired enqueued. */
-export async function endHold(db: Sequelize, t: Transaction, hold: HoldRow, reason: Exclude<EndReason, 'event-cancelled'>, publish: ChangePublisher): Promise<void> {
+/** What ending holds freed on one event, not yet recorded as a change. */
+export interface FreedPlaces { seats: Record<string, SeatStatus>; ga: Map<string, number> }
+
+/** Frees an active hold's places (the caller has locked its row): seats back to available, GA held counters
+ *  down, hold marked released/expired, hold.released/hold.expired enqueued. Adds what it freed to `freed`;
+ *  the caller records the change (recordChange) after its last row write. */
+export async function freeHold(db: Sequelize, t: Transaction, hold: HoldRow, reason: Exclude<EndReason, 'event-cancelled'>, freed: FreedPlaces): Promise<void> {
   const seatIds = await holdSeatIds(db, hold.hold_id, t);
   const ga = await holdGa(db, hold.hold_id, t);
-  const freed = await rows<{ seat_id: string }>(
+  const seats = await rows<{ seat_id: string }>(
     db,
     `UPDATE seats SET status = 'available', hold_id = NULL, version = version + 1
       WHERE hold_id = $1 AND status = 'held' RETURNING seat_id`,
     [hold.hold_id],
     t,
   );
-  const gaChanges: { areaId: string; remaining: number }[] = [];
+  for (const r of seats) freed.seats[r.seat_id] = 'available';
   for (const g of ga) {
     const [row] = await rows<{ remaining: number }>(
       db,
@@ -105,12 +109,27 @@ export async function endHold(db: Sequelize, t: Transaction, hold: HoldRow, reas
       [hold.event_id, g.areaId, g.quantity],
       t,
     );
-    if (row) gaChanges.push({ areaId: g.areaId, remaining: row.remaining });
+    if (row) freed.ga.set(g.areaId, row.remaining); // the latest count wins when several holds free one area
   }
   const status = reason === 'expired' ? 'expired' : 'released';
   await db.query(`UPDATE holds SET status = $2, ended_at = now(), end_reason = $3 WHERE hold_id = $1`, { bind: [hold.hold_id, status, reason], transaction: t });
-  await recordChange(db, t, hold.event_id, { seats: Object.fromEntries(freed.map((r) => [r.seat_id, 'available' as const])), ga: gaChanges }, publish);
   await enqueueHoldEvent(db, t, `hold.${status}`, { holdId: hold.hold_id, eventId: hold.event_id, userId: hold.user_id, seats: seatIds, ga });
+}
+
+export function noneFreed(): FreedPlaces {
+  return { seats: {}, ga: new Map() };
+}
+
+/** Records what was freed on one event as one change (bumps its sequence: the events row lock comes last). */
+export async function recordFreed(db: Sequelize, t: Transaction, eventId: string, freed: FreedPlaces, publish: ChangePublisher): Promise<void> {
+  await recordChange(db, t, eventId, { seats: freed.seats, ga: [...freed.ga].map(([areaId, remaining]) => ({ areaId, remaining })) }, publish);
+}
+
+/** Ends one active hold (the caller has locked its row) and records the change. */
+export async function endHold(db: Sequelize, t: Transaction, hold: HoldRow, reason: Exclude<EndReason, 'event-cancelled'>, publish: ChangePublisher): Promise<void> {
+  const freed = noneFreed();
+  await freeHold(db, t, hold, reason, freed);
+  await recordFreed(db, t, hold.event_id, freed, publish);
 }
 
 /** Turns an active hold's seats into sold seats and its GA held places into sold places. */
