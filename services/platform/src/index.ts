@@ -20,3 +20,4 @@ export * from './conditional.ts';
 export * from './tracing.ts';
 export * from './client.ts';
 export * from './idempotency.ts';
+export * from './periodic.ts';

@@ -63,6 +63,8 @@ export const configSchema = baseConfigSchema.extend({
   LOGIN_BACKOFF_MAX_SECONDS: z.coerce.number().int().min(1).default(900),
   /** Failed logins older than this no longer count; longer than the longest lock, or waiting one out would reset it. */
   LOGIN_FAILURES_FORGET_AFTER_SECONDS: z.coerce.number().int().min(60).default(86_400),
+  /** How often stale failed-login counters and long-expired refresh-token families are pruned. */
+  MAINTENANCE_INTERVAL_MS: z.coerce.number().int().min(1_000).default(3_600_000),
 }).superRefine((c, ctx) => {
   if (c.LOGIN_FAILURES_FORGET_AFTER_SECONDS <= c.LOGIN_BACKOFF_MAX_SECONDS) ctx.addIssue({ code: 'custom', path: ['LOGIN_FAILURES_FORGET_AFTER_SECONDS'], message: 'must be longer than LOGIN_BACKOFF_MAX_SECONDS' });
   // The outbox relay needs a transport: Redis Streams, or the local stack's Postgres bus database.

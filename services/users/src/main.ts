@@ -1,7 +1,7 @@
 // Users service entry: config (fail-fast), database + migrations, signing keys, demo seed, outbox relay, HTTP.
 import type { JWK } from 'jose';
 import {
-  closeRedis, createDatabase, redisReadiness, createEventBus, createLogger, createMetrics, createRedis, loadConfigOrExit, migrate, runService, type Redis,
+  closeRedis, createDatabase, redisReadiness, createEventBus, createLogger, createMetrics, createRedis, loadConfigOrExit, migrate, runService, startPeriodic, type Redis,
 } from '@eventtickets/platform';
 import { configSchema } from './config.ts';
 import { migrations } from './db/migrations.ts';
@@ -9,6 +9,7 @@ import { createPasswordHasher } from './domain/passwords.ts';
 import { databaseKeyStore, envKeyStore } from './keys/signing-keys.ts';
 import { ensureDemoUsers } from './accounts/demo-seed.ts';
 import { createApp } from './app.ts';
+import { pruneStaleRows } from './db/maintenance.ts';
 
 const config = loadConfigOrExit(configSchema);
 const logger = createLogger('users');
@@ -36,6 +37,16 @@ const redis: Redis | undefined = config.REDIS_URL[0] ? createRedis(config.REDIS_
 const bus = createEventBus({ service: 'users', db, redis, logger, prefix: config.REDIS_PREFIX, registry: metrics.registry, busDatabaseUrl: config.BUS_DATABASE_URL });
 bus.startRelay();
 
+const maintenance = startPeriodic({
+  name: 'users maintenance',
+  intervalMs: config.MAINTENANCE_INTERVAL_MS,
+  logger,
+  run: async () => {
+    const pruned = await pruneStaleRows(db, { forgetAfterSeconds: config.LOGIN_FAILURES_FORGET_AFTER_SECONDS });
+    if (pruned.loginFailures || pruned.refreshTokens) logger.info(pruned, 'stale rows pruned');
+  },
+});
+
 const app = await createApp({ ...deps, extraReadiness: redis ? redisReadiness([redis]) : {} });
 await runService({
   service: 'users',
@@ -44,5 +55,5 @@ await runService({
   port: config.PORT,
   host: config.HOST,
   shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
-  closers: [() => bus.stop(), () => (redis ? closeRedis([redis]) : undefined), () => db.close()],
+  closers: [() => maintenance.stop(), () => bus.stop(), () => (redis ? closeRedis([redis]) : undefined), () => db.close()],
 });

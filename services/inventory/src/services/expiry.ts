@@ -1,6 +1,6 @@
 // Hold expiry, driven only by database state: every replica runs this loop; FOR UPDATE SKIP LOCKED gives
 // each replica a disjoint batch, and nothing lives in process memory, so expiry survives restarts.
-import { pruneIdempotencyKeys, withTransaction, type Logger, type Sequelize } from '@eventtickets/platform';
+import { pruneIdempotencyKeys, startPeriodic, withTransaction, type Logger, type PeriodicTask, type Sequelize } from '@eventtickets/platform';
 import { rows, isRetryableTxError } from '../db/sql.ts';
 import { pruneChanges } from '../db/changes.ts';
 import type { HoldRow } from '../db/queries.ts';
@@ -41,11 +41,9 @@ export async function expireBatch(opts: Pick<ExpiryOptions, 'db' | 'publish' | '
   });
 }
 
-export function startExpiry(opts: ExpiryOptions): { stop: () => Promise<void> } {
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> = Promise.resolve();
-  let stopped = false;
+export function startExpiry(opts: ExpiryOptions): PeriodicTask {
   let lastPrune = 0;
+  let stopping = false;
 
   async function tick(): Promise<void> {
     try {
@@ -56,7 +54,7 @@ export function startExpiry(opts: ExpiryOptions): { stop: () => Promise<void> } 
           opts.metrics.holdsExpired.inc(n);
           opts.logger.info({ expired: n }, 'holds expired');
         }
-        if (n < opts.batchSize || stopped) break;
+        if (n < opts.batchSize || stopping) break;
       }
       if (Date.now() - lastPrune > 60_000) {
         lastPrune = Date.now();
@@ -67,23 +65,15 @@ export function startExpiry(opts: ExpiryOptions): { stop: () => Promise<void> } 
     } catch (err) {
       // A deadlock with a concurrent writer is retried on the next tick.
       if (isRetryableTxError(err)) opts.logger.warn({ err }, 'expiry batch retried later');
-      else opts.logger.error({ err }, 'expiry batch failed');
+      else throw err;
     }
   }
 
-  function schedule(): void {
-    if (stopped) return;
-    timer = setTimeout(() => {
-      running = tick().finally(schedule);
-    }, opts.intervalMs);
-  }
-  running = tick().finally(schedule);
-
+  const task = startPeriodic({ name: 'hold expiry', intervalMs: opts.intervalMs, run: tick, logger: opts.logger });
   return {
-    stop: async () => {
-      stopped = true;
-      clearTimeout(timer);
-      await running;
+    stop: () => {
+      stopping = true;
+      return task.stop();
     },
   };
 }
