@@ -177,6 +177,18 @@ describe('catalog events: organizer lifecycle (real Postgres)', function () {
     expect((await c.call('GET', `/api/events/${ev.id}`, { as: alice })).body.status).to.equal('draft');
   });
 
+  it('refuses to publish a draft whose sales window has already closed (nobody could buy), and nothing is emitted', async () => {
+    const ev = await draft('Too Late To Sell');
+    await c.db.query(`UPDATE events SET sales_start_at = now() - interval '2 days', sales_end_at = now() - interval '1 day' WHERE id = '${ev.id}'`);
+    const before = await c.count('outbox');
+    const res = await c.call('POST', `/api/events/${ev.id}/publish`, { as: alice });
+    expect(res.status).to.equal(422);
+    expect(res.body.problems.map((p: any) => [p.path, p.code])).to.deep.equal([['salesEndAt', 'sales-closed']]);
+    expect(contractErrors(c, 'POST', `/api/events/${ev.id}/publish`, res)).to.deep.equal([]);
+    expect(await c.count('outbox')).to.equal(before);
+    expect((await c.call('GET', `/api/events/${ev.id}`, { as: alice })).body.status).to.equal('draft');
+  });
+
   it('a published event keeps venue, schedule and tiers; descriptive edits still work', async () => {
     const ev = await draft('Locked In');
     await c.call('POST', `/api/events/${ev.id}/publish`, { as: alice });

@@ -141,6 +141,7 @@ export async function publishEvent(deps: CatalogDeps, identity: Identity, id: st
     const { tiers, problems: list } = buildTiers(row.tiers, venue.seat_map, row.tiers);
     if (tiers.length === 0) list.push({ path: 'tiers', code: 'no-tiers', message: 'An event needs at least one price tier to be published' });
     if (row.ends_at <= deps.now()) list.push({ path: 'endsAt', code: 'already-ended', message: 'The event has already ended' });
+    else if (row.sales_end_at <= deps.now()) list.push({ path: 'salesEndAt', code: 'sales-closed', message: 'Sales have already closed: nobody could buy a ticket; move the sales window first' });
     if (list.length) throw invalidEvent(list);
     const unpriced = unpricedPlaces(venue.seat_map, tiers);
     if (unpriced.seats.length || unpriced.gaAreas.length) {
