@@ -9,10 +9,11 @@ import {
   type Logger, type Metrics,
 } from '@eventtickets/platform';
 import { UPSTREAM_SERVICES, upstreamUrls, type GatewayConfig } from './config.ts';
-import { isAmbiguousPath, loadRoutingTable, type Route, type RoutingTable } from './routing/table.ts';
+import { isAmbiguousPath, type Route, type RoutingTable } from './domain/routing.ts';
+import { loadRoutingTable } from './routes/table.ts';
 import { createProxy } from './proxy/proxy.ts';
 import { accessLogger } from './logging.ts';
-import { stripIdentityHeaders } from './proxy/headers.ts';
+import { stripIdentityHeaders } from './domain/headers.ts';
 import { accountOf, readBodyBounded } from './proxy/body.ts';
 import { createAuthenticator } from './auth/jwt.ts';
 import { createRateLimits } from './limits/rate-limits.ts';

@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import { createHash } from 'node:crypto';
 import { PROBLEM_BASE } from '@eventtickets/platform';
-import { compileTable, loadRoutingTable } from '../src/routing/table.ts';
+import { compileTable } from '../src/domain/routing.ts';
+import { loadRoutingTable } from '../src/routes/table.ts';
 import { newSigningKey, rawRequest, signToken, startGateway, startUpstream, startUsersWithJwks, type RunningGateway, type SigningKey, type Upstream } from './helpers.ts';
 
 describe('gateway/routing table (pure)', () => {

@@ -5,7 +5,7 @@ import type { Context, Next } from 'koa';
 import koaJwt from 'koa-jwt';
 import jwksRsa from 'jwks-rsa';
 import { HttpProblem, problems, type Identity, type Role } from '@eventtickets/platform';
-import type { AuthLevel } from '../routing/table.ts';
+import type { AuthLevel } from '../domain/routing.ts';
 
 export const PINNED_ALGORITHMS = ['ES256', 'RS256'] as const;
 const ROLES: readonly Role[] = ['buyer', 'organizer', 'admin'];

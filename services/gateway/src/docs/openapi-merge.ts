@@ -13,7 +13,7 @@
 // scheme, required on user/organizer/admin routes (with the role in the description), none on public ones.
 import type { Dispatcher } from 'undici';
 import type { Logger } from '@eventtickets/platform';
-import type { AuthLevel, RoutingTable } from '../routing/table.ts';
+import type { AuthLevel, RoutingTable } from '../domain/routing.ts';
 import { documentTo30 } from './openapi-30.ts';
 import { namespacedName, namespaceRefs } from './namespace.ts';
 

@@ -7,7 +7,7 @@ import type { Context } from 'koa';
 import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { HttpProblem, type Identity } from '@eventtickets/platform';
-import type { RateLimitClass } from '../routing/table.ts';
+import type { RateLimitClass } from '../domain/routing.ts';
 import { LeasedLimiter, type Consumed } from './leases.ts';
 
 export interface LimitSpec { points: number; windowS: number }

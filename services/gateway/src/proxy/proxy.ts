@@ -5,9 +5,9 @@ import { Transform } from 'node:stream';
 import type { Context } from 'koa';
 import type { Dispatcher } from 'undici';
 import { HttpProblem, problems, type Identity } from '@eventtickets/platform';
-import type { Route } from '../routing/table.ts';
-import { clientResponseHeaders, upstreamRequestHeaders } from './headers.ts';
-import { outgoingTraceHeaders } from './trace.ts';
+import type { Route } from '../domain/routing.ts';
+import { clientResponseHeaders, upstreamRequestHeaders } from '../domain/headers.ts';
+import { outgoingTraceHeaders } from '../domain/trace.ts';
 
 export interface ProxyOptions {
   upstreams: Partial<Record<string, string>>;

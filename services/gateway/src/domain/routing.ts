@@ -1,7 +1,5 @@
-// The routing table: loaded from table.yaml, validated (a bad table stops the gateway at start), compiled
-// into patterns sorted most-specific first, and matched per request.
-import { readFileSync } from 'node:fs';
-import { parse } from 'yaml';
+// The routing table's rules (pure): validated (a bad table stops the gateway at start), compiled into
+// patterns sorted most-specific first, and matched per request. The table itself is routes/table.yaml.
 import { z } from 'zod';
 import { UPSTREAM_SERVICES } from '../config.ts';
 
@@ -117,12 +115,6 @@ export function compileTable(raw: unknown): RoutingTable {
   }
 
   return { routes, match };
-}
-
-export const DEFAULT_TABLE_FILE = new URL('./table.yaml', import.meta.url);
-
-export function loadRoutingTable(file: URL | string = DEFAULT_TABLE_FILE): RoutingTable {
-  return compileTable(parse(readFileSync(file, 'utf8')));
 }
 
 /** Paths that could mean something else after an upstream normalises them (dot segments, encoded
