@@ -168,6 +168,38 @@ describe('platform/eventbus over Redis Streams (real Postgres + Redis)', functio
     expect(await metricValue(registry, 'events_consumed_total', { type: 'event.published', outcome: 'processed' })).to.equal(5);
   });
 
+  it('delivers each event exactly once when the relay dies mid-batch (part of the batch on the stream, the rest not)', async () => {
+    const sent = [];
+    for (let i = 0; i < 5; i++) sent.push(await produce('ticket.checked_in', { n: i }));
+    const stream = streamKey(prefix, 'ticket.checked_in');
+
+    // The connection drops after two of the five XADDs reached Redis.
+    const dying = bus({ service: 'producer', redis: partialRedis(redis, 2) });
+    const crash = await dying.relayOnce().then(() => undefined, (err: Error) => err);
+    expect(crash?.message).to.equal('connection lost mid-pipeline');
+    expect(await redis.xlen(stream)).to.equal(2);
+    const [unpublished] = await producerDb.query("SELECT count(*)::int AS n FROM outbox WHERE published_at IS NULL AND type = 'ticket.checked_in'");
+    expect(unpublished).to.deep.equal([{ n: 5 }]);
+
+    expect(await bus({ service: 'producer' }).relayOnce()).to.equal(5);
+    expect(await redis.xlen(stream)).to.equal(7);
+
+    const registry = new client.Registry();
+    const consumer = bus({ service: 'checkins', db: consumerDb, registry });
+    consumer.subscribe(['ticket.checked_in'], recordEffect);
+    await consumer.start();
+    try {
+      await eventually(async () => {
+        expect(await metricValue(registry, 'events_consumed_total', { type: 'ticket.checked_in', outcome: 'processed' })).to.equal(5);
+        expect(await metricValue(registry, 'events_consumed_total', { type: 'ticket.checked_in', outcome: 'duplicate' })).to.equal(2);
+      });
+    } finally {
+      await consumer.stop();
+    }
+    const applied = (await effects()).map((e) => e.event_id).filter((id) => sent.some((s) => s.id === id));
+    expect(applied).to.deep.equal(sent.map((e) => e.id));
+  });
+
   it('a consumer whose handler throws sees the message again and succeeds later', async () => {
     const event = await produce('order.created');
     await bus({ service: 'producer' }).relayOnce();
@@ -320,6 +352,29 @@ describe('platform/eventbus over Redis Streams (real Postgres + Redis)', functio
 });
 
 /** A Redis whose XADDs fail, so the outbox stays unpublished (for the lag gauge). */
+/** A Redis whose pipelines reach the server only for their first `delivered` commands, then the connection "drops". */
+function partialRedis(redis: Redis, delivered: number): Redis {
+  return new Proxy(redis, {
+    get(target, prop) {
+      if (prop === 'pipeline') {
+        const calls: unknown[][] = [];
+        return () => ({
+          xadd(...args: unknown[]) { calls.push(args); },
+          exec: async () => {
+            const results: [Error | null, unknown][] = [];
+            for (const [i, args] of calls.entries()) {
+              results.push(i < delivered ? [null, await (target.xadd as any)(...args)] : [new Error('connection lost mid-pipeline'), null]);
+            }
+            return results;
+          },
+        });
+      }
+      const value = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
 function crashingRedis(redis: Redis): Redis {
   return new Proxy(redis, {
     get(target, prop) {
