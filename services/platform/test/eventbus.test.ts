@@ -169,7 +169,7 @@ describe('platform/eventbus over Redis Streams (real Postgres + Redis)', functio
   });
 
   it('delivers each event exactly once when the relay dies mid-batch (part of the batch on the stream, the rest not)', async () => {
-    const sent = [];
+    const sent: DomainEvent[] = [];
     for (let i = 0; i < 5; i++) sent.push(await produce('ticket.checked_in', { n: i }));
     const stream = streamKey(prefix, 'ticket.checked_in');
 
