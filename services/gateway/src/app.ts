@@ -40,6 +40,16 @@ export function createUpstreamAgent(): Agent {
   return new Agent({ keepAliveTimeout: 30_000, connections: 512, pipelining: 1, connect: { timeout: 2_000 } });
 }
 
+/** The metrics-only app for METRICS_PORT. */
+export function createMetricsApp(metrics: Metrics): Koa {
+  const app = new Koa();
+  app.use(async (ctx: Context) => {
+    if (ctx.path === '/metrics' && ctx.method === 'GET') return metrics.handler(ctx);
+    ctx.status = 404;
+  });
+  return app;
+}
+
 export async function createApp(deps: GatewayDeps): Promise<Koa> {
   const { config, logger, metrics } = deps;
   const table = deps.table ?? loadRoutingTable();
@@ -124,7 +134,10 @@ export async function createApp(deps: GatewayDeps): Promise<Koa> {
   app.use(corsMiddleware(config.CORS_ORIGINS));
   app.use(healthMiddleware(deps.redis ? redisReadiness([deps.redis]) : {}));
   app.use(async (ctx: Context, next: Next) => {
-    if (ctx.path === '/metrics' && ctx.method === 'GET') return metrics.handler(ctx);
+    if (ctx.path === '/metrics') {
+      if (config.METRICS_PORT) throw problems.notFound('No /metrics here');
+      if (ctx.method === 'GET') return metrics.handler(ctx);
+    }
     if (ctx.path === '/api' || ctx.path.startsWith('/api/')) return api(ctx);
     return next();
   });

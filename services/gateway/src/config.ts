@@ -38,6 +38,9 @@ export const configSchema = baseConfigSchema.extend({
   ORDERS_URL: optionalUrl,
   PAYMENTS_URL: optionalUrl,
   NOTIFICATIONS_URL: optionalUrl,
+  /** Set: /metrics is served on this port only (keep it off the public Ingress: Prometheus scrapes the pod
+   *  there) and the public port answers 404 for it. Unset: /metrics on PORT, as every service. */
+  METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
   JWT_ISSUER: z.string().min(1).default('eventtickets'),
   JWT_AUDIENCE: z.string().min(1).default('eventtickets-api'),
   /** How long a fetched signing key is trusted before the JWKS is read again: also how long a key removed

@@ -1,7 +1,7 @@
 // Gateway entry: config (fail-fast), Redis for rate limits (first REDIS_URL), the app, graceful shutdown.
-import { closeRedis, createLogger, createMetrics, createRedis, loadConfigOrExit, runService } from '@eventtickets/platform';
+import { closeRedis, createLogger, createMetrics, createRedis, listen, loadConfigOrExit, runService } from '@eventtickets/platform';
 import { configSchema, upstreamUrls } from './config.ts';
-import { createApp, createUpstreamAgent } from './app.ts';
+import { createApp, createMetricsApp, createUpstreamAgent } from './app.ts';
 import { batchedStdout } from './logging.ts';
 
 const config = loadConfigOrExit(configSchema);
@@ -18,6 +18,8 @@ const dispatcher = createUpstreamAgent();
 const app = await createApp({ config, logger, metrics, redis, dispatcher });
 const configured = upstreamUrls(config);
 logger.info({ upstreams: configured, rateLimits: redis ? 'redis' : 'memory', frontendDir: config.FRONTEND_DIR }, 'gateway configured');
+const metricsServer = config.METRICS_PORT ? await listen(createMetricsApp(metrics).callback(), config.METRICS_PORT, config.HOST) : undefined;
+if (metricsServer) logger.info({ url: `${metricsServer.url}/metrics` }, 'metrics on their own port');
 
 await runService({
   service: 'gateway',
@@ -27,6 +29,7 @@ await runService({
   host: config.HOST,
   shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
   closers: [
+    () => metricsServer?.close(2_000),
     () => dispatcher.close(),
     () => (redis ? closeRedis([redis]) : undefined),
     () => {

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { createHash } from 'node:crypto';
-import { PROBLEM_BASE } from '@eventtickets/platform';
+import { PROBLEM_BASE, listen } from '@eventtickets/platform';
+import { createMetricsApp } from '../src/app.ts';
 import { compileTable } from '../src/domain/routing.ts';
 import { loadRoutingTable } from '../src/routes/table.ts';
 import { newSigningKey, rawRequest, signToken, startGateway, startUpstream, startUsersWithJwks, type RunningGateway, type SigningKey, type Upstream } from './helpers.ts';
@@ -207,5 +208,22 @@ describe('gateway/routing through real upstreams', () => {
     const text = await (await fetch(`${gw.url}/metrics`)).text();
     expect(text).to.match(/http_server_request_duration_seconds_count\{[^}]*route="\/api\/events\/\{id\}"[^}]*\} \d+/);
     expect(text).not.to.include('some-event-id');
+  });
+
+  it('with METRICS_PORT, /metrics is only on the metrics app: the public port answers 404', async () => {
+    const split = await startGateway({ CATALOG_URL: upstreams.catalog.url, METRICS_PORT: '9464' });
+    const metricsServer = await listen(createMetricsApp(split.metrics).callback(), 0);
+    try {
+      await (await fetch(`${split.url}/api/events/e7`)).arrayBuffer();
+      const publicMetrics = await fetch(`${split.url}/metrics`);
+      expect(publicMetrics.status).to.equal(404);
+      expect(publicMetrics.headers.get('content-type')).to.match(/^application\/problem\+json/);
+      const text = await (await fetch(`${metricsServer.url}/metrics`)).text();
+      expect(text).to.match(/http_server_request_duration_seconds_count\{[^}]*route="\/api\/events\/\{id\}"[^}]*\} \d+/);
+      expect((await fetch(`${metricsServer.url}/api/events/e7`)).status).to.equal(404);
+    } finally {
+      await metricsServer.close(1000);
+      await split.close();
+    }
   });
 });
