@@ -115,6 +115,13 @@ describe('inventory: hold expiry across restarts (real Postgres + Redis)', funct
     const swept = (await call(inst.url, 'GET', `/api/holds/${dead.id}`, { user: 'u4' })).body;
     expect(swept).to.include({ status: 'expired', endReason: 'expired' });
     expect((await query(inst.deps, 'SELECT status FROM seats WHERE event_id = $1 AND seat_id = $2', [ev.eventId, 's001']))[0].status).to.equal('available');
+
+    // Its owner releasing a dead hold before any sweep: it ends as expired, and counts as one.
+    await query(inst.deps, "UPDATE holds SET expires_at = now() - interval '1 second' WHERE hold_id = $1", [live.id]);
+    const expiredBefore = await expiredCount(inst);
+    expect((await call(inst.url, 'DELETE', `/api/holds/${live.id}`, { user: 'u4' })).status).to.equal(204);
+    expect((await call(inst.url, 'GET', `/api/holds/${live.id}`, { user: 'u4' })).body).to.include({ status: 'expired', endReason: 'expired' });
+    expect(await expiredCount(inst)).to.equal(expiredBefore + 1);
   });
 
   it('three replicas sweeping at once expire every hold exactly once', async () => {

@@ -128,13 +128,19 @@ export function createHoldService(deps: HoldServiceDeps) {
 
   /** Releases an active hold; releasing an ended hold changes nothing; a confirmed hold cannot be released. */
   async function release(holdId: string, ownerId?: string): Promise<HoldView> {
+    let expiredHere = false;
     const outcome = await inTransaction(async (t) => {
       const hold = await loadHold(db, holdId, t, true);
       if (!hold || (ownerId !== undefined && hold.user_id !== ownerId)) throw problems.notFound(`No hold ${holdId}`, 'hold-not-found');
       if (hold.status === 'confirmed') throw problems.conflict('The hold was confirmed; cancel the order instead', 'hold-confirmed', { holdStatus: hold.status });
-      if (hold.status === 'active') await endHold(db, t, hold, hold.expires_at <= (await dbNow(t)) ? 'expired' : 'released', publish);
+      expiredHere = false;
+      if (hold.status === 'active') {
+        expiredHere = hold.expires_at <= (await dbNow(t));
+        await endHold(db, t, hold, expiredHere ? 'expired' : 'released', publish);
+      }
       return loadHoldView(db, holdId, t);
     });
+    if (expiredHere) metrics.holdsExpired.inc(); // the sweeper would have counted it
     return outcome!;
   }
 
