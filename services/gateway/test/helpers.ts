@@ -9,6 +9,7 @@ import { createLogger, createMetrics, listen, loadConfig, type Logger, type Metr
 import type { Redis } from 'ioredis';
 import { configSchema } from '../src/config.ts';
 import { createApp } from '../src/app.ts';
+import type { RoutingTable } from '../src/domain/routing.ts';
 
 export interface SeenRequest { method: string; url: string; headers: Record<string, string | string[] | undefined>; bodySha256: string; bodyLength: number }
 
@@ -80,12 +81,12 @@ export async function startUsersWithJwks(keys: SigningKey[]): Promise<Upstream &
 
 export interface RunningGateway { url: string; metrics: Metrics; close: () => Promise<void> }
 
-export async function startGateway(env: Record<string, string | undefined>, opts: { redis?: Redis; logger?: Logger } = {}): Promise<RunningGateway> {
+export async function startGateway(env: Record<string, string | undefined>, opts: { redis?: Redis; logger?: Logger; table?: RoutingTable } = {}): Promise<RunningGateway> {
   const config = loadConfig(configSchema, { LOG_LEVEL: 'silent', ...env } as NodeJS.ProcessEnv);
   const logger = opts.logger ?? createLogger('gateway', { level: 'silent' });
   const metrics = createMetrics('gateway', { collectDefault: false });
   const dispatcher = new Agent({ keepAliveTimeout: 1_000, connect: { timeout: 1_000 } });
-  const app = await createApp({ config, logger, metrics, dispatcher, redis: opts.redis });
+  const app = await createApp({ config, logger, metrics, dispatcher, redis: opts.redis, table: opts.table });
   const server = await listen(app.callback(), 0);
   return {
     url: server.url,

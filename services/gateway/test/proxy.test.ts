@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import http from 'node:http';
 import { PROBLEM_BASE } from '@eventtickets/platform';
+import { compileTable } from '../src/domain/routing.ts';
 import { freePort } from '@eventtickets/platform/testing/processes';
 import { rawRequest, startGateway, startUpstream, type RunningGateway, type Upstream } from './helpers.ts';
 
@@ -17,7 +18,7 @@ describe('gateway/proxy: streaming, failures and limits', () => {
   let payments: Upstream;
   let gw: RunningGateway;
   const secondEvent = deferred();
-  const slowClosed = deferred();
+  let slowClosed = deferred();
   const streamClosed = deferred();
   let streamOpened = deferred();
 
@@ -112,7 +113,26 @@ describe('gateway/proxy: streaming, failures and limits', () => {
     }
   });
 
+  it("a route's own timeoutMs overrides the default: the slow route gives up at its 150 ms, others keep theirs", async () => {
+    const table = compileTable({ routes: [
+      { path: '/api/events/slow', methods: ['GET'], service: 'catalog', auth: 'public', timeoutMs: 150 },
+      { path: '/api/events/{id}', methods: ['GET'], service: 'catalog', auth: 'public' },
+    ] });
+    const own = await startGateway({ CATALOG_URL: catalog.url, UPSTREAM_TIMEOUT_MS: '20000' }, { table });
+    try {
+      slowClosed = deferred();
+      const res = await fetch(`${own.url}/api/events/slow`);
+      expect(res.status).to.equal(504);
+      expect((await res.json()).detail).to.match(/within 150 ms/);
+      await slowClosed.promise;
+      expect((await fetch(`${own.url}/api/events/e1`)).status).to.equal(200);
+    } finally {
+      await own.close();
+    }
+  });
+
   it('turns a slow upstream into a 504 problem at the route timeout and releases the upstream', async () => {
+    slowClosed = deferred();
     const res = await fetch(`${gw.url}/api/events/slow`);
     expect(res.status).to.equal(504);
     const body = await res.json();
