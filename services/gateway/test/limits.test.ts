@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { PROBLEM_BASE, createRedis, type Redis } from '@eventtickets/platform';
 import { requireRedis, uniqueSuffix } from '@eventtickets/platform/testing/harness';
+import { freePort } from '@eventtickets/platform/testing/processes';
 import { newSigningKey, signToken, sleep, startGateway, startUpstream, startUsersWithJwks, type RunningGateway, type SigningKey, type Upstream } from './helpers.ts';
 
 describe('gateway/rate limits (real Redis)', () => {
@@ -151,5 +152,46 @@ describe('gateway/rate limits (real Redis)', () => {
     const last = users.seen[users.seen.length - 1];
     expect(last.url).to.equal('/api/auth/login');
     expect(last.bodyLength).to.equal(Buffer.byteLength(JSON.stringify({ email: 'someone-else@example.com', password: 'wrong' })));
+  });
+});
+
+describe('gateway/rate limits without Redis', () => {
+  let catalog: Upstream;
+  const gateways: RunningGateway[] = [];
+  before(async () => {
+    catalog = await startUpstream('catalog');
+  });
+  after(async () => {
+    await Promise.all(gateways.map((g) => g.close()));
+    await catalog?.close();
+  });
+
+  async function limitedTwice(gw: RunningGateway): Promise<number[]> {
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const res = await fetch(`${gw.url}/api/events`);
+      await res.arrayBuffer();
+      statuses.push(res.status);
+      if (res.status === 429) expect(res.headers.get('retry-after')).to.match(/^\d+$/);
+    }
+    return statuses;
+  }
+
+  it('the announced in-memory mode (no REDIS_URL) still limits, with the same 429 and headers', async () => {
+    const gw = await startGateway({ CATALOG_URL: catalog.url, RATE_LIMIT_IP_POINTS: '2', RATE_LIMIT_IP_WINDOW_S: '30' });
+    gateways.push(gw);
+    expect(await limitedTwice(gw)).to.deep.equal([200, 200, 429, 429]);
+  });
+
+  it('a Redis that is down falls back to the in-memory insurance limiter: still limited, never a 500', async () => {
+    const dead = createRedis(`redis://127.0.0.1:${await freePort()}`, { enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null, lazyConnect: true });
+    dead.on('error', () => undefined);
+    const gw = await startGateway({ CATALOG_URL: catalog.url, RATE_LIMIT_IP_POINTS: '2', RATE_LIMIT_IP_WINDOW_S: '30', REDIS_PREFIX: `t-dead-${uniqueSuffix()}:` }, { redis: dead });
+    gateways.push(gw);
+    try {
+      expect(await limitedTwice(gw)).to.deep.equal([200, 200, 429, 429]);
+    } finally {
+      dead.disconnect();
+    }
   });
 });
