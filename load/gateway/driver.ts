@@ -96,7 +96,8 @@ export async function drive(pool: Pool, request: Dispatcher.RequestOptions, dura
   return { latencies, errors, elapsedS: (performance.now() - started) / 1000 };
 }
 
-function percentile(sorted: Float64Array, p: number): number {
+/** The p-th percentile of ascending latencies. */
+export function percentile(sorted: ArrayLike<number>, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 }
 
@@ -119,24 +120,27 @@ export function processCpuMs(pid: number | undefined): number {
 }
 
 /** The real catalog service (services/catalog/src/main.ts) on the given database; it creates the database and migrates. */
-export async function spawnCatalog(databaseUrl: string, redisUrl: string | undefined, logLevel = 'info'): Promise<{ child: ChildProcess; url: string }> {
+/** A service's real entry point (services/<dir>/src/main.ts) as its own process on a free loopback port,
+ *  with only PATH and the given variables; resolves once /healthz answers. */
+export async function spawnService(dir: string, env: Record<string, string>, readyTimeoutMs = 60_000): Promise<{ child: ChildProcess; url: string }> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['services/catalog/src/main.ts'], {
+  const child = spawn(process.execPath, [`services/${dir}/src/main.ts`], {
     cwd: root,
     stdio: ['ignore', 'ignore', 'inherit'],
-    env: {
-      PATH: process.env.PATH,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      DATABASE_URL: databaseUrl,
-      LOG_LEVEL: logLevel,
-      CURSOR_SECRET: randomBytes(32).toString('base64url'),
-      ...(redisUrl ? { REDIS_URL: redisUrl, REDIS_PREFIX: `bench-catalog-${process.pid}:` } : {}),
-    },
+    env: { PATH: process.env.PATH, PORT: String(port), HOST: '127.0.0.1', ...env },
   });
   const url = `http://127.0.0.1:${port}`;
-  await waitForHealth(url, 60_000);
+  await waitForHealth(url, readyTimeoutMs);
   return { child, url };
+}
+
+export function spawnCatalog(databaseUrl: string, redisUrl: string | undefined, logLevel = 'info'): Promise<{ child: ChildProcess; url: string }> {
+  return spawnService('catalog', {
+    DATABASE_URL: databaseUrl,
+    LOG_LEVEL: logLevel,
+    CURSOR_SECRET: randomBytes(32).toString('base64url'),
+    ...(redisUrl ? { REDIS_URL: redisUrl, REDIS_PREFIX: `bench-catalog-${process.pid}:` } : {}),
+  });
 }
 
 /** A venue and a published event, created through catalog's API as an organizer would (identity headers, as the gateway sets them). */

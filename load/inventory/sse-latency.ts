@@ -9,33 +9,21 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createDatabase, ensureDatabase, migrate, withTransaction } from '@eventtickets/platform';
 import { openSse, type SseClient } from '@eventtickets/platform/testing/sse-client';
-import { freePort, startPostgres, startRedis, stopChild, type RedisHandle } from '@eventtickets/platform/testing/processes';
+import { startPostgres, startRedis, stopChild, type RedisHandle } from '@eventtickets/platform/testing/processes';
 import { migrations } from '../../services/inventory/src/db/migrations.ts';
 import { materialiseEvent } from '../../services/inventory/src/services/materialise.ts';
-import { root, waitForHealth } from '../gateway/driver.ts';
+import { percentile, spawnService } from '../gateway/driver.ts';
 
 const HOLDS = Number(process.env.BENCH_HOLDS ?? 200);
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 50);
 const GAP_MS = Number(process.env.BENCH_GAP_MS ?? 20);
 const GOAL_MS = 1000;
 
-async function startInventory(databaseUrl: string, redisUrls: string[]): Promise<{ child: ChildProcess; url: string }> {
-  const port = await freePort();
-  const child = spawn(process.execPath, ['services/inventory/src/main.ts'], {
-    cwd: root,
-    stdio: ['ignore', 'ignore', 'inherit'],
-    env: { PATH: process.env.PATH, PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: databaseUrl, REDIS_URL: redisUrls.join(','), REDIS_PREFIX: `bench-sse-${process.pid}:`, LOG_LEVEL: 'warn' },
-  });
-  const url = `http://127.0.0.1:${port}`;
-  await waitForHealth(url);
-  return { child, url };
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+function startInventory(databaseUrl: string, redisUrls: string[]): Promise<{ child: ChildProcess; url: string }> {
+  return spawnService('inventory', { DATABASE_URL: databaseUrl, REDIS_URL: redisUrls.join(','), REDIS_PREFIX: `bench-sse-${process.pid}:`, LOG_LEVEL: 'warn' });
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'bench-sse-'));

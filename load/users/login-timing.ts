@@ -7,19 +7,18 @@
 // Env: BENCH_USERS (60), SCRYPT_LOG_N (15).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { ensureDatabase } from '@eventtickets/platform';
-import { freePort, startPostgres, startRedis, stopChild, type RedisHandle } from '@eventtickets/platform/testing/processes';
-import { root, waitForHealth } from '../gateway/driver.ts';
+import { startPostgres, startRedis, stopChild, type RedisHandle } from '@eventtickets/platform/testing/processes';
+import { percentile, spawnService } from '../gateway/driver.ts';
 
 const USERS = Number(process.env.BENCH_USERS ?? 60);
 const PASSWORD = 'bench-password-123';
 
 function stats(ms: number[]): { p50: number; mean: number; p90: number } {
-  const s = [...ms].sort((a, b) => a - b);
-  const at = (p: number) => s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
-  return { p50: at(50), mean: s.reduce((n, v) => n + v, 0) / s.length, p90: at(90) };
+  const sorted = [...ms].sort((a, b) => a - b);
+  return { p50: percentile(sorted, 50), mean: sorted.reduce((n, v) => n + v, 0) / sorted.length, p90: percentile(sorted, 90) };
 }
 
 async function login(url: string, email: string, password: string): Promise<{ ms: number; status: number; body: string }> {
@@ -39,14 +38,8 @@ try {
   redis = await startRedis();
   const databaseUrl = pg.url.replace(/\/postgres$/, '/users_bench');
   await ensureDatabase(databaseUrl);
-  const port = await freePort();
-  child = spawn(process.execPath, ['services/users/src/main.ts'], {
-    cwd: root,
-    stdio: ['ignore', 'ignore', 'inherit'],
-    env: { PATH: process.env.PATH, PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: databaseUrl, REDIS_URL: redis.url, REDIS_PREFIX: `bench-login-${process.pid}:`, LOG_LEVEL: 'warn', SCRYPT_LOG_N: process.env.SCRYPT_LOG_N ?? '15' },
-  });
-  const url = `http://127.0.0.1:${port}`;
-  await waitForHealth(url, 60_000);
+  const { child: users, url } = await spawnService('users', { DATABASE_URL: databaseUrl, REDIS_URL: redis.url, REDIS_PREFIX: `bench-login-${process.pid}:`, LOG_LEVEL: 'warn', SCRYPT_LOG_N: process.env.SCRYPT_LOG_N ?? '15' });
+  child = users;
 
   const run = Date.now();
   const known: string[] = [];

@@ -133,7 +133,7 @@ export function createHoldService(deps: HoldServiceDeps) {
       const hold = await loadHold(db, holdId, t, true);
       if (!hold || (ownerId !== undefined && hold.user_id !== ownerId)) throw problems.notFound(`No hold ${holdId}`, 'hold-not-found');
       if (hold.status === 'confirmed') throw problems.conflict('The hold was confirmed; cancel the order instead', 'hold-confirmed', { holdStatus: hold.status });
-      expiredHere = false;
+      expiredHere = false; // a retried transaction starts over
       if (hold.status === 'active') {
         expiredHere = hold.expires_at <= (await dbNow(t));
         await endHold(db, t, hold, expiredHere ? 'expired' : 'released', publish);
