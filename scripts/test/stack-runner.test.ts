@@ -119,9 +119,12 @@ describe('npm start: the local stack runner (probe registry)', function () {
       expectAllGone([record.runner, ...record.processes.map((p) => p.pid)]);
     });
     it('in a terminal, Ctrl-C stops the services before Postgres', async function () {
-      // `script` gives the runner a real pseudo-terminal; ^C written to it reaches the foreground process group
+      // `script` gives the runner a real pseudo-terminal; ^C written to it reaches the foreground process group.
+      // script runs the command through $SHELL -c; `exec` keeps that shell out of the group: dash (sh when SHELL
+      // is unset, as in CI) does not exec a lone command, and on ^C it would kill itself with SIGINT (exit 130).
       const script = requireBinary(this, 'script', 'util-linux');
-      const stack = new StackProcess({ NO_COLOR: '1', STACK_REGISTRY: registry, PORT: '0', SERVICE_PORT_BASE: String(base) }, dataDir, [script, '-qfec', `${process.execPath} scripts/start.ts`, '/dev/null']);
+      const command = `exec '${process.execPath}' scripts/start.ts`;
+      const stack = new StackProcess({ NO_COLOR: '1', STACK_REGISTRY: registry, PORT: '0', SERVICE_PORT_BASE: String(base), SHELL: '/bin/sh' }, dataDir, [script, '-qfec', command, '/dev/null']);
       running.push(stack);
       await stack.ready();
       const record = stack.pids();
