@@ -1,15 +1,19 @@
-// Database: a Sequelize (pg) factory, per-service migrations with umzug, a transaction helper and the
+// Database: a Sequelize (pg) factory, per-service transactional migrations, a transaction helper and the
 // readiness check that says the schema is current.
 import pg from 'pg';
 import { Sequelize, Transaction, QueryTypes } from 'sequelize';
-import { Umzug, SequelizeStorage } from 'umzug';
 
 export { Sequelize, Transaction, QueryTypes };
 
+/** What a migration runs its SQL through: the one transaction that also records the migration as applied. */
+export interface MigrationSql {
+  query: (sql: string) => Promise<unknown>;
+}
+
 export interface Migration {
   name: string;
-  up: (db: Sequelize) => Promise<unknown>;
-  down?: (db: Sequelize) => Promise<unknown>;
+  up: (tx: MigrationSql) => Promise<unknown>;
+  down?: (tx: MigrationSql) => Promise<unknown>;
 }
 
 export function createDatabase(url: string, opts: { poolMax?: number } = {}): Sequelize {
@@ -22,32 +26,41 @@ export function createDatabase(url: string, opts: { poolMax?: number } = {}): Se
   });
 }
 
-function umzugFor(db: Sequelize, migrations: Migration[]): Umzug<Sequelize> {
-  return new Umzug({
-    migrations: migrations.map((m) => ({ name: m.name, up: async () => m.up(db), down: async () => m.down?.(db) })),
-    context: db,
-    storage: new SequelizeStorage({ sequelize: db, tableName: 'schema_migrations' }),
-    logger: undefined,
-  });
+// Every replica of every service migrating its own database takes this transaction-scoped lock, so
+// concurrent starters apply each migration once: the others wait, then find it recorded.
+const MIGRATION_LOCK = 727_001;
+
+async function appliedNames(db: Sequelize, transaction?: Transaction): Promise<Set<string>> {
+  const [table] = await db.query("SELECT to_regclass('schema_migrations') AS name", { type: QueryTypes.SELECT, transaction }) as [{ name: string | null }];
+  if (!table?.name) return new Set();
+  const rows = await db.query<{ name: string }>('SELECT name FROM schema_migrations', { type: QueryTypes.SELECT, transaction });
+  return new Set(rows.map((r) => r.name));
 }
 
-/** Applies pending migrations in order; concurrent starters are serialised by an advisory lock. */
+/**
+ * Applies pending migrations in order, each in one transaction with its schema_migrations row: a migration
+ * that fails (or a process killed mid-way) leaves neither its changes nor its record, so the next start
+ * runs it again from the beginning. Returns the names it applied.
+ */
 export async function migrate(db: Sequelize, migrations: Migration[]): Promise<string[]> {
-  const umzug = umzugFor(db, migrations);
-  const lockKey = 727_001;
-  const conn = await (db.connectionManager as any).getConnection();
-  try {
-    await conn.query('SELECT pg_advisory_lock($1)', [lockKey]);
-    const applied = await umzug.up();
-    return applied.map((m) => m.name);
-  } finally {
-    await conn.query('SELECT pg_advisory_unlock($1)', [lockKey]).catch(() => undefined);
-    (db.connectionManager as any).releaseConnection(conn);
+  const applied: string[] = [];
+  for (const migration of migrations) {
+    const ran = await db.transaction(async (transaction) => {
+      await db.query('SELECT pg_advisory_xact_lock(:key)', { replacements: { key: MIGRATION_LOCK }, transaction });
+      await db.query('CREATE TABLE IF NOT EXISTS schema_migrations (name varchar(255) PRIMARY KEY)', { transaction });
+      if ((await appliedNames(db, transaction)).has(migration.name)) return false;
+      await migration.up({ query: (sql) => db.query(sql, { transaction }) });
+      await db.query('INSERT INTO schema_migrations (name) VALUES (:name)', { replacements: { name: migration.name }, transaction });
+      return true;
+    });
+    if (ran) applied.push(migration.name);
   }
+  return applied;
 }
 
 export async function pendingMigrations(db: Sequelize, migrations: Migration[]): Promise<string[]> {
-  return (await umzugFor(db, migrations).pending()).map((m) => m.name);
+  const applied = await appliedNames(db);
+  return migrations.map((m) => m.name).filter((name) => !applied.has(name));
 }
 
 /** Readiness: the database answers and no migration is pending. */

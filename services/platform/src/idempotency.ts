@@ -12,8 +12,8 @@ import { withTransaction } from './db.ts';
 export const idempotencyMigrations: Migration[] = [
   {
     name: '0000-platform-idempotency',
-    up: (db) =>
-      db.query(`
+    up: (tx) =>
+      tx.query(`
         CREATE TABLE IF NOT EXISTS idempotency_keys (
           scope text NOT NULL,
           key text NOT NULL,
@@ -24,7 +24,7 @@ export const idempotencyMigrations: Migration[] = [
           PRIMARY KEY (scope, key)
         );
         CREATE INDEX IF NOT EXISTS idempotency_keys_created ON idempotency_keys (created_at);`),
-    down: (db) => db.query('DROP TABLE IF EXISTS idempotency_keys'),
+    down: (tx) => tx.query('DROP TABLE IF EXISTS idempotency_keys'),
   },
 ];
 

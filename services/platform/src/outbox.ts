@@ -21,8 +21,8 @@ export interface DomainEvent<P = Record<string, unknown>> {
 export const outboxMigrations: Migration[] = [
   {
     name: '0000-platform-outbox',
-    up: (db) =>
-      db.query(`
+    up: (tx) =>
+      tx.query(`
         CREATE TABLE IF NOT EXISTS outbox (
           seq bigserial PRIMARY KEY,
           event_id uuid NOT NULL UNIQUE,
@@ -40,7 +40,7 @@ export const outboxMigrations: Migration[] = [
           processed_at timestamptz NOT NULL DEFAULT now(),
           PRIMARY KEY (consumer, event_id)
         );`),
-    down: (db) => db.query('DROP TABLE IF EXISTS outbox; DROP TABLE IF EXISTS processed_events;'),
+    down: (tx) => tx.query('DROP TABLE IF EXISTS outbox; DROP TABLE IF EXISTS processed_events;'),
   },
 ];
 

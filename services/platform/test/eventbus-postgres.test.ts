@@ -50,7 +50,7 @@ describe('platform/eventbus over the Postgres bus database (real Postgres, no Re
     producerDb = createDatabase(producerUrl);
     consumerDb = createDatabase(consumerUrl);
     await migrate(producerDb, outboxMigrations);
-    await migrate(consumerDb, [...outboxMigrations, { name: '0001-effects', up: (db) => db.query('CREATE TABLE effects (id bigserial PRIMARY KEY, event_id uuid NOT NULL, type text NOT NULL)') }]);
+    await migrate(consumerDb, [...outboxMigrations, { name: '0001-effects', up: (tx) => tx.query('CREATE TABLE effects (id bigserial PRIMARY KEY, event_id uuid NOT NULL, type text NOT NULL)') }]);
     busDb = new pg.Client({ connectionString: busUrl });
     await busDb.connect();
   });

@@ -84,7 +84,7 @@ describe('platform/eventbus over Redis Streams (real Postgres + Redis)', functio
     producerDb = createDatabase(producerUrl);
     consumerDb = createDatabase(consumerUrl);
     await migrate(producerDb, outboxMigrations);
-    await migrate(consumerDb, [...outboxMigrations, { name: '0001-effects', up: (db) => db.query('CREATE TABLE effects (id bigserial PRIMARY KEY, event_id uuid NOT NULL, type text NOT NULL)') }]);
+    await migrate(consumerDb, [...outboxMigrations, { name: '0001-effects', up: (tx) => tx.query('CREATE TABLE effects (id bigserial PRIMARY KEY, event_id uuid NOT NULL, type text NOT NULL)') }]);
     redis = createRedis(redisUrl!);
   });
 

@@ -7,8 +7,8 @@ import { closeRedis, createRedis, redisReadiness, type Redis } from '../src/redi
 import { createTestDatabase, dropTestDatabase, requireBinary } from '../src/testing/harness.ts';
 import { startRedis, type RedisHandle } from '../src/testing/processes.ts';
 
-const applied: Migration[] = [{ name: '0001-items', up: (db) => db.query('CREATE TABLE items (id text PRIMARY KEY)') }];
-const withPending: Migration[] = [...applied, { name: '0002-item-names', up: (db) => db.query('ALTER TABLE items ADD COLUMN name text') }];
+const applied: Migration[] = [{ name: '0001-items', up: (tx) => tx.query('CREATE TABLE items (id text PRIMARY KEY)') }];
+const withPending: Migration[] = [...applied, { name: '0002-item-names', up: (tx) => tx.query('ALTER TABLE items ADD COLUMN name text') }];
 
 describe('platform/health: /healthz and /readyz against real Postgres and Redis', () => {
   const logger = createLogger('health', { level: 'silent' });

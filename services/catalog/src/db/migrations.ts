@@ -6,8 +6,8 @@ export const migrations: Migration[] = [
   ...outboxMigrations,
   {
     name: '0001-catalog-venues-events',
-    up: (db) =>
-      db.query(`
+    up: (tx) =>
+      tx.query(`
         CREATE TABLE venues (
           id uuid PRIMARY KEY,
           organizer_id text NOT NULL,
@@ -63,6 +63,6 @@ export const migrations: Migration[] = [
         CREATE INDEX events_city ON events (lower(city)) WHERE status = 'published';
         CREATE INDEX events_organizer ON events (organizer_id, starts_at, id);
         CREATE INDEX events_venue ON events (venue_id) WHERE status = 'published';`),
-    down: (db) => db.query('DROP TABLE IF EXISTS events; DROP TABLE IF EXISTS venues;'),
+    down: (tx) => tx.query('DROP TABLE IF EXISTS events; DROP TABLE IF EXISTS venues;'),
   },
 ];

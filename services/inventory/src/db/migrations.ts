@@ -9,8 +9,8 @@ export const migrations: Migration[] = [
   ...idempotencyMigrations,
   {
     name: '0001-inventory-schema',
-    up: (db) =>
-      db.query(`
+    up: (tx) =>
+      tx.query(`
         CREATE TABLE events (
           event_id text PRIMARY KEY,
           organizer_id text,
@@ -109,27 +109,27 @@ export const migrations: Migration[] = [
         );
         CREATE INDEX availability_changes_age ON availability_changes (created_at);
       `),
-    down: (db) =>
-      db.query('DROP TABLE IF EXISTS availability_changes, hold_ga, ga_areas, hold_seats, seats, holds, tiers, events'),
+    down: (tx) =>
+      tx.query('DROP TABLE IF EXISTS availability_changes, hold_ga, ga_areas, hold_seats, seats, holds, tiers, events'),
   },
   {
     // event.cancelled can be handled before event.published (a failed delivery of the publication is
     // retried later): the cancellation is remembered so the late publication materialises a cancelled event.
     name: '0002-event-cancellations',
-    up: (db) =>
-      db.query(`
+    up: (tx) =>
+      tx.query(`
         CREATE TABLE event_cancellations (
           event_id text PRIMARY KEY,
           cancelled_at timestamptz NOT NULL DEFAULT now()
         );
       `),
-    down: (db) => db.query('DROP TABLE IF EXISTS event_cancellations'),
+    down: (tx) => tx.query('DROP TABLE IF EXISTS event_cancellations'),
   },
   {
     // Orders always confirm with their order id (the contract requires it): a confirmed hold names its order.
     // NOT VALID: enforced for every new confirmation without rejecting rows confirmed before it existed.
     name: '0003-confirmed-hold-has-order',
-    up: (db) => db.query("ALTER TABLE holds ADD CONSTRAINT confirmed_hold_has_order CHECK (status <> 'confirmed' OR order_id IS NOT NULL) NOT VALID"),
-    down: (db) => db.query('ALTER TABLE holds DROP CONSTRAINT IF EXISTS confirmed_hold_has_order'),
+    up: (tx) => tx.query("ALTER TABLE holds ADD CONSTRAINT confirmed_hold_has_order CHECK (status <> 'confirmed' OR order_id IS NOT NULL) NOT VALID"),
+    down: (tx) => tx.query('ALTER TABLE holds DROP CONSTRAINT IF EXISTS confirmed_hold_has_order'),
   },
 ];

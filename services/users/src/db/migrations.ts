@@ -5,8 +5,8 @@ export const migrations: Migration[] = [
   ...outboxMigrations,
   {
     name: '0001-users',
-    up: (db) =>
-      db.query(`
+    up: (tx) =>
+      tx.query(`
         CREATE TABLE users (
           id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
           email text NOT NULL UNIQUE CHECK (email = lower(email) AND length(email) <= 254),
@@ -57,6 +57,6 @@ export const migrations: Migration[] = [
         );
         CREATE UNIQUE INDEX signing_keys_one_signing ON signing_keys (status) WHERE status = 'signing';
       `),
-    down: (db) => db.query('DROP TABLE signing_keys; DROP TABLE login_failures; DROP TABLE refresh_tokens; DROP TABLE users;'),
+    down: (tx) => tx.query('DROP TABLE signing_keys; DROP TABLE login_failures; DROP TABLE refresh_tokens; DROP TABLE users;'),
   },
 ];
