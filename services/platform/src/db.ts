@@ -30,10 +30,10 @@ export function createDatabase(url: string, opts: { poolMax?: number } = {}): Se
 // concurrent starters apply each migration once: the others wait, then find it recorded.
 const MIGRATION_LOCK = 727_001;
 
-async function appliedNames(db: Sequelize, transaction?: Transaction): Promise<Set<string>> {
-  const [table] = await db.query("SELECT to_regclass('schema_migrations') AS name", { type: QueryTypes.SELECT, transaction }) as [{ name: string | null }];
-  if (!table?.name) return new Set();
-  const rows = await db.query<{ name: string }>('SELECT name FROM schema_migrations', { type: QueryTypes.SELECT, transaction });
+async function appliedNames(db: Sequelize): Promise<Set<string>> {
+  const [table] = await db.query<{ name: string | null }>("SELECT to_regclass('schema_migrations') AS name", { type: QueryTypes.SELECT });
+  if (!table?.name) return new Set(); // never migrated: all pending, and readiness creates nothing
+  const rows = await db.query<{ name: string }>('SELECT name FROM schema_migrations', { type: QueryTypes.SELECT });
   return new Set(rows.map((r) => r.name));
 }
 
@@ -48,7 +48,8 @@ export async function migrate(db: Sequelize, migrations: Migration[]): Promise<s
     const ran = await db.transaction(async (transaction) => {
       await db.query('SELECT pg_advisory_xact_lock(:key)', { replacements: { key: MIGRATION_LOCK }, transaction });
       await db.query('CREATE TABLE IF NOT EXISTS schema_migrations (name varchar(255) PRIMARY KEY)', { transaction });
-      if ((await appliedNames(db, transaction)).has(migration.name)) return false;
+      const recorded = await db.query('SELECT 1 FROM schema_migrations WHERE name = :name', { type: QueryTypes.SELECT, replacements: { name: migration.name }, transaction });
+      if (recorded.length) return false;
       await migration.up({ query: (sql) => db.query(sql, { transaction }) });
       await db.query('INSERT INTO schema_migrations (name) VALUES (:name)', { replacements: { name: migration.name }, transaction });
       return true;
