@@ -1,7 +1,8 @@
-// Database: a Sequelize (pg) factory, per-service transactional migrations, a transaction helper and the
-// readiness check that says the schema is current.
+// Database: a Sequelize (pg) factory, per-service migrations (umzug, each in a transaction), a transaction
+// helper and the readiness check that says the schema is current.
 import pg from 'pg';
 import { Sequelize, Transaction, QueryTypes } from 'sequelize';
+import { Umzug, type UmzugStorage } from 'umzug';
 
 export { Sequelize, Transaction, QueryTypes };
 
@@ -30,38 +31,62 @@ export function createDatabase(url: string, opts: { poolMax?: number } = {}): Se
 // concurrent starters apply each migration once: the others wait, then find it recorded.
 const MIGRATION_LOCK = 727_001;
 
-async function appliedNames(db: Sequelize): Promise<Set<string>> {
+async function appliedNames(db: Sequelize): Promise<string[]> {
   const [table] = await db.query<{ name: string | null }>("SELECT to_regclass('schema_migrations') AS name", { type: QueryTypes.SELECT });
-  if (!table?.name) return new Set(); // never migrated: all pending, and readiness creates nothing
+  if (!table?.name) return []; // never migrated: all pending, and readiness creates nothing
   const rows = await db.query<{ name: string }>('SELECT name FROM schema_migrations', { type: QueryTypes.SELECT });
-  return new Set(rows.map((r) => r.name));
+  return rows.map((r) => r.name);
 }
 
 /**
- * Applies pending migrations in order, each in one transaction with its schema_migrations row: a migration
- * that fails (or a process killed mid-way) leaves neither its changes nor its record, so the next start
- * runs it again from the beginning. Returns the names it applied.
+ * umzug orders and selects the pending migrations; each one runs in one transaction that also writes its
+ * schema_migrations row (the table umzug's SequelizeStorage used before, same shape), so a migration that
+ * fails or a process killed mid-way leaves neither its changes nor its record. The record is written in
+ * that transaction, so the storage's own logMigration has nothing left to do.
  */
-export async function migrate(db: Sequelize, migrations: Migration[]): Promise<string[]> {
-  const applied: string[] = [];
-  for (const migration of migrations) {
-    const ran = await db.transaction(async (transaction) => {
+function umzugFor(db: Sequelize, migrations: Migration[], ran: string[] = []): Umzug<Sequelize> {
+  const storage: UmzugStorage<Sequelize> = {
+    executed: () => appliedNames(db),
+    logMigration: async () => undefined,
+    unlogMigration: async ({ name }) => {
+      await db.query('DELETE FROM schema_migrations WHERE name = :name', { replacements: { name } });
+    },
+  };
+  const inTransaction = (migration: Migration) => async () => {
+    await db.transaction(async (transaction) => {
       await db.query('SELECT pg_advisory_xact_lock(:key)', { replacements: { key: MIGRATION_LOCK }, transaction });
       await db.query('CREATE TABLE IF NOT EXISTS schema_migrations (name varchar(255) PRIMARY KEY)', { transaction });
+      // another replica may have applied it while this one waited for the lock
       const recorded = await db.query('SELECT 1 FROM schema_migrations WHERE name = :name', { type: QueryTypes.SELECT, replacements: { name: migration.name }, transaction });
-      if (recorded.length) return false;
+      if (recorded.length) return;
       await migration.up({ query: (sql) => db.query(sql, { transaction }) });
       await db.query('INSERT INTO schema_migrations (name) VALUES (:name)', { replacements: { name: migration.name }, transaction });
-      return true;
+      ran.push(migration.name);
     });
-    if (ran) applied.push(migration.name);
-  }
-  return applied;
+  };
+  return new Umzug({
+    migrations: migrations.map((m) => ({
+      name: m.name,
+      up: inTransaction(m),
+      down: m.down && (async () => {
+        await db.transaction(async (transaction) => m.down!({ query: (sql) => db.query(sql, { transaction }) }));
+      }),
+    })),
+    context: db,
+    storage,
+    logger: undefined,
+  });
+}
+
+/** Applies pending migrations in order; returns the names this call applied (not those another replica did). */
+export async function migrate(db: Sequelize, migrations: Migration[]): Promise<string[]> {
+  const ran: string[] = [];
+  await umzugFor(db, migrations, ran).up();
+  return ran;
 }
 
 export async function pendingMigrations(db: Sequelize, migrations: Migration[]): Promise<string[]> {
-  const applied = await appliedNames(db);
-  return migrations.map((m) => m.name).filter((name) => !applied.has(name));
+  return (await umzugFor(db, migrations).pending()).map((m) => m.name);
 }
 
 /** Readiness: the database answers and no migration is pending. */

@@ -162,7 +162,6 @@ export interface RunOptions {
 /** main.ts entry: serve, and on SIGTERM/SIGINT drain and close everything, then exit 0. */
 export async function runService(opts: RunOptions): Promise<RunningServer> {
   const running = await listen(opts.app.callback(), opts.port, opts.host ?? '0.0.0.0');
-  opts.logger.info({ url: running.url }, `${opts.service} listening`);
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -193,5 +192,8 @@ export async function runService(opts: RunOptions): Promise<RunningServer> {
   };
   process.once('SIGTERM', () => void stop('SIGTERM'));
   process.once('SIGINT', () => void stop('SIGINT'));
+  // Announced only once the handlers are in place: whoever waits for this line (a test, the stack runner)
+  // may signal at once, and before the handlers a SIGTERM would kill the process outright.
+  opts.logger.info({ url: running.url }, `${opts.service} listening`);
   return running;
 }
