@@ -35,6 +35,27 @@ export const redisUrls = z
   .transform((v) => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean))
   .refine((list) => list.every((u) => /^rediss?:\/\/.+/.test(u)), 'every entry must be a redis:// URL');
 
+/**
+ * The data stores of a service that owns a database and takes part in the event bus. Spread into a schema:
+ * `baseConfigSchema.extend({ ...dataStoreConfigFields, ... }).superRefine(requireRedisOrBusDatabase)`.
+ */
+export const dataStoreConfigFields = {
+  DATABASE_URL: databaseUrl,
+  /** Comma-separated independent Redis masters; the first carries streams, pub/sub and caches. */
+  REDIS_URL: redisUrls,
+  /** Namespaces every Redis key, so stacks and test suites sharing a Redis never collide. */
+  REDIS_PREFIX: z.string().min(1).default('et:'),
+  /** Without Redis the event bus runs over this Postgres database (the local stack's announced mode). */
+  BUS_DATABASE_URL: databaseUrl.optional(),
+};
+
+/** The event bus needs a transport: Redis Streams, or the Postgres bus database. Checked at start, not at first use. */
+export function requireRedisOrBusDatabase(config: { REDIS_URL: string[]; BUS_DATABASE_URL?: string }, ctx: z.RefinementCtx): void {
+  if (config.REDIS_URL.length === 0 && !config.BUS_DATABASE_URL) {
+    ctx.addIssue({ code: 'custom', path: ['REDIS_URL'], message: 'is required (or BUS_DATABASE_URL for the Postgres event bus)' });
+  }
+}
+
 /** Validates env against the schema; throws ConfigError naming each bad variable. */
 export function loadConfig<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv = process.env): z.infer<S> {
   const result = schema.safeParse(env);

@@ -10,6 +10,7 @@ export * from './contracts.ts';
 export * from './auth.ts';
 export * from './http.ts';
 export * from './db.ts';
+export * from './sql.ts';
 export * from './redis.ts';
 export * from './outbox.ts';
 export * from './eventbus/index.ts';

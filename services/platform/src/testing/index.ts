@@ -1,0 +1,5 @@
+// @eventtickets/platform/testing: the one test kit (never imported by production code or by npm start).
+export * from './harness.ts';
+export * from './wait.ts';
+export * from './contract-client.ts';
+export * from './sse-client.ts';
