@@ -10,7 +10,7 @@ import {
 } from '@eventtickets/platform';
 import { UPSTREAM_SERVICES, upstreamUrls, type GatewayConfig } from './config.ts';
 import { isAmbiguousPath, type Route, type RoutingTable } from './domain/routing.ts';
-import { loadRoutingTable } from './routes/table.ts';
+import { loadRoutingTable } from './routing/table.ts';
 import { createProxy } from './proxy/proxy.ts';
 import { accessLogger } from './logging.ts';
 import { stripIdentityHeaders } from './domain/headers.ts';

@@ -3,7 +3,7 @@ import { loadOpenApiDocument } from '@eventtickets/platform';
 import { CONTRACT_FILE } from '../src/app.ts';
 import { BEARER_SCHEME, mergeDocuments } from '../src/docs/openapi-merge.ts';
 import { documentTo30, schemaTo30 } from '../src/docs/openapi-30.ts';
-import { loadRoutingTable } from '../src/routes/table.ts';
+import { loadRoutingTable } from '../src/routing/table.ts';
 import { danglingRefs, openApiErrors } from './openapi-validity.ts';
 
 const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { PROBLEM_BASE, listen } from '@eventtickets/platform';
 import { createMetricsApp } from '../src/app.ts';
 import { compileTable } from '../src/domain/routing.ts';
-import { loadRoutingTable } from '../src/routes/table.ts';
+import { loadRoutingTable } from '../src/routing/table.ts';
 import { newSigningKey, rawRequest, signToken, startGateway, startUpstream, startUsersWithJwks, type RunningGateway, type SigningKey, type Upstream } from './helpers.ts';
 
 describe('gateway/routing table (pure)', () => {

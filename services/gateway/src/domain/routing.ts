@@ -1,5 +1,5 @@
 // The routing table's rules (pure): validated (a bad table stops the gateway at start), compiled into
-// patterns sorted most-specific first, and matched per request. The table itself is routes/table.yaml.
+// patterns sorted most-specific first, and matched per request. The table itself is routing/table.yaml.
 import { z } from 'zod';
 import { UPSTREAM_SERVICES } from '../config.ts';
 

@@ -1,4 +1,4 @@
-// The gateway's routes: the public path → service table (table.yaml, data not code), loaded and compiled
+// The gateway's routing table: the public path → service table (table.yaml, data not code), loaded and compiled
 // once at start by the rules in domain/routing.ts.
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
