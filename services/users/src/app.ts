@@ -6,7 +6,7 @@ import { migrations } from './db/migrations.ts';
 import { authRouter } from './routes/auth.ts';
 import { meRouter } from './routes/me.ts';
 import { usersRouter } from './routes/users.ts';
-import { createUsersMetrics } from './business-metrics.ts';
+import { createUsersMetrics } from './metrics.ts';
 import type { UsersDeps } from './deps.ts';
 
 export const openapiFile = fileURLToPath(new URL('../openapi.yaml', import.meta.url));

@@ -6,8 +6,8 @@ import {
 import { configSchema } from './config.ts';
 import { migrations } from './db/migrations.ts';
 import { createPasswordHasher } from './domain/passwords.ts';
-import { databaseKeyStore, envKeyStore } from './keys/signing-keys.ts';
-import { ensureDemoUsers } from './accounts/demo-seed.ts';
+import { databaseKeyStore, envKeyStore } from './use-cases/signing-keys.ts';
+import { ensureDemoUsers } from './use-cases/demo-seed.ts';
 import { createApp } from './app.ts';
 import { pruneStaleRows } from './db/maintenance.ts';
 

@@ -1,6 +1,6 @@
 // Demo seed: creates the three demo accounts once (with user.registered events), leaves existing ones alone.
 import { expect } from 'chai';
-import { ensureDemoUsers } from '../src/accounts/demo-seed.ts';
+import { ensureDemoUsers } from '../src/use-cases/demo-seed.ts';
 import { PASSWORD, startUsers, type UsersHarness } from './helpers.ts';
 
 describe('users: demo seed (real Postgres)', function () {

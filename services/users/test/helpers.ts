@@ -6,7 +6,7 @@ import { createTestDatabase, dropTestDatabase } from '@eventtickets/platform/tes
 import { createApp, loadContract } from '../src/app.ts';
 import { migrations } from '../src/db/migrations.ts';
 import { createPasswordHasher, type PasswordHasher } from '../src/domain/passwords.ts';
-import { databaseKeyStore, type SigningKeyStore } from '../src/keys/signing-keys.ts';
+import { databaseKeyStore, type SigningKeyStore } from '../src/use-cases/signing-keys.ts';
 import type { UsersDeps } from '../src/deps.ts';
 
 export interface Identity { userId: string; role: 'buyer' | 'organizer' | 'admin'; email?: string }

@@ -3,7 +3,7 @@
 import { expect } from 'chai';
 import { createLocalJWKSet, createRemoteJWKSet, exportJWK, generateKeyPair, jwtVerify, type JWK } from 'jose';
 import { createDatabase } from '@eventtickets/platform';
-import { envKeyStore } from '../src/keys/signing-keys.ts';
+import { envKeyStore } from '../src/use-cases/signing-keys.ts';
 import { makeAdmin, registerUser, startUsers, type Identity, type UsersHarness } from './helpers.ts';
 
 const verifyOptions = { issuer: 'eventtickets', audience: 'eventtickets-api', algorithms: ['ES256', 'RS256'] };

@@ -2,11 +2,11 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { HttpProblem, requireRole } from '@eventtickets/platform';
-import { register } from '../accounts/register.ts';
-import { login } from '../accounts/login.ts';
-import { logout, refreshSession } from '../accounts/sessions.ts';
+import { register } from '../use-cases/register.ts';
+import { login } from '../use-cases/login.ts';
+import { logout, refreshSession } from '../use-cases/sessions.ts';
 import type { UsersDeps } from '../deps.ts';
-import type { UsersMetrics } from '../business-metrics.ts';
+import type { UsersMetrics } from '../metrics.ts';
 
 function noStore(ctx: Context): void {
   // Token responses must never be cached by a proxy or the browser.

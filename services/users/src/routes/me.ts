@@ -1,7 +1,7 @@
 // /api/me: the caller (identified by the gateway's headers) reads and edits their own profile.
 import Router from '@koa/router';
 import { requireIdentity } from '@eventtickets/platform';
-import { getProfile, patchProfile } from '../accounts/profile.ts';
+import { getProfile, patchProfile } from '../use-cases/profile.ts';
 import type { ProfilePatch } from '../domain/user.ts';
 import type { UsersDeps } from '../deps.ts';
 

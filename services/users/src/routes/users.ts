@@ -1,7 +1,7 @@
 // /api/users: admin-only listing and role changes.
 import Router from '@koa/router';
 import { requireRole, type Role } from '@eventtickets/platform';
-import { listUserPage, setRole } from '../accounts/admin.ts';
+import { listUserPage, setRole } from '../use-cases/admin.ts';
 import type { UsersDeps } from '../deps.ts';
 
 export function usersRouter(deps: UsersDeps): Router {

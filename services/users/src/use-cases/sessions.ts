@@ -7,7 +7,7 @@ import { generateRefreshToken, hashRefreshToken, isWellFormedRefreshToken, judge
 import { toUserView, type UserRecord, type UserView } from '../domain/user.ts';
 import { findRefreshTokenLockingFamily, insertRefreshToken, markRotated, revokeFamily } from '../db/refresh-tokens.ts';
 import { findUserById } from '../db/users.ts';
-import { issueAccessToken } from '../keys/access-tokens.ts';
+import { issueAccessToken } from './access-tokens.ts';
 import type { UsersDeps } from '../deps.ts';
 
 export interface Session {
