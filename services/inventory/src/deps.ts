@@ -6,8 +6,8 @@ import {
 } from '@eventtickets/platform';
 import type { InventoryConfig } from './config.ts';
 import { createInventoryMetrics, type InventoryMetrics } from './metrics.ts';
-import { createAvailabilityHub, type AvailabilityHub } from './services/availabilityStream.ts';
-import { createHoldService, type HoldHooks, type HoldService } from './services/holds.ts';
+import { createAvailabilityHub, type AvailabilityHub } from './use-cases/availability-stream.ts';
+import { createHoldService, type HoldHooks, type HoldService } from './use-cases/holds.ts';
 
 export const SERVICE = 'inventory';
 

@@ -1,7 +1,7 @@
 // Background work every replica runs: consuming catalog's events, relaying the outbox, expiring holds.
 import type { InventoryDeps } from './deps.ts';
-import { catalogEventHandler } from './services/materialise.ts';
-import { startExpiry } from './services/expiry.ts';
+import { catalogEventHandler } from './use-cases/materialise.ts';
+import { startExpiry } from './use-cases/expiry.ts';
 
 export async function startWorkers(deps: InventoryDeps): Promise<{ stop: () => Promise<void> }> {
   const { config, bus } = deps;

@@ -1,8 +1,8 @@
 // Pure rules, no I/O: order limits, sales window, lock keys, totals, the SSE wire format.
 import { expect } from 'chai';
 import { HttpProblem } from '@eventtickets/platform';
-import { checkHoldAllowed, lockKeys, requestedCount, totals } from '../src/domain/holdRules.ts';
-import { observedState } from '../src/domain/holdState.ts';
+import { checkHoldAllowed, lockKeys, requestedCount, totals } from '../src/domain/hold-rules.ts';
+import { observedState } from '../src/domain/hold-state.ts';
 import { parseLastEventId, sseComment, sseMessage } from '../src/domain/sse.ts';
 import type { EventRow } from '../src/domain/types.ts';
 

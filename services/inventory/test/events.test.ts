@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import { enqueueEvent, withTransaction, type DomainEvent } from '@eventtickets/platform';
 import type { InventoryConfig } from '../src/config.ts';
-import { catalogEventHandler } from '../src/services/materialise.ts';
+import { catalogEventHandler } from '../src/use-cases/materialise.ts';
 import { call, dropDatabase, eventPayload, eventually, query, startInstance, suiteConfig, type Instance } from './helpers.ts';
 import { openSse } from '@eventtickets/platform/testing/sse-client';
 

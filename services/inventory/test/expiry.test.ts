@@ -2,7 +2,7 @@
 // later (nothing kept in process memory), emits hold.expired, frees its seats, and can no longer be confirmed.
 import { expect } from 'chai';
 import type { InventoryConfig } from '../src/config.ts';
-import { expireBatch } from '../src/services/expiry.ts';
+import { expireBatch } from '../src/use-cases/expiry.ts';
 import { call, dropDatabase, eventPayload, eventually, publishEvent, query, sqlDirect, startInstance, suiteConfig, type Instance } from './helpers.ts';
 
 describe('inventory: hold expiry across restarts (real Postgres + Redis)', function () {

@@ -11,7 +11,7 @@ import { createDeps, type DepsOverrides, type InventoryDeps } from '../src/deps.
 import { migrations } from '../src/db/migrations.ts';
 import { createApp, contractFile } from '../src/app.ts';
 import { startWorkers } from '../src/workers.ts';
-import { materialiseEvent, type EventPublished } from '../src/services/materialise.ts';
+import { materialiseEvent, type EventPublished } from '../src/use-cases/materialise.ts';
 
 export interface Instance {
   url: string;

@@ -4,7 +4,7 @@
 import { expect } from 'chai';
 import type { Locker } from '@eventtickets/platform';
 import type { InventoryConfig } from '../src/config.ts';
-import type { HoldHooks } from '../src/services/holds.ts';
+import type { HoldHooks } from '../src/use-cases/holds.ts';
 import { call, dropDatabase, eventPayload, publishEvent, query, startInstance, suiteConfig, type CallResult, type Instance } from './helpers.ts';
 
 /** Deterministic pseudo-random numbers so a failure can be replayed. */

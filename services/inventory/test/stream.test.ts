@@ -6,8 +6,8 @@ import { expect } from 'chai';
 import { createLogger, createLifecycle, createMetrics, withTransaction, type PubSub } from '@eventtickets/platform';
 import type { InventoryConfig } from '../src/config.ts';
 import { createInventoryMetrics } from '../src/metrics.ts';
-import { createAvailabilityHub } from '../src/services/availabilityStream.ts';
-import { writeHold } from '../src/services/holdWrites.ts';
+import { createAvailabilityHub } from '../src/use-cases/availability-stream.ts';
+import { writeHold } from '../src/use-cases/hold-writes.ts';
 import { call, dropDatabase, eventPayload, eventually, getContract, publishEvent, query, schemaErrors, startInstance, suiteConfig, type Instance } from './helpers.ts';
 import { openSse, parseSse, type SseClient } from '@eventtickets/platform/testing/sse-client';
 

@@ -1,8 +1,8 @@
 // Read-side queries: the event's rules, a hold with its prices, the availability snapshot.
 import type { Sequelize, Transaction } from '@eventtickets/platform';
 import { one, rows } from './sql.ts';
-import { totals } from '../domain/holdRules.ts';
-import { observedState } from '../domain/holdState.ts';
+import { totals } from '../domain/hold-rules.ts';
+import { observedState } from '../domain/hold-state.ts';
 import type { EndReason, EventRow, HoldStatus, HoldView, SeatStatus } from '../domain/types.ts';
 
 export async function loadEvent(db: Sequelize, eventId: string, t?: Transaction): Promise<(EventRow & { db_now: Date }) | undefined> {

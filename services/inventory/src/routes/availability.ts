@@ -4,7 +4,7 @@ import { problems } from '@eventtickets/platform';
 import { loadSnapshot } from '../db/queries.ts';
 import { currentSeqs } from '../db/changes.ts';
 import { parseLastEventId } from '../domain/sse.ts';
-import type { AvailabilityHub } from '../services/availabilityStream.ts';
+import type { AvailabilityHub } from '../use-cases/availability-stream.ts';
 import type { Sequelize } from '@eventtickets/platform';
 
 export function availabilityRouter(db: Sequelize, hub: AvailabilityHub): Router {

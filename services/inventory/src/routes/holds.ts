@@ -2,7 +2,7 @@
 import Router from '@koa/router';
 import { idempotencyKeyFrom, requireIdentity } from '@eventtickets/platform';
 import type { HoldRequest } from '../domain/types.ts';
-import type { HoldService } from '../services/holds.ts';
+import type { HoldService } from '../use-cases/holds.ts';
 
 export function holdsRouter(holds: HoldService): Router {
   const router = new Router();

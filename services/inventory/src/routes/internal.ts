@@ -1,6 +1,6 @@
 // Internal hold operations for orders (reachable only inside the cluster; NetworkPolicy keeps the gateway out).
 import Router from '@koa/router';
-import type { HoldService } from '../services/holds.ts';
+import type { HoldService } from '../use-cases/holds.ts';
 
 export function internalRouter(holds: HoldService): Router {
   const router = new Router();

@@ -5,7 +5,7 @@ import type { DomainEvent, Logger, Sequelize, Transaction } from '@eventtickets/
 import { z } from '@eventtickets/platform';
 import { one, rows } from '../db/sql.ts';
 import { recordChange } from '../db/changes.ts';
-import { cancelEvent, lockCatalogEvent, type ChangePublisher } from './holdWrites.ts';
+import { cancelEvent, lockCatalogEvent, type ChangePublisher } from './hold-writes.ts';
 
 const id = z.string().min(1).max(128);
 const instant = z.string().datetime({ offset: true }).nullish();

@@ -3,11 +3,11 @@
 import { HttpProblem, LockUnavailableError, problems, runIdempotent, withTransaction, type IdempotentResult, type Locker, type Logger, type Sequelize, type Transaction } from '@eventtickets/platform';
 import { rows, isRetryableTxError } from '../db/sql.ts';
 import { loadEvent, loadHold, loadHoldView } from '../db/queries.ts';
-import { checkHoldAllowed, lockKeys } from '../domain/holdRules.ts';
+import { checkHoldAllowed, lockKeys } from '../domain/hold-rules.ts';
 import type { HoldRequest, HoldView } from '../domain/types.ts';
 import type { InventoryMetrics } from '../metrics.ts';
-import { committedResult, holdIdempotencyRef, resultOfConcurrentDuplicate } from './holdIdempotency.ts';
-import { confirmActiveHold, endHold, seatsUnavailable, writeHold, type ChangePublisher } from './holdWrites.ts';
+import { committedResult, holdIdempotencyRef, resultOfConcurrentDuplicate } from './hold-idempotency.ts';
+import { confirmActiveHold, endHold, seatsUnavailable, writeHold, type ChangePublisher } from './hold-writes.ts';
 
 export interface HoldHooks {
   /** Test seam: runs after the locks are taken and before the database write (to simulate a long pause). */

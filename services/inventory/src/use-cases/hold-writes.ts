@@ -80,7 +80,7 @@ export async function writeHold(
   return holdId;
 }
 
-async function enqueueHoldEvent(db: Sequelize, t: Transaction, type: string, payload: HoldEventPayload): Promise<void> {
+async function enqueueHoldEvent(db: Sequelize, t: Transaction, type: 'hold.created' | 'hold.released' | 'hold.expired' | 'hold.confirmed', payload: HoldEventPayload): Promise<void> {
   await enqueueEvent(db, t, { type, aggregateId: payload.holdId, payload });
 }
 

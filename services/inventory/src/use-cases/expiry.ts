@@ -5,7 +5,7 @@ import { rows, isRetryableTxError } from '../db/sql.ts';
 import { pruneChanges } from '../db/changes.ts';
 import type { HoldRow } from '../db/queries.ts';
 import type { InventoryMetrics } from '../metrics.ts';
-import { freeHold, noneFreed, recordFreed, type ChangePublisher, type FreedPlaces } from './holdWrites.ts';
+import { freeHold, noneFreed, recordFreed, type ChangePublisher, type FreedPlaces } from './hold-writes.ts';
 
 export interface ExpiryOptions {
   db: Sequelize;
