@@ -13,8 +13,8 @@ import type { ChildProcess } from 'node:child_process';
 import { createDatabase, ensureDatabase, migrate, withTransaction } from '@eventtickets/platform';
 import { openSse, type SseClient } from '@eventtickets/platform/testing/sse-client';
 import { startPostgres, startRedis, stopChild, type RedisHandle } from '@eventtickets/platform/testing/processes';
-import { migrations } from '../../use-cases/inventory/src/db/migrations.ts';
-import { materialiseEvent } from '../../use-cases/inventory/src/use-cases/materialise.ts';
+import { migrations } from '../../services/inventory/src/db/migrations.ts';
+import { materialiseEvent } from '../../services/inventory/src/use-cases/materialise.ts';
 import { percentile, spawnService } from '../gateway/driver.ts';
 
 const HOLDS = Number(process.env.BENCH_HOLDS ?? 200);
