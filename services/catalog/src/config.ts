@@ -1,20 +1,16 @@
 // Catalog configuration (validated once at start; a bad value stops the process naming the variable).
 import { randomBytes } from 'node:crypto';
-import { baseConfigSchema, databaseUrl, redisUrls, z } from '@eventtickets/platform';
+import { baseConfigSchema, dataStoreConfigFields, requireRedisOrBusDatabase, z } from '@eventtickets/platform';
 
 export const configSchema = baseConfigSchema
   .extend({
+    ...dataStoreConfigFields,
     PORT: z.coerce.number().int().min(0).max(65535).default(8082),
-    DATABASE_URL: databaseUrl,
-    /** Optional: without it hot reads are cached in an in-process LRU. */
-    REDIS_URL: redisUrls,
-    REDIS_PREFIX: z.string().min(1).default('et:'),
     /** Signs pagination cursors; every replica must share it. */
     CURSOR_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
     CACHE_TTL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
-    /** No-Redis local mode: the shared event-bus database (see platform eventbus). */
-    BUS_DATABASE_URL: databaseUrl.optional(),
   })
+  .superRefine(requireRedisOrBusDatabase)
   .superRefine((c, ctx) => {
     if (c.NODE_ENV === 'production' && !c.CURSOR_SECRET) {
       ctx.addIssue({ code: 'custom', path: ['CURSOR_SECRET'], message: 'is required in production (shared by every replica)' });

@@ -82,8 +82,13 @@ describe('catalog domain (pure)', () => {
     expect(['XYZ', 'eur', 'EURO'].some(isKnownCurrency)).to.equal(false);
   });
 
+  it('requires Redis or the bus database', () => {
+    expect(() => loadConfig(configSchema, { DATABASE_URL: 'postgres://u@h/db' })).to.throw(/REDIS_URL: is required \(or BUS_DATABASE_URL/);
+    expect(loadConfig(configSchema, { DATABASE_URL: 'postgres://u@h/db', BUS_DATABASE_URL: 'postgres://u@h/bus' }).REDIS_URL).to.deep.equal([]);
+  });
+
   it('requires CURSOR_SECRET in production only', () => {
-    const env = { DATABASE_URL: 'postgres://u@h/db' };
+    const env = { DATABASE_URL: 'postgres://u@h/db', REDIS_URL: 'redis://h:6379' };
     expect(loadConfig(configSchema, env)).to.include({ PORT: 8082, REDIS_PREFIX: 'et:', CACHE_TTL_SECONDS: 60 });
     expect(() => loadConfig(configSchema, { ...env, NODE_ENV: 'production' })).to.throw(/CURSOR_SECRET/);
     expect(loadConfig(configSchema, { ...env, NODE_ENV: 'production', CURSOR_SECRET: 'x'.repeat(32) }).CURSOR_SECRET).to.have.length(32);

@@ -1,73 +1,64 @@
-// Test helpers: a catalog app in-process on a fresh database (and Redis when asked), and a small client
-// that speaks as a given identity (the headers the gateway would set).
-import { createContract, createDatabase, createLogger, createMetrics, createReadCache, createRedis, listen, migrate, type Contract, type ReadCache, type Redis, type RunningServer, type Sequelize } from '@eventtickets/platform';
-import { createTestDatabase, dropTestDatabase, requireRedis, uniqueSuffix } from '@eventtickets/platform/testing/harness';
+// Test helpers: the catalog built exactly as main.ts builds it (createDeps + createApp) on a fresh database
+// (and Redis when asked, else the in-process LRU and the Postgres bus), listening on a free port, and the test
+// kit's contract client, which checks every response against openapi.yaml and every error against problem+json.
+import { createContract, createLogger, listen, loadConfig, migrate, type Contract, type Sequelize } from '@eventtickets/platform';
+import { createContractClient, createTestDatabase, dropTestDatabase, requireRedis, uniqueSuffix, type Call, type TestIdentity } from '@eventtickets/platform/testing';
 import { CONTRACT_FILE, createApp } from '../src/app.ts';
+import { configSchema } from '../src/config.ts';
+import { createDeps, type CatalogDeps } from '../src/deps.ts';
 import { migrations } from '../src/db/migrations.ts';
 
-export interface As { userId: string; role: 'buyer' | 'organizer' | 'admin' }
+export type As = TestIdentity;
 export const alice: As = { userId: 'org-alice', role: 'organizer' };
 export const bob: As = { userId: 'org-bob', role: 'organizer' };
 export const buyer: As = { userId: 'buyer-1', role: 'buyer' };
 
-export interface Reply { status: number; body: any; headers: Headers }
-
 export interface Catalog {
   url: string;
+  deps: CatalogDeps;
   db: Sequelize;
-  cache: ReadCache;
-  contract: Contract;
-  call: (method: string, path: string, opts?: { body?: unknown; as?: As; headers?: Record<string, string> }) => Promise<Reply>;
+  /** Every response is checked against the contract (pass `unchecked: true` to read an off-contract answer). */
+  call: Call;
   count: (table: 'venues' | 'events' | 'outbox', where?: string) => Promise<number>;
   close: () => Promise<void>;
 }
 
-let sharedContract: Contract | undefined;
+let contract: Contract | undefined;
 
 export async function startCatalog(ctx: Mocha.Context, opts: { redis?: boolean; now?: () => Date } = {}): Promise<Catalog> {
+  const redisUrl = opts.redis ? requireRedis(ctx)[0]! : undefined;
   const dbUrl = await createTestDatabase(ctx, 'catalog');
-  const db = createDatabase(dbUrl, { poolMax: 5 });
-  await migrate(db, migrations);
-  let redis: Redis | undefined;
-  if (opts.redis) redis = createRedis(requireRedis(ctx)[0]!);
-  const logger = createLogger('catalog-test', { level: 'silent' });
-  const cache = createReadCache({ redis, prefix: `test:${uniqueSuffix()}:catalog:`, logger });
-  sharedContract ??= await createContract(CONTRACT_FILE);
-  const app = await createApp({ db, cache, redis, logger, metrics: createMetrics('catalog', { collectDefault: false }), cursorSecret: 'test-cursor-secret-0123456789abcdef', cacheTtlSeconds: 60, contract: sharedContract, now: opts.now });
-  const server: RunningServer = await listen(app.callback(), 0);
-  const contract = sharedContract;
-
-  async function call(method: string, path: string, o: { body?: unknown; as?: As; headers?: Record<string, string> } = {}): Promise<Reply> {
-    const headers: Record<string, string> = { ...(o.headers ?? {}) };
-    if (o.as) Object.assign(headers, { 'x-user-id': o.as.userId, 'x-user-role': o.as.role });
-    if (o.body !== undefined) headers['content-type'] = 'application/json';
-    const res = await fetch(server.url + path, { method, headers, body: o.body === undefined ? undefined : JSON.stringify(o.body) });
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : undefined, headers: res.headers };
-  }
+  const config = loadConfig(configSchema, {
+    DATABASE_URL: dbUrl,
+    // Without Redis: the in-process LRU cache and the Postgres event bus (on the suite's own database).
+    ...(redisUrl ? { REDIS_URL: redisUrl } : { BUS_DATABASE_URL: dbUrl }),
+    REDIS_PREFIX: `test:${uniqueSuffix()}:`,
+    CURSOR_SECRET: 'test-cursor-secret-0123456789abcdef',
+    CACHE_TTL_SECONDS: '60',
+  });
+  const logger = createLogger('catalog', { level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+  const deps = await createDeps(config, { logger, now: opts.now, collectDefaultMetrics: false });
+  await migrate(deps.db, migrations);
+  const app = await createApp(deps);
+  const server = await listen(app.callback(), 0);
+  contract ??= await createContract(CONTRACT_FILE);
 
   return {
     url: server.url,
-    db,
-    cache,
-    contract,
-    call,
+    deps,
+    db: deps.db,
+    call: createContractClient(server.url, contract),
     async count(table, where = 'true') {
-      const [rows] = await db.query(`SELECT count(*)::int AS n FROM ${table} WHERE ${where}`);
+      const [rows] = await deps.db.query(`SELECT count(*)::int AS n FROM ${table} WHERE ${where}`);
       return (rows[0] as { n: number }).n;
     },
     async close() {
       await server.close(1000);
-      if (redis) await redis.quit();
-      await db.close();
+      await deps.bus.stop(); // never started here, but it owns the Postgres bus pool
+      await deps.close();
       await dropTestDatabase(dbUrl);
     },
   };
-}
-
-/** The response must match the contract for its operation and status. */
-export function contractErrors(c: Catalog, method: string, path: string, reply: Reply): string[] {
-  return c.contract.responseErrors(method, path.split('?')[0]!, reply.status, reply.body);
 }
 
 export const venueInput = (name = 'Harbour Hall', city = 'Dublin') => ({

@@ -1,9 +1,9 @@
 // The lifetime of cached public search pages: a page lists only events that have not ended, so it must not
 // be served from the cache after its first event ends (the configured TTL may be far longer).
 import { expect } from 'chai';
-import { createLogger, createReadCache, prom, type ReadCache } from '@eventtickets/platform';
-import { searchPage } from '../src/catalog/reads.ts';
-import type { CatalogDeps } from '../src/catalog/deps.ts';
+import { createReadCache, type ReadCache } from '@eventtickets/platform';
+import { searchPage } from '../src/use-cases/reads.ts';
+import type { UseCaseDeps } from '../src/use-cases/context.ts';
 import { alice, daysFromNow, eventInput, startCatalog, venueInput, type Catalog } from './helpers.ts';
 
 describe('catalog search page cache lifetime (real Postgres)', function () {
@@ -24,12 +24,11 @@ describe('catalog search page cache lifetime (real Postgres)', function () {
   });
   after(async () => c?.close());
 
-  function depsRecordingTtls(ttls: number[], now: () => Date): CatalogDeps {
-    const logger = createLogger('catalog-test', { level: 'silent' });
-    const cache = createReadCache({ prefix: 'ttl-test:', logger });
+  /** The suite's own deps with a cache that records the TTL of every entry set, a day-long configured TTL and the given clock. */
+  function depsRecordingTtls(ttls: number[], now: () => Date): UseCaseDeps {
+    const cache = createReadCache({ prefix: 'ttl-test:', logger: c.deps.logger });
     const recording: ReadCache = { ...cache, set: (key, value, ttl) => (ttls.push(ttl), cache.set(key, value, ttl)) };
-    const cacheLookups = new prom.Counter({ name: 'catalog_read_cache_total', help: 'test', labelNames: ['kind', 'result'] as const, registers: [] });
-    return { db: c.db, cache: recording, cacheTtlSeconds: 86_400, cursorSecret: 'test-cursor-secret-0123456789abcdef', logger, now, cacheLookups };
+    return { ...c.deps, cache: recording, cacheTtlSeconds: 86_400, now };
   }
 
   it('keeps a page no longer than its first event lasts; a page of far-off events gets the configured TTL', async () => {

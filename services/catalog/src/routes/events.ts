@@ -2,10 +2,10 @@
 import { Router } from '@koa/router';
 import type { Context } from 'koa';
 import { requireRole, sendCacheableJson, type Identity } from '@eventtickets/platform';
-import type { CatalogDeps } from '../catalog/deps.ts';
-import { cancelEvent, createEvent, patchEvent, publishEvent, type EventCreateBody, type EventFields } from '../catalog/events.ts';
-import { eventDetail, searchPage, type SearchParams } from '../catalog/reads.ts';
-import { eventBody } from '../representation.ts';
+import type { UseCaseDeps } from '../use-cases/context.ts';
+import { cancelEvent, createEvent, patchEvent, publishEvent, type EventCreateBody, type EventFields } from '../use-cases/events.ts';
+import { eventDetail, searchPage, type SearchParams } from '../use-cases/reads.ts';
+import { eventBody } from '../use-cases/representation.ts';
 
 function queryString(ctx: Context, name: string): string | undefined {
   const v = ctx.query[name];
@@ -18,7 +18,7 @@ function eventId(ctx: Context): string {
   return ctx.params.id!.toLowerCase();
 }
 
-export function eventRoutes(deps: CatalogDeps): Router {
+export function eventRoutes(deps: UseCaseDeps): Router {
   const router = new Router();
 
   router.get('/api/events', async (ctx) => {

@@ -1,11 +1,11 @@
 // Venue routes (organizer only: a venue is the organizer's working material; buyers see it through events).
 import { Router } from '@koa/router';
 import { requireRole } from '@eventtickets/platform';
-import type { CatalogDeps } from '../catalog/deps.ts';
-import { createVenue, getOwnVenue, listOwnVenues, patchVenue, type VenueCreateBody, type VenuePatchBody } from '../catalog/venues.ts';
-import { venueBody, venueSummary } from '../representation.ts';
+import type { UseCaseDeps } from '../use-cases/context.ts';
+import { createVenue, getOwnVenue, listOwnVenues, patchVenue, type VenueCreateBody, type VenuePatchBody } from '../use-cases/venues.ts';
+import { venueBody, venueSummary } from '../use-cases/representation.ts';
 
-export function venueRoutes(deps: CatalogDeps): Router {
+export function venueRoutes(deps: UseCaseDeps): Router {
   const router = new Router();
 
   router.get('/api/venues', async (ctx) => {

@@ -1,17 +1,9 @@
-// What the catalog's use cases need, built once by createApp.
-import { HttpProblem, problems, type Identity, type Logger, type prom, type ReadCache, type Sequelize } from '@eventtickets/platform';
+// What the catalog's use cases need (a slice of the service's deps), and the access rules they share.
+import { HttpProblem, problems, type Identity } from '@eventtickets/platform';
+import type { CatalogDeps } from '../deps.ts';
 import type { DomainProblem } from '../domain/problems.ts';
 
-export interface CatalogDeps {
-  db: Sequelize;
-  cache: ReadCache;
-  cacheTtlSeconds: number;
-  cursorSecret: string;
-  logger: Logger;
-  now: () => Date;
-  /** catalog_read_cache_total{kind, result}: hit ratio of hot reads. */
-  cacheLookups: prom.Counter<'kind' | 'result'>;
-}
+export type UseCaseDeps = Pick<CatalogDeps, 'db' | 'cache' | 'cacheTtlSeconds' | 'cursorSecret' | 'logger' | 'now' | 'catalogMetrics'>;
 
 /** Organizers see only their own venues and events; admins see all (undefined = no owner filter). */
 export function ownerScope(identity: Identity): string | undefined {

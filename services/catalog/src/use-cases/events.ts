@@ -9,8 +9,8 @@ import { publishedPayload } from '../domain/published-event.ts';
 import type { DomainProblem } from '../domain/problems.ts';
 import { findEvent, insertEvent, updateEvent, type EventDetailRow, type EventWrite } from '../db/events.ts';
 import { findVenue, type VenueRow } from '../db/venues.ts';
-import { effectiveStatus } from '../representation.ts';
-import { notFound, owns, unprocessable, type CatalogDeps } from './deps.ts';
+import { effectiveStatus } from '../domain/event-status.ts';
+import { notFound, owns, unprocessable, type UseCaseDeps } from './context.ts';
 import { invalidateEvents } from './events-cache.ts';
 
 export interface EventFields {
@@ -36,7 +36,7 @@ function invalidEvent(list: DomainProblem[]) {
   return unprocessable('invalid-event', 'Invalid event', `The event has ${list.length} problem(s); each is listed in "problems"`, list);
 }
 
-async function ownVenueOr422(deps: CatalogDeps, identity: Identity, venueId: string, transaction?: Transaction): Promise<VenueRow> {
+async function ownVenueOr422(deps: UseCaseDeps, identity: Identity, venueId: string, transaction?: Transaction): Promise<VenueRow> {
   const venue = await findVenue(deps.db, venueId, { transaction });
   if (!venue || !owns(identity, venue.organizer_id)) {
     throw unprocessable('unknown-venue', 'Unknown venue', `You have no venue ${venueId}`, [{ path: 'venueId', code: 'unknown-venue', message: `You have no venue ${venueId}` }]);
@@ -45,7 +45,7 @@ async function ownVenueOr422(deps: CatalogDeps, identity: Identity, venueId: str
 }
 
 /** Validates schedule and tiers against the venue; returns the columns to write or throws 422 listing all problems. */
-function validatedColumns(deps: CatalogDeps, venue: VenueRow, merged: Required<Pick<EventFields, 'startsAt' | 'endsAt'>> & EventFields, previousTiers: EventDetailRow['tiers']): EventWrite {
+function validatedColumns(deps: UseCaseDeps, venue: VenueRow, merged: Required<Pick<EventFields, 'startsAt' | 'endsAt'>> & EventFields, previousTiers: EventDetailRow['tiers']): EventWrite {
   const { schedule, problems: scheduleProblems } = buildSchedule(merged, venue.time_zone, deps.now());
   const { tiers, problems: tierProblems } = buildTiers(merged.tiers ?? [], venue.seat_map, previousTiers);
   const list = [...scheduleProblems, ...tierProblems];
@@ -63,7 +63,7 @@ function validatedColumns(deps: CatalogDeps, venue: VenueRow, merged: Required<P
   };
 }
 
-export async function createEvent(deps: CatalogDeps, identity: Identity, body: EventCreateBody): Promise<EventDetailRow> {
+export async function createEvent(deps: UseCaseDeps, identity: Identity, body: EventCreateBody): Promise<EventDetailRow> {
   const venue = await ownVenueOr422(deps, identity, body.venueId);
   const columns = validatedColumns(deps, venue, body, []);
   const id = randomUUID();
@@ -89,13 +89,13 @@ function salesCloseAtStart(row: EventDetailRow): boolean {
   return row.sales_end_at.getTime() === row.starts_at.getTime();
 }
 
-async function lockOwnEvent(deps: CatalogDeps, identity: Identity, id: string, transaction: Transaction): Promise<EventDetailRow> {
+async function lockOwnEvent(deps: UseCaseDeps, identity: Identity, id: string, transaction: Transaction): Promise<EventDetailRow> {
   const row = await findEvent(deps.db, id, { transaction, forUpdate: true });
   if (!row || !owns(identity, row.organizer_id)) throw notFound('event', id);
   return row;
 }
 
-export async function patchEvent(deps: CatalogDeps, identity: Identity, id: string, body: EventFields): Promise<EventDetailRow> {
+export async function patchEvent(deps: UseCaseDeps, identity: Identity, id: string, body: EventFields): Promise<EventDetailRow> {
   await withTransaction(deps.db, async (transaction) => {
     const row = await lockOwnEvent(deps, identity, id, transaction);
     if (row.status === 'cancelled') throw problems.conflict('A cancelled event cannot change', 'event-locked', { fields: Object.keys(body) });
@@ -132,10 +132,10 @@ export async function patchEvent(deps: CatalogDeps, identity: Identity, id: stri
 }
 
 /** Draft → published: freezes the venue's seat map on the event and emits event.published, atomically. */
-export async function publishEvent(deps: CatalogDeps, identity: Identity, id: string): Promise<EventDetailRow> {
+export async function publishEvent(deps: UseCaseDeps, identity: Identity, id: string): Promise<EventDetailRow> {
   await withTransaction(deps.db, async (transaction) => {
     const row = await lockOwnEvent(deps, identity, id, transaction);
-    if (row.status !== 'draft') throw problems.conflict(`The event is ${effectiveStatus(row.status, row.ends_at, deps.now())}; only a draft can be published`, 'invalid-transition', { status: effectiveStatus(row.status, row.ends_at, deps.now()) });
+    if (row.status !== 'draft') throw problems.conflict(`The event is ${effectiveStatus(row.status, row.ends_at, deps.now())}; only a draft can be published`, 'invalid-transition', { eventStatus: effectiveStatus(row.status, row.ends_at, deps.now()) });
     // FOR SHARE: a concurrent seat-map edit of the venue waits for this publish (and then sees it).
     const venue = (await findVenue(deps.db, row.venue_id, { transaction, lock: 'share' }))!;
     const { tiers, problems: list } = buildTiers(row.tiers, venue.seat_map, row.tiers);
@@ -170,20 +170,22 @@ export async function publishEvent(deps: CatalogDeps, identity: Identity, id: st
     }, venue.seat_map);
     await enqueueEvent(deps.db, transaction, { type: 'event.published', aggregateId: id, payload });
   });
+  deps.catalogMetrics.eventsPublished.inc();
   await invalidateEvents(deps, [id]);
   return (await findEvent(deps.db, id))!;
 }
 
 /** Draft or published (not yet ended) → cancelled; emits event.cancelled so holds and orders unwind. */
-export async function cancelEvent(deps: CatalogDeps, identity: Identity, id: string): Promise<EventDetailRow> {
+export async function cancelEvent(deps: UseCaseDeps, identity: Identity, id: string): Promise<EventDetailRow> {
   await withTransaction(deps.db, async (transaction) => {
     const row = await lockOwnEvent(deps, identity, id, transaction);
     const status = effectiveStatus(row.status, row.ends_at, deps.now());
-    if (status === 'cancelled' || status === 'ended') throw problems.conflict(`The event is ${status}; it cannot be cancelled`, 'invalid-transition', { status });
+    if (status === 'cancelled' || status === 'ended') throw problems.conflict(`The event is ${status}; it cannot be cancelled`, 'invalid-transition', { eventStatus: status });
     await updateEvent(deps.db, id, { status: 'cancelled', cancelled_at: deps.now() }, transaction);
     // Only a published event has seats, holds or orders elsewhere that must unwind.
     if (status === 'published') await enqueueEvent(deps.db, transaction, { type: 'event.cancelled', aggregateId: id, payload: { eventId: id } });
   });
+  deps.catalogMetrics.eventsCancelled.inc();
   await invalidateEvents(deps, [id]);
   return (await findEvent(deps.db, id))!;
 }

@@ -5,8 +5,8 @@ import { problems, type FieldError, type Identity } from '@eventtickets/platform
 import { decodeCursor, encodeCursor, InvalidCursorError, type CursorPosition } from '../domain/cursor.ts';
 import { findEvent, searchEvents } from '../db/events.ts';
 import { isSupportedInstant } from '../domain/time.ts';
-import { eventBody, eventSummary, type EventBody } from '../representation.ts';
-import { notFound, owns, type CatalogDeps } from './deps.ts';
+import { eventBody, eventSummary, type EventBody } from './representation.ts';
+import { notFound, owns, type UseCaseDeps } from './context.ts';
 import { cachedEventDetail, cachedEventPage } from './events-cache.ts';
 
 export const PUBLIC_CACHE_CONTROL = 'public, max-age=5, must-revalidate';
@@ -15,7 +15,7 @@ export const PRIVATE_CACHE_CONTROL = 'private, no-cache';
 export interface Representation { text: string; cacheControl: string }
 
 /** Published, cancelled and ended events are public; drafts (and drafts cancelled unpublished) only for their organizer. */
-export async function eventDetail(deps: CatalogDeps, identity: Identity | undefined, id: string): Promise<Representation> {
+export async function eventDetail(deps: UseCaseDeps, identity: Identity | undefined, id: string): Promise<Representation> {
   let organizerId = '';
   const loaded = await cachedEventDetail(deps, id, async () => {
     const row = await findEvent(deps.db, id);
@@ -70,7 +70,7 @@ function dateRange(from: string | undefined, to: string | undefined): { from?: s
   return { from: start?.toISOString(), to: end?.toISOString() };
 }
 
-export async function searchPage(deps: CatalogDeps, identity: Identity | undefined, params: SearchParams): Promise<Representation> {
+export async function searchPage(deps: UseCaseDeps, identity: Identity | undefined, params: SearchParams): Promise<Representation> {
   const organizerId = params.mine ? identity?.userId : undefined;
   const range = dateRange(params.from, params.to);
   const filters = {

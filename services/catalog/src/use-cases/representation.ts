@@ -1,15 +1,10 @@
-// Rows → API bodies (shapes in openapi.yaml). "ended" is derived, not stored: a published event whose end
-// has passed is reported as ended.
-import type { EventDetailRow, EventRow } from './db/events.ts';
-import type { VenueRow } from './db/venues.ts';
-import { localWallClock } from './domain/time.ts';
-import { lowestPrice, pricedSeatMap } from './domain/tiers.ts';
-
-export type PublicStatus = 'draft' | 'published' | 'cancelled' | 'ended';
-
-export function effectiveStatus(status: EventRow['status'], endsAt: Date | string, now: Date): PublicStatus {
-  return status === 'published' && new Date(endsAt) <= now ? 'ended' : status;
-}
+// Rows → API bodies (the shapes in openapi.yaml). Here in the use-case layer, not in routes/, because the hot
+// reads cache these bodies as text (reads.ts); routers send what the use cases return or map with these.
+import type { EventDetailRow, EventRow } from '../db/events.ts';
+import type { VenueRow } from '../db/venues.ts';
+import { effectiveStatus } from '../domain/event-status.ts';
+import { localWallClock } from '../domain/time.ts';
+import { lowestPrice, pricedSeatMap } from '../domain/tiers.ts';
 
 export function venueSummary(v: VenueRow) {
   return {

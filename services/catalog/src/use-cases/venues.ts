@@ -7,7 +7,7 @@ import { buildSeatMap, seatMapTotals, type SeatMapInput } from '../domain/seatma
 import { isValidTimeZone } from '../domain/time.ts';
 import type { DomainProblem } from '../domain/problems.ts';
 import { countPublishedEventsAt, findVenue, insertVenue, listVenues, syncVenueCopies, updateVenue, type VenueRow } from '../db/venues.ts';
-import { notFound, ownerScope, owns, unprocessable, type CatalogDeps } from './deps.ts';
+import { notFound, ownerScope, owns, unprocessable, type UseCaseDeps } from './context.ts';
 import { invalidateEvents } from './events-cache.ts';
 
 export interface VenueCreateBody { name: string; city: string; address?: string; timeZone: string; seatMap: SeatMapInput }
@@ -21,7 +21,7 @@ function rejectInvalid(list: DomainProblem[]): void {
     : unprocessable('invalid-venue', 'Invalid venue', 'The venue has problems; each is listed in "problems"', list);
 }
 
-export async function createVenue(deps: CatalogDeps, identity: Identity, body: VenueCreateBody): Promise<VenueRow> {
+export async function createVenue(deps: UseCaseDeps, identity: Identity, body: VenueCreateBody): Promise<VenueRow> {
   const { seatMap, problems: list } = buildSeatMap(body.seatMap);
   if (!isValidTimeZone(body.timeZone)) list.unshift({ path: 'timeZone', code: 'unknown-time-zone', message: `"${body.timeZone}" is not an IANA time zone` });
   rejectInvalid(list);
@@ -40,17 +40,17 @@ export async function createVenue(deps: CatalogDeps, identity: Identity, body: V
   });
 }
 
-export async function getOwnVenue(deps: CatalogDeps, identity: Identity, id: string): Promise<VenueRow> {
+export async function getOwnVenue(deps: UseCaseDeps, identity: Identity, id: string): Promise<VenueRow> {
   const venue = await findVenue(deps.db, id);
   if (!venue || !owns(identity, venue.organizer_id)) throw notFound('venue', id);
   return venue;
 }
 
-export function listOwnVenues(deps: CatalogDeps, identity: Identity, name?: string): Promise<VenueRow[]> {
+export function listOwnVenues(deps: UseCaseDeps, identity: Identity, name?: string): Promise<VenueRow[]> {
   return listVenues(deps.db, ownerScope(identity), name);
 }
 
-export async function patchVenue(deps: CatalogDeps, identity: Identity, id: string, body: VenuePatchBody): Promise<VenueRow> {
+export async function patchVenue(deps: UseCaseDeps, identity: Identity, id: string, body: VenuePatchBody): Promise<VenueRow> {
   const { venue, touchedEvents } = await withTransaction(deps.db, async (transaction) => {
     // The row lock serialises this edit with publishes of events at this venue.
     const current = await findVenue(deps.db, id, { transaction, lock: 'update' });
