@@ -2,21 +2,13 @@
 // headers, CORS), then either one of its own endpoints (health, metrics, contracts, docs, the app) or a
 // routed API call: authenticate, rate-limit, stream to the owning service.
 import Koa, { type Context, type Next } from 'koa';
-import type { Redis } from 'ioredis';
-import { Agent, type Dispatcher } from 'undici';
-import {
-  accessLogMiddleware, createContract, errorMiddleware, healthMiddleware, HttpProblem, problems, redisReadiness, requestIdMiddleware,
-  type Logger, type Metrics,
-} from '@eventtickets/platform';
-import { UPSTREAM_SERVICES, upstreamUrls, type GatewayConfig } from './config.ts';
-import { isAmbiguousPath, type Route, type RoutingTable } from './domain/routing.ts';
-import { loadRoutingTable } from './routing/table.ts';
-import { createProxy } from './proxy/proxy.ts';
+import { accessLogMiddleware, createContract, errorMiddleware, healthMiddleware, HttpProblem, problems, redisReadiness, requestIdMiddleware } from '@eventtickets/platform';
+import { UPSTREAM_SERVICES } from './config.ts';
+import type { GatewayDeps } from './deps.ts';
+import { isAmbiguousPath, type Route } from './domain/routing.ts';
 import { accessLogger } from './logging.ts';
 import { stripIdentityHeaders } from './domain/headers.ts';
 import { accountOf, readBodyBounded } from './proxy/body.ts';
-import { createAuthenticator } from './auth/jwt.ts';
-import { createRateLimits } from './limits/rate-limits.ts';
 import { corsMiddleware, securityHeaders } from './web/security.ts';
 import { createFrontend } from './web/frontend.ts';
 import { isDocsPath, serveDocs } from './docs/swagger-ui.ts';
@@ -24,57 +16,10 @@ import { createOpenApiAggregator } from './docs/openapi-merge.ts';
 
 export const CONTRACT_FILE = new URL('../openapi.yaml', import.meta.url).pathname;
 
-export interface GatewayDeps {
-  config: GatewayConfig;
-  logger: Logger;
-  metrics: Metrics;
-  /** The first REDIS_URL master (rate-limit counters); absent = announced in-memory mode. */
-  redis?: Redis;
-  table?: RoutingTable;
-  /** Connection pools to the upstreams; the caller closes it. */
-  dispatcher?: Dispatcher;
-}
-
-export function createUpstreamAgent(): Agent {
-  // Keep-alive pools per upstream origin; no pipelining so one slow response never delays another.
-  return new Agent({ keepAliveTimeout: 30_000, connections: 512, pipelining: 1, connect: { timeout: 2_000 } });
-}
-
-/** The metrics-only app for METRICS_PORT. */
-export function createMetricsApp(metrics: Metrics): Koa {
-  const app = new Koa();
-  app.use(async (ctx: Context) => {
-    if (ctx.path === '/metrics' && ctx.method === 'GET') return metrics.handler(ctx);
-    ctx.status = 404;
-  });
-  return app;
-}
-
 export async function createApp(deps: GatewayDeps): Promise<Koa> {
-  const { config, logger, metrics } = deps;
-  const table = deps.table ?? loadRoutingTable();
-  const upstreams = upstreamUrls(config);
-  const dispatcher = deps.dispatcher ?? createUpstreamAgent();
+  const { config, logger, metrics, table, upstreams, dispatcher, auth, limits, proxy } = deps;
   // Its own pages beyond the contract (the app, its SPA fallback, the docs assets) pass through.
   const contract = await createContract(CONTRACT_FILE, { unknownRoutes: 'pass' });
-  const proxy = createProxy({ upstreams, defaultTimeoutMs: config.UPSTREAM_TIMEOUT_MS, bodyLimit: config.BODY_LIMIT, trustProxy: config.TRUST_PROXY, dispatcher });
-  const auth = createAuthenticator({
-    usersUrl: upstreams.users,
-    issuer: config.JWT_ISSUER,
-    audience: config.JWT_AUDIENCE,
-    jwksCacheMs: config.JWT_JWKS_CACHE_MS,
-    jwksRequestsPerMinute: config.JWT_JWKS_REQUESTS_PER_MINUTE,
-    clockToleranceS: config.JWT_CLOCK_TOLERANCE_S,
-  });
-  const limits = createRateLimits({
-    redis: deps.redis,
-    prefix: config.REDIS_PREFIX,
-    ip: { points: config.RATE_LIMIT_IP_POINTS, windowS: config.RATE_LIMIT_IP_WINDOW_S },
-    user: { points: config.RATE_LIMIT_USER_POINTS, windowS: config.RATE_LIMIT_USER_WINDOW_S },
-    login: { points: config.RATE_LIMIT_LOGIN_POINTS, windowS: config.RATE_LIMIT_LOGIN_WINDOW_S },
-    holds: { points: config.RATE_LIMIT_HOLDS_POINTS, windowS: config.RATE_LIMIT_HOLDS_WINDOW_S },
-  });
-  if (limits.mode === 'memory') logger.warn('no REDIS_URL: rate limits are counted in memory (correct for a single gateway replica only)');
   const merged = createOpenApiAggregator({
     services: UPSTREAM_SERVICES, upstreams, table, gatewayDocument: contract.document, dispatcher,
     fetchTimeoutMs: Math.min(config.UPSTREAM_TIMEOUT_MS, 2_000), cacheMs: config.OPENAPI_CACHE_MS, logger,

@@ -1,14 +1,15 @@
 import { expect } from 'chai';
 import { SignJWT, exportSPKI, generateKeyPair, UnsecuredJWT } from 'jose';
 import { PROBLEM_BASE } from '@eventtickets/platform';
-import { AUDIENCE, ISSUER, newSigningKey, signToken, sleep, startGateway, startUpstream, startUsersWithJwks, type RunningGateway, type SigningKey, type Upstream } from './helpers.ts';
+import { startFakeUpstream, type FakeUpstream } from '@eventtickets/platform/testing';
+import { AUDIENCE, ISSUER, newSigningKey, signToken, sleep, startGateway, startUsersWithJwks, type RunningGateway, type SigningKey } from './helpers.ts';
 
 const CACHE_MS = 300;
 
 describe('gateway/auth: JWT verification against the users JWKS', () => {
   let users: Awaited<ReturnType<typeof startUsersWithJwks>>;
-  let catalog: Upstream;
-  let orders: Upstream;
+  let catalog: FakeUpstream;
+  let orders: FakeUpstream;
   let es: SigningKey;
   let rs: SigningKey;
   let gw: RunningGateway;
@@ -17,8 +18,8 @@ describe('gateway/auth: JWT verification against the users JWKS', () => {
     es = await newSigningKey('es-1', 'ES256');
     rs = await newSigningKey('rs-1', 'RS256');
     users = await startUsersWithJwks([es, rs]);
-    catalog = await startUpstream('catalog');
-    orders = await startUpstream('orders');
+    catalog = await startFakeUpstream('catalog');
+    orders = await startFakeUpstream('orders');
     gw = await startGateway({ USERS_URL: users.url, CATALOG_URL: catalog.url, ORDERS_URL: orders.url, JWT_JWKS_CACHE_MS: String(CACHE_MS), JWT_JWKS_REQUESTS_PER_MINUTE: '1000', JWT_CLOCK_TOLERANCE_S: '0' });
   });
   after(async () => {

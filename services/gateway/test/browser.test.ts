@@ -5,12 +5,13 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { loadOpenApiDocument } from '@eventtickets/platform';
 import { launchTestBrowser, type TestBrowser } from '@eventtickets/platform/testing/browser';
-import { startGateway, startUpstream, type RunningGateway, type Upstream } from './helpers.ts';
+import { startFakeUpstream, type FakeUpstream } from '@eventtickets/platform/testing';
+import { startGateway, type RunningGateway } from './helpers.ts';
 
 /** The services' real contracts, served the way each service serves its own /openapi.json. */
-function contractUpstream(service: string): Promise<Upstream> {
+function contractUpstream(service: string): Promise<FakeUpstream> {
   const document = loadOpenApiDocument(new URL(`../../${service}/openapi.yaml`, import.meta.url).pathname);
-  return startUpstream(service, (ctx) => {
+  return startFakeUpstream(service, (ctx) => {
     if (ctx.path !== '/openapi.json') return false;
     ctx.body = document;
     return true;
@@ -23,7 +24,7 @@ describe('gateway/browser: Swagger UI, the app and the not-built page under the 
   let browser: TestBrowser;
   let gw: RunningGateway;
   let bare: RunningGateway;
-  let upstreams: Upstream[] = [];
+  let upstreams: FakeUpstream[] = [];
   let dir: string;
   let emptyDir: string;
 

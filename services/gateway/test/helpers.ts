@@ -1,42 +1,13 @@
-// Test fixtures: real upstream HTTP servers (small Koa apps), a real key pair and JWKS for the users
-// service, and an in-process gateway (createApp) listening on a free port.
-import { createHash } from 'node:crypto';
+// Test fixtures: a real key pair and JWKS for the users service (on the test kit's fake upstream), and an
+// in-process gateway built as main.ts builds it (createDeps + createApp) listening on a free port.
 import http from 'node:http';
-import Koa, { type Context } from 'koa';
-import { Agent } from 'undici';
 import { SignJWT, exportJWK, generateKeyPair, type CryptoKey, type JWK } from 'jose';
-import { createLogger, createMetrics, listen, loadConfig, type Logger, type Metrics } from '@eventtickets/platform';
-import type { Redis } from 'ioredis';
+import { createLogger, createMetrics, listen, loadConfig, type Logger, type Metrics, type Redis } from '@eventtickets/platform';
+import { startFakeUpstream, type FakeUpstream } from '@eventtickets/platform/testing';
 import { configSchema } from '../src/config.ts';
+import { createDeps } from '../src/deps.ts';
 import { createApp } from '../src/app.ts';
 import type { RoutingTable } from '../src/domain/routing.ts';
-
-export interface SeenRequest { method: string; url: string; headers: Record<string, string | string[] | undefined>; bodySha256: string; bodyLength: number }
-
-export interface Upstream {
-  name: string;
-  url: string;
-  seen: SeenRequest[];
-  close: () => Promise<void>;
-}
-
-/** An upstream that records each request and answers JSON naming itself, unless a custom handler answers. */
-export async function startUpstream(name: string, custom?: (ctx: Context) => Promise<boolean> | boolean): Promise<Upstream> {
-  const seen: SeenRequest[] = [];
-  const app = new Koa();
-  app.use(async (ctx) => {
-    if (custom && (await custom(ctx))) return;
-    const chunks: Buffer[] = [];
-    for await (const chunk of ctx.req) chunks.push(chunk as Buffer);
-    const body = Buffer.concat(chunks);
-    const entry = { method: ctx.method, url: ctx.url, headers: { ...ctx.req.headers }, bodySha256: createHash('sha256').update(body).digest('hex'), bodyLength: body.length };
-    seen.push(entry);
-    ctx.set('x-served-by', name);
-    ctx.body = { service: name, method: ctx.method, url: ctx.url };
-  });
-  const server = await listen(app.callback(), 0);
-  return { name, url: server.url, seen, close: () => server.close(100) };
-}
 
 export interface SigningKey { kid: string; alg: 'ES256' | 'RS256'; privateKey: CryptoKey; publicKey: CryptoKey; jwk: JWK }
 
@@ -65,10 +36,10 @@ export async function signToken(key: SigningKey, claims: TokenClaims = {}): Prom
 }
 
 /** A users upstream serving a mutable JWKS (and counting how often it is fetched). */
-export async function startUsersWithJwks(keys: SigningKey[]): Promise<Upstream & { keys: SigningKey[]; jwksFetches: () => number }> {
+export async function startUsersWithJwks(keys: SigningKey[]): Promise<FakeUpstream & { keys: SigningKey[]; jwksFetches: () => number }> {
   let fetches = 0;
   const state = { keys };
-  const upstream = await startUpstream('users', (ctx) => {
+  const upstream = await startFakeUpstream('users', (ctx) => {
     if (ctx.path !== '/.well-known/jwks.json') return false;
     fetches++;
     ctx.body = { keys: state.keys.map((k) => k.jwk) };
@@ -76,25 +47,29 @@ export async function startUsersWithJwks(keys: SigningKey[]): Promise<Upstream &
   });
   // Accessors (not copied values): the test edits the published key set while the gateway runs.
   Object.defineProperty(upstream, 'keys', { get: () => state.keys, set: (v: SigningKey[]) => { state.keys = v; } });
-  return Object.assign(upstream as Upstream & { keys: SigningKey[] }, { jwksFetches: () => fetches });
+  return Object.assign(upstream as FakeUpstream & { keys: SigningKey[] }, { jwksFetches: () => fetches });
 }
 
 export interface RunningGateway { url: string; metrics: Metrics; close: () => Promise<void> }
 
+/** A gateway on a free port. `redis`: a client the test owns (shared between replicas, or a dead one). */
 export async function startGateway(env: Record<string, string | undefined>, opts: { redis?: Redis; logger?: Logger; table?: RoutingTable } = {}): Promise<RunningGateway> {
   const config = loadConfig(configSchema, { LOG_LEVEL: 'silent', ...env } as NodeJS.ProcessEnv);
-  const logger = opts.logger ?? createLogger('gateway', { level: 'silent' });
-  const metrics = createMetrics('gateway', { collectDefault: false });
-  const dispatcher = new Agent({ keepAliveTimeout: 1_000, connect: { timeout: 1_000 } });
-  const app = await createApp({ config, logger, metrics, dispatcher, redis: opts.redis, table: opts.table });
+  const deps = createDeps(config, {
+    logger: opts.logger ?? createLogger('gateway', { level: 'silent' }),
+    metrics: createMetrics('gateway', { collectDefault: false }),
+    redis: opts.redis,
+    table: opts.table,
+  });
+  const app = await createApp(deps);
   const server = await listen(app.callback(), 0);
   return {
     url: server.url,
-    metrics,
+    metrics: deps.metrics,
     close: async () => {
       server.server.closeAllConnections();
       await server.close(100);
-      await dispatcher.close();
+      await deps.close();
     },
   };
 }

@@ -2,14 +2,15 @@ import { expect } from 'chai';
 import { PROBLEM_BASE, createRedis, type Redis } from '@eventtickets/platform';
 import { requireRedis, uniqueSuffix } from '@eventtickets/platform/testing/harness';
 import { freePort } from '@eventtickets/platform/testing/processes';
-import { newSigningKey, signToken, sleep, startGateway, startUpstream, startUsersWithJwks, type RunningGateway, type SigningKey, type Upstream } from './helpers.ts';
+import { startFakeUpstream, type FakeUpstream } from '@eventtickets/platform/testing';
+import { newSigningKey, signToken, sleep, startGateway, startUsersWithJwks, type RunningGateway, type SigningKey } from './helpers.ts';
 
 describe('gateway/rate limits (real Redis)', () => {
   let redis: Redis;
   let prefix: string;
   let users: Awaited<ReturnType<typeof startUsersWithJwks>>;
-  let catalog: Upstream;
-  let inventory: Upstream;
+  let catalog: FakeUpstream;
+  let inventory: FakeUpstream;
   let key: SigningKey;
   const gateways: RunningGateway[] = [];
 
@@ -19,8 +20,8 @@ describe('gateway/rate limits (real Redis)', () => {
     await new Promise<void>((resolve, reject) => { redis.once('ready', resolve); redis.once('error', reject); });
     key = await newSigningKey('k1');
     users = await startUsersWithJwks([key]);
-    catalog = await startUpstream('catalog');
-    inventory = await startUpstream('inventory');
+    catalog = await startFakeUpstream('catalog');
+    inventory = await startFakeUpstream('inventory');
     prefix = `t-gw-${uniqueSuffix()}:`;
   });
   after(async () => {
@@ -156,10 +157,10 @@ describe('gateway/rate limits (real Redis)', () => {
 });
 
 describe('gateway/rate limits without Redis', () => {
-  let catalog: Upstream;
+  let catalog: FakeUpstream;
   const gateways: RunningGateway[] = [];
   before(async () => {
-    catalog = await startUpstream('catalog');
+    catalog = await startFakeUpstream('catalog');
   });
   after(async () => {
     await Promise.all(gateways.map((g) => g.close()));

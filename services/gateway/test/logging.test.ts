@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { createLogger } from '@eventtickets/platform';
 import { accessLogger, batchedStdout } from '../src/logging.ts';
-import { startGateway, startUpstream, type RunningGateway, type Upstream } from './helpers.ts';
+import { startFakeUpstream, type FakeUpstream } from '@eventtickets/platform/testing';
+import { startGateway, type RunningGateway } from './helpers.ts';
 
 /** A pino destination that keeps every line written to it, parsed. */
 function capture(): { lines: Array<Record<string, unknown>>; write: (line: string) => void } {
@@ -14,10 +15,10 @@ function capture(): { lines: Array<Record<string, unknown>>; write: (line: strin
 }
 
 describe('gateway/logging', () => {
-  let catalog: Upstream;
+  let catalog: FakeUpstream;
   let gw: RunningGateway | undefined;
   before(async () => {
-    catalog = await startUpstream('catalog');
+    catalog = await startFakeUpstream('catalog');
   });
   after(async () => {
     await gw?.close();

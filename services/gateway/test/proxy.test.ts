@@ -3,7 +3,8 @@ import http from 'node:http';
 import { PROBLEM_BASE } from '@eventtickets/platform';
 import { compileTable } from '../src/domain/routing.ts';
 import { freePort } from '@eventtickets/platform/testing/processes';
-import { rawRequest, startGateway, startUpstream, type RunningGateway, type Upstream } from './helpers.ts';
+import { startFakeUpstream, type FakeUpstream } from '@eventtickets/platform/testing';
+import { rawRequest, startGateway, type RunningGateway } from './helpers.ts';
 
 /** A deferred: a promise the test resolves by hand. */
 function deferred<T = void>() {
@@ -13,9 +14,9 @@ function deferred<T = void>() {
 }
 
 describe('gateway/proxy: streaming, failures and limits', () => {
-  let inventory: Upstream;
-  let catalog: Upstream;
-  let payments: Upstream;
+  let inventory: FakeUpstream;
+  let catalog: FakeUpstream;
+  let payments: FakeUpstream;
   let gw: RunningGateway;
   const secondEvent = deferred();
   let slowClosed = deferred();
@@ -23,7 +24,7 @@ describe('gateway/proxy: streaming, failures and limits', () => {
   let streamOpened = deferred();
 
   before(async () => {
-    inventory = await startUpstream('inventory', async (ctx) => {
+    inventory = await startFakeUpstream('inventory', async (ctx) => {
       if (ctx.path === '/api/events/e1/availability/stream') {
         // SSE written by hand: one event now, the next only when the test says so.
         ctx.respond = false;
@@ -42,7 +43,7 @@ describe('gateway/proxy: streaming, failures and limits', () => {
       }
       return false;
     });
-    catalog = await startUpstream('catalog', async (ctx) => {
+    catalog = await startFakeUpstream('catalog', async (ctx) => {
       if (ctx.path === '/api/events/slow') {
         // Never answers on its own; ends only when the gateway gives up and closes the connection.
         await new Promise<void>((resolve) => ctx.req.on('close', () => resolve()));
@@ -52,7 +53,7 @@ describe('gateway/proxy: streaming, failures and limits', () => {
       }
       return false;
     });
-    payments = await startUpstream('payments');
+    payments = await startFakeUpstream('payments');
     gw = await startGateway({ INVENTORY_URL: inventory.url, CATALOG_URL: catalog.url, PAYMENTS_URL: payments.url, UPSTREAM_TIMEOUT_MS: '400', BODY_LIMIT: '1kb' });
   });
   after(async () => {

@@ -1,10 +1,11 @@
 import { expect } from 'chai';
 import { createHash } from 'node:crypto';
 import { PROBLEM_BASE, listen } from '@eventtickets/platform';
-import { createMetricsApp } from '../src/app.ts';
+import { createMetricsApp } from '../src/metrics.ts';
 import { compileTable } from '../src/domain/routing.ts';
 import { loadRoutingTable } from '../src/routing/table.ts';
-import { newSigningKey, rawRequest, signToken, startGateway, startUpstream, startUsersWithJwks, type RunningGateway, type SigningKey, type Upstream } from './helpers.ts';
+import { startFakeUpstream, type FakeUpstream } from '@eventtickets/platform/testing';
+import { newSigningKey, rawRequest, signToken, startGateway, startUsersWithJwks, type RunningGateway, type SigningKey } from './helpers.ts';
 
 describe('gateway/routing table (pure)', () => {
   const table = loadRoutingTable();
@@ -65,7 +66,7 @@ describe('gateway/routing table (pure)', () => {
 
 describe('gateway/routing through real upstreams', () => {
   const names = ['catalog', 'inventory', 'orders', 'payments', 'notifications'] as const;
-  const upstreams: Record<string, Upstream> = {};
+  const upstreams: Record<string, FakeUpstream> = {};
   let users: Awaited<ReturnType<typeof startUsersWithJwks>>;
   let key: SigningKey;
   let gw: RunningGateway;
@@ -75,7 +76,7 @@ describe('gateway/routing through real upstreams', () => {
   before(async () => {
     key = await newSigningKey('k1');
     users = await startUsersWithJwks([key]);
-    for (const name of names) upstreams[name] = await startUpstream(name);
+    for (const name of names) upstreams[name] = await startFakeUpstream(name);
     upstreams.users = users;
     gw = await startGateway({
       USERS_URL: users.url, CATALOG_URL: upstreams.catalog.url, INVENTORY_URL: upstreams.inventory.url,

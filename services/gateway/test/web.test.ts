@@ -6,14 +6,15 @@ import Koa from 'koa';
 import { PROBLEM_BASE, createContract, listen, type Contract } from '@eventtickets/platform';
 import { freePort } from '@eventtickets/platform/testing/processes';
 import { CONTRACT_FILE } from '../src/app.ts';
-import { startGateway, startUpstream, type RunningGateway, type Upstream } from './helpers.ts';
+import { startFakeUpstream, type FakeUpstream } from '@eventtickets/platform/testing';
+import { startGateway, type RunningGateway } from './helpers.ts';
 import { danglingRefs, openApiErrors } from './openapi-validity.ts';
 
 const APP_ORIGIN = 'https://app.example.com';
 
 describe('gateway/web: CORS, security headers, frontend, docs and the merged contract', () => {
   let dir: string;
-  let catalog: Upstream;
+  let catalog: FakeUpstream;
   let inventoryContract: { url: string; close: () => Promise<void> };
   let gw: RunningGateway;
   let contract: Contract;
@@ -25,7 +26,7 @@ describe('gateway/web: CORS, security headers, frontend, docs and the merged con
     writeFileSync(join(dir, 'index.html'), '<!doctype html><title>EventTickets app</title><script type="module" src="/assets/index-AbCd1234.js"></script>');
     writeFileSync(join(dir, 'assets', 'index-AbCd1234.js'), 'console.log("app")');
     writeFileSync(join(dir, 'manifest.json'), '{"name":"EventTickets"}');
-    catalog = await startUpstream('catalog', (ctx) => {
+    catalog = await startFakeUpstream('catalog', (ctx) => {
       if (ctx.path !== '/openapi.json') return false;
       ctx.body = {
         openapi: '3.0.3',

@@ -19,6 +19,8 @@ export interface RateLimitOptions {
   user: LimitSpec;
   login: LimitSpec;
   holds: LimitSpec;
+  /** Called with the limit's name (ip, user, login, holds) on every 429 (the gateway's metrics). */
+  onRefused?: (limit: string) => void;
 }
 
 export interface RateLimits {
@@ -68,6 +70,7 @@ export function createRateLimits(opts: RateLimitOptions): RateLimits {
         const res = outcome.reason;
         const retryAfter = Math.max(1, Math.ceil(res.msBeforeNext / 1000));
         setLimitHeaders(ctx, spec, res);
+        opts.onRefused?.(name);
         throw new HttpProblem(429, 'rate-limited', 'Too many requests', `The ${name} rate limit of ${spec.points} requests per ${spec.windowS} s is exhausted; retry in ${retryAfter} s`, { limit: name }, { 'Retry-After': String(retryAfter) });
       }
       const res = outcome.value;

@@ -16,6 +16,8 @@ export interface ProxyOptions {
   trustProxy: boolean;
   /** Connection pools to the upstreams (owned and closed by the caller). */
   dispatcher: Dispatcher;
+  /** Called when a proxied request gets no answer from its service (the gateway's metrics). */
+  onFailure?: (service: string, reason: 'unconfigured' | 'unreachable' | 'timeout') => void;
 }
 
 export interface Proxy {
@@ -59,7 +61,10 @@ export function createProxy(opts: ProxyOptions): Proxy {
 
   async function forward(ctx: Context, route: Route, { identity, body }: { identity?: Identity; body?: Buffer }): Promise<void> {
     const base = bases.get(route.service);
-    if (!base) throw problems.unavailable(`The ${route.service} service is not configured on this gateway`);
+    if (!base) {
+      opts.onFailure?.(route.service, 'unconfigured');
+      throw problems.unavailable(`The ${route.service} service is not configured on this gateway`);
+    }
 
     const declared = Number(ctx.get('content-length') || 0);
     if (declared > opts.bodyLimit) throw payloadTooLarge(opts.bodyLimit);
@@ -121,15 +126,20 @@ export function createProxy(opts: ProxyOptions): Proxy {
       clearTimeout(timer);
       ctx.res.off('close', onClientClose);
       if (failure === 'too-large') throw payloadTooLarge(opts.bodyLimit);
-      if (failure === 'timeout') throw problems.gatewayTimeout(`The ${route.service} service did not answer within ${timeoutMs} ms`);
+      if (failure === 'timeout') {
+        opts.onFailure?.(route.service, 'timeout');
+        throw problems.gatewayTimeout(`The ${route.service} service did not answer within ${timeoutMs} ms`);
+      }
       if (failure === 'client-gone') {
         ctx.status = 499; // nobody reads the answer; the status is for the access log and metrics
         throw new HttpProblem(499, 'client-closed-request', 'Client closed request', 'The client went away before the upstream answered');
       }
       const code = errorCode(err);
       if (code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT') {
+        opts.onFailure?.(route.service, 'timeout');
         throw problems.gatewayTimeout(`The ${route.service} service did not answer in time`);
       }
+      opts.onFailure?.(route.service, 'unreachable');
       throw problems.badGateway(`The ${route.service} service could not be reached (${code ?? 'connection failed'})`);
     }
     clearTimeout(timer);

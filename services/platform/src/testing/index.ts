@@ -3,3 +3,4 @@ export * from './harness.ts';
 export * from './wait.ts';
 export * from './contract-client.ts';
 export * from './sse-client.ts';
+export * from './fake-upstream.ts';
