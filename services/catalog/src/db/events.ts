@@ -1,10 +1,9 @@
 // Event queries: writes, the detail read (with the venue), and the keyset-paginated search.
-import { QueryTypes, type Sequelize, type Transaction } from '@eventtickets/platform';
+import { execute, one, rows, type Sequelize, type Transaction } from '@eventtickets/platform';
+import type { StoredStatus } from '../domain/event-status.ts';
 import type { SeatMap } from '../domain/seatmap.ts';
 import type { Tier } from '../domain/tiers.ts';
 import type { CursorPosition } from '../domain/cursor.ts';
-
-export type StoredStatus = 'draft' | 'published' | 'cancelled';
 
 export interface EventRow {
   id: string;
@@ -43,33 +42,46 @@ const SELECT_COLUMNS = `e.id, e.organizer_id, e.venue_id, e.venue_name, e.city, 
 
 export type EventWrite = Partial<Omit<EventRow, 'created_at' | 'updated_at' | 'venue_address'>>;
 
-const JSON_COLUMNS = new Set(['tiers', 'seat_map_snapshot']);
+/** The columns inserts and updates may write, in one fixed order (names are never taken from input). */
+const WRITABLE_COLUMNS = [
+  'id', 'organizer_id', 'venue_id', 'venue_name', 'city', 'time_zone', 'title', 'description', 'category', 'image_url',
+  'starts_at', 'ends_at', 'sales_start_at', 'sales_end_at', 'reservation_minutes', 'max_seats_per_order', 'status',
+  'tiers', 'seat_map_snapshot', 'published_at', 'cancelled_at',
+] as const satisfies readonly (keyof EventWrite)[];
+const JSON_COLUMNS = new Set<string>(['tiers', 'seat_map_snapshot']);
 
-function encode(fields: EventWrite): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(fields)) if (v !== undefined) out[k] = JSON_COLUMNS.has(k) && v !== null ? JSON.stringify(v) : v;
-  return out;
+/** The given (defined) fields as columns and bind values, jsonb columns as JSON text. */
+function encode(fields: EventWrite): { columns: string[]; values: unknown[] } {
+  const columns: string[] = [];
+  const values: unknown[] = [];
+  for (const column of WRITABLE_COLUMNS) {
+    const v = fields[column];
+    if (v === undefined) continue;
+    columns.push(column);
+    values.push(JSON_COLUMNS.has(column) && v !== null ? JSON.stringify(v) : v);
+  }
+  return { columns, values };
 }
 
 export async function insertEvent(db: Sequelize, fields: EventWrite, transaction?: Transaction): Promise<void> {
-  const values = encode(fields);
-  const cols = Object.keys(values);
-  await db.query(`INSERT INTO events (${cols.join(', ')}) VALUES (${cols.map((c) => `:${c}`).join(', ')})`, { transaction, replacements: values });
+  const { columns, values } = encode(fields);
+  await execute(db, `INSERT INTO events (${columns.join(', ')}) VALUES (${columns.map((_, i) => `$${i + 1}`).join(', ')})`, values, transaction);
 }
 
 export async function updateEvent(db: Sequelize, id: string, fields: EventWrite, transaction: Transaction): Promise<void> {
-  const values = encode(fields);
-  const sets = Object.keys(values).map((c) => `${c} = :${c}`);
-  await db.query(`UPDATE events SET ${[...sets, 'updated_at = now()'].join(', ')} WHERE id = :id`, { transaction, replacements: { ...values, id } });
+  const { columns, values } = encode(fields);
+  const sets = columns.map((c, i) => `${c} = $${i + 2}`);
+  await execute(db, `UPDATE events SET ${[...sets, 'updated_at = now()'].join(', ')} WHERE id = $1`, [id, ...values], transaction);
 }
 
 export async function findEvent(db: Sequelize, id: string, opts: { transaction?: Transaction; forUpdate?: boolean } = {}): Promise<EventDetailRow | undefined> {
-  const [row] = await db.query<EventDetailRow>(
+  return one<EventDetailRow>(
+    db,
     `SELECT ${SELECT_COLUMNS}, e.seat_map_snapshot, v.seat_map AS venue_seat_map
-     FROM events e JOIN venues v ON v.id = e.venue_id WHERE e.id = :id${opts.forUpdate ? ' FOR UPDATE OF e' : ''}`,
-    { type: QueryTypes.SELECT, transaction: opts.transaction, replacements: { id } },
+     FROM events e JOIN venues v ON v.id = e.venue_id WHERE e.id = $1${opts.forUpdate ? ' FOR UPDATE OF e' : ''}`,
+    [id],
+    opts.transaction,
   );
-  return row;
 }
 
 export interface EventQuery {
@@ -87,32 +99,24 @@ export interface EventQuery {
 
 /** Keyset pagination on (starts_at, id): stable under concurrent inserts, no OFFSET scans. */
 export async function searchEvents(db: Sequelize, query: EventQuery): Promise<EventRow[]> {
+  const bind: unknown[] = [];
+  const param = (value: unknown) => `$${bind.push(value)}`;
   const where: string[] = [];
-  if (query.organizerId !== undefined) where.push('e.organizer_id = :organizerId');
+  if (query.organizerId !== undefined) where.push(`e.organizer_id = ${param(query.organizerId)}`);
   else where.push(`e.status = 'published'`, 'e.ends_at > now()');
-  if (query.q !== undefined) where.push(`e.search @@ websearch_to_tsquery('english', :q)`);
-  if (query.city !== undefined) where.push('lower(e.city) = lower(:city)');
-  if (query.category !== undefined) where.push('e.category = :category');
-  if (query.from !== undefined) where.push('e.starts_at >= CAST(:from AS timestamptz)');
-  if (query.to !== undefined) where.push('e.starts_at < CAST(:to AS timestamptz)');
+  if (query.q !== undefined) where.push(`e.search @@ websearch_to_tsquery('english', ${param(query.q)}::text)`);
+  if (query.city !== undefined) where.push(`lower(e.city) = lower(${param(query.city)}::text)`);
+  if (query.category !== undefined) where.push(`e.category = ${param(query.category)}`);
+  if (query.from !== undefined) where.push(`e.starts_at >= ${param(query.from)}::timestamptz`);
+  if (query.to !== undefined) where.push(`e.starts_at < ${param(query.to)}::timestamptz`);
   const dir = query.descending ? 'DESC' : 'ASC';
-  if (query.after) where.push(`(e.starts_at, e.id) ${query.descending ? '<' : '>'} (CAST(:afterStartsAt AS timestamptz), CAST(:afterId AS uuid))`);
-  return db.query<EventRow>(
+  if (query.after) {
+    where.push(`(e.starts_at, e.id) ${query.descending ? '<' : '>'} (${param(query.after.startsAt)}::timestamptz, ${param(query.after.id)}::uuid)`);
+  }
+  return rows<EventRow>(
+    db,
     `SELECT ${SELECT_COLUMNS} FROM events e JOIN venues v ON v.id = e.venue_id
-     WHERE ${where.join(' AND ')} ORDER BY e.starts_at ${dir}, e.id ${dir} LIMIT :limit`,
-    {
-      type: QueryTypes.SELECT,
-      replacements: {
-        organizerId: query.organizerId ?? null,
-        q: query.q ?? null,
-        city: query.city ?? null,
-        category: query.category ?? null,
-        from: query.from ?? null,
-        to: query.to ?? null,
-        afterStartsAt: query.after?.startsAt ?? null,
-        afterId: query.after?.id ?? null,
-        limit: query.limit,
-      },
-    },
+     WHERE ${where.join(' AND ')} ORDER BY e.starts_at ${dir}, e.id ${dir} LIMIT ${param(query.limit)}`,
+    bind,
   );
 }
