@@ -1,13 +1,12 @@
 // The users Koa app: the platform pipeline (contract validation, problem+json, health, metrics) plus routers.
 import { fileURLToPath } from 'node:url';
 import type Koa from 'koa';
-import { createContract, createServiceApp, databaseReadiness, type Contract, type ReadinessCheck } from '@eventtickets/platform';
+import { createContract, createServiceApp, databaseReadiness, redisReadiness, type Contract } from '@eventtickets/platform';
 import { migrations } from './db/migrations.ts';
 import { authRouter } from './routes/auth.ts';
 import { meRouter } from './routes/me.ts';
 import { usersRouter } from './routes/users.ts';
-import { createUsersMetrics } from './metrics.ts';
-import type { UsersDeps } from './deps.ts';
+import { SERVICE, type UsersDeps } from './deps.ts';
 
 export const openapiFile = fileURLToPath(new URL('../openapi.yaml', import.meta.url));
 
@@ -15,12 +14,12 @@ export function loadContract(): Promise<Contract> {
   return createContract(openapiFile);
 }
 
-/** extraReadiness: checks beyond the database (main.ts adds Redis when the bus uses it). */
-export async function createApp(deps: UsersDeps & { contract?: Contract; extraReadiness?: Record<string, ReadinessCheck> }): Promise<Koa> {
-  const contract = deps.contract ?? (await loadContract());
-  const app = createServiceApp({ service: 'users', logger: deps.logger, metrics: deps.metrics, contract, readiness: { ...databaseReadiness(deps.db, migrations), ...deps.extraReadiness }, jsonLimit: '16kb' });
-  const metrics = createUsersMetrics(deps.metrics);
-  for (const router of [authRouter(deps, metrics), meRouter(deps), usersRouter(deps)]) {
+export async function createApp(deps: UsersDeps): Promise<Koa> {
+  const contract = await loadContract();
+  // Redis is part of readiness only when the bus uses it.
+  const readiness = { ...databaseReadiness(deps.db, migrations), ...(deps.redis ? redisReadiness([deps.redis]) : {}) };
+  const app = createServiceApp({ service: SERVICE, logger: deps.logger, metrics: deps.metrics, contract, readiness, jsonLimit: '16kb' });
+  for (const router of [authRouter(deps), meRouter(deps), usersRouter(deps)]) {
     app.use(router.routes());
     app.use(router.allowedMethods());
   }

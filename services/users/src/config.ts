@@ -1,6 +1,6 @@
 // Users service configuration: validated once at start (fail-fast, naming the bad variable).
 import { createPrivateKey, type JsonWebKey, type KeyObject } from 'node:crypto';
-import { baseConfigSchema, databaseUrl, redisUrls, z } from '@eventtickets/platform';
+import { baseConfigSchema, dataStoreConfigFields, requireRedisOrBusDatabase, z } from '@eventtickets/platform';
 
 /** Why a private JWK cannot sign ES256/RS256 access tokens (undefined when it can). Never echoes key material. */
 function signingKeyProblem(jwk: Record<string, unknown>): string | undefined {
@@ -43,11 +43,8 @@ const privateJwkList = z
   });
 
 export const configSchema = baseConfigSchema.extend({
+  ...dataStoreConfigFields,
   PORT: z.coerce.number().int().min(0).max(65535).default(8081),
-  DATABASE_URL: databaseUrl,
-  REDIS_URL: redisUrls,
-  REDIS_PREFIX: z.string().min(1).default('et:'),
-  BUS_DATABASE_URL: databaseUrl.optional(),
   JWT_ISSUER: z.string().min(1).default('eventtickets'),
   JWT_AUDIENCE: z.string().min(1).default('eventtickets-api'),
   JWT_PRIVATE_KEYS: privateJwkList,
@@ -66,9 +63,9 @@ export const configSchema = baseConfigSchema.extend({
   /** How often stale failed-login counters and long-expired refresh-token families are pruned. */
   MAINTENANCE_INTERVAL_MS: z.coerce.number().int().min(1_000).default(3_600_000),
 }).superRefine((c, ctx) => {
-  if (c.LOGIN_FAILURES_FORGET_AFTER_SECONDS <= c.LOGIN_BACKOFF_MAX_SECONDS) ctx.addIssue({ code: 'custom', path: ['LOGIN_FAILURES_FORGET_AFTER_SECONDS'], message: 'must be longer than LOGIN_BACKOFF_MAX_SECONDS' });
   // The outbox relay needs a transport: Redis Streams, or the local stack's Postgres bus database.
-  if (c.REDIS_URL.length === 0 && !c.BUS_DATABASE_URL) ctx.addIssue({ code: 'custom', path: ['REDIS_URL'], message: 'is required (or BUS_DATABASE_URL for the Postgres event bus)' });
+  requireRedisOrBusDatabase(c, ctx);
+  if (c.LOGIN_FAILURES_FORGET_AFTER_SECONDS <= c.LOGIN_BACKOFF_MAX_SECONDS) ctx.addIssue({ code: 'custom', path: ['LOGIN_FAILURES_FORGET_AFTER_SECONDS'], message: 'must be longer than LOGIN_BACKOFF_MAX_SECONDS' });
 });
 
-export type Config = z.infer<typeof configSchema>;
+export type UsersConfig = z.infer<typeof configSchema>;

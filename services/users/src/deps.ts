@@ -1,17 +1,65 @@
-// What the users app needs, built by main.ts (or a test) and passed to createApp.
-import type { Logger, Metrics, Sequelize } from '@eventtickets/platform';
-import type { PasswordHasher } from './domain/passwords.ts';
-import type { SigningKeyStore } from './use-cases/signing-keys.ts';
+// Everything the users service runs on, built from its configuration: THE one wiring, used by main.ts and by the
+// tests (which pass overrides: a silent logger, a cheap or recording password hasher, fixed keys).
+import type { JWK } from 'jose';
+import {
+  closeRedis, createDatabase, createEventBus, createLogger, createMetrics, createRedis,
+  type EventBus, type Logger, type Metrics, type Redis, type Sequelize,
+} from '@eventtickets/platform';
+import type { UsersConfig } from './config.ts';
+import { createUsersMetrics, type UsersMetrics } from './metrics.ts';
+import { createPasswordHasher, type PasswordHasher } from './domain/passwords.ts';
 import type { BackoffPolicy } from './domain/backoff.ts';
+import { databaseKeyStore, envKeyStore, type SigningKeyStore } from './use-cases/signing-keys.ts';
 import type { AccessTokenSettings } from './use-cases/access-tokens.ts';
 
+export const SERVICE = 'users';
+
 export interface UsersDeps {
-  db: Sequelize;
+  config: UsersConfig;
   logger: Logger;
+  db: Sequelize;
+  /** The first REDIS_URL (streams for the outbox relay); undefined in the Postgres-bus mode. */
+  redis: Redis | undefined;
   metrics: Metrics;
+  usersMetrics: UsersMetrics;
+  bus: EventBus;
   passwords: PasswordHasher;
   keys: SigningKeyStore;
   accessTokens: AccessTokenSettings;
   refreshTokenTtlDays: number;
   backoff: BackoffPolicy;
+  /** Closes what createDeps opened, in order (call after the HTTP server has drained and the workers stopped). */
+  close: () => Promise<void>;
+}
+
+export interface DepsOverrides {
+  logger?: Logger;
+  metrics?: Metrics;
+  /** Replace the scrypt hasher built from SCRYPT_LOG_N (tests: one that records what it verified). */
+  passwords?: PasswordHasher;
+  /** Replace the key store chosen by JWT_PRIVATE_KEYS (database when unset). */
+  keys?: SigningKeyStore;
+}
+
+/** Async: the password hasher makes its dummy hash and env keys are imported (a bad key fails here, at start). */
+export async function createDeps(config: UsersConfig, overrides: DepsOverrides = {}): Promise<UsersDeps> {
+  const logger = overrides.logger ?? createLogger(SERVICE);
+  const metrics = overrides.metrics ?? createMetrics(SERVICE);
+  const db = createDatabase(config.DATABASE_URL);
+  const redis = config.REDIS_URL[0] ? createRedis(config.REDIS_URL[0], {}, logger) : undefined;
+  const bus = createEventBus({ service: SERVICE, db, redis, logger, prefix: config.REDIS_PREFIX, registry: metrics.registry, busDatabaseUrl: config.BUS_DATABASE_URL });
+  const passwords = overrides.passwords ?? (await createPasswordHasher({ logN: config.SCRYPT_LOG_N, r: 8, p: 1 }));
+  // The database store reads nothing until first use: migrations have not run yet.
+  const keys = overrides.keys ?? (config.JWT_PRIVATE_KEYS ? await envKeyStore(config.JWT_PRIVATE_KEYS as JWK[]) : databaseKeyStore(db));
+  return {
+    config, logger, db, redis, metrics, bus, passwords, keys,
+    usersMetrics: createUsersMetrics(metrics.registry),
+    accessTokens: { issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE, ttlSeconds: config.ACCESS_TOKEN_TTL_SECONDS },
+    refreshTokenTtlDays: config.REFRESH_TOKEN_TTL_DAYS,
+    backoff: { maxFailures: config.LOGIN_MAX_FAILURES, baseSeconds: config.LOGIN_BACKOFF_SECONDS, maxSeconds: config.LOGIN_BACKOFF_MAX_SECONDS, forgetAfterSeconds: config.LOGIN_FAILURES_FORGET_AFTER_SECONDS },
+    close: async () => {
+      if (redis) await closeRedis([redis]);
+      await db.close();
+    },
+  };
 }

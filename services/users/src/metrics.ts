@@ -1,5 +1,6 @@
-// Business metrics of the users service (next to the platform's RED metrics on /metrics).
-import { prom, type Metrics } from '@eventtickets/platform';
+// Business metrics of the users service (on the service's registry next to the platform's RED and bus metrics),
+// every name prefixed with users_.
+import { prom } from '@eventtickets/platform';
 
 export interface UsersMetrics {
   logins: prom.Counter<'outcome'>;
@@ -7,8 +8,8 @@ export interface UsersMetrics {
   registrations: prom.Counter;
 }
 
-export function createUsersMetrics(metrics: Metrics): UsersMetrics {
-  const registers = [metrics.registry];
+export function createUsersMetrics(registry: prom.Registry): UsersMetrics {
+  const registers = [registry];
   return {
     logins: new prom.Counter({ name: 'users_logins_total', help: 'Login attempts by outcome (success, invalid, locked)', labelNames: ['outcome'] as const, registers }),
     refreshes: new prom.Counter({ name: 'users_token_refreshes_total', help: 'Refresh-token uses by outcome (success, or the problem slug, e.g. refresh-token-reused)', labelNames: ['outcome'] as const, registers }),

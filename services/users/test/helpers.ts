@@ -1,17 +1,20 @@
-// Test harness for the users service: a fresh database, the real app in-process on a free port, and an
-// HTTP helper that checks every response against openapi.yaml.
+// Test harness for the users service: a fresh database, the service built as main.ts builds it (createDeps,
+// migrations, start-up steps, createApp) in-process on a free port, and the test kit's contract client, which
+// checks every response against openapi.yaml.
 import { expect } from 'chai';
-import { createDatabase, createLogger, createMetrics, listen, migrate, QueryTypes, type RunningServer, type Sequelize, type Contract } from '@eventtickets/platform';
-import { createTestDatabase, dropTestDatabase } from '@eventtickets/platform/testing/harness';
+import { createLogger, createMetrics, listen, loadConfig, migrate, QueryTypes, type Contract, type RunningServer, type Sequelize } from '@eventtickets/platform';
+import { createContractClient, createTestDatabase, dropTestDatabase, type Reply } from '@eventtickets/platform/testing';
 import { createApp, loadContract } from '../src/app.ts';
+import { configSchema } from '../src/config.ts';
 import { migrations } from '../src/db/migrations.ts';
-import { createPasswordHasher, type PasswordHasher } from '../src/domain/passwords.ts';
-import { databaseKeyStore, type SigningKeyStore } from '../src/use-cases/signing-keys.ts';
-import type { UsersDeps } from '../src/deps.ts';
+import { createDeps, type DepsOverrides, type UsersDeps } from '../src/deps.ts';
+import { prepareStart } from '../src/use-cases/start-up.ts';
+
+export type { Reply };
 
 export interface Identity { userId: string; role: 'buyer' | 'organizer' | 'admin'; email?: string }
 
-export interface Reply { status: number; body: any; headers: Headers }
+export interface CallOptions { body?: unknown; rawBody?: string; identity?: Identity; headers?: Record<string, string> }
 
 export interface UsersHarness {
   url: string;
@@ -19,7 +22,7 @@ export interface UsersHarness {
   db: Sequelize;
   deps: UsersDeps;
   contract: Contract;
-  call: (method: string, path: string, opts?: { body?: unknown; rawBody?: string; identity?: Identity; headers?: Record<string, string> }) => Promise<Reply>;
+  call: (method: string, path: string, opts?: CallOptions) => Promise<Reply>;
   counts: () => Promise<Record<string, number | string>>;
   close: () => Promise<void>;
 }
@@ -27,49 +30,37 @@ export interface UsersHarness {
 /** Lower scrypt cost than production (2^15) keeps the suite quick; the code path is the same. */
 export const TEST_SCRYPT = { logN: 12, r: 8, p: 1 };
 
-export async function startUsers(ctx: Mocha.Context, opts: { passwords?: PasswordHasher; keys?: SigningKeyStore; backoff?: UsersDeps['backoff'] } = {}): Promise<UsersHarness> {
+export interface StartOptions extends Pick<DepsOverrides, 'passwords' | 'keys'> {
+  backoff?: UsersDeps['backoff'];
+  /** Further configuration variables, as the environment would give them. */
+  env?: Record<string, string>;
+}
+
+export async function startUsers(ctx: Mocha.Context, opts: StartOptions = {}): Promise<UsersHarness> {
   const dbUrl = await createTestDatabase(ctx, 'users');
-  const db = createDatabase(dbUrl, { poolMax: 5 });
-  await migrate(db, migrations);
-  const contract = await loadContract();
-  const deps: UsersDeps = {
-    db,
+  const backoff = opts.backoff
+    ? { LOGIN_MAX_FAILURES: String(opts.backoff.maxFailures), LOGIN_BACKOFF_SECONDS: String(opts.backoff.baseSeconds), LOGIN_BACKOFF_MAX_SECONDS: String(opts.backoff.maxSeconds), LOGIN_FAILURES_FORGET_AFTER_SECONDS: String(opts.backoff.forgetAfterSeconds) }
+    : {};
+  // No Redis: the suite's own database doubles as the bus database (the relay is not started here; main.test.ts runs it).
+  const config = loadConfig(configSchema, { DATABASE_URL: dbUrl, BUS_DATABASE_URL: dbUrl, SCRYPT_LOG_N: String(TEST_SCRYPT.logN), ...backoff, ...opts.env });
+  const deps = await createDeps(config, {
     logger: createLogger('users', { level: 'silent' }),
     metrics: createMetrics('users', { collectDefault: false }),
-    passwords: opts.passwords ?? (await createPasswordHasher(TEST_SCRYPT)),
-    keys: opts.keys ?? (await databaseKeyStore(db)),
-    accessTokens: { issuer: 'eventtickets', audience: 'eventtickets-api', ttlSeconds: 900 },
-    refreshTokenTtlDays: 30,
-    backoff: opts.backoff ?? { maxFailures: 5, baseSeconds: 30, maxSeconds: 900, forgetAfterSeconds: 86_400 },
-  };
-  const app = await createApp({ ...deps, contract });
+    passwords: opts.passwords,
+    keys: opts.keys,
+  });
+  await migrate(deps.db, migrations);
+  await prepareStart(deps);
+  const contract = await loadContract();
+  const app = await createApp(deps);
   const server: RunningServer = await listen(app.callback(), 0);
+  const client = createContractClient(server.url, contract);
 
-  async function call(method: string, path: string, o: { body?: unknown; rawBody?: string; identity?: Identity; headers?: Record<string, string> } = {}): Promise<Reply> {
-    const headers: Record<string, string> = { ...(o.headers ?? {}) };
-    let body: string | undefined = o.rawBody;
-    if (o.body !== undefined) body = JSON.stringify(o.body);
-    if (body !== undefined && !headers['content-type']) headers['content-type'] = 'application/json';
-    if (o.identity) {
-      headers['x-user-id'] = o.identity.userId;
-      headers['x-user-role'] = o.identity.role;
-      if (o.identity.email) headers['x-user-email'] = o.identity.email;
-    }
-    const res = await fetch(server.url + path, { method, headers, body });
-    const text = await res.text();
-    const parsed = text ? JSON.parse(text) : null;
-    const pathOnly = path.split('?')[0]!;
-    // Every response (success or problem) must match the contract.
-    expect(contract.responseErrors(method, pathOnly, res.status, parsed), `${method} ${path} → ${res.status} ${text}`).to.deep.equal([]);
-    if (res.status >= 400) {
-      expect(res.headers.get('content-type')).to.match(/^application\/problem\+json/);
-      expect(parsed.type).to.match(/^https:\/\/eventtickets\.dev\/problems\/[a-z0-9-]+$/);
-    }
-    return { status: res.status, body: parsed, headers: res.headers };
-  }
+  const call = (method: string, path: string, o: CallOptions = {}): Promise<Reply> =>
+    client(method, path, { body: o.body, rawBody: o.rawBody, headers: o.headers, as: o.identity });
 
   async function counts(): Promise<Record<string, number | string>> {
-    const rows = await db.query<Record<string, string>>(
+    const rows = await deps.db.query<Record<string, string>>(
       `SELECT (SELECT count(*) FROM users) AS users, (SELECT count(*) FROM refresh_tokens) AS refresh_tokens,
               (SELECT count(*) FROM refresh_tokens WHERE revoked_at IS NOT NULL OR rotated_at IS NOT NULL) AS spent_tokens,
               (SELECT count(*) FROM outbox) AS outbox, (SELECT count(*) FROM login_failures) AS login_failures,
@@ -77,14 +68,14 @@ export async function startUsers(ctx: Mocha.Context, opts: { passwords?: Passwor
               (SELECT coalesce(md5(string_agg(u::text, ',' ORDER BY id)), '') FROM users u) AS users_digest`,
       { type: QueryTypes.SELECT },
     );
-    return Object.fromEntries(Object.entries(rows[0]!).map(([k, v]) => [k, k.endsWith("digest") ? v : Number(v)]));
+    return Object.fromEntries(Object.entries(rows[0]!).map(([k, v]) => [k, k.endsWith('digest') ? v : Number(v)]));
   }
 
   return {
-    url: server.url, dbUrl, db, deps, contract, call, counts,
+    url: server.url, dbUrl, db: deps.db, deps, contract, call, counts,
     close: async () => {
       await server.close(1000);
-      await db.close();
+      await deps.close();
       await dropTestDatabase(dbUrl);
     },
   };

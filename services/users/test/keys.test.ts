@@ -137,7 +137,8 @@ describe('users: signing keys and JWKS (real Postgres)', function () {
     before(async function () {
       ecJwk = { ...(await exportJWK((await generateKeyPair('ES256', { extractable: true })).privateKey)), kid: 'env-ec-1' };
       rsaJwk = await exportJWK((await generateKeyPair('RS256', { extractable: true })).privateKey);
-      h = await startUsers(this, { keys: await envKeyStore([ecJwk, rsaJwk]) });
+      // Through the configuration, as a deployment gives them.
+      h = await startUsers(this, { env: { JWT_PRIVATE_KEYS: JSON.stringify([ecJwk, rsaJwk]) } });
     });
     after(async () => {
       await h?.close();

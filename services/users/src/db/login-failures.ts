@@ -1,5 +1,5 @@
 // Queries on login_failures (consecutive failed logins per normalised e-mail).
-import { QueryTypes, withTransaction, type Sequelize } from '@eventtickets/platform';
+import { execute, one, withRetryingTransaction, type Sequelize } from '@eventtickets/platform';
 import { lockSecondsAfter, type BackoffPolicy } from '../domain/backoff.ts';
 
 export type AttemptClaim = { allowed: true } | { allowed: false; lockedUntil: Date };
@@ -11,24 +11,26 @@ export type AttemptClaim = { allowed: true } | { allowed: false; lockedUntil: Da
  * concurrent attempt through before the first failure was written.
  */
 export async function claimLoginAttempt(db: Sequelize, email: string, policy: BackoffPolicy): Promise<AttemptClaim> {
-  return withTransaction(db, async (t) => {
+  return withRetryingTransaction(db, async (t) => {
     // A locked row is left untouched (and stays row-locked until commit, so concurrent claims queue here).
-    const counted = await db.query<{ failures: number }>(
-      `INSERT INTO login_failures AS f (email, failures, last_failure_at) VALUES (:email, 1, now())
+    const counted = await one<{ failures: number }>(
+      db,
+      `INSERT INTO login_failures AS f (email, failures, last_failure_at) VALUES ($1, 1, now())
        ON CONFLICT (email) DO UPDATE SET
-         failures = CASE WHEN f.last_failure_at < now() - make_interval(secs => :forgetAfter) THEN 1 ELSE f.failures + 1 END,
+         failures = CASE WHEN f.last_failure_at < now() - make_interval(secs => $2) THEN 1 ELSE f.failures + 1 END,
          last_failure_at = now()
          WHERE f.locked_until IS NULL OR f.locked_until <= now()
        RETURNING failures`,
-      { transaction: t, type: QueryTypes.SELECT, replacements: { email, forgetAfter: policy.forgetAfterSeconds } },
+      [email, policy.forgetAfterSeconds],
+      t,
     );
-    if (!counted[0]) {
-      const rows = await db.query<{ locked_until: Date }>('SELECT locked_until FROM login_failures WHERE email = :email', { transaction: t, type: QueryTypes.SELECT, replacements: { email } });
-      return { allowed: false, lockedUntil: new Date(rows[0]!.locked_until) };
+    if (!counted) {
+      const locked = await one<{ locked_until: Date }>(db, 'SELECT locked_until FROM login_failures WHERE email = $1', [email], t);
+      return { allowed: false, lockedUntil: new Date(locked!.locked_until) };
     }
-    const seconds = lockSecondsAfter(counted[0].failures, policy);
+    const seconds = lockSecondsAfter(counted.failures, policy);
     if (seconds > 0) {
-      await db.query('UPDATE login_failures SET locked_until = now() + make_interval(secs => :seconds) WHERE email = :email', { transaction: t, replacements: { email, seconds } });
+      await execute(db, 'UPDATE login_failures SET locked_until = now() + make_interval(secs => $2) WHERE email = $1', [email, seconds], t);
     }
     return { allowed: true };
   });
@@ -36,5 +38,5 @@ export async function claimLoginAttempt(db: Sequelize, email: string, policy: Ba
 
 /** The password was right: the attempt (and the failures before it) no longer count. */
 export async function loginSucceeded(db: Sequelize, email: string): Promise<void> {
-  await db.query('DELETE FROM login_failures WHERE email = :email', { replacements: { email } });
+  await execute(db, 'DELETE FROM login_failures WHERE email = $1', [email]);
 }

@@ -1,15 +1,19 @@
 // Queries on refresh_tokens (only hashes are stored).
-import { QueryTypes, type Sequelize, type Transaction } from '@eventtickets/platform';
+import { execute, one, type Sequelize, type Transaction } from '@eventtickets/platform';
 import type { StoredRefreshToken } from '../domain/refresh-tokens.ts';
 
 export interface RefreshTokenRow extends StoredRefreshToken { id: string; familyId: string; userId: string }
 
+interface RefreshTokenDbRow { id: string; family_id: string; user_id: string; expires_at: Date; rotated_at: Date | null; revoked_at: Date | null }
+
 export async function insertRefreshToken(db: Sequelize, t: Transaction, r: { familyId: string; userId: string; tokenHash: Buffer; expiresAt: Date }): Promise<string> {
-  const rows = await db.query<{ id: string }>(
-    'INSERT INTO refresh_tokens (family_id, user_id, token_hash, expires_at) VALUES (:familyId, :userId, :tokenHash, :expiresAt) RETURNING id',
-    { transaction: t, type: QueryTypes.SELECT, replacements: r },
+  const row = await one<{ id: string }>(
+    db,
+    'INSERT INTO refresh_tokens (family_id, user_id, token_hash, expires_at) VALUES ($1, $2, $3, $4) RETURNING id',
+    [r.familyId, r.userId, r.tokenHash, r.expiresAt],
+    t,
   );
-  return rows[0]!.id;
+  return row!.id;
 }
 
 // Namespace of the per-family advisory locks (the two-key form, a keyspace apart from single-key locks).
@@ -22,24 +26,24 @@ const FAMILY_LOCK_NAMESPACE = 0x75_73_72; // "usr"
  * The family lock is always taken before any row lock of that family, so these transactions cannot deadlock.
  */
 export async function findRefreshTokenLockingFamily(db: Sequelize, t: Transaction, tokenHash: Buffer): Promise<RefreshTokenRow | undefined> {
-  const found = await db.query<{ family_id: string }>('SELECT family_id FROM refresh_tokens WHERE token_hash = :tokenHash', { transaction: t, type: QueryTypes.SELECT, replacements: { tokenHash } });
-  if (!found[0]) return undefined;
-  await db.query('SELECT pg_advisory_xact_lock(:namespace, hashtext(:familyId))', { transaction: t, replacements: { namespace: FAMILY_LOCK_NAMESPACE, familyId: found[0].family_id } });
-  const rows = await db.query<any>(
-    'SELECT id, family_id, user_id, expires_at, rotated_at, revoked_at FROM refresh_tokens WHERE token_hash = :tokenHash FOR UPDATE',
-    { transaction: t, type: QueryTypes.SELECT, replacements: { tokenHash } },
+  const found = await one<{ family_id: string }>(db, 'SELECT family_id FROM refresh_tokens WHERE token_hash = $1', [tokenHash], t);
+  if (!found) return undefined;
+  await execute(db, 'SELECT pg_advisory_xact_lock($1, hashtext($2))', [FAMILY_LOCK_NAMESPACE, found.family_id], t);
+  const r = await one<RefreshTokenDbRow>(
+    db,
+    'SELECT id, family_id, user_id, expires_at, rotated_at, revoked_at FROM refresh_tokens WHERE token_hash = $1 FOR UPDATE',
+    [tokenHash],
+    t,
   );
-  const r = rows[0];
   if (!r) return undefined;
   return { id: r.id, familyId: r.family_id, userId: r.user_id, expiresAt: new Date(r.expires_at), rotatedAt: r.rotated_at ? new Date(r.rotated_at) : null, revokedAt: r.revoked_at ? new Date(r.revoked_at) : null };
 }
 
 export async function markRotated(db: Sequelize, t: Transaction, id: string): Promise<void> {
-  await db.query('UPDATE refresh_tokens SET rotated_at = now() WHERE id = :id', { transaction: t, replacements: { id } });
+  await execute(db, 'UPDATE refresh_tokens SET rotated_at = now() WHERE id = $1', [id], t);
 }
 
 /** Revokes every live token of a family; returns how many were revoked. */
 export async function revokeFamily(db: Sequelize, t: Transaction, familyId: string, reason: string): Promise<number> {
-  const [, meta] = await db.query('UPDATE refresh_tokens SET revoked_at = now(), revoke_reason = :reason WHERE family_id = :familyId AND revoked_at IS NULL', { transaction: t, replacements: { familyId, reason } });
-  return (meta as { rowCount?: number })?.rowCount ?? 0;
+  return execute(db, 'UPDATE refresh_tokens SET revoked_at = now(), revoke_reason = $2 WHERE family_id = $1 AND revoked_at IS NULL', [familyId, reason], t);
 }

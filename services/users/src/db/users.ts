@@ -1,6 +1,5 @@
 // Queries on the users table.
-import { QueryTypes, type Sequelize, type Transaction } from '@eventtickets/platform';
-import type { Role } from '@eventtickets/platform';
+import { execute, one, rows, type Role, type Sequelize, type Transaction } from '@eventtickets/platform';
 import type { NotificationPrefs, UserRecord } from '../domain/user.ts';
 import { isUuid } from '../domain/ids.ts';
 
@@ -19,47 +18,53 @@ export interface NewUser { email: string; name: string; role: Role; phone: strin
 
 /** Inserts the user unless the e-mail is taken; returns undefined when it is (no exception, no aborted transaction). */
 export async function insertUser(db: Sequelize, t: Transaction, u: NewUser): Promise<UserRecord | undefined> {
-  const rows = await db.query<UserRow>(
+  const row = await one<UserRow>(
+    db,
     `INSERT INTO users (email, name, role, phone, notification_prefs, organizer_requested, password_hash)
-     VALUES (:email, :name, :role, :phone, :prefs, :organizerRequested, :passwordHash)
+     VALUES ($1, $2, $3, $4, $5, $6, $7)
      ON CONFLICT (email) DO NOTHING RETURNING ${COLUMNS}`,
-    { transaction: t, type: QueryTypes.SELECT, replacements: { ...u, prefs: JSON.stringify(u.notificationPrefs) } },
+    [u.email, u.name, u.role, u.phone, JSON.stringify(u.notificationPrefs), u.organizerRequested, u.passwordHash],
+    t,
   );
-  return rows[0] ? toRecord(rows[0]) : undefined;
+  return row ? toRecord(row) : undefined;
 }
 
 export async function findUserByEmail(db: Sequelize, email: string): Promise<UserRecord | undefined> {
-  const rows = await db.query<UserRow>(`SELECT ${COLUMNS} FROM users WHERE email = :email`, { type: QueryTypes.SELECT, replacements: { email } });
-  return rows[0] ? toRecord(rows[0]) : undefined;
+  const row = await one<UserRow>(db, `SELECT ${COLUMNS} FROM users WHERE email = $1`, [email]);
+  return row ? toRecord(row) : undefined;
 }
 
 /** Undefined for an unknown id, and for one that is not a uuid (e.g. a malformed x-user-id header). */
 export async function findUserById(db: Sequelize, id: string, t?: Transaction, opts: { forUpdate?: boolean } = {}): Promise<UserRecord | undefined> {
   if (!isUuid(id)) return undefined;
-  const rows = await db.query<UserRow>(`SELECT ${COLUMNS} FROM users WHERE id = :id${opts.forUpdate ? ' FOR UPDATE' : ''}`, { transaction: t, type: QueryTypes.SELECT, replacements: { id } });
-  return rows[0] ? toRecord(rows[0]) : undefined;
+  const row = await one<UserRow>(db, `SELECT ${COLUMNS} FROM users WHERE id = $1${opts.forUpdate ? ' FOR UPDATE' : ''}`, [id], t);
+  return row ? toRecord(row) : undefined;
 }
 
 export async function updateProfile(db: Sequelize, t: Transaction, id: string, p: { name: string; phone: string | null; notificationPrefs: NotificationPrefs }): Promise<UserRecord> {
-  const rows = await db.query<UserRow>(
-    `UPDATE users SET name = :name, phone = :phone, notification_prefs = :prefs, updated_at = now() WHERE id = :id RETURNING ${COLUMNS}`,
-    { transaction: t, type: QueryTypes.SELECT, replacements: { id, name: p.name, phone: p.phone, prefs: JSON.stringify(p.notificationPrefs) } },
+  const row = await one<UserRow>(
+    db,
+    `UPDATE users SET name = $2, phone = $3, notification_prefs = $4, updated_at = now() WHERE id = $1 RETURNING ${COLUMNS}`,
+    [id, p.name, p.phone, JSON.stringify(p.notificationPrefs)],
+    t,
   );
-  return toRecord(rows[0]!);
+  return toRecord(row!);
 }
 
 /** Sets the role; an admin's decision settles a pending organizer request either way. */
 export async function updateRole(db: Sequelize, t: Transaction, id: string, role: Role): Promise<UserRecord> {
-  const rows = await db.query<UserRow>(
-    `UPDATE users SET role = :role, organizer_requested = false, updated_at = now()
-     WHERE id = :id RETURNING ${COLUMNS}`,
-    { transaction: t, type: QueryTypes.SELECT, replacements: { id, role } },
+  const row = await one<UserRow>(
+    db,
+    `UPDATE users SET role = $2, organizer_requested = false, updated_at = now()
+     WHERE id = $1 RETURNING ${COLUMNS}`,
+    [id, role],
+    t,
   );
-  return toRecord(rows[0]!);
+  return toRecord(row!);
 }
 
 export async function updatePasswordHash(db: Sequelize, id: string, passwordHash: string): Promise<void> {
-  await db.query('UPDATE users SET password_hash = :passwordHash WHERE id = :id', { replacements: { id, passwordHash } });
+  await execute(db, 'UPDATE users SET password_hash = $2 WHERE id = $1', [id, passwordHash]);
 }
 
 export interface UserPageQuery { limit: number; after?: { createdAt: string; id: string }; role?: Role; organizerRequested?: boolean }
@@ -67,23 +72,15 @@ export interface UserPageQuery { limit: number; after?: { createdAt: string; id:
 /** Newest first, keyset-paginated on (created_at, id). */
 export async function listUsers(db: Sequelize, q: UserPageQuery): Promise<UserRecord[]> {
   const where: string[] = [];
-  const replacements: Record<string, unknown> = { limit: q.limit };
-  if (q.after) {
-    where.push('(created_at, id) < (CAST(:afterCreatedAt AS timestamptz), CAST(:afterId AS uuid))');
-    replacements.afterCreatedAt = q.after.createdAt;
-    replacements.afterId = q.after.id;
-  }
-  if (q.role) {
-    where.push('role = :role');
-    replacements.role = q.role;
-  }
-  if (q.organizerRequested !== undefined) {
-    where.push('organizer_requested = :organizerRequested');
-    replacements.organizerRequested = q.organizerRequested;
-  }
-  const rows = await db.query<UserRow>(
-    `SELECT ${COLUMNS} FROM users ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id DESC LIMIT :limit`,
-    { type: QueryTypes.SELECT, replacements },
+  const bind: unknown[] = [];
+  const param = (value: unknown) => `$${bind.push(value)}`;
+  if (q.after) where.push(`(created_at, id) < (CAST(${param(q.after.createdAt)} AS timestamptz), CAST(${param(q.after.id)} AS uuid))`);
+  if (q.role) where.push(`role = ${param(q.role)}`);
+  if (q.organizerRequested !== undefined) where.push(`organizer_requested = ${param(q.organizerRequested)}`);
+  const found = await rows<UserRow>(
+    db,
+    `SELECT ${COLUMNS} FROM users ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id DESC LIMIT ${param(q.limit)}`,
+    bind,
   );
-  return rows.map(toRecord);
+  return found.map(toRecord);
 }

@@ -6,15 +6,15 @@ import { register } from '../use-cases/register.ts';
 import { login } from '../use-cases/login.ts';
 import { logout, refreshSession } from '../use-cases/sessions.ts';
 import type { UsersDeps } from '../deps.ts';
-import type { UsersMetrics } from '../metrics.ts';
 
 function noStore(ctx: Context): void {
   // Token responses must never be cached by a proxy or the browser.
   ctx.set('Cache-Control', 'no-store');
 }
 
-export function authRouter(deps: UsersDeps, metrics: UsersMetrics): Router {
+export function authRouter(deps: UsersDeps): Router {
   const router = new Router();
+  const metrics = deps.usersMetrics;
 
   router.post('/api/auth/register', async (ctx) => {
     const body = ctx.request.body as { email: string; password: string; name: string; organizer?: boolean; phone?: string };

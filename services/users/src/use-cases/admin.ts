@@ -1,5 +1,5 @@
 // Admin operations: list users (keyset cursor) and change roles (which approves organizer requests).
-import { HttpProblem, enqueueEvent, problems, withTransaction, type Role } from '@eventtickets/platform';
+import { HttpProblem, enqueueEvent, problems, withRetryingTransaction, type Role } from '@eventtickets/platform';
 import { toUserView, userEventPayload, type UserView } from '../domain/user.ts';
 import { findUserById, listUsers, updateRole } from '../db/users.ts';
 import { isUuid } from '../domain/ids.ts';
@@ -39,7 +39,7 @@ export async function setRole(deps: UsersDeps, actorId: string, userId: string, 
   // An admin demoting themselves could leave nobody able to manage roles.
   // Ids compare case-insensitively: the path accepts upper-case hex and Postgres finds the same row.
   if (actorId.toLowerCase() === userId.toLowerCase()) throw new HttpProblem(409, 'cannot-change-own-role', 'Conflict', 'Admins cannot change their own role');
-  return withTransaction(deps.db, async (t) => {
+  return withRetryingTransaction(deps.db, async (t) => {
     const user = await findUserById(deps.db, userId, t, { forUpdate: true });
     if (!user) throw userNotFound();
     // Any decision settles a pending organizer request: organizer (or admin) approves it, buyer declines it.

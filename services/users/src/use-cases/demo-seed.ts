@@ -1,5 +1,5 @@
 // Demo accounts for the local stack (DEMO_PASSWORD set): created once, existing ones left as they are.
-import { enqueueEvent, withTransaction, type Role } from '@eventtickets/platform';
+import { enqueueEvent, withRetryingTransaction, type Role } from '@eventtickets/platform';
 import { defaultNotificationPrefs, userEventPayload } from '../domain/user.ts';
 import { findUserByEmail, insertUser } from '../db/users.ts';
 import type { UsersDeps } from '../deps.ts';
@@ -16,13 +16,13 @@ export async function ensureDemoUsers(deps: Pick<UsersDeps, 'db' | 'passwords' |
   for (const account of demoAccounts) {
     if (await findUserByEmail(deps.db, account.email)) continue;
     const passwordHash = await deps.passwords.hash(password);
-    await withTransaction(deps.db, async (t) => {
+    const user = await withRetryingTransaction(deps.db, async (t) => {
       // ON CONFLICT DO NOTHING: two replicas seeding at once create each account once.
-      const user = await insertUser(deps.db, t, { ...account, phone: null, notificationPrefs: { ...defaultNotificationPrefs }, organizerRequested: false, passwordHash });
-      if (!user) return;
-      await enqueueEvent(deps.db, t, { type: 'user.registered', aggregateId: user.id, payload: userEventPayload(user) });
-      created.push(user.email);
+      const inserted = await insertUser(deps.db, t, { ...account, phone: null, notificationPrefs: { ...defaultNotificationPrefs }, organizerRequested: false, passwordHash });
+      if (inserted) await enqueueEvent(deps.db, t, { type: 'user.registered', aggregateId: inserted.id, payload: userEventPayload(inserted) });
+      return inserted;
     });
+    if (user) created.push(user.email);
   }
   if (created.length) deps.logger.info({ created }, 'demo users created');
   return created;

@@ -1,6 +1,6 @@
 // Login: the same 401 and the same work (one attempt claim, one scrypt verification) whether the e-mail is
 // unknown or the password wrong; consecutive failures per e-mail lock it with a growing back-off.
-import { HttpProblem, withTransaction } from '@eventtickets/platform';
+import { HttpProblem, withRetryingTransaction } from '@eventtickets/platform';
 import { normaliseEmail } from '../domain/email.ts';
 import { retryAfterSeconds } from '../domain/backoff.ts';
 import { findUserByEmail, updatePasswordHash } from '../db/users.ts';
@@ -34,7 +34,7 @@ export async function login(deps: UsersDeps, input: { email: string; password: s
     // Cost parameters were raised since this hash was made: upgrade it now that we know the password.
     await updatePasswordHash(deps.db, user.id, await deps.passwords.hash(input.password));
   }
-  const refresh = await withTransaction(deps.db, (t) => createRefreshToken(deps, t, user.id));
+  const refresh = await withRetryingTransaction(deps.db, (t) => createRefreshToken(deps, t, user.id));
   onOutcome('success');
   return sessionFor(deps, user, refresh);
 }

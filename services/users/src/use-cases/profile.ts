@@ -1,5 +1,5 @@
 // The caller's own profile; a change that alters anything emits user.updated in the same transaction.
-import { HttpProblem, enqueueEvent, withTransaction } from '@eventtickets/platform';
+import { HttpProblem, enqueueEvent, withRetryingTransaction } from '@eventtickets/platform';
 import { applyProfilePatch, sameProfile, toUserView, userEventPayload, type ProfilePatch, type UserView } from '../domain/user.ts';
 import { findUserById, updateProfile } from '../db/users.ts';
 import type { UsersDeps } from '../deps.ts';
@@ -13,7 +13,7 @@ export async function getProfile(deps: UsersDeps, userId: string): Promise<UserV
 }
 
 export async function patchProfile(deps: UsersDeps, userId: string, patch: ProfilePatch): Promise<UserView> {
-  return withTransaction(deps.db, async (t) => {
+  return withRetryingTransaction(deps.db, async (t) => {
     const user = await findUserById(deps.db, userId, t, { forUpdate: true });
     if (!user) throw userNotFound();
     const next = applyProfilePatch(user, patch);

@@ -1,6 +1,6 @@
 // Registration: a buyer account (organizer sign-up only records the request), its user.registered event
 // and the first refresh token, all in one transaction.
-import { enqueueEvent, problems, withTransaction } from '@eventtickets/platform';
+import { enqueueEvent, problems, withRetryingTransaction } from '@eventtickets/platform';
 import { isPlausibleEmail, normaliseEmail } from '../domain/email.ts';
 import { defaultNotificationPrefs, userEventPayload } from '../domain/user.ts';
 import { insertUser } from '../db/users.ts';
@@ -14,7 +14,7 @@ export async function register(deps: UsersDeps, input: RegisterInput): Promise<S
   if (!isPlausibleEmail(email)) throw problems.validation([{ field: 'email', message: 'must be an e-mail address' }]);
   const name = input.name.trim();
   const passwordHash = await deps.passwords.hash(input.password);
-  const { user, refresh } = await withTransaction(deps.db, async (t) => {
+  const { user, refresh } = await withRetryingTransaction(deps.db, async (t) => {
     const created = await insertUser(deps.db, t, {
       email, name, role: 'buyer', phone: input.phone ?? null, notificationPrefs: { ...defaultNotificationPrefs }, organizerRequested: input.organizer === true, passwordHash,
     });

@@ -2,7 +2,7 @@
 // the next one in the same family; presenting a spent token again revokes the family (stolen-token
 // detection); logout revokes the family.
 import { randomUUID } from 'node:crypto';
-import { HttpProblem, withTransaction, type Transaction } from '@eventtickets/platform';
+import { HttpProblem, withRetryingTransaction, type Transaction } from '@eventtickets/platform';
 import { generateRefreshToken, hashRefreshToken, isWellFormedRefreshToken, judgeRefreshToken } from '../domain/refresh-tokens.ts';
 import { toUserView, type UserRecord, type UserView } from '../domain/user.ts';
 import { findRefreshTokenLockingFamily, insertRefreshToken, markRotated, revokeFamily } from '../db/refresh-tokens.ts';
@@ -40,7 +40,7 @@ const invalidToken = () => new HttpProblem(401, 'invalid-refresh-token', 'Unauth
 export async function refreshSession(deps: UsersDeps, presented: string): Promise<Session> {
   if (!isWellFormedRefreshToken(presented)) throw invalidToken();
   // The transaction returns its verdict instead of throwing so a reuse revocation is committed, not rolled back.
-  const outcome = await withTransaction(deps.db, async (t) => {
+  const outcome = await withRetryingTransaction(deps.db, async (t) => {
     const stored = await findRefreshTokenLockingFamily(deps.db, t, hashRefreshToken(presented));
     const verdict = judgeRefreshToken(stored, new Date());
     if (verdict === 'reused') {
@@ -72,7 +72,7 @@ export async function refreshSession(deps: UsersDeps, presented: string): Promis
 /** Revokes the family of the presented token; unknown or already revoked tokens are fine (idempotent). */
 export async function logout(deps: UsersDeps, presented: string): Promise<void> {
   if (!isWellFormedRefreshToken(presented)) return;
-  await withTransaction(deps.db, async (t) => {
+  await withRetryingTransaction(deps.db, async (t) => {
     const stored = await findRefreshTokenLockingFamily(deps.db, t, hashRefreshToken(presented));
     if (stored) await revokeFamily(deps.db, t, stored.familyId, 'logout');
   });

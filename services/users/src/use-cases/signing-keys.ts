@@ -1,8 +1,12 @@
 // Access-token signing keys. Either persisted in the users database (one signing key plus rotated-out
 // "previous" keys that stay published until removed, so rotation logs nobody out) or fixed by
-// JWT_PRIVATE_KEYS (first signs, all published). Private parts never leave this module except to sign.
+// JWT_PRIVATE_KEYS (first signs, all published). Private parts leave this module only to be stored (db/) and to sign.
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
-import { HttpProblem, QueryTypes, withTransaction, type Sequelize } from '@eventtickets/platform';
+import { HttpProblem, withRetryingTransaction, type Sequelize } from '@eventtickets/platform';
+import {
+  deletePreviousSigningKey, demoteSigningKey, findCurrentSigningKey, findSigningKeyStatus, insertFirstSigningKey, insertSigningKey, listSigningKeys, lockSigningKeys,
+  type SigningKeyRow,
+} from '../db/signing-keys.ts';
 
 export interface SigningKeyInfo { kid: string; alg: string; status: 'signing' | 'previous'; createdAt: string | null }
 
@@ -67,73 +71,68 @@ export async function envKeyStore(jwks: JWK[]): Promise<SigningKeyStore> {
   };
 }
 
-interface KeyRow { kid: string; alg: string; private_jwk: JWK; public_jwk: JWK; status: 'signing' | 'previous'; created_at: Date }
+const info = (r: SigningKeyRow): SigningKeyInfo => ({ kid: r.kid, alg: r.alg, status: r.status, createdAt: new Date(r.created_at).toISOString() });
 
 /**
- * Keys in the signing_keys table. The signing key is cached for cacheMs so a rotation done by another
- * replica is picked up soon; the JWKS is always read fresh, so a new key is published by every replica
- * the moment it is committed.
+ * Keys in the signing_keys table. Nothing is read until first use (the store is built before migrations run);
+ * the first use on a fresh database creates the signing key. The signing key is cached for cacheMs so a
+ * rotation done by another replica is picked up soon; the JWKS is always read fresh, so a new key is
+ * published by every replica the moment it is committed.
  */
-export async function databaseKeyStore(db: Sequelize, opts: { cacheMs?: number } = {}): Promise<SigningKeyStore> {
+export function databaseKeyStore(db: Sequelize, opts: { cacheMs?: number } = {}): SigningKeyStore {
   const cacheMs = opts.cacheMs ?? 30_000;
   let cached: { key: ActiveSigningKey; loadedAt: number } | undefined;
-
-  const rows = () => db.query<KeyRow>("SELECT kid, alg, private_jwk, public_jwk, status, created_at FROM signing_keys ORDER BY status = 'signing' DESC, created_at DESC", { type: QueryTypes.SELECT });
-
-  async function ensureSigningKey(): Promise<void> {
-    const generated = await generateSigningJwk();
-    // Concurrent first starts: the partial unique index lets exactly one insert win.
-    await db.query(
-      `INSERT INTO signing_keys (kid, alg, private_jwk, public_jwk, status) VALUES (:kid, 'ES256', :privateJwk, :publicJwk, 'signing')
-       ON CONFLICT (status) WHERE status = 'signing' DO NOTHING`,
-      { replacements: { kid: generated.kid, privateJwk: JSON.stringify(generated.privateJwk), publicJwk: JSON.stringify(generated.publicJwk) } },
-    );
-  }
+  let ensured: Promise<unknown> | undefined;
 
   async function signingKey(): Promise<ActiveSigningKey> {
     if (cached && Date.now() - cached.loadedAt < cacheMs) return cached.key;
-    const found = await db.query<KeyRow>("SELECT kid, alg, private_jwk, public_jwk, status, created_at FROM signing_keys WHERE status = 'signing'", { type: QueryTypes.SELECT });
-    if (!found[0]) {
-      await ensureSigningKey();
+    const found = await findCurrentSigningKey(db);
+    if (!found) {
+      await insertFirstSigningKey(db, await generateSigningJwk());
       return signingKey();
     }
-    cached = { key: await importSigning(found[0].private_jwk, found[0].kid), loadedAt: Date.now() };
+    cached = { key: await importSigning(found.private_jwk, found.kid), loadedAt: Date.now() };
     return cached.key;
   }
 
-  const info = (r: KeyRow): SigningKeyInfo => ({ kid: r.kid, alg: r.alg, status: r.status, createdAt: new Date(r.created_at).toISOString() });
+  /** Once per process: a signing key exists (and imports) before the key set is read. */
+  function ensureSigningKey(): Promise<unknown> {
+    ensured ??= signingKey().catch((err: unknown) => {
+      ensured = undefined;
+      throw err;
+    });
+    return ensured;
+  }
 
   async function rotate(): Promise<SigningKeyInfo> {
     const generated = await generateSigningJwk();
-    const row = await withTransaction(db, async (t) => {
-      // Rotations queue behind each other: otherwise a second one would not see the first's new key, would
-      // demote nothing and then collide with it on the one-signing-key index (a 500).
-      await db.query('LOCK TABLE signing_keys IN SHARE ROW EXCLUSIVE MODE', { transaction: t });
-      await db.query("UPDATE signing_keys SET status = 'previous', rotated_at = now() WHERE status = 'signing'", { transaction: t });
-      const inserted = await db.query<KeyRow>(
-        `INSERT INTO signing_keys (kid, alg, private_jwk, public_jwk, status) VALUES (:kid, 'ES256', :privateJwk, :publicJwk, 'signing')
-         RETURNING kid, alg, private_jwk, public_jwk, status, created_at`,
-        { transaction: t, type: QueryTypes.SELECT, replacements: { kid: generated.kid, privateJwk: JSON.stringify(generated.privateJwk), publicJwk: JSON.stringify(generated.publicJwk) } },
-      );
-      return inserted[0]!;
+    const row = await withRetryingTransaction(db, async (t) => {
+      await lockSigningKeys(db, t);
+      await demoteSigningKey(db, t);
+      return insertSigningKey(db, t, generated);
     });
     cached = undefined;
     return info(row);
   }
 
   async function remove(kid: string): Promise<void> {
-    const found = await db.query<{ status: string }>('SELECT status FROM signing_keys WHERE kid = :kid', { type: QueryTypes.SELECT, replacements: { kid } });
-    if (!found[0]) throw new HttpProblem(404, 'key-not-found', 'Not found', `No signing key ${kid}`);
-    if (found[0].status === 'signing') throw new HttpProblem(409, 'key-in-use', 'Conflict', 'The signing key cannot be removed; rotate first');
-    await db.query("DELETE FROM signing_keys WHERE kid = :kid AND status = 'previous'", { replacements: { kid } });
+    const status = await findSigningKeyStatus(db, kid);
+    if (!status) throw new HttpProblem(404, 'key-not-found', 'Not found', `No signing key ${kid}`);
+    if (status === 'signing') throw new HttpProblem(409, 'key-in-use', 'Conflict', 'The signing key cannot be removed; rotate first');
+    await deletePreviousSigningKey(db, kid);
   }
 
-  await signingKey(); // creates the first key on a fresh database, and proves it imports
   return {
     source: 'database',
     signingKey,
-    publicJwks: async () => ({ keys: (await rows()).map((r) => r.public_jwk) }),
-    list: async () => (await rows()).map(info),
+    publicJwks: async () => {
+      await ensureSigningKey();
+      return { keys: (await listSigningKeys(db)).map((r) => r.public_jwk) };
+    },
+    list: async () => {
+      await ensureSigningKey();
+      return (await listSigningKeys(db)).map(info);
+    },
     rotate,
     remove,
   };

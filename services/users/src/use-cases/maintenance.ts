@@ -1,0 +1,8 @@
+// The periodic maintenance every replica runs (workers.ts): prunes rows that no longer mean anything.
+import { pruneStaleRows } from '../db/maintenance.ts';
+import type { UsersDeps } from '../deps.ts';
+
+export async function runMaintenance(deps: Pick<UsersDeps, 'db' | 'logger' | 'backoff'>): Promise<void> {
+  const pruned = await pruneStaleRows(deps.db, { forgetAfterSeconds: deps.backoff.forgetAfterSeconds });
+  if (pruned.loginFailures || pruned.refreshTokens) deps.logger.info(pruned, 'stale rows pruned');
+}
