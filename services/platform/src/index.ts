@@ -13,6 +13,7 @@ export * from './db.ts';
 export * from './sql.ts';
 export * from './redis.ts';
 export * from './outbox.ts';
+export * from './events/catalogue.ts';
 export * from './eventbus/index.ts';
 export * from './locks.ts';
 export * from './pubsub.ts';

@@ -4,7 +4,9 @@ import { randomUUID } from 'node:crypto';
 import { context, propagation } from '@opentelemetry/api';
 import type { Sequelize, Transaction } from 'sequelize';
 import type { Migration } from './db.ts';
+import { parseEventPayload, type EventPayload, type EventPayloadInput, type EventType } from './events/catalogue.ts';
 
+/** An event envelope as stored and transported, its payload not yet checked against the catalogue. */
 export interface DomainEvent<P = Record<string, unknown>> {
   /** Unique id; consumers deduplicate on it. */
   id: string;
@@ -17,6 +19,11 @@ export interface DomainEvent<P = Record<string, unknown>> {
   /** W3C trace context of the transaction that produced it. */
   headers: Record<string, string>;
 }
+
+/** A checked event of a catalogued type: `type` narrows `payload` (a union of types narrows by `type`). */
+export type CatalogueEvent<T extends EventType = EventType> = {
+  [K in T]: Omit<DomainEvent, 'type' | 'payload'> & { type: K; payload: EventPayload<K> };
+}[T];
 
 export const outboxMigrations: Migration[] = [
   {
@@ -44,18 +51,21 @@ export const outboxMigrations: Migration[] = [
   },
 ];
 
-/** Adds an event to the outbox inside the caller's transaction. */
-export async function enqueueEvent<P extends Record<string, unknown>>(
+/** Adds an event to the outbox inside the caller's transaction. The type must be in the event catalogue and
+ *  the payload must match its schema (checked here too: a producer bug fails the producer's transaction);
+ *  what is stored is the parsed payload. */
+export async function enqueueEvent<T extends EventType>(
   db: Sequelize,
   transaction: Transaction,
-  event: { type: string; aggregateId: string; payload: P; id?: string },
-): Promise<DomainEvent<P>> {
+  event: { type: T; aggregateId: string; payload: EventPayloadInput<T>; id?: string },
+): Promise<CatalogueEvent<T>> {
+  const payload = parseEventPayload(event.type, event.payload) as Record<string, unknown>;
   const headers: Record<string, string> = {};
   propagation.inject(context.active(), headers);
-  const row: DomainEvent<P> = { id: event.id ?? randomUUID(), type: event.type, aggregateId: event.aggregateId, payload: event.payload, occurredAt: new Date().toISOString(), headers };
+  const row: DomainEvent = { id: event.id ?? randomUUID(), type: event.type, aggregateId: event.aggregateId, payload, occurredAt: new Date().toISOString(), headers };
   await db.query(
     'INSERT INTO outbox (event_id, type, aggregate_id, payload, headers, occurred_at) VALUES (:id, :type, :aggregateId, :payload, :headers, :occurredAt)',
     { transaction, replacements: { id: row.id, type: row.type, aggregateId: row.aggregateId, payload: JSON.stringify(row.payload), headers: JSON.stringify(headers), occurredAt: row.occurredAt } },
   );
-  return row;
+  return row as CatalogueEvent<T>;
 }

@@ -2,8 +2,11 @@
 import { expect } from 'chai';
 import client from 'prom-client';
 import pg from 'pg';
+import { randomUUID } from 'node:crypto';
 import { createDatabase, migrate, withTransaction, type Sequelize, type Transaction } from '../src/db.ts';
 import { enqueueEvent, outboxMigrations, type DomainEvent } from '../src/outbox.ts';
+import type { EventPayloadInput, EventType } from '../src/events/catalogue.ts';
+import { samplePayload } from '../src/testing/events.ts';
 import { createLogger } from '../src/logger.ts';
 import { createEventBus, type EventBus, type EventBusOptions } from '../src/eventbus/index.ts';
 import { createTestDatabase, dropTestDatabase } from '../src/testing/harness.ts';
@@ -35,8 +38,8 @@ describe('platform/eventbus over the Postgres bus database (real Postgres, no Re
     buses.push(b);
     return b;
   }
-  const produce = (type: string, payload: Record<string, unknown> = {}): Promise<DomainEvent> =>
-    withTransaction(producerDb, (t) => enqueueEvent(producerDb, t, { type, aggregateId: 'a', payload }));
+  const produce = <T extends EventType>(type: T, payload: Partial<EventPayloadInput<T>> = {}): Promise<DomainEvent> =>
+    withTransaction(producerDb, (t) => enqueueEvent(producerDb, t, { type, aggregateId: 'a', payload: samplePayload(type, payload) }));
   const recordEffect = async (e: DomainEvent, t: Transaction) => {
     await consumerDb.query('INSERT INTO effects (event_id, type) VALUES (:id, :type)', { transaction: t, replacements: { id: e.id, type: e.type } });
   };
@@ -98,7 +101,7 @@ describe('platform/eventbus over the Postgres bus database (real Postgres, no Re
 
   it('a republished batch (relay crash before marking) is stored once; a throwing handler retries, then a poison event goes to bus_dead', async () => {
     const sent = await produce('order.created');
-    const poison = await produce('order.created', { poison: true });
+    const poison = await produce('order.created', { holdId: 'poison' });
     // Relay crash after publishing, before marking: the outbox rows stay unpublished and go out again.
     expect(await bus({ service: 'producer' }).relayOnce()).to.equal(2);
     await producerDb.query('UPDATE outbox SET published_at = NULL WHERE event_id IN (:ids)', { replacements: { ids: [sent.id, poison.id] } });
@@ -110,7 +113,7 @@ describe('platform/eventbus over the Postgres bus database (real Postgres, no Re
     const registry = new client.Registry();
     const consumer = bus({ service: 'orders-consumer', db: consumerDb, maxDeliveries: 3, registry });
     consumer.subscribe(['order.created'], async (e, t) => {
-      if (e.payload.poison) throw new Error('poisoned payload');
+      if (e.payload.holdId === 'poison') throw new Error('poisoned payload');
       attempts++;
       await recordEffect(e, t);
       if (attempts < 2) throw new Error('transient');
@@ -128,5 +131,41 @@ describe('platform/eventbus over the Postgres bus database (real Postgres, no Re
     const consumed = await registry.getSingleMetric('events_consumed_total')!.get();
     const byOutcome = Object.fromEntries(consumed.values.filter((v) => v.labels.type === 'order.created').map((v) => [v.labels.outcome, v.value]));
     expect(byOutcome).to.deep.equal({ failed: 3, processed: 1, dead: 1 });
+  });
+
+  it('a message that fails its catalogue schema goes to bus_dead at once, with the failing field, and no handler runs', async () => {
+    const { holdId, ...rest } = samplePayload('hold.created');
+    const renamedId = randomUUID();
+    await producerDb.query("INSERT INTO outbox (event_id, type, aggregate_id, payload) VALUES (:id, 'hold.created', :agg, :payload)", {
+      replacements: { id: renamedId, agg: holdId, payload: JSON.stringify({ ...rest, holdID: holdId }) },
+    });
+    const valid = await produce('hold.created', { holdId: 'h-2' });
+    expect(await bus({ service: 'producer' }).relayOnce()).to.equal(2);
+    const handled: string[] = [];
+    const registry = new client.Registry();
+    const consumer = bus({ service: 'schema-consumer', db: consumerDb, maxDeliveries: 5, registry });
+    consumer.subscribe(['hold.created'], async (e, t) => {
+      handled.push(`${e.id} ${e.payload.holdId}`); // typed: the parsed hold.created payload
+      await recordEffect(e, t);
+    });
+    await consumer.start();
+    await eventually(async () => expect(await effects()).to.include(valid.id));
+    // The group started at the bus's first event: earlier tests' hold.created events are handled too. The
+    // bus_dead row commits with the cursor, after the handler's own transaction.
+    const rows = await eventually(async () => {
+      const { rows } = await busDb.query("SELECT event->>'id' AS id, event->'payload'->>'holdID' AS renamed, error, deliveries FROM bus_dead WHERE consumer = $1", ['schema-consumer']);
+      expect(rows).to.have.length(1);
+      return rows;
+    });
+    expect(rows[0].id).to.equal(renamedId);
+    expect(rows[0].renamed).to.equal(holdId);
+    expect(rows[0].deliveries).to.equal(1);
+    expect(rows[0].error).to.match(/^hold\.created payload does not match the event catalogue: holdId: /);
+    expect(handled).to.include(`${valid.id} h-2`);
+    expect(handled.filter((h) => h.startsWith(renamedId))).to.deep.equal([]);
+    const consumed = await registry.getSingleMetric('events_consumed_total')!.get();
+    const byOutcome = Object.fromEntries(consumed.values.filter((v) => v.labels.type === 'hold.created').map((v) => [v.labels.outcome, v.value]));
+    expect(byOutcome).to.deep.include({ dead: 1 });
+    expect(byOutcome).to.not.have.property('failed');
   });
 });

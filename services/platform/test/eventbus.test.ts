@@ -7,6 +7,8 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import client from 'prom-client';
 import { createDatabase, migrate, withTransaction, type Sequelize, type Transaction } from '../src/db.ts';
 import { enqueueEvent, outboxMigrations, type DomainEvent } from '../src/outbox.ts';
+import type { EventPayloadInput, EventType } from '../src/events/catalogue.ts';
+import { samplePayload } from '../src/testing/events.ts';
 import { createRedis, type Redis } from '../src/redis.ts';
 import { createLogger } from '../src/logger.ts';
 import { createEventBus, deadStreamKey, streamKey, type EventBus, type EventBusOptions } from '../src/eventbus/index.ts';
@@ -63,8 +65,8 @@ describe('platform/eventbus over Redis Streams (real Postgres + Redis)', functio
     return b;
   }
 
-  async function produce(type: string, payload: Record<string, unknown> = {}): Promise<DomainEvent> {
-    return withTransaction(producerDb, (t) => enqueueEvent(producerDb, t, { type, aggregateId: 'agg-1', payload }));
+  async function produce<T extends EventType>(type: T, payload: Partial<EventPayloadInput<T>> = {}): Promise<DomainEvent> {
+    return withTransaction(producerDb, (t) => enqueueEvent(producerDb, t, { type, aggregateId: 'agg-1', payload: samplePayload(type, payload) }));
   }
 
   /** Handler side effect, recorded in the consumer's own database inside the delivery transaction. */
@@ -109,7 +111,7 @@ describe('platform/eventbus over Redis Streams (real Postgres + Redis)', functio
   it('publishes an outbox event only if its transaction committed, to the stream of its family', async () => {
     const committed = await produce('hold.created', { holdId: 'h1' });
     await withTransaction(producerDb, async (t) => {
-      await enqueueEvent(producerDb, t, { type: 'hold.expired', aggregateId: 'h2', payload: {} });
+      await enqueueEvent(producerDb, t, { type: 'hold.expired', aggregateId: 'h2', payload: samplePayload('hold.expired') });
       throw new Error('state change failed');
     }).catch(() => undefined);
     const registry = new client.Registry();
@@ -122,7 +124,7 @@ describe('platform/eventbus over Redis Streams (real Postgres + Redis)', functio
     expect(entries).to.have.length(1);
     const fields = entries[0]![1];
     const published = JSON.parse(fields[fields.indexOf('event') + 1]!) as DomainEvent;
-    expect(published).to.deep.include({ id: committed.id, type: 'hold.created', aggregateId: 'agg-1', payload: { holdId: 'h1' } });
+    expect(published).to.deep.include({ id: committed.id, type: 'hold.created', aggregateId: 'agg-1', payload: samplePayload('hold.created', { holdId: 'h1' }) });
     expect(`${prefix}events.hold`).to.equal(streamKey(prefix, 'hold.created'));
     const [rows] = await producerDb.query('SELECT event_id FROM outbox WHERE published_at IS NULL');
     expect(rows).to.deep.equal([]);
@@ -140,7 +142,7 @@ describe('platform/eventbus over Redis Streams (real Postgres + Redis)', functio
 
   it('delivers each event exactly once to a consumer even when the relay crashed after XADD, before marking published', async () => {
     const sent = [];
-    for (let i = 0; i < 5; i++) sent.push(await produce('event.published', { n: i }));
+    for (let i = 0; i < 5; i++) sent.push(await produce('event.published', { title: `show ${i}` }));
 
     const crashed = bus({ service: 'producer', db: crashingAfterPublish(producerDb) });
     let crashError: Error | undefined;
@@ -170,7 +172,7 @@ describe('platform/eventbus over Redis Streams (real Postgres + Redis)', functio
 
   it('delivers each event exactly once when the relay dies mid-batch (part of the batch on the stream, the rest not)', async () => {
     const sent: DomainEvent[] = [];
-    for (let i = 0; i < 5; i++) sent.push(await produce('ticket.checked_in', { n: i }));
+    for (let i = 0; i < 5; i++) sent.push(await produce('ticket.checked_in', { ticketId: `t-${i}` }));
     const stream = streamKey(prefix, 'ticket.checked_in');
 
     // The connection drops after two of the five XADDs reached Redis.
@@ -267,6 +269,50 @@ describe('platform/eventbus over Redis Streams (real Postgres + Redis)', functio
     expect(((await redis.xpending(streamKey(prefix, 'ticket.checked_in'), 'consumer')) as [number])[0]).to.equal(0);
     expect(await metricValue(registry, 'events_consumed_total', { type: 'ticket.checked_in', outcome: 'dead' })).to.equal(2);
     expect(await metricValue(registry, 'events_consumed_total', { type: 'ticket.checked_in', outcome: 'failed' })).to.equal(2);
+  });
+
+  it('a message that fails its catalogue schema (a producer renamed a field) goes to the dead stream at once, unhandled', async () => {
+    // A producer that bypasses enqueueEvent's check (older code, a hand-written row) renames eventId to eventID.
+    const { eventId, ...rest } = samplePayload('event.published');
+    await producerDb.query("INSERT INTO outbox (event_id, type, aggregate_id, payload) VALUES (gen_random_uuid(), 'event.published', :agg, :payload)", {
+      replacements: { agg: eventId, payload: JSON.stringify({ ...rest, eventID: eventId }) },
+    });
+    const valid = await produce('event.published', { eventId: 'e-2' });
+    expect(await bus({ service: 'producer' }).relayOnce()).to.equal(2);
+    // And one published raw to the stream, with a field of the wrong type.
+    const raw = { ...valid, id: '00000000-0000-4000-8000-000000000001', payload: { ...valid.payload, reservationMinutes: 'ten' } };
+    await redis.xadd(streamKey(prefix, 'event.published'), '*', 'type', 'event.published', 'event', JSON.stringify(raw));
+
+    const handled: unknown[] = [];
+    const registry = new client.Registry();
+    const consumer = bus({ service: 'consumer', db: consumerDb, maxDeliveries: 5, registry });
+    consumer.subscribe(['event.published'], async (e, t) => {
+      handled.push(e.payload.eventId); // typed: the parsed event.published payload
+      await recordEffect(e, t);
+    });
+    await consumer.start();
+
+    const dead = await eventually(async () => {
+      const entries = await redis.xrange(deadStreamKey(prefix), '-', '+');
+      expect(entries).to.have.length(2);
+      return entries.map(([, f]) => Object.fromEntries(f.flatMap((v, i) => (i % 2 ? [] : [[v, f[i + 1]]]))) as Record<string, string>);
+    });
+    expect(dead.map((d) => ({ type: d.type, deliveries: d.deliveries, group: d.group }))).to.deep.equal([
+      { type: 'event.published', deliveries: '1', group: 'consumer' },
+      { type: 'event.published', deliveries: '1', group: 'consumer' },
+    ]);
+    expect(dead[0]!.error).to.match(/^event\.published payload does not match the event catalogue: eventId: /);
+    expect(JSON.parse(dead[0]!.event!).payload.eventID).to.equal(eventId);
+    expect(dead[1]!.error).to.match(/reservationMinutes: /);
+    expect(handled).to.deep.equal(['e-2']);
+    expect(await metricValue(registry, 'events_consumed_total', { type: 'event.published', outcome: 'failed' })).to.equal(0);
+    expect(await metricValue(registry, 'events_consumed_total', { type: 'event.published', outcome: 'dead' })).to.equal(2);
+    await eventually(async () => expect(((await redis.xpending(streamKey(prefix, 'event.published'), 'consumer')) as [number])[0]).to.equal(0));
+  });
+
+  it('refuses a subscription to a type that is not in the event catalogue', () => {
+    const consumer = bus({ service: 'consumer', db: consumerDb });
+    expect(() => consumer.subscribe(['hold.vanished' as EventType], recordEffect)).to.throw(/not in the event catalogue/);
   });
 
   it('claims messages a crashed consumer left pending after claimIdleMs', async () => {

@@ -6,7 +6,8 @@ import { PostgresTransport } from './postgres-transport.ts';
 import { RedisTransport } from './redis-transport.ts';
 import { OutboxRelay } from './relay.ts';
 import type { Transport } from './transport.ts';
-import type { EventBus, EventBusOptions } from './types.ts';
+import type { EventType } from '../events/catalogue.ts';
+import type { EventBus, EventBusOptions, EventHandler } from './types.ts';
 
 export * from './types.ts';
 export { busSchema } from './postgres-transport.ts';
@@ -38,7 +39,7 @@ export function createEventBus(opts: EventBusOptions): EventBus {
     startRelay: () => relay.start(),
     subscribe(types, handler) {
       if (started) throw new Error('event bus: subscribe before start()');
-      dispatcher.add(types, handler);
+      dispatcher.add(types, handler as EventHandler<EventType>);
     },
     async start() {
       if (started) return;

@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { Sequelize } from 'sequelize';
 import { createDatabase } from '../db.ts';
 import type { DomainEvent } from '../outbox.ts';
-import { parseEvent, type Dispatcher } from './deliver.ts';
+import { rawEventType, type Dispatcher } from './deliver.ts';
 import type { BusMetrics } from './metrics.ts';
 import type { Transport } from './transport.ts';
 
@@ -157,26 +157,38 @@ export class PostgresTransport implements Transport {
       for (const row of rows) {
         if (!this.running) break; // stop: leave the rest for the next run
         let event: DomainEvent | undefined;
+        let invalid: Error | undefined;
         try {
-          event = parseEvent(row.event);
-          const outcome = await dispatcher.deliver(event);
-          this.o.metrics.consumed.inc({ type: event.type, outcome });
+          event = dispatcher.check(row.event);
         } catch (err) {
-          const deliveries = (failingSeq === row.seq ? failures : 0) + 1;
-          const type = event?.type ?? 'unknown';
-          if (event && deliveries < this.o.maxDeliveries) {
-            // The group stops at the failing event (order is kept) and tries it again on the next poll.
-            this.o.metrics.consumed.inc({ type, outcome: 'failed' });
-            this.o.logger.warn({ err, eventId: event.id, type, deliveries }, 'event handler failed; will retry');
-            failingSeq = row.seq;
-            failures = deliveries;
-            break;
+          invalid = err as Error; // not an event, or fails its catalogue schema: dead at once
+        }
+        let failed: Error | undefined = invalid;
+        let deliveries = 1;
+        if (event) {
+          try {
+            const outcome = await dispatcher.deliver(event);
+            this.o.metrics.consumed.inc({ type: event.type, outcome });
+          } catch (err) {
+            failed = err as Error;
+            deliveries = (failingSeq === row.seq ? failures : 0) + 1;
+            if (deliveries < this.o.maxDeliveries) {
+              // The group stops at the failing event (order is kept) and tries it again on the next poll.
+              this.o.metrics.consumed.inc({ type: event.type, outcome: 'failed' });
+              this.o.logger.warn({ err, eventId: event.id, type: event.type, deliveries }, 'event handler failed; will retry');
+              failingSeq = row.seq;
+              failures = deliveries;
+              break;
+            }
           }
+        }
+        if (failed) {
+          const type = event?.type ?? rawEventType(row.event);
           await this.bus.query('INSERT INTO bus_dead (consumer, seq, event, error, deliveries) VALUES (:c, :seq, :event, :error, :deliveries) ON CONFLICT DO NOTHING', {
-            transaction: t, replacements: { c: this.o.group, seq: row.seq, event: JSON.stringify(row.event), error: (err as Error).message ?? String(err), deliveries },
+            transaction: t, replacements: { c: this.o.group, seq: row.seq, event: JSON.stringify(row.event), error: failed.message ?? String(failed), deliveries },
           });
           this.o.metrics.consumed.inc({ type, outcome: 'dead' });
-          this.o.logger.error({ err, type, seq: row.seq, deliveries }, 'event moved to bus_dead after failed deliveries');
+          this.o.logger.error({ err: failed, type, seq: row.seq, deliveries }, invalid ? 'invalid event moved to bus_dead' : 'event moved to bus_dead after failed deliveries');
         }
         last = row.seq;
         failingSeq = null;

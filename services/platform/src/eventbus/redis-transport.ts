@@ -1,12 +1,13 @@
 // Redis Streams transport: one stream per event family, one consumer group per service. Deliveries are
 // acknowledged after the handler's transaction commits; failures stay pending and are re-read after
 // pollIntervalMs (own pending) or claimed from a dead consumer after claimIdleMs (XAUTOCLAIM); after
-// maxDeliveries an event moves to the dead stream with its error.
+// maxDeliveries an event moves to the dead stream with its error. A message that is not an event, or fails its
+// catalogue schema, moves there on its first delivery: no retry can fix it.
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { DomainEvent } from '../outbox.ts';
-import { parseEvent, type Dispatcher } from './deliver.ts';
+import type { Dispatcher } from './deliver.ts';
 import type { BusMetrics } from './metrics.ts';
 import type { Transport } from './transport.ts';
 import { deadStreamKey, eventFamily, streamKey } from './types.ts';
@@ -152,9 +153,9 @@ export class RedisTransport implements Transport {
     }
     let event: DomainEvent;
     try {
-      event = parseEvent(raw);
+      event = dispatcher.check(raw);
     } catch (err) {
-      await this.deadLetter(stream, id, raw, field(fields, 'type') ?? 'unknown', err as Error, 1);
+      await this.deadLetter(stream, id, raw, field(fields, 'type') ?? 'unknown', err as Error, 1, true);
       return;
     }
     try {
@@ -179,11 +180,11 @@ export class RedisTransport implements Transport {
     return rows[0] ? Number(rows[0][3]) : 1;
   }
 
-  private async deadLetter(stream: string, id: string, raw: string, type: string, err: Error, deliveries: number): Promise<void> {
+  private async deadLetter(stream: string, id: string, raw: string, type: string, err: Error, deliveries: number, invalid = false): Promise<void> {
     await this.o.redis.xadd(deadStreamKey(this.o.prefix), 'MAXLEN', '~', STREAM_MAX_LEN, '*',
       'type', type, 'event', raw, 'error', err.message ?? String(err), 'stream', stream, 'id', id, 'group', this.o.group, 'deliveries', String(deliveries));
     await this.o.redis.xack(stream, this.o.group, id);
     this.o.metrics.consumed.inc({ type, outcome: 'dead' });
-    this.o.logger.error({ err, type, streamId: id, stream, deliveries }, 'event moved to the dead stream after failed deliveries');
+    this.o.logger.error({ err, type, streamId: id, stream, deliveries }, invalid ? 'invalid event moved to the dead stream' : 'event moved to the dead stream after failed deliveries');
   }
 }

@@ -5,9 +5,11 @@ import type { Redis } from 'ioredis';
 import type { Sequelize, Transaction } from 'sequelize';
 import type { Logger } from 'pino';
 import type client from 'prom-client';
-import type { DomainEvent } from '../outbox.ts';
+import type { EventType } from '../events/catalogue.ts';
+import type { CatalogueEvent } from '../outbox.ts';
 
-export type EventHandler = (event: DomainEvent, t: Transaction) => Promise<void>;
+/** Receives an event whose payload already passed its catalogue schema; `event.type` narrows the payload. */
+export type EventHandler<T extends EventType = EventType> = (event: CatalogueEvent<T>, t: Transaction) => Promise<void>;
 
 export interface EventBusOptions {
   /** Service name; also the consumer group name. */
@@ -23,7 +25,8 @@ export interface EventBusOptions {
   pollIntervalMs?: number;
   /** Events per relay batch and per read (default 100). */
   batchSize?: number;
-  /** Deliveries after which a failing event goes to the dead stream (default 5). */
+  /** Deliveries after which a failing event goes to the dead stream (default 5); an event that fails its
+   *  catalogue schema goes there on its first delivery. */
   maxDeliveries?: number;
   /** Idle time after which another consumer's pending message is claimed (default 30 s). */
   claimIdleMs?: number;
@@ -37,8 +40,10 @@ export interface EventBus {
   /** Relay this service's outbox to the transport (call once; safe with many replicas). */
   startRelay(): void;
   /** Consumer group = service name. Handler runs inside a DB transaction together with the
-   *  processed_events insert, so a redelivered event is skipped; the message is acknowledged only after commit. */
-  subscribe(types: string[], handler: EventHandler): void;
+   *  processed_events insert, so a redelivered event is skipped; the message is acknowledged only after commit.
+   *  Types must be catalogued; each message is checked against its schema before the handler runs, and one
+   *  that fails goes to the dead-letter stream at once (no retries) with the reason. */
+  subscribe<T extends EventType>(types: readonly T[], handler: EventHandler<T>): void;
   /** Creates the groups (from the start of each stream, so a new service sees retained history) and starts
    *  consuming the subscribed types. Subscribe first; without subscriptions it does nothing. */
   start(): Promise<void>;

@@ -4,3 +4,4 @@ export * from './wait.ts';
 export * from './contract-client.ts';
 export * from './sse-client.ts';
 export * from './fake-upstream.ts';
+export * from './events.ts';
