@@ -20,7 +20,7 @@ export async function createApp(deps: InventoryDeps): Promise<Koa> {
     contract,
     readiness: { ...databaseReadiness(deps.db, migrations), ...(deps.redis.length ? redisReadiness(deps.redis) : {}) },
   });
-  for (const router of [availabilityRouter(deps.db, deps.hub), holdsRouter(deps.holds), internalRouter(deps.holds)]) {
+  for (const router of [availabilityRouter(deps.hub), holdsRouter(deps.holds), internalRouter(deps.holds)]) {
     app.use(router.routes());
     app.use(router.allowedMethods());
   }

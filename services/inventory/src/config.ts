@@ -1,15 +1,11 @@
 // Inventory configuration, validated once at start (a bad value stops the process naming the variable).
-import { baseConfigSchema, databaseUrl, redisUrls, z } from '@eventtickets/platform';
+import { baseConfigSchema, dataStoreConfigFields, requireRedisOrBusDatabase, z } from '@eventtickets/platform';
 
+// REDIS_URL: comma-separated independent Redis masters (Redlock voters; the first also carries streams and
+// pub/sub). Empty: the announced single-node in-memory mode (one replica only), which needs BUS_DATABASE_URL.
 export const configSchema = baseConfigSchema.extend({
+  ...dataStoreConfigFields,
   PORT: z.coerce.number().int().min(0).max(65535).default(8083),
-  DATABASE_URL: databaseUrl,
-  /** Comma-separated independent Redis masters (Redlock voters; the first also carries streams and pub/sub).
-   *  Empty: announced single-node in-memory mode (one replica only). */
-  REDIS_URL: redisUrls,
-  REDIS_PREFIX: z.string().min(1).default('et:'),
-  /** Without Redis the event bus runs over this shared Postgres database. */
-  BUS_DATABASE_URL: databaseUrl.optional(),
   /** Redlock TTL for the per-seat locks around one hold write. */
   HOLD_LOCK_TTL_MS: z.coerce.number().int().min(10).max(60_000).default(5_000),
   /** How often each replica looks for expired holds in the database. */
@@ -23,6 +19,6 @@ export const configSchema = baseConfigSchema.extend({
   CHANGE_LOG_RETENTION_MS: z.coerce.number().int().min(1_000).default(3_600_000),
   /** How long an Idempotency-Key of POST /api/holds is remembered (clients retry within minutes, not days). */
   IDEMPOTENCY_KEY_RETENTION_MS: z.coerce.number().int().min(1_000).default(86_400_000),
-});
+}).superRefine(requireRedisOrBusDatabase);
 
 export type InventoryConfig = z.infer<typeof configSchema>;

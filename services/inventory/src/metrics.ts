@@ -1,6 +1,7 @@
-// Business metrics of the inventory (on the service's registry next to the RED metrics).
+// Business metrics of the inventory (on the service's registry next to the platform's RED and event-bus
+// metrics), every name prefixed `inventory_`.
 import { prom, type Sequelize } from '@eventtickets/platform';
-import { one } from './db/sql.ts';
+import { countLiveHolds } from './db/holds.ts';
 
 export interface InventoryMetrics {
   holdsCreated: prom.Counter;
@@ -13,19 +14,19 @@ export interface InventoryMetrics {
 export function createInventoryMetrics(registry: prom.Registry, db: Sequelize): InventoryMetrics {
   const registers = [registry];
   new prom.Gauge({
-    name: 'active_holds',
+    name: 'inventory_active_holds',
     help: 'Holds that are active and not yet past their expiry (read from the database at scrape time)',
     registers,
     async collect() {
-      const row = await one<{ n: string }>(db, "SELECT count(*) AS n FROM holds WHERE status = 'active' AND expires_at > now()").catch(() => undefined);
-      if (row) this.set(Number(row.n));
+      const n = await countLiveHolds(db).catch(() => undefined);
+      if (n !== undefined) this.set(n);
     },
   });
   return {
-    holdsCreated: new prom.Counter({ name: 'holds_created_total', help: 'Holds created', registers }),
-    holdConflicts: new prom.Counter({ name: 'hold_conflicts_total', help: 'Hold requests refused because seats or places were taken or busy', labelNames: ['reason'] as const, registers }),
-    holdsExpired: new prom.Counter({ name: 'holds_expired_total', help: 'Holds released by expiry', registers }),
-    lockWait: new prom.Histogram({ name: 'lock_wait_seconds', help: 'Time spent acquiring the seat locks of a hold', buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers }),
-    sseClients: new prom.Gauge({ name: 'sse_clients', help: 'Connected availability stream clients on this replica', registers }),
+    holdsCreated: new prom.Counter({ name: 'inventory_holds_created_total', help: 'Holds created', registers }),
+    holdConflicts: new prom.Counter({ name: 'inventory_hold_conflicts_total', help: 'Hold requests refused because seats or places were taken or busy', labelNames: ['reason'] as const, registers }),
+    holdsExpired: new prom.Counter({ name: 'inventory_holds_expired_total', help: 'Holds released by expiry', registers }),
+    lockWait: new prom.Histogram({ name: 'inventory_lock_wait_seconds', help: 'Time spent acquiring the seat locks of a hold', buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers }),
+    sseClients: new prom.Gauge({ name: 'inventory_sse_clients', help: 'Connected availability stream clients on this replica', registers }),
   };
 }

@@ -1,6 +1,6 @@
 // Background work every replica runs: consuming catalog's events, relaying the outbox, expiring holds.
 import type { InventoryDeps } from './deps.ts';
-import { catalogEventHandler } from './use-cases/materialise.ts';
+import { catalogEventHandler } from './events/catalog-events.ts';
 import { startExpiry } from './use-cases/expiry.ts';
 
 export async function startWorkers(deps: InventoryDeps): Promise<{ stop: () => Promise<void> }> {

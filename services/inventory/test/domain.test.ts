@@ -4,10 +4,10 @@ import { HttpProblem } from '@eventtickets/platform';
 import { checkHoldAllowed, lockKeys, requestedCount, totals } from '../src/domain/hold-rules.ts';
 import { observedState } from '../src/domain/hold-state.ts';
 import { parseLastEventId, sseComment, sseMessage } from '../src/domain/sse.ts';
-import type { EventRow } from '../src/domain/types.ts';
+import type { SaleRules } from '../src/domain/types.ts';
 
 const now = new Date('2026-06-01T12:00:00Z');
-const event: EventRow = { event_id: 'e1', status: 'published', sales_start_at: new Date('2026-05-01T00:00:00Z'), sales_end_at: new Date('2026-06-02T00:00:00Z'), reservation_minutes: 10, max_seats_per_order: 4, seq: 0 };
+const event: SaleRules = { status: 'published', salesStartAt: new Date('2026-05-01T00:00:00Z'), salesEndAt: new Date('2026-06-02T00:00:00Z'), reservationMinutes: 10, maxSeatsPerOrder: 4 };
 
 function slugOf(fn: () => void): string | undefined {
   try {
@@ -29,9 +29,9 @@ describe('inventory domain: hold rules', () => {
   it('enforces the sales window (start inclusive, end exclusive) and cancellation', () => {
     const req = { eventId: 'e1', seats: ['a'] };
     expect(slugOf(() => checkHoldAllowed(event, req, new Date('2026-04-30T23:59:59Z')))).to.equal('sales-not-open');
-    expect(slugOf(() => checkHoldAllowed(event, req, event.sales_start_at!))).to.equal(undefined);
-    expect(slugOf(() => checkHoldAllowed(event, req, event.sales_end_at!))).to.equal('sales-closed');
-    expect(slugOf(() => checkHoldAllowed({ ...event, sales_start_at: null, sales_end_at: null }, req, now))).to.equal(undefined);
+    expect(slugOf(() => checkHoldAllowed(event, req, event.salesStartAt!))).to.equal(undefined);
+    expect(slugOf(() => checkHoldAllowed(event, req, event.salesEndAt!))).to.equal('sales-closed');
+    expect(slugOf(() => checkHoldAllowed({ ...event, salesStartAt: null, salesEndAt: null }, req, now))).to.equal(undefined);
     expect(slugOf(() => checkHoldAllowed({ ...event, status: 'cancelled' }, req, now))).to.equal('event-cancelled');
   });
 
@@ -69,7 +69,7 @@ describe('inventory domain: SSE wire format', () => {
 
 describe('inventory domain: observed hold state', () => {
   const expiresAt = new Date('2026-06-01T12:10:00Z');
-  const active = { status: 'active' as const, expires_at: expiresAt, ended_at: null, end_reason: null };
+  const active = { status: 'active' as const, expiresAt, endedAt: null, endReason: null };
 
   it('an active hold reads active until its expiry, and expired from its expiry on (ended at its expiry)', () => {
     expect(observedState(active, new Date('2026-06-01T12:09:59.999Z'))).to.deep.equal({ status: 'active', endedAt: null, endReason: null });
@@ -81,7 +81,7 @@ describe('inventory domain: observed hold state', () => {
     const later = new Date('2026-06-02T00:00:00Z');
     const endedAt = new Date('2026-06-01T12:05:00Z');
     expect(observedState({ ...active, status: 'confirmed' }, later)).to.deep.equal({ status: 'confirmed', endedAt: null, endReason: null });
-    expect(observedState({ ...active, status: 'released', ended_at: endedAt, end_reason: 'released' }, later)).to.deep.equal({ status: 'released', endedAt, endReason: 'released' });
-    expect(observedState({ ...active, status: 'expired', ended_at: later, end_reason: 'expired' }, later)).to.deep.equal({ status: 'expired', endedAt: later, endReason: 'expired' });
+    expect(observedState({ ...active, status: 'released', endedAt, endReason: 'released' }, later)).to.deep.equal({ status: 'released', endedAt, endReason: 'released' });
+    expect(observedState({ ...active, status: 'expired', endedAt: later, endReason: 'expired' }, later)).to.deep.equal({ status: 'expired', endedAt: later, endReason: 'expired' });
   });
 });

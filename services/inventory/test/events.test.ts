@@ -2,11 +2,11 @@
 // event.published materialises seats, counters and prices idempotently; event.cancelled voids the event.
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
-import { enqueueEvent, withTransaction, type DomainEvent } from '@eventtickets/platform';
+import { enqueueEvent, withTransaction, type DomainEvent, type EventPayloadInput, type EventType } from '@eventtickets/platform';
 import type { InventoryConfig } from '../src/config.ts';
-import { catalogEventHandler } from '../src/use-cases/materialise.ts';
-import { call, dropDatabase, eventPayload, eventually, query, startInstance, suiteConfig, type Instance } from './helpers.ts';
-import { openSse } from '@eventtickets/platform/testing/sse-client';
+import { catalogEventHandler } from '../src/events/catalog-events.ts';
+import { buyer, dropDatabase, eventPayload, query, startInstance, suiteConfig, type Instance } from './helpers.ts';
+import { openSse, waitFor } from '@eventtickets/platform/testing';
 
 describe('inventory: catalog events through the bus (real Postgres + Redis Streams)', function () {
   let config: InventoryConfig;
@@ -23,10 +23,10 @@ describe('inventory: catalog events through the bus (real Postgres + Redis Strea
 
   /** Sends an event the way catalog would: an outbox row relayed to the stream (here from our own outbox,
    *  since the relay publishes by type), then waits until the inventory consumer has processed it. */
-  async function deliver(type: string, payload: Record<string, unknown>): Promise<string> {
+  async function deliver<T extends EventType>(type: T, payload: EventPayloadInput<T>): Promise<string> {
     const id = randomUUID();
-    await withTransaction(app.deps.db, (t) => enqueueEvent(app.deps.db, t, { id, type, aggregateId: String(payload.eventId), payload }));
-    await eventually(async () => (await query(app.deps, 'SELECT 1 FROM processed_events WHERE event_id = $1', [id])).length > 0);
+    await withTransaction(app.deps.db, (t) => enqueueEvent(app.deps.db, t, { id, type, aggregateId: String((payload as { eventId?: string }).eventId), payload }));
+    await waitFor(`${type} ${id} processed`, async () => (await query(app.deps, 'SELECT 1 FROM processed_events WHERE event_id = $1', [id])).length > 0);
     return id;
   }
 
@@ -73,9 +73,9 @@ describe('inventory: catalog events through the bus (real Postgres + Redis Strea
   it('event.cancelled voids every seat, releases active holds (hold.released), zeroes GA, and is announced live', async () => {
     const ev = eventPayload({ seats: 10, ga: 50 });
     await deliver('event.published', ev);
-    const active = (await call(app.url, 'POST', '/api/holds', { user: 'u1', body: { eventId: ev.eventId, seats: ['s001'], ga: [{ areaId: 'floor', quantity: 2 }] } })).body;
-    const sold = (await call(app.url, 'POST', '/api/holds', { user: 'u2', body: { eventId: ev.eventId, seats: ['s002'] } })).body;
-    await call(app.url, 'POST', `/internal/holds/${sold.id}/confirm`, { body: { orderId: 'o-1' } });
+    const active = (await app.call('POST', '/api/holds', { as: buyer('u1'), body: { eventId: ev.eventId, seats: ['s001'], ga: [{ areaId: 'floor', quantity: 2 }] } })).body;
+    const sold = (await app.call('POST', '/api/holds', { as: buyer('u2'), body: { eventId: ev.eventId, seats: ['s002'] } })).body;
+    await app.call('POST', `/internal/holds/${sold.id}/confirm`, { body: { orderId: 'o-1' } });
     const live = await openSse(`${app.url}/api/events/${ev.eventId}/availability/stream`);
     const snapshot = await live.next();
 
@@ -96,15 +96,15 @@ describe('inventory: catalog events through the bus (real Postgres + Redis Strea
     ]);
     const released = await query(app.deps, "SELECT payload FROM outbox WHERE aggregate_id = $1 AND type = 'hold.released'", [active.id]);
     expect(released.map((r) => r.payload)).to.deep.equal([{ holdId: active.id, eventId: ev.eventId, userId: 'u1', seats: ['s001'], ga: [{ areaId: 'floor', quantity: 2 }] }]);
-    const snap = (await call(app.url, 'GET', `/api/events/${ev.eventId}/availability`)).body;
+    const snap = (await app.call('GET', `/api/events/${ev.eventId}/availability`)).body;
     expect(snap.status).to.equal('cancelled');
     expect(snap.ga[0].remaining).to.equal(0);
-    const refused = await call(app.url, 'POST', '/api/holds', { user: 'u3', body: { eventId: ev.eventId, ga: [{ areaId: 'floor', quantity: 1 }] } });
+    const refused = await app.call('POST', '/api/holds', { as: buyer('u3'), body: { eventId: ev.eventId, ga: [{ areaId: 'floor', quantity: 1 }] } });
     expect([refused.status, refused.body.type]).to.deep.equal([409, 'https://eventtickets.dev/problems/event-cancelled']);
 
     // A second cancellation changes nothing.
     await deliver('event.cancelled', { eventId: ev.eventId });
-    expect((await call(app.url, 'GET', `/api/events/${ev.eventId}/availability`)).body.seq).to.equal(snap.seq);
+    expect((await app.call('GET', `/api/events/${ev.eventId}/availability`)).body.seq).to.equal(snap.seq);
   });
 
   it('a cancellation that arrives while a hold is being written waits for it and releases it too', async () => {
@@ -117,13 +117,13 @@ describe('inventory: catalog events through the bus (real Postgres + Redis Strea
     // A replica whose hold transaction pauses after its writes, before its commit (its row locks held).
     const slow = await startInstance(config, { hooks: { beforeCommit: async () => { atCommit(); await gate; } } });
     try {
-      const holding = call(slow.url, 'POST', '/api/holds', { user: 'u1', body: { eventId: ev.eventId, seats: ['s001'], ga: [{ areaId: 'floor', quantity: 2 }] } });
+      const holding = slow.call('POST', '/api/holds', { as: buyer('u1'), body: { eventId: ev.eventId, seats: ['s001'], ga: [{ areaId: 'floor', quantity: 2 }] } });
       await writing;
       const handler = catalogEventHandler(app.deps.db, app.deps.logger, app.deps.hub.publish);
       const cancel = { id: randomUUID(), type: 'event.cancelled', aggregateId: ev.eventId, payload: { eventId: ev.eventId }, occurredAt: new Date().toISOString(), headers: {} } as DomainEvent;
       const cancelling = withTransaction(app.deps.db, (t) => handler(cancel, t));
       // The cancellation is blocked behind the hold transaction before the hold may commit.
-      await eventually(async () => (await query(app.deps, "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")).length > 0);
+      await waitFor('the cancellation waiting on a lock', async () => (await query(app.deps, "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")).length > 0);
       resume();
       const [hold] = await Promise.all([holding, cancelling]);
       expect(hold.status, JSON.stringify(hold.body)).to.equal(201);
@@ -135,7 +135,7 @@ describe('inventory: catalog events through the bus (real Postgres + Redis Strea
       const released = await query(app.deps, "SELECT 1 FROM outbox WHERE aggregate_id = $1 AND type = 'hold.released'", [hold.body.id]);
       expect(released).to.have.length(1);
       // Nothing is left for the sweeper to trip over: the hold can no longer be confirmed.
-      const confirm = await call(app.url, 'POST', `/internal/holds/${hold.body.id}/confirm`, { body: { orderId: 'o-late' } });
+      const confirm = await app.call('POST', `/internal/holds/${hold.body.id}/confirm`, { body: { orderId: 'o-late' } });
       expect([confirm.status, confirm.body.type]).to.deep.equal([409, 'https://eventtickets.dev/problems/hold-released']);
     } finally {
       resume();
@@ -148,11 +148,11 @@ describe('inventory: catalog events through the bus (real Postgres + Redis Strea
     await deliver('event.cancelled', { eventId: ev.eventId }); // e.g. the publication's delivery failed and is retried later
     expect(await query(app.deps, 'SELECT 1 FROM events WHERE event_id = $1', [ev.eventId])).to.have.length(0);
     await deliver('event.published', ev);
-    const snap = (await call(app.url, 'GET', `/api/events/${ev.eventId}/availability`)).body;
+    const snap = (await app.call('GET', `/api/events/${ev.eventId}/availability`)).body;
     expect(snap.status).to.equal('cancelled');
     expect(Object.values(snap.seats)).to.deep.equal(['void', 'void', 'void', 'void']);
     expect(snap.ga.map((g: { remaining: number }) => g.remaining)).to.deep.equal([0]);
-    const refused = await call(app.url, 'POST', '/api/holds', { user: 'u1', body: { eventId: ev.eventId, seats: ['s001'] } });
+    const refused = await app.call('POST', '/api/holds', { as: buyer('u1'), body: { eventId: ev.eventId, seats: ['s001'] } });
     expect([refused.status, refused.body.type]).to.deep.equal([409, 'https://eventtickets.dev/problems/event-cancelled']);
 
     // A publication after the cancellation that adds a seat adds it void, and says so live.

@@ -3,7 +3,8 @@
 import { expect } from 'chai';
 import type { InventoryConfig } from '../src/config.ts';
 import { expireBatch } from '../src/use-cases/expiry.ts';
-import { call, dropDatabase, eventPayload, eventually, publishEvent, query, sqlDirect, startInstance, suiteConfig, type Instance } from './helpers.ts';
+import { buyer, dropDatabase, eventPayload, publishEvent, query, sqlDirect, startInstance, suiteConfig, type Instance } from './helpers.ts';
+import { waitFor } from '@eventtickets/platform/testing';
 
 describe('inventory: hold expiry across restarts (real Postgres + Redis)', function () {
   let config: InventoryConfig;
@@ -27,8 +28,8 @@ describe('inventory: hold expiry across restarts (real Postgres + Redis)', funct
     const first = await instance({ EXPIRY_INTERVAL_MS: 600_000 });
     const ev = eventPayload({ seats: 10, ga: 10 });
     await publishEvent(first.deps, ev);
-    const expiring = (await call(first.url, 'POST', '/api/holds', { user: 'u1', body: { eventId: ev.eventId, seats: ['s001', 's002'], ga: [{ areaId: 'floor', quantity: 2 }] } })).body;
-    const staying = (await call(first.url, 'POST', '/api/holds', { user: 'u2', body: { eventId: ev.eventId, seats: ['s003'] } })).body;
+    const expiring = (await first.call('POST', '/api/holds', { as: buyer('u1'), body: { eventId: ev.eventId, seats: ['s001', 's002'], ga: [{ areaId: 'floor', quantity: 2 }] } })).body;
+    const staying = (await first.call('POST', '/api/holds', { as: buyer('u2'), body: { eventId: ev.eventId, seats: ['s003'] } })).body;
     await first.stop();
 
     // Time passes while no replica runs: the reservation window of the first hold is over.
@@ -36,7 +37,7 @@ describe('inventory: hold expiry across restarts (real Postgres + Redis)', funct
     const seqBefore = Number((await sqlDirect(config, 'SELECT seq FROM events WHERE event_id = $1', [ev.eventId]))[0].seq);
 
     const second = await instance({ EXPIRY_INTERVAL_MS: 100 });
-    const status = await eventually(async () => {
+    const status = await waitFor('the hold expired by the second replica', async () => {
       const [row] = await query(second.deps, 'SELECT status, end_reason FROM holds WHERE hold_id = $1', [expiring.id]);
       return row.status === 'expired' ? row : undefined;
     });
@@ -55,28 +56,28 @@ describe('inventory: hold expiry across restarts (real Postgres + Redis)', funct
     const [change] = await query(second.deps, 'SELECT change FROM availability_changes WHERE event_id = $1 AND seq = $2', [ev.eventId, seqBefore + 1]);
     expect(change.change.seats).to.deep.equal({ s001: 'available', s002: 'available' });
 
-    const confirm = await call(second.url, 'POST', `/internal/holds/${expiring.id}/confirm`, { body: { orderId: 'late-order' } });
+    const confirm = await second.call('POST', `/internal/holds/${expiring.id}/confirm`, { body: { orderId: 'late-order' } });
     expect([confirm.status, confirm.body.type]).to.deep.equal([409, 'https://eventtickets.dev/problems/hold-expired']);
-    const owner = await call(second.url, 'GET', `/api/holds/${expiring.id}`, { user: 'u1' });
+    const owner = await second.call('GET', `/api/holds/${expiring.id}`, { as: buyer('u1') });
     expect(owner.body).to.include({ status: 'expired', endReason: 'expired', confirmedAt: null });
 
     // the other hold was untouched and confirms, idempotently
-    const ok = await call(second.url, 'POST', `/internal/holds/${staying.id}/confirm`, { body: { orderId: 'o-2' } });
-    const again = await call(second.url, 'POST', `/internal/holds/${staying.id}/confirm`, { body: { orderId: 'o-2' } });
+    const ok = await second.call('POST', `/internal/holds/${staying.id}/confirm`, { body: { orderId: 'o-2' } });
+    const again = await second.call('POST', `/internal/holds/${staying.id}/confirm`, { body: { orderId: 'o-2' } });
     expect(ok.status).to.equal(200);
     expect(again.body).to.deep.equal(ok.body);
     expect(await query(second.deps, "SELECT 1 FROM outbox WHERE aggregate_id = $1 AND type = 'hold.confirmed'", [staying.id])).to.have.length(1);
     const metrics = await (await fetch(`${second.url}/metrics`)).text();
-    expect(Number(/^holds_expired_total\{[^}]*\} (\d+)/m.exec(metrics)?.[1])).to.be.at.least(1);
+    expect(Number(/^inventory_holds_expired_total\{[^}]*\} (\d+)/m.exec(metrics)?.[1])).to.be.at.least(1);
   });
 
   it('a hold past its window is expired by the confirm itself even before any sweep ran', async () => {
     const inst = await instance({ EXPIRY_INTERVAL_MS: 600_000 });
     const ev = eventPayload({ seats: 5 });
     await publishEvent(inst.deps, ev);
-    const hold = (await call(inst.url, 'POST', '/api/holds', { user: 'u3', body: { eventId: ev.eventId, seats: ['s004'] } })).body;
+    const hold = (await inst.call('POST', '/api/holds', { as: buyer('u3'), body: { eventId: ev.eventId, seats: ['s004'] } })).body;
     await query(inst.deps, "UPDATE holds SET expires_at = now() - interval '1 second' WHERE hold_id = $1", [hold.id]);
-    const confirm = await call(inst.url, 'POST', `/internal/holds/${hold.id}/confirm`, { body: { orderId: 'o-3' } });
+    const confirm = await inst.call('POST', `/internal/holds/${hold.id}/confirm`, { body: { orderId: 'o-3' } });
     expect([confirm.status, confirm.body.type]).to.deep.equal([409, 'https://eventtickets.dev/problems/hold-expired']);
     const [row] = await query(inst.deps, 'SELECT h.status, s.status AS seat FROM holds h, seats s WHERE h.hold_id = $1 AND s.event_id = $2 AND s.seat_id = $3', [hold.id, ev.eventId, 's004']);
     expect(row).to.deep.equal({ status: 'expired', seat: 'available' });
@@ -89,38 +90,38 @@ describe('inventory: hold expiry across restarts (real Postgres + Redis)', funct
     // an aged key row disappearing says it is over (before any hold below is made due).
     await sqlDirect(config, "INSERT INTO idempotency_keys (scope, key, request_hash, created_at) VALUES ('sweep-marker', 'marker-key-01', 'x', now() - interval '2 days')");
     const inst = await instance({ EXPIRY_INTERVAL_MS: 600_000 });
-    await eventually(async () => (await query(inst.deps, "SELECT 1 FROM idempotency_keys WHERE scope = 'sweep-marker'")).length === 0);
+    await waitFor('the old idempotency key pruned', async () => (await query(inst.deps, "SELECT 1 FROM idempotency_keys WHERE scope = 'sweep-marker'")).length === 0);
     const ev = eventPayload({ seats: 5 });
     await publishEvent(inst.deps, ev);
-    const dead = (await call(inst.url, 'POST', '/api/holds', { user: 'u4', body: { eventId: ev.eventId, seats: ['s001'] } })).body;
-    const live = (await call(inst.url, 'POST', '/api/holds', { user: 'u4', body: { eventId: ev.eventId, seats: ['s002'] } })).body;
+    const dead = (await inst.call('POST', '/api/holds', { as: buyer('u4'), body: { eventId: ev.eventId, seats: ['s001'] } })).body;
+    const live = (await inst.call('POST', '/api/holds', { as: buyer('u4'), body: { eventId: ev.eventId, seats: ['s002'] } })).body;
     const [{ expires_at: expiresAt }] = await query(inst.deps, "UPDATE holds SET expires_at = now() - interval '1 second' WHERE hold_id = $1 RETURNING expires_at", [dead.id]);
-    const seqBefore = (await call(inst.url, 'GET', `/api/events/${ev.eventId}/availability`)).body.seq;
+    const seqBefore = (await inst.call('GET', `/api/events/${ev.eventId}/availability`)).body.seq;
 
     for (const path of [`/api/holds/${dead.id}`, `/internal/holds/${dead.id}`]) {
-      const res = await call(inst.url, 'GET', path, { user: 'u4' });
+      const res = await inst.call('GET', path, { as: buyer('u4') });
       expect(res.status).to.equal(200);
       expect(res.body, path).to.include({ status: 'expired', endReason: 'expired', endedAt: expiresAt.toISOString(), expiresAt: expiresAt.toISOString(), confirmedAt: null });
     }
-    expect((await call(inst.url, 'GET', `/api/holds/${live.id}`, { user: 'u4' })).body).to.include({ status: 'active', endedAt: null, endReason: null });
+    expect((await inst.call('GET', `/api/holds/${live.id}`, { as: buyer('u4') })).body).to.include({ status: 'active', endedAt: null, endReason: null });
 
     // Reading wrote nothing: the row, its seat, the change log and the outbox wait for the sweeper (or a confirm).
     const [row] = await query(inst.deps, 'SELECT h.status, h.ended_at, s.status AS seat FROM holds h JOIN seats s ON s.hold_id = h.hold_id WHERE h.hold_id = $1', [dead.id]);
     expect(row).to.deep.equal({ status: 'active', ended_at: null, seat: 'held' });
-    expect((await call(inst.url, 'GET', `/api/events/${ev.eventId}/availability`)).body.seq).to.equal(seqBefore);
+    expect((await inst.call('GET', `/api/events/${ev.eventId}/availability`)).body.seq).to.equal(seqBefore);
     expect((await query(inst.deps, 'SELECT type FROM outbox WHERE aggregate_id = $1', [dead.id])).map((e) => e.type)).to.deep.equal(['hold.created']);
 
     // When the sweep does come, the recorded state agrees with what was read.
     await expireBatch({ db: inst.deps.db, publish: inst.deps.hub.publish, batchSize: 10 });
-    const swept = (await call(inst.url, 'GET', `/api/holds/${dead.id}`, { user: 'u4' })).body;
+    const swept = (await inst.call('GET', `/api/holds/${dead.id}`, { as: buyer('u4') })).body;
     expect(swept).to.include({ status: 'expired', endReason: 'expired' });
     expect((await query(inst.deps, 'SELECT status FROM seats WHERE event_id = $1 AND seat_id = $2', [ev.eventId, 's001']))[0].status).to.equal('available');
 
     // Its owner releasing a dead hold before any sweep: it ends as expired, and counts as one.
     await query(inst.deps, "UPDATE holds SET expires_at = now() - interval '1 second' WHERE hold_id = $1", [live.id]);
     const expiredBefore = await expiredCount(inst);
-    expect((await call(inst.url, 'DELETE', `/api/holds/${live.id}`, { user: 'u4' })).status).to.equal(204);
-    expect((await call(inst.url, 'GET', `/api/holds/${live.id}`, { user: 'u4' })).body).to.include({ status: 'expired', endReason: 'expired' });
+    expect((await inst.call('DELETE', `/api/holds/${live.id}`, { as: buyer('u4') })).status).to.equal(204);
+    expect((await inst.call('GET', `/api/holds/${live.id}`, { as: buyer('u4') })).body).to.include({ status: 'expired', endReason: 'expired' });
     expect(await expiredCount(inst)).to.equal(expiredBefore + 1);
   });
 
@@ -129,8 +130,8 @@ describe('inventory: hold expiry across restarts (real Postgres + Redis)', funct
     const sweepers = await Promise.all([0, 1, 2].map(() => instance({ EXPIRY_INTERVAL_MS: 20, EXPIRY_BATCH_SIZE: 3 })));
     const ev = eventPayload({ seats: 30, ga: 100, maxSeatsPerOrder: 10 });
     await publishEvent(sweepers[0]!.deps, ev);
-    const holds = await Promise.all(Array.from({ length: 30 }, (_, i) => call(sweepers[i % 3]!.url, 'POST', '/api/holds', {
-      user: `sweep-${i}`,
+    const holds = await Promise.all(Array.from({ length: 30 }, (_, i) => sweepers[i % 3]!.call('POST', '/api/holds', {
+      as: buyer(`sweep-${i}`),
       body: { eventId: ev.eventId, seats: [`s${String(i + 1).padStart(3, '0')}`], ga: [{ areaId: 'floor', quantity: 1 + (i % 3) }] },
     })));
     expect(holds.map((h) => h.status)).to.deep.equal(Array(30).fill(201));
@@ -138,7 +139,7 @@ describe('inventory: hold expiry across restarts (real Postgres + Redis)', funct
     const expiredBefore = await Promise.all(sweepers.map((s) => expiredCount(s)));
 
     await query(sweepers[0]!.deps, "UPDATE holds SET expires_at = now() - interval '1 second' WHERE event_id = $1", [ev.eventId]);
-    await eventually(async () => (await query(sweepers[0]!.deps, "SELECT 1 FROM holds WHERE event_id = $1 AND status = 'active'", [ev.eventId])).length === 0);
+    await waitFor('every hold expired', async () => (await query(sweepers[0]!.deps, "SELECT 1 FROM holds WHERE event_id = $1 AND status = 'active'", [ev.eventId])).length === 0);
 
     const expiredEvents = await query(sweepers[0]!.deps, "SELECT aggregate_id FROM outbox WHERE type = 'hold.expired' AND payload->>'eventId' = $1", [ev.eventId]);
     expect(expiredEvents.map((e) => e.aggregate_id).sort()).to.deep.equal(holds.map((h) => h.body.id).sort());
@@ -159,5 +160,5 @@ describe('inventory: hold expiry across restarts (real Postgres + Redis)', funct
 
 async function expiredCount(inst: Instance): Promise<number> {
   const text = await (await fetch(`${inst.url}/metrics`)).text();
-  return Number(/^holds_expired_total\{[^}]*\} (\d+)/m.exec(text)?.[1] ?? 0);
+  return Number(/^inventory_holds_expired_total\{[^}]*\} (\d+)/m.exec(text)?.[1] ?? 0);
 }

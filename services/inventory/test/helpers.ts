@@ -3,18 +3,22 @@
 // expiry loop) listening on its own port, so several of them share state only through Postgres and Redis.
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { expect } from 'chai';
-import { createContract, createLogger, listen, loadConfig, migrate, withTransaction, type Contract, type RunningServer } from '@eventtickets/platform';
-import { createTestDatabase, dropTestDatabase, requireRedis, uniqueSuffix } from '@eventtickets/platform/testing/harness';
+import { createContract, createLogger, listen, loadConfig, migrate, withTransaction, type Contract, type EventPayload, type RunningServer } from '@eventtickets/platform';
+import { createContractClient, createTestDatabase, dropTestDatabase, requireRedis, uniqueSuffix, type Call, type TestIdentity } from '@eventtickets/platform/testing';
 import { configSchema, type InventoryConfig } from '../src/config.ts';
 import { createDeps, type DepsOverrides, type InventoryDeps } from '../src/deps.ts';
 import { migrations } from '../src/db/migrations.ts';
 import { createApp, contractFile } from '../src/app.ts';
 import { startWorkers } from '../src/workers.ts';
-import { materialiseEvent, type EventPublished } from '../src/use-cases/materialise.ts';
+import type { EventPublished } from '../src/events/catalog-events.ts';
+import { materialiseEvent } from '../src/use-cases/materialise.ts';
+
+export type { Reply as CallResult } from '@eventtickets/platform/testing';
 
 export interface Instance {
   url: string;
+  /** HTTP calls to this replica; every response is checked against openapi.yaml (platform test kit). */
+  call: Call;
   deps: InventoryDeps;
   server: RunningServer;
   /** Graceful stop, as on SIGTERM: SSE streams end, the server drains, workers stop, connections close. */
@@ -46,6 +50,7 @@ export async function startInstance(config: InventoryConfig, overrides: DepsOver
   let stopped: Promise<void> | undefined;
   return {
     url: server.url,
+    call: createContractClient(server.url, await getContract()),
     deps,
     server,
     stop: () => (stopped ??= (async () => {
@@ -75,30 +80,24 @@ export async function schemaErrors(schema: string, value: unknown): Promise<stri
   return validate(value) ? [] : (validate.errors as { instancePath: string; message: string }[]).map((e) => `${e.instancePath} ${e.message}`);
 }
 
-export interface CallResult { status: number; body: any; headers: Headers }
-
-/** One HTTP call; `user` sets the identity headers the gateway would forward. Every response body is
- *  checked against the contract. */
-export async function call(base: string, method: string, path: string, opts: { user?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<CallResult> {
-  const headers: Record<string, string> = { ...opts.headers };
-  if (opts.user) Object.assign(headers, { 'x-user-id': opts.user, 'x-user-role': 'buyer' });
-  if (opts.body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(base + path, { method, headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body) });
-  const text = await res.text();
-  const body = text ? JSON.parse(text) : undefined;
-  const errors = (await getContract()).responseErrors(method, path, res.status, body ?? '');
-  if (res.status !== 204) expect(errors, `${method} ${path} ${res.status} response vs contract: ${JSON.stringify(body)}`).to.deep.equal([]);
-  return { status: res.status, body, headers: res.headers };
+/** The signed-in buyer the gateway would forward (identity headers). */
+export function buyer(userId: string): TestIdentity {
+  return { userId, role: 'buyer' };
 }
 
 /** A published event as catalog announces it: `seats` seats A1..An in two tiers, optional GA area. */
-export function eventPayload(opts: { seats?: number; ga?: number; maxSeatsPerOrder?: number; reservationMinutes?: number; salesStartAt?: string | null; salesEndAt?: string | null } = {}): EventPublished {
+export function eventPayload(opts: { seats?: number; ga?: number; maxSeatsPerOrder?: number; reservationMinutes?: number; salesStartAt?: string; salesEndAt?: string } = {}): EventPayload<'event.published'> {
   const eventId = `ev-${randomUUID()}`;
   const n = opts.seats ?? 50;
   return {
     eventId,
     organizerId: 'org-1',
     title: 'Test night',
+    venueId: 'venue-1',
+    venueName: 'Test hall',
+    timeZone: 'Europe/Paris',
+    startsAt: new Date(Date.now() + 7 * 86_400_000).toISOString(),
+    endsAt: new Date(Date.now() + 7 * 86_400_000 + 3 * 3_600_000).toISOString(),
     salesStartAt: opts.salesStartAt === undefined ? new Date(Date.now() - 3_600_000).toISOString() : opts.salesStartAt,
     salesEndAt: opts.salesEndAt === undefined ? new Date(Date.now() + 86_400_000).toISOString() : opts.salesEndAt,
     reservationMinutes: opts.reservationMinutes ?? 10,
@@ -120,15 +119,6 @@ export async function publishEvent(deps: InventoryDeps, payload: EventPublished)
 export async function query<T = any>(deps: InventoryDeps, sql: string, bind: unknown[] = []): Promise<T[]> {
   const [result] = await deps.db.query(sql, { bind });
   return result as T[];
-}
-
-/** Polls until fn returns a truthy value (no timing assertion: mocha's timeout is the only limit). */
-export async function eventually<T>(fn: () => Promise<T | undefined | null | false>, intervalMs = 50): Promise<T> {
-  for (;;) {
-    const value = await fn();
-    if (value) return value;
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
 }
 
 /** SQL straight against a suite's database, for moments when no replica is running. */

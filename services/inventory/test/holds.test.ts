@@ -2,7 +2,7 @@
 // (and that it changes nothing), ownership, release, confirm (idempotent), the outbox events, the snapshot.
 import { expect } from 'chai';
 import type { InventoryConfig } from '../src/config.ts';
-import { call, dropDatabase, eventPayload, publishEvent, query, startInstance, suiteConfig, type Instance } from './helpers.ts';
+import { buyer, dropDatabase, eventPayload, publishEvent, query, startInstance, suiteConfig, type Instance } from './helpers.ts';
 
 describe('inventory: holds (real Postgres + Redis)', function () {
   let config: InventoryConfig;
@@ -30,8 +30,8 @@ describe('inventory: holds (real Postgres + Redis)', function () {
   it('holds seats and GA places for the signed-in user: 201 with expiry, prices, totals, and hold.created', async () => {
     const ev = eventPayload({ seats: 20, ga: 100, reservationMinutes: 7 });
     await publishEvent(app.deps, ev);
-    const before = await call(app.url, 'GET', `/api/events/${ev.eventId}/availability`);
-    const res = await call(app.url, 'POST', '/api/holds', { user: 'u1', body: { eventId: ev.eventId, seats: ['s012', 's001'], ga: [{ areaId: 'floor', quantity: 3 }] } });
+    const before = await app.call('GET', `/api/events/${ev.eventId}/availability`);
+    const res = await app.call('POST', '/api/holds', { as: buyer('u1'), body: { eventId: ev.eventId, seats: ['s012', 's001'], ga: [{ areaId: 'floor', quantity: 3 }] } });
     expect(res.status).to.equal(201);
     const hold = res.body;
     expect(res.headers.get('location')).to.equal(`/api/holds/${hold.id}`);
@@ -52,7 +52,7 @@ describe('inventory: holds (real Postgres + Redis)', function () {
     const events = await outbox(hold.id);
     expect(events).to.deep.equal([{ type: 'hold.created', payload: { holdId: hold.id, eventId: ev.eventId, userId: 'u1', seats: ['s001', 's012'], ga: [{ areaId: 'floor', quantity: 3 }] } }]);
 
-    const after = await call(app.url, 'GET', `/api/events/${ev.eventId}/availability`);
+    const after = await app.call('GET', `/api/events/${ev.eventId}/availability`);
     expect(after.body.seq).to.equal(before.body.seq + 1);
     expect(after.body.seats.s001).to.equal('held');
     expect(after.body.seats.s002).to.equal('available');
@@ -76,18 +76,18 @@ describe('inventory: holds (real Postgres + Redis)', function () {
       [{ eventId: 'no-such-event', seats: ['s001'] }, 404, 'event-not-found'],
     ];
     for (const [body, status, slug] of cases) {
-      const res = await call(app.url, 'POST', '/api/holds', { user: 'u1', body });
+      const res = await app.call('POST', '/api/holds', { as: buyer('u1'), body });
       expect(res.status, JSON.stringify(body)).to.equal(status);
       expect(res.headers.get('content-type')).to.match(/^application\/problem\+json/);
       expect(res.body.type).to.equal(`https://eventtickets.dev/problems/${slug}`);
     }
-    const unknown = await call(app.url, 'POST', '/api/holds', { user: 'u1', body: { eventId: ev.eventId, seats: ['s001', 'nope'] } });
+    const unknown = await app.call('POST', '/api/holds', { as: buyer('u1'), body: { eventId: ev.eventId, seats: ['s001', 'nope'] } });
     expect(unknown.body.unknownSeats).to.deep.equal(['nope']);
-    const anonymous = await call(app.url, 'POST', '/api/holds', { body: { eventId: ev.eventId, seats: ['s001'] } });
+    const anonymous = await app.call('POST', '/api/holds', { body: { eventId: ev.eventId, seats: ['s001'] } });
     expect(anonymous.status).to.equal(401);
     expect((await seatRows(ev.eventId)).every((s) => s.status === 'available')).to.equal(true);
     expect(await query(app.deps, 'SELECT 1 FROM holds WHERE event_id = $1', [ev.eventId])).to.have.length(0);
-    expect((await call(app.url, 'GET', `/api/events/${ev.eventId}/availability`)).body.seq).to.equal(0);
+    expect((await app.call('GET', `/api/events/${ev.eventId}/availability`)).body.seq).to.equal(0);
   });
 
   it('respects the sales window', async () => {
@@ -95,18 +95,18 @@ describe('inventory: holds (real Postgres + Redis)', function () {
     const late = eventPayload({ salesEndAt: new Date(Date.now() - 60_000).toISOString() });
     await publishEvent(app.deps, early);
     await publishEvent(app.deps, late);
-    const a = await call(app.url, 'POST', '/api/holds', { user: 'u1', body: { eventId: early.eventId, seats: ['s001'] } });
+    const a = await app.call('POST', '/api/holds', { as: buyer('u1'), body: { eventId: early.eventId, seats: ['s001'] } });
     expect([a.status, a.body.type]).to.deep.equal([409, 'https://eventtickets.dev/problems/sales-not-open']);
-    const b = await call(app.url, 'POST', '/api/holds', { user: 'u1', body: { eventId: late.eventId, seats: ['s001'] } });
+    const b = await app.call('POST', '/api/holds', { as: buyer('u1'), body: { eventId: late.eventId, seats: ['s001'] } });
     expect([b.status, b.body.type]).to.deep.equal([409, 'https://eventtickets.dev/problems/sales-closed']);
   });
 
   it('a conflict is a 409 naming exactly the seats that are gone, and holds nothing', async () => {
     const ev = eventPayload({ seats: 10 });
     await publishEvent(app.deps, ev);
-    const first = await call(app.url, 'POST', '/api/holds', { user: 'u1', body: { eventId: ev.eventId, seats: ['s002', 's003'] } });
+    const first = await app.call('POST', '/api/holds', { as: buyer('u1'), body: { eventId: ev.eventId, seats: ['s002', 's003'] } });
     expect(first.status).to.equal(201);
-    const second = await call(app.url, 'POST', '/api/holds', { user: 'u2', body: { eventId: ev.eventId, seats: ['s001', 's003', 's004', 's002'] } });
+    const second = await app.call('POST', '/api/holds', { as: buyer('u2'), body: { eventId: ev.eventId, seats: ['s001', 's003', 's004', 's002'] } });
     expect(second.status).to.equal(409);
     expect(second.body.type).to.equal('https://eventtickets.dev/problems/seats-unavailable');
     expect(second.body.unavailableSeats).to.deep.equal(['s002', 's003']);
@@ -118,34 +118,34 @@ describe('inventory: holds (real Postgres + Redis)', function () {
   it('GET and DELETE are for the owner only; release frees the seats and emits hold.released', async () => {
     const ev = eventPayload({ seats: 10, ga: 10 });
     await publishEvent(app.deps, ev);
-    const { body: hold } = await call(app.url, 'POST', '/api/holds', { user: 'owner', body: { eventId: ev.eventId, seats: ['s005'], ga: [{ areaId: 'floor', quantity: 2 }] } });
-    expect((await call(app.url, 'GET', `/api/holds/${hold.id}`, { user: 'owner' })).body.id).to.equal(hold.id);
+    const { body: hold } = await app.call('POST', '/api/holds', { as: buyer('owner'), body: { eventId: ev.eventId, seats: ['s005'], ga: [{ areaId: 'floor', quantity: 2 }] } });
+    expect((await app.call('GET', `/api/holds/${hold.id}`, { as: buyer('owner') })).body.id).to.equal(hold.id);
     for (const method of ['GET', 'DELETE']) {
-      const other = await call(app.url, method, `/api/holds/${hold.id}`, { user: 'intruder' });
+      const other = await app.call(method, `/api/holds/${hold.id}`, { as: buyer('intruder') });
       expect([other.status, other.body.type]).to.deep.equal([404, 'https://eventtickets.dev/problems/hold-not-found']);
     }
-    expect((await call(app.url, 'GET', '/api/holds/not-a-uuid', { user: 'owner' })).status).to.equal(400);
-    expect((await call(app.url, 'DELETE', `/api/holds/${hold.id}`, { user: 'owner' })).status).to.equal(204);
-    expect((await call(app.url, 'DELETE', `/api/holds/${hold.id}`, { user: 'owner' })).status).to.equal(204); // idempotent
-    const after = await call(app.url, 'GET', `/api/holds/${hold.id}`, { user: 'owner' });
+    expect((await app.call('GET', '/api/holds/not-a-uuid', { as: buyer('owner') })).status).to.equal(400);
+    expect((await app.call('DELETE', `/api/holds/${hold.id}`, { as: buyer('owner') })).status).to.equal(204);
+    expect((await app.call('DELETE', `/api/holds/${hold.id}`, { as: buyer('owner') })).status).to.equal(204); // idempotent
+    const after = await app.call('GET', `/api/holds/${hold.id}`, { as: buyer('owner') });
     expect(after.body).to.include({ status: 'released', endReason: 'released' });
     expect((await seatRows(ev.eventId)).every((s) => s.status === 'available' && s.hold_id === null)).to.equal(true);
     const [ga] = await query(app.deps, 'SELECT held FROM ga_areas WHERE event_id = $1', [ev.eventId]);
     expect(ga.held).to.equal(0);
     expect((await outbox(hold.id)).map((e) => e.type)).to.deep.equal(['hold.created', 'hold.released']);
     // released seats can be held again
-    expect((await call(app.url, 'POST', '/api/holds', { user: 'u9', body: { eventId: ev.eventId, seats: ['s005'] } })).status).to.equal(201);
+    expect((await app.call('POST', '/api/holds', { as: buyer('u9'), body: { eventId: ev.eventId, seats: ['s005'] } })).status).to.equal(201);
   });
 
   it('confirm needs an orderId: a confirm without one (or malformed) is a 400 that sells nothing', async () => {
     const ev = eventPayload({ seats: 5 });
     await publishEvent(app.deps, ev);
-    const { body: hold } = await call(app.url, 'POST', '/api/holds', { user: 'u1', body: { eventId: ev.eventId, seats: ['s001'] } });
+    const { body: hold } = await app.call('POST', '/api/holds', { as: buyer('u1'), body: { eventId: ev.eventId, seats: ['s001'] } });
     for (const body of [undefined, {}, { orderId: '' }, { orderId: 'o-1', extra: true }]) {
-      const res = await call(app.url, 'POST', `/internal/holds/${hold.id}/confirm`, { body });
+      const res = await app.call('POST', `/internal/holds/${hold.id}/confirm`, { body });
       expect([res.status, res.body.type], JSON.stringify(body)).to.deep.equal([400, 'https://eventtickets.dev/problems/validation-error']);
     }
-    expect((await call(app.url, 'GET', `/internal/holds/${hold.id}`)).body).to.include({ status: 'active', orderId: null });
+    expect((await app.call('GET', `/internal/holds/${hold.id}`)).body).to.include({ status: 'active', orderId: null });
     expect((await seatRows(ev.eventId))[0]).to.include({ status: 'held', hold_id: hold.id });
     expect((await outbox(hold.id)).map((e) => e.type)).to.deep.equal(['hold.created']);
   });
@@ -153,18 +153,18 @@ describe('inventory: holds (real Postgres + Redis)', function () {
   it('confirm sells the seats for one order, again with that order returns the same result, another order is 409; a confirmed hold cannot be released', async () => {
     const ev = eventPayload({ seats: 10, ga: 10 });
     await publishEvent(app.deps, ev);
-    const { body: hold } = await call(app.url, 'POST', '/api/holds', { user: 'u1', body: { eventId: ev.eventId, seats: ['s001', 's002'], ga: [{ areaId: 'floor', quantity: 2 }] } });
-    const first = await call(app.url, 'POST', `/internal/holds/${hold.id}/confirm`, { body: { orderId: 'order-1' } });
+    const { body: hold } = await app.call('POST', '/api/holds', { as: buyer('u1'), body: { eventId: ev.eventId, seats: ['s001', 's002'], ga: [{ areaId: 'floor', quantity: 2 }] } });
+    const first = await app.call('POST', `/internal/holds/${hold.id}/confirm`, { body: { orderId: 'order-1' } });
     expect(first.status).to.equal(200);
     expect(first.body).to.include({ status: 'confirmed', orderId: 'order-1' });
-    const seqAfterFirst = (await call(app.url, 'GET', `/api/events/${ev.eventId}/availability`)).body.seq;
-    const again = await call(app.url, 'POST', `/internal/holds/${hold.id}/confirm`, { body: { orderId: 'order-1' } });
+    const seqAfterFirst = (await app.call('GET', `/api/events/${ev.eventId}/availability`)).body.seq;
+    const again = await app.call('POST', `/internal/holds/${hold.id}/confirm`, { body: { orderId: 'order-1' } });
     expect(again.status).to.equal(200);
     expect(again.body).to.deep.equal(first.body);
-    const other = await call(app.url, 'POST', `/internal/holds/${hold.id}/confirm`, { body: { orderId: 'order-2' } });
+    const other = await app.call('POST', `/internal/holds/${hold.id}/confirm`, { body: { orderId: 'order-2' } });
     expect([other.status, other.body.type, other.body.holdStatus]).to.deep.equal([409, 'https://eventtickets.dev/problems/hold-confirmed-for-other-order', 'confirmed']);
-    expect((await call(app.url, 'GET', `/internal/holds/${hold.id}`)).body.orderId, 'the other order changed nothing').to.equal('order-1');
-    const release = await call(app.url, 'POST', `/internal/holds/${hold.id}/release`);
+    expect((await app.call('GET', `/internal/holds/${hold.id}`)).body.orderId, 'the other order changed nothing').to.equal('order-1');
+    const release = await app.call('POST', `/internal/holds/${hold.id}/release`);
     expect([release.status, release.body.type]).to.deep.equal([409, 'https://eventtickets.dev/problems/hold-confirmed']);
     expect((await seatRows(ev.eventId)).filter((s) => s.status === 'sold').map((s) => s.seat_id)).to.deep.equal(['s001', 's002']);
     const [ga] = await query(app.deps, 'SELECT held, sold FROM ga_areas WHERE event_id = $1', [ev.eventId]);
@@ -172,17 +172,17 @@ describe('inventory: holds (real Postgres + Redis)', function () {
     const events = await outbox(hold.id);
     expect(events.map((e) => e.type)).to.deep.equal(['hold.created', 'hold.confirmed']);
     expect(events[1]!.payload).to.deep.equal({ holdId: hold.id, eventId: ev.eventId, userId: 'u1', seats: ['s001', 's002'], ga: [{ areaId: 'floor', quantity: 2 }], orderId: 'order-1' });
-    expect((await call(app.url, 'GET', `/api/events/${ev.eventId}/availability`)).body.seq, 'repeats change no seat').to.equal(seqAfterFirst);
-    expect((await call(app.url, 'GET', `/internal/holds/${hold.id}`)).body.userId).to.equal('u1');
-    expect((await call(app.url, 'POST', `/internal/holds/${'0'.repeat(8)}-0000-4000-8000-${'0'.repeat(12)}/confirm`, { body: { orderId: 'order-1' } })).status).to.equal(404);
+    expect((await app.call('GET', `/api/events/${ev.eventId}/availability`)).body.seq, 'repeats change no seat').to.equal(seqAfterFirst);
+    expect((await app.call('GET', `/internal/holds/${hold.id}`)).body.userId).to.equal('u1');
+    expect((await app.call('POST', `/internal/holds/${'0'.repeat(8)}-0000-4000-8000-${'0'.repeat(12)}/confirm`, { body: { orderId: 'order-1' } })).status).to.equal(404);
   });
 
   it('two orders confirming one hold at once: exactly one wins, the other is 409 hold-confirmed-for-other-order', async () => {
     const ev = eventPayload({ seats: 5 });
     await publishEvent(app.deps, ev);
-    const { body: hold } = await call(app.url, 'POST', '/api/holds', { user: 'u1', body: { eventId: ev.eventId, seats: ['s003'] } });
+    const { body: hold } = await app.call('POST', '/api/holds', { as: buyer('u1'), body: { eventId: ev.eventId, seats: ['s003'] } });
     const orders = ['race-a', 'race-b', 'race-a', 'race-b'];
-    const results = await Promise.all(orders.map((orderId) => call(app.url, 'POST', `/internal/holds/${hold.id}/confirm`, { body: { orderId } })));
+    const results = await Promise.all(orders.map((orderId) => app.call('POST', `/internal/holds/${hold.id}/confirm`, { body: { orderId } })));
     const [winner] = await query<{ order_id: string }>(app.deps, 'SELECT order_id FROM holds WHERE hold_id = $1', [hold.id]);
     results.forEach((res, i) => {
       if (orders[i] === winner!.order_id) expect([res.status, res.body.orderId]).to.deep.equal([200, winner!.order_id]);
@@ -194,10 +194,10 @@ describe('inventory: holds (real Postgres + Redis)', function () {
   it('a released hold cannot be confirmed', async () => {
     const ev = eventPayload({ seats: 5 });
     await publishEvent(app.deps, ev);
-    const { body: hold } = await call(app.url, 'POST', '/api/holds', { user: 'u1', body: { eventId: ev.eventId, seats: ['s001'] } });
-    const released = await call(app.url, 'POST', `/internal/holds/${hold.id}/release`);
+    const { body: hold } = await app.call('POST', '/api/holds', { as: buyer('u1'), body: { eventId: ev.eventId, seats: ['s001'] } });
+    const released = await app.call('POST', `/internal/holds/${hold.id}/release`);
     expect(released.body.status).to.equal('released');
-    const confirm = await call(app.url, 'POST', `/internal/holds/${hold.id}/confirm`, { body: { orderId: 'order-late' } });
+    const confirm = await app.call('POST', `/internal/holds/${hold.id}/confirm`, { body: { orderId: 'order-late' } });
     expect([confirm.status, confirm.body.type]).to.deep.equal([409, 'https://eventtickets.dev/problems/hold-released']);
     expect((await seatRows(ev.eventId))[0]!.status).to.equal('available');
   });
@@ -210,24 +210,24 @@ describe('inventory: holds (real Postgres + Redis)', function () {
     const before = await metricsText();
     // Another replica's lock on s001, on masters 2 and 3 (a quorum of 3), that outlives the request's retries.
     await Promise.all(app.deps.redis.slice(1).map((r) => r.set(key('s001'), 'elsewhere', 'PX', 60_000)));
-    const busy = await call(app.url, 'POST', '/api/holds', { user: 'u1', body: { eventId: ev.eventId, seats: ['s002', 's001'] } });
+    const busy = await app.call('POST', '/api/holds', { as: buyer('u1'), body: { eventId: ev.eventId, seats: ['s002', 's001'] } });
     expect([busy.status, busy.body.type]).to.deep.equal([503, 'https://eventtickets.dev/problems/seats-busy']);
     expect(busy.headers.get('retry-after')).to.equal('1');
     expect((await seatRows(ev.eventId)).every((s) => s.status === 'available')).to.equal(true);
     expect(await app.deps.redis[1]!.get(key('s002')), 'the locks taken so far are given back').to.equal(null);
     const after = await metricsText();
-    expect(metricValue(after, 'hold_conflicts_total', 'reason="seats-busy"') - metricValue(before, 'hold_conflicts_total', 'reason="seats-busy"')).to.equal(1);
-    expect(metricValue(after, 'lock_wait_seconds_count') - metricValue(before, 'lock_wait_seconds_count')).to.equal(1);
+    expect(metricValue(after, 'inventory_hold_conflicts_total', 'reason="seats-busy"') - metricValue(before, 'inventory_hold_conflicts_total', 'reason="seats-busy"')).to.equal(1);
+    expect(metricValue(after, 'inventory_lock_wait_seconds_count') - metricValue(before, 'inventory_lock_wait_seconds_count')).to.equal(1);
 
     // Only one master still has it (say the others restarted): two of three votes are enough for this replica.
     await app.deps.redis[2]!.del(key('s001'));
-    const granted = await call(app.url, 'POST', '/api/holds', { user: 'u1', body: { eventId: ev.eventId, seats: ['s001', 's002'] } });
+    const granted = await app.call('POST', '/api/holds', { as: buyer('u1'), body: { eventId: ev.eventId, seats: ['s001', 's002'] } });
     expect(granted.status).to.equal(201);
     await app.deps.redis[1]!.del(key('s001'));
 
     // Locked elsewhere and already gone: the answer names the real conflict instead of asking for a retry.
     await Promise.all(app.deps.redis.map((r) => r.set(key('s002'), 'elsewhere', 'PX', 60_000)));
-    const gone = await call(app.url, 'POST', '/api/holds', { user: 'u2', body: { eventId: ev.eventId, seats: ['s002', 's003'] } });
+    const gone = await app.call('POST', '/api/holds', { as: buyer('u2'), body: { eventId: ev.eventId, seats: ['s002', 's003'] } });
     expect([gone.status, gone.body.type, gone.body.unavailableSeats]).to.deep.equal([409, 'https://eventtickets.dev/problems/seats-unavailable', ['s002']]);
     await Promise.all(app.deps.redis.map((r) => r.del(key('s002'))));
   });
@@ -236,17 +236,17 @@ describe('inventory: holds (real Postgres + Redis)', function () {
     const ev = eventPayload({ seats: 5 });
     await publishEvent(app.deps, ev);
     const before = await metricsText();
-    for (const name of ['holds_created_total', 'hold_conflicts_total', 'holds_expired_total', 'lock_wait_seconds_bucket', 'active_holds', 'sse_clients']) {
+    for (const name of ['inventory_holds_created_total', 'inventory_hold_conflicts_total', 'inventory_holds_expired_total', 'inventory_lock_wait_seconds_bucket', 'inventory_active_holds', 'inventory_sse_clients']) {
       expect(before).to.include(name);
     }
-    expect((await call(app.url, 'POST', '/api/holds', { user: 'm1', body: { eventId: ev.eventId, seats: ['s001'] } })).status).to.equal(201);
-    expect((await call(app.url, 'POST', '/api/holds', { user: 'm2', body: { eventId: ev.eventId, seats: ['s001'] } })).status).to.equal(409);
+    expect((await app.call('POST', '/api/holds', { as: buyer('m1'), body: { eventId: ev.eventId, seats: ['s001'] } })).status).to.equal(201);
+    expect((await app.call('POST', '/api/holds', { as: buyer('m2'), body: { eventId: ev.eventId, seats: ['s001'] } })).status).to.equal(409);
     const after = await metricsText();
-    expect(metricValue(after, 'holds_created_total') - metricValue(before, 'holds_created_total')).to.equal(1);
-    expect(metricValue(after, 'hold_conflicts_total', 'reason="seats-unavailable"') - metricValue(before, 'hold_conflicts_total', 'reason="seats-unavailable"')).to.equal(1);
-    expect(metricValue(after, 'lock_wait_seconds_count') - metricValue(before, 'lock_wait_seconds_count')).to.equal(2);
+    expect(metricValue(after, 'inventory_holds_created_total') - metricValue(before, 'inventory_holds_created_total')).to.equal(1);
+    expect(metricValue(after, 'inventory_hold_conflicts_total', 'reason="seats-unavailable"') - metricValue(before, 'inventory_hold_conflicts_total', 'reason="seats-unavailable"')).to.equal(1);
+    expect(metricValue(after, 'inventory_lock_wait_seconds_count') - metricValue(before, 'inventory_lock_wait_seconds_count')).to.equal(2);
     const [active] = await query(app.deps, "SELECT count(*)::int AS n FROM holds WHERE status = 'active' AND expires_at > now()");
-    expect(metricValue(after, 'active_holds')).to.equal(active.n).and.to.be.greaterThan(0);
+    expect(metricValue(after, 'inventory_active_holds')).to.equal(active.n).and.to.be.greaterThan(0);
   });
 });
 

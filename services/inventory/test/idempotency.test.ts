@@ -5,7 +5,8 @@
 import { expect } from 'chai';
 import type { Locker } from '@eventtickets/platform';
 import type { InventoryConfig } from '../src/config.ts';
-import { call, dropDatabase, eventPayload, eventually, publishEvent, query, startInstance, suiteConfig, type CallResult, type Instance } from './helpers.ts';
+import { buyer, dropDatabase, eventPayload, publishEvent, query, startInstance, suiteConfig, type CallResult, type Instance } from './helpers.ts';
+import { waitFor } from '@eventtickets/platform/testing';
 
 const noLock: Locker = { withLocks: (_keys, _ttl, fn) => fn({ signal: new AbortController().signal }) };
 
@@ -29,7 +30,7 @@ describe('inventory: retry-safe holds with Idempotency-Key (real Postgres + Redi
     return inst;
   }
   function hold(inst: Instance, user: string, body: unknown, key?: string): Promise<CallResult> {
-    return call(inst.url, 'POST', '/api/holds', { user, body, headers: key ? { 'idempotency-key': key } : {} });
+    return inst.call('POST', '/api/holds', { as: buyer(user), body, headers: key ? { 'idempotency-key': key } : {} });
   }
   async function holdsOf(eventId: string) {
     return query<{ hold_id: string; user_id: string }>(app.deps, 'SELECT hold_id, user_id FROM holds WHERE event_id = $1 ORDER BY created_at', [eventId]);
@@ -38,11 +39,11 @@ describe('inventory: retry-safe holds with Idempotency-Key (real Postgres + Redi
     return query<{ seat_id: string; hold_id: string }>(app.deps, "SELECT seat_id, hold_id FROM seats WHERE event_id = $1 AND status <> 'available' ORDER BY seat_id", [eventId]);
   }
   async function seq(eventId: string): Promise<number> {
-    return (await call(app.url, 'GET', `/api/events/${eventId}/availability`)).body.seq;
+    return (await app.call('GET', `/api/events/${eventId}/availability`)).body.seq;
   }
   async function holdsCreatedMetric(inst: Instance): Promise<number> {
     const text = await (await fetch(`${inst.url}/metrics`)).text();
-    return Number(/^holds_created_total(?:\{[^}]*\})? (\d+)/m.exec(text)?.[1] ?? 0);
+    return Number(/^inventory_holds_created_total(?:\{[^}]*\})? (\d+)/m.exec(text)?.[1] ?? 0);
   }
 
   it('a retry after a lost response gets the same hold back (201, replayed) and holds nothing more', async () => {
@@ -78,10 +79,10 @@ describe('inventory: retry-safe holds with Idempotency-Key (real Postgres + Redi
     await Promise.all(app.deps.redis.map((r) => r.del(lockKey('s001'))));
 
     // The replay is the response as created; GET shows the hold as it is now.
-    expect((await call(app.url, 'DELETE', `/api/holds/${first.body.id}`, { user: 'retry-user' })).status).to.equal(204);
+    expect((await app.call('DELETE', `/api/holds/${first.body.id}`, { as: buyer('retry-user') })).status).to.equal(204);
     const afterRelease = await hold(app, 'retry-user', body, 'retry-key-0001');
     expect([afterRelease.status, afterRelease.body]).to.deep.equal([201, first.body]);
-    expect((await call(app.url, 'GET', `/api/holds/${first.body.id}`, { user: 'retry-user' })).body.status).to.equal('released');
+    expect((await app.call('GET', `/api/holds/${first.body.id}`, { as: buyer('retry-user') })).body.status).to.equal('released');
     expect(await heldSeats(ev.eventId)).to.deep.equal([]);
     expect(await holdsOf(ev.eventId)).to.have.length(1);
   });
@@ -134,10 +135,10 @@ describe('inventory: retry-safe holds with Idempotency-Key (real Postgres + Redi
     await publishEvent(app.deps, ev);
     const body = { eventId: ev.eventId, seats: ['s007'] };
     const first = hold(slow, 'patient', body, 'slow-key-0001');
-    await eventually(async () => paused === 1);
+    await waitFor('the first attempt paused before its write', async () => paused === 1);
     const retry = hold(app, 'patient', body, 'slow-key-0001');
     // The retry cannot get the locks; it then waits on the first attempt's uncommitted key row.
-    await eventually(async () => (await query(app.deps,
+    await waitFor('the retry waiting on the first attempt\'s key row', async () => (await query(app.deps,
       "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'INSERT INTO idempotency_keys%'")).length > 0);
     releaseFirst();
     const [a, b] = await Promise.all([first, retry]);
@@ -203,7 +204,7 @@ describe('inventory: retry-safe holds with Idempotency-Key (real Postgres + Redi
     const refused = await hold(app, 'waiter', body, 'wait-key-0001');
     expect([refused.status, refused.body.type]).to.deep.equal([409, 'https://eventtickets.dev/problems/seats-unavailable']);
     expect(await query(app.deps, 'SELECT 1 FROM idempotency_keys WHERE scope = $1', ['waiter'])).to.have.length(0);
-    await call(app.url, 'DELETE', `/api/holds/${blocker.body.id}`, { user: 'blocker' });
+    await app.call('DELETE', `/api/holds/${blocker.body.id}`, { as: buyer('blocker') });
     const later = await hold(app, 'waiter', body, 'wait-key-0001');
     expect([later.status, later.headers.get('idempotent-replayed'), later.body.userId]).to.deep.equal([201, null, 'waiter']);
   });
@@ -216,7 +217,7 @@ describe('inventory: retry-safe holds with Idempotency-Key (real Postgres + Redi
     await query(app.deps, "UPDATE idempotency_keys SET created_at = now() - interval '25 hours' WHERE scope = 'pruned' AND key = 'old-key-00001'");
     // A replica prunes on its first sweep (then once a minute).
     await replica();
-    await eventually(async () => (await query(app.deps, "SELECT 1 FROM idempotency_keys WHERE scope = 'pruned' AND key = 'old-key-00001'")).length === 0);
+    await waitFor('the old key pruned', async () => (await query(app.deps, "SELECT 1 FROM idempotency_keys WHERE scope = 'pruned' AND key = 'old-key-00001'")).length === 0);
     expect(await query(app.deps, "SELECT key FROM idempotency_keys WHERE scope = 'pruned'")).to.deep.equal([{ key: 'young-key-0001' }]);
   });
 });

@@ -3,10 +3,9 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import { enqueueEvent, withTransaction } from '@eventtickets/platform';
-import { createTestDatabase } from '@eventtickets/platform/testing/harness';
 import type { InventoryConfig } from '../src/config.ts';
-import { call, dropDatabase, eventPayload, eventually, query, startInstance, suiteConfig, type Instance } from './helpers.ts';
-import { openSse } from '@eventtickets/platform/testing/sse-client';
+import { buyer, dropDatabase, eventPayload, query, startInstance, suiteConfig, type Instance } from './helpers.ts';
+import { createTestDatabase, openSse, waitFor } from '@eventtickets/platform/testing';
 
 describe('inventory: single-node in-memory mode (real Postgres, no Redis)', function () {
   let config: InventoryConfig;
@@ -28,11 +27,11 @@ describe('inventory: single-node in-memory mode (real Postgres, no Redis)', func
     const ev = eventPayload({ seats: 5 });
     const id = randomUUID();
     await withTransaction(app.deps.db, (t) => enqueueEvent(app.deps.db, t, { id, type: 'event.published', aggregateId: ev.eventId, payload: ev }));
-    await eventually(async () => (await query(app.deps, 'SELECT 1 FROM processed_events WHERE event_id = $1', [id])).length > 0);
+    await waitFor('event.published processed from the Postgres bus', async () => (await query(app.deps, 'SELECT 1 FROM processed_events WHERE event_id = $1', [id])).length > 0);
 
     const live = await openSse(`${app.url}/api/events/${ev.eventId}/availability/stream`);
     expect((await live.next()).event).to.equal('snapshot');
-    const results = await Promise.all(['a', 'b', 'c'].map((u) => call(app.url, 'POST', '/api/holds', { user: u, body: { eventId: ev.eventId, seats: ['s001', 's002'] } })));
+    const results = await Promise.all(['a', 'b', 'c'].map((u) => app.call('POST', '/api/holds', { as: buyer(u), body: { eventId: ev.eventId, seats: ['s001', 's002'] } })));
     expect(results.filter((r) => r.status === 201)).to.have.length(1);
     expect(results.filter((r) => r.status !== 201).every((r) => [409, 503].includes(r.status))).to.equal(true);
     expect(await live.next()).to.deep.include({ event: 'change', id: '1' });

@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import type { Locker } from '@eventtickets/platform';
 import type { InventoryConfig } from '../src/config.ts';
 import type { HoldHooks } from '../src/use-cases/holds.ts';
-import { call, dropDatabase, eventPayload, publishEvent, query, startInstance, suiteConfig, type CallResult, type Instance } from './helpers.ts';
+import { buyer, dropDatabase, eventPayload, publishEvent, query, startInstance, suiteConfig, type CallResult, type Instance } from './helpers.ts';
 
 /** Deterministic pseudo-random numbers so a failure can be replayed. */
 function rng(seed: number): () => number {
@@ -44,7 +44,7 @@ function overlapDetector(pauseMs: (i: number) => number): { hooks: HoldHooks; ov
 const noLock: Locker = { withLocks: (_keys, _ttl, fn) => fn({ signal: new AbortController().signal }) };
 
 async function race(instances: Instance[], eventId: string, requests: string[][]): Promise<CallResult[]> {
-  return Promise.all(requests.map((seats, i) => call(instances[i % instances.length]!.url, 'POST', '/api/holds', { user: `racer-${i}`, body: { eventId, seats } })));
+  return Promise.all(requests.map((seats, i) => instances[i % instances.length]!.call('POST', '/api/holds', { as: buyer(`racer-${i}`), body: { eventId, seats } })));
 }
 
 /** Every invariant the race must leave intact; returns the counts by status. */
@@ -148,7 +148,7 @@ describe('inventory: the seat invariant under concurrent holds (3 replicas, real
     const next = rng(5);
     const quantities = Array.from({ length: 100 }, () => 1 + Math.floor(next() * 4));
     const results = await Promise.all(quantities.map((quantity, i) =>
-      call(instances[i % 3]!.url, 'POST', '/api/holds', { user: `ga-${i}`, body: { eventId: ev.eventId, ga: [{ areaId: 'floor', quantity }] } })));
+      instances[i % 3]!.call('POST', '/api/holds', { as: buyer(`ga-${i}`), body: { eventId: ev.eventId, ga: [{ areaId: 'floor', quantity }] } })));
     let granted = 0;
     results.forEach((res, i) => {
       // No lock queue in front of a counter: every request is answered by the database, never seats-busy.
@@ -164,7 +164,7 @@ describe('inventory: the seat invariant under concurrent holds (3 replicas, real
     expect(area.held).to.equal(granted);
     expect(area.held + area.sold).to.be.at.most(area.capacity);
     expect(granted).to.be.greaterThan(area.capacity - 4); // demand was ~250: at most a few places are left over
-    const over = await call(instances[1]!.url, 'POST', '/api/holds', { user: 'ga-over', body: { eventId: ev.eventId, ga: [{ areaId: 'floor', quantity: area.capacity - granted + 1 }] } });
+    const over = await instances[1]!.call('POST', '/api/holds', { as: buyer('ga-over'), body: { eventId: ev.eventId, ga: [{ areaId: 'floor', quantity: area.capacity - granted + 1 }] } });
     expect([over.status, over.body.type]).to.deep.equal([409, 'https://eventtickets.dev/problems/ga-capacity-exceeded']);
     const [sum] = await query(instances[0]!.deps, 'SELECT coalesce(sum(quantity), 0)::int AS q FROM hold_ga WHERE event_id = $1', [ev.eventId]);
     expect(sum.q).to.equal(granted);
@@ -177,8 +177,8 @@ describe('inventory: the seat invariant under concurrent holds (3 replicas, real
       await publishEvent(instances[0]!.deps, ev);
       const next = rng(11);
       const requests = seatRequests(100, 13).map((seats) => ({ seats, quantity: 1 + Math.floor(next() * 3) }));
-      const results = await Promise.all(requests.map((r, i) => call(instances[i % 3]!.url, 'POST', '/api/holds', {
-        user: `mix-${i}`, body: { eventId: ev.eventId, seats: r.seats, ga: [{ areaId: 'floor', quantity: r.quantity }] },
+      const results = await Promise.all(requests.map((r, i) => instances[i % 3]!.call('POST', '/api/holds', {
+        as: buyer(`mix-${i}`), body: { eventId: ev.eventId, seats: r.seats, ga: [{ areaId: 'floor', quantity: r.quantity }] },
       })));
       const seatOwner = new Map<string, string>();
       let places = 0;
@@ -202,14 +202,20 @@ describe('inventory: the seat invariant under concurrent holds (3 replicas, real
     });
   }
 
-  it('the CHECK constraint refuses GA overselling even for a write that skips the condition', async function () {
+  it('the CHECK constraints refuse GA overselling and a seat status without its hold, even for a write that skips the condition', async function () {
     const [inst] = await replicas(this, 1);
     const ev = eventPayload({ seats: 1, ga: 5 });
     await publishEvent(inst!.deps, ev);
-    let error: any;
-    await inst!.deps.db.query('UPDATE ga_areas SET held = 6 WHERE event_id = $1', { bind: [ev.eventId] }).catch((e) => (error = e));
-    expect(error?.parent?.constraint).to.equal('ga_within_capacity');
-    await inst!.deps.db.query("UPDATE seats SET status = 'held' WHERE event_id = $1", { bind: [ev.eventId] }).catch((e) => (error = e));
-    expect(error?.parent?.code).to.equal('23514'); // a held seat must name its hold
+    // Each write on its own: the name of the constraint it violated (both are SQLSTATE 23514, so the code alone
+    // would not tell them apart), or 'no violation'.
+    const violated = (sql: string) => inst!.deps.db.query(sql, { bind: [ev.eventId] }).then(
+      () => 'no violation',
+      (err) => (err?.parent?.code === '23514' ? err.parent.constraint : `unexpected error: ${err?.message}`),
+    );
+    expect(await violated('UPDATE ga_areas SET held = 6 WHERE event_id = $1')).to.equal('ga_within_capacity');
+    // a held seat must name its hold (the seats table's unnamed CHECK, which Postgres names seats_check)
+    expect(await violated("UPDATE seats SET status = 'held' WHERE event_id = $1")).to.equal('seats_check');
+    // and an available seat names none
+    expect(await violated("UPDATE seats SET hold_id = gen_random_uuid() WHERE event_id = $1")).to.equal('seats_check');
   });
 });

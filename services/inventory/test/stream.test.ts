@@ -8,8 +8,8 @@ import type { InventoryConfig } from '../src/config.ts';
 import { createInventoryMetrics } from '../src/metrics.ts';
 import { createAvailabilityHub } from '../src/use-cases/availability-stream.ts';
 import { writeHold } from '../src/use-cases/hold-writes.ts';
-import { call, dropDatabase, eventPayload, eventually, getContract, publishEvent, query, schemaErrors, startInstance, suiteConfig, type Instance } from './helpers.ts';
-import { openSse, parseSse, type SseClient } from '@eventtickets/platform/testing/sse-client';
+import { buyer, dropDatabase, eventPayload, getContract, publishEvent, query, schemaErrors, startInstance, suiteConfig, type Instance } from './helpers.ts';
+import { openSse, parseSse, waitFor, type SseClient } from '@eventtickets/platform/testing';
 
 describe('inventory: availability stream across replicas (real Postgres + Redis pub/sub)', function () {
   let config: InventoryConfig;
@@ -49,15 +49,15 @@ describe('inventory: availability stream across replicas (real Postgres + Redis 
     expect(Object.keys(snapshot.data.seats)).to.have.length(20);
     expect(await snapshotContractErrors(snapshot.data)).to.deep.equal([]);
 
-    const hold = (await call(a.url, 'POST', '/api/holds', { user: 'u1', body: { eventId: ev.eventId, seats: ['s001'], ga: [{ areaId: 'floor', quantity: 3 }] } })).body;
+    const hold = (await a.call('POST', '/api/holds', { as: buyer('u1'), body: { eventId: ev.eventId, seats: ['s001'], ga: [{ areaId: 'floor', quantity: 3 }] } })).body;
     const change = await client.next();
     expect(change).to.deep.equal({ event: 'change', id: '1', data: { eventId: ev.eventId, seq: 1, seats: { s001: 'held' }, ga: [{ areaId: 'floor', remaining: 7 }] } });
     expect(await changeContractErrors(change.data)).to.deep.equal([]);
     client.close();
 
     // Two changes while disconnected, made through A.
-    await call(a.url, 'POST', '/api/holds', { user: 'u2', body: { eventId: ev.eventId, seats: ['s002', 's003'] } });
-    await call(a.url, 'DELETE', `/api/holds/${hold.id}`, { user: 'u1' });
+    await a.call('POST', '/api/holds', { as: buyer('u2'), body: { eventId: ev.eventId, seats: ['s002', 's003'] } });
+    await a.call('DELETE', `/api/holds/${hold.id}`, { as: buyer('u1') });
     const resumed = await stream(b, ev.eventId, change.id);
     const first = await resumed.next();
     const second = await resumed.next();
@@ -65,10 +65,10 @@ describe('inventory: availability stream across replicas (real Postgres + Redis 
     expect([second.event, second.id, second.data.seats, second.data.ga]).to.deep.equal(['change', '3', { s001: 'available' }, [{ areaId: 'floor', remaining: 10 }]]);
 
     // And it keeps streaming live changes made on A.
-    await call(a.url, 'POST', '/api/holds', { user: 'u3', body: { eventId: ev.eventId, seats: ['s010'] } });
+    await a.call('POST', '/api/holds', { as: buyer('u3'), body: { eventId: ev.eventId, seats: ['s010'] } });
     expect(await resumed.next()).to.deep.include({ event: 'change', id: '4' });
     // the same client would get nothing twice: the snapshot endpoint agrees with what it saw
-    const snap = (await call(b.url, 'GET', `/api/events/${ev.eventId}/availability`)).body;
+    const snap = (await b.call('GET', `/api/events/${ev.eventId}/availability`)).body;
     expect(snap.seq).to.equal(4);
     expect([snap.seats.s001, snap.seats.s002, snap.seats.s010]).to.deep.equal(['available', 'held', 'held']);
   });
@@ -76,7 +76,7 @@ describe('inventory: availability stream across replicas (real Postgres + Redis 
   it('a hold expired by the sweeper of replica A reaches a client of replica B', async () => {
     const ev = eventPayload({ seats: 5 });
     await publishEvent(a.deps, ev);
-    const hold = (await call(a.url, 'POST', '/api/holds', { user: 'u1', body: { eventId: ev.eventId, seats: ['s002'] } })).body;
+    const hold = (await a.call('POST', '/api/holds', { as: buyer('u1'), body: { eventId: ev.eventId, seats: ['s002'] } })).body;
     const client = await stream(b, ev.eventId);
     expect((await client.next()).data.seats.s002).to.equal('held');
     await query(a.deps, "UPDATE holds SET expires_at = now() - interval '1 second' WHERE hold_id = $1", [hold.id]);
@@ -101,7 +101,7 @@ describe('inventory: availability stream across replicas (real Postgres + Redis 
   it('a fresh client gets its snapshot first even when a change arrives while its subscription starts', async () => {
     const ev = eventPayload({ seats: 5 });
     await publishEvent(a.deps, ev);
-    await call(a.url, 'POST', '/api/holds', { user: 'u1', body: { eventId: ev.eventId, seats: ['s001'] } });
+    await a.call('POST', '/api/holds', { as: buyer('u1'), body: { eventId: ev.eventId, seats: ['s001'] } });
     const [change] = await query(a.deps, 'SELECT change FROM availability_changes WHERE event_id = $1 AND seq = 1', [ev.eventId]);
     // A pub/sub whose subscription confirms only after a message was already delivered to it.
     const slowPubSub: PubSub = {
@@ -142,8 +142,8 @@ describe('inventory: availability stream across replicas (real Postgres + Redis 
       let changes = 0;
       while (!stalled.destroyed) {
         expect(changes, 'the stalled client was never dropped').to.be.lessThan(100);
-        const hold = (await call(a.url, 'POST', '/api/holds', { user: 'u1', body: { eventId: ev.eventId, seats: ['s001', 's002'] } })).body;
-        await call(a.url, 'DELETE', `/api/holds/${hold.id}`, { user: 'u1' });
+        const hold = (await a.call('POST', '/api/holds', { as: buyer('u1'), body: { eventId: ev.eventId, seats: ['s001', 's002'] } })).body;
+        await a.call('DELETE', `/api/holds/${hold.id}`, { as: buyer('u1') });
         changes += 2;
       }
       await closed;
@@ -158,7 +158,7 @@ describe('inventory: availability stream across replicas (real Postgres + Redis 
   it('a Last-Event-ID the change log no longer covers gets a full snapshot', async () => {
     const ev = eventPayload({ seats: 5 });
     await publishEvent(a.deps, ev);
-    for (const seat of ['s001', 's002', 's003']) await call(a.url, 'POST', '/api/holds', { user: `u-${seat}`, body: { eventId: ev.eventId, seats: [seat] } });
+    for (const seat of ['s001', 's002', 's003']) await a.call('POST', '/api/holds', { as: buyer(`u-${seat}`), body: { eventId: ev.eventId, seats: [seat] } });
     await query(a.deps, 'DELETE FROM availability_changes WHERE event_id = $1 AND seq <= 2', [ev.eventId]); // pruned
     const client = await stream(b, ev.eventId, '1');
     const msg = await client.next();
@@ -167,11 +167,11 @@ describe('inventory: availability stream across replicas (real Postgres + Redis 
   });
 
   it('an unknown event is a 404 problem; a malformed Last-Event-ID a 400', async () => {
-    const res = await call(b.url, 'GET', '/api/events/nope/availability/stream');
+    const res = await b.call('GET', '/api/events/nope/availability/stream');
     expect([res.status, res.body.type]).to.deep.equal([404, 'https://eventtickets.dev/problems/event-not-found']);
     const ev = eventPayload({ seats: 1 });
     await publishEvent(a.deps, ev);
-    const bad = await call(b.url, 'GET', `/api/events/${ev.eventId}/availability/stream`, { headers: { 'last-event-id': 'abc' } });
+    const bad = await b.call('GET', `/api/events/${ev.eventId}/availability/stream`, { headers: { 'last-event-id': 'abc' } });
     expect(bad.status).to.equal(400);
   });
 
@@ -182,11 +182,11 @@ describe('inventory: availability stream across replicas (real Postgres + Redis 
     const client = await stream(c, ev.eventId);
     await client.next();
     const metrics = await (await fetch(`${c.url}/metrics`)).text();
-    expect(/^sse_clients\{[^}]*\} (\d+)/m.exec(metrics)?.[1]).to.equal('1');
+    expect(/^inventory_sse_clients\{[^}]*\} (\d+)/m.exec(metrics)?.[1]).to.equal('1');
     const second = await stream(c, ev.eventId);
     await second.next();
     second.close(); // a client that goes away is dropped
-    await eventually(async () => /^sse_clients\{[^}]*\} 1$/m.test(await (await fetch(`${c.url}/metrics`)).text()));
+    await waitFor('the gauge back to one client', async () => /^inventory_sse_clients\{[^}]*\} 1$/m.test(await (await fetch(`${c.url}/metrics`)).text()));
     await c.stop();
     await client.ended; // resolves only because the server ended the response
     const after = await client.next().then(() => 'message', (err: Error) => err.message);

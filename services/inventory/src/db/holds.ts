@@ -1,15 +1,8 @@
-// Read-side queries: the event's rules, a hold with its prices, the availability snapshot.
-import type { Sequelize, Transaction } from '@eventtickets/platform';
-import { one, rows } from './sql.ts';
-import { totals } from '../domain/hold-rules.ts';
-import { observedState } from '../domain/hold-state.ts';
-import type { EndReason, EventRow, HoldStatus, HoldView, SeatStatus } from '../domain/types.ts';
+// SQL on holds and the places they own (hold_seats, hold_ga). Rows are mapped to the domain's Hold here.
+import { execute, one, rows, type Sequelize, type Transaction } from '@eventtickets/platform';
+import type { EndReason, Hold, HoldGaPlaces, HoldSeat, HoldStatus } from '../domain/types.ts';
 
-export async function loadEvent(db: Sequelize, eventId: string, t?: Transaction): Promise<(EventRow & { db_now: Date }) | undefined> {
-  return one(db, 'SELECT event_id, status, sales_start_at, sales_end_at, reservation_minutes, max_seats_per_order, seq, now() AS db_now FROM events WHERE event_id = $1', [eventId], t);
-}
-
-export interface HoldRow {
+interface HoldRow {
   hold_id: string;
   event_id: string;
   user_id: string;
@@ -22,8 +15,44 @@ export interface HoldRow {
   order_id: string | null;
 }
 
-export async function loadHold(db: Sequelize, holdId: string, t?: Transaction, forUpdate = false): Promise<HoldRow | undefined> {
-  return one<HoldRow>(db, `SELECT * FROM holds WHERE hold_id = $1${forUpdate ? ' FOR UPDATE' : ''}`, [holdId], t);
+function toHold(r: HoldRow): Hold {
+  return {
+    id: r.hold_id,
+    eventId: r.event_id,
+    userId: r.user_id,
+    status: r.status,
+    createdAt: r.created_at,
+    expiresAt: r.expires_at,
+    endedAt: r.ended_at,
+    endReason: r.end_reason,
+    confirmedAt: r.confirmed_at,
+    orderId: r.order_id,
+  };
+}
+
+/** A new active hold, expiring `reservationMinutes` from now by the database clock. */
+export async function insertHold(db: Sequelize, t: Transaction, hold: { holdId: string; eventId: string; userId: string; reservationMinutes: number }): Promise<void> {
+  await execute(
+    db,
+    `INSERT INTO holds (hold_id, event_id, user_id, status, expires_at)
+     VALUES ($1, $2, $3, 'active', now() + ($4::int * interval '1 minute'))`,
+    [hold.holdId, hold.eventId, hold.userId, hold.reservationMinutes],
+    t,
+  );
+}
+
+export async function insertHoldSeats(db: Sequelize, t: Transaction, holdId: string, eventId: string, seatIds: string[]): Promise<void> {
+  await execute(db, 'INSERT INTO hold_seats (hold_id, event_id, seat_id) SELECT $1, $2, unnest($3::text[])', [holdId, eventId, seatIds], t);
+}
+
+export async function insertHoldGa(db: Sequelize, t: Transaction, holdId: string, eventId: string, areaId: string, quantity: number): Promise<void> {
+  await execute(db, 'INSERT INTO hold_ga (hold_id, event_id, area_id, quantity) VALUES ($1, $2, $3, $4)', [holdId, eventId, areaId, quantity], t);
+}
+
+/** The hold; with `forUpdate` its row stays locked until t ends. */
+export async function loadHold(db: Sequelize, holdId: string, t?: Transaction, forUpdate = false): Promise<Hold | undefined> {
+  const row = await one<HoldRow>(db, `SELECT * FROM holds WHERE hold_id = $1${forUpdate ? ' FOR UPDATE' : ''}`, [holdId], t);
+  return row && toHold(row);
 }
 
 export async function holdSeatIds(db: Sequelize, holdId: string, t?: Transaction): Promise<string[]> {
@@ -35,12 +64,10 @@ export async function holdGa(db: Sequelize, holdId: string, t?: Transaction): Pr
   return found.map((r) => ({ areaId: r.area_id, quantity: r.quantity }));
 }
 
-/** A hold as its owner and orders see it. An active hold past its expiry reads as expired (observedState,
- *  against the database clock of this read) even before the sweeper has written that down. */
-export async function loadHoldView(db: Sequelize, holdId: string, t?: Transaction): Promise<HoldView | undefined> {
-  const hold = await one<HoldRow & { db_now: Date }>(db, 'SELECT *, now() AS db_now FROM holds WHERE hold_id = $1', [holdId], t);
-  if (!hold) return undefined;
-  const state = observedState(hold, hold.db_now);
+/** A hold with its places and their prices, and the database clock of the same read. */
+export async function loadHoldDetails(db: Sequelize, holdId: string, t?: Transaction): Promise<{ hold: Hold; dbNow: Date; seats: HoldSeat[]; ga: HoldGaPlaces[] } | undefined> {
+  const row = await one<HoldRow & { db_now: Date }>(db, 'SELECT *, now() AS db_now FROM holds WHERE hold_id = $1', [holdId], t);
+  if (!row) return undefined;
   const seats = await rows<{ seat_id: string; label: string; section: string | null; row_label: string | null; tier_id: string; amount: string; currency: string }>(
     db,
     `SELECT s.seat_id, s.label, s.section, s.row_label, s.tier_id, t.amount, t.currency
@@ -61,53 +88,44 @@ export async function loadHoldView(db: Sequelize, holdId: string, t?: Transactio
     [holdId],
     t,
   );
-  const items = {
+  return {
+    hold: toHold(row),
+    dbNow: row.db_now,
     seats: seats.map((s) => ({ seatId: s.seat_id, label: s.label, section: s.section, row: s.row_label, tierId: s.tier_id, price: { amount: Number(s.amount), currency: s.currency } })),
     ga: ga.map((g) => ({ areaId: g.area_id, name: g.name, tierId: g.tier_id, quantity: g.quantity, price: { amount: Number(g.amount), currency: g.currency } })),
   };
-  return {
-    id: hold.hold_id,
-    eventId: hold.event_id,
-    userId: hold.user_id,
-    status: state.status,
-    createdAt: hold.created_at.toISOString(),
-    expiresAt: hold.expires_at.toISOString(),
-    endedAt: state.endedAt?.toISOString() ?? null,
-    endReason: state.endReason,
-    confirmedAt: hold.confirmed_at?.toISOString() ?? null,
-    orderId: hold.order_id,
-    ...items,
-    totals: totals(items),
-  };
 }
 
-export interface AvailabilitySnapshot {
-  eventId: string;
-  seq: number;
-  status: 'published' | 'cancelled';
-  seats: Record<string, SeatStatus>;
-  ga: { areaId: string; name: string; tierId: string; capacity: number; remaining: number }[];
-  tiers: { tierId: string; name: string; amount: number; currency: string }[];
+/** Records the end of a hold (released or expired, or released because its event was cancelled). */
+export async function markHoldEnded(db: Sequelize, t: Transaction, holdId: string, status: 'released' | 'expired', reason: EndReason): Promise<void> {
+  await execute(db, 'UPDATE holds SET status = $2, ended_at = now(), end_reason = $3 WHERE hold_id = $1', [holdId, status, reason], t);
 }
 
-/** A consistent snapshot (one REPEATABLE READ transaction): the seats and counters as of `seq`. */
-export async function loadSnapshot(db: Sequelize, eventId: string): Promise<AvailabilitySnapshot | undefined> {
-  return db.transaction({ isolationLevel: 'REPEATABLE READ' as any, readOnly: true } as any, async (t) => {
-    const event = await one<{ status: 'published' | 'cancelled'; seq: string }>(db, 'SELECT status, seq FROM events WHERE event_id = $1', [eventId], t);
-    if (!event) return undefined;
-    const seats = await rows<{ seat_id: string; status: SeatStatus }>(db, 'SELECT seat_id, status FROM seats WHERE event_id = $1 ORDER BY seat_id', [eventId], t);
-    const ga = await rows<{ area_id: string; name: string; tier_id: string; capacity: number; held: number; sold: number }>(
-      db, 'SELECT area_id, name, tier_id, capacity, held, sold FROM ga_areas WHERE event_id = $1 ORDER BY area_id', [eventId], t);
-    const tiers = await rows<{ tier_id: string; name: string; amount: string; currency: string }>(
-      db, 'SELECT tier_id, name, amount, currency FROM tiers WHERE event_id = $1 ORDER BY tier_id', [eventId], t);
-    const cancelled = event.status === 'cancelled';
-    return {
-      eventId,
-      seq: Number(event.seq),
-      status: event.status,
-      seats: Object.fromEntries(seats.map((s) => [s.seat_id, s.status])),
-      ga: ga.map((a) => ({ areaId: a.area_id, name: a.name, tierId: a.tier_id, capacity: a.capacity, remaining: cancelled ? 0 : a.capacity - a.held - a.sold })),
-      tiers: tiers.map((r) => ({ tierId: r.tier_id, name: r.name, amount: Number(r.amount), currency: r.currency })),
-    };
-  });
+export async function markHoldConfirmed(db: Sequelize, t: Transaction, holdId: string, orderId: string): Promise<void> {
+  await execute(db, `UPDATE holds SET status = 'confirmed', confirmed_at = now(), order_id = $2 WHERE hold_id = $1`, [holdId, orderId], t);
+}
+
+/** Up to `limit` active holds past their expiry, locked; rows another replica has locked are skipped, so
+ *  sweepers take disjoint batches. */
+export async function lockDueHolds(db: Sequelize, t: Transaction, limit: number): Promise<Hold[]> {
+  const due = await rows<HoldRow>(
+    db,
+    `SELECT * FROM holds WHERE status = 'active' AND expires_at <= now()
+      ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED`,
+    [limit],
+    t,
+  );
+  return due.map(toHold);
+}
+
+/** The event's active holds, locked in id order. */
+export async function lockActiveHoldsOfEvent(db: Sequelize, t: Transaction, eventId: string): Promise<Hold[]> {
+  const active = await rows<HoldRow>(db, `SELECT * FROM holds WHERE event_id = $1 AND status = 'active' ORDER BY hold_id FOR UPDATE`, [eventId], t);
+  return active.map(toHold);
+}
+
+/** Holds that are active and not yet past their expiry. */
+export async function countLiveHolds(db: Sequelize): Promise<number> {
+  const row = await one<{ n: string }>(db, "SELECT count(*) AS n FROM holds WHERE status = 'active' AND expires_at > now()");
+  return Number(row?.n ?? 0);
 }

@@ -1,6 +1,6 @@
 // Pure rules for a hold request: order size, sales window, event state, and the lock keys it needs.
 import { problems, HttpProblem } from '@eventtickets/platform';
-import type { EventRow, HoldRequest, HoldView, Price } from './types.ts';
+import type { HoldRequest, HoldView, Price, SaleRules } from './types.ts';
 
 /** Total places a request asks for (seats plus GA quantities). */
 export function requestedCount(req: HoldRequest): number {
@@ -8,20 +8,20 @@ export function requestedCount(req: HoldRequest): number {
 }
 
 /** Throws the problem that stops this request before any lock or write, or returns nothing. */
-export function checkHoldAllowed(event: EventRow, req: HoldRequest, now: Date): void {
+export function checkHoldAllowed(event: SaleRules, req: HoldRequest, now: Date): void {
   const areaIds = (req.ga ?? []).map((g) => g.areaId);
   const duplicate = areaIds.find((id, i) => areaIds.indexOf(id) !== i);
   if (duplicate) throw problems.validation([{ field: 'ga', message: `area ${duplicate} is listed twice` }]);
   if (event.status === 'cancelled') throw problems.conflict('The event was cancelled', 'event-cancelled');
-  if (event.sales_start_at && now < event.sales_start_at) {
-    throw problems.conflict(`Sales open at ${event.sales_start_at.toISOString()}`, 'sales-not-open');
+  if (event.salesStartAt && now < event.salesStartAt) {
+    throw problems.conflict(`Sales open at ${event.salesStartAt.toISOString()}`, 'sales-not-open');
   }
-  if (event.sales_end_at && now >= event.sales_end_at) {
-    throw problems.conflict(`Sales closed at ${event.sales_end_at.toISOString()}`, 'sales-closed');
+  if (event.salesEndAt && now >= event.salesEndAt) {
+    throw problems.conflict(`Sales closed at ${event.salesEndAt.toISOString()}`, 'sales-closed');
   }
   const count = requestedCount(req);
-  if (count > event.max_seats_per_order) {
-    throw new HttpProblem(422, 'too-many-seats', 'Unprocessable request', `At most ${event.max_seats_per_order} places per order; ${count} requested`, { maxSeatsPerOrder: event.max_seats_per_order });
+  if (count > event.maxSeatsPerOrder) {
+    throw new HttpProblem(422, 'too-many-seats', 'Unprocessable request', `At most ${event.maxSeatsPerOrder} places per order; ${count} requested`, { maxSeatsPerOrder: event.maxSeatsPerOrder });
   }
 }
 

@@ -1,6 +1,6 @@
 // A hold's state as readers see it. Expiry is decided by expiresAt against the database clock; the sweeper only
 // writes it down (and frees the seats) some time later. A read in between must not call a dead hold active.
-import type { EndReason, HoldStatus } from './types.ts';
+import type { Hold, HoldStatus, EndReason } from './types.ts';
 
 export interface HoldState {
   status: HoldStatus;
@@ -10,7 +10,7 @@ export interface HoldState {
 
 /** The stored state, except that an active hold at or past its expiry reads as expired (ended at its expiry),
  *  exactly as the sweeper and confirm would record it. Pure: nothing is written. */
-export function observedState(hold: { status: HoldStatus; expires_at: Date; ended_at: Date | null; end_reason: EndReason | null }, now: Date): HoldState {
-  if (hold.status === 'active' && hold.expires_at <= now) return { status: 'expired', endedAt: hold.expires_at, endReason: 'expired' };
-  return { status: hold.status, endedAt: hold.ended_at, endReason: hold.end_reason };
+export function observedState(hold: Pick<Hold, 'status' | 'expiresAt' | 'endedAt' | 'endReason'>, now: Date): HoldState {
+  if (hold.status === 'active' && hold.expiresAt <= now) return { status: 'expired', endedAt: hold.expiresAt, endReason: 'expired' };
+  return { status: hold.status, endedAt: hold.endedAt, endReason: hold.endReason };
 }

@@ -1,18 +1,32 @@
-// The inventory's domain vocabulary, shared by queries, services and routes.
+// The inventory's domain vocabulary, shared by db/, use cases and routes (no database row shapes here).
 export type SeatStatus = 'available' | 'held' | 'sold' | 'void';
 export type HoldStatus = 'active' | 'confirmed' | 'released' | 'expired';
 export type EndReason = 'released' | 'expired' | 'event-cancelled';
+export type EventStatus = 'published' | 'cancelled';
 
 export interface Price { amount: number; currency: string }
 
-export interface EventRow {
-  event_id: string;
-  status: 'published' | 'cancelled';
-  sales_start_at: Date | null;
-  sales_end_at: Date | null;
-  reservation_minutes: number;
-  max_seats_per_order: number;
-  seq: string | number;
+/** What a hold request is checked against: the event's state and sale rules (as catalog published them). */
+export interface SaleRules {
+  status: EventStatus;
+  salesStartAt: Date | null;
+  salesEndAt: Date | null;
+  reservationMinutes: number;
+  maxSeatsPerOrder: number;
+}
+
+/** A hold as stored (its places are read separately). */
+export interface Hold {
+  id: string;
+  eventId: string;
+  userId: string;
+  status: HoldStatus;
+  createdAt: Date;
+  expiresAt: Date;
+  endedAt: Date | null;
+  endReason: EndReason | null;
+  confirmedAt: Date | null;
+  orderId: string | null;
 }
 
 export interface HoldRequest {
@@ -20,6 +34,9 @@ export interface HoldRequest {
   seats?: string[];
   ga?: { areaId: string; quantity: number }[];
 }
+
+export interface HoldSeat { seatId: string; label: string; section: string | null; row: string | null; tierId: string; price: Price }
+export interface HoldGaPlaces { areaId: string; name: string; tierId: string; quantity: number; price: Price }
 
 export interface HoldView {
   id: string;
@@ -32,16 +49,26 @@ export interface HoldView {
   endReason: EndReason | null;
   confirmedAt: string | null;
   orderId: string | null;
-  seats: { seatId: string; label: string; section: string | null; row: string | null; tierId: string; price: Price }[];
-  ga: { areaId: string; name: string; tierId: string; quantity: number; price: Price }[];
+  seats: HoldSeat[];
+  ga: HoldGaPlaces[];
   totals: Price[];
+}
+
+/** GET /api/events/{id}/availability and the SSE snapshot: the seats and counters as of `seq`. */
+export interface AvailabilitySnapshot {
+  eventId: string;
+  seq: number;
+  status: EventStatus;
+  seats: Record<string, SeatStatus>;
+  ga: { areaId: string; name: string; tierId: string; capacity: number; remaining: number }[];
+  tiers: { tierId: string; name: string; amount: number; currency: string }[];
 }
 
 /** One numbered availability change: the seats and GA areas it touched, with their new state. */
 export interface AvailabilityChange {
   eventId: string;
   seq: number;
-  status?: 'published' | 'cancelled';
+  status?: EventStatus;
   seats: Record<string, SeatStatus>;
   ga: { areaId: string; remaining: number }[];
 }

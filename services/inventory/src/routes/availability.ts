@@ -1,26 +1,19 @@
 // Public availability: the snapshot and the live SSE stream.
 import Router from '@koa/router';
-import { problems } from '@eventtickets/platform';
-import { loadSnapshot } from '../db/queries.ts';
-import { currentSeqs } from '../db/changes.ts';
 import { parseLastEventId } from '../domain/sse.ts';
 import type { AvailabilityHub } from '../use-cases/availability-stream.ts';
-import type { Sequelize } from '@eventtickets/platform';
 
-export function availabilityRouter(db: Sequelize, hub: AvailabilityHub): Router {
+export function availabilityRouter(hub: AvailabilityHub): Router {
   const router = new Router();
 
   router.get('/api/events/:id/availability', async (ctx) => {
-    const snapshot = await loadSnapshot(db, ctx.params.id!);
-    if (!snapshot) throw problems.notFound(`No event ${ctx.params.id}`, 'event-not-found');
+    const snapshot = await hub.snapshot(ctx.params.id!);
     ctx.set('Cache-Control', 'no-store');
     ctx.body = snapshot;
   });
 
   router.get('/api/events/:id/availability/stream', async (ctx) => {
-    const eventId = ctx.params.id!;
-    if (!(await currentSeqs(db, [eventId])).has(eventId)) throw problems.notFound(`No event ${eventId}`, 'event-not-found');
-    const { stream, close } = await hub.open(eventId, parseLastEventId(ctx.get('last-event-id') || undefined));
+    const { stream, close } = await hub.open(ctx.params.id!, parseLastEventId(ctx.get('last-event-id') || undefined));
     ctx.req.socket.setTimeout(0);
     ctx.req.socket.setNoDelay(true);
     // The response closes when the client goes away (or the stream ends): drop the subscription then.

@@ -3,11 +3,12 @@
 // fills any gap from the change log in Postgres (or falls back to a full snapshot when the log no longer
 // covers it); the heartbeat also compares against the database so even a lost final message arrives.
 import { PassThrough } from 'node:stream';
-import type { Lifecycle, Logger, PubSub, Sequelize } from '@eventtickets/platform';
-import { changesSince, currentSeqs } from '../db/changes.ts';
-import { loadSnapshot } from '../db/queries.ts';
+import { problems, type Lifecycle, type Logger, type PubSub, type Sequelize } from '@eventtickets/platform';
+import { loadSnapshot } from '../db/availability.ts';
+import { changesSince } from '../db/changes.ts';
+import { currentSeqs } from '../db/events.ts';
 import { sseComment, sseMessage } from '../domain/sse.ts';
-import type { AvailabilityChange } from '../domain/types.ts';
+import type { AvailabilityChange, AvailabilitySnapshot } from '../domain/types.ts';
 import type { InventoryMetrics } from '../metrics.ts';
 
 export interface HubOptions {
@@ -165,8 +166,17 @@ export function createAvailabilityHub(opts: HubOptions) {
     }
   }
 
-  /** Opens a stream: subscribed first, then the snapshot or the replay, so nothing falls in between. */
+  /** The availability document of an event (404 event-not-found when inventory does not know it). */
+  async function snapshot(eventId: string): Promise<AvailabilitySnapshot> {
+    const found = await loadSnapshot(opts.db, eventId);
+    if (!found) throw problems.notFound(`No event ${eventId}`, 'event-not-found');
+    return found;
+  }
+
+  /** Opens a stream (404 event-not-found for an unknown event): subscribed first, then the snapshot or the
+   *  replay, so nothing falls in between. */
   async function open(eventId: string, resumeFrom: number | undefined): Promise<{ stream: PassThrough; close: () => void }> {
+    if (!(await currentSeqs(opts.db, [eventId])).has(eventId)) throw problems.notFound(`No event ${eventId}`, 'event-not-found');
     const client = new StreamClient(eventId, resumeFrom ?? 0, { db: opts.db, logger, maxBufferedBytes: opts.maxBufferedBytes, onClose: detach });
     metrics.sseClients.inc();
     const feed = feedFor(eventId);
@@ -207,7 +217,7 @@ export function createAvailabilityHub(opts: HubOptions) {
   }
   opts.lifecycle.signal.addEventListener('abort', close, { once: true });
 
-  return { open, publish, close, clientCount: () => [...feeds.values()].reduce((n, f) => n + f.clients.size, 0) };
+  return { snapshot, open, publish, close, clientCount: () => [...feeds.values()].reduce((n, f) => n + f.clients.size, 0) };
 }
 
 export type AvailabilityHub = ReturnType<typeof createAvailabilityHub>;

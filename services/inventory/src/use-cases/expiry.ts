@@ -1,9 +1,8 @@
 // Hold expiry, driven only by database state: every replica runs this loop; FOR UPDATE SKIP LOCKED gives
 // each replica a disjoint batch, and nothing lives in process memory, so expiry survives restarts.
-import { pruneIdempotencyKeys, startPeriodic, withTransaction, type Logger, type PeriodicTask, type Sequelize } from '@eventtickets/platform';
-import { rows, isRetryableTxError } from '../db/sql.ts';
+import { isRetryableTxError, pruneIdempotencyKeys, startPeriodic, withTransaction, type Logger, type PeriodicTask, type Sequelize } from '@eventtickets/platform';
 import { pruneChanges } from '../db/changes.ts';
-import type { HoldRow } from '../db/queries.ts';
+import { lockDueHolds } from '../db/holds.ts';
 import type { InventoryMetrics } from '../metrics.ts';
 import { freeHold, noneFreed, recordFreed, type ChangePublisher, type FreedPlaces } from './hold-writes.ts';
 
@@ -23,17 +22,11 @@ export interface ExpiryOptions {
  *  last, so a batch cannot deadlock with a hold being written on the same GA area. */
 export async function expireBatch(opts: Pick<ExpiryOptions, 'db' | 'publish' | 'batchSize'>): Promise<number> {
   return withTransaction(opts.db, async (t) => {
-    const due = await rows<HoldRow>(
-      opts.db,
-      `SELECT * FROM holds WHERE status = 'active' AND expires_at <= now()
-        ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED`,
-      [opts.batchSize],
-      t,
-    );
+    const due = await lockDueHolds(opts.db, t, opts.batchSize);
     const byEvent = new Map<string, FreedPlaces>();
     for (const hold of due) {
-      let freed = byEvent.get(hold.event_id);
-      if (!freed) byEvent.set(hold.event_id, (freed = noneFreed()));
+      let freed = byEvent.get(hold.eventId);
+      if (!freed) byEvent.set(hold.eventId, (freed = noneFreed()));
       await freeHold(opts.db, t, hold, 'expired', freed);
     }
     for (const eventId of [...byEvent.keys()].sort()) await recordFreed(opts.db, t, eventId, byEvent.get(eventId)!, opts.publish);

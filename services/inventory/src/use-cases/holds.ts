@@ -1,13 +1,16 @@
 // Hold use cases: validate against the event's rules, take the seat locks (Redlock: sheds contention),
 // then make the one authoritative conditional write in Postgres.
-import { HttpProblem, LockUnavailableError, problems, runIdempotent, withTransaction, type IdempotentResult, type Locker, type Logger, type Sequelize, type Transaction } from '@eventtickets/platform';
-import { rows, isRetryableTxError } from '../db/sql.ts';
-import { loadEvent, loadHold, loadHoldView } from '../db/queries.ts';
+import { HttpProblem, LockUnavailableError, problems, runIdempotent, withRetryingTransaction, type IdempotentResult, type Locker, type Logger, type Sequelize, type Transaction } from '@eventtickets/platform';
+import { dbNow, loadSaleRules } from '../db/events.ts';
+import { knownAreaIds } from '../db/ga-areas.ts';
+import { loadHold } from '../db/holds.ts';
+import { knownSeatIds, unavailableSeatIds } from '../db/seats.ts';
 import { checkHoldAllowed, lockKeys } from '../domain/hold-rules.ts';
 import type { HoldRequest, HoldView } from '../domain/types.ts';
 import type { InventoryMetrics } from '../metrics.ts';
 import { committedResult, holdIdempotencyRef, resultOfConcurrentDuplicate } from './hold-idempotency.ts';
 import { confirmActiveHold, endHold, seatsUnavailable, writeHold, type ChangePublisher } from './hold-writes.ts';
+import { loadHoldView } from './hold-view.ts';
 
 export interface HoldHooks {
   /** Test seam: runs after the locks are taken and before the database write (to simulate a long pause). */
@@ -34,27 +37,24 @@ export type CreatedHold = IdempotentResult<HoldView>;
 export function createHoldService(deps: HoldServiceDeps) {
   const { db, metrics, publish } = deps;
 
-  async function inTransaction<T>(fn: (t: Transaction) => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await withTransaction(db, fn);
-      } catch (err) {
-        if (attempt < TX_ATTEMPTS && isRetryableTxError(err)) continue;
-        throw err;
-      }
-    }
+  /** A deadlock or serialization failure runs the whole transaction again (every step is re-read in it). */
+  function inTransaction<T>(fn: (t: Transaction) => Promise<T>): Promise<T> {
+    return withRetryingTransaction(db, fn, {
+      attempts: TX_ATTEMPTS,
+      onRetry: (attempt, err) => deps.logger.debug({ err, attempt }, 'hold transaction retried'),
+    });
   }
 
   /** Rejects unknown seat or area ids with a 422 before anything is locked or written. */
   async function checkKnown(req: HoldRequest): Promise<void> {
     if (req.seats?.length) {
-      const found = new Set((await rows<{ seat_id: string }>(db, 'SELECT seat_id FROM seats WHERE event_id = $1 AND seat_id = ANY($2)', [req.eventId, req.seats])).map((r) => r.seat_id));
+      const found = await knownSeatIds(db, req.eventId, req.seats);
       const unknown = req.seats.filter((s) => !found.has(s));
       if (unknown.length) throw problems.unprocessable(`Unknown seats for event ${req.eventId}`, 'unknown-seats', { unknownSeats: unknown });
     }
     if (req.ga?.length) {
       const ids = req.ga.map((g) => g.areaId);
-      const found = new Set((await rows<{ area_id: string }>(db, 'SELECT area_id FROM ga_areas WHERE event_id = $1 AND area_id = ANY($2)', [req.eventId, ids])).map((r) => r.area_id));
+      const found = await knownAreaIds(db, req.eventId, ids);
       const unknown = ids.filter((a) => !found.has(a));
       if (unknown.length) throw problems.unprocessable(`Unknown general-admission areas for event ${req.eventId}`, 'unknown-areas', { unknownAreas: unknown });
     }
@@ -70,12 +70,12 @@ export function createHoldService(deps: HoldServiceDeps) {
     // and its seats are held by that very request.
     const stored = ref && (await committedResult(db, ref));
     if (stored) return stored;
-    const event = await loadEvent(db, req.eventId);
+    const event = await loadSaleRules(db, req.eventId);
     if (!event) throw problems.notFound(`No event ${req.eventId}`, 'event-not-found');
-    checkHoldAllowed(event, req, event.db_now);
+    checkHoldAllowed(event.rules, req, event.dbNow);
     await checkKnown(req);
     const applyHold = async (t: Transaction): Promise<{ status: number; body: HoldView }> => {
-      const holdId = await writeHold(db, t, { ...req, userId, reservationMinutes: event.reservation_minutes }, publish);
+      const holdId = await writeHold(db, t, { ...req, userId, reservationMinutes: event.rules.reservationMinutes }, publish);
       await deps.hooks?.beforeCommit?.(req);
       return { status: 201, body: (await loadHoldView(db, holdId, t))! };
     };
@@ -107,8 +107,8 @@ export function createHoldService(deps: HoldServiceDeps) {
    *  otherwise ask the client to retry shortly. */
   async function busyProblem(req: HoldRequest): Promise<HttpProblem> {
     if (req.seats?.length) {
-      const gone = await rows<{ seat_id: string }>(db, "SELECT seat_id FROM seats WHERE event_id = $1 AND seat_id = ANY($2) AND status <> 'available' ORDER BY seat_id", [req.eventId, req.seats]);
-      if (gone.length) return seatsUnavailable(gone.map((r) => r.seat_id));
+      const gone = await unavailableSeatIds(db, req.eventId, req.seats);
+      if (gone.length) return seatsUnavailable(gone);
     }
     return new HttpProblem(503, 'seats-busy', 'Service unavailable', 'These seats are being held by someone else right now; retry shortly', {}, { 'Retry-After': '1' });
   }
@@ -131,11 +131,11 @@ export function createHoldService(deps: HoldServiceDeps) {
     let expiredHere = false;
     const outcome = await inTransaction(async (t) => {
       const hold = await loadHold(db, holdId, t, true);
-      if (!hold || (ownerId !== undefined && hold.user_id !== ownerId)) throw problems.notFound(`No hold ${holdId}`, 'hold-not-found');
+      if (!hold || (ownerId !== undefined && hold.userId !== ownerId)) throw problems.notFound(`No hold ${holdId}`, 'hold-not-found');
       if (hold.status === 'confirmed') throw problems.conflict('The hold was confirmed; cancel the order instead', 'hold-confirmed', { holdStatus: hold.status });
       expiredHere = false; // a retried transaction starts over
       if (hold.status === 'active') {
-        expiredHere = hold.expires_at <= (await dbNow(t));
+        expiredHere = hold.expiresAt <= (await dbNow(db, t));
         await endHold(db, t, hold, expiredHere ? 'expired' : 'released', publish);
       }
       return loadHoldView(db, holdId, t);
@@ -152,12 +152,12 @@ export function createHoldService(deps: HoldServiceDeps) {
       const hold = await loadHold(db, holdId, t, true);
       if (!hold) throw problems.notFound(`No hold ${holdId}`, 'hold-not-found');
       if (hold.status === 'confirmed') {
-        if (hold.order_id !== orderId) {
+        if (hold.orderId !== orderId) {
           throw problems.conflict('The hold was confirmed for another order', 'hold-confirmed-for-other-order', { holdStatus: hold.status });
         }
         return { view: await loadHoldView(db, holdId, t) };
       }
-      if (hold.status === 'active' && hold.expires_at <= (await dbNow(t))) {
+      if (hold.status === 'active' && hold.expiresAt <= (await dbNow(db, t))) {
         await endHold(db, t, hold, 'expired', publish);
         return { expired: true };
       }
@@ -171,10 +171,6 @@ export function createHoldService(deps: HoldServiceDeps) {
     }
     if (outcome.ended) throw problems.conflict(`The hold is ${outcome.ended}`, outcome.ended === 'expired' ? 'hold-expired' : 'hold-released', { holdStatus: outcome.ended });
     return outcome.view!;
-  }
-
-  async function dbNow(t: Transaction): Promise<Date> {
-    return (await rows<{ now: Date }>(db, 'SELECT now() AS now', [], t))[0]!.now;
   }
 
   return { create, get, getOwned, release, confirm };

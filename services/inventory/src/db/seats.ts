@@ -1,0 +1,89 @@
+// SQL on seats. Every write is conditional on the seat's current state; the row count tells the caller
+// whether it got what it asked for (the seat invariant lives in these WHERE clauses and the table's CHECK).
+import { rows, type Sequelize, type Transaction } from '@eventtickets/platform';
+import type { SeatStatus } from '../domain/types.ts';
+
+export interface NewSeat {
+  seatId: string;
+  label: string;
+  section?: string | null;
+  row?: string | null;
+  tierId: string;
+  x?: number | null;
+  y?: number | null;
+}
+
+/** Inserts the seats that do not exist yet, all with `status`; returns the ids inserted. */
+export async function insertSeats(db: Sequelize, t: Transaction, eventId: string, seats: NewSeat[], status: SeatStatus): Promise<string[]> {
+  const s = seats;
+  const inserted = await rows<{ seat_id: string }>(
+    db,
+    `INSERT INTO seats (event_id, status, seat_id, label, section, row_label, tier_id, x, y)
+     SELECT $1, $9, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::float8[], $8::float8[])
+     ON CONFLICT DO NOTHING RETURNING seat_id`,
+    [eventId, s.map((x) => x.seatId), s.map((x) => x.label), s.map((x) => x.section ?? null), s.map((x) => x.row ?? null), s.map((x) => x.tierId), s.map((x) => x.x ?? null), s.map((x) => x.y ?? null), status],
+    t,
+  );
+  return inserted.map((r) => r.seat_id);
+}
+
+/** The ids among `seatIds` that exist for the event. */
+export async function knownSeatIds(db: Sequelize, eventId: string, seatIds: string[]): Promise<Set<string>> {
+  const found = await rows<{ seat_id: string }>(db, 'SELECT seat_id FROM seats WHERE event_id = $1 AND seat_id = ANY($2)', [eventId, seatIds]);
+  return new Set(found.map((r) => r.seat_id));
+}
+
+/** The ids among `seatIds` that are not available (held, sold or void), sorted. */
+export async function unavailableSeatIds(db: Sequelize, eventId: string, seatIds: string[]): Promise<string[]> {
+  const gone = await rows<{ seat_id: string }>(db, "SELECT seat_id FROM seats WHERE event_id = $1 AND seat_id = ANY($2) AND status <> 'available' ORDER BY seat_id", [eventId, seatIds]);
+  return gone.map((r) => r.seat_id);
+}
+
+/** ONE conditional UPDATE over all requested seats: only available ones become held by the hold. Returns the
+ *  ids it took (fewer than asked means some were gone; the caller rolls back). */
+export async function holdSeats(db: Sequelize, t: Transaction, holdId: string, eventId: string, seatIds: string[]): Promise<string[]> {
+  const held = await rows<{ seat_id: string }>(
+    db,
+    `UPDATE seats SET status = 'held', hold_id = $1, version = version + 1
+      WHERE event_id = $2 AND seat_id = ANY($3) AND status = 'available'
+      RETURNING seat_id`,
+    [holdId, eventId, seatIds],
+    t,
+  );
+  return held.map((r) => r.seat_id);
+}
+
+/** The hold's held seats become available again; returns their ids. */
+export async function freeSeatsOfHold(db: Sequelize, t: Transaction, holdId: string): Promise<string[]> {
+  const freed = await rows<{ seat_id: string }>(
+    db,
+    `UPDATE seats SET status = 'available', hold_id = NULL, version = version + 1
+      WHERE hold_id = $1 AND status = 'held' RETURNING seat_id`,
+    [holdId],
+    t,
+  );
+  return freed.map((r) => r.seat_id);
+}
+
+/** The hold's held seats become sold; returns their ids. */
+export async function sellSeatsOfHold(db: Sequelize, t: Transaction, holdId: string): Promise<string[]> {
+  const sold = await rows<{ seat_id: string }>(
+    db,
+    `UPDATE seats SET status = 'sold', version = version + 1 WHERE hold_id = $1 AND status = 'held' RETURNING seat_id`,
+    [holdId],
+    t,
+  );
+  return sold.map((r) => r.seat_id);
+}
+
+/** Every seat of the event becomes void (a sold seat keeps naming its hold); returns the ids changed. */
+export async function voidSeatsOfEvent(db: Sequelize, t: Transaction, eventId: string): Promise<string[]> {
+  const voided = await rows<{ seat_id: string }>(
+    db,
+    `UPDATE seats SET status = 'void', hold_id = CASE WHEN status = 'sold' THEN hold_id END, version = version + 1
+      WHERE event_id = $1 AND status <> 'void' RETURNING seat_id`,
+    [eventId],
+    t,
+  );
+  return voided.map((r) => r.seat_id);
+}
