@@ -1,0 +1,36 @@
+// Configuration at start: the event bus needs Redis or the Postgres bus database, and a bad value names the
+// variable. Pure: nothing is started.
+import { expect } from 'chai';
+import { ConfigError, loadConfig } from '@eventtickets/platform';
+import { configSchema } from '../src/config.ts';
+
+const DATABASE_URL = 'postgres://localhost:5432/inventory';
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(configSchema, env);
+    return [];
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    return err.issues.map((i) => `${i.variable} ${i.message}`);
+  }
+}
+
+describe('inventory: configuration', () => {
+  it('without Redis the in-memory mode needs BUS_DATABASE_URL, checked at start', () => {
+    expect(problemsOf({ DATABASE_URL })).to.deep.equal(['REDIS_URL is required (or BUS_DATABASE_URL for the Postgres event bus)']);
+    const memory = loadConfig(configSchema, { DATABASE_URL, BUS_DATABASE_URL: 'postgres://localhost:5432/bus' });
+    expect(memory.REDIS_URL).to.deep.equal([]);
+  });
+
+  it('reads the Redis masters as a list and applies the defaults', () => {
+    const config = loadConfig(configSchema, { DATABASE_URL, REDIS_URL: 'redis://a:6379, redis://b:6379' });
+    expect(config.REDIS_URL).to.deep.equal(['redis://a:6379', 'redis://b:6379']);
+    expect(config).to.include({ PORT: 8083, REDIS_PREFIX: 'et:', HOLD_LOCK_TTL_MS: 5_000, EXPIRY_INTERVAL_MS: 2_000 });
+  });
+
+  it('names each bad variable', () => {
+    expect(problemsOf({ DATABASE_URL: 'mysql://x', REDIS_URL: 'redis://a:6379', HOLD_LOCK_TTL_MS: '1' }).map((p) => p.split(' ')[0]).sort())
+      .to.deep.equal(['DATABASE_URL', 'HOLD_LOCK_TTL_MS']);
+  });
+});
