@@ -88,7 +88,7 @@ export function createDeps(config: GatewayConfig, overrides: DepsOverrides = {})
     bodyLimit: config.BODY_LIMIT,
     trustProxy: config.TRUST_PROXY,
     dispatcher,
-    onFailure: (service, reason) => gatewayMetrics.upstreamFailures.inc({ service, reason }),
+    onFailure: (service, reason) => gatewayMetrics.upstreamFailures.inc({ upstream: service, reason }),
   });
   if (limits.mode === 'memory') logger.warn('no REDIS_URL: rate limits are counted in memory (correct for a single gateway replica only)');
   logger.info(

@@ -10,8 +10,8 @@ export type UpstreamFailure = 'unconfigured' | 'unreachable' | 'timeout';
 export interface GatewayMetrics {
   /** 429s, by the limit that was exhausted (ip, user, login, holds). */
   rateLimited: prom.Counter<'limit'>;
-  /** Proxied calls that got no answer from their service, by service and reason. */
-  upstreamFailures: prom.Counter<'service' | 'reason'>;
+  /** Proxied calls that got no answer from their service, by upstream service and reason. */
+  upstreamFailures: prom.Counter<'upstream' | 'reason'>;
 }
 
 export function createGatewayMetrics(registry: prom.Registry): GatewayMetrics {
@@ -21,7 +21,7 @@ export function createGatewayMetrics(registry: prom.Registry): GatewayMetrics {
     upstreamFailures: new prom.Counter({
       name: 'gateway_upstream_failures_total',
       help: 'Proxied requests that got no answer from their service (503 unconfigured, 502 unreachable, 504 timeout)',
-      labelNames: ['service', 'reason'] as const,
+      labelNames: ['upstream', 'reason'] as const,
       registers,
     }),
   };

@@ -74,6 +74,21 @@ export async function startGateway(env: Record<string, string | undefined>, opts
   };
 }
 
+/** The summed value of a counter's series matching `labels` on this gateway's registry (0 before the first). */
+export async function counterValue(gw: RunningGateway, name: string, labels: Record<string, string>): Promise<number> {
+  const metric = gw.metrics.registry.getSingleMetric(name);
+  if (!metric) return 0;
+  const { values } = await metric.get();
+  return values.filter((v) => Object.entries(labels).every(([k, want]) => v.labels[k] === want)).reduce((sum, v) => sum + v.value, 0);
+}
+
+/** A base URL where nothing listens (a fake upstream started and closed): connections to it are refused. */
+export async function unusedUrl(): Promise<string> {
+  const gone = await startFakeUpstream('gone');
+  await gone.close();
+  return gone.url;
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { createRedis, type Redis } from '@eventtickets/platform';
-import { requireRedis, uniqueSuffix } from '@eventtickets/platform/testing/harness';
+import { requireRedis, uniqueSuffix } from '@eventtickets/platform/testing';
 import { LeasedLimiter, leaseSize, MAX_LEASE } from '../src/limits/leases.ts';
 import { sleep } from './helpers.ts';
 

@@ -1,9 +1,7 @@
 import { expect } from 'chai';
 import { PROBLEM_BASE, createRedis, type Redis } from '@eventtickets/platform';
-import { requireRedis, uniqueSuffix } from '@eventtickets/platform/testing/harness';
-import { freePort } from '@eventtickets/platform/testing/processes';
-import { startFakeUpstream, type FakeUpstream } from '@eventtickets/platform/testing';
-import { newSigningKey, signToken, sleep, startGateway, startUsersWithJwks, type RunningGateway, type SigningKey } from './helpers.ts';
+import { requireRedis, startFakeUpstream, uniqueSuffix, type FakeUpstream } from '@eventtickets/platform/testing';
+import { newSigningKey, signToken, sleep, startGateway, startUsersWithJwks, unusedUrl, type RunningGateway, type SigningKey } from './helpers.ts';
 
 describe('gateway/rate limits (real Redis)', () => {
   let redis: Redis;
@@ -182,10 +180,12 @@ describe('gateway/rate limits without Redis', () => {
     const gw = await startGateway({ CATALOG_URL: catalog.url, RATE_LIMIT_IP_POINTS: '2', RATE_LIMIT_IP_WINDOW_S: '30' });
     gateways.push(gw);
     expect(await limitedTwice(gw)).to.deep.equal([200, 200, 429, 429]);
+    const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+    expect(metrics).to.match(/^gateway_rate_limited_total\{[^}]*limit="ip"[^}]*\} 2$/m);
   });
 
   it('a Redis that is down falls back to the in-memory insurance limiter: still limited, never a 500', async () => {
-    const dead = createRedis(`redis://127.0.0.1:${await freePort()}`, { enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null, lazyConnect: true });
+    const dead = createRedis(`redis://${new URL(await unusedUrl()).host}`, { enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null, lazyConnect: true });
     dead.on('error', () => undefined);
     const gw = await startGateway({ CATALOG_URL: catalog.url, RATE_LIMIT_IP_POINTS: '2', RATE_LIMIT_IP_WINDOW_S: '30', REDIS_PREFIX: `t-dead-${uniqueSuffix()}:` }, { redis: dead });
     gateways.push(gw);

@@ -4,10 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Koa from 'koa';
 import { PROBLEM_BASE, createContract, listen, type Contract } from '@eventtickets/platform';
-import { freePort } from '@eventtickets/platform/testing/processes';
 import { CONTRACT_FILE } from '../src/app.ts';
 import { startFakeUpstream, type FakeUpstream } from '@eventtickets/platform/testing';
-import { startGateway, type RunningGateway } from './helpers.ts';
+import { startGateway, unusedUrl, type RunningGateway } from './helpers.ts';
 import { danglingRefs, openApiErrors } from './openapi-validity.ts';
 
 const APP_ORIGIN = 'https://app.example.com';
@@ -48,7 +47,7 @@ describe('gateway/web: CORS, security headers, frontend, docs and the merged con
     const invServer = await listen(inv.callback(), 0);
     inventoryContract = { url: invServer.url, close: () => invServer.close(100) };
     gw = await startGateway({
-      CATALOG_URL: catalog.url, INVENTORY_URL: inventoryContract.url, ORDERS_URL: `http://127.0.0.1:${await freePort()}`,
+      CATALOG_URL: catalog.url, INVENTORY_URL: inventoryContract.url, ORDERS_URL: await unusedUrl(),
       CORS_ORIGINS: `${APP_ORIGIN}, https://admin.example.com`, FRONTEND_DIR: dir, OPENAPI_CACHE_MS: '0',
     });
   });
