@@ -33,6 +33,7 @@ describe('users: demo seed (real Postgres)', function () {
   });
 
   it('leaves an existing demo account as it is (password, name and role), even with another DEMO_PASSWORD', async () => {
+    await ensureDemoUsers(h.deps, 'demo-password-123'); // the accounts exist (whether or not the test above ran)
     await h.db.query("UPDATE users SET name = 'Renamed', role = 'organizer' WHERE email = 'buyer@example.com'");
     const before = await h.counts();
     expect(await ensureDemoUsers(h.deps, PASSWORD)).to.deep.equal([]);
