@@ -4,9 +4,8 @@
 // an in-memory insurance limiter rather than failing requests. Large limits are taken from Redis in
 // small leases (leases.ts) so that a busy key costs one round trip per lease, not one per request.
 import type { Context } from 'koa';
-import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
-import { HttpProblem, type Identity } from '@eventtickets/platform';
+import { HttpProblem, type Identity, type Redis } from '@eventtickets/platform';
 import type { RateLimitClass } from '../domain/routing.ts';
 import { LeasedLimiter, type Consumed } from './leases.ts';
 
