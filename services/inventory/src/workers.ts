@@ -1,11 +1,11 @@
 // Background work every replica runs: consuming catalog's events, relaying the outbox, expiring holds.
 import type { InventoryDeps } from './deps.ts';
-import { catalogEventHandler } from './events/catalog-events.ts';
+import { catalogEventHandler, catalogEventTypes, type CatalogEvent } from './events/catalog-events.ts';
 import { startExpiry } from './use-cases/expiry.ts';
 
 export async function startWorkers(deps: InventoryDeps): Promise<{ stop: () => Promise<void> }> {
   const { config, bus } = deps;
-  bus.subscribe(['event.published', 'event.cancelled'], catalogEventHandler(deps.db, deps.logger, deps.hub.publish));
+  bus.subscribe<CatalogEvent['type']>(catalogEventTypes, catalogEventHandler(deps.db, deps.logger, deps.hub.publish));
   bus.startRelay();
   await bus.start();
   const expiry = startExpiry({

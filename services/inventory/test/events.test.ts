@@ -2,9 +2,9 @@
 // event.published materialises seats, counters and prices idempotently; event.cancelled voids the event.
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
-import { enqueueEvent, withTransaction, type DomainEvent, type EventPayloadInput, type EventType } from '@eventtickets/platform';
-import type { InventoryConfig } from '../src/config.ts';
+import { deadStreamKey, enqueueEvent, withTransaction, type CatalogueEvent, type EventPayloadInput, type EventType } from '@eventtickets/platform';
 import { catalogEventHandler } from '../src/events/catalog-events.ts';
+import type { InventoryConfig } from '../src/config.ts';
 import { buyer, dropDatabase, eventPayload, query, startInstance, suiteConfig, type Instance } from './helpers.ts';
 import { openSse, waitFor } from '@eventtickets/platform/testing';
 
@@ -62,12 +62,20 @@ describe('inventory: catalog events through the bus (real Postgres + Redis Strea
     expect(change.change.seats).to.deep.equal({ s999: 'available' });
   });
 
-  it('a malformed event.published is refused (for the dead stream) and writes nothing', async () => {
-    const handler = catalogEventHandler(app.deps.db, app.deps.logger, app.deps.hub.publish);
-    const bad = { id: randomUUID(), type: 'event.published', aggregateId: 'x', payload: { eventId: 'bad-ev', title: 'x', tiers: 'nope' }, occurredAt: new Date().toISOString(), headers: {} } as DomainEvent;
-    const outcome = await withTransaction(app.deps.db, (t) => handler(bad, t)).then(() => 'handled', (err: Error) => err.message);
-    expect(outcome).to.match(/does not match the contract/);
-    expect(await query(app.deps, "SELECT 1 FROM events WHERE event_id = 'bad-ev'")).to.have.length(0);
+  it('a malformed event.published (a renamed field) goes to the dead-letter stream before the handler and writes nothing', async () => {
+    // Written to the outbox directly: enqueueEvent would refuse it at the producer already.
+    const id = randomUUID();
+    const { tiers, ...rest } = eventPayload({ seats: 2 });
+    const payload = { ...rest, eventId: `bad-${id}`, priceTiers: tiers };
+    await query(app.deps, "INSERT INTO outbox (event_id, type, aggregate_id, payload, headers, occurred_at) VALUES ($1, 'event.published', $2, $3, '{}', now())", [id, payload.eventId, JSON.stringify(payload)]);
+    const dead = await waitFor('the message in the dead-letter stream', async () => {
+      const entries = await app.deps.redis[0]!.xrange(deadStreamKey(config.REDIS_PREFIX), '-', '+');
+      const fields = entries.map(([, f]) => Object.fromEntries(f.flatMap((v, i) => (i % 2 ? [] : [[v, f[i + 1]!]]))) as Record<string, string>);
+      return fields.find((f) => f.event?.includes(id));
+    });
+    expect(dead.error).to.match(/tiers/);
+    expect(await query(app.deps, 'SELECT 1 FROM events WHERE event_id = $1', [payload.eventId])).to.have.length(0);
+    expect(await query(app.deps, 'SELECT 1 FROM processed_events WHERE event_id = $1', [id])).to.have.length(0);
   });
 
   it('event.cancelled voids every seat, releases active holds (hold.released), zeroes GA, and is announced live', async () => {
@@ -120,7 +128,7 @@ describe('inventory: catalog events through the bus (real Postgres + Redis Strea
       const holding = slow.call('POST', '/api/holds', { as: buyer('u1'), body: { eventId: ev.eventId, seats: ['s001'], ga: [{ areaId: 'floor', quantity: 2 }] } });
       await writing;
       const handler = catalogEventHandler(app.deps.db, app.deps.logger, app.deps.hub.publish);
-      const cancel = { id: randomUUID(), type: 'event.cancelled', aggregateId: ev.eventId, payload: { eventId: ev.eventId }, occurredAt: new Date().toISOString(), headers: {} } as DomainEvent;
+      const cancel = { id: randomUUID(), type: 'event.cancelled', aggregateId: ev.eventId, payload: { eventId: ev.eventId }, occurredAt: new Date().toISOString(), headers: {} } as CatalogueEvent<'event.cancelled'>;
       const cancelling = withTransaction(app.deps.db, (t) => handler(cancel, t));
       // The cancellation is blocked behind the hold transaction before the hold may commit.
       await waitFor('the cancellation waiting on a lock', async () => (await query(app.deps, "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")).length > 0);

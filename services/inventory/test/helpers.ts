@@ -10,7 +10,6 @@ import { createDeps, type DepsOverrides, type InventoryDeps } from '../src/deps.
 import { migrations } from '../src/db/migrations.ts';
 import { createApp, contractFile } from '../src/app.ts';
 import { startWorkers } from '../src/workers.ts';
-import type { EventPublished } from '../src/events/catalog-events.ts';
 import { materialiseEvent } from '../src/use-cases/materialise.ts';
 
 export type { Reply as CallResult } from '@eventtickets/platform/testing';
@@ -112,7 +111,7 @@ export function eventPayload(opts: { seats?: number; ga?: number; maxSeatsPerOrd
 }
 
 /** Materialises an event directly (the bus path is tested on its own in events.test.ts). */
-export async function publishEvent(deps: InventoryDeps, payload: EventPublished): Promise<void> {
+export async function publishEvent(deps: InventoryDeps, payload: EventPayload<'event.published'>): Promise<void> {
   await withTransaction(deps.db, (t) => materialiseEvent(deps.db, t, payload, deps.hub.publish).then(() => undefined));
 }
 

@@ -9,7 +9,7 @@ import { insertSeats, voidSeatsOfEvent, type NewSeat } from '../db/seats.ts';
 import { recordChange, type ChangePublisher } from './changes.ts';
 import { enqueueHoldEvent } from './hold-writes.ts';
 
-/** The part of catalog's event.published payload inventory keeps. */
+/** The part of catalog's event.published payload (the platform's event catalogue) inventory keeps. */
 export interface PublishedEvent {
   eventId: string;
   organizerId?: string | null;
