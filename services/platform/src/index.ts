@@ -1,5 +1,6 @@
-// @eventtickets/platform: the cross-cutting code every service shares. Testing helpers live under
-// "@eventtickets/platform/testing/*" so production code never imports them.
+// @eventtickets/platform: the cross-cutting code every service shares. Its package exports are this entry,
+// "./testing" (the test kit, never imported by production code or npm start) and "./tracing-register"
+// (loaded with node --import).
 export * from './config.ts';
 export * from './context.ts';
 export * from './logger.ts';
@@ -12,6 +13,7 @@ export * from './http.ts';
 export * from './db.ts';
 export * from './sql.ts';
 export * from './redis.ts';
+export * from './outage.ts';
 export * from './outbox.ts';
 export * from './events/catalogue.ts';
 export * from './eventbus/index.ts';

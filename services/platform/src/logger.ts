@@ -18,6 +18,15 @@ export const redactedPaths = [
   'headers.cookie', 'req.headers.cookie', '*.headers["set-cookie"]', 'secret', '*.secret',
 ];
 
+/** `err` as people read it: an Error as type, message and stack (causes appended); a string as that string
+ *  (spreading it gave {"0":"c","1":"o",...}); any other value as itself, redacted. */
+export function serializeError(err: unknown): unknown {
+  if (err instanceof Error) return redactDeep({ ...pino.stdSerializers.err(err) });
+  if (typeof err === 'string') return maskCardNumbers(err);
+  if (err === null || typeof err !== 'object') return String(err);
+  return redactDeep(err);
+}
+
 export function createLogger(service: string, options: LoggerOptions & { destination?: pino.DestinationStream } = {}): Logger {
   const { destination, ...rest } = options;
   const opts: LoggerOptions = {
@@ -37,7 +46,7 @@ export function createLogger(service: string, options: LoggerOptions & { destina
         method.apply(this, masked as Parameters<typeof method>);
       },
     },
-    serializers: { err: (err: Error) => redactDeep({ ...pino.stdSerializers.err(err) }) },
+    serializers: { err: serializeError },
     mixin() {
       const fields: Record<string, string> = {};
       const ctx = requestContext.getStore();

@@ -1,7 +1,8 @@
 // A background task every replica runs on a fixed interval (hold expiry, pruning of old rows): one run at a
 // time, never overlapping, the next scheduled only after the last finished; stop() waits for a running one.
-// A failing run is logged and the task goes on: the next run tries again.
+// A failing run is logged (once per run of failures) and the task goes on: the next run tries again.
 import type { Logger } from './logger.ts';
+import { loopFailures } from './outage.ts';
 
 export interface PeriodicTask { stop: () => Promise<void> }
 
@@ -10,11 +11,14 @@ export function startPeriodic(opts: { name: string; intervalMs: number; run: () 
   let running: Promise<void> = Promise.resolve();
   let stopped = false;
 
+  // A database outage is logged once when it starts and once when it ends, not at every interval.
+  const failures = loopFailures(opts.logger, opts.name);
   async function tick(): Promise<void> {
     try {
       await opts.run();
+      failures.ok();
     } catch (err) {
-      opts.logger.error({ err, task: opts.name }, `${opts.name} failed; retried at the next interval`);
+      failures.failed(err);
     }
   }
 

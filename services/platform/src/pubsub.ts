@@ -41,7 +41,7 @@ function redisPubSub(url: string, prefix: string, logger: Logger): PubSub {
     const channel = fullChannel.slice(prefix.length);
     dispatch(handlers.get(channel), message, channel, logger);
   });
-  for (const client of [publisher, subscriber]) client.on('error', (err) => logger.warn({ err }, 'pub/sub redis error'));
+  // createRedis logs their outages (once down, once back).
 
   return {
     async publish(channel, message) {

@@ -21,6 +21,21 @@ function capture(service = 'orders') {
 const SECRETS = ['hunter2', 's3cret-new', 'eyJhbGciOiJSUzI1NiJ9.access', 'refresh-token-value', '4242424242424242', '4000 0000 0000 0002', 'Bearer abc.def.ghi', 'session=xyz', 'api-secret'];
 
 describe('platform/logger', () => {
+  it('logs an error given as a string as that string, and any other non-Error readably', () => {
+    const { logger, records } = capture();
+    logger.warn({ err: 'connect ECONNREFUSED 127.0.0.1:6379', redis: '127.0.0.1:6379' }, 'redis connection error');
+    logger.warn({ err: 'card 4242424242424242 refused' }, 'payment failed');
+    logger.warn({ err: 42 }, 'odd rejection');
+    logger.warn({ err: { code: 'E_PSP', password: 'hunter2' } }, 'a plain object');
+    logger.warn({ err: new Error('still an Error') }, 'an Error');
+    const [str, card, num, obj, error] = records();
+    expect(str.err).to.equal('connect ECONNREFUSED 127.0.0.1:6379');
+    expect(card.err).to.equal('card [redacted] refused');
+    expect(num.err).to.equal('42');
+    expect(obj.err).to.deep.equal({ code: 'E_PSP', password: '[redacted]' });
+    expect(error.err).to.include({ type: 'Error', message: 'still an Error' });
+  });
+
   it('masks card numbers in the message, its format arguments, and an error message and stack', () => {
     const { logger, lines, records } = capture();
     logger.info('charging 4242 4242 4242 4242 for order o-1');

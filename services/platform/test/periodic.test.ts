@@ -8,7 +8,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 describe('platform/periodic', () => {
   it('runs at start and then every interval, never two runs at once, goes on after a failure, and stop() waits for the running one', async () => {
     const lines: string[] = [];
-    const logger = createLogger('t', { level: 'error', destination: new Writable({ write(c, _e, cb) { lines.push(String(c)); cb(); } }) });
+    const logger = createLogger('t', { level: 'info', destination: new Writable({ write(c, _e, cb) { lines.push(String(c)); cb(); } }) });
     let runs = 0;
     let active = 0;
     let maxActive = 0;
@@ -36,6 +36,10 @@ describe('platform/periodic', () => {
     await sleep(40);
     expect(runs, 'no run after stop').to.equal(stoppedAt);
     expect(maxActive).to.equal(1);
-    expect(lines.map((l) => JSON.parse(l).msg)).to.deep.equal(['probe failed; retried at the next interval']);
+    const records = lines.map((l) => JSON.parse(l));
+    expect(records.map((r) => r.level)).to.deep.equal(['warn', 'info']); // the failure once, then its end
+    expect(records[0]).to.include({ msg: 'probe failing (retrying; logged again when it recovers)' });
+    expect(records[0].err.message).to.equal('second run fails');
+    expect(records[1].msg).to.match(/^probe recovered after \d+\.\d s$/);
   });
 });

@@ -8,6 +8,7 @@ import type { Sequelize } from 'sequelize';
 import { createDatabase } from '../db.ts';
 import type { DomainEvent } from '../outbox.ts';
 import { rawEventType, type Dispatcher } from './deliver.ts';
+import { loopFailures } from '../outage.ts';
 import type { BusMetrics } from './metrics.ts';
 import type { Transport } from './transport.ts';
 
@@ -116,13 +117,15 @@ export class PostgresTransport implements Transport {
   }
 
   private async run(dispatcher: Dispatcher): Promise<void> {
+    const failures = loopFailures(this.o.logger, 'event bus consumer');
     while (this.running) {
       let progressed = false;
       try {
         progressed = await this.pollOnce(dispatcher);
+        failures.ok();
       } catch (err) {
         if (!this.running) break;
-        this.o.logger.error({ err }, 'event bus: postgres consumer error; retrying');
+        failures.failed(err);
       }
       if (!progressed && this.running) await this.pause();
     }

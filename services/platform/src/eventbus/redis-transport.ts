@@ -8,6 +8,8 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { DomainEvent } from '../outbox.ts';
 import type { Dispatcher } from './deliver.ts';
+import { loopFailures } from '../outage.ts';
+import { redisOutage, watchRedis } from '../redis.ts';
 import type { BusMetrics } from './metrics.ts';
 import type { Transport } from './transport.ts';
 import { deadStreamKey, eventFamily, streamKey } from './types.ts';
@@ -67,7 +69,7 @@ export class RedisTransport implements Transport {
     }
     // Blocking reads hold their connection, so they get their own.
     this.blocking = this.o.redis.duplicate({ maxRetriesPerRequest: null });
-    this.blocking.on('error', (err) => this.o.logger.warn({ err }, 'event bus: redis consumer connection error'));
+    watchRedis(this.blocking, this.o.logger);
     this.running = true;
     this.pendingDueAt = Date.now(); // a previous run of this process may have left entries pending
     this.claimDueAt = Date.now();
@@ -84,16 +86,19 @@ export class RedisTransport implements Transport {
   }
 
   private async run(dispatcher: Dispatcher): Promise<void> {
+    // Failures here are the Redis outage its connections already report: one line down, one back.
+    const failures = loopFailures(this.o.logger, 'event bus consumer', redisOutage(this.o.redis, this.o.logger));
     while (this.running) {
       try {
         const batch = await this.nextBatch();
+        failures.ok();
         for (const [stream, id, fields] of batch) {
           if (!this.running) break; // unhandled entries stay pending for the next run
           await this.handle(dispatcher, stream, id, fields);
         }
       } catch (err) {
         if (!this.running) break;
-        this.o.logger.error({ err }, 'event bus: consumer loop error; retrying');
+        failures.failed(err);
         await new Promise((r) => setTimeout(r, this.o.pollIntervalMs));
       }
     }

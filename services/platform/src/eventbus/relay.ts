@@ -4,6 +4,7 @@ import type { Sequelize } from 'sequelize';
 import type { Logger } from 'pino';
 import type { DomainEvent } from '../outbox.ts';
 import type { BusMetrics } from './metrics.ts';
+import { loopFailures } from '../outage.ts';
 
 /** Sends events to the transport, in order; resolves once the transport holds them durably. */
 export type Publish = (events: DomainEvent[]) => Promise<void>;
@@ -39,7 +40,7 @@ export class OutboxRelay {
       return await this.relayBatch();
     } finally {
       // Also (especially) after a failed batch: lag is what alerts when the transport is down.
-      await this.updateLag().catch((err) => this.logger.warn({ err }, 'outbox lag query failed'));
+      await this.updateLag().catch(() => undefined); // the database is down: the relay's own failure says so
     }
   }
 
@@ -69,13 +70,15 @@ export class OutboxRelay {
   start(): void {
     if (this.running) return;
     this.running = true;
+    const failures = loopFailures(this.logger, 'outbox relay');
     this.loop = (async () => {
       while (this.running) {
         let published = 0;
         try {
           published = await this.relayOnce();
+          failures.ok();
         } catch (err) {
-          this.logger.error({ err }, 'outbox relay failed; retrying');
+          failures.failed(err);
         }
         // A full batch means more is waiting: go again at once.
         if (published < this.batchSize && this.running) await this.pause();
