@@ -3,6 +3,7 @@
 import http from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import { symbols } from 'pino';
 import Koa, { type Context, type Next } from 'koa';
 import { bodyParser } from '@koa/bodyparser';
 import { requestContext } from './context.ts';
@@ -159,8 +160,37 @@ export interface RunOptions {
   exit?: (code: number) => void;
 }
 
-/** main.ts entry: serve, and on SIGTERM/SIGINT drain and close everything, then exit 0. */
+/** Writes what the logger still buffers (an asynchronous destination), so a fatal line is not lost at exit. */
+function flushLogger(logger: Logger): void {
+  try {
+    (logger as unknown as Record<symbol, { flushSync?: () => void } | undefined>)[symbols.streamSym]?.flushSync?.();
+  } catch {
+    /* nothing more can be done on the way out */
+  }
+}
+
+/** Last resort: an error nothing handled leaves the process in an unknown state, so it is logged (fatal, with
+ *  the error) and the process exits 1 at once, for the orchestrator to restart it. */
+function installCrashHandlers(logger: Logger, exit: (code: number) => void): void {
+  let crashed = false;
+  const crash = (what: string) => (err: unknown) => {
+    if (crashed) return;
+    crashed = true;
+    try {
+      logger.fatal({ err }, `${what}: exiting`);
+    } finally {
+      flushLogger(logger);
+      exit(1);
+    }
+  };
+  process.on('unhandledRejection', crash('unhandled rejection'));
+  process.on('uncaughtException', crash('uncaught exception'));
+}
+
+/** main.ts entry: serve, and on SIGTERM/SIGINT drain and close everything, then exit 0. An unhandled
+ *  rejection or uncaught exception is logged as fatal and exits 1. */
 export async function runService(opts: RunOptions): Promise<RunningServer> {
+  installCrashHandlers(opts.logger, opts.exit ?? process.exit);
   const running = await listen(opts.app.callback(), opts.port, opts.host ?? '0.0.0.0');
   let stopping = false;
   const stop = async (signal: string) => {

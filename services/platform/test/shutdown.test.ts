@@ -78,4 +78,26 @@ describe('platform/http: graceful shutdown of runService (child process)', () =>
     expect(svc.records().find((r) => r.msg === 'error during shutdown')?.err?.message).to.equal('consumer did not stop');
     expect(svc.records().some((r) => r.msg === 'stopped')).to.equal(true);
   });
+
+  for (const [crash, msg, message] of [
+    ['rejection', 'unhandled rejection: exiting', 'boom from a promise'],
+    ['exception', 'uncaught exception: exiting', 'boom from a timer'],
+  ] as const) {
+    it(`logs an ${msg.split(':')[0]} as fatal, with the error, and exits 1`, async () => {
+      svc = startChild([fixture('crashing-service.ts')], { CRASH: crash });
+      expect(await svc.exited).to.deep.equal({ code: 1, signal: null });
+      const fatal = svc.records().filter((r) => r.level === 'fatal');
+      expect(fatal.map((r) => r.msg)).to.deep.equal([msg]);
+      expect(fatal[0].err).to.include({ type: 'Error', message });
+      expect(fatal[0].err.stack).to.include('crashing-service.ts');
+      expect(svc.stderr()).to.equal('');
+    });
+  }
+
+  it('a rejection with a bare string logs the string as the error', async () => {
+    svc = startChild([fixture('crashing-service.ts')], { CRASH: 'string' });
+    expect(await svc.exited).to.deep.equal({ code: 1, signal: null });
+    const fatal = svc.records().filter((r) => r.level === 'fatal');
+    expect(fatal.map((r) => [r.msg, r.err])).to.deep.equal([['unhandled rejection: exiting', 'connection is closed']]);
+  });
 });
