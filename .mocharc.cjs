@@ -5,7 +5,7 @@ const namedFiles = process.argv.slice(2).some((a) => !a.startsWith('-') && /\.te
 module.exports = {
   spec: namedFiles ? [] : ['services/*/test/**/*.test.ts', 'e2e/**/*.test.ts', 'scripts/test/**/*.test.ts', 'k8s-tests/**/*.test.ts', 'frontend/test/**/*.test.ts'],
   extension: ['ts'],
-  require: ['services/platform/src/testing/global-fixtures.ts'],
+  require: ['scripts/infra/mocha-global-fixtures.ts'],
   reporter: 'services/platform/src/testing/reporter.cjs',
   parallel: true,
   jobs: Number(process.env.MOCHA_JOBS || 3),

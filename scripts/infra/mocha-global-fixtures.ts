@@ -1,5 +1,6 @@
-// Mocha global fixtures: one embedded Postgres and three redis-server instances for the whole run, started
-// in the main mocha process before parallel workers fork (workers inherit the URLs through the environment).
+// Mocha global fixtures (.mocharc.cjs `require`): one embedded Postgres and three redis-server instances for the
+// whole run, started in the main mocha process before parallel workers fork (workers inherit the URLs through
+// the environment). Postgres runs with the tests' fast, non-durable settings.
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +14,7 @@ export async function mochaGlobalSetup(): Promise<void> {
   dir = mkdtempSync(join(tmpdir(), 'et-test-'));
   chmodSync(dir, 0o755); // Postgres runs as its own user when we are root
   try {
-    postgres = await startPostgres(join(dir, 'pg'));
+    postgres = await startPostgres(join(dir, 'pg'), { fast: true });
     process.env.ET_TEST_PG_URL = postgres.url;
   } catch (err) {
     process.env.ET_TEST_PG_MISSING = `embedded Postgres could not start: ${(err as Error).message}`;

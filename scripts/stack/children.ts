@@ -1,8 +1,10 @@
-// Service children: each registered service runs as its own Node process (own process group, so a
-// terminal Ctrl-C reaches only the runner, which then stops them in order), with its output prefixed.
+// Service children: each registered service runs as its own Node process, with its output prefixed. Each runs
+// in a session of its own, so a terminal's Ctrl-C reaches only the runner, which then stops them in order; and
+// each is tied to the runner by its stdin (tether.ts), so a runner that dies outright takes them with it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { formatLogLine, lineSplitter } from './log-format.ts';
 
 export interface ServiceChild {
@@ -31,8 +33,11 @@ export interface SpawnOptions {
 export function spawnService(opts: SpawnOptions): ServiceChild {
   const entry = join(opts.dir, 'src', 'main.ts');
   if (!existsSync(entry)) throw new Error(`${opts.name}: ${entry} does not exist`);
-  const args = existsSync(opts.tracingRegister) ? ['--import', opts.tracingRegister, entry] : [entry];
-  const child = spawn(process.execPath, args, { cwd: opts.dir, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const tether = fileURLToPath(new URL('./tether.ts', import.meta.url));
+  const args = ['--import', tether, ...(existsSync(opts.tracingRegister) ? ['--import', opts.tracingRegister] : []), entry];
+  // stdin: the tether (the runner never writes to it; its end closes when the runner dies)
+  const child = spawn(process.execPath, args, { cwd: opts.dir, env: opts.env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+  child.stdin!.on('error', () => undefined);
   const recent: string[] = [];
   const onLine = (line: string) => {
     const text = formatLogLine(line);

@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { isAlive } from '@eventtickets/platform/testing/processes';
+import { isAlive } from '../infra/processes.ts';
 
 export interface DataDir {
   root: string;

@@ -1,10 +1,11 @@
-// Infrastructure of the local stack: the embedded Postgres (persistent under DATA_DIR, one database per
-// service) and the Redis masters (REDIS_URL, else three local redis-server, else the in-memory mode).
-import { createWriteStream, existsSync } from 'node:fs';
+// Infrastructure of the local stack: the embedded Postgres (persistent under DATA_DIR with Postgres's durable
+// defaults, one database per service) and the Redis masters (REDIS_URL, else three local redis-server, else
+// the in-memory mode).
+import { existsSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { ensureDatabase } from '@eventtickets/platform';
-import { findBinary, freePort, startPostgres, startRedis, type PostgresHandle, type RedisHandle } from '@eventtickets/platform/testing/processes';
+import { findBinary, freePort, startPostgres, startRedis, type PostgresHandle, type RedisHandle } from '../infra/processes.ts';
 import { persistentSecret, readNumber, writeNumber, type DataDir } from './data-dir.ts';
 import { databaseUrl } from './plan.ts';
 
@@ -27,9 +28,9 @@ export async function startStackPostgres(dataDir: DataDir, requestedPort?: numbe
   const password = persistentSecret(dataDir, 'postgres-password').value;
   const initialised = !existsSync(join(dataDir.postgresDir, 'PG_VERSION'));
   const logFile = join(dataDir.root, 'postgres.log');
-  const log = createWriteStream(logFile, { flags: 'a' });
   try {
-    const handle = await startPostgres(dataDir.postgresDir, { port, password, persistent: true, log: (line) => log.write(line.endsWith('\n') ? line : `${line}\n`) });
+    // durable: fsync, synchronous commit and full-page writes stay on (a committed hold survives a crash)
+    const handle = await startPostgres(dataDir.postgresDir, { port, password, logFile });
     return { handle, url: handle.url, initialised, logFile };
   } catch (err) {
     throw new Error(`embedded Postgres did not start on port ${port} (see ${logFile}): ${(err as Error | undefined)?.message ?? 'exited early'}`, { cause: err });

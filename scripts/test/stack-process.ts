@@ -94,5 +94,5 @@ export class StackProcess {
   }
 }
 
-/** Whether a PID still runs (the platform's check, shared with the harness). */
-export { isAlive as alive } from '@eventtickets/platform/testing/processes';
+/** Whether a PID still runs (the stack's own check). */
+export { isAlive as alive } from '../infra/processes.ts';

@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
-import { requireBinary } from '@eventtickets/platform/testing/harness';
+import { requireBinary, waitFor } from '@eventtickets/platform/testing';
 import { alive, freePortRange, repoRoot, StackProcess, tempDataDir } from './stack-process.ts';
 
 const registry = join(repoRoot, 'scripts', 'test', 'fixtures', 'registry.ts');
@@ -81,6 +81,17 @@ describe('npm start: the local stack runner (probe registry)', function () {
       expect(env.PROBE_SECRET, 'only the service that asked gets the secret').to.equal(null);
       probeSecret = probeEnv.PROBE_SECRET;
 
+      // the stack's Postgres keeps Postgres's durable defaults (the tests' fast settings would lose commits)
+      const admin = new pg.Client({ connectionString: probeEnv.DATABASE_URL });
+      await admin.connect();
+      try {
+        for (const setting of ['fsync', 'synchronous_commit', 'full_page_writes']) {
+          expect((await admin.query(`SHOW ${setting}`)).rows[0][setting], setting).to.equal('on');
+        }
+      } finally {
+        await admin.end();
+      }
+
       // the probe's seed ran after readiness, through the gateway URL
       expect(await getJson(`${gatewayUrl}/marks`)).to.deep.equal(['demo']);
       expect(stack.output).to.match(/seed:probe \| marked demo/);
@@ -118,26 +129,52 @@ describe('npm start: the local stack runner (probe registry)', function () {
       expect(stack.output).to.match(/probe \(PID \d+\) exited unexpectedly \(code 3\); stopping the stack/);
       expectAllGone([record.runner, ...record.processes.map((p) => p.pid)]);
     });
-    it('in a terminal, Ctrl-C stops the services before Postgres', async function () {
-      // `script` gives the runner a real pseudo-terminal; ^C written to it reaches the foreground process group.
-      // script runs the command through $SHELL -c; `exec` keeps that shell out of the group: dash (sh when SHELL
-      // is unset, as in CI) does not exec a lone command, and on ^C it would kill itself with SIGINT (exit 130).
+    it('in a terminal, Ctrl-C stops the services, then Redis, then Postgres, promptly and without error lines', async function () {
+      // `script` gives the runner a real pseudo-terminal; ^C written to it sends SIGINT to the whole foreground
+      // process group, as a terminal does. script runs the command through $SHELL -c; `exec` keeps that shell
+      // out of the group: dash (sh when SHELL is unset, as in CI) does not exec a lone command, and on ^C it
+      // would kill itself with SIGINT (exit 130).
       const script = requireBinary(this, 'script', 'util-linux');
       const command = `exec '${process.execPath}' scripts/start.ts`;
-      const stack = new StackProcess({ NO_COLOR: '1', STACK_REGISTRY: registry, PORT: '0', SERVICE_PORT_BASE: String(base), SHELL: '/bin/sh' }, dataDir, [script, '-qfec', command, '/dev/null']);
+      // TZ=UTC: Redis and Postgres log local time; the services log UTC
+      const stack = new StackProcess({ NO_COLOR: '1', TZ: 'UTC', STACK_REGISTRY: registry, PORT: '0', SERVICE_PORT_BASE: String(base), SHELL: '/bin/sh' }, dataDir, [script, '-qfec', command, '/dev/null']);
       running.push(stack);
       await stack.ready();
       const record = stack.pids();
-      expect(record.runner, 'the runner runs in its own session, under the terminal-facing process').to.not.equal(stack.child.pid);
+      const outputBefore = stack.output.length;
+      const pressed = Date.now();
       stack.child.stdin!.write('\x03');
       expect(await stack.exited).to.equal(0);
+      const tookMs = Date.now() - pressed;
+      console.log(`      (Ctrl-C to exit of an idle stack: ${tookMs} ms)`);
       expectAllGone([record.runner, ...record.processes.map((p) => p.pid)]);
-      const probeStopped = stack.output.match(/\nprobe +\| (\d\d:\d\d:\d\d\.\d{3}) INFO {2}stopped/);
-      // postgres.log is appended by every run of this DATA_DIR: the last shutdown request is this run's
-      const postgresAsked = [...readFileSync(join(dataDir, 'postgres.log'), 'utf8').matchAll(/(\d\d:\d\d:\d\d\.\d{3}) UTC.*received fast shutdown request/g)].at(-1);
-      expect(probeStopped, stack.output).to.not.equal(null);
-      expect(postgresAsked).to.not.equal(undefined);
-      expect(probeStopped![1] <= postgresAsked![1], `probe stopped at ${probeStopped![1]}, Postgres asked to stop at ${postgresAsked![1]}`).to.equal(true);
+
+      const after = stack.output.slice(outputBefore);
+      const errorLines = after.split(/\r?\n/).filter((line) => /error|warn|fatal|exception|unexpected/i.test(line));
+      expect(errorLines, after).to.deep.equal([]);
+      expect(after, 'the runner heard the signal itself, once').to.match(/stopping \(SIGINT\)/);
+      expect(after).to.not.match(/already stopping/);
+
+      // order: the service first, then Redis (asked by the runner with SIGTERM, never the terminal's SIGINT),
+      // then Postgres. Each log file is appended by every run of this DATA_DIR: the last entry is this run's.
+      const probeStopped = after.match(/\nprobe +\| (\d\d:\d\d:\d\d\.\d{3}) INFO {2}stopped/)?.[1];
+      expect(probeStopped, after).to.be.a('string');
+      const redisAsked = [1, 2, 3].map((i) => {
+        const log = readFileSync(join(dataDir, 'redis', String(i), 'redis.log'), 'utf8');
+        const signal = [...log.matchAll(/Received (SIG[A-Z]+) scheduling shutdown/g)].at(-1)?.[1];
+        expect(signal, `redis-${i} was stopped by`).to.equal('SIGTERM');
+        const asked = [...log.matchAll(/(\d\d:\d\d:\d\d\.\d{3}) # User requested shutdown/g)].at(-1)?.[1];
+        expect(asked, `redis-${i} log`).to.be.a('string');
+        return asked!;
+      });
+      const postgresAsked = [...readFileSync(join(dataDir, 'postgres.log'), 'utf8').matchAll(/(\d\d:\d\d:\d\d\.\d{3}) UTC.*received fast shutdown request/g)].at(-1)?.[1];
+      expect(postgresAsked).to.be.a('string');
+      for (const redis of redisAsked) {
+        expect(probeStopped! <= redis, `probe stopped at ${probeStopped}, Redis asked to stop at ${redis}`).to.equal(true);
+        expect(redis <= postgresAsked!, `Redis asked at ${redis}, Postgres asked at ${postgresAsked}`).to.equal(true);
+      }
+      // the issue asks for 3 s on an idle stack; the bound here is loose so a slow machine does not fail it
+      expect(tookMs, 'Ctrl-C to exit (ms)').to.be.lessThan(10_000);
     });
   });
 
@@ -162,14 +199,16 @@ describe('npm start: the local stack runner (probe registry)', function () {
       await client.connect(); // the bus database exists
       await client.end();
 
-      // a runner killed outright cannot clean up; the next start on the same DATA_DIR stops what it left
+      // a runner killed outright takes its children with it: the services through their stdin tether,
+      // Postgres through the kernel's parent-death signal (setpriv)
+      const children = record.processes.map((p) => p.pid);
       await stack.stop('SIGKILL');
-      const left = record.processes.map((p) => p.pid);
-      expect(left.filter(alive), 'children outlive a SIGKILLed runner').to.have.length.greaterThan(0);
+      const killedAt = Date.now();
+      await waitFor('every child of the killed runner to exit', () => children.every((pid) => !alive(pid)), { timeoutMs: 15_000 });
+      console.log(`      (children gone ${Date.now() - killedAt} ms after the runner's SIGKILL)`);
       const again = start({ STACK_REDIS: 'memory', PORT: String(base), SERVICE_PORT_BASE: String(base), DEMO_PASSWORD: 'from-the-environment' }, dataDir);
       await again.ready();
-      expect(again.output).to.match(/stopping \d+ process\(es\) left by a previous run/);
-      expectAllGone(left);
+      expect(again.output).to.not.match(/left by a previous run/);
       const second = again.pids();
       expect(await again.stop('SIGTERM')).to.equal(0);
       expectAllGone([second.runner, ...second.processes.map((p) => p.pid)]);

@@ -80,7 +80,7 @@ describe('platform/testing: infrastructure processes leave nothing behind', func
   it('a redis-server stops when the process that started it is killed outright (SIGKILL)', async function () {
     requireBinary(this, 'redis-server', 'apt-get install -y redis-server');
     requireBinary(this, 'setpriv', 'util-linux');
-    const script = `import { startRedis } from ${JSON.stringify(fileURLToPath(new URL('../src/testing/processes.ts', import.meta.url)))};
+    const script = `import { startRedis } from ${JSON.stringify(fileURLToPath(new URL('../../../scripts/infra/processes.ts', import.meta.url)))};
       const r = await startRedis();
       console.log(JSON.stringify({ pid: r.pid, port: r.port }));
       setInterval(() => undefined, 1000);`;

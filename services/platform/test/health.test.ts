@@ -5,7 +5,7 @@ import { createServiceApp, listen, type RunningServer } from '../src/http.ts';
 import { createDatabase, databaseReadiness, migrate, type Migration, type Sequelize } from '../src/db.ts';
 import { closeRedis, createRedis, redisReadiness, type Redis } from '../src/redis.ts';
 import { createTestDatabase, dropTestDatabase, requireBinary } from '../src/testing/harness.ts';
-import { startRedis, type RedisHandle } from '../src/testing/processes.ts';
+import { startRedis, type RedisHandle } from '../../../scripts/infra/processes.ts';
 
 const applied: Migration[] = [{ name: '0001-items', up: (tx) => tx.query('CREATE TABLE items (id text PRIMARY KEY)') }];
 const withPending: Migration[] = [...applied, { name: '0002-item-names', up: (tx) => tx.query('ALTER TABLE items ADD COLUMN name text') }];
