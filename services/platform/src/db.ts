@@ -49,18 +49,18 @@ function umzugFor(db: Sequelize, migrations: Migration[], ran: string[] = []): U
     executed: () => appliedNames(db),
     logMigration: async () => undefined,
     unlogMigration: async ({ name }) => {
-      await db.query('DELETE FROM schema_migrations WHERE name = :name', { replacements: { name } });
+      await db.query('DELETE FROM schema_migrations WHERE name = $1', { bind: [name] });
     },
   };
   const inTransaction = (migration: Migration) => async () => {
     await db.transaction(async (transaction) => {
-      await db.query('SELECT pg_advisory_xact_lock(:key)', { replacements: { key: MIGRATION_LOCK }, transaction });
+      await db.query('SELECT pg_advisory_xact_lock($1)', { bind: [MIGRATION_LOCK], transaction });
       await db.query('CREATE TABLE IF NOT EXISTS schema_migrations (name varchar(255) PRIMARY KEY)', { transaction });
       // another replica may have applied it while this one waited for the lock
-      const recorded = await db.query('SELECT 1 FROM schema_migrations WHERE name = :name', { type: QueryTypes.SELECT, replacements: { name: migration.name }, transaction });
+      const recorded = await db.query('SELECT 1 FROM schema_migrations WHERE name = $1', { type: QueryTypes.SELECT, bind: [migration.name], transaction });
       if (recorded.length) return;
       await migration.up({ query: (sql) => db.query(sql, { transaction }) });
-      await db.query('INSERT INTO schema_migrations (name) VALUES (:name)', { replacements: { name: migration.name }, transaction });
+      await db.query('INSERT INTO schema_migrations (name) VALUES ($1)', { bind: [migration.name], transaction });
       ran.push(migration.name);
     });
   };

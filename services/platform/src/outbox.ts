@@ -64,8 +64,8 @@ export async function enqueueEvent<T extends EventType>(
   propagation.inject(context.active(), headers);
   const row: DomainEvent = { id: event.id ?? randomUUID(), type: event.type, aggregateId: event.aggregateId, payload, occurredAt: new Date().toISOString(), headers };
   await db.query(
-    'INSERT INTO outbox (event_id, type, aggregate_id, payload, headers, occurred_at) VALUES (:id, :type, :aggregateId, :payload, :headers, :occurredAt)',
-    { transaction, replacements: { id: row.id, type: row.type, aggregateId: row.aggregateId, payload: JSON.stringify(row.payload), headers: JSON.stringify(headers), occurredAt: row.occurredAt } },
+    'INSERT INTO outbox (event_id, type, aggregate_id, payload, headers, occurred_at) VALUES ($1, $2, $3, $4, $5, $6)',
+    { transaction, bind: [row.id, row.type, row.aggregateId, JSON.stringify(row.payload), JSON.stringify(headers), row.occurredAt] },
   );
   return row as CatalogueEvent<T>;
 }

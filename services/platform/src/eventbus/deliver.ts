@@ -52,8 +52,8 @@ export class Dispatcher {
     const attributes = { 'messaging.operation': 'process', 'messaging.message.id': event.id, 'messaging.consumer.group.name': this.consumer };
     return withSpan(`${event.type} process`, () => this.db.transaction(async (t): Promise<DeliveryResult> => {
       const [rows] = await this.db.query(
-        'INSERT INTO processed_events (consumer, event_id) VALUES (:consumer, :id) ON CONFLICT DO NOTHING RETURNING event_id',
-        { transaction: t, replacements: { consumer: this.consumer, id: event.id } },
+        'INSERT INTO processed_events (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING event_id',
+        { transaction: t, bind: [this.consumer, event.id] },
       );
       if ((rows as unknown[]).length === 0) return 'duplicate';
       await handler(event as CatalogueEvent, t);

@@ -64,7 +64,7 @@ export class PostgresTransport implements Transport {
   private ready(): Promise<void> {
     this.schema ??= this.bus.transaction(async (t) => {
       // Concurrent CREATE TABLE IF NOT EXISTS can still collide on the catalog; serialise the starters.
-      await this.bus.query('SELECT pg_advisory_xact_lock(:key)', { transaction: t, replacements: { key: SCHEMA_LOCK } });
+      await this.bus.query('SELECT pg_advisory_xact_lock($1)', { transaction: t, bind: [SCHEMA_LOCK] });
       await this.bus.query(busSchema, { transaction: t });
     });
     return this.schema;
@@ -73,20 +73,20 @@ export class PostgresTransport implements Transport {
   async publish(events: DomainEvent[]): Promise<void> {
     await this.ready();
     await this.bus.transaction(async (t) => {
-      await this.bus.query('SELECT pg_advisory_xact_lock(:key)', { transaction: t, replacements: { key: APPEND_LOCK } });
+      await this.bus.query('SELECT pg_advisory_xact_lock($1)', { transaction: t, bind: [APPEND_LOCK] });
       for (const e of events) {
         // A relay that crashed before marking its batch publishes it again; the event id makes that a no-op.
-        await this.bus.query('INSERT INTO bus_events (event_id, type, event) VALUES (:id, :type, :event) ON CONFLICT (event_id) DO NOTHING', {
-          transaction: t, replacements: { id: e.id, type: e.type, event: JSON.stringify(e) },
+        await this.bus.query('INSERT INTO bus_events (event_id, type, event) VALUES ($1, $2, $3) ON CONFLICT (event_id) DO NOTHING', {
+          transaction: t, bind: [e.id, e.type, JSON.stringify(e)],
         });
       }
-      await this.bus.query('SELECT pg_notify(:channel, :n)', { transaction: t, replacements: { channel: CHANNEL, n: String(events.length) } });
+      await this.bus.query('SELECT pg_notify($1, $2)', { transaction: t, bind: [CHANNEL, String(events.length)] });
     });
   }
 
   async startConsuming(dispatcher: Dispatcher): Promise<void> {
     await this.ready();
-    await this.bus.query('INSERT INTO bus_cursors (consumer) VALUES (:c) ON CONFLICT DO NOTHING', { replacements: { c: this.o.group } });
+    await this.bus.query('INSERT INTO bus_cursors (consumer) VALUES ($1) ON CONFLICT DO NOTHING', { bind: [this.o.group] });
     await this.listen();
     this.running = true;
     this.loop = this.run(dispatcher);
@@ -146,13 +146,13 @@ export class PostgresTransport implements Transport {
   private async pollOnce(dispatcher: Dispatcher): Promise<boolean> {
     return this.bus.transaction(async (t) => {
       // One replica per group at a time; the others skip their turn instead of queueing on the row lock.
-      const [cursors] = (await this.bus.query('SELECT last_seq, failing_seq, failures FROM bus_cursors WHERE consumer = :c FOR UPDATE SKIP LOCKED', {
-        transaction: t, replacements: { c: this.o.group },
+      const [cursors] = (await this.bus.query('SELECT last_seq, failing_seq, failures FROM bus_cursors WHERE consumer = $1 FOR UPDATE SKIP LOCKED', {
+        transaction: t, bind: [this.o.group],
       })) as [Cursor[], unknown];
       const cursor = cursors[0];
       if (!cursor) return false;
-      const [rows] = (await this.bus.query('SELECT seq, event FROM bus_events WHERE seq > :last ORDER BY seq LIMIT :limit', {
-        transaction: t, replacements: { last: cursor.last_seq, limit: this.o.batchSize },
+      const [rows] = (await this.bus.query('SELECT seq, event FROM bus_events WHERE seq > $1 ORDER BY seq LIMIT $2', {
+        transaction: t, bind: [cursor.last_seq, this.o.batchSize],
       })) as [Array<{ seq: string; event: unknown }>, unknown];
       let last = cursor.last_seq;
       let failures = cursor.failures;
@@ -187,8 +187,8 @@ export class PostgresTransport implements Transport {
         }
         if (failed) {
           const type = event?.type ?? rawEventType(row.event);
-          await this.bus.query('INSERT INTO bus_dead (consumer, seq, event, error, deliveries) VALUES (:c, :seq, :event, :error, :deliveries) ON CONFLICT DO NOTHING', {
-            transaction: t, replacements: { c: this.o.group, seq: row.seq, event: JSON.stringify(row.event), error: failed.message ?? String(failed), deliveries },
+          await this.bus.query('INSERT INTO bus_dead (consumer, seq, event, error, deliveries) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING', {
+            transaction: t, bind: [this.o.group, row.seq, JSON.stringify(row.event), failed.message ?? String(failed), deliveries],
           });
           this.o.metrics.consumed.inc({ type, outcome: 'dead' });
           this.o.logger.error({ err: failed, type, seq: row.seq, deliveries }, invalid ? 'invalid event moved to bus_dead' : 'event moved to bus_dead after failed deliveries');
@@ -197,8 +197,8 @@ export class PostgresTransport implements Transport {
         failingSeq = null;
         failures = 0;
       }
-      await this.bus.query('UPDATE bus_cursors SET last_seq = :last, failing_seq = :failingSeq, failures = :failures WHERE consumer = :c', {
-        transaction: t, replacements: { c: this.o.group, last, failingSeq, failures },
+      await this.bus.query('UPDATE bus_cursors SET last_seq = $2, failing_seq = $3, failures = $4 WHERE consumer = $1', {
+        transaction: t, bind: [this.o.group, last, failingSeq, failures],
       });
       return last !== cursor.last_seq;
     });

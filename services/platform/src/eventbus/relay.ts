@@ -46,12 +46,12 @@ export class OutboxRelay {
 
   private async relayBatch(): Promise<number> {
     const published = await this.db.transaction(async (t): Promise<DomainEvent[]> => {
-      const [[lock]] = (await this.db.query('SELECT pg_try_advisory_xact_lock(:key) AS ok', { transaction: t, replacements: { key: RELAY_LOCK } })) as [Array<{ ok: boolean }>, unknown];
+      const [[lock]] = (await this.db.query('SELECT pg_try_advisory_xact_lock($1) AS ok', { transaction: t, bind: [RELAY_LOCK] })) as [Array<{ ok: boolean }>, unknown];
       if (!lock.ok) return [];
       const [rows] = (await this.db.query(
         `SELECT seq, event_id, type, aggregate_id, payload, headers, occurred_at FROM outbox
-          WHERE published_at IS NULL ORDER BY seq LIMIT :limit FOR UPDATE SKIP LOCKED`,
-        { transaction: t, replacements: { limit: this.batchSize } },
+          WHERE published_at IS NULL ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED`,
+        { transaction: t, bind: [this.batchSize] },
       )) as [OutboxRow[], unknown];
       if (rows.length === 0) return [];
       const events: DomainEvent[] = rows.map((r) => ({
@@ -59,7 +59,7 @@ export class OutboxRelay {
         occurredAt: new Date(r.occurred_at).toISOString(),
       }));
       await this.publish(events);
-      await this.db.query('UPDATE outbox SET published_at = now() WHERE seq IN (:seqs)', { transaction: t, replacements: { seqs: rows.map((r) => r.seq) } });
+      await this.db.query('UPDATE outbox SET published_at = now() WHERE seq = ANY($1::bigint[])', { transaction: t, bind: [rows.map((r) => r.seq)] });
       return events;
     });
     // Counted after commit: a rolled-back batch was not published as far as the outbox is concerned.
