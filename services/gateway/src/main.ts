@@ -8,7 +8,7 @@ import { createApp } from './app.ts';
 import { startMetricsServer } from './metrics.ts';
 
 const config = loadConfigOrExit(configSchema);
-const deps = createDeps(config);
+const deps = await createDeps(config);
 const app = await createApp(deps);
 const metricsServer = await startMetricsServer(deps);
 await runService({

@@ -8,7 +8,7 @@ import { createApp } from './app.ts';
 import { startWorkers } from './workers.ts';
 
 const config = loadConfigOrExit(configSchema);
-const deps = createDeps(config);
+const deps = await createDeps(config);
 await migrate(deps.db, migrations);
 const app = await createApp(deps);
 const workers = await startWorkers(deps);
