@@ -122,6 +122,12 @@ function main() {
   // A terminal's Ctrl-C reaches the child itself; a signal sent to this process alone is passed on. Either
   // way this process stays until the child has exited, and ends with its status.
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => child.kill(signal));
+  // `kill <npm>`: npm passes SIGTERM to the shell it started this from, which dies without passing it on;
+  // a parent gone is the same request to stop
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) child.kill('SIGTERM');
+  }, 500).unref();
   child.on('error', (err) => {
     say(`could not run ${command}: ${err.message}`);
     process.exit(1);
