@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { Dispatcher, Pool } from 'undici';
-import { freePort } from '@eventtickets/platform/testing/processes';
+import { freePort } from '@eventtickets/platform/testing';
 
 export const root = fileURLToPath(new URL('../../', import.meta.url));
 

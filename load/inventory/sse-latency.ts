@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { createDatabase, ensureDatabase, migrate, withTransaction } from '@eventtickets/platform';
-import { openSse, type SseClient } from '@eventtickets/platform/testing/sse-client';
+import { openSse, type SseClient } from '@eventtickets/platform/testing';
 import { startPostgres, startRedis, stopChild, type RedisHandle } from '../../scripts/infra/processes.ts';
 import { migrations } from '../../services/inventory/src/db/migrations.ts';
 import { materialiseEvent } from '../../services/inventory/src/use-cases/materialise.ts';

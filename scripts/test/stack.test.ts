@@ -3,7 +3,7 @@
 import { expect } from 'chai';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { requireBinary } from '@eventtickets/platform/testing/harness';
+import { requireBinary } from '@eventtickets/platform/testing';
 import { stackServices } from '../stack/services.ts';
 import { alive, freePortRange, StackProcess, tempDataDir } from './stack-process.ts';
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { loadOpenApiDocument } from '@eventtickets/platform';
-import { launchTestBrowser, type TestBrowser } from '@eventtickets/platform/testing/browser';
+import { launchTestBrowser, type TestBrowser } from '@eventtickets/platform/testing';
 import { startFakeUpstream, type FakeUpstream } from '@eventtickets/platform/testing';
 import { startGateway, type RunningGateway } from './helpers.ts';
 

@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createRedis, streamKey, type Redis } from '@eventtickets/platform';
 import { createContractClient, createTestDatabase, dropTestDatabase, requireRedis, uniqueSuffix, waitFor, type Call } from '@eventtickets/platform/testing';
-import { freePort, stopChild } from '@eventtickets/platform/testing/processes';
+import { freePort, stopChild } from '@eventtickets/platform/testing';
 import { loadContract } from '../src/app.ts';
 
 const mainFile = fileURLToPath(new URL('../src/main.ts', import.meta.url));

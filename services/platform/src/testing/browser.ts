@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { requireBinary } from './harness.ts';
 
 export const CHROMIUM_FLAGS = [
@@ -34,6 +34,8 @@ export interface TestBrowser {
 export async function launchTestBrowser(ctx: Mocha.Context, opts: { viewport?: { width: number; height: number } } = {}): Promise<TestBrowser> {
   const executablePath = requireBinary(ctx, 'chromium', 'apt-get install -y chromium');
   const profile = mkdtempSync(join(tmpdir(), 'et-chromium-'));
+  // loaded here, not at import: the test kit's entry point must stay cheap for the suites without a browser
+  const { chromium } = await import('playwright-core');
   const context = await chromium.launchPersistentContext(profile, {
     executablePath,
     headless: true,

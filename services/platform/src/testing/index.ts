@@ -5,3 +5,5 @@ export * from './contract-client.ts';
 export * from './sse-client.ts';
 export * from './fake-upstream.ts';
 export * from './events.ts';
+export * from './processes.ts';
+export * from './browser.ts';
