@@ -3,7 +3,15 @@
 const namedFiles = process.argv.slice(2).some((a) => !a.startsWith('-') && /\.test\.ts$|\*/.test(a));
 
 module.exports = {
-  spec: namedFiles ? [] : ['services/*/test/**/*.test.ts', 'e2e/**/*.test.ts', 'scripts/test/**/*.test.ts', 'k8s-tests/**/*.test.ts', 'frontend/test/**/*.test.ts'],
+  spec: namedFiles
+    ? []
+    : [
+        'services/*/test/**/*.test.ts',
+        'e2e/**/*.test.ts',
+        'scripts/test/**/*.test.ts',
+        'k8s-tests/**/*.test.ts',
+        'frontend/test/**/*.test.ts',
+      ],
   extension: ['ts'],
   require: ['scripts/infra/mocha-global-fixtures.ts'],
   reporter: 'services/platform/src/testing/reporter.cjs',

@@ -22,36 +22,83 @@ export default tseslint.config(
     files: ['services/*/src/**/*.ts'],
     ignores: ['services/platform/src/testing/**'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['@eventtickets/platform/testing', '@eventtickets/platform/testing/*', '**/testing/*'], message: 'The test kit is for tests only: production code never imports it.' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['@eventtickets/platform/testing', '@eventtickets/platform/testing/*', '**/testing/*'],
+              message: 'The test kit is for tests only: production code never imports it.',
+            },
+          ],
+        },
+      ],
     },
   },
   {
     files: ['services/*/src/routes/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [
-        { group: ['**/db/*', '**/db'], message: 'Routers call use cases; only use-cases/ and events/ reach db/ (docs/CONVENTIONS.md).' },
-        { group: ['@eventtickets/platform/testing', '@eventtickets/platform/testing/*'], message: 'The test kit is for tests only.' },
-      ] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/db/*', '**/db'],
+              message: 'Routers call use cases; only use-cases/ and events/ reach db/ (docs/CONVENTIONS.md).',
+            },
+            {
+              group: ['@eventtickets/platform/testing', '@eventtickets/platform/testing/*'],
+              message: 'The test kit is for tests only.',
+            },
+          ],
+        },
+      ],
     },
   },
   {
     files: ['services/*/src/domain/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [
-        { group: ['**/db/*', '**/db', '**/use-cases/*', '**/routes/*', '**/events/*', '**/deps.ts', '**/app.ts'], message: 'domain/ is pure: rules and types, no I/O layers (docs/CONVENTIONS.md).' },
-        { group: ['@eventtickets/platform/testing', '@eventtickets/platform/testing/*'], message: 'The test kit is for tests only.' },
-      ] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/db/*', '**/db', '**/use-cases/*', '**/routes/*', '**/events/*', '**/deps.ts', '**/app.ts'],
+              message: 'domain/ is pure: rules and types, no I/O layers (docs/CONVENTIONS.md).',
+            },
+            {
+              group: ['@eventtickets/platform/testing', '@eventtickets/platform/testing/*'],
+              message: 'The test kit is for tests only.',
+            },
+          ],
+        },
+      ],
     },
   },
   {
     files: ['services/*/src/db/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [
-        { group: ['**/use-cases/*', '**/routes/*', '**/events/*'], message: 'db/ is the bottom layer: it imports domain/ types at most.' },
-        { group: ['@eventtickets/platform/testing', '@eventtickets/platform/testing/*'], message: 'The test kit is for tests only.' },
-      ] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/use-cases/*', '**/routes/*', '**/events/*'],
+              message: 'db/ is the bottom layer: it imports domain/ types at most.',
+            },
+            {
+              group: ['@eventtickets/platform/testing', '@eventtickets/platform/testing/*'],
+              message: 'The test kit is for tests only.',
+            },
+          ],
+        },
+      ],
     },
   },
   prettier,
-  { files: ['**/*.cjs'], languageOptions: { sourceType: 'commonjs' }, rules: { '@typescript-eslint/no-require-imports': 'off' } },
+  {
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs' },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
 );

@@ -31,7 +31,11 @@ describe('e2e: a buyer through the gateway of the whole local stack', function (
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
-  async function api(method: string, path: string, opts: { token?: string; body?: unknown; headers?: Record<string, string> } = {}) {
+  async function api(
+    method: string,
+    path: string,
+    opts: { token?: string; body?: unknown; headers?: Record<string, string> } = {},
+  ) {
     const res = await fetch(`${gw}${path}`, {
       method,
       headers: {
@@ -66,14 +70,23 @@ describe('e2e: a buyer through the gateway of the whole local stack', function (
     const doc = await api('GET', '/api/openapi.json');
     expect(doc.status).to.equal(200);
     const paths = Object.keys(doc.body.paths);
-    expect(paths).to.include.members(['/api/auth/login', '/api/me', '/api/events', '/api/events/{id}', '/api/holds', '/api/events/{id}/availability']);
+    expect(paths).to.include.members([
+      '/api/auth/login',
+      '/api/me',
+      '/api/events',
+      '/api/events/{id}',
+      '/api/holds',
+      '/api/events/{id}/availability',
+    ]);
     const docs = await fetch(`${gw}/docs/`);
     expect(docs.status).to.equal(200);
     expect(await docs.text()).to.match(/swagger/i);
   });
 
   it('ignores identity headers sent from outside', async () => {
-    const me = await api('GET', '/api/me', { headers: { 'x-user-id': '00000000-0000-4000-8000-000000000001', 'x-user-role': 'admin' } });
+    const me = await api('GET', '/api/me', {
+      headers: { 'x-user-id': '00000000-0000-4000-8000-000000000001', 'x-user-role': 'admin' },
+    });
     expect(me.status).to.equal(401);
     expect(me.body.type).to.match(/problems\//);
   });
@@ -89,7 +102,9 @@ describe('e2e: a buyer through the gateway of the whole local stack', function (
       const res = await api('GET', `/api/events/${event.id}/availability`);
       return res.status === 200 && Object.keys(res.body.seats).length > 0 ? res.body : undefined;
     });
-    const free = Object.entries(snapshot.seats as Record<string, string>).filter(([, s]) => s === 'available').map(([id]) => id);
+    const free = Object.entries(snapshot.seats as Record<string, string>)
+      .filter(([, s]) => s === 'available')
+      .map(([id]) => id);
     expect(free.length).to.be.greaterThan(100);
     const wanted = free.slice(0, 2);
 
@@ -103,14 +118,21 @@ describe('e2e: a buyer through the gateway of the whole local stack', function (
     expect(hold.status, JSON.stringify(hold.body)).to.equal(201);
     expect(new Date(hold.body.expiresAt).getTime()).to.be.greaterThan(Date.now());
 
-    const change = await stream.next((m) => m.event === 'change' && wanted.every((id) => m.data.seats?.[id] === 'held'));
+    const change = await stream.next(
+      (m) => m.event === 'change' && wanted.every((id) => m.data.seats?.[id] === 'held'),
+    );
     expect(Number(change.id)).to.be.greaterThan(Number(first.id));
 
     const rivalEmail = `rival-${Date.now()}@example.com`;
-    const reg = await api('POST', '/api/auth/register', { body: { email: rivalEmail, password: 'rival-password-1', name: 'Rival Buyer' } });
+    const reg = await api('POST', '/api/auth/register', {
+      body: { email: rivalEmail, password: 'rival-password-1', name: 'Rival Buyer' },
+    });
     expect(reg.status, JSON.stringify(reg.body)).to.equal(201);
     const rival = reg.body.accessToken;
-    const lost = await api('POST', '/api/holds', { token: rival, body: { eventId: event.id, seats: [wanted[1], free[2]] } });
+    const lost = await api('POST', '/api/holds', {
+      token: rival,
+      body: { eventId: event.id, seats: [wanted[1], free[2]] },
+    });
     expect(lost.status).to.equal(409);
     expect(lost.headers.get('content-type')).to.match(/problem\+json/);
     expect(JSON.stringify(lost.body)).to.include(wanted[1]);
@@ -136,7 +158,9 @@ describe('e2e: a buyer through the gateway of the whole local stack', function (
     expect(event, 'seeded event').to.exist;
     const seats = await waitFor('availability from inventory', async () => {
       const res = await api('GET', `/api/events/${event.id}/availability`);
-      return res.status === 200 && Object.keys(res.body.seats).length > 0 ? (res.body.seats as Record<string, string>) : undefined;
+      return res.status === 200 && Object.keys(res.body.seats).length > 0
+        ? (res.body.seats as Record<string, string>)
+        : undefined;
     });
     const seat = Object.entries(seats).find(([, state]) => state === 'available')![0];
     const hold = await api('POST', '/api/holds', { token: buyer, body: { eventId: event.id, seats: [seat] } });

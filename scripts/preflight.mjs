@@ -46,21 +46,40 @@ function node24() {
   }
   const pkg = `node-${process.platform}-${process.arch}`;
   if (!['linux', 'darwin'].includes(process.platform) || !['x64', 'arm64'].includes(process.arch)) {
-    stop(`this project needs Node 24 and there is no ready-made download for ${process.platform}-${process.arch}: install Node 24 (https://nodejs.org) and run again`);
+    stop(
+      `this project needs Node 24 and there is no ready-made download for ${process.platform}-${process.arch}: install Node 24 (https://nodejs.org) and run again`,
+    );
   }
-  if (!npmWorks(process.env)) stop(`this project needs Node 24 and npm is not on PATH to fetch it: install Node 24 with npm (https://nodejs.org) and run again`);
-  say(`Node ${process.versions.node} is not Node 24: fetching Node ${NODE_VERSION} from the npm registry (${pkg}) into ${dir}, once`);
+  if (!npmWorks(process.env))
+    stop(
+      `this project needs Node 24 and npm is not on PATH to fetch it: install Node 24 with npm (https://nodejs.org) and run again`,
+    );
+  say(
+    `Node ${process.versions.node} is not Node 24: fetching Node ${NODE_VERSION} from the npm registry (${pkg}) into ${dir}, once`,
+  );
   mkdirSync(dirname(dir), { recursive: true });
   const work = mkdtempSync(join(dirname(dir), '.download-'));
   try {
-    const packed = spawnSync('npm', ['pack', `${pkg}@${NODE_VERSION}`, '--pack-destination', work, '--silent'], { cwd: work, encoding: 'utf8' });
+    const packed = spawnSync('npm', ['pack', `${pkg}@${NODE_VERSION}`, '--pack-destination', work, '--silent'], {
+      cwd: work,
+      encoding: 'utf8',
+    });
     if (packed.status !== 0) {
-      const why = `${packed.stderr || ''}`.split('\n').map((l) => l.trim()).find((l) => /ERR|error|network|ENOTFOUND|ETIMEDOUT/i.test(l)) || `npm pack exited with ${packed.status}`;
-      stop(`could not download Node ${NODE_VERSION} (${why}): check the network connection, or install Node 24 yourself (https://nodejs.org), and run again`);
+      const why =
+        `${packed.stderr || ''}`
+          .split('\n')
+          .map((l) => l.trim())
+          .find((l) => /ERR|error|network|ENOTFOUND|ETIMEDOUT/i.test(l)) || `npm pack exited with ${packed.status}`;
+      stop(
+        `could not download Node ${NODE_VERSION} (${why}): check the network connection, or install Node 24 yourself (https://nodejs.org), and run again`,
+      );
     }
     const tgz = packed.stdout.trim().split('\n').pop();
     const untar = spawnSync('tar', ['-xzf', join(work, tgz), '-C', work], { encoding: 'utf8' });
-    if (untar.status !== 0 || !existsSync(join(work, 'package', 'bin', 'node'))) stop(`could not unpack the downloaded Node ${NODE_VERSION} (is tar installed?); install Node 24 yourself (https://nodejs.org) and run again`);
+    if (untar.status !== 0 || !existsSync(join(work, 'package', 'bin', 'node')))
+      stop(
+        `could not unpack the downloaded Node ${NODE_VERSION} (is tar installed?); install Node 24 yourself (https://nodejs.org) and run again`,
+      );
     mkdirSync(join(work, 'node', 'bin'), { recursive: true });
     copyFileSync(join(work, 'package', 'bin', 'node'), join(work, 'node', 'bin', 'node'));
     chmodSync(join(work, 'node', 'bin', 'node'), 0o755);
@@ -69,7 +88,10 @@ function node24() {
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
-  if (nodeVersionOf(binary) !== NODE_VERSION) stop(`the downloaded Node ${NODE_VERSION} does not run on this machine: install Node 24 yourself (https://nodejs.org) and run again`);
+  if (nodeVersionOf(binary) !== NODE_VERSION)
+    stop(
+      `the downloaded Node ${NODE_VERSION} does not run on this machine: install Node 24 yourself (https://nodejs.org) and run again`,
+    );
   return binary;
 }
 
@@ -85,9 +107,14 @@ function mtime(path) {
 function dependencies(env) {
   const lock = mtime(join(root, 'package-lock.json'));
   const installed = mtime(join(root, 'node_modules', '.package-lock.json'));
-  const reason = !existsSync(join(root, 'node_modules')) ? 'node_modules is missing' : installed === undefined || (lock !== undefined && installed < lock) ? 'node_modules is older than package-lock.json' : undefined;
+  const reason = !existsSync(join(root, 'node_modules'))
+    ? 'node_modules is missing'
+    : installed === undefined || (lock !== undefined && installed < lock)
+      ? 'node_modules is older than package-lock.json'
+      : undefined;
   if (!reason) return;
-  if (!npmWorks(env)) stop(`${reason} and npm is not on PATH: install npm (it comes with Node.js, https://nodejs.org) and run again`);
+  if (!npmWorks(env))
+    stop(`${reason} and npm is not on PATH: install npm (it comes with Node.js, https://nodejs.org) and run again`);
   if (dryRun) {
     say(`${reason}: would run npm ci (dry run)`);
     return;
@@ -101,7 +128,10 @@ function commandFor(what, args, node) {
   if (what === 'start') return [node, [join(root, 'scripts', 'start.ts'), ...args]];
   if (what === 'test') {
     const mocha = join(root, 'node_modules', 'mocha', 'bin', 'mocha.js');
-    if (!existsSync(mocha) && !dryRun) stop('mocha is not installed although node_modules exists: remove node_modules and run again (npm ci reinstalls it)');
+    if (!existsSync(mocha) && !dryRun)
+      stop(
+        'mocha is not installed although node_modules exists: remove node_modules and run again (npm ci reinstalls it)',
+      );
     return [node, [mocha, ...args]];
   }
   return stop(`unknown command "${what}": use start or test`);
@@ -132,7 +162,9 @@ function main() {
     say(`could not run ${command}: ${err.message}`);
     process.exit(1);
   });
-  child.on('exit', (code, signal) => process.exit(code ?? 128 + (signal === 'SIGINT' ? 2 : signal === 'SIGHUP' ? 1 : 15)));
+  child.on('exit', (code, signal) =>
+    process.exit(code ?? 128 + (signal === 'SIGINT' ? 2 : signal === 'SIGHUP' ? 1 : 15)),
+  );
 }
 
 try {

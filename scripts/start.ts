@@ -30,8 +30,13 @@ async function runStackCli(): Promise<void> {
 
   const { Stack, StackInterrupted } = await import('./stack/runner.ts');
 
-  const registryPath = env.STACK_REGISTRY ? resolve(env.STACK_REGISTRY) : join(repoRoot, 'scripts', 'stack', 'services.ts');
-  const registry = (await import(pathToFileURL(registryPath).href)) as { stackServices: StackService[]; servicesRoot?: string };
+  const registryPath = env.STACK_REGISTRY
+    ? resolve(env.STACK_REGISTRY)
+    : join(repoRoot, 'scripts', 'stack', 'services.ts');
+  const registry = (await import(pathToFileURL(registryPath).href)) as {
+    stackServices: StackService[];
+    servicesRoot?: string;
+  };
 
   const stack = new Stack({
     repoRoot,
@@ -101,7 +106,9 @@ function printSummary(log: (line: string) => void, env: StackEnv, info: StackInf
   if (info.gatewayRegistered) {
     lines.push(`  app            ${info.gatewayUrl}/`, `  Swagger UI     ${info.gatewayUrl}/docs`);
   } else {
-    lines.push('  app            (the gateway is not registered in scripts/stack/services.ts yet: no app or Swagger UI)');
+    lines.push(
+      '  app            (the gateway is not registered in scripts/stack/services.ts yet: no app or Swagger UI)',
+    );
   }
   for (const svc of info.services) {
     lines.push(`  ${svc.name.padEnd(14)} ${svc.url}  (metrics ${svc.url}/metrics)`);
@@ -109,10 +116,19 @@ function printSummary(log: (line: string) => void, env: StackEnv, info: StackInf
   }
   if (!info.services.length) lines.push('  services       none registered yet (scripts/stack/services.ts)');
   lines.push(`  postgres       127.0.0.1:${info.postgres.port} (data in ${info.dataDir})`);
-  lines.push(`  redis          ${info.redis.kind === 'memory' ? 'IN-MEMORY MODE (no Redis)' : info.redis.urls.join(', ')}`);
-  if (has('notifications')) lines.push(`  e-mail         ${env.SMTP_URL ? 'sent through SMTP_URL' : 'kept by the local SMTP sink of notifications (see its mailbox link above)'}`);
+  lines.push(
+    `  redis          ${info.redis.kind === 'memory' ? 'IN-MEMORY MODE (no Redis)' : info.redis.urls.join(', ')}`,
+  );
+  if (has('notifications'))
+    lines.push(
+      `  e-mail         ${env.SMTP_URL ? 'sent through SMTP_URL' : 'kept by the local SMTP sink of notifications (see its mailbox link above)'}`,
+    );
   else lines.push('  e-mail         none yet: the notifications service is not registered');
-  const where = info.demoPasswordGenerated ? `generated now, kept in ${join(info.dataDir, 'demo-password')}` : env.DEMO_PASSWORD ? 'from DEMO_PASSWORD' : `kept in ${join(info.dataDir, 'demo-password')}`;
+  const where = info.demoPasswordGenerated
+    ? `generated now, kept in ${join(info.dataDir, 'demo-password')}`
+    : env.DEMO_PASSWORD
+      ? 'from DEMO_PASSWORD'
+      : `kept in ${join(info.dataDir, 'demo-password')}`;
   if (has('users')) lines.push('  demo accounts  buyer@example.com, organizer@example.com');
   else lines.push('  demo accounts  none yet: the users service is not registered');
   lines.push(`  demo password  ${info.demoPassword}  (${where})`, '');

@@ -17,21 +17,44 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool, type Dispatcher } from 'undici';
-import { findBinary, startPostgres, startRedis, stopChild, type PostgresHandle, type RedisHandle } from '../../scripts/infra/processes.ts';
-import { drive, processCpuMs, publishedEvent, spawnCatalog, startGateway, startTrivialUpstream, summariseRounds, type Result, type Round } from './driver.ts';
+import {
+  findBinary,
+  startPostgres,
+  startRedis,
+  stopChild,
+  type PostgresHandle,
+  type RedisHandle,
+} from '../../scripts/infra/processes.ts';
+import {
+  drive,
+  processCpuMs,
+  publishedEvent,
+  spawnCatalog,
+  startGateway,
+  startTrivialUpstream,
+  summariseRounds,
+  type Result,
+  type Round,
+} from './driver.ts';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const rounds = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 5));
 const logLevel = process.env.BENCH_LOG_LEVEL ?? 'info';
-const upstreamKinds = (process.env.BENCH_UPSTREAMS ?? 'trivial,catalog').split(',').map((s) => s.trim()).filter(Boolean);
+const upstreamKinds = (process.env.BENCH_UPSTREAMS ?? 'trivial,catalog')
+  .split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
 const GOAL_P50_ADDED_MS = 1;
 const GOAL_THROUGHPUT_RATIO = 0.6;
 
 const children: ChildProcess[] = [];
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 
-const loadAverage = () => loadavg().map((l) => l.toFixed(2)).join(' ');
+const loadAverage = () =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
 
 interface Target {
   name: string;
@@ -62,7 +85,8 @@ async function compare(target: Target): Promise<Comparison> {
   };
   const sample = await pools.gateway.request(request);
   const bodyBytes = (await sample.body.arrayBuffer()).byteLength;
-  if (sample.statusCode !== 200) throw new Error(`GET ${target.path} through the gateway answered ${sample.statusCode}`);
+  if (sample.statusCode !== 200)
+    throw new Error(`GET ${target.path} through the gateway answered ${sample.statusCode}`);
   const loadBefore = loadAverage();
   // Warm-up: JIT, keep-alive pools, Redis and Postgres connections, caches.
   await drive(pools.direct, request, 1, concurrency);
@@ -105,7 +129,8 @@ async function compare(target: Target): Promise<Comparison> {
 }
 
 function report(c: Comparison): { p50Met: boolean; throughputMet: boolean } {
-  const fmt = (r: Result) => `    ${r.label.padEnd(8)} ${r.rps.toFixed(0).padStart(8)} req/s   p50 ${r.p50.toFixed(3).padStart(7)} ms   p99 ${r.p99.toFixed(3).padStart(8)} ms   (${r.requests} ok, ${r.errors} errors)`;
+  const fmt = (r: Result) =>
+    `    ${r.label.padEnd(8)} ${r.rps.toFixed(0).padStart(8)} req/s   p50 ${r.p50.toFixed(3).padStart(7)} ms   p99 ${r.p99.toFixed(3).padStart(8)} ms   (${r.requests} ok, ${r.errors} errors)`;
   const addedP50 = c.latency.through.p50 - c.latency.direct.p50;
   const ratio = c.load.through.rps / c.load.direct.rps;
   const us = (n: number) => (Number.isFinite(n) ? `${n.toFixed(0)} µs` : 'n/a');
@@ -117,12 +142,20 @@ function report(c: Comparison): { p50Met: boolean; throughputMet: boolean } {
   console.log(`  throughput, ${concurrency} in flight:`);
   console.log(fmt(c.load.direct));
   console.log(fmt(c.load.through));
-  console.log(`  CPU per request at ${concurrency} in flight: gateway ${us(c.cpuPerRequestUs.gateway)}; upstream ${us(c.cpuPerRequestUs.directUpstream)} direct, ${us(c.cpuPerRequestUs.gatewayUpstream)} behind the gateway`);
+  console.log(
+    `  CPU per request at ${concurrency} in flight: gateway ${us(c.cpuPerRequestUs.gateway)}; upstream ${us(c.cpuPerRequestUs.directUpstream)} direct, ${us(c.cpuPerRequestUs.gatewayUpstream)} behind the gateway`,
+  );
   const p50Met = addedP50 <= GOAL_P50_ADDED_MS;
   const throughputMet = ratio >= GOAL_THROUGHPUT_RATIO;
-  console.log(`  p50 added by the gateway (1 in flight): ${addedP50.toFixed(3)} ms (goal <= ${GOAL_P50_ADDED_MS} ms: ${p50Met ? 'met' : 'NOT met'})`);
-  console.log(`  p50 added at ${concurrency} in flight (queueing included): ${(c.load.through.p50 - c.load.direct.p50).toFixed(3)} ms`);
-  console.log(`  throughput ratio gateway/direct at ${concurrency} in flight: ${ratio.toFixed(2)}x (goal >= ${GOAL_THROUGHPUT_RATIO}x: ${throughputMet ? 'met' : 'NOT met'})`);
+  console.log(
+    `  p50 added by the gateway (1 in flight): ${addedP50.toFixed(3)} ms (goal <= ${GOAL_P50_ADDED_MS} ms: ${p50Met ? 'met' : 'NOT met'})`,
+  );
+  console.log(
+    `  p50 added at ${concurrency} in flight (queueing included): ${(c.load.through.p50 - c.load.direct.p50).toFixed(3)} ms`,
+  );
+  console.log(
+    `  throughput ratio gateway/direct at ${concurrency} in flight: ${ratio.toFixed(2)}x (goal >= ${GOAL_THROUGHPUT_RATIO}x: ${throughputMet ? 'met' : 'NOT met'})`,
+  );
   return { p50Met, throughputMet };
 }
 
@@ -140,8 +173,12 @@ async function main(): Promise<void> {
     redisUrl = redis.url;
   }
   const gatewayRedis = memoryOnly ? undefined : redisUrl;
-  console.log(`gateway benchmark: ${seconds} s per side and phase in ${rounds} alternating rounds; ${concurrency} in flight for throughput; gateway rate limits on ${gatewayRedis ? 'Redis' : 'memory'}; log level ${logLevel}`);
-  console.log(`machine: ${availableParallelism()} cores (${cpus()[0]?.model ?? 'unknown'}), node ${process.version}, load average at start ${loadAverage()}`);
+  console.log(
+    `gateway benchmark: ${seconds} s per side and phase in ${rounds} alternating rounds; ${concurrency} in flight for throughput; gateway rate limits on ${gatewayRedis ? 'Redis' : 'memory'}; log level ${logLevel}`,
+  );
+  console.log(
+    `machine: ${availableParallelism()} cores (${cpus()[0]?.model ?? 'unknown'}), node ${process.version}, load average at start ${loadAverage()}`,
+  );
   const verdicts: Array<[string, { p50Met: boolean; throughputMet: boolean }]> = [];
 
   if (upstreamKinds.includes('trivial')) {
@@ -150,8 +187,13 @@ async function main(): Promise<void> {
     const gateway = await startGateway({ upstreams: { catalog: upstream.url }, redisUrl: gatewayRedis, logLevel });
     children.push(gateway.child);
     const result = await compare({
-      name: 'trivial', description: 'bare node:http, fixed JSON: the proxy overhead',
-      upstreamUrl: upstream.url, upstreamPid: upstream.child.pid, gatewayUrl: gateway.url, gatewayPid: gateway.child.pid, path: '/api/events/e1',
+      name: 'trivial',
+      description: 'bare node:http, fixed JSON: the proxy overhead',
+      upstreamUrl: upstream.url,
+      upstreamPid: upstream.child.pid,
+      gatewayUrl: gateway.url,
+      gatewayPid: gateway.child.pid,
+      path: '/api/events/e1',
     });
     verdicts.push(['trivial', report(result)]);
     await stopAll([upstream.child, gateway.child]);
@@ -174,15 +216,23 @@ async function main(): Promise<void> {
     const gateway = await startGateway({ upstreams: { catalog: catalog.url }, redisUrl: gatewayRedis, logLevel });
     children.push(gateway.child);
     const result = await compare({
-      name: 'catalog', description: `the real catalog service on embedded Postgres${redisUrl ? ' + Redis' : ''}, a published event with 200 seats`,
-      upstreamUrl: catalog.url, upstreamPid: catalog.child.pid, gatewayUrl: gateway.url, gatewayPid: gateway.child.pid, path: `/api/events/${eventId}`,
+      name: 'catalog',
+      description: `the real catalog service on embedded Postgres${redisUrl ? ' + Redis' : ''}, a published event with 200 seats`,
+      upstreamUrl: catalog.url,
+      upstreamPid: catalog.child.pid,
+      gatewayUrl: gateway.url,
+      gatewayPid: gateway.child.pid,
+      path: `/api/events/${eventId}`,
     });
     verdicts.push(['catalog', report(result)]);
     await stopAll([catalog.child, gateway.child]);
   }
 
   console.log('\nsummary:');
-  for (const [name, v] of verdicts) console.log(`  ${name.padEnd(8)} p50 added <= ${GOAL_P50_ADDED_MS} ms: ${v.p50Met ? 'met' : 'NOT met'}; throughput >= ${GOAL_THROUGHPUT_RATIO}x direct: ${v.throughputMet ? 'met' : 'NOT met'}`);
+  for (const [name, v] of verdicts)
+    console.log(
+      `  ${name.padEnd(8)} p50 added <= ${GOAL_P50_ADDED_MS} ms: ${v.p50Met ? 'met' : 'NOT met'}; throughput >= ${GOAL_THROUGHPUT_RATIO}x direct: ${v.throughputMet ? 'met' : 'NOT met'}`,
+    );
   console.log(`machine load average at the end: ${loadAverage()} on ${availableParallelism()} cores`);
 }
 

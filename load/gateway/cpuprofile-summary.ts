@@ -3,9 +3,23 @@
 // Usage: node load/gateway/cpuprofile-summary.ts <file.cpuprofile> [requests] [top]
 import { readFileSync } from 'node:fs';
 
-interface CallFrame { functionName: string; url: string; lineNumber: number }
-interface ProfileNode { id: number; callFrame: CallFrame; children?: number[] }
-export interface CpuProfile { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[]; startTime: number; endTime: number }
+interface CallFrame {
+  functionName: string;
+  url: string;
+  lineNumber: number;
+}
+interface ProfileNode {
+  id: number;
+  callFrame: CallFrame;
+  children?: number[];
+}
+export interface CpuProfile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+  startTime: number;
+  endTime: number;
+}
 
 /** Pseudo-frames that are not JavaScript work of the process. */
 const IDLE = new Set(['(idle)', '(program)']);
@@ -77,21 +91,33 @@ export function summarise(profile: CpuProfile, window?: { fromUs: number; toUs: 
       native.set(key2, (native.get(key2) ?? 0) + us);
     }
   }
-  const sorted = (m: Map<string, number>) => [...m].map(([name, us]) => ({ name, ms: us / 1000 })).sort((a, b) => b.ms - a.ms);
-  return { totalMs: last > first ? (last - first) / 1000 : 0, busyMs: busy / 1000, gcMs: gc / 1000, byFunction: sorted(fn), byFile: sorted(file), nativeByCaller: sorted(native) };
+  const sorted = (m: Map<string, number>) =>
+    [...m].map(([name, us]) => ({ name, ms: us / 1000 })).sort((a, b) => b.ms - a.ms);
+  return {
+    totalMs: last > first ? (last - first) / 1000 : 0,
+    busyMs: busy / 1000,
+    gcMs: gc / 1000,
+    byFunction: sorted(fn),
+    byFile: sorted(file),
+    nativeByCaller: sorted(native),
+  };
 }
 
 export function formatSummary(s: ProfileSummary, requests?: number, top = 25): string {
   const lines: string[] = [];
   const pct = (ms: number) => `${((100 * ms) / s.busyMs).toFixed(1).padStart(5)}%`;
-  lines.push(`profile: ${s.totalMs.toFixed(0)} ms wall, ${s.busyMs.toFixed(0)} ms busy (${((100 * s.busyMs) / s.totalMs).toFixed(0)}%), GC ${s.gcMs.toFixed(0)} ms`);
-  if (requests) lines.push(`busy CPU per request: ${((s.busyMs * 1000) / requests).toFixed(1)} µs over ${requests} requests`);
+  lines.push(
+    `profile: ${s.totalMs.toFixed(0)} ms wall, ${s.busyMs.toFixed(0)} ms busy (${((100 * s.busyMs) / s.totalMs).toFixed(0)}%), GC ${s.gcMs.toFixed(0)} ms`,
+  );
+  if (requests)
+    lines.push(`busy CPU per request: ${((s.busyMs * 1000) / requests).toFixed(1)} µs over ${requests} requests`);
   lines.push('self time by file/package:');
   for (const f of s.byFile.slice(0, top)) lines.push(`  ${f.ms.toFixed(0).padStart(7)} ms ${pct(f.ms)}  ${f.name}`);
   lines.push('self time by function:');
   for (const f of s.byFunction.slice(0, top)) lines.push(`  ${f.ms.toFixed(0).padStart(7)} ms ${pct(f.ms)}  ${f.name}`);
   lines.push('native self time by JavaScript caller:');
-  for (const f of s.nativeByCaller.slice(0, Math.ceil(top / 2))) lines.push(`  ${f.ms.toFixed(0).padStart(7)} ms ${pct(f.ms)}  ${f.name}`);
+  for (const f of s.nativeByCaller.slice(0, Math.ceil(top / 2)))
+    lines.push(`  ${f.ms.toFixed(0).padStart(7)} ms ${pct(f.ms)}  ${f.name}`);
   return lines.join('\n');
 }
 

@@ -15,7 +15,10 @@ export const root = fileURLToPath(new URL('../../', import.meta.url));
 export function firstLine(child: ChildProcess): Promise<string> {
   return new Promise((resolve, reject) => {
     const rl = createInterface({ input: child.stdout! });
-    rl.once('line', (line) => { rl.close(); resolve(line.trim()); });
+    rl.once('line', (line) => {
+      rl.close();
+      resolve(line.trim());
+    });
     child.once('exit', (code) => reject(new Error(`child exited with ${code} before it was ready`)));
   });
 }
@@ -25,14 +28,18 @@ export async function waitForHealth(url: string, timeoutMs = 30_000): Promise<vo
   while (Date.now() < deadline) {
     try {
       if ((await fetch(`${url}/healthz`)).ok) return;
-    } catch { /* not listening yet */ }
+    } catch {
+      /* not listening yet */
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`nothing healthy at ${url} after ${timeoutMs} ms`);
 }
 
 export async function startTrivialUpstream(): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [fileURLToPath(new URL('./upstream.ts', import.meta.url))], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [fileURLToPath(new URL('./upstream.ts', import.meta.url))], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   return { child, url: await firstLine(child) };
 }
 
@@ -47,7 +54,9 @@ export interface GatewayOptions {
 /** The real gateway (services/gateway/src/main.ts) with a per-IP limit high enough never to trip. */
 export async function startGateway(opts: GatewayOptions): Promise<{ child: ChildProcess; url: string }> {
   const port = await freePort();
-  const upstreamEnv = Object.fromEntries(Object.entries(opts.upstreams).map(([service, url]) => [`${service.toUpperCase()}_URL`, url]));
+  const upstreamEnv = Object.fromEntries(
+    Object.entries(opts.upstreams).map(([service, url]) => [`${service.toUpperCase()}_URL`, url]),
+  );
   // BENCH_GATEWAY_ENTRY: another gateway build to measure (e.g. an older commit's services/gateway extracted
   // inside the repository, so that it resolves the same node_modules), for before/after figures.
   const entry = process.env.BENCH_GATEWAY_ENTRY ?? 'services/gateway/src/main.ts';
@@ -70,11 +79,27 @@ export async function startGateway(opts: GatewayOptions): Promise<{ child: Child
   return { child, url };
 }
 
-export interface Round { latencies: number[]; errors: number; elapsedS: number }
-export interface Result { label: string; requests: number; errors: number; rps: number; p50: number; p99: number }
+export interface Round {
+  latencies: number[];
+  errors: number;
+  elapsedS: number;
+}
+export interface Result {
+  label: string;
+  requests: number;
+  errors: number;
+  rps: number;
+  p50: number;
+  p99: number;
+}
 
 /** `inFlight` closed loops issue the same request back to back for `durationS`; latencies in ms. */
-export async function drive(pool: Pool, request: Dispatcher.RequestOptions, durationS: number, inFlight: number): Promise<Round> {
+export async function drive(
+  pool: Pool,
+  request: Dispatcher.RequestOptions,
+  durationS: number,
+  inFlight: number,
+): Promise<Round> {
   const latencies: number[] = [];
   let errors = 0;
   const end = performance.now() + durationS * 1000;
@@ -105,7 +130,14 @@ export function summariseRounds(label: string, rounds: Round[]): Result {
   const all = rounds.flatMap((r) => r.latencies);
   const elapsed = rounds.reduce((s, r) => s + r.elapsedS, 0);
   const sorted = Float64Array.from(all).sort();
-  return { label, requests: all.length, errors: rounds.reduce((s, r) => s + r.errors, 0), rps: all.length / elapsed, p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
+  return {
+    label,
+    requests: all.length,
+    errors: rounds.reduce((s, r) => s + r.errors, 0),
+    rps: all.length / elapsed,
+    p50: percentile(sorted, 50),
+    p99: percentile(sorted, 99),
+  };
 }
 
 /** user+system CPU time of a process so far, in ms (Linux /proc; clock ticks of 10 ms). */
@@ -122,7 +154,11 @@ export function processCpuMs(pid: number | undefined): number {
 /** The real catalog service (services/catalog/src/main.ts) on the given database; it creates the database and migrates. */
 /** A service's real entry point (services/<dir>/src/main.ts) as its own process on a free loopback port,
  *  with only PATH and the given variables; resolves once /healthz answers. */
-export async function spawnService(dir: string, env: Record<string, string>, readyTimeoutMs = 60_000): Promise<{ child: ChildProcess; url: string }> {
+export async function spawnService(
+  dir: string,
+  env: Record<string, string>,
+  readyTimeoutMs = 60_000,
+): Promise<{ child: ChildProcess; url: string }> {
   const port = await freePort();
   const child = spawn(process.execPath, [`services/${dir}/src/main.ts`], {
     cwd: root,
@@ -134,7 +170,11 @@ export async function spawnService(dir: string, env: Record<string, string>, rea
   return { child, url };
 }
 
-export function spawnCatalog(databaseUrl: string, redisUrl: string | undefined, logLevel = 'info'): Promise<{ child: ChildProcess; url: string }> {
+export function spawnCatalog(
+  databaseUrl: string,
+  redisUrl: string | undefined,
+  logLevel = 'info',
+): Promise<{ child: ChildProcess; url: string }> {
   return spawnService('catalog', {
     DATABASE_URL: databaseUrl,
     LOG_LEVEL: logLevel,
@@ -147,7 +187,11 @@ export function spawnCatalog(databaseUrl: string, redisUrl: string | undefined, 
 export async function publishedEvent(catalogUrl: string): Promise<string> {
   const headers = { 'content-type': 'application/json', 'x-user-id': 'bench-organizer', 'x-user-role': 'organizer' };
   async function call(method: string, path: string, body?: unknown): Promise<{ id: string; status?: string }> {
-    const res = await fetch(`${catalogUrl}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const res = await fetch(`${catalogUrl}${path}`, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
     const json = (await res.json()) as { id: string; status?: string };
     if (!res.ok) throw new Error(`catalog ${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
     return json;
@@ -159,18 +203,27 @@ export async function publishedEvent(catalogUrl: string): Promise<string> {
     return d.toISOString();
   };
   const venue = await call('POST', '/api/venues', {
-    name: 'Benchmark Hall', city: 'Dublin', address: '1 Quay Street', timeZone: 'Europe/Dublin',
+    name: 'Benchmark Hall',
+    city: 'Dublin',
+    address: '1 Quay Street',
+    timeZone: 'Europe/Dublin',
     seatMap: {
       sections: [{ name: 'Stalls', rows: 10, seatsPerRow: 20, origin: { x: 10, y: 10 }, spacing: 20 }],
       gaAreas: [{ name: 'Standing', capacity: 200, x: 500, y: 50 }],
     },
   });
   const event = await call('POST', '/api/events', {
-    venueId: venue.id, title: 'Benchmark night', category: 'concert', startsAt: day(30, 20), endsAt: day(30, 23),
-    tiers: [{ name: 'Stalls', amount: 4500, currency: 'EUR', sections: ['Stalls'] }, { name: 'Standing', amount: 2000, currency: 'EUR', gaAreas: ['Standing'] }],
+    venueId: venue.id,
+    title: 'Benchmark night',
+    category: 'concert',
+    startsAt: day(30, 20),
+    endsAt: day(30, 23),
+    tiers: [
+      { name: 'Stalls', amount: 4500, currency: 'EUR', sections: ['Stalls'] },
+      { name: 'Standing', amount: 2000, currency: 'EUR', gaAreas: ['Standing'] },
+    ],
   });
   const published = await call('POST', `/api/events/${event.id}/publish`);
   if (published.status !== 'published') throw new Error(`event not published: ${published.status}`);
   return event.id;
 }
-

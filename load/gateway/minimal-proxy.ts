@@ -17,9 +17,15 @@ http
       return;
     }
     agent
-      .request({ origin: upstream.origin, path: req.url ?? '/', method: 'GET', headers: { 'x-forwarded-for': req.socket.remoteAddress ?? '' } })
+      .request({
+        origin: upstream.origin,
+        path: req.url ?? '/',
+        method: 'GET',
+        headers: { 'x-forwarded-for': req.socket.remoteAddress ?? '' },
+      })
       .then((r) => {
-        for (const [name, value] of Object.entries(r.headers)) if (value !== undefined && !HOP_BY_HOP.has(name)) res.setHeader(name, value);
+        for (const [name, value] of Object.entries(r.headers))
+          if (value !== undefined && !HOP_BY_HOP.has(name)) res.setHeader(name, value);
         res.writeHead(r.statusCode);
         r.body.pipe(res);
       })

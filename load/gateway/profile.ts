@@ -7,7 +7,14 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
-import { findBinary, startPostgres, startRedis, stopChild, type PostgresHandle, type RedisHandle } from '../../scripts/infra/processes.ts';
+import {
+  findBinary,
+  startPostgres,
+  startRedis,
+  stopChild,
+  type PostgresHandle,
+  type RedisHandle,
+} from '../../scripts/infra/processes.ts';
 import { drive, processCpuMs, publishedEvent, spawnCatalog, startGateway, startTrivialUpstream } from './driver.ts';
 import { formatSummary, summarise, type CpuProfile } from './cpuprofile-summary.ts';
 
@@ -24,7 +31,11 @@ let path = '/api/events/e1';
 let upstream;
 if (useCatalog) {
   pg = await startPostgres(pgDir, { fast: true });
-  upstream = await spawnCatalog(pg.url.replace(/\/postgres$/, '/catalog_profile'), redis?.url, process.env.BENCH_LOG_LEVEL);
+  upstream = await spawnCatalog(
+    pg.url.replace(/\/postgres$/, '/catalog_profile'),
+    redis?.url,
+    process.env.BENCH_LOG_LEVEL,
+  );
   path = `/api/events/${await publishedEvent(upstream.url)}`;
 } else {
   upstream = await startTrivialUpstream();
@@ -50,11 +61,21 @@ await redis?.stop();
 await pg?.stop();
 rmSync(pgDir, { recursive: true, force: true });
 
-const file = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).map((f) => join(dir, f))[0];
+const file = readdirSync(dir)
+  .filter((f) => f.endsWith('.cpuprofile'))
+  .map((f) => join(dir, f))[0];
 if (!file) throw new Error(`no .cpuprofile written in ${dir}`);
 const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
-console.log(`gateway CPU profile (upstream ${useCatalog ? 'catalog' : 'trivial'}): ${seconds} s at ${concurrency} in flight, rate limits on ${redis ? 'Redis' : 'memory'}, log level ${process.env.BENCH_LOG_LEVEL ?? 'info'}; ${warm.latencies.length} ok, ${warm.errors} errors (${(warm.latencies.length / warm.elapsedS).toFixed(0)} req/s)`);
-console.log(`load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}; profile ${file}`);
+console.log(
+  `gateway CPU profile (upstream ${useCatalog ? 'catalog' : 'trivial'}): ${seconds} s at ${concurrency} in flight, rate limits on ${redis ? 'Redis' : 'memory'}, log level ${process.env.BENCH_LOG_LEVEL ?? 'info'}; ${warm.latencies.length} ok, ${warm.errors} errors (${(warm.latencies.length / warm.elapsedS).toFixed(0)} req/s)`,
+);
+console.log(
+  `load average ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')}; profile ${file}`,
+);
 const served = warm.latencies.length + warm.errors;
-console.log(`gateway process CPU (user+sys from /proc, with the profiler's own overhead): ${cpuMs} ms = ${((cpuMs * 1000) / served).toFixed(0)} µs per request`);
+console.log(
+  `gateway process CPU (user+sys from /proc, with the profiler's own overhead): ${cpuMs} ms = ${((cpuMs * 1000) / served).toFixed(0)} µs per request`,
+);
 console.log(formatSummary(summarise(profile, { fromUs, toUs }), served, Number(process.env.PROFILE_TOP ?? 30)));

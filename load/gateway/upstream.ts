@@ -2,7 +2,12 @@
 // body, so the benchmark measures the gateway and not the service. Prints its URL on stdout.
 import http from 'node:http';
 
-const body = JSON.stringify({ id: 'e1', title: 'Benchmark night', venue: { id: 'v1', name: 'Hall' }, startsAt: '2030-01-01T20:00:00Z' });
+const body = JSON.stringify({
+  id: 'e1',
+  title: 'Benchmark night',
+  venue: { id: 'v1', name: 'Hall' },
+  startsAt: '2030-01-01T20:00:00Z',
+});
 const server = http.createServer((req, res) => {
   res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
   res.end(body);

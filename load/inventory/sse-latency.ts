@@ -23,7 +23,12 @@ const GAP_MS = Number(process.env.BENCH_GAP_MS ?? 20);
 const GOAL_MS = 1000;
 
 function startInventory(databaseUrl: string, redisUrls: string[]): Promise<{ child: ChildProcess; url: string }> {
-  return spawnService('inventory', { DATABASE_URL: databaseUrl, REDIS_URL: redisUrls.join(','), REDIS_PREFIX: `bench-sse-${process.pid}:`, LOG_LEVEL: 'warn' });
+  return spawnService('inventory', {
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: redisUrls.join(','),
+    REDIS_PREFIX: `bench-sse-${process.pid}:`,
+    LOG_LEVEL: 'warn',
+  });
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'bench-sse-'));
@@ -42,27 +47,60 @@ try {
   const db = createDatabase(databaseUrl);
   await migrate(db, migrations);
   const eventId = `bench-${Date.now()}`;
-  const seats = Array.from({ length: HOLDS }, (_, i) => ({ seatId: `s${String(i + 1).padStart(4, '0')}`, label: `A${i + 1}`, section: 'Stalls', row: 'A', tierId: 'std', x: i, y: 0 }));
-  await withTransaction(db, (t) => materialiseEvent(db, t, {
-    eventId, organizerId: 'org-bench', title: 'SSE bench', salesStartAt: new Date(Date.now() - 3_600_000).toISOString(), salesEndAt: new Date(Date.now() + 86_400_000).toISOString(),
-    reservationMinutes: 10, maxSeatsPerOrder: 8, tiers: [{ tierId: 'std', name: 'Standard', amount: 1000, currency: 'EUR' }], seats, gaAreas: [],
-  }, () => undefined));
+  const seats = Array.from({ length: HOLDS }, (_, i) => ({
+    seatId: `s${String(i + 1).padStart(4, '0')}`,
+    label: `A${i + 1}`,
+    section: 'Stalls',
+    row: 'A',
+    tierId: 'std',
+    x: i,
+    y: 0,
+  }));
+  await withTransaction(db, (t) =>
+    materialiseEvent(
+      db,
+      t,
+      {
+        eventId,
+        organizerId: 'org-bench',
+        title: 'SSE bench',
+        salesStartAt: new Date(Date.now() - 3_600_000).toISOString(),
+        salesEndAt: new Date(Date.now() + 86_400_000).toISOString(),
+        reservationMinutes: 10,
+        maxSeatsPerOrder: 8,
+        tiers: [{ tierId: 'std', name: 'Standard', amount: 1000, currency: 'EUR' }],
+        seats,
+        gaAreas: [],
+      },
+      () => undefined,
+    ),
+  );
   await db.close();
 
-  const a = await startInventory(databaseUrl, redis.map((r) => r.url));
-  const b = await startInventory(databaseUrl, redis.map((r) => r.url));
+  const a = await startInventory(
+    databaseUrl,
+    redis.map((r) => r.url),
+  );
+  const b = await startInventory(
+    databaseUrl,
+    redis.map((r) => r.url),
+  );
   children.push(a.child, b.child);
   for (let i = 0; i < CLIENTS; i++) {
     const client = await openSse(`${b.url}/api/events/${eventId}/availability/stream`);
     await client.next((m) => m.event === 'snapshot');
     clients.push(client);
   }
-  console.log(`inventory SSE fan-out across replicas: ${HOLDS} holds on replica A, one at a time (${GAP_MS} ms apart); ${CLIENTS} SSE clients on replica B`);
+  console.log(
+    `inventory SSE fan-out across replicas: ${HOLDS} holds on replica A, one at a time (${GAP_MS} ms apart); ${CLIENTS} SSE clients on replica B`,
+  );
 
   const latencies: number[] = [];
   for (const seat of seats) {
     // Every client waits for this seat's change; the clock starts when A has committed the hold.
-    const arrivals = clients.map((c) => c.next((m) => m.event === 'change' && m.data?.seats?.[seat.seatId] === 'held').then(() => performance.now()));
+    const arrivals = clients.map((c) =>
+      c.next((m) => m.event === 'change' && m.data?.seats?.[seat.seatId] === 'held').then(() => performance.now()),
+    );
     const res = await fetch(`${a.url}/api/holds`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-user-id': `buyer-${seat.seatId}`, 'x-user-role': 'buyer' },
@@ -74,7 +112,8 @@ try {
     const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 10_000).unref());
     for (const arrival of arrivals) {
       const at = await Promise.race([arrival, timeout]);
-      if (at === 'timeout') throw new Error(`the change of ${seat.seatId} did not reach a client of replica B within 10 s`);
+      if (at === 'timeout')
+        throw new Error(`the change of ${seat.seatId} did not reach a client of replica B within 10 s`);
       latencies.push(Math.max(0, at - committed));
     }
     await new Promise((r) => setTimeout(r, GAP_MS));
@@ -85,7 +124,9 @@ try {
   const p99 = percentile(latencies, 99);
   const max = latencies.at(-1)!;
   console.log(`  deliveries ${latencies.length} (every hold reached every client)`);
-  console.log(`  201 on A → change at a client of B:  p50 ${p50.toFixed(2)} ms   p99 ${p99.toFixed(2)} ms   max ${max.toFixed(2)} ms`);
+  console.log(
+    `  201 on A → change at a client of B:  p50 ${p50.toFixed(2)} ms   p99 ${p99.toFixed(2)} ms   max ${max.toFixed(2)} ms`,
+  );
   console.log(`  goal: every change within ${GOAL_MS} ms on another replica: ${max <= GOAL_MS ? 'met' : 'NOT met'}`);
 } finally {
   for (const c of clients) c.close();

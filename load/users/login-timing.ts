@@ -18,12 +18,24 @@ const PASSWORD = 'bench-password-123';
 
 function stats(ms: number[]): { p50: number; mean: number; p90: number } {
   const sorted = [...ms].sort((a, b) => a - b);
-  return { p50: percentile(sorted, 50), mean: sorted.reduce((n, v) => n + v, 0) / sorted.length, p90: percentile(sorted, 90) };
+  return {
+    p50: percentile(sorted, 50),
+    mean: sorted.reduce((n, v) => n + v, 0) / sorted.length,
+    p90: percentile(sorted, 90),
+  };
 }
 
-async function login(url: string, email: string, password: string): Promise<{ ms: number; status: number; body: string }> {
+async function login(
+  url: string,
+  email: string,
+  password: string,
+): Promise<{ ms: number; status: number; body: string }> {
   const started = performance.now();
-  const res = await fetch(`${url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password }) });
+  const res = await fetch(`${url}/api/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email, password }),
+  });
   const body = await res.text();
   return { ms: performance.now() - started, status: res.status, body };
 }
@@ -38,14 +50,24 @@ try {
   redis = await startRedis();
   const databaseUrl = pg.url.replace(/\/postgres$/, '/users_bench');
   await ensureDatabase(databaseUrl);
-  const { child: users, url } = await spawnService('users', { DATABASE_URL: databaseUrl, REDIS_URL: redis.url, REDIS_PREFIX: `bench-login-${process.pid}:`, LOG_LEVEL: 'warn', SCRYPT_LOG_N: process.env.SCRYPT_LOG_N ?? '15' });
+  const { child: users, url } = await spawnService('users', {
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: redis.url,
+    REDIS_PREFIX: `bench-login-${process.pid}:`,
+    LOG_LEVEL: 'warn',
+    SCRYPT_LOG_N: process.env.SCRYPT_LOG_N ?? '15',
+  });
   child = users;
 
   const run = Date.now();
   const known: string[] = [];
   for (let i = 0; i < USERS; i++) {
     const email = `bench-${run}-${i}@example.com`;
-    const res = await fetch(`${url}/api/auth/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password: PASSWORD, name: `Bench ${i}` }) });
+    const res = await fetch(`${url}/api/auth/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email, password: PASSWORD, name: `Bench ${i}` }),
+    });
     if (res.status !== 201) throw new Error(`register answered ${res.status}: ${await res.text()}`);
     await res.arrayBuffer();
     known.push(email);
@@ -80,12 +102,19 @@ try {
 
   const u = stats(unknown);
   const w = stats(wrong);
-  const fmt = (s: { p50: number; mean: number; p90: number }) => `p50 ${s.p50.toFixed(1)} ms   mean ${s.mean.toFixed(1)} ms   p90 ${s.p90.toFixed(1)} ms`;
-  console.log(`login timing, users service on embedded Postgres, scrypt N=2^${process.env.SCRYPT_LOG_N ?? 15}: ${unknown.length} pairs`);
+  const fmt = (s: { p50: number; mean: number; p90: number }) =>
+    `p50 ${s.p50.toFixed(1)} ms   mean ${s.mean.toFixed(1)} ms   p90 ${s.p90.toFixed(1)} ms`;
+  console.log(
+    `login timing, users service on embedded Postgres, scrypt N=2^${process.env.SCRYPT_LOG_N ?? 15}: ${unknown.length} pairs`,
+  );
   console.log(`  unknown e-mail   ${fmt(u)}`);
   console.log(`  wrong password   ${fmt(w)}`);
-  console.log(`  difference of medians ${(w.p50 - u.p50).toFixed(1)} ms (${(((w.p50 - u.p50) / u.p50) * 100).toFixed(1)}% of the unknown-e-mail median)`);
-  console.log(`  distinct 401 bodies (request id aside): ${bodies.size} ${bodies.size === 1 ? '(identical)' : '(they differ!)'}`);
+  console.log(
+    `  difference of medians ${(w.p50 - u.p50).toFixed(1)} ms (${(((w.p50 - u.p50) / u.p50) * 100).toFixed(1)}% of the unknown-e-mail median)`,
+  );
+  console.log(
+    `  distinct 401 bodies (request id aside): ${bodies.size} ${bodies.size === 1 ? '(identical)' : '(they differ!)'}`,
+  );
 } finally {
   if (child) await stopChild(child);
   await redis?.stop();

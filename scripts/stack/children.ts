@@ -34,9 +34,19 @@ export function spawnService(opts: SpawnOptions): ServiceChild {
   const entry = join(opts.dir, 'src', 'main.ts');
   if (!existsSync(entry)) throw new Error(`${opts.name}: ${entry} does not exist`);
   const tether = fileURLToPath(new URL('./tether.ts', import.meta.url));
-  const args = ['--import', tether, ...(existsSync(opts.tracingRegister) ? ['--import', opts.tracingRegister] : []), entry];
+  const args = [
+    '--import',
+    tether,
+    ...(existsSync(opts.tracingRegister) ? ['--import', opts.tracingRegister] : []),
+    entry,
+  ];
   // stdin: the tether (the runner never writes to it; its end closes when the runner dies)
-  const child = spawn(process.execPath, args, { cwd: opts.dir, env: opts.env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+  const child = spawn(process.execPath, args, {
+    cwd: opts.dir,
+    env: opts.env,
+    stdio: ['pipe', 'pipe', 'pipe'],
+    detached: true,
+  });
   child.stdin!.on('error', () => undefined);
   const recent: string[] = [];
   const onLine = (line: string) => {
@@ -67,7 +77,9 @@ export async function waitForReady(child: ServiceChild, timeoutMs: number): Prom
   const deadline = Date.now() + timeoutMs;
   let last = 'no answer yet';
   let exited = false;
-  void child.exited.then(() => { exited = true; });
+  void child.exited.then(() => {
+    exited = true;
+  });
   while (Date.now() < deadline) {
     if (exited || hasExited(child)) {
       const { code, signal } = await child.exited;

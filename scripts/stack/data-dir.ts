@@ -74,8 +74,15 @@ export function writeNumber(dataDir: DataDir, file: string, value: number): void
 }
 
 /** match: a string its /proc/<pid>/cmdline contains, so a recycled PID is never signalled by mistake. */
-export interface StartedProcess { name: string; pid: number; match: string }
-export interface PidRecord { runner: number; processes: StartedProcess[] }
+export interface StartedProcess {
+  name: string;
+  pid: number;
+  match: string;
+}
+export interface PidRecord {
+  runner: number;
+  processes: StartedProcess[];
+}
 
 export function writePids(dataDir: DataDir, record: PidRecord): void {
   writeFileSync(dataDir.pidFile, `${JSON.stringify(record, null, 2)}\n`);

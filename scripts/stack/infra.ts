@@ -5,7 +5,14 @@ import { existsSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { ensureDatabase } from '@eventtickets/platform';
-import { findBinary, freePort, startPostgres, startRedis, type PostgresHandle, type RedisHandle } from '../infra/processes.ts';
+import {
+  findBinary,
+  freePort,
+  startPostgres,
+  startRedis,
+  type PostgresHandle,
+  type RedisHandle,
+} from '../infra/processes.ts';
 import { persistentSecret, readNumber, writeNumber, type DataDir } from './data-dir.ts';
 import { databaseUrl } from './plan.ts';
 
@@ -17,7 +24,12 @@ export async function portIsFree(port: number): Promise<boolean> {
   });
 }
 
-export interface StackPostgres { handle: PostgresHandle; url: string; initialised: boolean; logFile: string }
+export interface StackPostgres {
+  handle: PostgresHandle;
+  url: string;
+  initialised: boolean;
+  logFile: string;
+}
 
 /** Starts the cluster in DATA_DIR/postgres: POSTGRES_PORT, else the port recorded last time if free, else a free one. */
 export async function startStackPostgres(dataDir: DataDir, requestedPort?: number): Promise<StackPostgres> {
@@ -33,7 +45,10 @@ export async function startStackPostgres(dataDir: DataDir, requestedPort?: numbe
     const handle = await startPostgres(dataDir.postgresDir, { port, password, logFile });
     return { handle, url: handle.url, initialised, logFile };
   } catch (err) {
-    throw new Error(`embedded Postgres did not start on port ${port} (see ${logFile}): ${(err as Error | undefined)?.message ?? 'exited early'}`, { cause: err });
+    throw new Error(
+      `embedded Postgres did not start on port ${port} (see ${logFile}): ${(err as Error | undefined)?.message ?? 'exited early'}`,
+      { cause: err },
+    );
   }
 }
 
@@ -42,11 +57,20 @@ export async function ensureDatabases(adminUrl: string, names: string[]): Promis
   for (const name of names) await ensureDatabase(databaseUrl(adminUrl, name));
 }
 
-export type RedisMode = { kind: 'external'; urls: string[] } | { kind: 'local'; urls: string[]; handles: RedisHandle[] } | { kind: 'memory'; reason: string };
+export type RedisMode =
+  | { kind: 'external'; urls: string[] }
+  | { kind: 'local'; urls: string[]; handles: RedisHandle[] }
+  | { kind: 'memory'; reason: string };
 
 /** STACK_REDIS=memory forces the in-memory mode (what a machine without redis-server gets). */
-export async function startStackRedis(dataDir: DataDir, opts: { redisUrl?: string; force?: string }): Promise<RedisMode> {
-  const urls = (opts.redisUrl ?? '').split(',').map((u) => u.trim()).filter(Boolean);
+export async function startStackRedis(
+  dataDir: DataDir,
+  opts: { redisUrl?: string; force?: string },
+): Promise<RedisMode> {
+  const urls = (opts.redisUrl ?? '')
+    .split(',')
+    .map((u) => u.trim())
+    .filter(Boolean);
   if (urls.length) {
     for (const url of urls) await assertReachable(url);
     return { kind: 'external', urls };
@@ -69,8 +93,14 @@ async function assertReachable(redisUrl: string): Promise<void> {
   const port = Number(url.port || 6379);
   const ok = await new Promise<boolean>((resolve) => {
     const socket = connect(port, url.hostname);
-    socket.setTimeout(3000, () => { socket.destroy(); resolve(false); });
-    socket.once('connect', () => { socket.destroy(); resolve(true); });
+    socket.setTimeout(3000, () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
     socket.once('error', () => resolve(false));
   });
   if (!ok) throw new Error(`REDIS_URL entry ${url.host} is not reachable`);

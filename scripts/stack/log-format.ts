@@ -1,7 +1,21 @@
 // Child output to the terminal: each line prefixed with the service name; a pino JSON entry is compacted
 // to one readable line (time, level, message, then the remaining fields as key=value).
-const LEVELS: Record<string, string> = { trace: 'TRACE', debug: 'DEBUG', info: 'INFO ', warn: 'WARN ', error: 'ERROR', fatal: 'FATAL' };
-const NUMERIC_LEVELS: Record<number, string> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' };
+const LEVELS: Record<string, string> = {
+  trace: 'TRACE',
+  debug: 'DEBUG',
+  info: 'INFO ',
+  warn: 'WARN ',
+  error: 'ERROR',
+  fatal: 'FATAL',
+};
+const NUMERIC_LEVELS: Record<number, string> = {
+  10: 'trace',
+  20: 'debug',
+  30: 'info',
+  40: 'warn',
+  50: 'error',
+  60: 'fatal',
+};
 /** Fields already shown by the prefix or the line layout, or pure noise locally. */
 const HIDDEN = new Set(['level', 'time', 'msg', 'service', 'pid', 'hostname', 'v']);
 
@@ -10,7 +24,8 @@ function formatValue(value: unknown): string {
   if (value && typeof value === 'object') {
     const err = value as { type?: string; message?: string; stack?: string };
     // pino's err serializer: show the message and keep the stack for the reader on the next lines
-    if (typeof err.message === 'string' && typeof err.stack === 'string') return `${JSON.stringify(err.message)}\n${err.stack}`;
+    if (typeof err.message === 'string' && typeof err.stack === 'string')
+      return `${JSON.stringify(err.message)}\n${err.stack}`;
     return JSON.stringify(value);
   }
   return String(value);
@@ -38,7 +53,9 @@ export function formatLogLine(raw: string): string {
   const fields = Object.entries(entry)
     .filter(([key]) => !HIDDEN.has(key))
     .map(([key, value]) => `${key}=${formatValue(value)}`);
-  return [timeOf(entry.time), level, typeof entry.msg === 'string' ? entry.msg : '', ...fields].filter(Boolean).join(' ');
+  return [timeOf(entry.time), level, typeof entry.msg === 'string' ? entry.msg : '', ...fields]
+    .filter(Boolean)
+    .join(' ');
 }
 
 const PALETTE = [36, 33, 35, 32, 34, 96, 93, 95, 92, 94];

@@ -5,11 +5,38 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { freePort, isAlive } from '../infra/processes.ts';
 import type { StackService } from './services.ts';
-import { leftovers, openDataDir, persistentSecret, removePids, runningStack, stackSecrets, writePids, type DataDir, type StartedProcess } from './data-dir.ts';
-import { ensureDatabases, portIsFree, startStackPostgres, startStackRedis, type RedisMode, type StackPostgres } from './infra.ts';
+import {
+  leftovers,
+  openDataDir,
+  persistentSecret,
+  removePids,
+  runningStack,
+  stackSecrets,
+  writePids,
+  type DataDir,
+  type StartedProcess,
+} from './data-dir.ts';
+import {
+  ensureDatabases,
+  portIsFree,
+  startStackPostgres,
+  startStackRedis,
+  type RedisMode,
+  type StackPostgres,
+} from './infra.ts';
 import { spawnService, stopService, waitForReady, type ServiceChild } from './children.ts';
 import { prefixer } from './log-format.ts';
-import { BUS_DATABASE, databaseName, isGateway, localUrl, RUNNER_OWNED_VARIABLES, serviceEnv, servicePort, startOrder, type StackSettings } from './plan.ts';
+import {
+  BUS_DATABASE,
+  databaseName,
+  isGateway,
+  localUrl,
+  RUNNER_OWNED_VARIABLES,
+  serviceEnv,
+  servicePort,
+  startOrder,
+  type StackSettings,
+} from './plan.ts';
 
 export interface StackOptions {
   repoRoot: string;
@@ -61,7 +88,14 @@ export class Stack {
 
   constructor(options: StackOptions) {
     this.options = options;
-    this.prefix = prefixer(['stack', ...options.services.map((s) => s.name), ...options.services.filter((s) => s.seed).map((s) => `seed:${s.name}`)], options.color);
+    this.prefix = prefixer(
+      [
+        'stack',
+        ...options.services.map((s) => s.name),
+        ...options.services.filter((s) => s.seed).map((s) => `seed:${s.name}`),
+      ],
+      options.color,
+    );
   }
 
   /** Lines from the runner itself. */
@@ -82,7 +116,10 @@ export class Stack {
     const o = this.options;
     const data = openDataDir(o.dataDir);
     const previous = runningStack(data);
-    if (previous) throw new Error(`a stack is already running on ${data.root} (runner PID ${previous.runner}); stop it first or use another DATA_DIR`);
+    if (previous)
+      throw new Error(
+        `a stack is already running on ${data.root} (runner PID ${previous.runner}); stop it first or use another DATA_DIR`,
+      );
     await this.stopLeftovers(data);
     this.data = data;
     this.recordPids();
@@ -96,12 +133,15 @@ export class Stack {
       const port = servicePort(svc, ports);
       if (!(await portIsFree(port))) busy.push(`${port} (${svc.name})`);
     }
-    if (busy.length) throw new Error(`port(s) in use: ${busy.join(', ')}; set PORT / SERVICE_PORT_BASE or stop what holds them`);
+    if (busy.length)
+      throw new Error(`port(s) in use: ${busy.join(', ')}; set PORT / SERVICE_PORT_BASE or stop what holds them`);
 
     this.checkpoint();
     this.postgres = await startStackPostgres(data, o.postgresPort);
     this.recordPids();
-    this.log(`postgres: ${this.postgres.initialised ? 'initialised a new cluster' : 'reusing the cluster'} in ${data.postgresDir} on port ${this.postgres.handle.port}`);
+    this.log(
+      `postgres: ${this.postgres.initialised ? 'initialised a new cluster' : 'reusing the cluster'} in ${data.postgresDir} on port ${this.postgres.handle.port}`,
+    );
 
     this.checkpoint();
     this.redis = await startStackRedis(data, { redisUrl: o.redisUrl, force: o.redisMode });
@@ -111,7 +151,9 @@ export class Stack {
       this.log('!!! Services get no REDIS_URL; the event bus runs on the Postgres database "bus" (BUS_DATABASE_URL),');
       this.log('!!! locks and rate limits are single-node. Install redis-server or set REDIS_URL for the real thing.');
     } else {
-      this.log(`redis: ${this.redis.kind === 'local' ? `3 local redis-server (data in ${join(data.root, 'redis')})` : 'REDIS_URL'}: ${this.redis.urls.join(', ')}`);
+      this.log(
+        `redis: ${this.redis.kind === 'local' ? `3 local redis-server (data in ${join(data.root, 'redis')})` : 'REDIS_URL'}: ${this.redis.urls.join(', ')}`,
+      );
     }
 
     const databases = o.services.filter((s) => s.database).map(databaseName);
@@ -128,7 +170,8 @@ export class Stack {
       secrets: stackSecrets(data, [...new Set(o.services.flatMap((svc) => svc.secrets ?? []))]),
     };
     // a secret set in the runner's own environment wins over the generated one
-    for (const name of Object.keys(settings.secrets!)) if (process.env[name]) settings.secrets![name] = process.env[name]!;
+    for (const name of Object.keys(settings.secrets!))
+      if (process.env[name]) settings.secrets![name] = process.env[name]!;
     const inherited = { ...process.env };
     for (const name of RUNNER_OWNED_VARIABLES) delete inherited[name];
     const tracingRegister = join(o.repoRoot, 'services', 'platform', 'src', 'tracing-register.ts');
@@ -149,13 +192,16 @@ export class Stack {
       this.children.push(child);
       this.recordPids();
       void child.exited.then(({ code, signal }) => {
-        if (!this.isStopping) this.fail(`${svc.name} (PID ${child.process.pid}) exited unexpectedly (${signal ?? `code ${code}`})`);
+        if (!this.isStopping)
+          this.fail(`${svc.name} (PID ${child.process.pid}) exited unexpectedly (${signal ?? `code ${code}`})`);
       });
       try {
         await waitForReady(child, o.readyTimeoutMs);
       } catch (err) {
         if (this.isStopping) throw new StackInterrupted('stopped during start');
-        throw new Error(`${(err as Error).message}\nlast output of ${svc.name}:\n  ${child.recent.join('\n  ')}`, { cause: err });
+        throw new Error(`${(err as Error).message}\nlast output of ${svc.name}:\n  ${child.recent.join('\n  ')}`, {
+          cause: err,
+        });
       }
       this.log(`${svc.name} ready at ${url}`);
     };
@@ -167,7 +213,9 @@ export class Stack {
     for (const svc of ordered.filter((s) => s.seed)) {
       this.checkpoint();
       const modulePath = join(o.servicesRoot, svc.dir, svc.seed!);
-      const seed = (await import(pathToFileURL(modulePath).href)) as { seedDemo?: (ctx: { gatewayUrl: string; demoPassword: string; log: (msg: string) => void }) => Promise<void> };
+      const seed = (await import(pathToFileURL(modulePath).href)) as {
+        seedDemo?: (ctx: { gatewayUrl: string; demoPassword: string; log: (msg: string) => void }) => Promise<void>;
+      };
       if (typeof seed.seedDemo !== 'function') throw new Error(`${modulePath} does not export seedDemo()`);
       await seed.seedDemo({ gatewayUrl, demoPassword: demo.value, log: (msg) => this.log(msg, `seed:${svc.name}`) });
     }
@@ -178,7 +226,11 @@ export class Stack {
       gatewayRegistered: o.services.some(isGateway),
       services: ordered.map((svc) => {
         const url = localUrl(servicePort(svc, ports));
-        return { name: svc.name, url, links: (svc.links ?? []).map((l) => ({ label: l.label, url: `${url}${l.path}` })) };
+        return {
+          name: svc.name,
+          url,
+          links: (svc.links ?? []).map((l) => ({ label: l.label, url: `${url}${l.path}` })),
+        };
       }),
       demoPassword: demo.value,
       demoPasswordGenerated: demo.generated,
@@ -200,8 +252,14 @@ export class Stack {
     const report = (child: ServiceChild) => (result: 'stopped' | 'killed') => {
       if (result === 'killed') this.log(`${child.name} did not stop within ${timeout} ms: killed`);
     };
-    for (const child of this.children.filter((c) => c.name === 'gateway')) await stopService(child, timeout).then(report(child));
-    await Promise.all(this.children.filter((c) => c.name !== 'gateway').reverse().map((c) => stopService(c, timeout).then(report(c))));
+    for (const child of this.children.filter((c) => c.name === 'gateway'))
+      await stopService(child, timeout).then(report(child));
+    await Promise.all(
+      this.children
+        .filter((c) => c.name !== 'gateway')
+        .reverse()
+        .map((c) => stopService(c, timeout).then(report(c))),
+    );
     if (this.redis?.kind === 'local') await Promise.all(this.redis.handles.map((h) => h.stop()));
     await this.postgres?.handle.stop();
     if (this.data) removePids(this.data);
@@ -231,13 +289,16 @@ export class Stack {
   private infrastructurePids(): StartedProcess[] {
     const list: StartedProcess[] = [];
     if (this.postgres?.handle.pid) list.push({ name: 'postgres', pid: this.postgres.handle.pid, match: 'postgres' });
-    if (this.redis?.kind === 'local') this.redis.handles.forEach((h, i) => list.push({ name: `redis-${i + 1}`, pid: h.pid, match: 'redis-server' }));
+    if (this.redis?.kind === 'local')
+      this.redis.handles.forEach((h, i) => list.push({ name: `redis-${i + 1}`, pid: h.pid, match: 'redis-server' }));
     return list;
   }
 
   private recordPids(): void {
     if (!this.data) return;
-    const services = this.children.filter((c) => c.process.pid).map((c) => ({ name: c.name, pid: c.process.pid!, match: c.entry }));
+    const services = this.children
+      .filter((c) => c.process.pid)
+      .map((c) => ({ name: c.name, pid: c.process.pid!, match: c.entry }));
     writePids(this.data, { runner: process.pid, processes: [...this.infrastructurePids(), ...services] });
   }
 
@@ -246,7 +307,9 @@ export class Stack {
   private async stopLeftovers(data: DataDir): Promise<void> {
     const left = leftovers(data);
     if (!left.length) return;
-    this.log(`stopping ${left.length} process(es) left by a previous run: ${left.map((p) => `${p.name}:${p.pid}`).join(', ')}`);
+    this.log(
+      `stopping ${left.length} process(es) left by a previous run: ${left.map((p) => `${p.name}:${p.pid}`).join(', ')}`,
+    );
     const order = [...left.filter((p) => p.name !== 'postgres'), ...left.filter((p) => p.name === 'postgres')];
     for (const p of order) {
       try {

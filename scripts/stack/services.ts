@@ -23,7 +23,14 @@ export interface StackService {
 
 export const stackServices: StackService[] = [
   { name: 'users', dir: 'users', port: 8081, database: true },
-  { name: 'catalog', dir: 'catalog', port: 8082, database: true, seed: 'src/use-cases/demo-seed.ts', secrets: ['CURSOR_SECRET'] },
+  {
+    name: 'catalog',
+    dir: 'catalog',
+    port: 8082,
+    database: true,
+    seed: 'src/use-cases/demo-seed.ts',
+    secrets: ['CURSOR_SECRET'],
+  },
   { name: 'inventory', dir: 'inventory', port: 8083, database: true },
   { name: 'gateway', dir: 'gateway', port: 8080, database: false },
 ];

@@ -13,7 +13,10 @@ export const stackEnvSchema = z.object({
   REDIS_URL: redisUrls,
   STACK_REDIS: z.enum(['auto', 'memory']).default('auto'),
   REDIS_PREFIX: z.string().min(1).default('et:'),
-  SMTP_URL: z.string().regex(/^smtps?:\/\/.+/, 'must be an smtp:// or smtps:// URL').optional(),
+  SMTP_URL: z
+    .string()
+    .regex(/^smtps?:\/\/.+/, 'must be an smtp:// or smtps:// URL')
+    .optional(),
   DEMO_PASSWORD: z.string().min(10, 'must be at least 10 characters').optional(),
   STACK_READY_TIMEOUT_MS: z.coerce.number().int().min(1000).default(90_000),
   STACK_STOP_TIMEOUT_MS: z.coerce.number().int().min(100).default(15_000),

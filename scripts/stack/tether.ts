@@ -13,7 +13,10 @@ function runnerGone(): void {
   stopping = true;
   try {
     const seconds = String(STOP_GRACE_MS / 1000);
-    spawn('sh', ['-c', `sleep ${seconds}; kill -KILL ${process.pid} 2>/dev/null`], { detached: true, stdio: 'ignore' }).unref();
+    spawn('sh', ['-c', `sleep ${seconds}; kill -KILL ${process.pid} 2>/dev/null`], {
+      detached: true,
+      stdio: 'ignore',
+    }).unref();
   } catch {
     process.kill(process.pid, 'SIGKILL');
   }

@@ -4,7 +4,16 @@
 // downloaded or installed, and instead of the real command it prints which Node would run it.
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { skipOrFail } from '@eventtickets/platform/testing';
@@ -25,7 +34,10 @@ function oldNode(): string | undefined {
 }
 
 function run(node: string, script: string, args: string[], env: Record<string, string>) {
-  const r = spawnSync(node, [script, ...args], { encoding: 'utf8', env: { ...process.env, ET_PREFLIGHT_DRY_RUN: '1', ...env } });
+  const r = spawnSync(node, [script, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, ET_PREFLIGHT_DRY_RUN: '1', ...env },
+  });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -65,16 +77,25 @@ describe('npm start / npm test preflight (scripts/preflight.mjs)', function () {
   it('under an older Node, says so in one line and runs the command with Node 24 from its cache', function () {
     const old = oldNode();
     if (!old) skipOrFail(this, 'no Node older than 24 at /usr/bin/node');
-    if (process.versions.node !== NODE_24) skipOrFail(this, `the cache is seeded with this Node, which is ${process.versions.node}, not ${NODE_24}`);
+    if (process.versions.node !== NODE_24)
+      skipOrFail(this, `the cache is seeded with this Node, which is ${process.versions.node}, not ${NODE_24}`);
     seedCache();
     const r = run(old!, preflight, ['start', '--flag'], { HOME: home, XDG_CACHE_HOME: '' });
     expect(r.status, r.stderr).to.equal(0);
     const lines = r.stderr.trim().split('\n');
     expect(lines, r.stderr).to.have.length(1);
-    expect(lines[0]).to.match(new RegExp(`^preflight: Node \\d+\\.\\d+\\.\\d+ is not Node 24: running with Node ${NODE_24} from ${home}/\\.cache/eventtickets/node-${NODE_24}$`));
+    expect(lines[0]).to.match(
+      new RegExp(
+        `^preflight: Node \\d+\\.\\d+\\.\\d+ is not Node 24: running with Node ${NODE_24} from ${home}/\\.cache/eventtickets/node-${NODE_24}$`,
+      ),
+    );
     const ran = JSON.parse(r.stdout) as { node: string; command: string[] };
     expect(ran.node).to.equal(`v${NODE_24}`);
-    expect(ran.command).to.deep.equal([join(home, '.cache', 'eventtickets', `node-${NODE_24}`, 'bin', 'node'), join(repoRoot, 'scripts', 'start.ts'), '--flag']);
+    expect(ran.command).to.deep.equal([
+      join(home, '.cache', 'eventtickets', `node-${NODE_24}`, 'bin', 'node'),
+      join(repoRoot, 'scripts', 'start.ts'),
+      '--flag',
+    ]);
   });
 
   it('under Node 24, says nothing and runs mocha for npm test', () => {
@@ -82,10 +103,17 @@ describe('npm start / npm test preflight (scripts/preflight.mjs)', function () {
     expect(r.status, r.stderr).to.equal(0);
     expect(r.stderr).to.equal('');
     const ran = JSON.parse(r.stdout) as { node: string; command: string[] };
-    expect(ran.command).to.deep.equal([process.execPath, join(repoRoot, 'node_modules', 'mocha', 'bin', 'mocha.js'), 'some.test.ts']);
+    expect(ran.command).to.deep.equal([
+      process.execPath,
+      join(repoRoot, 'node_modules', 'mocha', 'bin', 'mocha.js'),
+      'some.test.ts',
+    ]);
   });
 
-  for (const [state, expected] of [['missing', 'node_modules is missing'], ['older', 'node_modules is older than package-lock.json']] as const) {
+  for (const [state, expected] of [
+    ['missing', 'node_modules is missing'],
+    ['older', 'node_modules is older than package-lock.json'],
+  ] as const) {
     it(`asks for npm ci when ${expected}`, () => {
       const script = fakeCheckout(join(home, 'checkout'), state);
       const r = run(process.execPath, script, ['start'], { HOME: home });
@@ -106,13 +134,17 @@ describe('npm start / npm test preflight (scripts/preflight.mjs)', function () {
     if (!old) skipOrFail(this, 'no Node older than 24 at /usr/bin/node');
     const r = run(old!, preflight, ['start'], { HOME: home, XDG_CACHE_HOME: '', PATH: join(home, 'empty') });
     expect(r.status).to.equal(1);
-    expect(r.stderr.trim().split('\n'), r.stderr).to.deep.equal(['preflight: this project needs Node 24 and npm is not on PATH to fetch it: install Node 24 with npm (https://nodejs.org) and run again']);
+    expect(r.stderr.trim().split('\n'), r.stderr).to.deep.equal([
+      'preflight: this project needs Node 24 and npm is not on PATH to fetch it: install Node 24 with npm (https://nodejs.org) and run again',
+    ]);
   });
 
   it('without npm and without node_modules: one sentence saying what to do', () => {
     const script = fakeCheckout(join(home, 'checkout'), 'missing');
     const r = run(process.execPath, script, ['start'], { HOME: home, PATH: join(home, 'empty') });
     expect(r.status).to.equal(1);
-    expect(r.stderr.trim().split('\n'), r.stderr).to.deep.equal(['preflight: node_modules is missing and npm is not on PATH: install npm (it comes with Node.js, https://nodejs.org) and run again']);
+    expect(r.stderr.trim().split('\n'), r.stderr).to.deep.equal([
+      'preflight: node_modules is missing and npm is not on PATH: install npm (it comes with Node.js, https://nodejs.org) and run again',
+    ]);
   });
 });

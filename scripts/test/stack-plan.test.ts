@@ -6,7 +6,13 @@ import { formatLogLine, lineSplitter, prefixer } from '../stack/log-format.ts';
 
 const users: StackService = { name: 'users', dir: 'users', port: 8081, database: true };
 const gateway: StackService = { name: 'gateway', dir: 'gateway', port: 8080, database: false };
-const orders: StackService = { name: 'orders', dir: 'orders', port: 8084, database: true, env: { RESERVATION_GRACE: '5' } };
+const orders: StackService = {
+  name: 'orders',
+  dir: 'orders',
+  port: 8084,
+  database: true,
+  env: { RESERVATION_GRACE: '5' },
+};
 
 describe('stack plan', () => {
   const settings = {
@@ -70,12 +76,27 @@ describe('stack plan', () => {
 
 describe('stack log formatting', () => {
   it('compacts a pino JSON line to time, level, message and the other fields', () => {
-    const line = JSON.stringify({ level: 'info', time: '2026-01-02T10:11:12.345Z', service: 'users', pid: 1, hostname: 'h', msg: 'request', method: 'GET', status: 200, path: '/api/me x' });
+    const line = JSON.stringify({
+      level: 'info',
+      time: '2026-01-02T10:11:12.345Z',
+      service: 'users',
+      pid: 1,
+      hostname: 'h',
+      msg: 'request',
+      method: 'GET',
+      status: 200,
+      path: '/api/me x',
+    });
     expect(formatLogLine(line)).to.equal('10:11:12.345 INFO  request method=GET status=200 path="/api/me x"');
   });
 
   it('keeps error stacks readable and passes non-JSON lines through', () => {
-    const line = JSON.stringify({ level: 50, time: 0, msg: 'boom', err: { type: 'Error', message: 'bad thing', stack: 'Error: bad thing\n    at x' } });
+    const line = JSON.stringify({
+      level: 50,
+      time: 0,
+      msg: 'boom',
+      err: { type: 'Error', message: 'bad thing', stack: 'Error: bad thing\n    at x' },
+    });
     expect(formatLogLine(line)).to.equal('00:00:00.000 ERROR boom err="bad thing"\nError: bad thing\n    at x');
     expect(formatLogLine('plain text {not json')).to.equal('plain text {not json');
     expect(formatLogLine('{broken')).to.equal('{broken');
@@ -96,8 +117,21 @@ describe('stack log formatting', () => {
 
 describe('stack secrets', () => {
   it('passes a registry secret only to the service that declares it', () => {
-    const catalog: StackService = { name: 'catalog', dir: 'catalog', port: 8082, database: true, secrets: ['CURSOR_SECRET'] };
-    const settings = { ports: { gatewayPort: 8080 }, postgresUrl: 'postgres://p@h:1/postgres', redisUrls: [], redisPrefix: 'et:', demoPassword: 'x'.repeat(12), secrets: { CURSOR_SECRET: 's'.repeat(43) } };
+    const catalog: StackService = {
+      name: 'catalog',
+      dir: 'catalog',
+      port: 8082,
+      database: true,
+      secrets: ['CURSOR_SECRET'],
+    };
+    const settings = {
+      ports: { gatewayPort: 8080 },
+      postgresUrl: 'postgres://p@h:1/postgres',
+      redisUrls: [],
+      redisPrefix: 'et:',
+      demoPassword: 'x'.repeat(12),
+      secrets: { CURSOR_SECRET: 's'.repeat(43) },
+    };
     expect(serviceEnv(catalog, [catalog, users], settings).CURSOR_SECRET).to.equal('s'.repeat(43));
     expect(serviceEnv(users, [catalog, users], settings)).to.not.have.property('CURSOR_SECRET');
   });

@@ -33,7 +33,10 @@ export async function freePortRange(): Promise<number> {
   throw new Error('no free port range found');
 }
 
-export interface StackRecord { runner: number; processes: { name: string; pid: number }[] }
+export interface StackRecord {
+  runner: number;
+  processes: { name: string; pid: number }[];
+}
 
 export class StackProcess {
   readonly child: ChildProcess;
@@ -43,11 +46,27 @@ export class StackProcess {
   readonly exited: Promise<number | null>;
 
   /** command: how to run the runner (default `node scripts/start.ts`; a test may wrap it in a terminal). */
-  constructor(env: Record<string, string>, dataDir: string, command: string[] = [process.execPath, join(repoRoot, 'scripts', 'start.ts')]) {
+  constructor(
+    env: Record<string, string>,
+    dataDir: string,
+    command: string[] = [process.execPath, join(repoRoot, 'scripts', 'start.ts')],
+  ) {
     this.dataDir = dataDir;
     const inherited = { ...process.env };
     // the runner decides these per service; never leak the test run's own values into it
-    for (const k of ['PORT', 'DATABASE_URL', 'REDIS_URL', 'BUS_DATABASE_URL', 'SMTP_URL', 'DEMO_PASSWORD', 'SERVICE_PORT_BASE', 'STACK_REGISTRY', 'STACK_REDIS', 'POSTGRES_PORT']) delete inherited[k];
+    for (const k of [
+      'PORT',
+      'DATABASE_URL',
+      'REDIS_URL',
+      'BUS_DATABASE_URL',
+      'SMTP_URL',
+      'DEMO_PASSWORD',
+      'SERVICE_PORT_BASE',
+      'STACK_REGISTRY',
+      'STACK_REDIS',
+      'POSTGRES_PORT',
+    ])
+      delete inherited[k];
     this.child = spawn(command[0], command.slice(1), {
       cwd: repoRoot,
       env: { ...inherited, LOG_LEVEL: 'info', DATA_DIR: dataDir, ...env },
@@ -59,10 +78,12 @@ export class StackProcess {
     };
     this.child.stdout!.on('data', onData);
     this.child.stderr!.on('data', onData);
-    this.exited = new Promise((res) => this.child.once('exit', (code) => {
-      for (const w of this.waiters.splice(0)) w();
-      res(code);
-    }));
+    this.exited = new Promise((res) =>
+      this.child.once('exit', (code) => {
+        for (const w of this.waiters.splice(0)) w();
+        res(code);
+      }),
+    );
   }
 
   /** Resolves with the match once the output contains pattern; rejects if the runner exits first. */
@@ -71,7 +92,9 @@ export class StackProcess {
       const match = this.output.match(pattern);
       if (match) return match;
       if (this.child.exitCode !== null || this.child.signalCode !== null) {
-        throw new Error(`runner exited (${this.child.exitCode ?? this.child.signalCode}) before ${pattern}; output:\n${this.output}`);
+        throw new Error(
+          `runner exited (${this.child.exitCode ?? this.child.signalCode}) before ${pattern}; output:\n${this.output}`,
+        );
       }
       await new Promise<void>((res) => this.waiters.push(res));
     }

@@ -51,7 +51,14 @@ describe('npm start: the local stack runner (probe registry)', function () {
       const gatewayUrl = await stack.ready();
       const record = stack.pids();
       expect(record.runner).to.equal(stack.child.pid);
-      expect(record.processes.map((p) => p.name).sort()).to.deep.equal(['gateway', 'postgres', 'probe', 'redis-1', 'redis-2', 'redis-3']);
+      expect(record.processes.map((p) => p.name).sort()).to.deep.equal([
+        'gateway',
+        'postgres',
+        'probe',
+        'redis-1',
+        'redis-2',
+        'redis-3',
+      ]);
 
       expect(stack.output).to.contain('postgres: initialised a new cluster');
       // the gateway takes PORT (0 = a free one); the others shift with SERVICE_PORT_BASE
@@ -137,7 +144,18 @@ describe('npm start: the local stack runner (probe registry)', function () {
       const script = requireBinary(this, 'script', 'util-linux');
       const command = `exec '${process.execPath}' scripts/start.ts`;
       // TZ=UTC: Redis and Postgres log local time; the services log UTC
-      const stack = new StackProcess({ NO_COLOR: '1', TZ: 'UTC', STACK_REGISTRY: registry, PORT: '0', SERVICE_PORT_BASE: String(base), SHELL: '/bin/sh' }, dataDir, [script, '-qfec', command, '/dev/null']);
+      const stack = new StackProcess(
+        {
+          NO_COLOR: '1',
+          TZ: 'UTC',
+          STACK_REGISTRY: registry,
+          PORT: '0',
+          SERVICE_PORT_BASE: String(base),
+          SHELL: '/bin/sh',
+        },
+        dataDir,
+        [script, '-qfec', command, '/dev/null'],
+      );
       running.push(stack);
       await stack.ready();
       const record = stack.pids();
@@ -167,10 +185,16 @@ describe('npm start: the local stack runner (probe registry)', function () {
         expect(asked, `redis-${i} log`).to.be.a('string');
         return asked!;
       });
-      const postgresAsked = [...readFileSync(join(dataDir, 'postgres.log'), 'utf8').matchAll(/(\d\d:\d\d:\d\d\.\d{3}) UTC.*received fast shutdown request/g)].at(-1)?.[1];
+      const postgresAsked = [
+        ...readFileSync(join(dataDir, 'postgres.log'), 'utf8').matchAll(
+          /(\d\d:\d\d:\d\d\.\d{3}) UTC.*received fast shutdown request/g,
+        ),
+      ].at(-1)?.[1];
       expect(postgresAsked).to.be.a('string');
       for (const redis of redisAsked) {
-        expect(probeStopped! <= redis, `probe stopped at ${probeStopped}, Redis asked to stop at ${redis}`).to.equal(true);
+        expect(probeStopped! <= redis, `probe stopped at ${probeStopped}, Redis asked to stop at ${redis}`).to.equal(
+          true,
+        );
         expect(redis <= postgresAsked!, `Redis asked at ${redis}, Postgres asked at ${postgresAsked}`).to.equal(true);
       }
       // the issue asks for 3 s on an idle stack; the bound here is loose so a slow machine does not fail it
@@ -183,7 +207,15 @@ describe('npm start: the local stack runner (probe registry)', function () {
       const dataDir = tempDataDir();
       dirs.push(dataDir);
       const base = await freePortRange();
-      const stack = start({ STACK_REDIS: 'memory', PORT: String(base), SERVICE_PORT_BASE: String(base), DEMO_PASSWORD: 'from-the-environment' }, dataDir);
+      const stack = start(
+        {
+          STACK_REDIS: 'memory',
+          PORT: String(base),
+          SERVICE_PORT_BASE: String(base),
+          DEMO_PASSWORD: 'from-the-environment',
+        },
+        dataDir,
+      );
       const gatewayUrl = await stack.ready();
       expect(gatewayUrl).to.equal(`http://127.0.0.1:${base}`);
       const record = stack.pids();
@@ -204,9 +236,19 @@ describe('npm start: the local stack runner (probe registry)', function () {
       const children = record.processes.map((p) => p.pid);
       await stack.stop('SIGKILL');
       const killedAt = Date.now();
-      await waitFor('every child of the killed runner to exit', () => children.every((pid) => !alive(pid)), { timeoutMs: 15_000 });
+      await waitFor('every child of the killed runner to exit', () => children.every((pid) => !alive(pid)), {
+        timeoutMs: 15_000,
+      });
       console.log(`      (children gone ${Date.now() - killedAt} ms after the runner's SIGKILL)`);
-      const again = start({ STACK_REDIS: 'memory', PORT: String(base), SERVICE_PORT_BASE: String(base), DEMO_PASSWORD: 'from-the-environment' }, dataDir);
+      const again = start(
+        {
+          STACK_REDIS: 'memory',
+          PORT: String(base),
+          SERVICE_PORT_BASE: String(base),
+          DEMO_PASSWORD: 'from-the-environment',
+        },
+        dataDir,
+      );
       await again.ready();
       expect(again.output).to.not.match(/left by a previous run/);
       const second = again.pids();

@@ -13,7 +13,11 @@ export const configSchema = baseConfigSchema
   .superRefine(requireRedisOrBusDatabase)
   .superRefine((c, ctx) => {
     if (c.NODE_ENV === 'production' && !c.CURSOR_SECRET) {
-      ctx.addIssue({ code: 'custom', path: ['CURSOR_SECRET'], message: 'is required in production (shared by every replica)' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['CURSOR_SECRET'],
+        message: 'is required in production (shared by every replica)',
+      });
     }
   });
 
@@ -22,6 +26,8 @@ export type CatalogConfig = z.infer<typeof configSchema>;
 /** The cursor secret, or (outside production) one generated for this process, with a warning. */
 export function cursorSecret(config: CatalogConfig, warn: (msg: string) => void): string {
   if (config.CURSOR_SECRET) return config.CURSOR_SECRET;
-  warn('CURSOR_SECRET is not set: generated one for this process; cursors will not survive a restart or work across replicas');
+  warn(
+    'CURSOR_SECRET is not set: generated one for this process; cursors will not survive a restart or work across replicas',
+  );
   return randomBytes(32).toString('base64url');
 }

@@ -1,8 +1,20 @@
 // Everything the catalog runs on, built from its configuration: THE wiring, shared by main.ts and the tests
 // (which pass overrides: a silent logger, a fixed clock).
 import {
-  closeRedis, createDatabase, createEventBus, createLogger, createMetrics, createReadCache, createRedis, ensureDatabase,
-  type EventBus, type Logger, type Metrics, type ReadCache, type Redis, type Sequelize,
+  closeRedis,
+  createDatabase,
+  createEventBus,
+  createLogger,
+  createMetrics,
+  createReadCache,
+  createRedis,
+  ensureDatabase,
+  type EventBus,
+  type Logger,
+  type Metrics,
+  type ReadCache,
+  type Redis,
+  type Sequelize,
 } from '@eventtickets/platform';
 import { cursorSecret, type CatalogConfig } from './config.ts';
 import { createCatalogMetrics, type CatalogMetrics } from './metrics.ts';
@@ -42,14 +54,30 @@ export async function createDeps(config: CatalogConfig, overrides: DepsOverrides
   const db = createDatabase(config.DATABASE_URL);
   // The first Redis master carries the cache and the streams; the others are Redlock voters of other services.
   const redis = config.REDIS_URL[0] ? createRedis(config.REDIS_URL[0], {}, logger) : undefined;
-  if (!redis) logger.warn('REDIS_URL not set: hot reads cached in an in-process LRU (correct for a single replica only)');
+  if (!redis)
+    logger.warn('REDIS_URL not set: hot reads cached in an in-process LRU (correct for a single replica only)');
   const metrics = createMetrics(SERVICE, { collectDefault: overrides.collectDefaultMetrics });
   const catalogMetrics = createCatalogMetrics(metrics.registry);
   const cache = createReadCache({ redis, prefix: `${config.REDIS_PREFIX}catalog:`, logger });
   // Relays event.published / event.cancelled from the outbox (started in workers.ts).
-  const bus = createEventBus({ service: SERVICE, db, redis, logger, prefix: config.REDIS_PREFIX, registry: metrics.registry, busDatabaseUrl: config.BUS_DATABASE_URL });
+  const bus = createEventBus({
+    service: SERVICE,
+    db,
+    redis,
+    logger,
+    prefix: config.REDIS_PREFIX,
+    registry: metrics.registry,
+    busDatabaseUrl: config.BUS_DATABASE_URL,
+  });
   return {
-    config, logger, db, redis, metrics, catalogMetrics, cache, bus,
+    config,
+    logger,
+    db,
+    redis,
+    metrics,
+    catalogMetrics,
+    cache,
+    bus,
     cursorSecret: cursorSecret(config, (msg) => logger.warn(msg)),
     cacheTtlSeconds: config.CACHE_TTL_SECONDS,
     now: overrides.now ?? (() => new Date()),

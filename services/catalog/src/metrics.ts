@@ -13,9 +13,26 @@ export interface CatalogMetrics {
 export function createCatalogMetrics(registry: prom.Registry): CatalogMetrics {
   const registers = [registry];
   return {
-    readCacheLookups: new prom.Counter({ name: 'catalog_read_cache_total', help: 'Hot-read cache lookups by kind (detail, list) and result (hit, miss)', labelNames: ['kind', 'result'] as const, registers }),
-    cacheInvalidationFailures: new prom.Counter({ name: 'catalog_cache_invalidation_failures_total', help: 'Cache invalidations that failed after a committed change (stale reads until the TTL)', registers }),
-    eventsPublished: new prom.Counter({ name: 'catalog_events_published_total', help: 'Events published (each wrote one event.published to the outbox)', registers }),
-    eventsCancelled: new prom.Counter({ name: 'catalog_events_cancelled_total', help: 'Events cancelled (drafts and published events)', registers }),
+    readCacheLookups: new prom.Counter({
+      name: 'catalog_read_cache_total',
+      help: 'Hot-read cache lookups by kind (detail, list) and result (hit, miss)',
+      labelNames: ['kind', 'result'] as const,
+      registers,
+    }),
+    cacheInvalidationFailures: new prom.Counter({
+      name: 'catalog_cache_invalidation_failures_total',
+      help: 'Cache invalidations that failed after a committed change (stale reads until the TTL)',
+      registers,
+    }),
+    eventsPublished: new prom.Counter({
+      name: 'catalog_events_published_total',
+      help: 'Events published (each wrote one event.published to the outbox)',
+      registers,
+    }),
+    eventsCancelled: new prom.Counter({
+      name: 'catalog_events_cancelled_total',
+      help: 'Events cancelled (drafts and published events)',
+      registers,
+    }),
   };
 }

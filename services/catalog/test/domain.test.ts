@@ -23,28 +23,62 @@ describe('catalog domain (pure)', () => {
   });
 
   it('gives every seat, section and area a distinct id, and an empty map is a problem', () => {
-    const { seatMap, problems } = buildSeatMap({ sections: [{ name: 'S', rows: 2, seatsPerRow: 2, origin: { x: 0, y: 0 }, spacing: 1 }], gaAreas: [{ name: 'Pit', capacity: 10 }] });
+    const { seatMap, problems } = buildSeatMap({
+      sections: [{ name: 'S', rows: 2, seatsPerRow: 2, origin: { x: 0, y: 0 }, spacing: 1 }],
+      gaAreas: [{ name: 'Pit', capacity: 10 }],
+    });
     expect(problems).to.deep.equal([]);
-    const ids = [seatMap.sections[0]!.id, seatMap.gaAreas[0]!.id, ...seatMap.sections[0]!.rows.flatMap((r) => r.seats.map((s) => s.id))];
+    const ids = [
+      seatMap.sections[0]!.id,
+      seatMap.gaAreas[0]!.id,
+      ...seatMap.sections[0]!.rows.flatMap((r) => r.seats.map((s) => s.id)),
+    ];
     expect(new Set(ids).size).to.equal(6);
     expect(buildSeatMap({}).problems.map((p) => p.code)).to.deep.equal(['empty-seat-map']);
   });
 
   it('refuses too many seats before expanding generated sections (a small body cannot exhaust memory)', () => {
     let ids = 0;
-    const huge = Array.from({ length: 3 }, (_, i) => ({ name: `S${i}`, rows: 200, seatsPerRow: 500, origin: { x: 0, y: 0 }, spacing: 1, labelPrefix: `s${i}` }));
+    const huge = Array.from({ length: 3 }, (_, i) => ({
+      name: `S${i}`,
+      rows: 200,
+      seatsPerRow: 500,
+      origin: { x: 0, y: 0 },
+      spacing: 1,
+      labelPrefix: `s${i}`,
+    }));
     const { seatMap, problems } = buildSeatMap({ sections: huge }, 'seatMap', () => String(ids++));
     expect(problems.map((p) => `${p.path} ${p.code}`)).to.deep.equal(['seatMap.sections too-many-seats']);
     expect(problems[0]!.message).to.include('300000');
     expect(ids, 'seats created for a map that is refused').to.equal(0);
     expect(seatMap.sections).to.deep.equal([]);
     // Exactly at the limit is fine.
-    expect(buildSeatMap({ sections: [{ name: 'Max', rows: 100, seatsPerRow: 200, origin: { x: 0, y: 0 }, spacing: 0.5 }] }).problems).to.deep.equal([]);
+    expect(
+      buildSeatMap({ sections: [{ name: 'Max', rows: 100, seatsPerRow: 200, origin: { x: 0, y: 0 }, spacing: 0.5 }] })
+        .problems,
+    ).to.deep.equal([]);
   });
 
   it('flags overlapping seats', () => {
-    const { problems } = buildSeatMap({ sections: [{ name: 'S', rows: [{ label: 'A', seats: [{ label: 'A-1', x: 1, y: 1 }, { label: 'A-2', x: 1, y: 1 }] }] }] });
-    expect(problems.map((p) => `${p.path} ${p.code}`)).to.deep.equal(['seatMap.sections[0].rows[0].seats[1] overlapping-seats']);
+    const { problems } = buildSeatMap({
+      sections: [
+        {
+          name: 'S',
+          rows: [
+            {
+              label: 'A',
+              seats: [
+                { label: 'A-1', x: 1, y: 1 },
+                { label: 'A-2', x: 1, y: 1 },
+              ],
+            },
+          ],
+        },
+      ],
+    });
+    expect(problems.map((p) => `${p.path} ${p.code}`)).to.deep.equal([
+      'seatMap.sections[0].rows[0].seats[1] overlapping-seats',
+    ]);
   });
 
   it('signs cursors: any change to data or signature, or another scope, is rejected', () => {
@@ -60,11 +94,14 @@ describe('catalog domain (pure)', () => {
     expect(parseEventTime('2030-01-15T20:00', 'Europe/Dublin')!.toISOString()).to.equal('2030-01-15T20:00:00.000Z');
     expect(parseEventTime('2030-07-15T20:00', 'Europe/Dublin')!.toISOString()).to.equal('2030-07-15T19:00:00.000Z');
     expect(parseEventTime('2030-07-15T20:00', 'America/New_York')!.toISOString()).to.equal('2030-07-16T00:00:00.000Z');
-    expect(parseEventTime('2030-07-15T20:00:00+02:00', 'America/New_York')!.toISOString()).to.equal('2030-07-15T18:00:00.000Z');
+    expect(parseEventTime('2030-07-15T20:00:00+02:00', 'America/New_York')!.toISOString()).to.equal(
+      '2030-07-15T18:00:00.000Z',
+    );
     expect(parseEventTime('2030-02-30T20:00', 'Europe/Dublin')).to.equal(undefined);
     expect(localWallClock(new Date('2030-07-15T19:00:00Z'), 'Europe/Dublin')).to.equal('2030-07-15T20:00:00');
     expect(isValidTimeZone('Europe/Dublin')).to.equal(true);
-    for (const zone of ['EST5EDT', 'GMT0', 'Etc/GMT+5', 'America/Argentina/Buenos_Aires', 'UTC']) expect(isValidTimeZone(zone), zone).to.equal(true);
+    for (const zone of ['EST5EDT', 'GMT0', 'Etc/GMT+5', 'America/Argentina/Buenos_Aires', 'UTC'])
+      expect(isValidTimeZone(zone), zone).to.equal(true);
     for (const zone of ['+01:00', '-05', 'Europe/Dublin/x', '']) expect(isValidTimeZone(zone), zone).to.equal(false);
     expect(isValidTimeZone('+01:00')).to.equal(false);
     expect(isValidTimeZone('Mars/Olympus')).to.equal(false);
@@ -83,14 +120,20 @@ describe('catalog domain (pure)', () => {
   });
 
   it('requires Redis or the bus database', () => {
-    expect(() => loadConfig(configSchema, { DATABASE_URL: 'postgres://u@h/db' })).to.throw(/REDIS_URL: is required \(or BUS_DATABASE_URL/);
-    expect(loadConfig(configSchema, { DATABASE_URL: 'postgres://u@h/db', BUS_DATABASE_URL: 'postgres://u@h/bus' }).REDIS_URL).to.deep.equal([]);
+    expect(() => loadConfig(configSchema, { DATABASE_URL: 'postgres://u@h/db' })).to.throw(
+      /REDIS_URL: is required \(or BUS_DATABASE_URL/,
+    );
+    expect(
+      loadConfig(configSchema, { DATABASE_URL: 'postgres://u@h/db', BUS_DATABASE_URL: 'postgres://u@h/bus' }).REDIS_URL,
+    ).to.deep.equal([]);
   });
 
   it('requires CURSOR_SECRET in production only', () => {
     const env = { DATABASE_URL: 'postgres://u@h/db', REDIS_URL: 'redis://h:6379' };
     expect(loadConfig(configSchema, env)).to.include({ PORT: 8082, REDIS_PREFIX: 'et:', CACHE_TTL_SECONDS: 60 });
     expect(() => loadConfig(configSchema, { ...env, NODE_ENV: 'production' })).to.throw(/CURSOR_SECRET/);
-    expect(loadConfig(configSchema, { ...env, NODE_ENV: 'production', CURSOR_SECRET: 'x'.repeat(32) }).CURSOR_SECRET).to.have.length(32);
+    expect(
+      loadConfig(configSchema, { ...env, NODE_ENV: 'production', CURSOR_SECRET: 'x'.repeat(32) }).CURSOR_SECRET,
+    ).to.have.length(32);
   });
 });

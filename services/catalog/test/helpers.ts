@@ -1,8 +1,24 @@
 // Test helpers: the catalog built exactly as main.ts builds it (createDeps + createApp) on a fresh database
 // (and Redis when asked, else the in-process LRU and the Postgres bus), listening on a free port, and the test
 // kit's contract client, which checks every response against openapi.yaml and every error against problem+json.
-import { createContract, createLogger, listen, loadConfig, migrate, type Contract, type Sequelize } from '@eventtickets/platform';
-import { createContractClient, createTestDatabase, dropTestDatabase, requireRedis, uniqueSuffix, type Call, type TestIdentity } from '@eventtickets/platform/testing';
+import {
+  createContract,
+  createLogger,
+  listen,
+  loadConfig,
+  migrate,
+  type Contract,
+  type Sequelize,
+} from '@eventtickets/platform';
+import {
+  createContractClient,
+  createTestDatabase,
+  dropTestDatabase,
+  requireRedis,
+  uniqueSuffix,
+  type Call,
+  type TestIdentity,
+} from '@eventtickets/platform/testing';
 import { CONTRACT_FILE, createApp } from '../src/app.ts';
 import { configSchema } from '../src/config.ts';
 import { createDeps, type CatalogDeps } from '../src/deps.ts';
@@ -25,7 +41,10 @@ export interface Catalog {
 
 let contract: Contract | undefined;
 
-export async function startCatalog(ctx: Mocha.Context, opts: { redis?: boolean; now?: () => Date } = {}): Promise<Catalog> {
+export async function startCatalog(
+  ctx: Mocha.Context,
+  opts: { redis?: boolean; now?: () => Date } = {},
+): Promise<Catalog> {
   const redisUrl = opts.redis ? requireRedis(ctx)[0]! : undefined;
   const dbUrl = await createTestDatabase(ctx, 'catalog');
   const config = loadConfig(configSchema, {
@@ -90,5 +109,14 @@ export function daysFromNow(days: number, hour = 20): string {
 }
 
 export function eventInput(venueId: string, title: string, days: number, extra: Record<string, unknown> = {}) {
-  return { venueId, title, category: 'concert', description: `${title} live`, startsAt: daysFromNow(days), endsAt: daysFromNow(days, 23), tiers: fullTiers, ...extra };
+  return {
+    venueId,
+    title,
+    category: 'concert',
+    description: `${title} live`,
+    startsAt: daysFromNow(days),
+    endsAt: daysFromNow(days, 23),
+    tiers: fullTiers,
+    ...extra,
+  };
 }

@@ -14,7 +14,12 @@ describe('catalog search page cache lifetime (real Postgres)', function () {
     const venueId = (await c.call('POST', '/api/venues', { as: alice, body: venueInput() })).body.id;
     const hour = 3_600_000;
     const at = (ms: number) => new Date(Date.now() + ms).toISOString();
-    const closing = eventInput(venueId, 'Closing Set', 0, { startsAt: at(-hour), endsAt: at(hour / 2), salesStartAt: at(-2 * hour), salesEndAt: at(hour / 4) });
+    const closing = eventInput(venueId, 'Closing Set', 0, {
+      startsAt: at(-hour),
+      endsAt: at(hour / 2),
+      salesStartAt: at(-2 * hour),
+      salesEndAt: at(hour / 4),
+    });
     for (const body of [closing, eventInput(venueId, 'Long Weekend', 10, { endsAt: daysFromNow(12) })]) {
       const created = await c.call('POST', '/api/events', { as: alice, body });
       expect(created.status, JSON.stringify(created.body)).to.equal(201);

@@ -4,7 +4,15 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { createContract, createRedis, streamKey, type Redis } from '@eventtickets/platform';
-import { createContractClient, createTestDatabase, dropTestDatabase, requireRedis, uniqueSuffix, waitFor, type Call } from '@eventtickets/platform/testing';
+import {
+  createContractClient,
+  createTestDatabase,
+  dropTestDatabase,
+  requireRedis,
+  uniqueSuffix,
+  waitFor,
+  type Call,
+} from '@eventtickets/platform/testing';
 import { CONTRACT_FILE } from '../src/app.ts';
 import { alice, eventInput, venueInput } from './helpers.ts';
 
@@ -27,16 +35,30 @@ describe('catalog: main.ts as a process (real Postgres and Redis)', function () 
     dbUrl = existing;
     redis = createRedis(redisUrl!);
     child = spawn(process.execPath, [mainFile], {
-      env: { ...process.env, NODE_ENV: 'development', DATABASE_URL: dbUrl, REDIS_URL: redisUrl, REDIS_PREFIX: prefix, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', CURSOR_SECRET: 'main-test-cursor-secret-0123456789abcdef' },
+      env: {
+        ...process.env,
+        NODE_ENV: 'development',
+        DATABASE_URL: dbUrl,
+        REDIS_URL: redisUrl,
+        REDIS_PREFIX: prefix,
+        PORT: '0',
+        HOST: '127.0.0.1',
+        LOG_LEVEL: 'info',
+        CURSOR_SECRET: 'main-test-cursor-secret-0123456789abcdef',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout!.on('data', (d) => (log += d));
     child.stderr!.on('data', (d) => (log += d));
-    url = await waitFor('the "catalog listening" line', () => {
-      if (child.exitCode !== null) throw new Error(`catalog exited with ${child.exitCode}:\n${log}`);
-      const line = log.split('\n').find((l) => l.includes('"catalog listening"'));
-      return line ? (JSON.parse(line).url as string) : undefined;
-    }, { timeoutMs: 45_000 }).catch((err) => {
+    url = await waitFor(
+      'the "catalog listening" line',
+      () => {
+        if (child.exitCode !== null) throw new Error(`catalog exited with ${child.exitCode}:\n${log}`);
+        const line = log.split('\n').find((l) => l.includes('"catalog listening"'));
+        return line ? (JSON.parse(line).url as string) : undefined;
+      },
+      { timeoutMs: 45_000 },
+    ).catch((err) => {
       throw new Error(`${err.message}; its output:\n${log}`);
     });
     call = createContractClient(url, await createContract(CONTRACT_FILE));
@@ -55,13 +77,18 @@ describe('catalog: main.ts as a process (real Postgres and Redis)', function () 
     expect(log).to.match(/"applied":\[.*0001-catalog-venues-events/);
     const venue = await call('POST', '/api/venues', { as: alice, body: venueInput() });
     expect(venue.status).to.equal(201);
-    const draft = await call('POST', '/api/events', { as: alice, body: eventInput(venue.body.id, 'Relayed Night', 30) });
+    const draft = await call('POST', '/api/events', {
+      as: alice,
+      body: eventInput(venue.body.id, 'Relayed Night', 30),
+    });
     expect(draft.status).to.equal(201);
     expect((await call('POST', `/api/events/${draft.body.id}/publish`, { as: alice })).status).to.equal(200);
 
     const event = await waitFor('event.published on the stream', async () => {
       const entries = await redis.xrange(streamKey(prefix, 'event.published'), '-', '+');
-      return entries.map(([, fields]) => JSON.parse(fields[fields.indexOf('event') + 1]!)).find((e) => e.aggregateId === draft.body.id);
+      return entries
+        .map(([, fields]) => JSON.parse(fields[fields.indexOf('event') + 1]!))
+        .find((e) => e.aggregateId === draft.body.id);
     });
     expect(event).to.deep.include({ type: 'event.published', aggregateId: draft.body.id });
     expect(event.payload).to.include({ eventId: draft.body.id, title: 'Relayed Night' });

@@ -1,7 +1,13 @@
 import { expect } from 'chai';
 import { alice, daysFromNow, eventInput, startCatalog, venueInput, type Catalog } from './helpers.ts';
 
-async function publish(c: Catalog, venueId: string, title: string, days: number, extra: Record<string, unknown> = {}): Promise<any> {
+async function publish(
+  c: Catalog,
+  venueId: string,
+  title: string,
+  days: number,
+  extra: Record<string, unknown> = {},
+): Promise<any> {
   const created = await c.call('POST', '/api/events', { as: alice, body: eventInput(venueId, title, days, extra) });
   expect(created.status, JSON.stringify(created.body)).to.equal(201);
   const published = await c.call('POST', `/api/events/${created.body.id}/publish`, { as: alice });
@@ -9,7 +15,12 @@ async function publish(c: Catalog, venueId: string, title: string, days: number,
   return published.body;
 }
 
-async function walk(c: Catalog, query: string, limit: number, between?: (page: number) => Promise<void>): Promise<{ ids: string[]; pages: number }> {
+async function walk(
+  c: Catalog,
+  query: string,
+  limit: number,
+  between?: (page: number) => Promise<void>,
+): Promise<{ ids: string[]; pages: number }> {
   const ids: string[] = [];
   let cursor: string | null = null;
   let pages = 0;
@@ -37,8 +48,18 @@ for (const mode of ['redis', 'in-process LRU'] as const) {
       cork = (await c.call('POST', '/api/venues', { as: alice, body: venueInput('Marina Rooms', 'Cork') })).body.id;
       const made: any[] = [];
       // Three share a start time: the id breaks the tie, so the keyset order is still total.
-      for (let i = 0; i < 9; i++) made.push(await publish(c, i % 3 === 0 ? cork : dublin, `Night ${i}`, 10 + (i < 3 ? 0 : i), { category: i % 2 ? 'theatre' : 'concert' }));
-      made.push(await publish(c, dublin, 'Jazz Brunch Special', 15, { description: 'Smooth saxophone quartets', category: 'concert' }));
+      for (let i = 0; i < 9; i++)
+        made.push(
+          await publish(c, i % 3 === 0 ? cork : dublin, `Night ${i}`, 10 + (i < 3 ? 0 : i), {
+            category: i % 2 ? 'theatre' : 'concert',
+          }),
+        );
+      made.push(
+        await publish(c, dublin, 'Jazz Brunch Special', 15, {
+          description: 'Smooth saxophone quartets',
+          category: 'concert',
+        }),
+      );
       made.push(await publish(c, cork, 'Late Jazz', 25, { category: 'concert' }));
       await c.call('POST', '/api/events', { as: alice, body: eventInput(dublin, 'Jazz Draft', 12) }); // drafts are never listed
       made.sort((a, b) => a.startsAt.localeCompare(b.startsAt) || a.id.localeCompare(b.id));
@@ -82,7 +103,10 @@ for (const mode of ['redis', 'in-process LRU'] as const) {
       expect(inCork.body.items.map((e: any) => e.title)).to.deep.equal(['Late Jazz']);
       expect(inCork.body.items[0].venue).to.include({ name: 'Marina Rooms', city: 'Cork' });
       expect(await titles('category=theatre')).to.equal(4);
-      const range = await c.call('GET', `/api/events?from=${encodeURIComponent(daysFromNow(15, 0))}&to=${encodeURIComponent(daysFromNow(16, 0))}`);
+      const range = await c.call(
+        'GET',
+        `/api/events?from=${encodeURIComponent(daysFromNow(15, 0))}&to=${encodeURIComponent(daysFromNow(16, 0))}`,
+      );
       expect(range.body.items.map((e: any) => e.title)).to.have.members(['Night 5', 'Jazz Brunch Special']);
       expect((await c.call('GET', '/api/events?q=draft')).body.items).to.deep.equal([]);
     });
@@ -91,7 +115,9 @@ for (const mode of ['redis', 'in-process LRU'] as const) {
       const first = await c.call('GET', '/api/events?limit=2');
       const cursor: string = first.body.nextCursor;
       const [data, mac] = cursor.split('.') as [string, string];
-      const forged = Buffer.from(JSON.stringify({ s: '2000-01-01T00:00:00.000Z', i: expectedOrder[0] })).toString('base64url');
+      const forged = Buffer.from(JSON.stringify({ s: '2000-01-01T00:00:00.000Z', i: expectedOrder[0] })).toString(
+        'base64url',
+      );
       for (const bad of [`${forged}.${mac}`, `${data}.${mac.slice(0, -2)}xx`, 'garbage']) {
         const res = await c.call('GET', `/api/events?limit=2&cursor=${encodeURIComponent(bad)}`);
         expect(res.status, bad).to.equal(400);
@@ -114,9 +140,15 @@ for (const mode of ['redis', 'in-process LRU'] as const) {
         const res = await c.call('GET', `/api/events?${query.replace(/\+/g, '%2B')}`);
         expect(res.status, query).to.equal(400);
         expect(res.body.type).to.equal('https://eventtickets.dev/problems/validation-error');
-        expect(res.body.errors.map((e: any) => e.field), query).to.deep.equal(fields);
+        expect(
+          res.body.errors.map((e: any) => e.field),
+          query,
+        ).to.deep.equal(fields);
       }
-      const ok = await c.call('GET', `/api/events?from=${encodeURIComponent(daysFromNow(0, 0))}&to=${encodeURIComponent('9999-12-31T23:59:59Z')}`);
+      const ok = await c.call(
+        'GET',
+        `/api/events?from=${encodeURIComponent(daysFromNow(0, 0))}&to=${encodeURIComponent('9999-12-31T23:59:59Z')}`,
+      );
       expect(ok.status).to.equal(200);
       expect(ok.body.items.length).to.be.greaterThan(0);
     });
@@ -133,7 +165,9 @@ for (const mode of ['redis', 'in-process LRU'] as const) {
       expect(again.body).to.equal(undefined);
       expect((await c.call('GET', path, { headers: { 'if-none-match': 'W/"other"' } })).status).to.equal(200);
       const list = await c.call('GET', '/api/events?q=jazz');
-      const listAgain = await c.call('GET', '/api/events?q=jazz', { headers: { 'if-none-match': list.headers.get('etag')! } });
+      const listAgain = await c.call('GET', '/api/events?q=jazz', {
+        headers: { 'if-none-match': list.headers.get('etag')! },
+      });
       expect(listAgain.status).to.equal(304);
       const metrics = await fetch(`${c.url}/metrics`).then((r) => r.text());
       expect(metrics).to.match(/catalog_read_cache_total\{[^}]*kind="detail"[^}]*result="hit"[^}]*\} [1-9]/);
@@ -181,13 +215,24 @@ for (const mode of ['redis', 'in-process LRU'] as const) {
       const ev = await publish(c, venue.id, 'Mill Session', 50);
       const path = `/api/events/${ev.id}`;
       expect((await c.call('GET', path)).body.venue).to.include({ name: 'Old Mill', city: 'Limerick' }); // cached
-      expect((await c.call('GET', '/api/events?city=Limerick')).body.items.map((e: any) => e.id)).to.deep.equal([ev.id]); // cached
-      const moved = await c.call('PATCH', `/api/venues/${venue.id}`, { as: alice, body: { name: 'New Mill', city: 'Galway', address: '2 Mill Lane' } });
+      expect((await c.call('GET', '/api/events?city=Limerick')).body.items.map((e: any) => e.id)).to.deep.equal([
+        ev.id,
+      ]); // cached
+      const moved = await c.call('PATCH', `/api/venues/${venue.id}`, {
+        as: alice,
+        body: { name: 'New Mill', city: 'Galway', address: '2 Mill Lane' },
+      });
       expect(moved.status).to.equal(200);
-      expect((await c.call('GET', path)).body.venue).to.include({ name: 'New Mill', city: 'Galway', address: '2 Mill Lane' });
+      expect((await c.call('GET', path)).body.venue).to.include({
+        name: 'New Mill',
+        city: 'Galway',
+        address: '2 Mill Lane',
+      });
       expect((await c.call('GET', '/api/events?city=Limerick')).body.items).to.deep.equal([]);
       expect((await c.call('GET', '/api/events?city=Galway')).body.items.map((e: any) => e.id)).to.deep.equal([ev.id]);
-      expect((await c.call('GET', '/api/events?q=mill')).body.items.map((e: any) => e.venue.name)).to.deep.equal(['New Mill']);
+      expect((await c.call('GET', '/api/events?q=mill')).body.items.map((e: any) => e.venue.name)).to.deep.equal([
+        'New Mill',
+      ]);
       await c.call('POST', `${path}/cancel`, { as: alice });
     });
 
@@ -196,7 +241,11 @@ for (const mode of ['redis', 'in-process LRU'] as const) {
       const res = await c.call('GET', '/api/events?mine=true&q=jazz', { as: alice });
       expect(res.status).to.equal(200);
       expect(res.headers.get('cache-control')).to.equal('private, no-cache');
-      expect(res.body.items.map((e: any) => e.title)).to.have.members(['Jazz Brunch Special', 'Late Jazz', 'Jazz Draft']);
+      expect(res.body.items.map((e: any) => e.title)).to.have.members([
+        'Jazz Brunch Special',
+        'Late Jazz',
+        'Jazz Draft',
+      ]);
       expect(res.body.items.find((e: any) => e.title === 'Jazz Draft').status).to.equal('draft');
     });
   });

@@ -8,27 +8,28 @@ import { startCatalog, type Catalog } from './helpers.ts';
  *  in-process catalog with the identity headers the real gateway derives from the token. */
 async function fakeGateway(catalogUrl: string, password: string): Promise<RunningServer> {
   const token = 'organizer-token';
-  return listen(
-    async (req: http.IncomingMessage, res: http.ServerResponse) => {
-      const chunks: Buffer[] = [];
-      for await (const chunk of req) chunks.push(chunk as Buffer);
-      const body = Buffer.concat(chunks).toString();
-      if (req.url === '/api/auth/login') {
-        const creds = JSON.parse(body);
-        const ok = creds.email === 'organizer@example.com' && creds.password === password;
-        res.writeHead(ok ? 200 : 401, { 'content-type': 'application/json' }).end(JSON.stringify(ok ? { accessToken: token } : { type: 'invalid-credentials' }));
-        return;
-      }
-      if (req.headers.authorization !== `Bearer ${token}`) return void res.writeHead(401).end();
-      const upstream = await fetch(catalogUrl + req.url, {
-        method: req.method,
-        headers: { 'content-type': 'application/json', 'x-user-id': 'demo-organizer', 'x-user-role': 'organizer' },
-        body: body || undefined,
-      });
-      res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/json' }).end(await upstream.text());
-    },
-    0,
-  );
+  return listen(async (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const body = Buffer.concat(chunks).toString();
+    if (req.url === '/api/auth/login') {
+      const creds = JSON.parse(body);
+      const ok = creds.email === 'organizer@example.com' && creds.password === password;
+      res
+        .writeHead(ok ? 200 : 401, { 'content-type': 'application/json' })
+        .end(JSON.stringify(ok ? { accessToken: token } : { type: 'invalid-credentials' }));
+      return;
+    }
+    if (req.headers.authorization !== `Bearer ${token}`) return void res.writeHead(401).end();
+    const upstream = await fetch(catalogUrl + req.url, {
+      method: req.method,
+      headers: { 'content-type': 'application/json', 'x-user-id': 'demo-organizer', 'x-user-role': 'organizer' },
+      body: body || undefined,
+    });
+    res
+      .writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/json' })
+      .end(await upstream.text());
+  }, 0);
 }
 
 describe('catalog demo seed (through the public API)', function () {
@@ -50,7 +51,12 @@ describe('catalog demo seed (through the public API)', function () {
     expect(await c.count('events', `status = 'published'`)).to.equal(4);
     expect(await c.count('outbox', `type = 'event.published'`)).to.equal(4);
     const [venue] = (await c.db.query('SELECT name, seat_count, ga_capacity, time_zone FROM venues'))[0] as any[];
-    expect(venue).to.deep.include({ name: 'Harbour Hall', seat_count: 328, ga_capacity: 200, time_zone: 'Europe/Dublin' });
+    expect(venue).to.deep.include({
+      name: 'Harbour Hall',
+      seat_count: 328,
+      ga_capacity: 200,
+      time_zone: 'Europe/Dublin',
+    });
     const list = await c.call('GET', '/api/events');
     expect(list.body.items).to.have.length(4);
     expect(list.body.items.every((e: any) => e.startsAtLocal.endsWith('T19:30:00'))).to.equal(true);
@@ -63,14 +69,17 @@ describe('catalog demo seed (through the public API)', function () {
   });
 
   it('publishes a draft left behind by an interrupted run', async () => {
-    await c.db.query(`UPDATE events SET status = 'draft', published_at = NULL, seat_map_snapshot = NULL WHERE title = 'Late Night Jazz Session'`);
+    await c.db.query(
+      `UPDATE events SET status = 'draft', published_at = NULL, seat_map_snapshot = NULL WHERE title = 'Late Night Jazz Session'`,
+    );
     await seedDemo({ gatewayUrl: gateway.url, demoPassword: 'demo-pass', log: () => undefined });
     expect(await c.count('events', `status = 'published'`)).to.equal(4);
     expect(await c.count('events')).to.equal(4);
   });
 
   it('schedules a demo event anew once the earlier one has ended; the ended one stays as history', async () => {
-    await c.db.query(`UPDATE events SET sales_start_at = now() - interval '10 days', sales_end_at = now() - interval '9 days',
+    await c.db
+      .query(`UPDATE events SET sales_start_at = now() - interval '10 days', sales_end_at = now() - interval '9 days',
       starts_at = now() - interval '9 days', ends_at = now() - interval '9 days' + interval '3 hours' WHERE title = 'Harbour Lights Orchestra'`);
     const before = (await c.call('GET', '/api/events')).body.items.map((e: any) => e.title);
     expect(before).to.not.include('Harbour Lights Orchestra');

@@ -19,7 +19,12 @@ describe('catalog venues (real Postgres)', function () {
     const circle = res.body.seatMap.sections[1];
     expect(circle.rows.map((r: any) => r.label)).to.deep.equal(['K', 'L']);
     expect(circle.rows[1].seats[0]).to.include({ label: 'L-1', x: 10, y: 225 });
-    expect(res.body).to.include({ seatCount: 18, gaCapacity: 50, timeZone: 'Europe/Dublin', organizerId: alice.userId });
+    expect(res.body).to.include({
+      seatCount: 18,
+      gaCapacity: 50,
+      timeZone: 'Europe/Dublin',
+      organizerId: alice.userId,
+    });
 
     const got = await c.call('GET', `/api/venues/${res.body.id}`, { as: alice });
     expect(got.status).to.equal(200);
@@ -34,7 +39,19 @@ describe('catalog venues (real Postgres)', function () {
       timeZone: 'Europe/Dublin',
       seatMap: {
         sections: [
-          { name: 'Front', rows: [{ label: 'A', seats: [{ label: 'A-1', x: 10, y: 10 }, { label: 'A-1', x: 30, y: 10 }, { label: 'A-3', x: -5, y: 10 }] }] },
+          {
+            name: 'Front',
+            rows: [
+              {
+                label: 'A',
+                seats: [
+                  { label: 'A-1', x: 10, y: 10 },
+                  { label: 'A-1', x: 30, y: 10 },
+                  { label: 'A-3', x: -5, y: 10 },
+                ],
+              },
+            ],
+          },
           { name: 'front', rows: [{ label: 'B', seats: [] }] },
           { name: 'Back', rows: 2, seatsPerRow: 2, origin: { x: 9990, y: 0 }, spacing: 20 },
         ],
@@ -62,17 +79,36 @@ describe('catalog venues (real Postgres)', function () {
     const before = await c.count('venues');
     const body = venueInput('Twin Hall');
     body.timeZone = 'Europe/Atlantis';
-    body.seatMap.sections[1] = { name: 'Balcony', rows: 2, seatsPerRow: 2, origin: { x: 500, y: 500 }, spacing: 20 } as any;
+    body.seatMap.sections[1] = {
+      name: 'Balcony',
+      rows: 2,
+      seatsPerRow: 2,
+      origin: { x: 500, y: 500 },
+      spacing: 20,
+    } as any;
     const res = await c.call('POST', '/api/venues', { as: alice, body });
     expect(res.status).to.equal(422);
-    expect(res.body.problems.map((p: any) => `${p.path} ${p.code}`)).to.have.members(['timeZone unknown-time-zone', 'seatMap.sections[1] duplicate-label']);
+    expect(res.body.problems.map((p: any) => `${p.path} ${p.code}`)).to.have.members([
+      'timeZone unknown-time-zone',
+      'seatMap.sections[1] duplicate-label',
+    ]);
     expect(await c.count('venues')).to.equal(before);
   });
 
   it('refuses a small body that asks for millions of generated seats with 422 too-many-seats', async () => {
     const before = await c.count('venues');
-    const sections = Array.from({ length: 100 }, (_, i) => ({ name: `S${i}`, rows: 200, seatsPerRow: 500, origin: { x: 0, y: 0 }, spacing: 1, labelPrefix: `s${i}` }));
-    const res = await c.call('POST', '/api/venues', { as: alice, body: { name: 'Mega Dome', city: 'Cork', timeZone: 'Europe/Dublin', seatMap: { sections } } });
+    const sections = Array.from({ length: 100 }, (_, i) => ({
+      name: `S${i}`,
+      rows: 200,
+      seatsPerRow: 500,
+      origin: { x: 0, y: 0 },
+      spacing: 1,
+      labelPrefix: `s${i}`,
+    }));
+    const res = await c.call('POST', '/api/venues', {
+      as: alice,
+      body: { name: 'Mega Dome', city: 'Cork', timeZone: 'Europe/Dublin', seatMap: { sections } },
+    });
     expect(res.status).to.equal(422);
     expect(res.body.type).to.equal('https://eventtickets.dev/problems/invalid-seat-map');
     expect(res.body.problems.map((p: any) => `${p.path} ${p.code}`)).to.deep.equal(['seatMap.sections too-many-seats']);
@@ -80,7 +116,10 @@ describe('catalog venues (real Postgres)', function () {
   });
 
   it('rejects bodies that break the contract with 400 listing the fields', async () => {
-    const res = await c.call('POST', '/api/venues', { as: alice, body: { name: 'X', city: 'Y', timeZone: 'UTC', seatMap: {}, extra: 1 } });
+    const res = await c.call('POST', '/api/venues', {
+      as: alice,
+      body: { name: 'X', city: 'Y', timeZone: 'UTC', seatMap: {}, extra: 1 },
+    });
     expect(res.status).to.equal(400);
     expect(res.body.type).to.equal('https://eventtickets.dev/problems/validation-error');
     expect(res.body.errors.map((e: any) => e.field)).to.include('requestBody.extra');
@@ -108,13 +147,39 @@ describe('catalog venues (real Postgres)', function () {
     const path = `/api/venues/${venue.id}`;
     const stolen = await c.call('PATCH', path, { as: bob, body: { name: 'Bob Hall' } });
     expect(stolen.status).to.equal(404);
-    const broken = await c.call('PATCH', path, { as: alice, body: { name: 'Renamed Too', seatMap: { sections: [{ name: 'X', rows: [{ label: 'A', seats: [{ label: 'A-1', x: 1, y: 1 }, { label: 'A-1', x: 2, y: 1 }] }] }] } } });
+    const broken = await c.call('PATCH', path, {
+      as: alice,
+      body: {
+        name: 'Renamed Too',
+        seatMap: {
+          sections: [
+            {
+              name: 'X',
+              rows: [
+                {
+                  label: 'A',
+                  seats: [
+                    { label: 'A-1', x: 1, y: 1 },
+                    { label: 'A-1', x: 2, y: 1 },
+                  ],
+                },
+              ],
+            },
+          ],
+        },
+      },
+    });
     expect(broken.status).to.equal(422);
     expect(broken.body.type).to.equal('https://eventtickets.dev/problems/invalid-seat-map');
-    expect(broken.body.problems.map((p: any) => `${p.path} ${p.code}`)).to.deep.equal(['seatMap.sections[0].rows[0].seats[1].label duplicate-label']);
+    expect(broken.body.problems.map((p: any) => `${p.path} ${p.code}`)).to.deep.equal([
+      'seatMap.sections[0].rows[0].seats[1].label duplicate-label',
+    ]);
     const unchanged = await c.call('GET', path, { as: alice });
     expect(unchanged.body).to.deep.equal(venue);
-    const ok = await c.call('PATCH', path, { as: alice, body: { seatMap: { gaAreas: [{ name: 'Lawn', capacity: 900 }] } } });
+    const ok = await c.call('PATCH', path, {
+      as: alice,
+      body: { seatMap: { gaAreas: [{ name: 'Lawn', capacity: 900 }] } },
+    });
     expect(ok.status).to.equal(200);
     expect(ok.body).to.include({ name: 'Edit Hall', seatCount: 0, gaCapacity: 900 });
   });

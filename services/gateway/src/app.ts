@@ -2,7 +2,16 @@
 // headers, CORS), then either one of its own endpoints (health, metrics, contracts, docs, the app) or a
 // routed API call: authenticate, rate-limit, stream to the owning service.
 import Koa, { type Context, type Next } from 'koa';
-import { accessLogMiddleware, createContract, errorMiddleware, healthMiddleware, HttpProblem, problems, redisReadiness, requestIdMiddleware } from '@eventtickets/platform';
+import {
+  accessLogMiddleware,
+  createContract,
+  errorMiddleware,
+  healthMiddleware,
+  HttpProblem,
+  problems,
+  redisReadiness,
+  requestIdMiddleware,
+} from '@eventtickets/platform';
 import { UPSTREAM_SERVICES } from './config.ts';
 import type { GatewayDeps } from './deps.ts';
 import { isAmbiguousPath, type Route } from './domain/routing.ts';
@@ -21,8 +30,14 @@ export async function createApp(deps: GatewayDeps): Promise<Koa> {
   // Its own pages beyond the contract (the app, its SPA fallback, the docs assets) pass through.
   const contract = await createContract(CONTRACT_FILE, { unknownRoutes: 'pass' });
   const merged = createOpenApiAggregator({
-    services: UPSTREAM_SERVICES, upstreams, table, gatewayDocument: contract.document, dispatcher,
-    fetchTimeoutMs: Math.min(config.UPSTREAM_TIMEOUT_MS, 2_000), cacheMs: config.OPENAPI_CACHE_MS, logger,
+    services: UPSTREAM_SERVICES,
+    upstreams,
+    table,
+    gatewayDocument: contract.document,
+    dispatcher,
+    fetchTimeoutMs: Math.min(config.UPSTREAM_TIMEOUT_MS, 2_000),
+    cacheMs: config.OPENAPI_CACHE_MS,
+    logger,
   });
   const frontend = createFrontend(config.FRONTEND_DIR);
 
@@ -47,19 +62,28 @@ export async function createApp(deps: GatewayDeps): Promise<Koa> {
       ctx.body = (await merged.get()).document;
       return;
     }
-    if (isAmbiguousPath(ctx.path)) throw problems.badRequest('The path has dot segments, empty segments or encoded separators', 'ambiguous-path');
+    if (isAmbiguousPath(ctx.path))
+      throw problems.badRequest('The path has dot segments, empty segments or encoded separators', 'ambiguous-path');
     const match = table.match(ctx.method === 'OPTIONS' ? 'GET' : ctx.method, ctx.path);
     if (!match) throw problems.notFound(`No route for ${ctx.method} ${ctx.path}`);
     if (ctx.method === 'OPTIONS' || match.kind === 'method-not-allowed') {
       const template = match.kind === 'route' ? match.route.template : match.template;
-      const allow = match.kind === 'route' ? [...new Set(table.routes.filter((r) => r.template === template).flatMap((r) => r.methods))] : match.allow;
+      const allow =
+        match.kind === 'route'
+          ? [...new Set(table.routes.filter((r) => r.template === template).flatMap((r) => r.methods))]
+          : match.allow;
       ctx.state.routeTemplate = template;
       ctx.set('Allow', [...allow, 'OPTIONS'].join(', '));
       if (ctx.method === 'OPTIONS') {
         ctx.status = 204; // not a CORS preflight from an allowed origin (that is answered earlier): just say what is allowed
         return;
       }
-      throw new HttpProblem(405, 'method-not-allowed', 'Method not allowed', `${ctx.method} is not allowed on ${template}`);
+      throw new HttpProblem(
+        405,
+        'method-not-allowed',
+        'Method not allowed',
+        `${ctx.method} is not allowed on ${template}`,
+      );
     }
     await proxyRoute(ctx, match.route);
   }

@@ -22,7 +22,10 @@ export function parseByteSize(value: string): number {
 const byteSize = z
   .string()
   .default('1mb')
-  .refine((v) => /^\d+(?:\.\d+)?\s*(b|kb|mb|gb)?$/i.test(v.trim()), 'must be a size like 1mb, 512kb or a number of bytes')
+  .refine(
+    (v) => /^\d+(?:\.\d+)?\s*(b|kb|mb|gb)?$/i.test(v.trim()),
+    'must be a size like 1mb, 512kb or a number of bytes',
+  )
   .transform(parseByteSize);
 
 const booleanFlag = z
@@ -63,8 +66,16 @@ export const configSchema = baseConfigSchema.extend({
   CORS_ORIGINS: z
     .string()
     .default('')
-    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
-    .refine((list) => list.every((o) => o === '*' || /^https?:\/\/[^/]+$/.test(o)), 'every entry must be an origin like https://app.example.com or *'),
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
+    .refine(
+      (list) => list.every((o) => o === '*' || /^https?:\/\/[^/]+$/.test(o)),
+      'every entry must be an origin like https://app.example.com or *',
+    ),
   FRONTEND_DIR: z.string().min(1).default(`${repoRoot}frontend/dist`),
   BODY_LIMIT: byteSize,
   /** Default per-route upstream timeout (a route in the table may set its own). */

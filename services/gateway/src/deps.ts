@@ -2,7 +2,15 @@
 // tests (which pass a silent logger, a shared or a dead Redis client, their own routing table).
 import type { Dispatcher } from 'undici';
 import { Agent } from 'undici';
-import { closeRedis, createLogger, createMetrics, createRedis, type Logger, type Metrics, type Redis } from '@eventtickets/platform';
+import {
+  closeRedis,
+  createLogger,
+  createMetrics,
+  createRedis,
+  type Logger,
+  type Metrics,
+  type Redis,
+} from '@eventtickets/platform';
 import { upstreamUrls, type GatewayConfig, type UpstreamService } from './config.ts';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics.ts';
 import { batchedStdout } from './logging.ts';
@@ -59,7 +67,10 @@ export function createDeps(config: GatewayConfig, overrides: DepsOverrides = {})
   const gatewayMetrics = createGatewayMetrics(metrics.registry);
   // Offline queue off: while Redis is unreachable a limiter call fails at once and the in-memory insurance
   // limiter answers, instead of requests queueing behind a reconnect.
-  const ownRedis = !overrides.redis && config.REDIS_URL[0] ? createRedis(config.REDIS_URL[0], { enableOfflineQueue: false }, logger) : undefined;
+  const ownRedis =
+    !overrides.redis && config.REDIS_URL[0]
+      ? createRedis(config.REDIS_URL[0], { enableOfflineQueue: false }, logger)
+      : undefined;
   const redis = overrides.redis ?? ownRedis;
   const ownDispatcher = overrides.dispatcher ? undefined : createUpstreamAgent();
   const dispatcher = overrides.dispatcher ?? ownDispatcher!;
@@ -90,13 +101,28 @@ export function createDeps(config: GatewayConfig, overrides: DepsOverrides = {})
     dispatcher,
     onFailure: (service, reason) => gatewayMetrics.upstreamFailures.inc({ upstream: service, reason }),
   });
-  if (limits.mode === 'memory') logger.warn('no REDIS_URL: rate limits are counted in memory (correct for a single gateway replica only)');
+  if (limits.mode === 'memory')
+    logger.warn('no REDIS_URL: rate limits are counted in memory (correct for a single gateway replica only)');
   logger.info(
-    { upstreams, rateLimits: redis ? 'redis (in memory while Redis is unreachable)' : 'memory', frontendDir: config.FRONTEND_DIR },
+    {
+      upstreams,
+      rateLimits: redis ? 'redis (in memory while Redis is unreachable)' : 'memory',
+      frontendDir: config.FRONTEND_DIR,
+    },
     'gateway configured',
   );
   return {
-    config, logger, metrics, gatewayMetrics, redis, table, upstreams, dispatcher, auth, limits, proxy,
+    config,
+    logger,
+    metrics,
+    gatewayMetrics,
+    redis,
+    table,
+    upstreams,
+    dispatcher,
+    auth,
+    limits,
+    proxy,
     close: async () => {
       await ownDispatcher?.close();
       if (ownRedis) await closeRedis([ownRedis]);

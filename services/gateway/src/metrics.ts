@@ -17,7 +17,12 @@ export interface GatewayMetrics {
 export function createGatewayMetrics(registry: prom.Registry): GatewayMetrics {
   const registers = [registry];
   return {
-    rateLimited: new prom.Counter({ name: 'gateway_rate_limited_total', help: 'Requests refused with 429, by exhausted limit', labelNames: ['limit'] as const, registers }),
+    rateLimited: new prom.Counter({
+      name: 'gateway_rate_limited_total',
+      help: 'Requests refused with 429, by exhausted limit',
+      labelNames: ['limit'] as const,
+      registers,
+    }),
     upstreamFailures: new prom.Counter({
       name: 'gateway_upstream_failures_total',
       help: 'Proxied requests that got no answer from their service (503 unconfigured, 502 unreachable, 504 timeout)',
@@ -38,7 +43,11 @@ export function createMetricsApp(metrics: Metrics): Koa {
 }
 
 /** With METRICS_PORT set, /metrics is served on that port only (see config.ts); otherwise nothing starts. */
-export async function startMetricsServer(deps: { config: GatewayConfig; metrics: Metrics; logger: Logger }): Promise<{ stop: () => Promise<void> }> {
+export async function startMetricsServer(deps: {
+  config: GatewayConfig;
+  metrics: Metrics;
+  logger: Logger;
+}): Promise<{ stop: () => Promise<void> }> {
   const { config } = deps;
   if (!config.METRICS_PORT) return { stop: async () => {} };
   const server = await listen(createMetricsApp(deps.metrics).callback(), config.METRICS_PORT, config.HOST);

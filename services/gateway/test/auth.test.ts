@@ -2,7 +2,17 @@ import { expect } from 'chai';
 import { SignJWT, exportSPKI, generateKeyPair, UnsecuredJWT } from 'jose';
 import { PROBLEM_BASE } from '@eventtickets/platform';
 import { startFakeUpstream, type FakeUpstream } from '@eventtickets/platform/testing';
-import { AUDIENCE, ISSUER, newSigningKey, signToken, sleep, startGateway, startUsersWithJwks, type RunningGateway, type SigningKey } from './helpers.ts';
+import {
+  AUDIENCE,
+  ISSUER,
+  newSigningKey,
+  signToken,
+  sleep,
+  startGateway,
+  startUsersWithJwks,
+  type RunningGateway,
+  type SigningKey,
+} from './helpers.ts';
 
 const CACHE_MS = 300;
 
@@ -20,7 +30,14 @@ describe('gateway/auth: JWT verification against the users JWKS', () => {
     users = await startUsersWithJwks([es, rs]);
     catalog = await startFakeUpstream('catalog');
     orders = await startFakeUpstream('orders');
-    gw = await startGateway({ USERS_URL: users.url, CATALOG_URL: catalog.url, ORDERS_URL: orders.url, JWT_JWKS_CACHE_MS: String(CACHE_MS), JWT_JWKS_REQUESTS_PER_MINUTE: '1000', JWT_CLOCK_TOLERANCE_S: '0' });
+    gw = await startGateway({
+      USERS_URL: users.url,
+      CATALOG_URL: catalog.url,
+      ORDERS_URL: orders.url,
+      JWT_JWKS_CACHE_MS: String(CACHE_MS),
+      JWT_JWKS_REQUESTS_PER_MINUTE: '1000',
+      JWT_CLOCK_TOLERANCE_S: '0',
+    });
   });
   after(async () => {
     await gw?.close();
@@ -58,7 +75,12 @@ describe('gateway/auth: JWT verification against the users JWKS', () => {
   });
 
   it('rejects alg "none"', async () => {
-    const token = new UnsecuredJWT({ role: 'admin', email: 'x@example.com' }).setSubject('attacker').setIssuer(ISSUER).setAudience(AUDIENCE).setExpirationTime('5m').encode();
+    const token = new UnsecuredJWT({ role: 'admin', email: 'x@example.com' })
+      .setSubject('attacker')
+      .setIssuer(ISSUER)
+      .setAudience(AUDIENCE)
+      .setExpirationTime('5m')
+      .encode();
     await expectRejected(token, 'alg none');
     // the same with a kid of a real key in the header
     const [, payload] = token.split('.');
@@ -71,7 +93,10 @@ describe('gateway/auth: JWT verification against the users JWKS', () => {
       const pem = await exportSPKI(key.publicKey);
       const token = await new SignJWT({ role: 'admin', email: 'x@example.com' })
         .setProtectedHeader({ alg: 'HS256', kid: key.kid, typ: 'JWT' })
-        .setSubject('attacker').setIssuer(ISSUER).setAudience(AUDIENCE).setExpirationTime('5m')
+        .setSubject('attacker')
+        .setIssuer(ISSUER)
+        .setAudience(AUDIENCE)
+        .setExpirationTime('5m')
         .sign(new TextEncoder().encode(pem));
       await expectRejected(token, `HS256 with the ${key.alg} public key`);
     }
@@ -101,7 +126,10 @@ describe('gateway/auth: JWT verification against the users JWKS', () => {
     const [header, payload, signature] = token.split('.');
     const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
     claims.role = 'admin';
-    await expectRejected(`${header}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.${signature}`, 'tampered payload');
+    await expectRejected(
+      `${header}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.${signature}`,
+      'tampered payload',
+    );
   });
 
   it('rejects a token without a known role or subject', async () => {
@@ -129,13 +157,24 @@ describe('gateway/auth: JWT verification against the users JWKS', () => {
   });
 
   it('refuses an organizer route to a buyer (403) and lets organizers and admins in', async () => {
-    const buyer = await fetch(`${gw.url}/api/events/e1/sales`, { headers: { authorization: `Bearer ${await signToken(es, { role: 'buyer' })}` } });
+    const buyer = await fetch(`${gw.url}/api/events/e1/sales`, {
+      headers: { authorization: `Bearer ${await signToken(es, { role: 'buyer' })}` },
+    });
     expect(buyer.status).to.equal(403);
     expect((await buyer.json()).type).to.equal(`${PROBLEM_BASE}insufficient-role`);
-    const create = await fetch(`${gw.url}/api/events`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${await signToken(es, { role: 'buyer' })}` }, body: '{}' });
+    const create = await fetch(`${gw.url}/api/events`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Bearer ${await signToken(es, { role: 'buyer' })}`,
+      },
+      body: '{}',
+    });
     expect(create.status).to.equal(403);
     for (const role of ['organizer', 'admin']) {
-      const res = await fetch(`${gw.url}/api/events/e1/sales`, { headers: { authorization: `Bearer ${await signToken(es, { role })}` } });
+      const res = await fetch(`${gw.url}/api/events/e1/sales`, {
+        headers: { authorization: `Bearer ${await signToken(es, { role })}` },
+      });
       expect(res.status, role).to.equal(200);
     }
   });
@@ -143,24 +182,38 @@ describe('gateway/auth: JWT verification against the users JWKS', () => {
   it('refuses the admin routes (users, signing keys) to buyers and organizers (403) and lets admins in', async () => {
     for (const path of ['/api/users', '/api/users/u1/role', '/api/auth/keys']) {
       for (const role of ['buyer', 'organizer']) {
-        const res = await fetch(`${gw.url}${path}`, { headers: { authorization: `Bearer ${await signToken(es, { role })}` } });
+        const res = await fetch(`${gw.url}${path}`, {
+          headers: { authorization: `Bearer ${await signToken(es, { role })}` },
+        });
         expect(res.status, `${role} ${path}`).to.equal(403);
         expect((await res.json()).type).to.equal(`${PROBLEM_BASE}insufficient-role`);
       }
     }
     const before = users.seen.length;
-    const admin = await fetch(`${gw.url}/api/users`, { headers: { authorization: `Bearer ${await signToken(es, { role: 'admin' })}` } });
+    const admin = await fetch(`${gw.url}/api/users`, {
+      headers: { authorization: `Bearer ${await signToken(es, { role: 'admin' })}` },
+    });
     expect(admin.status).to.equal(200);
     expect(users.seen.slice(before).map((r) => r.url)).to.deep.equal(['/api/users']);
   });
 
   it('bounds JWKS refetches triggered by unknown kids', async () => {
-    const limited = await startGateway({ USERS_URL: users.url, ORDERS_URL: orders.url, JWT_JWKS_REQUESTS_PER_MINUTE: '2' });
+    const limited = await startGateway({
+      USERS_URL: users.url,
+      ORDERS_URL: orders.url,
+      JWT_JWKS_REQUESTS_PER_MINUTE: '2',
+    });
     try {
       const before = users.jwksFetches();
       const { privateKey } = await generateKeyPair('ES256');
       for (let i = 0; i < 6; i++) {
-        const token = await new SignJWT({ role: 'buyer' }).setProtectedHeader({ alg: 'ES256', kid: `random-${i}` }).setSubject('x').setIssuer(ISSUER).setAudience(AUDIENCE).setExpirationTime('5m').sign(privateKey);
+        const token = await new SignJWT({ role: 'buyer' })
+          .setProtectedHeader({ alg: 'ES256', kid: `random-${i}` })
+          .setSubject('x')
+          .setIssuer(ISSUER)
+          .setAudience(AUDIENCE)
+          .setExpirationTime('5m')
+          .sign(privateKey);
         const res = await fetch(`${limited.url}/api/orders`, { headers: { authorization: `Bearer ${token}` } });
         expect(res.status).to.equal(401);
       }

@@ -33,12 +33,26 @@ describe('gateway/browser: Swagger UI, the app and the not-built page under the 
     dir = mkdtempSync(join(tmpdir(), 'gw-browser-'));
     emptyDir = mkdtempSync(join(tmpdir(), 'gw-browser-empty-'));
     mkdirSync(join(dir, 'assets'));
-    writeFileSync(join(dir, 'index.html'), '<!doctype html><html><head><title>EventTickets app</title><link rel="stylesheet" href="/assets/index-Ab12Cd34.css"><script type="module" src="/assets/index-Ab12Cd34.js"></script></head><body><div id="q-app"></div></body></html>');
-    writeFileSync(join(dir, 'assets', 'index-Ab12Cd34.css'), 'body { font-family: sans-serif; margin: 2rem; } #q-app { color: rgb(1, 2, 3); }');
-    writeFileSync(join(dir, 'assets', 'index-Ab12Cd34.js'), "const r = await fetch('/api/events/e1'); document.querySelector('#q-app').textContent = 'loaded ' + (await r.json()).service; document.querySelector('#q-app').style.fontWeight = 'bold';");
+    writeFileSync(
+      join(dir, 'index.html'),
+      '<!doctype html><html><head><title>EventTickets app</title><link rel="stylesheet" href="/assets/index-Ab12Cd34.css"><script type="module" src="/assets/index-Ab12Cd34.js"></script></head><body><div id="q-app"></div></body></html>',
+    );
+    writeFileSync(
+      join(dir, 'assets', 'index-Ab12Cd34.css'),
+      'body { font-family: sans-serif; margin: 2rem; } #q-app { color: rgb(1, 2, 3); }',
+    );
+    writeFileSync(
+      join(dir, 'assets', 'index-Ab12Cd34.js'),
+      "const r = await fetch('/api/events/e1'); document.querySelector('#q-app').textContent = 'loaded ' + (await r.json()).service; document.querySelector('#q-app').style.fontWeight = 'bold';",
+    );
     upstreams = await Promise.all(['users', 'catalog', 'inventory'].map(contractUpstream));
     const [users, catalog, inventory] = upstreams;
-    gw = await startGateway({ USERS_URL: users.url, CATALOG_URL: catalog.url, INVENTORY_URL: inventory.url, FRONTEND_DIR: dir });
+    gw = await startGateway({
+      USERS_URL: users.url,
+      CATALOG_URL: catalog.url,
+      INVENTORY_URL: inventory.url,
+      FRONTEND_DIR: dir,
+    });
     bare = await startGateway({ FRONTEND_DIR: emptyDir });
   });
   after(async () => {
@@ -53,7 +67,9 @@ describe('gateway/browser: Swagger UI, the app and the not-built page under the 
   async function visit(url: string, ready: string): Promise<{ page: Page; violations: string[] }> {
     const page = await browser.newPage();
     const violations: string[] = [];
-    page.on('console', (msg) => { if (/Content Security Policy|Refused to/i.test(msg.text())) violations.push(msg.text()); });
+    page.on('console', (msg) => {
+      if (/Content Security Policy|Refused to/i.test(msg.text())) violations.push(msg.text());
+    });
     page.on('pageerror', (err) => violations.push(`page error: ${err.message}`));
     await page.goto(url);
     await page.waitForSelector(ready, { timeout: 20_000 });
@@ -66,13 +82,22 @@ describe('gateway/browser: Swagger UI, the app and the not-built page under the 
       await browser.screenshot(page, 'gateway-docs');
       expect(violations).to.deep.equal([]);
       const paths = await page.locator('.opblock-summary-path').allInnerTexts();
-      expect(paths.map((p) => p.replace(/\u200b/g, ''))).to.include('/api/events/{id}').and.include('/api/auth/login').and.include('/api/holds');
+      expect(paths.map((p) => p.replace(/\u200b/g, '')))
+        .to.include('/api/events/{id}')
+        .and.include('/api/auth/login')
+        .and.include('/api/holds');
       // Every group Swagger UI draws holds operations (no empty per-service groups), services' own tags first.
       const groups = await page.locator('.opblock-tag-section').evaluateAll((sections) =>
-        sections.map((s) => ({ tag: s.querySelector('.opblock-tag')?.getAttribute('data-tag'), operations: s.querySelectorAll('.opblock').length })));
+        sections.map((s) => ({
+          tag: s.querySelector('.opblock-tag')?.getAttribute('data-tag'),
+          operations: s.querySelectorAll('.opblock').length,
+        })),
+      );
       const merged = await (await fetch(`${gw.url}/api/openapi.json`)).json();
       expect(groups.map((g) => g.tag)).to.deep.equal(merged.tags.map((t: { name: string }) => t.name));
-      expect(groups.map((g) => g.tag)).to.include.members(['auth', 'events', 'holds', 'gateway']).and.not.include.members(['users', 'catalog', 'inventory']);
+      expect(groups.map((g) => g.tag))
+        .to.include.members(['auth', 'events', 'holds', 'gateway'])
+        .and.not.include.members(['users', 'catalog', 'inventory']);
       for (const g of groups) expect(g.operations, `operations under ${g.tag}`).to.be.greaterThan(0);
     } finally {
       await page.close();
@@ -100,7 +125,9 @@ describe('gateway/browser: Swagger UI, the app and the not-built page under the 
       // the gateway's stylesheet applied (a sans-serif card, not the browser's default serif page)
       expect(await page.locator('body').evaluate((el) => getComputedStyle(el).fontFamily)).to.match(/system-ui/);
       expect(await page.locator('main').evaluate((el) => getComputedStyle(el).borderRadius)).to.equal('14px');
-      expect(await page.locator('nav a').evaluateAll((links) => links.map((a) => a.getAttribute('href')))).to.deep.equal(['/docs', '/api/events']);
+      expect(
+        await page.locator('nav a').evaluateAll((links) => links.map((a) => a.getAttribute('href'))),
+      ).to.deep.equal(['/docs', '/api/events']);
     } finally {
       await page.close();
     }

@@ -5,14 +5,28 @@ import { configSchema, parseByteSize, upstreamUrls } from '../src/config.ts';
 describe('gateway/config', () => {
   it('applies the documented defaults', () => {
     const cfg = loadConfig(configSchema, {});
-    expect(cfg).to.include({ PORT: 8080, JWT_ISSUER: 'eventtickets', JWT_AUDIENCE: 'eventtickets-api', REDIS_PREFIX: 'et:', BODY_LIMIT: 1024 * 1024, UPSTREAM_TIMEOUT_MS: 10_000, TRUST_PROXY: false });
+    expect(cfg).to.include({
+      PORT: 8080,
+      JWT_ISSUER: 'eventtickets',
+      JWT_AUDIENCE: 'eventtickets-api',
+      REDIS_PREFIX: 'et:',
+      BODY_LIMIT: 1024 * 1024,
+      UPSTREAM_TIMEOUT_MS: 10_000,
+      TRUST_PROXY: false,
+    });
     expect(cfg.FRONTEND_DIR).to.match(/frontend\/dist$/);
     expect(cfg.CORS_ORIGINS).to.deep.equal([]);
     expect(upstreamUrls(cfg)).to.deep.equal({});
   });
 
   it('reads upstream URLs, origins and sizes', () => {
-    const cfg = loadConfig(configSchema, { CATALOG_URL: 'http://catalog:8082', ORDERS_URL: '', CORS_ORIGINS: 'https://a.example.com, http://localhost:9000', BODY_LIMIT: '512kb', TRUST_PROXY: 'true' });
+    const cfg = loadConfig(configSchema, {
+      CATALOG_URL: 'http://catalog:8082',
+      ORDERS_URL: '',
+      CORS_ORIGINS: 'https://a.example.com, http://localhost:9000',
+      BODY_LIMIT: '512kb',
+      TRUST_PROXY: 'true',
+    });
     expect(upstreamUrls(cfg)).to.deep.equal({ catalog: 'http://catalog:8082' });
     expect(cfg.CORS_ORIGINS).to.deep.equal(['https://a.example.com', 'http://localhost:9000']);
     expect(cfg.BODY_LIMIT).to.equal(512 * 1024);
@@ -22,14 +36,26 @@ describe('gateway/config', () => {
   });
 
   it('fails fast naming each bad variable', () => {
-    const bad = { CATALOG_URL: 'not a url', BODY_LIMIT: 'lots', CORS_ORIGINS: 'https://ok.example.com/path', RATE_LIMIT_IP_POINTS: '0', UPSTREAM_TIMEOUT_MS: '-5' };
+    const bad = {
+      CATALOG_URL: 'not a url',
+      BODY_LIMIT: 'lots',
+      CORS_ORIGINS: 'https://ok.example.com/path',
+      RATE_LIMIT_IP_POINTS: '0',
+      UPSTREAM_TIMEOUT_MS: '-5',
+    };
     try {
       loadConfig(configSchema, bad);
       expect.fail('should throw');
     } catch (err) {
       expect(err).to.be.instanceOf(ConfigError);
       const named = (err as ConfigError).issues.map((i) => i.variable).sort();
-      expect(named).to.deep.equal(['BODY_LIMIT', 'CATALOG_URL', 'CORS_ORIGINS', 'RATE_LIMIT_IP_POINTS', 'UPSTREAM_TIMEOUT_MS']);
+      expect(named).to.deep.equal([
+        'BODY_LIMIT',
+        'CATALOG_URL',
+        'CORS_ORIGINS',
+        'RATE_LIMIT_IP_POINTS',
+        'UPSTREAM_TIMEOUT_MS',
+      ]);
     }
   });
 });

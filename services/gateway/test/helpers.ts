@@ -2,14 +2,28 @@
 // in-process gateway built as main.ts builds it (createDeps + createApp) listening on a free port.
 import http from 'node:http';
 import { SignJWT, exportJWK, generateKeyPair, type CryptoKey, type JWK } from 'jose';
-import { createLogger, createMetrics, listen, loadConfig, type Logger, type Metrics, type Redis } from '@eventtickets/platform';
+import {
+  createLogger,
+  createMetrics,
+  listen,
+  loadConfig,
+  type Logger,
+  type Metrics,
+  type Redis,
+} from '@eventtickets/platform';
 import { startFakeUpstream, type FakeUpstream } from '@eventtickets/platform/testing';
 import { configSchema } from '../src/config.ts';
 import { createDeps } from '../src/deps.ts';
 import { createApp } from '../src/app.ts';
 import type { RoutingTable } from '../src/domain/routing.ts';
 
-export interface SigningKey { kid: string; alg: 'ES256' | 'RS256'; privateKey: CryptoKey; publicKey: CryptoKey; jwk: JWK }
+export interface SigningKey {
+  kid: string;
+  alg: 'ES256' | 'RS256';
+  privateKey: CryptoKey;
+  publicKey: CryptoKey;
+  jwk: JWK;
+}
 
 export async function newSigningKey(kid: string, alg: 'ES256' | 'RS256' = 'ES256'): Promise<SigningKey> {
   const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
@@ -17,7 +31,15 @@ export async function newSigningKey(kid: string, alg: 'ES256' | 'RS256' = 'ES256
   return { kid, alg, privateKey, publicKey, jwk };
 }
 
-export interface TokenClaims { sub?: string; role?: string; email?: string; iss?: string; aud?: string; exp?: number; nbf?: number }
+export interface TokenClaims {
+  sub?: string;
+  role?: string;
+  email?: string;
+  iss?: string;
+  aud?: string;
+  exp?: number;
+  nbf?: number;
+}
 
 export const ISSUER = 'eventtickets';
 export const AUDIENCE = 'eventtickets-api';
@@ -36,7 +58,9 @@ export async function signToken(key: SigningKey, claims: TokenClaims = {}): Prom
 }
 
 /** A users upstream serving a mutable JWKS (and counting how often it is fetched). */
-export async function startUsersWithJwks(keys: SigningKey[]): Promise<FakeUpstream & { keys: SigningKey[]; jwksFetches: () => number }> {
+export async function startUsersWithJwks(
+  keys: SigningKey[],
+): Promise<FakeUpstream & { keys: SigningKey[]; jwksFetches: () => number }> {
   let fetches = 0;
   const state = { keys };
   const upstream = await startFakeUpstream('users', (ctx) => {
@@ -46,14 +70,26 @@ export async function startUsersWithJwks(keys: SigningKey[]): Promise<FakeUpstre
     return true;
   });
   // Accessors (not copied values): the test edits the published key set while the gateway runs.
-  Object.defineProperty(upstream, 'keys', { get: () => state.keys, set: (v: SigningKey[]) => { state.keys = v; } });
+  Object.defineProperty(upstream, 'keys', {
+    get: () => state.keys,
+    set: (v: SigningKey[]) => {
+      state.keys = v;
+    },
+  });
   return Object.assign(upstream as FakeUpstream & { keys: SigningKey[] }, { jwksFetches: () => fetches });
 }
 
-export interface RunningGateway { url: string; metrics: Metrics; close: () => Promise<void> }
+export interface RunningGateway {
+  url: string;
+  metrics: Metrics;
+  close: () => Promise<void>;
+}
 
 /** A gateway on a free port. `redis`: a client the test owns (shared between replicas, or a dead one). */
-export async function startGateway(env: Record<string, string | undefined>, opts: { redis?: Redis; logger?: Logger; table?: RoutingTable } = {}): Promise<RunningGateway> {
+export async function startGateway(
+  env: Record<string, string | undefined>,
+  opts: { redis?: Redis; logger?: Logger; table?: RoutingTable } = {},
+): Promise<RunningGateway> {
   const config = loadConfig(configSchema, { LOG_LEVEL: 'silent', ...env } as NodeJS.ProcessEnv);
   const deps = createDeps(config, {
     logger: opts.logger ?? createLogger('gateway', { level: 'silent' }),
@@ -79,7 +115,9 @@ export async function counterValue(gw: RunningGateway, name: string, labels: Rec
   const metric = gw.metrics.registry.getSingleMetric(name);
   if (!metric) return 0;
   const { values } = await metric.get();
-  return values.filter((v) => Object.entries(labels).every(([k, want]) => v.labels[k] === want)).reduce((sum, v) => sum + v.value, 0);
+  return values
+    .filter((v) => Object.entries(labels).every(([k, want]) => v.labels[k] === want))
+    .reduce((sum, v) => sum + v.value, 0);
 }
 
 /** A base URL where nothing listens (a fake upstream started and closed): connections to it are refused. */
@@ -94,13 +132,19 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /** A raw node:http request (fetch normalises paths and drops Connection/TE headers; the edge must not rely on that). */
-export function rawRequest(url: string, path: string, opts: { method?: string; headers?: Record<string, string>; body?: Buffer | string } = {}): Promise<{ status: number; headers: import('node:http').IncomingHttpHeaders; body: string }> {
+export function rawRequest(
+  url: string,
+  path: string,
+  opts: { method?: string; headers?: Record<string, string>; body?: Buffer | string } = {},
+): Promise<{ status: number; headers: import('node:http').IncomingHttpHeaders; body: string }> {
   return new Promise((resolve, reject) => {
     const { hostname, port } = new URL(url);
     const req = http.request({ hostname, port, path, method: opts.method ?? 'GET', headers: opts.headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }),
+      );
       res.on('error', reject);
     });
     req.on('error', reject);

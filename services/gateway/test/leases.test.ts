@@ -6,7 +6,12 @@ import { LeasedLimiter, leaseSize, MAX_LEASE } from '../src/limits/leases.ts';
 import { sleep } from './helpers.ts';
 
 /** A RateLimiterRedis that counts the round trips it makes. */
-function countingLimiter(redis: Redis, keyPrefix: string, points: number, windowS: number): { limiter: RateLimiterRedis; trips: () => number } {
+function countingLimiter(
+  redis: Redis,
+  keyPrefix: string,
+  points: number,
+  windowS: number,
+): { limiter: RateLimiterRedis; trips: () => number } {
   const limiter = new RateLimiterRedis({ storeClient: redis, keyPrefix, points, duration: windowS });
   let trips = 0;
   const consume = limiter.consume.bind(limiter);
@@ -39,7 +44,10 @@ describe('gateway/rate-limit leases (real Redis)', () => {
   before(async function () {
     const [url] = requireRedis(this);
     redis = createRedis(url, { enableOfflineQueue: false });
-    await new Promise<void>((resolve, reject) => { redis.once('ready', resolve); redis.once('error', reject); });
+    await new Promise<void>((resolve, reject) => {
+      redis.once('ready', resolve);
+      redis.once('error', reject);
+    });
     prefix = `t-gw-lease-${uniqueSuffix()}:`;
   });
   after(async () => {
@@ -50,7 +58,9 @@ describe('gateway/rate-limit leases (real Redis)', () => {
   });
 
   it('sizes leases at 1% of the limit, exact (1) for small limits, capped for huge ones', () => {
-    expect([leaseSize(1), leaseSize(10), leaseSize(30), leaseSize(199), leaseSize(1200), leaseSize(1e9)]).to.deep.equal([1, 1, 1, 1, 12, MAX_LEASE]);
+    expect([leaseSize(1), leaseSize(10), leaseSize(30), leaseSize(199), leaseSize(1200), leaseSize(1e9)]).to.deep.equal(
+      [1, 1, 1, 1, 12, MAX_LEASE],
+    );
   });
 
   it('serves a busy key with one Redis round trip per lease, with decreasing RateLimit-Remaining', async () => {
@@ -77,8 +87,16 @@ describe('gateway/rate-limit leases (real Redis)', () => {
 
   it('never grants more than the limit across replicas, including a lease that straddles it', async () => {
     // Two replicas (two LeasedLimiters) on one Redis counter: limit 12, leases of 5 → 5 + 5 + the 2 left.
-    const a = new LeasedLimiter(new RateLimiterRedis({ storeClient: redis, keyPrefix: `${prefix}shared`, points: 12, duration: 60 }), 12, 5);
-    const b = new LeasedLimiter(new RateLimiterRedis({ storeClient: redis, keyPrefix: `${prefix}shared`, points: 12, duration: 60 }), 12, 5);
+    const a = new LeasedLimiter(
+      new RateLimiterRedis({ storeClient: redis, keyPrefix: `${prefix}shared`, points: 12, duration: 60 }),
+      12,
+      5,
+    );
+    const b = new LeasedLimiter(
+      new RateLimiterRedis({ storeClient: redis, keyPrefix: `${prefix}shared`, points: 12, duration: 60 }),
+      12,
+      5,
+    );
     let granted = 0;
     let refused = 0;
     for (let i = 0; i < 30; i++) {
@@ -100,14 +118,22 @@ describe('gateway/rate-limit leases (real Redis)', () => {
     const leased = new LeasedLimiter(limiter, 4, 2);
     expect(await drain(leased, 'k', 10)).to.equal(4);
     const tripsWhenRefused = trips();
-    for (let i = 0; i < 5; i++) await leased.consume('k').then(() => expect.fail('granted over the limit'), (err) => expect(err).to.be.instanceOf(RateLimiterRes));
+    for (let i = 0; i < 5; i++)
+      await leased.consume('k').then(
+        () => expect.fail('granted over the limit'),
+        (err) => expect(err).to.be.instanceOf(RateLimiterRes),
+      );
     expect(trips(), 'a refused window is not asked again').to.equal(tripsWhenRefused);
     await sleep(1100);
     expect(await drain(leased, 'k', 10)).to.equal(4);
   });
 
   it('forgets keys whose window is over', async () => {
-    const leased = new LeasedLimiter(new RateLimiterRedis({ storeClient: redis, keyPrefix: `${prefix}sweep`, points: 10, duration: 1 }), 10, 1);
+    const leased = new LeasedLimiter(
+      new RateLimiterRedis({ storeClient: redis, keyPrefix: `${prefix}sweep`, points: 10, duration: 1 }),
+      10,
+      1,
+    );
     for (let i = 0; i < 1000; i++) await leased.consume(`client-${i}`);
     expect(leased.size).to.equal(1000);
     await sleep(1100);

@@ -1,7 +1,16 @@
 import { expect } from 'chai';
 import { PROBLEM_BASE, createRedis, type Redis } from '@eventtickets/platform';
 import { requireRedis, startFakeUpstream, uniqueSuffix, type FakeUpstream } from '@eventtickets/platform/testing';
-import { newSigningKey, signToken, sleep, startGateway, startUsersWithJwks, unusedUrl, type RunningGateway, type SigningKey } from './helpers.ts';
+import {
+  newSigningKey,
+  signToken,
+  sleep,
+  startGateway,
+  startUsersWithJwks,
+  unusedUrl,
+  type RunningGateway,
+  type SigningKey,
+} from './helpers.ts';
 
 describe('gateway/rate limits (real Redis)', () => {
   let redis: Redis;
@@ -15,7 +24,10 @@ describe('gateway/rate limits (real Redis)', () => {
   before(async function () {
     const [url] = requireRedis(this);
     redis = createRedis(url, { enableOfflineQueue: false }); // as in main.ts: fail fast, never queue
-    await new Promise<void>((resolve, reject) => { redis.once('ready', resolve); redis.once('error', reject); });
+    await new Promise<void>((resolve, reject) => {
+      redis.once('ready', resolve);
+      redis.once('error', reject);
+    });
     key = await newSigningKey('k1');
     users = await startUsersWithJwks([key]);
     catalog = await startFakeUpstream('catalog');
@@ -33,7 +45,16 @@ describe('gateway/rate limits (real Redis)', () => {
   });
 
   async function gateway(env: Record<string, string>): Promise<RunningGateway> {
-    const gw = await startGateway({ USERS_URL: users.url, CATALOG_URL: catalog.url, INVENTORY_URL: inventory.url, REDIS_PREFIX: `${prefix}${uniqueSuffix()}:`, ...env }, { redis });
+    const gw = await startGateway(
+      {
+        USERS_URL: users.url,
+        CATALOG_URL: catalog.url,
+        INVENTORY_URL: inventory.url,
+        REDIS_PREFIX: `${prefix}${uniqueSuffix()}:`,
+        ...env,
+      },
+      { redis },
+    );
     gateways.push(gw);
     return gw;
   }
@@ -128,20 +149,32 @@ describe('gateway/rate limits (real Redis)', () => {
   it('limits hold creation per user more strictly than other calls, and recovers after the window', async () => {
     const gw = await gateway({ RATE_LIMIT_HOLDS_POINTS: '1', RATE_LIMIT_HOLDS_WINDOW_S: '1' });
     const carol = await signToken(key, { sub: 'carol' });
-    const hold = () => fetch(`${gw.url}/api/holds`, { method: 'POST', headers: { authorization: `Bearer ${carol}`, 'content-type': 'application/json' }, body: '{"seats":["A1"]}' });
+    const hold = () =>
+      fetch(`${gw.url}/api/holds`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${carol}`, 'content-type': 'application/json' },
+        body: '{"seats":["A1"]}',
+      });
     const { ok, limited } = await burst(2, hold);
     expect([ok.length, limited.length]).to.deep.equal([1, 1]);
     expect((await limited[0].json()).limit).to.equal('holds');
     expect(limited[0].headers.get('retry-after')).to.equal('1');
     // reading a hold is not a hold creation
-    expect((await fetch(`${gw.url}/api/holds/h1`, { headers: { authorization: `Bearer ${carol}` } })).status).to.equal(200);
+    expect((await fetch(`${gw.url}/api/holds/h1`, { headers: { authorization: `Bearer ${carol}` } })).status).to.equal(
+      200,
+    );
     await sleep(1100);
     expect((await hold()).status).to.equal(200);
   });
 
   it('limits login attempts per account and IP, and forwards the login body unchanged', async () => {
     const gw = await gateway({ RATE_LIMIT_LOGIN_POINTS: '2', RATE_LIMIT_LOGIN_WINDOW_S: '10' });
-    const login = (email: string) => fetch(`${gw.url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password: 'wrong' }) });
+    const login = (email: string) =>
+      fetch(`${gw.url}/api/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email, password: 'wrong' }),
+      });
     expect((await login('victim@example.com')).status).to.equal(200);
     expect((await login('Victim@Example.com')).status).to.equal(200);
     const limited = await login('victim@example.com');
@@ -150,7 +183,9 @@ describe('gateway/rate limits (real Redis)', () => {
     expect((await login('someone-else@example.com')).status).to.equal(200);
     const last = users.seen[users.seen.length - 1];
     expect(last.url).to.equal('/api/auth/login');
-    expect(last.bodyLength).to.equal(Buffer.byteLength(JSON.stringify({ email: 'someone-else@example.com', password: 'wrong' })));
+    expect(last.bodyLength).to.equal(
+      Buffer.byteLength(JSON.stringify({ email: 'someone-else@example.com', password: 'wrong' })),
+    );
   });
 });
 
@@ -177,7 +212,11 @@ describe('gateway/rate limits without Redis', () => {
   }
 
   it('the announced in-memory mode (no REDIS_URL) still limits, with the same 429 and headers', async () => {
-    const gw = await startGateway({ CATALOG_URL: catalog.url, RATE_LIMIT_IP_POINTS: '2', RATE_LIMIT_IP_WINDOW_S: '30' });
+    const gw = await startGateway({
+      CATALOG_URL: catalog.url,
+      RATE_LIMIT_IP_POINTS: '2',
+      RATE_LIMIT_IP_WINDOW_S: '30',
+    });
     gateways.push(gw);
     expect(await limitedTwice(gw)).to.deep.equal([200, 200, 429, 429]);
     const metrics = await (await fetch(`${gw.url}/metrics`)).text();
@@ -185,9 +224,22 @@ describe('gateway/rate limits without Redis', () => {
   });
 
   it('a Redis that is down falls back to the in-memory insurance limiter: still limited, never a 500', async () => {
-    const dead = createRedis(`redis://${new URL(await unusedUrl()).host}`, { enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null, lazyConnect: true });
+    const dead = createRedis(`redis://${new URL(await unusedUrl()).host}`, {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+      lazyConnect: true,
+    });
     dead.on('error', () => undefined);
-    const gw = await startGateway({ CATALOG_URL: catalog.url, RATE_LIMIT_IP_POINTS: '2', RATE_LIMIT_IP_WINDOW_S: '30', REDIS_PREFIX: `t-dead-${uniqueSuffix()}:` }, { redis: dead });
+    const gw = await startGateway(
+      {
+        CATALOG_URL: catalog.url,
+        RATE_LIMIT_IP_POINTS: '2',
+        RATE_LIMIT_IP_WINDOW_S: '30',
+        REDIS_PREFIX: `t-dead-${uniqueSuffix()}:`,
+      },
+      { redis: dead },
+    );
     gateways.push(gw);
     try {
       expect(await limitedTwice(gw)).to.deep.equal([200, 200, 429, 429]);

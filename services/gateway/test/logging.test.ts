@@ -30,12 +30,21 @@ describe('gateway/logging', () => {
     const logger = createLogger('gateway', { level: 'info', destination: out });
     gw = await startGateway({ CATALOG_URL: catalog.url }, { logger });
     const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
-    const res = await fetch(`${gw.url}/api/events/e42?secret=query`, { headers: { 'x-request-id': 'req-log-1', traceparent } });
+    const res = await fetch(`${gw.url}/api/events/e42?secret=query`, {
+      headers: { 'x-request-id': 'req-log-1', traceparent },
+    });
     expect(res.status).to.equal(200);
     await res.arrayBuffer();
     const access = out.lines.filter((l) => l.msg === 'request');
     expect(access).to.have.length(1);
-    expect(access[0]).to.include({ service: 'gateway', method: 'GET', path: '/api/events/e42', route: '/api/events/{id}', status: 200, request_id: 'req-log-1' });
+    expect(access[0]).to.include({
+      service: 'gateway',
+      method: 'GET',
+      path: '/api/events/e42',
+      route: '/api/events/{id}',
+      status: 200,
+      request_id: 'req-log-1',
+    });
     // The line names the trace and the gateway's own hop: the parent id the service received.
     const sent = String(catalog.seen.at(-1)!.headers.traceparent).split('-');
     expect(access[0]).to.include({ trace_id: '4bf92f3577b34da6a3ce929d0e0e4736', span_id: sent[2] });
@@ -64,7 +73,10 @@ describe('gateway/logging', () => {
     for (let i = 0; i < 10; i++) logger.info({ i }, 'line');
     expect(readFileSync(file, 'utf8'), 'below the batch size nothing is written yet').to.equal('');
     destination.flushSync();
-    const written = readFileSync(file, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { i: number }).i);
+    const written = readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { i: number }).i);
     expect(written).to.deep.equal([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     destination.destroy(); // closes fd
   });

@@ -29,7 +29,8 @@ export function danglingRefs(document: any): string[] {
     if (!node || typeof node !== 'object') return;
     for (const [key, value] of Object.entries(node)) {
       if (key === '$ref' && typeof value === 'string' && !resolves(value)) out.push(value);
-      if (key === 'mapping' && value && typeof value === 'object') for (const ref of Object.values(value)) if (typeof ref === 'string' && !resolves(ref)) out.push(ref);
+      if (key === 'mapping' && value && typeof value === 'object')
+        for (const ref of Object.values(value)) if (typeof ref === 'string' && !resolves(ref)) out.push(ref);
       walk(value);
     }
   };

@@ -6,10 +6,15 @@ import { startFakeUpstream, type FakeUpstream } from '@eventtickets/platform/tes
 import { counterValue, rawRequest, startGateway, unusedUrl, type RunningGateway } from './helpers.ts';
 
 /** A deferred: a promise the test resolves by hand. */
-interface Deferred { promise: Promise<void>; resolve: () => void }
+interface Deferred {
+  promise: Promise<void>;
+  resolve: () => void;
+}
 function deferred(): Deferred {
   let resolve!: () => void;
-  const promise = new Promise<void>((r) => { resolve = r; });
+  const promise = new Promise<void>((r) => {
+    resolve = r;
+  });
   return { promise, resolve };
 }
 
@@ -55,7 +60,13 @@ describe('gateway/proxy: streaming, failures and limits', () => {
       return false;
     });
     payments = await startFakeUpstream('payments');
-    gw = await startGateway({ INVENTORY_URL: inventory.url, CATALOG_URL: catalog.url, PAYMENTS_URL: payments.url, UPSTREAM_TIMEOUT_MS: '400', BODY_LIMIT: '1kb' });
+    gw = await startGateway({
+      INVENTORY_URL: inventory.url,
+      CATALOG_URL: catalog.url,
+      PAYMENTS_URL: payments.url,
+      UPSTREAM_TIMEOUT_MS: '400',
+      BODY_LIMIT: '1kb',
+    });
   });
   beforeEach(() => {
     signals = { secondEvent: deferred(), streamOpened: deferred(), streamClosed: deferred(), slowClosed: deferred() };
@@ -69,7 +80,9 @@ describe('gateway/proxy: streaming, failures and limits', () => {
   });
 
   it('passes SSE through event by event, unbuffered', async () => {
-    const res = await fetch(`${gw.url}/api/events/e1/availability/stream`, { headers: { accept: 'text/event-stream' } });
+    const res = await fetch(`${gw.url}/api/events/e1/availability/stream`, {
+      headers: { accept: 'text/event-stream' },
+    });
     expect(res.status).to.equal(200);
     expect(res.headers.get('content-type')).to.match(/^text\/event-stream/);
     expect(res.headers.get('x-accel-buffering')).to.equal('no');
@@ -113,17 +126,21 @@ describe('gateway/proxy: streaming, failures and limits', () => {
       expect(body.type).to.equal(`${PROBLEM_BASE}bad-gateway`);
       expect(body.detail).to.match(/catalog/);
       const metrics = await (await fetch(`${down.url}/metrics`)).text();
-      expect(metrics).to.match(/^gateway_upstream_failures_total\{(?=[^}]*upstream="catalog")(?=[^}]*reason="unreachable")[^}]*\} 1$/m);
+      expect(metrics).to.match(
+        /^gateway_upstream_failures_total\{(?=[^}]*upstream="catalog")(?=[^}]*reason="unreachable")[^}]*\} 1$/m,
+      );
     } finally {
       await down.close();
     }
   });
 
   it("a route's own timeoutMs overrides the default: the slow route gives up at its 150 ms, others keep theirs", async () => {
-    const table = compileTable({ routes: [
-      { path: '/api/events/slow', methods: ['GET'], service: 'catalog', auth: 'public', timeoutMs: 150 },
-      { path: '/api/events/{id}', methods: ['GET'], service: 'catalog', auth: 'public' },
-    ] });
+    const table = compileTable({
+      routes: [
+        { path: '/api/events/slow', methods: ['GET'], service: 'catalog', auth: 'public', timeoutMs: 150 },
+        { path: '/api/events/{id}', methods: ['GET'], service: 'catalog', auth: 'public' },
+      ],
+    });
     const own = await startGateway({ CATALOG_URL: catalog.url, UPSTREAM_TIMEOUT_MS: '20000' }, { table });
     try {
       const res = await fetch(`${own.url}/api/events/slow`);
@@ -137,7 +154,8 @@ describe('gateway/proxy: streaming, failures and limits', () => {
   });
 
   it('turns a slow upstream into a 504 problem at the route timeout, counts it and releases the upstream', async () => {
-    const timeouts = () => counterValue(gw, 'gateway_upstream_failures_total', { upstream: 'catalog', reason: 'timeout' });
+    const timeouts = () =>
+      counterValue(gw, 'gateway_upstream_failures_total', { upstream: 'catalog', reason: 'timeout' });
     const before = await timeouts();
     const res = await fetch(`${gw.url}/api/events/slow`);
     expect(res.status).to.equal(504);
@@ -150,12 +168,20 @@ describe('gateway/proxy: streaming, failures and limits', () => {
 
   it('refuses a body over the limit with 413 before the upstream sees anything (declared length)', async () => {
     const before = payments.seen.length;
-    const res = await rawRequest(gw.url, '/api/payments/webhooks/sim', { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': '2048' }, body: Buffer.alloc(2048, 0x61) });
+    const res = await rawRequest(gw.url, '/api/payments/webhooks/sim', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-length': '2048' },
+      body: Buffer.alloc(2048, 0x61),
+    });
     expect(res.status).to.equal(413);
     expect(JSON.parse(res.body).type).to.equal(`${PROBLEM_BASE}payload-too-large`);
     expect(payments.seen.length).to.equal(before);
     // just under the limit passes
-    const ok = await rawRequest(gw.url, '/api/payments/webhooks/sim', { method: 'POST', headers: { 'content-type': 'application/json' }, body: Buffer.alloc(1000, 0x61) });
+    const ok = await rawRequest(gw.url, '/api/payments/webhooks/sim', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: Buffer.alloc(1000, 0x61),
+    });
     expect(ok.status).to.equal(200);
     expect(payments.seen.length).to.equal(before + 1);
   });
@@ -164,11 +190,20 @@ describe('gateway/proxy: streaming, failures and limits', () => {
     const before = payments.seen.length;
     const { hostname, port } = new URL(gw.url);
     const res = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = http.request({ hostname, port, path: '/api/payments/webhooks/sim', method: 'POST', headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' } }, (r) => {
-        const chunks: Buffer[] = [];
-        r.on('data', (c: Buffer) => chunks.push(c));
-        r.on('end', () => resolve({ status: r.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
-      });
+      const req = http.request(
+        {
+          hostname,
+          port,
+          path: '/api/payments/webhooks/sim',
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' },
+        },
+        (r) => {
+          const chunks: Buffer[] = [];
+          r.on('data', (c: Buffer) => chunks.push(c));
+          r.on('end', () => resolve({ status: r.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+        },
+      );
       req.on('error', reject);
       for (let i = 0; i < 8; i++) req.write(Buffer.alloc(512, 0x62));
       req.end();

@@ -5,7 +5,15 @@ import { createMetricsApp } from '../src/metrics.ts';
 import { compileTable } from '../src/domain/routing.ts';
 import { loadRoutingTable } from '../src/routing/table.ts';
 import { startFakeUpstream, type FakeUpstream } from '@eventtickets/platform/testing';
-import { newSigningKey, rawRequest, signToken, startGateway, startUsersWithJwks, type RunningGateway, type SigningKey } from './helpers.ts';
+import {
+  newSigningKey,
+  rawRequest,
+  signToken,
+  startGateway,
+  startUsersWithJwks,
+  type RunningGateway,
+  type SigningKey,
+} from './helpers.ts';
 
 describe('gateway/routing table (pure)', () => {
   const table = loadRoutingTable();
@@ -32,7 +40,10 @@ describe('gateway/routing table (pure)', () => {
         { path: '/api/things/special', methods: ['GET'], service: 'users', auth: 'public' },
       ],
     });
-    const svc = (p: string) => { const m = t.match('GET', p); return m?.kind === 'route' ? m.route.service : undefined; };
+    const svc = (p: string) => {
+      const m = t.match('GET', p);
+      return m?.kind === 'route' ? m.route.service : undefined;
+    };
     expect(svc('/api/things/special')).to.equal('users');
     expect(svc('/api/things/7')).to.equal('orders');
     expect(svc('/api/things/7/parts')).to.equal('catalog');
@@ -50,17 +61,29 @@ describe('gateway/routing table (pure)', () => {
     const m = table.match('GET', '/api/payments/webhooks/psp');
     expect(m?.kind === 'route' && m.route.template).to.equal('/api/payments/**');
     expect(table.match('POST', '/api/payments/webhooks/psp')).to.deep.include({ kind: 'route' });
-    expect((table.match('POST', '/api/payments/webhooks/psp') as { route: { auth: string } }).route.auth).to.equal('public');
+    expect((table.match('POST', '/api/payments/webhooks/psp') as { route: { auth: string } }).route.auth).to.equal(
+      'public',
+    );
   });
 
   it('refuses a malformed table at load time', () => {
-    expect(() => compileTable({ routes: [{ path: '/api/x', methods: ['GET'], service: 'nope', auth: 'public' }] })).to.throw();
-    expect(() => compileTable({ routes: [{ path: 'api/x', methods: ['GET'], service: 'users', auth: 'public' }] })).to.throw();
-    expect(() => compileTable({ routes: [{ path: '/api/x', methods: ['GET'], service: 'users', auth: 'public', extra: 1 }] })).to.throw();
-    expect(() => compileTable({ routes: [
-      { path: '/api/x', methods: ['GET'], service: 'users', auth: 'public' },
-      { path: '/api/x', methods: ['GET'], service: 'orders', auth: 'public' },
-    ] })).to.throw(/listed twice/);
+    expect(() =>
+      compileTable({ routes: [{ path: '/api/x', methods: ['GET'], service: 'nope', auth: 'public' }] }),
+    ).to.throw();
+    expect(() =>
+      compileTable({ routes: [{ path: 'api/x', methods: ['GET'], service: 'users', auth: 'public' }] }),
+    ).to.throw();
+    expect(() =>
+      compileTable({ routes: [{ path: '/api/x', methods: ['GET'], service: 'users', auth: 'public', extra: 1 }] }),
+    ).to.throw();
+    expect(() =>
+      compileTable({
+        routes: [
+          { path: '/api/x', methods: ['GET'], service: 'users', auth: 'public' },
+          { path: '/api/x', methods: ['GET'], service: 'orders', auth: 'public' },
+        ],
+      }),
+    ).to.throw(/listed twice/);
   });
 });
 
@@ -79,8 +102,12 @@ describe('gateway/routing through real upstreams', () => {
     for (const name of names) upstreams[name] = await startFakeUpstream(name);
     upstreams.users = users;
     gw = await startGateway({
-      USERS_URL: users.url, CATALOG_URL: upstreams.catalog.url, INVENTORY_URL: upstreams.inventory.url,
-      ORDERS_URL: upstreams.orders.url, PAYMENTS_URL: upstreams.payments.url, NOTIFICATIONS_URL: upstreams.notifications.url,
+      USERS_URL: users.url,
+      CATALOG_URL: upstreams.catalog.url,
+      INVENTORY_URL: upstreams.inventory.url,
+      ORDERS_URL: upstreams.orders.url,
+      PAYMENTS_URL: upstreams.payments.url,
+      NOTIFICATIONS_URL: upstreams.notifications.url,
     });
     buyer = await signToken(key, { sub: 'buyer-1', role: 'buyer', email: 'buyer@example.com' });
     organizer = await signToken(key, { sub: 'org-1', role: 'organizer', email: 'organizer@example.com' });
@@ -108,7 +135,10 @@ describe('gateway/routing through real upstreams', () => {
       const token = who === 'buyer' ? buyer : who === 'organizer' ? organizer : undefined;
       const res = await fetch(gw.url + path, {
         method,
-        headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(method === 'POST' ? { 'content-type': 'application/json' } : {}) },
+        headers: {
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+          ...(method === 'POST' ? { 'content-type': 'application/json' } : {}),
+        },
         body: method === 'POST' ? '{"email":"a@example.com"}' : undefined,
       });
       expect(res.status).to.equal(200);
@@ -120,7 +150,11 @@ describe('gateway/routing through real upstreams', () => {
   it('passes the request body through byte for byte, without re-parsing', async () => {
     const body = Buffer.from('{ "seats" : ["A1",  "A2"],\n"note":"\\u00e9t\u00e9" }  ');
     const before = upstreams.inventory.seen.length;
-    const res = await fetch(`${gw.url}/api/holds`, { method: 'POST', headers: { authorization: `Bearer ${buyer}`, 'content-type': 'application/json' }, body });
+    const res = await fetch(`${gw.url}/api/holds`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${buyer}`, 'content-type': 'application/json' },
+      body,
+    });
     expect(res.status).to.equal(200);
     const seen = upstreams.inventory.seen[before];
     expect(seen.bodyLength).to.equal(body.length);
@@ -132,7 +166,14 @@ describe('gateway/routing through real upstreams', () => {
     const before = upstreams.orders.seen.length;
     const incomingTrace = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
     const res = await rawRequest(gw.url, '/api/orders', {
-      headers: { authorization: `Bearer ${buyer}`, 'x-request-id': 'req-abc-123', traceparent: incomingTrace, connection: 'keep-alive, x-hop-secret', 'x-hop-secret': 'do-not-forward', te: 'trailers' },
+      headers: {
+        authorization: `Bearer ${buyer}`,
+        'x-request-id': 'req-abc-123',
+        traceparent: incomingTrace,
+        connection: 'keep-alive, x-hop-secret',
+        'x-hop-secret': 'do-not-forward',
+        te: 'trailers',
+      },
     });
     expect(res.status).to.equal(200);
     expect(res.headers['x-request-id']).to.equal('req-abc-123');
@@ -143,7 +184,9 @@ describe('gateway/routing through real upstreams', () => {
     expect(h['x-request-id']).to.equal('req-abc-123');
     const [version, traceId, parentId, flags] = String(h.traceparent).split('-');
     expect([version, traceId, flags]).to.deep.equal(['00', '4bf92f3577b34da6a3ce929d0e0e4736', '01']);
-    expect(parentId).to.match(/^[0-9a-f]{16}$/).and.not.equal('00f067aa0ba902b7');
+    expect(parentId)
+      .to.match(/^[0-9a-f]{16}$/)
+      .and.not.equal('00f067aa0ba902b7');
     expect(h).not.to.have.property('x-hop-secret');
     expect(h).not.to.have.property('te');
     expect(h['x-forwarded-proto']).to.equal('http');
@@ -165,8 +208,14 @@ describe('gateway/routing through real upstreams', () => {
     for (const name of Object.keys(spoof)) expect(upstreams.catalog.seen[before].headers).not.to.have.property(name);
     // authenticated route: the token's identity wins
     before = upstreams.users.seen.length;
-    expect((await fetch(`${gw.url}/api/me`, { headers: { ...spoof, authorization: `Bearer ${buyer}` } })).status).to.equal(200);
-    expect(upstreams.users.seen[before].headers).to.include({ 'x-user-id': 'buyer-1', 'x-user-role': 'buyer', 'x-user-email': 'buyer@example.com' });
+    expect(
+      (await fetch(`${gw.url}/api/me`, { headers: { ...spoof, authorization: `Bearer ${buyer}` } })).status,
+    ).to.equal(200);
+    expect(upstreams.users.seen[before].headers).to.include({
+      'x-user-id': 'buyer-1',
+      'x-user-role': 'buyer',
+      'x-user-email': 'buyer@example.com',
+    });
     // admin-only route with a spoofed admin role and no token: refused
     const admin = await fetch(`${gw.url}/api/users`, { headers: spoof });
     expect(admin.status).to.equal(401);
@@ -182,7 +231,13 @@ describe('gateway/routing through real upstreams', () => {
     expect(wrong.status).to.equal(405);
     expect(wrong.headers.get('allow')).to.include('GET').and.include('POST');
     expect((await wrong.json()).type).to.equal(`${PROBLEM_BASE}method-not-allowed`);
-    for (const path of ['/api/events/x/..%2fsales', '/api/events/%2e%2e/me', '/api//me', '/api/events/', '/api/holds/']) {
+    for (const path of [
+      '/api/events/x/..%2fsales',
+      '/api/events/%2e%2e/me',
+      '/api//me',
+      '/api/events/',
+      '/api/holds/',
+    ]) {
       const res = await rawRequest(gw.url, path, { headers: { authorization: `Bearer ${buyer}` } });
       expect(res.status, path).to.equal(400);
       expect(JSON.parse(res.body).type).to.equal(`${PROBLEM_BASE}ambiguous-path`);
@@ -220,7 +275,9 @@ describe('gateway/routing through real upstreams', () => {
       expect(publicMetrics.status).to.equal(404);
       expect(publicMetrics.headers.get('content-type')).to.match(/^application\/problem\+json/);
       const text = await (await fetch(`${metricsServer.url}/metrics`)).text();
-      expect(text).to.match(/http_server_request_duration_seconds_count\{[^}]*route="\/api\/events\/\{id\}"[^}]*\} \d+/);
+      expect(text).to.match(
+        /http_server_request_duration_seconds_count\{[^}]*route="\/api\/events\/\{id\}"[^}]*\} \d+/,
+      );
       expect((await fetch(`${metricsServer.url}/api/events/e7`)).status).to.equal(404);
     } finally {
       await metricsServer.close(1000);

@@ -22,7 +22,10 @@ describe('gateway/web: CORS, security headers, frontend, docs and the merged con
     contract = await createContract(CONTRACT_FILE);
     dir = mkdtempSync(join(tmpdir(), 'gw-frontend-'));
     mkdirSync(join(dir, 'assets'));
-    writeFileSync(join(dir, 'index.html'), '<!doctype html><title>EventTickets app</title><script type="module" src="/assets/index-AbCd1234.js"></script>');
+    writeFileSync(
+      join(dir, 'index.html'),
+      '<!doctype html><title>EventTickets app</title><script type="module" src="/assets/index-AbCd1234.js"></script>',
+    );
     writeFileSync(join(dir, 'assets', 'index-AbCd1234.js'), 'console.log("app")');
     writeFileSync(join(dir, 'manifest.json'), '{"name":"EventTickets"}');
     catalog = await startFakeUpstream('catalog', (ctx) => {
@@ -31,24 +34,49 @@ describe('gateway/web: CORS, security headers, frontend, docs and the merged con
         openapi: '3.0.3',
         info: { title: 'EventTickets catalog', version: '0.1.0' },
         paths: {
-          '/api/events/{id}': { get: { operationId: 'getEvent', responses: { 200: { description: 'ok', content: { 'application/json': { schema: { $ref: '#/components/schemas/Event' } } } } } } },
-          '/api/events/{id}/availability': { get: { operationId: 'notMine', responses: { 200: { description: 'ok' } } } },
+          '/api/events/{id}': {
+            get: {
+              operationId: 'getEvent',
+              responses: {
+                200: {
+                  description: 'ok',
+                  content: { 'application/json': { schema: { $ref: '#/components/schemas/Event' } } },
+                },
+              },
+            },
+          },
+          '/api/events/{id}/availability': {
+            get: { operationId: 'notMine', responses: { 200: { description: 'ok' } } },
+          },
           '/internal/reindex': { post: { responses: { 204: { description: 'ok' } } } },
         },
-        components: { schemas: { Event: { type: 'object', properties: { venue: { $ref: '#/components/schemas/Venue' } } }, Venue: { type: 'object' } } },
+        components: {
+          schemas: {
+            Event: { type: 'object', properties: { venue: { $ref: '#/components/schemas/Venue' } } },
+            Venue: { type: 'object' },
+          },
+        },
       };
       return true;
     });
     // An inventory that serves its contract with a real Koa app.
     const inv = new Koa();
     inv.use((ctx) => {
-      ctx.body = { openapi: '3.1.0', info: { title: 'EventTickets inventory', version: '0.1.0' }, paths: { '/api/events/{id}/availability': { get: { responses: { 200: { description: 'ok' } } } } } };
+      ctx.body = {
+        openapi: '3.1.0',
+        info: { title: 'EventTickets inventory', version: '0.1.0' },
+        paths: { '/api/events/{id}/availability': { get: { responses: { 200: { description: 'ok' } } } } },
+      };
     });
     const invServer = await listen(inv.callback(), 0);
     inventoryContract = { url: invServer.url, close: () => invServer.close(100) };
     gw = await startGateway({
-      CATALOG_URL: catalog.url, INVENTORY_URL: inventoryContract.url, ORDERS_URL: await unusedUrl(),
-      CORS_ORIGINS: `${APP_ORIGIN}, https://admin.example.com`, FRONTEND_DIR: dir, OPENAPI_CACHE_MS: '0',
+      CATALOG_URL: catalog.url,
+      INVENTORY_URL: inventoryContract.url,
+      ORDERS_URL: await unusedUrl(),
+      CORS_ORIGINS: `${APP_ORIGIN}, https://admin.example.com`,
+      FRONTEND_DIR: dir,
+      OPENAPI_CACHE_MS: '0',
     });
   });
   after(async () => {
@@ -62,23 +90,34 @@ describe('gateway/web: CORS, security headers, frontend, docs and the merged con
     const before = catalog.seen.length;
     const res = await fetch(`${gw.url}/api/events`, {
       method: 'OPTIONS',
-      headers: { origin: APP_ORIGIN, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type, idempotency-key' },
+      headers: {
+        origin: APP_ORIGIN,
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'authorization, content-type, idempotency-key',
+      },
     });
     expect(res.status).to.equal(204);
     expect(res.headers.get('access-control-allow-origin')).to.equal(APP_ORIGIN);
     expect(res.headers.get('access-control-allow-methods')).to.include('POST');
-    expect(res.headers.get('access-control-allow-headers')!.toLowerCase()).to.include('authorization').and.include('idempotency-key');
+    expect(res.headers.get('access-control-allow-headers')!.toLowerCase())
+      .to.include('authorization')
+      .and.include('idempotency-key');
     expect(res.headers.get('access-control-max-age')).to.equal('600');
     expect(catalog.seen.length).to.equal(before);
   });
 
   it('gives no CORS grant to another origin, and exposes the rate-limit headers to allowed ones', async () => {
-    const evil = await fetch(`${gw.url}/api/events`, { method: 'OPTIONS', headers: { origin: 'https://evil.example.com', 'access-control-request-method': 'POST' } });
+    const evil = await fetch(`${gw.url}/api/events`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://evil.example.com', 'access-control-request-method': 'POST' },
+    });
     expect(evil.headers.get('access-control-allow-origin')).to.equal(null);
     const ok = await fetch(`${gw.url}/api/events/e1`, { headers: { origin: APP_ORIGIN } });
     expect(ok.status).to.equal(200);
     expect(ok.headers.get('access-control-allow-origin')).to.equal(APP_ORIGIN);
-    expect(ok.headers.get('access-control-expose-headers')).to.include('RateLimit-Remaining').and.include('Retry-After');
+    expect(ok.headers.get('access-control-expose-headers'))
+      .to.include('RateLimit-Remaining')
+      .and.include('Retry-After');
   });
 
   it('sets security headers with a CSP that allows only our own scripts', async () => {
@@ -105,7 +144,9 @@ describe('gateway/web: CORS, security headers, frontend, docs and the merged con
   });
 
   it('falls back to index.html for client-side routes that accept HTML, and nowhere else', async () => {
-    const page = await fetch(`${gw.url}/events/42/seats`, { headers: { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' } });
+    const page = await fetch(`${gw.url}/events/42/seats`, {
+      headers: { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' },
+    });
     expect(page.status).to.equal(200);
     expect(page.headers.get('content-type')).to.match(/^text\/html/);
     expect(page.headers.get('cache-control')).to.equal('no-cache');
@@ -158,7 +199,7 @@ describe('gateway/web: CORS, security headers, frontend, docs and the merged con
     expect((await fetch(`${gw.url}/docs/swagger-initializer.js`)).status).to.equal(404); // the petstore one is never served
   });
 
-  it('merges the configured services\' contracts, keeping only what the table routes to each, and names the missing', async () => {
+  it("merges the configured services' contracts, keeping only what the table routes to each, and names the missing", async () => {
     const res = await fetch(`${gw.url}/api/openapi.json`);
     expect(res.status).to.equal(200);
     const doc = await res.json();
@@ -178,8 +219,12 @@ describe('gateway/web: CORS, security headers, frontend, docs and the merged con
     expect(doc.paths).to.have.property('/api/openapi.json');
     // component names are prefixed and refs follow them
     expect(doc.components.schemas).to.have.property('catalog.Event');
-    expect(doc.components.schemas['catalog.Event'].properties.venue.$ref).to.equal('#/components/schemas/catalog.Venue');
-    expect(doc.paths['/api/events/{id}'].get.responses['200'].content['application/json'].schema.$ref).to.equal('#/components/schemas/catalog.Event');
+    expect(doc.components.schemas['catalog.Event'].properties.venue.$ref).to.equal(
+      '#/components/schemas/catalog.Venue',
+    );
+    expect(doc.paths['/api/events/{id}'].get.responses['200'].content['application/json'].schema.$ref).to.equal(
+      '#/components/schemas/catalog.Event',
+    );
   });
 
   it('serves its own contract, health and readiness', async () => {

@@ -3,22 +3,24 @@ import { baseConfigSchema, dataStoreConfigFields, requireRedisOrBusDatabase, z }
 
 // REDIS_URL: comma-separated independent Redis masters (Redlock voters; the first also carries streams and
 // pub/sub). Empty: the announced single-node in-memory mode (one replica only), which needs BUS_DATABASE_URL.
-export const configSchema = baseConfigSchema.extend({
-  ...dataStoreConfigFields,
-  PORT: z.coerce.number().int().min(0).max(65535).default(8083),
-  /** Redlock TTL for the per-seat locks around one hold write. */
-  HOLD_LOCK_TTL_MS: z.coerce.number().int().min(10).max(60_000).default(5_000),
-  /** How often each replica looks for expired holds in the database. */
-  EXPIRY_INTERVAL_MS: z.coerce.number().int().min(10).max(600_000).default(2_000),
-  EXPIRY_BATCH_SIZE: z.coerce.number().int().min(1).max(1_000).default(100),
-  /** SSE heartbeat (comment line); also when each replica checks for changes it may have missed. */
-  SSE_HEARTBEAT_MS: z.coerce.number().int().min(10).max(300_000).default(15_000),
-  /** Bytes an SSE client may leave unread before it is dropped (it then resumes with Last-Event-ID). */
-  SSE_MAX_BUFFERED_BYTES: z.coerce.number().int().min(1_024).default(1_048_576),
-  /** How long the per-event change log keeps entries for Last-Event-ID resume. */
-  CHANGE_LOG_RETENTION_MS: z.coerce.number().int().min(1_000).default(3_600_000),
-  /** How long an Idempotency-Key of POST /api/holds is remembered (clients retry within minutes, not days). */
-  IDEMPOTENCY_KEY_RETENTION_MS: z.coerce.number().int().min(1_000).default(86_400_000),
-}).superRefine(requireRedisOrBusDatabase);
+export const configSchema = baseConfigSchema
+  .extend({
+    ...dataStoreConfigFields,
+    PORT: z.coerce.number().int().min(0).max(65535).default(8083),
+    /** Redlock TTL for the per-seat locks around one hold write. */
+    HOLD_LOCK_TTL_MS: z.coerce.number().int().min(10).max(60_000).default(5_000),
+    /** How often each replica looks for expired holds in the database. */
+    EXPIRY_INTERVAL_MS: z.coerce.number().int().min(10).max(600_000).default(2_000),
+    EXPIRY_BATCH_SIZE: z.coerce.number().int().min(1).max(1_000).default(100),
+    /** SSE heartbeat (comment line); also when each replica checks for changes it may have missed. */
+    SSE_HEARTBEAT_MS: z.coerce.number().int().min(10).max(300_000).default(15_000),
+    /** Bytes an SSE client may leave unread before it is dropped (it then resumes with Last-Event-ID). */
+    SSE_MAX_BUFFERED_BYTES: z.coerce.number().int().min(1_024).default(1_048_576),
+    /** How long the per-event change log keeps entries for Last-Event-ID resume. */
+    CHANGE_LOG_RETENTION_MS: z.coerce.number().int().min(1_000).default(3_600_000),
+    /** How long an Idempotency-Key of POST /api/holds is remembered (clients retry within minutes, not days). */
+    IDEMPOTENCY_KEY_RETENTION_MS: z.coerce.number().int().min(1_000).default(86_400_000),
+  })
+  .superRefine(requireRedisOrBusDatabase);
 
 export type InventoryConfig = z.infer<typeof configSchema>;

@@ -1,8 +1,23 @@
 // Everything the inventory runs on, built from its configuration. Tests build several of these against the
 // same Postgres and Redis to act as separate replicas, and may swap the locker or add hooks.
 import {
-  closeRedis, createDatabase, createEventBus, createLifecycle, createLocker, createLogger, createMetrics, createPubSub, createRedis,
-  type EventBus, type Lifecycle, type Locker, type Logger, type Metrics, type PubSub, type Redis, type Sequelize,
+  closeRedis,
+  createDatabase,
+  createEventBus,
+  createLifecycle,
+  createLocker,
+  createLogger,
+  createMetrics,
+  createPubSub,
+  createRedis,
+  type EventBus,
+  type Lifecycle,
+  type Locker,
+  type Logger,
+  type Metrics,
+  type PubSub,
+  type Redis,
+  type Sequelize,
 } from '@eventtickets/platform';
 import type { InventoryConfig } from './config.ts';
 import { createInventoryMetrics, type InventoryMetrics } from './metrics.ts';
@@ -44,22 +59,59 @@ export function createDeps(config: InventoryConfig, overrides: DepsOverrides = {
   const redis = config.REDIS_URL.map((url) => createRedis(url, {}, logger));
   const metrics = createMetrics(SERVICE);
   const inventoryMetrics = createInventoryMetrics(metrics.registry, db);
-  const locker = overrides.locker ?? createLocker({
-    clients: redis,
-    logger,
-    prefix: `${config.REDIS_PREFIX}lock:`,
-    retries: 20,
-    retryDelayMs: 25,
-    jitterMs: 25,
-    onWait: (seconds) => inventoryMetrics.lockWait.observe(seconds),
-  });
+  const locker =
+    overrides.locker ??
+    createLocker({
+      clients: redis,
+      logger,
+      prefix: `${config.REDIS_PREFIX}lock:`,
+      retries: 20,
+      retryDelayMs: 25,
+      jitterMs: 25,
+      onWait: (seconds) => inventoryMetrics.lockWait.observe(seconds),
+    });
   const pubsub = createPubSub({ url: config.REDIS_URL[0], logger, prefix: config.REDIS_PREFIX });
-  const bus = createEventBus({ service: SERVICE, db, redis: redis[0], logger, prefix: config.REDIS_PREFIX, registry: metrics.registry, busDatabaseUrl: config.BUS_DATABASE_URL });
+  const bus = createEventBus({
+    service: SERVICE,
+    db,
+    redis: redis[0],
+    logger,
+    prefix: config.REDIS_PREFIX,
+    registry: metrics.registry,
+    busDatabaseUrl: config.BUS_DATABASE_URL,
+  });
   const lifecycle = createLifecycle();
-  const hub = createAvailabilityHub({ db, pubsub, logger, metrics: inventoryMetrics, heartbeatMs: config.SSE_HEARTBEAT_MS, maxBufferedBytes: config.SSE_MAX_BUFFERED_BYTES, lifecycle });
-  const holds = createHoldService({ db, locker, logger, metrics: inventoryMetrics, publish: hub.publish, lockTtlMs: config.HOLD_LOCK_TTL_MS, hooks: overrides.hooks });
+  const hub = createAvailabilityHub({
+    db,
+    pubsub,
+    logger,
+    metrics: inventoryMetrics,
+    heartbeatMs: config.SSE_HEARTBEAT_MS,
+    maxBufferedBytes: config.SSE_MAX_BUFFERED_BYTES,
+    lifecycle,
+  });
+  const holds = createHoldService({
+    db,
+    locker,
+    logger,
+    metrics: inventoryMetrics,
+    publish: hub.publish,
+    lockTtlMs: config.HOLD_LOCK_TTL_MS,
+    hooks: overrides.hooks,
+  });
   return {
-    config, logger, db, redis, metrics, inventoryMetrics, locker, pubsub, bus, lifecycle, hub, holds,
+    config,
+    logger,
+    db,
+    redis,
+    metrics,
+    inventoryMetrics,
+    locker,
+    pubsub,
+    bus,
+    lifecycle,
+    hub,
+    holds,
     close: async () => {
       lifecycle.shutdown();
       await pubsub.close();

@@ -24,9 +24,27 @@ export function createInventoryMetrics(registry: prom.Registry, db: Sequelize): 
   });
   return {
     holdsCreated: new prom.Counter({ name: 'inventory_holds_created_total', help: 'Holds created', registers }),
-    holdConflicts: new prom.Counter({ name: 'inventory_hold_conflicts_total', help: 'Hold requests refused because seats or places were taken or busy', labelNames: ['reason'] as const, registers }),
-    holdsExpired: new prom.Counter({ name: 'inventory_holds_expired_total', help: 'Holds released by expiry', registers }),
-    lockWait: new prom.Histogram({ name: 'inventory_lock_wait_seconds', help: 'Time spent acquiring the seat locks of a hold', buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers }),
-    sseClients: new prom.Gauge({ name: 'inventory_sse_clients', help: 'Connected availability stream clients on this replica', registers }),
+    holdConflicts: new prom.Counter({
+      name: 'inventory_hold_conflicts_total',
+      help: 'Hold requests refused because seats or places were taken or busy',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    holdsExpired: new prom.Counter({
+      name: 'inventory_holds_expired_total',
+      help: 'Holds released by expiry',
+      registers,
+    }),
+    lockWait: new prom.Histogram({
+      name: 'inventory_lock_wait_seconds',
+      help: 'Time spent acquiring the seat locks of a hold',
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    }),
+    sseClients: new prom.Gauge({
+      name: 'inventory_sse_clients',
+      help: 'Connected availability stream clients on this replica',
+      registers,
+    }),
   };
 }

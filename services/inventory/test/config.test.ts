@@ -18,7 +18,9 @@ function problemsOf(env: Record<string, string>): string[] {
 
 describe('inventory: configuration', () => {
   it('without Redis the in-memory mode needs BUS_DATABASE_URL, checked at start', () => {
-    expect(problemsOf({ DATABASE_URL })).to.deep.equal(['REDIS_URL is required (or BUS_DATABASE_URL for the Postgres event bus)']);
+    expect(problemsOf({ DATABASE_URL })).to.deep.equal([
+      'REDIS_URL is required (or BUS_DATABASE_URL for the Postgres event bus)',
+    ]);
     const memory = loadConfig(configSchema, { DATABASE_URL, BUS_DATABASE_URL: 'postgres://localhost:5432/bus' });
     expect(memory.REDIS_URL).to.deep.equal([]);
   });
@@ -30,7 +32,10 @@ describe('inventory: configuration', () => {
   });
 
   it('names each bad variable', () => {
-    expect(problemsOf({ DATABASE_URL: 'mysql://x', REDIS_URL: 'redis://a:6379', HOLD_LOCK_TTL_MS: '1' }).map((p) => p.split(' ')[0]).sort())
-      .to.deep.equal(['DATABASE_URL', 'HOLD_LOCK_TTL_MS']);
+    expect(
+      problemsOf({ DATABASE_URL: 'mysql://x', REDIS_URL: 'redis://a:6379', HOLD_LOCK_TTL_MS: '1' })
+        .map((p) => p.split(' ')[0])
+        .sort(),
+    ).to.deep.equal(['DATABASE_URL', 'HOLD_LOCK_TTL_MS']);
   });
 });

@@ -2,7 +2,14 @@
 // event.published materialises seats, counters and prices idempotently; event.cancelled voids the event.
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
-import { deadStreamKey, enqueueEvent, withTransaction, type CatalogueEvent, type EventPayloadInput, type EventType } from '@eventtickets/platform';
+import {
+  deadStreamKey,
+  enqueueEvent,
+  withTransaction,
+  type CatalogueEvent,
+  type EventPayloadInput,
+  type EventType,
+} from '@eventtickets/platform';
 import { catalogEventHandler } from '../src/events/catalog-events.ts';
 import type { InventoryConfig } from '../src/config.ts';
 import { buyer, dropDatabase, eventPayload, query, startInstance, suiteConfig, type Instance } from './helpers.ts';
@@ -25,17 +32,43 @@ describe('inventory: catalog events through the bus (real Postgres + Redis Strea
    *  since the relay publishes by type), then waits until the inventory consumer has processed it. */
   async function deliver<T extends EventType>(type: T, payload: EventPayloadInput<T>): Promise<string> {
     const id = randomUUID();
-    await withTransaction(app.deps.db, (t) => enqueueEvent(app.deps.db, t, { id, type, aggregateId: String((payload as { eventId?: string }).eventId), payload }));
-    await waitFor(`${type} ${id} processed`, async () => (await query(app.deps, 'SELECT 1 FROM processed_events WHERE event_id = $1', [id])).length > 0);
+    await withTransaction(app.deps.db, (t) =>
+      enqueueEvent(app.deps.db, t, {
+        id,
+        type,
+        aggregateId: String((payload as { eventId?: string }).eventId),
+        payload,
+      }),
+    );
+    await waitFor(
+      `${type} ${id} processed`,
+      async () => (await query(app.deps, 'SELECT 1 FROM processed_events WHERE event_id = $1', [id])).length > 0,
+    );
     return id;
   }
 
   async function state(eventId: string) {
     return {
-      event: await query(app.deps, 'SELECT event_id, title, status, reservation_minutes, max_seats_per_order, seq FROM events WHERE event_id = $1', [eventId]),
-      tiers: await query(app.deps, 'SELECT tier_id, name, amount, currency FROM tiers WHERE event_id = $1 ORDER BY tier_id', [eventId]),
-      seats: await query(app.deps, 'SELECT seat_id, label, section, row_label, tier_id, x, y, status, version FROM seats WHERE event_id = $1 ORDER BY seat_id', [eventId]),
-      areas: await query(app.deps, 'SELECT area_id, name, tier_id, capacity, held, sold FROM ga_areas WHERE event_id = $1', [eventId]),
+      event: await query(
+        app.deps,
+        'SELECT event_id, title, status, reservation_minutes, max_seats_per_order, seq FROM events WHERE event_id = $1',
+        [eventId],
+      ),
+      tiers: await query(
+        app.deps,
+        'SELECT tier_id, name, amount, currency FROM tiers WHERE event_id = $1 ORDER BY tier_id',
+        [eventId],
+      ),
+      seats: await query(
+        app.deps,
+        'SELECT seat_id, label, section, row_label, tier_id, x, y, status, version FROM seats WHERE event_id = $1 ORDER BY seat_id',
+        [eventId],
+      ),
+      areas: await query(
+        app.deps,
+        'SELECT area_id, name, tier_id, capacity, held, sold FROM ga_areas WHERE event_id = $1',
+        [eventId],
+      ),
     };
   }
 
@@ -43,17 +76,44 @@ describe('inventory: catalog events through the bus (real Postgres + Redis Strea
     const ev = eventPayload({ seats: 30, ga: 200, maxSeatsPerOrder: 8, reservationMinutes: 12 });
     await deliver('event.published', ev);
     const first = await state(ev.eventId);
-    expect(first.event).to.deep.equal([{ event_id: ev.eventId, title: 'Test night', status: 'published', reservation_minutes: 12, max_seats_per_order: 8, seq: '0' }]);
+    expect(first.event).to.deep.equal([
+      {
+        event_id: ev.eventId,
+        title: 'Test night',
+        status: 'published',
+        reservation_minutes: 12,
+        max_seats_per_order: 8,
+        seq: '0',
+      },
+    ]);
     expect(first.seats).to.have.length(30);
-    expect(first.seats[0]).to.deep.equal({ seat_id: 's001', label: 'A1', section: 'Stalls', row_label: 'A', tier_id: 'vip', x: 0, y: 0, status: 'available', version: 0 });
-    expect(first.tiers).to.deep.equal([{ tier_id: 'std', name: 'Standard', amount: '4550', currency: 'EUR' }, { tier_id: 'vip', name: 'VIP', amount: '12000', currency: 'EUR' }]);
-    expect(first.areas).to.deep.equal([{ area_id: 'floor', name: 'Floor', tier_id: 'std', capacity: 200, held: 0, sold: 0 }]);
+    expect(first.seats[0]).to.deep.equal({
+      seat_id: 's001',
+      label: 'A1',
+      section: 'Stalls',
+      row_label: 'A',
+      tier_id: 'vip',
+      x: 0,
+      y: 0,
+      status: 'available',
+      version: 0,
+    });
+    expect(first.tiers).to.deep.equal([
+      { tier_id: 'std', name: 'Standard', amount: '4550', currency: 'EUR' },
+      { tier_id: 'vip', name: 'VIP', amount: '12000', currency: 'EUR' },
+    ]);
+    expect(first.areas).to.deep.equal([
+      { area_id: 'floor', name: 'Floor', tier_id: 'std', capacity: 200, held: 0, sold: 0 },
+    ]);
 
     await deliver('event.published', ev); // a second delivery (a new message id, so the bus does not dedupe it)
     expect(await state(ev.eventId)).to.deep.equal(first);
 
     // A later publication that adds seats inserts only those and announces them as a change.
-    const extended = { ...ev, seats: [...ev.seats, { seatId: 's999', label: 'Z1', section: 'Balcony', row: 'Z', tierId: 'std', x: 1, y: 2 }] };
+    const extended = {
+      ...ev,
+      seats: [...ev.seats, { seatId: 's999', label: 'Z1', section: 'Balcony', row: 'Z', tierId: 'std', x: 1, y: 2 }],
+    };
     await deliver('event.published', extended);
     const after = await state(ev.eventId);
     expect(after.seats).to.have.length(31);
@@ -67,10 +127,16 @@ describe('inventory: catalog events through the bus (real Postgres + Redis Strea
     const id = randomUUID();
     const { tiers, ...rest } = eventPayload({ seats: 2 });
     const payload = { ...rest, eventId: `bad-${id}`, priceTiers: tiers };
-    await query(app.deps, "INSERT INTO outbox (event_id, type, aggregate_id, payload, headers, occurred_at) VALUES ($1, 'event.published', $2, $3, '{}', now())", [id, payload.eventId, JSON.stringify(payload)]);
+    await query(
+      app.deps,
+      "INSERT INTO outbox (event_id, type, aggregate_id, payload, headers, occurred_at) VALUES ($1, 'event.published', $2, $3, '{}', now())",
+      [id, payload.eventId, JSON.stringify(payload)],
+    );
     const dead = await waitFor('the message in the dead-letter stream', async () => {
       const entries = await app.deps.redis[0]!.xrange(deadStreamKey(config.REDIS_PREFIX), '-', '+');
-      const fields = entries.map(([, f]) => Object.fromEntries(f.flatMap((v, i) => (i % 2 ? [] : [[v, f[i + 1]!]]))) as Record<string, string>);
+      const fields = entries.map(
+        ([, f]) => Object.fromEntries(f.flatMap((v, i) => (i % 2 ? [] : [[v, f[i + 1]!]]))) as Record<string, string>,
+      );
       return fields.find((f) => f.event?.includes(id));
     });
     expect(dead.error).to.match(/tiers/);
@@ -81,8 +147,15 @@ describe('inventory: catalog events through the bus (real Postgres + Redis Strea
   it('event.cancelled voids every seat, releases active holds (hold.released), zeroes GA, and is announced live', async () => {
     const ev = eventPayload({ seats: 10, ga: 50 });
     await deliver('event.published', ev);
-    const active = (await app.call('POST', '/api/holds', { as: buyer('u1'), body: { eventId: ev.eventId, seats: ['s001'], ga: [{ areaId: 'floor', quantity: 2 }] } })).body;
-    const sold = (await app.call('POST', '/api/holds', { as: buyer('u2'), body: { eventId: ev.eventId, seats: ['s002'] } })).body;
+    const active = (
+      await app.call('POST', '/api/holds', {
+        as: buyer('u1'),
+        body: { eventId: ev.eventId, seats: ['s001'], ga: [{ areaId: 'floor', quantity: 2 }] },
+      })
+    ).body;
+    const sold = (
+      await app.call('POST', '/api/holds', { as: buyer('u2'), body: { eventId: ev.eventId, seats: ['s002'] } })
+    ).body;
     await app.call('POST', `/internal/holds/${sold.id}/confirm`, { body: { orderId: 'o-1' } });
     const live = await openSse(`${app.url}/api/events/${ev.eventId}/availability/stream`);
     const snapshot = await live.next();
@@ -97,18 +170,34 @@ describe('inventory: catalog events through the bus (real Postgres + Redis Strea
 
     const seats = await query(app.deps, 'SELECT DISTINCT status FROM seats WHERE event_id = $1', [ev.eventId]);
     expect(seats).to.deep.equal([{ status: 'void' }]);
-    const holds = await query(app.deps, 'SELECT hold_id, status, end_reason FROM holds WHERE event_id = $1 ORDER BY created_at', [ev.eventId]);
+    const holds = await query(
+      app.deps,
+      'SELECT hold_id, status, end_reason FROM holds WHERE event_id = $1 ORDER BY created_at',
+      [ev.eventId],
+    );
     expect(holds).to.deep.equal([
       { hold_id: active.id, status: 'released', end_reason: 'event-cancelled' },
       { hold_id: sold.id, status: 'confirmed', end_reason: null },
     ]);
-    const released = await query(app.deps, "SELECT payload FROM outbox WHERE aggregate_id = $1 AND type = 'hold.released'", [active.id]);
-    expect(released.map((r) => r.payload)).to.deep.equal([{ holdId: active.id, eventId: ev.eventId, userId: 'u1', seats: ['s001'], ga: [{ areaId: 'floor', quantity: 2 }] }]);
+    const released = await query(
+      app.deps,
+      "SELECT payload FROM outbox WHERE aggregate_id = $1 AND type = 'hold.released'",
+      [active.id],
+    );
+    expect(released.map((r) => r.payload)).to.deep.equal([
+      { holdId: active.id, eventId: ev.eventId, userId: 'u1', seats: ['s001'], ga: [{ areaId: 'floor', quantity: 2 }] },
+    ]);
     const snap = (await app.call('GET', `/api/events/${ev.eventId}/availability`)).body;
     expect(snap.status).to.equal('cancelled');
     expect(snap.ga[0].remaining).to.equal(0);
-    const refused = await app.call('POST', '/api/holds', { as: buyer('u3'), body: { eventId: ev.eventId, ga: [{ areaId: 'floor', quantity: 1 }] } });
-    expect([refused.status, refused.body.type]).to.deep.equal([409, 'https://eventtickets.dev/problems/event-cancelled']);
+    const refused = await app.call('POST', '/api/holds', {
+      as: buyer('u3'),
+      body: { eventId: ev.eventId, ga: [{ areaId: 'floor', quantity: 1 }] },
+    });
+    expect([refused.status, refused.body.type]).to.deep.equal([
+      409,
+      'https://eventtickets.dev/problems/event-cancelled',
+    ]);
 
     // A second cancellation changes nothing.
     await deliver('event.cancelled', { eventId: ev.eventId });
@@ -119,32 +208,77 @@ describe('inventory: catalog events through the bus (real Postgres + Redis Strea
     const ev = eventPayload({ seats: 4, ga: 20 });
     await deliver('event.published', ev);
     let atCommit!: () => void;
-    const writing = new Promise<void>((resolve) => { atCommit = resolve; });
+    const writing = new Promise<void>((resolve) => {
+      atCommit = resolve;
+    });
     let resume!: () => void;
-    const gate = new Promise<void>((resolve) => { resume = resolve; });
+    const gate = new Promise<void>((resolve) => {
+      resume = resolve;
+    });
     // A replica whose hold transaction pauses after its writes, before its commit (its row locks held).
-    const slow = await startInstance(config, { hooks: { beforeCommit: async () => { atCommit(); await gate; } } });
+    const slow = await startInstance(config, {
+      hooks: {
+        beforeCommit: async () => {
+          atCommit();
+          await gate;
+        },
+      },
+    });
     try {
-      const holding = slow.call('POST', '/api/holds', { as: buyer('u1'), body: { eventId: ev.eventId, seats: ['s001'], ga: [{ areaId: 'floor', quantity: 2 }] } });
+      const holding = slow.call('POST', '/api/holds', {
+        as: buyer('u1'),
+        body: { eventId: ev.eventId, seats: ['s001'], ga: [{ areaId: 'floor', quantity: 2 }] },
+      });
       await writing;
       const handler = catalogEventHandler(app.deps.db, app.deps.logger, app.deps.hub.publish);
-      const cancel = { id: randomUUID(), type: 'event.cancelled', aggregateId: ev.eventId, payload: { eventId: ev.eventId }, occurredAt: new Date().toISOString(), headers: {} } as CatalogueEvent<'event.cancelled'>;
+      const cancel = {
+        id: randomUUID(),
+        type: 'event.cancelled',
+        aggregateId: ev.eventId,
+        payload: { eventId: ev.eventId },
+        occurredAt: new Date().toISOString(),
+        headers: {},
+      } as CatalogueEvent<'event.cancelled'>;
       const cancelling = withTransaction(app.deps.db, (t) => handler(cancel, t));
       // The cancellation is blocked behind the hold transaction before the hold may commit.
-      await waitFor('the cancellation waiting on a lock', async () => (await query(app.deps, "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")).length > 0);
+      await waitFor(
+        'the cancellation waiting on a lock',
+        async () =>
+          (
+            await query(
+              app.deps,
+              "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+            )
+          ).length > 0,
+      );
       resume();
       const [hold] = await Promise.all([holding, cancelling]);
       expect(hold.status, JSON.stringify(hold.body)).to.equal(201);
 
-      const holds = await query(app.deps, 'SELECT hold_id, status, end_reason FROM holds WHERE event_id = $1', [ev.eventId]);
+      const holds = await query(app.deps, 'SELECT hold_id, status, end_reason FROM holds WHERE event_id = $1', [
+        ev.eventId,
+      ]);
       expect(holds).to.deep.equal([{ hold_id: hold.body.id, status: 'released', end_reason: 'event-cancelled' }]);
-      expect(await query(app.deps, 'SELECT DISTINCT status, hold_id FROM seats WHERE event_id = $1', [ev.eventId])).to.deep.equal([{ status: 'void', hold_id: null }]);
-      expect(await query(app.deps, 'SELECT held, sold FROM ga_areas WHERE event_id = $1', [ev.eventId])).to.deep.equal([{ held: 0, sold: 0 }]);
-      const released = await query(app.deps, "SELECT 1 FROM outbox WHERE aggregate_id = $1 AND type = 'hold.released'", [hold.body.id]);
+      expect(
+        await query(app.deps, 'SELECT DISTINCT status, hold_id FROM seats WHERE event_id = $1', [ev.eventId]),
+      ).to.deep.equal([{ status: 'void', hold_id: null }]);
+      expect(await query(app.deps, 'SELECT held, sold FROM ga_areas WHERE event_id = $1', [ev.eventId])).to.deep.equal([
+        { held: 0, sold: 0 },
+      ]);
+      const released = await query(
+        app.deps,
+        "SELECT 1 FROM outbox WHERE aggregate_id = $1 AND type = 'hold.released'",
+        [hold.body.id],
+      );
       expect(released).to.have.length(1);
       // Nothing is left for the sweeper to trip over: the hold can no longer be confirmed.
-      const confirm = await app.call('POST', `/internal/holds/${hold.body.id}/confirm`, { body: { orderId: 'o-late' } });
-      expect([confirm.status, confirm.body.type]).to.deep.equal([409, 'https://eventtickets.dev/problems/hold-released']);
+      const confirm = await app.call('POST', `/internal/holds/${hold.body.id}/confirm`, {
+        body: { orderId: 'o-late' },
+      });
+      expect([confirm.status, confirm.body.type]).to.deep.equal([
+        409,
+        'https://eventtickets.dev/problems/hold-released',
+      ]);
     } finally {
       resume();
       await slow.stop();
@@ -160,14 +294,29 @@ describe('inventory: catalog events through the bus (real Postgres + Redis Strea
     expect(snap.status).to.equal('cancelled');
     expect(Object.values(snap.seats)).to.deep.equal(['void', 'void', 'void', 'void']);
     expect(snap.ga.map((g: { remaining: number }) => g.remaining)).to.deep.equal([0]);
-    const refused = await app.call('POST', '/api/holds', { as: buyer('u1'), body: { eventId: ev.eventId, seats: ['s001'] } });
-    expect([refused.status, refused.body.type]).to.deep.equal([409, 'https://eventtickets.dev/problems/event-cancelled']);
+    const refused = await app.call('POST', '/api/holds', {
+      as: buyer('u1'),
+      body: { eventId: ev.eventId, seats: ['s001'] },
+    });
+    expect([refused.status, refused.body.type]).to.deep.equal([
+      409,
+      'https://eventtickets.dev/problems/event-cancelled',
+    ]);
 
     // A publication after the cancellation that adds a seat adds it void, and says so live.
-    await deliver('event.published', { ...ev, seats: [...ev.seats, { seatId: 's999', label: 'Z1', section: null, row: null, tierId: 'std', x: null, y: null }] });
-    const [seat] = await query(app.deps, "SELECT status FROM seats WHERE event_id = $1 AND seat_id = 's999'", [ev.eventId]);
+    await deliver('event.published', {
+      ...ev,
+      seats: [...ev.seats, { seatId: 's999', label: 'Z1', section: null, row: null, tierId: 'std', x: null, y: null }],
+    });
+    const [seat] = await query(app.deps, "SELECT status FROM seats WHERE event_id = $1 AND seat_id = 's999'", [
+      ev.eventId,
+    ]);
     expect(seat.status).to.equal('void');
-    const [change] = await query(app.deps, 'SELECT change FROM availability_changes WHERE event_id = $1 ORDER BY seq DESC LIMIT 1', [ev.eventId]);
+    const [change] = await query(
+      app.deps,
+      'SELECT change FROM availability_changes WHERE event_id = $1 ORDER BY seq DESC LIMIT 1',
+      [ev.eventId],
+    );
     expect(change.change.seats).to.deep.equal({ s999: 'void' });
   });
 });

@@ -3,8 +3,26 @@
 // expiry loop) listening on its own port, so several of them share state only through Postgres and Redis.
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { createContract, createLogger, listen, loadConfig, migrate, withTransaction, type Contract, type EventPayload, type RunningServer } from '@eventtickets/platform';
-import { createContractClient, createTestDatabase, dropTestDatabase, requireRedis, uniqueSuffix, type Call, type TestIdentity } from '@eventtickets/platform/testing';
+import {
+  createContract,
+  createLogger,
+  listen,
+  loadConfig,
+  migrate,
+  withTransaction,
+  type Contract,
+  type EventPayload,
+  type RunningServer,
+} from '@eventtickets/platform';
+import {
+  createContractClient,
+  createTestDatabase,
+  dropTestDatabase,
+  requireRedis,
+  uniqueSuffix,
+  type Call,
+  type TestIdentity,
+} from '@eventtickets/platform/testing';
 import { configSchema, type InventoryConfig } from '../src/config.ts';
 import { createDeps, type DepsOverrides, type InventoryDeps } from '../src/deps.ts';
 import { migrations } from '../src/db/migrations.ts';
@@ -41,7 +59,10 @@ export async function suiteConfig(ctx: Mocha.Context, env: Record<string, string
 }
 
 export async function startInstance(config: InventoryConfig, overrides: DepsOverrides = {}): Promise<Instance> {
-  const deps = createDeps(config, { logger: createLogger('inventory', { level: process.env.TEST_LOG_LEVEL ?? 'silent' }), ...overrides });
+  const deps = createDeps(config, {
+    logger: createLogger('inventory', { level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+    ...overrides,
+  });
   await migrate(deps.db, migrations);
   const app = await createApp(deps);
   const workers = await startWorkers(deps);
@@ -52,12 +73,13 @@ export async function startInstance(config: InventoryConfig, overrides: DepsOver
     call: createContractClient(server.url, await getContract()),
     deps,
     server,
-    stop: () => (stopped ??= (async () => {
-      deps.lifecycle.shutdown();
-      await server.close(2_000);
-      await workers.stop();
-      await deps.close();
-    })()),
+    stop: () =>
+      (stopped ??= (async () => {
+        deps.lifecycle.shutdown();
+        await server.close(2_000);
+        await workers.stop();
+        await deps.close();
+      })()),
   };
 }
 
@@ -76,7 +98,9 @@ export async function schemaErrors(schema: string, value: unknown): Promise<stri
   const c = await getContract();
   const ajv = (c.api.validator as any).getAjv('responseValidator');
   const validate = ajv.compile({ $ref: `#/components/schemas/${schema}`, components: c.document.components });
-  return validate(value) ? [] : (validate.errors as { instancePath: string; message: string }[]).map((e) => `${e.instancePath} ${e.message}`);
+  return validate(value)
+    ? []
+    : (validate.errors as { instancePath: string; message: string }[]).map((e) => `${e.instancePath} ${e.message}`);
 }
 
 /** The signed-in buyer the gateway would forward (identity headers). */
@@ -85,7 +109,16 @@ export function buyer(userId: string): TestIdentity {
 }
 
 /** A published event as catalog announces it: `seats` seats A1..An in two tiers, optional GA area. */
-export function eventPayload(opts: { seats?: number; ga?: number; maxSeatsPerOrder?: number; reservationMinutes?: number; salesStartAt?: string; salesEndAt?: string } = {}): EventPayload<'event.published'> {
+export function eventPayload(
+  opts: {
+    seats?: number;
+    ga?: number;
+    maxSeatsPerOrder?: number;
+    reservationMinutes?: number;
+    salesStartAt?: string;
+    salesEndAt?: string;
+  } = {},
+): EventPayload<'event.published'> {
   const eventId = `ev-${randomUUID()}`;
   const n = opts.seats ?? 50;
   return {
@@ -105,7 +138,15 @@ export function eventPayload(opts: { seats?: number; ga?: number; maxSeatsPerOrd
       { tierId: 'std', name: 'Standard', amount: 4550, currency: 'EUR' },
       { tierId: 'vip', name: 'VIP', amount: 12000, currency: 'EUR' },
     ],
-    seats: Array.from({ length: n }, (_, i) => ({ seatId: `s${String(i + 1).padStart(3, '0')}`, label: `A${i + 1}`, section: 'Stalls', row: 'A', tierId: i < 10 ? 'vip' : 'std', x: i * 10, y: 0 })),
+    seats: Array.from({ length: n }, (_, i) => ({
+      seatId: `s${String(i + 1).padStart(3, '0')}`,
+      label: `A${i + 1}`,
+      section: 'Stalls',
+      row: 'A',
+      tierId: i < 10 ? 'vip' : 'std',
+      x: i * 10,
+      y: 0,
+    })),
     gaAreas: opts.ga ? [{ areaId: 'floor', name: 'Floor', tierId: 'std', capacity: opts.ga }] : [],
   };
 }

@@ -5,7 +5,17 @@
 import { expect } from 'chai';
 import type { Locker } from '@eventtickets/platform';
 import type { InventoryConfig } from '../src/config.ts';
-import { buyer, dropDatabase, eventPayload, publishEvent, query, startInstance, suiteConfig, type CallResult, type Instance } from './helpers.ts';
+import {
+  buyer,
+  dropDatabase,
+  eventPayload,
+  publishEvent,
+  query,
+  startInstance,
+  suiteConfig,
+  type CallResult,
+  type Instance,
+} from './helpers.ts';
 import { waitFor } from '@eventtickets/platform/testing';
 
 const noLock: Locker = { withLocks: (_keys, _ttl, fn) => fn({ signal: new AbortController().signal }) };
@@ -33,10 +43,18 @@ describe('inventory: retry-safe holds with Idempotency-Key (real Postgres + Redi
     return inst.call('POST', '/api/holds', { as: buyer(user), body, headers: key ? { 'idempotency-key': key } : {} });
   }
   async function holdsOf(eventId: string) {
-    return query<{ hold_id: string; user_id: string }>(app.deps, 'SELECT hold_id, user_id FROM holds WHERE event_id = $1 ORDER BY created_at', [eventId]);
+    return query<{ hold_id: string; user_id: string }>(
+      app.deps,
+      'SELECT hold_id, user_id FROM holds WHERE event_id = $1 ORDER BY created_at',
+      [eventId],
+    );
   }
   async function heldSeats(eventId: string) {
-    return query<{ seat_id: string; hold_id: string }>(app.deps, "SELECT seat_id, hold_id FROM seats WHERE event_id = $1 AND status <> 'available' ORDER BY seat_id", [eventId]);
+    return query<{ seat_id: string; hold_id: string }>(
+      app.deps,
+      "SELECT seat_id, hold_id FROM seats WHERE event_id = $1 AND status <> 'available' ORDER BY seat_id",
+      [eventId],
+    );
   }
   async function seq(eventId: string): Promise<number> {
     return (await app.call('GET', `/api/events/${eventId}/availability`)).body.seq;
@@ -64,25 +82,36 @@ describe('inventory: retry-safe holds with Idempotency-Key (real Postgres + Redi
     expect(retry.body).to.deep.equal(first.body);
 
     expect(await holdsOf(ev.eventId)).to.deep.equal([{ hold_id: first.body.id, user_id: 'retry-user' }]);
-    expect(await heldSeats(ev.eventId)).to.deep.equal([{ seat_id: 's001', hold_id: first.body.id }, { seat_id: 's003', hold_id: first.body.id }]);
+    expect(await heldSeats(ev.eventId)).to.deep.equal([
+      { seat_id: 's001', hold_id: first.body.id },
+      { seat_id: 's003', hold_id: first.body.id },
+    ]);
     const [ga] = await query(app.deps, 'SELECT held FROM ga_areas WHERE event_id = $1', [ev.eventId]);
     expect(ga.held).to.equal(2);
     expect(await seq(ev.eventId)).to.equal(seqAfterFirst);
-    expect((await query(app.deps, "SELECT 1 FROM outbox WHERE type = 'hold.created' AND aggregate_id = $1", [first.body.id]))).to.have.length(1);
-    expect(await holdsCreatedMetric(app) - createdBefore).to.equal(1);
+    expect(
+      await query(app.deps, "SELECT 1 FROM outbox WHERE type = 'hold.created' AND aggregate_id = $1", [first.body.id]),
+    ).to.have.length(1);
+    expect((await holdsCreatedMetric(app)) - createdBefore).to.equal(1);
 
     // A replay takes no seat lock: even with the seats locked elsewhere on every master it is answered at once.
     const lockKey = (seat: string) => `${config.REDIS_PREFIX}lock:seat:${ev.eventId}:${seat}`;
     await Promise.all(app.deps.redis.map((r) => r.set(lockKey('s001'), 'elsewhere', 'PX', 60_000)));
     const locked = await hold(app, 'retry-user', body, 'retry-key-0001');
-    expect([locked.status, locked.body.id, locked.headers.get('idempotent-replayed')]).to.deep.equal([201, first.body.id, 'true']);
+    expect([locked.status, locked.body.id, locked.headers.get('idempotent-replayed')]).to.deep.equal([
+      201,
+      first.body.id,
+      'true',
+    ]);
     await Promise.all(app.deps.redis.map((r) => r.del(lockKey('s001'))));
 
     // The replay is the response as created; GET shows the hold as it is now.
     expect((await app.call('DELETE', `/api/holds/${first.body.id}`, { as: buyer('retry-user') })).status).to.equal(204);
     const afterRelease = await hold(app, 'retry-user', body, 'retry-key-0001');
     expect([afterRelease.status, afterRelease.body]).to.deep.equal([201, first.body]);
-    expect((await app.call('GET', `/api/holds/${first.body.id}`, { as: buyer('retry-user') })).body.status).to.equal('released');
+    expect((await app.call('GET', `/api/holds/${first.body.id}`, { as: buyer('retry-user') })).body.status).to.equal(
+      'released',
+    );
     expect(await heldSeats(ev.eventId)).to.deep.equal([]);
     expect(await holdsOf(ev.eventId)).to.have.length(1);
   });
@@ -92,7 +121,9 @@ describe('inventory: retry-safe holds with Idempotency-Key (real Postgres + Redi
     const ev = eventPayload({ seats: 10 });
     await publishEvent(app.deps, ev);
     const body = { eventId: ev.eventId, seats: ['s004', 's005'] };
-    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => hold(i % 2 ? second : app, 'racer', body, 'race-key-0001')));
+    const results = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => hold(i % 2 ? second : app, 'racer', body, 'race-key-0001')),
+    );
     const holds = await holdsOf(ev.eventId);
     expect(holds).to.have.length(1);
     const holdId = holds[0]!.hold_id;
@@ -107,15 +138,23 @@ describe('inventory: retry-safe holds with Idempotency-Key (real Postgres + Redi
       const again = await hold(app, 'racer', body, 'race-key-0001');
       expect([again.status, again.body.id]).to.deep.equal([201, holdId]);
     }
-    expect(await heldSeats(ev.eventId)).to.deep.equal([{ seat_id: 's004', hold_id: holdId }, { seat_id: 's005', hold_id: holdId }]);
+    expect(await heldSeats(ev.eventId)).to.deep.equal([
+      { seat_id: 's004', hold_id: holdId },
+      { seat_id: 's005', hold_id: holdId },
+    ]);
   });
 
   it('10 concurrent duplicates with no lock at all and a pause before the write still create one hold (the key row decides)', async () => {
-    const unlocked = await replica({ locker: noLock, hooks: { beforeWrite: () => new Promise((r) => setTimeout(r, 30)) } });
+    const unlocked = await replica({
+      locker: noLock,
+      hooks: { beforeWrite: () => new Promise((r) => setTimeout(r, 30)) },
+    });
     const ev = eventPayload({ seats: 10, ga: 10 });
     await publishEvent(app.deps, ev);
     const body = { eventId: ev.eventId, seats: ['s001'], ga: [{ areaId: 'floor', quantity: 3 }] };
-    const results = await Promise.all(Array.from({ length: 10 }, () => hold(unlocked, 'nolock-user', body, 'nolock-key-0001')));
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () => hold(unlocked, 'nolock-user', body, 'nolock-key-0001')),
+    );
     expect(results.map((r) => r.status)).to.deep.equal(Array(10).fill(201));
     const holds = await holdsOf(ev.eventId);
     expect(holds).to.have.length(1);
@@ -130,7 +169,13 @@ describe('inventory: retry-safe holds with Idempotency-Key (real Postgres + Redi
     const firstPaused = new Promise<void>((r) => (releaseFirst = r));
     let paused = 0;
     // The first attempt stops inside its transaction, after the write, with its Redlock seat locks held.
-    const slow = await replica({ hooks: { beforeCommit: async () => { if (paused++ === 0) await firstPaused; } } });
+    const slow = await replica({
+      hooks: {
+        beforeCommit: async () => {
+          if (paused++ === 0) await firstPaused;
+        },
+      },
+    });
     const ev = eventPayload({ seats: 10 });
     await publishEvent(app.deps, ev);
     const body = { eventId: ev.eventId, seats: ['s007'] };
@@ -138,8 +183,16 @@ describe('inventory: retry-safe holds with Idempotency-Key (real Postgres + Redi
     await waitFor('the first attempt paused before its write', async () => paused === 1);
     const retry = hold(app, 'patient', body, 'slow-key-0001');
     // The retry cannot get the locks; it then waits on the first attempt's uncommitted key row.
-    await waitFor('the retry waiting on the first attempt\'s key row', async () => (await query(app.deps,
-      "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'INSERT INTO idempotency_keys%'")).length > 0);
+    await waitFor(
+      "the retry waiting on the first attempt's key row",
+      async () =>
+        (
+          await query(
+            app.deps,
+            "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'INSERT INTO idempotency_keys%'",
+          )
+        ).length > 0,
+    );
     releaseFirst();
     const [a, b] = await Promise.all([first, retry]);
     expect([a.status, a.headers.get('idempotent-replayed')]).to.deep.equal([201, null]);
@@ -154,16 +207,24 @@ describe('inventory: retry-safe holds with Idempotency-Key (real Postgres + Redi
     const first = await hold(app, 'reuser', { eventId: ev.eventId, seats: ['s001'] }, 'reuse-key-0001');
     expect(first.status).to.equal(201);
     const seqBefore = await seq(ev.eventId);
-    for (const other of [{ eventId: ev.eventId, seats: ['s002'] }, { eventId: ev.eventId, seats: ['s001', 's002'] }]) {
+    for (const other of [
+      { eventId: ev.eventId, seats: ['s002'] },
+      { eventId: ev.eventId, seats: ['s001', 's002'] },
+    ]) {
       const res = await hold(app, 'reuser', other, 'reuse-key-0001');
-      expect([res.status, res.body.type]).to.deep.equal([422, 'https://eventtickets.dev/problems/idempotency-key-reused']);
+      expect([res.status, res.body.type]).to.deep.equal([
+        422,
+        'https://eventtickets.dev/problems/idempotency-key-reused',
+      ]);
       expect(res.headers.get('content-type')).to.match(/^application\/problem\+json/);
     }
     expect(await heldSeats(ev.eventId)).to.deep.equal([{ seat_id: 's001', hold_id: first.body.id }]);
     expect(await holdsOf(ev.eventId)).to.have.length(1);
     expect(await seq(ev.eventId)).to.equal(seqBefore);
     // the original request under that key still replays
-    expect((await hold(app, 'reuser', { eventId: ev.eventId, seats: ['s001'] }, 'reuse-key-0001')).body.id).to.equal(first.body.id);
+    expect((await hold(app, 'reuser', { eventId: ev.eventId, seats: ['s001'] }, 'reuse-key-0001')).body.id).to.equal(
+      first.body.id,
+    );
   });
 
   it('keys are per user: two users with the same key get their own holds', async () => {
@@ -187,7 +248,11 @@ describe('inventory: retry-safe holds with Idempotency-Key (real Postgres + Redi
     const first = await hold(app, 'plain', body);
     expect([first.status, first.headers.get('idempotent-replayed')]).to.deep.equal([201, null]);
     const repeat = await hold(app, 'plain', body);
-    expect([repeat.status, repeat.body.type, repeat.body.unavailableSeats]).to.deep.equal([409, 'https://eventtickets.dev/problems/seats-unavailable', ['s001', 's002']]);
+    expect([repeat.status, repeat.body.type, repeat.body.unavailableSeats]).to.deep.equal([
+      409,
+      'https://eventtickets.dev/problems/seats-unavailable',
+      ['s001', 's002'],
+    ]);
     for (const bad of ['short', 'has space in it', 'x'.repeat(129)]) {
       const res = await hold(app, 'plain', { eventId: ev.eventId, seats: ['s003'] }, bad);
       expect(res.status, bad).to.equal(400);
@@ -202,11 +267,18 @@ describe('inventory: retry-safe holds with Idempotency-Key (real Postgres + Redi
     const blocker = await hold(app, 'blocker', { eventId: ev.eventId, seats: ['s001'] });
     const body = { eventId: ev.eventId, seats: ['s001'] };
     const refused = await hold(app, 'waiter', body, 'wait-key-0001');
-    expect([refused.status, refused.body.type]).to.deep.equal([409, 'https://eventtickets.dev/problems/seats-unavailable']);
+    expect([refused.status, refused.body.type]).to.deep.equal([
+      409,
+      'https://eventtickets.dev/problems/seats-unavailable',
+    ]);
     expect(await query(app.deps, 'SELECT 1 FROM idempotency_keys WHERE scope = $1', ['waiter'])).to.have.length(0);
     await app.call('DELETE', `/api/holds/${blocker.body.id}`, { as: buyer('blocker') });
     const later = await hold(app, 'waiter', body, 'wait-key-0001');
-    expect([later.status, later.headers.get('idempotent-replayed'), later.body.userId]).to.deep.equal([201, null, 'waiter']);
+    expect([later.status, later.headers.get('idempotent-replayed'), later.body.userId]).to.deep.equal([
+      201,
+      null,
+      'waiter',
+    ]);
   });
 
   it('the expiry worker forgets keys older than IDEMPOTENCY_KEY_RETENTION_MS and keeps young ones', async () => {
@@ -214,10 +286,20 @@ describe('inventory: retry-safe holds with Idempotency-Key (real Postgres + Redi
     await publishEvent(app.deps, ev);
     await hold(app, 'pruned', { eventId: ev.eventId, seats: ['s001'] }, 'old-key-00001');
     await hold(app, 'pruned', { eventId: ev.eventId, seats: ['s002'] }, 'young-key-0001');
-    await query(app.deps, "UPDATE idempotency_keys SET created_at = now() - interval '25 hours' WHERE scope = 'pruned' AND key = 'old-key-00001'");
+    await query(
+      app.deps,
+      "UPDATE idempotency_keys SET created_at = now() - interval '25 hours' WHERE scope = 'pruned' AND key = 'old-key-00001'",
+    );
     // A replica prunes on its first sweep (then once a minute).
     await replica();
-    await waitFor('the old key pruned', async () => (await query(app.deps, "SELECT 1 FROM idempotency_keys WHERE scope = 'pruned' AND key = 'old-key-00001'")).length === 0);
-    expect(await query(app.deps, "SELECT key FROM idempotency_keys WHERE scope = 'pruned'")).to.deep.equal([{ key: 'young-key-0001' }]);
+    await waitFor(
+      'the old key pruned',
+      async () =>
+        (await query(app.deps, "SELECT 1 FROM idempotency_keys WHERE scope = 'pruned' AND key = 'old-key-00001'"))
+          .length === 0,
+    );
+    expect(await query(app.deps, "SELECT key FROM idempotency_keys WHERE scope = 'pruned'")).to.deep.equal([
+      { key: 'young-key-0001' },
+    ]);
   });
 });

@@ -26,12 +26,21 @@ describe('inventory: single-node in-memory mode (real Postgres, no Redis)', func
   it('materialises from the Postgres bus, holds, streams and refuses a double hold', async () => {
     const ev = eventPayload({ seats: 5 });
     const id = randomUUID();
-    await withTransaction(app.deps.db, (t) => enqueueEvent(app.deps.db, t, { id, type: 'event.published', aggregateId: ev.eventId, payload: ev }));
-    await waitFor('event.published processed from the Postgres bus', async () => (await query(app.deps, 'SELECT 1 FROM processed_events WHERE event_id = $1', [id])).length > 0);
+    await withTransaction(app.deps.db, (t) =>
+      enqueueEvent(app.deps.db, t, { id, type: 'event.published', aggregateId: ev.eventId, payload: ev }),
+    );
+    await waitFor(
+      'event.published processed from the Postgres bus',
+      async () => (await query(app.deps, 'SELECT 1 FROM processed_events WHERE event_id = $1', [id])).length > 0,
+    );
 
     const live = await openSse(`${app.url}/api/events/${ev.eventId}/availability/stream`);
     expect((await live.next()).event).to.equal('snapshot');
-    const results = await Promise.all(['a', 'b', 'c'].map((u) => app.call('POST', '/api/holds', { as: buyer(u), body: { eventId: ev.eventId, seats: ['s001', 's002'] } })));
+    const results = await Promise.all(
+      ['a', 'b', 'c'].map((u) =>
+        app.call('POST', '/api/holds', { as: buyer(u), body: { eventId: ev.eventId, seats: ['s001', 's002'] } }),
+      ),
+    );
     expect(results.filter((r) => r.status === 201)).to.have.length(1);
     expect(results.filter((r) => r.status !== 201).every((r) => [409, 503].includes(r.status))).to.equal(true);
     expect(await live.next()).to.deep.include({ event: 'change', id: '1' });

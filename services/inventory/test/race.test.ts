@@ -5,11 +5,21 @@ import { expect } from 'chai';
 import type { Locker } from '@eventtickets/platform';
 import type { InventoryConfig } from '../src/config.ts';
 import type { HoldHooks } from '../src/use-cases/holds.ts';
-import { buyer, dropDatabase, eventPayload, publishEvent, query, startInstance, suiteConfig, type CallResult, type Instance } from './helpers.ts';
+import {
+  buyer,
+  dropDatabase,
+  eventPayload,
+  publishEvent,
+  query,
+  startInstance,
+  suiteConfig,
+  type CallResult,
+  type Instance,
+} from './helpers.ts';
 
 /** Deterministic pseudo-random numbers so a failure can be replayed. */
 function rng(seed: number): () => number {
-  return () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+  return () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
 }
 
 /** Overlapping requests: windows of 2..4 neighbouring seats over s001..s050. */
@@ -44,11 +54,23 @@ function overlapDetector(pauseMs: (i: number) => number): { hooks: HoldHooks; ov
 const noLock: Locker = { withLocks: (_keys, _ttl, fn) => fn({ signal: new AbortController().signal }) };
 
 async function race(instances: Instance[], eventId: string, requests: string[][]): Promise<CallResult[]> {
-  return Promise.all(requests.map((seats, i) => instances[i % instances.length]!.call('POST', '/api/holds', { as: buyer(`racer-${i}`), body: { eventId, seats } })));
+  return Promise.all(
+    requests.map((seats, i) =>
+      instances[i % instances.length]!.call('POST', '/api/holds', {
+        as: buyer(`racer-${i}`),
+        body: { eventId, seats },
+      }),
+    ),
+  );
 }
 
 /** Every invariant the race must leave intact; returns the counts by status. */
-async function checkInvariant(inst: Instance, eventId: string, requests: string[][], results: CallResult[]): Promise<Record<number, number>> {
+async function checkInvariant(
+  inst: Instance,
+  eventId: string,
+  requests: string[][],
+  results: CallResult[],
+): Promise<Record<number, number>> {
   const byStatus: Record<number, number> = {};
   const granted = new Map<string, string>(); // seat → hold id from a 201
   results.forEach((res, i) => {
@@ -62,11 +84,19 @@ async function checkInvariant(inst: Instance, eventId: string, requests: string[
       }
     }
   });
-  const seats = await query<{ seat_id: string; status: string; hold_id: string | null }>(inst.deps, 'SELECT seat_id, status, hold_id FROM seats WHERE event_id = $1', [eventId]);
+  const seats = await query<{ seat_id: string; status: string; hold_id: string | null }>(
+    inst.deps,
+    'SELECT seat_id, status, hold_id FROM seats WHERE event_id = $1',
+    [eventId],
+  );
   const dbHeld = new Map(seats.filter((s) => s.status === 'held').map((s) => [s.seat_id, s.hold_id!]));
   // every 201 is backed by the database, and the database holds nothing a 201 did not report
   expect(Object.fromEntries(dbHeld)).to.deep.equal(Object.fromEntries(granted));
-  const holds = await query<{ hold_id: string; n: string }>(inst.deps, 'SELECT h.hold_id, count(hs.seat_id) AS n FROM holds h JOIN hold_seats hs USING (hold_id) WHERE h.event_id = $1 GROUP BY h.hold_id', [eventId]);
+  const holds = await query<{ hold_id: string; n: string }>(
+    inst.deps,
+    'SELECT h.hold_id, count(hs.seat_id) AS n FROM holds h JOIN hold_seats hs USING (hold_id) WHERE h.event_id = $1 GROUP BY h.hold_id',
+    [eventId],
+  );
   expect(holds).to.have.length(byStatus[201] ?? 0);
   results.forEach((res, i) => {
     if (res.status === 409) {
@@ -95,7 +125,12 @@ describe('inventory: the seat invariant under concurrent holds (3 replicas, real
     for (const c of configs) await dropDatabase(c);
   });
 
-  async function replicas(ctx: Mocha.Context, n: number, env: Record<string, string> = {}, overrides: Parameters<typeof startInstance>[1] = {}): Promise<Instance[]> {
+  async function replicas(
+    ctx: Mocha.Context,
+    n: number,
+    env: Record<string, string> = {},
+    overrides: Parameters<typeof startInstance>[1] = {},
+  ): Promise<Instance[]> {
     const config = await suiteConfig(ctx, env);
     configs.push(config);
     running = [];
@@ -147,8 +182,14 @@ describe('inventory: the seat invariant under concurrent holds (3 replicas, real
     await publishEvent(instances[0]!.deps, ev);
     const next = rng(5);
     const quantities = Array.from({ length: 100 }, () => 1 + Math.floor(next() * 4));
-    const results = await Promise.all(quantities.map((quantity, i) =>
-      instances[i % 3]!.call('POST', '/api/holds', { as: buyer(`ga-${i}`), body: { eventId: ev.eventId, ga: [{ areaId: 'floor', quantity }] } })));
+    const results = await Promise.all(
+      quantities.map((quantity, i) =>
+        instances[i % 3]!.call('POST', '/api/holds', {
+          as: buyer(`ga-${i}`),
+          body: { eventId: ev.eventId, ga: [{ areaId: 'floor', quantity }] },
+        }),
+      ),
+    );
     let granted = 0;
     results.forEach((res, i) => {
       // No lock queue in front of a counter: every request is answered by the database, never seats-busy.
@@ -160,26 +201,46 @@ describe('inventory: the seat invariant under concurrent holds (3 replicas, real
         expect(res.body.areas[0].remaining, 'refused while enough places remained').to.be.lessThan(quantities[i]!);
       }
     });
-    const [area] = await query(instances[0]!.deps, 'SELECT capacity, held, sold FROM ga_areas WHERE event_id = $1', [ev.eventId]);
+    const [area] = await query(instances[0]!.deps, 'SELECT capacity, held, sold FROM ga_areas WHERE event_id = $1', [
+      ev.eventId,
+    ]);
     expect(area.held).to.equal(granted);
     expect(area.held + area.sold).to.be.at.most(area.capacity);
     expect(granted).to.be.greaterThan(area.capacity - 4); // demand was ~250: at most a few places are left over
-    const over = await instances[1]!.call('POST', '/api/holds', { as: buyer('ga-over'), body: { eventId: ev.eventId, ga: [{ areaId: 'floor', quantity: area.capacity - granted + 1 }] } });
-    expect([over.status, over.body.type]).to.deep.equal([409, 'https://eventtickets.dev/problems/ga-capacity-exceeded']);
-    const [sum] = await query(instances[0]!.deps, 'SELECT coalesce(sum(quantity), 0)::int AS q FROM hold_ga WHERE event_id = $1', [ev.eventId]);
+    const over = await instances[1]!.call('POST', '/api/holds', {
+      as: buyer('ga-over'),
+      body: { eventId: ev.eventId, ga: [{ areaId: 'floor', quantity: area.capacity - granted + 1 }] },
+    });
+    expect([over.status, over.body.type]).to.deep.equal([
+      409,
+      'https://eventtickets.dev/problems/ga-capacity-exceeded',
+    ]);
+    const [sum] = await query(
+      instances[0]!.deps,
+      'SELECT coalesce(sum(quantity), 0)::int AS q FROM hold_ga WHERE event_id = $1',
+      [ev.eventId],
+    );
     expect(sum.q).to.equal(granted);
   });
 
-  for (const [name, overrides] of [['with Redlock', {}], ['without a lock', { locker: noLock }]] as const) {
+  for (const [name, overrides] of [
+    ['with Redlock', {}],
+    ['without a lock', { locker: noLock }],
+  ] as const) {
     it(`seats and GA in one hold: 100 concurrent requests keep both invariants, all or nothing (${name})`, async function () {
       const instances = await replicas(this, 3, {}, overrides);
       const ev = eventPayload({ seats: 50, ga: 60, maxSeatsPerOrder: 10 });
       await publishEvent(instances[0]!.deps, ev);
       const next = rng(11);
       const requests = seatRequests(100, 13).map((seats) => ({ seats, quantity: 1 + Math.floor(next() * 3) }));
-      const results = await Promise.all(requests.map((r, i) => instances[i % 3]!.call('POST', '/api/holds', {
-        as: buyer(`mix-${i}`), body: { eventId: ev.eventId, seats: r.seats, ga: [{ areaId: 'floor', quantity: r.quantity }] },
-      })));
+      const results = await Promise.all(
+        requests.map((r, i) =>
+          instances[i % 3]!.call('POST', '/api/holds', {
+            as: buyer(`mix-${i}`),
+            body: { eventId: ev.eventId, seats: r.seats, ga: [{ areaId: 'floor', quantity: r.quantity }] },
+          }),
+        ),
+      );
       const seatOwner = new Map<string, string>();
       let places = 0;
       results.forEach((res, i) => {
@@ -192,12 +253,20 @@ describe('inventory: the seat invariant under concurrent holds (3 replicas, real
           seatOwner.set(s, res.body.id);
         }
       });
-      const held = await query<{ seat_id: string; hold_id: string }>(instances[0]!.deps, "SELECT seat_id, hold_id FROM seats WHERE event_id = $1 AND status = 'held'", [ev.eventId]);
+      const held = await query<{ seat_id: string; hold_id: string }>(
+        instances[0]!.deps,
+        "SELECT seat_id, hold_id FROM seats WHERE event_id = $1 AND status = 'held'",
+        [ev.eventId],
+      );
       expect(Object.fromEntries(held.map((r) => [r.seat_id, r.hold_id]))).to.deep.equal(Object.fromEntries(seatOwner));
-      const [area] = await query(instances[0]!.deps, 'SELECT capacity, held FROM ga_areas WHERE event_id = $1', [ev.eventId]);
+      const [area] = await query(instances[0]!.deps, 'SELECT capacity, held FROM ga_areas WHERE event_id = $1', [
+        ev.eventId,
+      ]);
       expect(area.held).to.equal(places).and.to.be.at.most(area.capacity);
       // a refused request left nothing behind: only the granted holds exist
-      const [holds] = await query(instances[0]!.deps, 'SELECT count(*)::int AS n FROM holds WHERE event_id = $1', [ev.eventId]);
+      const [holds] = await query(instances[0]!.deps, 'SELECT count(*)::int AS n FROM holds WHERE event_id = $1', [
+        ev.eventId,
+      ]);
       expect(holds.n).to.equal(results.filter((r) => r.status === 201).length);
     });
   }
@@ -208,14 +277,15 @@ describe('inventory: the seat invariant under concurrent holds (3 replicas, real
     await publishEvent(inst!.deps, ev);
     // Each write on its own: the name of the constraint it violated (both are SQLSTATE 23514, so the code alone
     // would not tell them apart), or 'no violation'.
-    const violated = (sql: string) => inst!.deps.db.query(sql, { bind: [ev.eventId] }).then(
-      () => 'no violation',
-      (err) => (err?.parent?.code === '23514' ? err.parent.constraint : `unexpected error: ${err?.message}`),
-    );
+    const violated = (sql: string) =>
+      inst!.deps.db.query(sql, { bind: [ev.eventId] }).then(
+        () => 'no violation',
+        (err) => (err?.parent?.code === '23514' ? err.parent.constraint : `unexpected error: ${err?.message}`),
+      );
     expect(await violated('UPDATE ga_areas SET held = 6 WHERE event_id = $1')).to.equal('ga_within_capacity');
     // a held seat must name its hold (the seats table's unnamed CHECK, which Postgres names seats_check)
     expect(await violated("UPDATE seats SET status = 'held' WHERE event_id = $1")).to.equal('seats_check');
     // and an available seat names none
-    expect(await violated("UPDATE seats SET hold_id = gen_random_uuid() WHERE event_id = $1")).to.equal('seats_check');
+    expect(await violated('UPDATE seats SET hold_id = gen_random_uuid() WHERE event_id = $1')).to.equal('seats_check');
   });
 });

@@ -8,7 +8,18 @@ import type { InventoryConfig } from '../src/config.ts';
 import { createInventoryMetrics } from '../src/metrics.ts';
 import { createAvailabilityHub } from '../src/use-cases/availability-stream.ts';
 import { writeHold } from '../src/use-cases/hold-writes.ts';
-import { buyer, dropDatabase, eventPayload, getContract, publishEvent, query, schemaErrors, startInstance, suiteConfig, type Instance } from './helpers.ts';
+import {
+  buyer,
+  dropDatabase,
+  eventPayload,
+  getContract,
+  publishEvent,
+  query,
+  schemaErrors,
+  startInstance,
+  suiteConfig,
+  type Instance,
+} from './helpers.ts';
 import { openSse, parseSse, waitFor, type SseClient } from '@eventtickets/platform/testing';
 
 describe('inventory: availability stream across replicas (real Postgres + Redis pub/sub)', function () {
@@ -31,7 +42,10 @@ describe('inventory: availability stream across replicas (real Postgres + Redis 
   });
 
   async function stream(inst: Instance, eventId: string, lastEventId?: string): Promise<SseClient> {
-    const c = await openSse(`${inst.url}/api/events/${eventId}/availability/stream`, lastEventId ? { 'last-event-id': lastEventId } : {});
+    const c = await openSse(
+      `${inst.url}/api/events/${eventId}/availability/stream`,
+      lastEventId ? { 'last-event-id': lastEventId } : {},
+    );
     clients.push(c);
     return c;
   }
@@ -49,9 +63,18 @@ describe('inventory: availability stream across replicas (real Postgres + Redis 
     expect(Object.keys(snapshot.data.seats)).to.have.length(20);
     expect(await snapshotContractErrors(snapshot.data)).to.deep.equal([]);
 
-    const hold = (await a.call('POST', '/api/holds', { as: buyer('u1'), body: { eventId: ev.eventId, seats: ['s001'], ga: [{ areaId: 'floor', quantity: 3 }] } })).body;
+    const hold = (
+      await a.call('POST', '/api/holds', {
+        as: buyer('u1'),
+        body: { eventId: ev.eventId, seats: ['s001'], ga: [{ areaId: 'floor', quantity: 3 }] },
+      })
+    ).body;
     const change = await client.next();
-    expect(change).to.deep.equal({ event: 'change', id: '1', data: { eventId: ev.eventId, seq: 1, seats: { s001: 'held' }, ga: [{ areaId: 'floor', remaining: 7 }] } });
+    expect(change).to.deep.equal({
+      event: 'change',
+      id: '1',
+      data: { eventId: ev.eventId, seq: 1, seats: { s001: 'held' }, ga: [{ areaId: 'floor', remaining: 7 }] },
+    });
     expect(await changeContractErrors(change.data)).to.deep.equal([]);
     client.close();
 
@@ -62,7 +85,12 @@ describe('inventory: availability stream across replicas (real Postgres + Redis 
     const first = await resumed.next();
     const second = await resumed.next();
     expect([first.event, first.id, first.data.seats]).to.deep.equal(['change', '2', { s002: 'held', s003: 'held' }]);
-    expect([second.event, second.id, second.data.seats, second.data.ga]).to.deep.equal(['change', '3', { s001: 'available' }, [{ areaId: 'floor', remaining: 10 }]]);
+    expect([second.event, second.id, second.data.seats, second.data.ga]).to.deep.equal([
+      'change',
+      '3',
+      { s001: 'available' },
+      [{ areaId: 'floor', remaining: 10 }],
+    ]);
 
     // And it keeps streaming live changes made on A.
     await a.call('POST', '/api/holds', { as: buyer('u3'), body: { eventId: ev.eventId, seats: ['s010'] } });
@@ -76,13 +104,17 @@ describe('inventory: availability stream across replicas (real Postgres + Redis 
   it('a hold expired by the sweeper of replica A reaches a client of replica B', async () => {
     const ev = eventPayload({ seats: 5 });
     await publishEvent(a.deps, ev);
-    const hold = (await a.call('POST', '/api/holds', { as: buyer('u1'), body: { eventId: ev.eventId, seats: ['s002'] } })).body;
+    const hold = (
+      await a.call('POST', '/api/holds', { as: buyer('u1'), body: { eventId: ev.eventId, seats: ['s002'] } })
+    ).body;
     const client = await stream(b, ev.eventId);
     expect((await client.next()).data.seats.s002).to.equal('held');
     await query(a.deps, "UPDATE holds SET expires_at = now() - interval '1 second' WHERE hold_id = $1", [hold.id]);
     const expired = await client.next(); // the sweepers run every 100 ms in this suite
     expect([expired.event, expired.data.seats]).to.deep.equal(['change', { s002: 'available' }]);
-    expect((await query(a.deps, 'SELECT status FROM holds WHERE hold_id = $1', [hold.id]))[0].status).to.equal('expired');
+    expect((await query(a.deps, 'SELECT status FROM holds WHERE hold_id = $1', [hold.id]))[0].status).to.equal(
+      'expired',
+    );
   });
 
   it('heartbeats flow, and a change whose pub/sub message was lost still arrives with the next heartbeat', async () => {
@@ -94,33 +126,58 @@ describe('inventory: availability stream across replicas (real Postgres + Redis 
     expect((await client.next()).event).to.equal('snapshot');
     expect(await client.next((m) => m.comment === 'ping')).to.have.property('comment', 'ping');
     // A committed hold whose publish never happened (as if Redis dropped the message).
-    await withTransaction(c.deps.db, (t) => writeHold(c.deps.db, t, { eventId: ev.eventId, seats: ['s003'], userId: 'u1', reservationMinutes: 10 }, () => undefined));
-    expect(await client.next()).to.deep.include({ event: 'change', id: '1', data: { eventId: ev.eventId, seq: 1, seats: { s003: 'held' }, ga: [] } });
+    await withTransaction(c.deps.db, (t) =>
+      writeHold(
+        c.deps.db,
+        t,
+        { eventId: ev.eventId, seats: ['s003'], userId: 'u1', reservationMinutes: 10 },
+        () => undefined,
+      ),
+    );
+    expect(await client.next()).to.deep.include({
+      event: 'change',
+      id: '1',
+      data: { eventId: ev.eventId, seq: 1, seats: { s003: 'held' }, ga: [] },
+    });
   });
 
   it('a fresh client gets its snapshot first even when a change arrives while its subscription starts', async () => {
     const ev = eventPayload({ seats: 5 });
     await publishEvent(a.deps, ev);
     await a.call('POST', '/api/holds', { as: buyer('u1'), body: { eventId: ev.eventId, seats: ['s001'] } });
-    const [change] = await query(a.deps, 'SELECT change FROM availability_changes WHERE event_id = $1 AND seq = 1', [ev.eventId]);
+    const [change] = await query(a.deps, 'SELECT change FROM availability_changes WHERE event_id = $1 AND seq = 1', [
+      ev.eventId,
+    ]);
     // A pub/sub whose subscription confirms only after a message was already delivered to it.
     const slowPubSub: PubSub = {
       publish: async () => undefined,
-      subscribe: (_channel, handler) => new Promise((resolve) => setImmediate(() => {
-        handler(JSON.stringify(change.change), _channel);
-        resolve(async () => undefined);
-      })),
+      subscribe: (_channel, handler) =>
+        new Promise((resolve) =>
+          setImmediate(() => {
+            handler(JSON.stringify(change.change), _channel);
+            resolve(async () => undefined);
+          }),
+        ),
       close: async () => undefined,
     };
     const lifecycle = createLifecycle();
     const hub = createAvailabilityHub({
-      db: a.deps.db, pubsub: slowPubSub, logger: createLogger('inventory', { level: 'silent' }), lifecycle, heartbeatMs: 300_000, maxBufferedBytes: 1_048_576,
+      db: a.deps.db,
+      pubsub: slowPubSub,
+      logger: createLogger('inventory', { level: 'silent' }),
+      lifecycle,
+      heartbeatMs: 300_000,
+      maxBufferedBytes: 1_048_576,
       metrics: createInventoryMetrics(createMetrics('inventory').registry, a.deps.db),
     });
     try {
       const { stream: out } = await hub.open(ev.eventId, undefined);
       const messages = await parseSse(out, 1);
-      expect([messages[0]!.event, messages[0]!.id, messages[0]!.data.seats.s001]).to.deep.equal(['snapshot', '1', 'held']);
+      expect([messages[0]!.event, messages[0]!.id, messages[0]!.data.seats.s001]).to.deep.equal([
+        'snapshot',
+        '1',
+        'held',
+      ]);
     } finally {
       lifecycle.shutdown();
     }
@@ -134,7 +191,13 @@ describe('inventory: availability stream across replicas (real Postgres + Redis 
     const lifecycle = createLifecycle();
     const metrics = createInventoryMetrics(createMetrics('inventory').registry, a.deps.db);
     const hub = createAvailabilityHub({
-      db: a.deps.db, pubsub: a.deps.pubsub, logger: createLogger('inventory', { level: 'silent' }), lifecycle, heartbeatMs: 300_000, maxBufferedBytes: 2_048, metrics,
+      db: a.deps.db,
+      pubsub: a.deps.pubsub,
+      logger: createLogger('inventory', { level: 'silent' }),
+      lifecycle,
+      heartbeatMs: 300_000,
+      maxBufferedBytes: 2_048,
+      metrics,
     });
     try {
       const { stream: stalled } = await hub.open(ev.eventId, undefined); // nobody ever reads this one
@@ -142,7 +205,12 @@ describe('inventory: availability stream across replicas (real Postgres + Redis 
       let changes = 0;
       while (!stalled.destroyed) {
         expect(changes, 'the stalled client was never dropped').to.be.lessThan(100);
-        const hold = (await a.call('POST', '/api/holds', { as: buyer('u1'), body: { eventId: ev.eventId, seats: ['s001', 's002'] } })).body;
+        const hold = (
+          await a.call('POST', '/api/holds', {
+            as: buyer('u1'),
+            body: { eventId: ev.eventId, seats: ['s001', 's002'] },
+          })
+        ).body;
         await a.call('DELETE', `/api/holds/${hold.id}`, { as: buyer('u1') });
         changes += 2;
       }
@@ -158,7 +226,8 @@ describe('inventory: availability stream across replicas (real Postgres + Redis 
   it('a Last-Event-ID the change log no longer covers gets a full snapshot', async () => {
     const ev = eventPayload({ seats: 5 });
     await publishEvent(a.deps, ev);
-    for (const seat of ['s001', 's002', 's003']) await a.call('POST', '/api/holds', { as: buyer(`u-${seat}`), body: { eventId: ev.eventId, seats: [seat] } });
+    for (const seat of ['s001', 's002', 's003'])
+      await a.call('POST', '/api/holds', { as: buyer(`u-${seat}`), body: { eventId: ev.eventId, seats: [seat] } });
     await query(a.deps, 'DELETE FROM availability_changes WHERE event_id = $1 AND seq <= 2', [ev.eventId]); // pruned
     const client = await stream(b, ev.eventId, '1');
     const msg = await client.next();
@@ -171,7 +240,9 @@ describe('inventory: availability stream across replicas (real Postgres + Redis 
     expect([res.status, res.body.type]).to.deep.equal([404, 'https://eventtickets.dev/problems/event-not-found']);
     const ev = eventPayload({ seats: 1 });
     await publishEvent(a.deps, ev);
-    const bad = await b.call('GET', `/api/events/${ev.eventId}/availability/stream`, { headers: { 'last-event-id': 'abc' } });
+    const bad = await b.call('GET', `/api/events/${ev.eventId}/availability/stream`, {
+      headers: { 'last-event-id': 'abc' },
+    });
     expect(bad.status).to.equal(400);
   });
 
@@ -186,10 +257,15 @@ describe('inventory: availability stream across replicas (real Postgres + Redis 
     const second = await stream(c, ev.eventId);
     await second.next();
     second.close(); // a client that goes away is dropped
-    await waitFor('the gauge back to one client', async () => /^inventory_sse_clients\{[^}]*\} 1$/m.test(await (await fetch(`${c.url}/metrics`)).text()));
+    await waitFor('the gauge back to one client', async () =>
+      /^inventory_sse_clients\{[^}]*\} 1$/m.test(await (await fetch(`${c.url}/metrics`)).text()),
+    );
     await c.stop();
     await client.ended; // resolves only because the server ended the response
-    const after = await client.next().then(() => 'message', (err: Error) => err.message);
+    const after = await client.next().then(
+      () => 'message',
+      (err: Error) => err.message,
+    );
     expect(after).to.equal('stream ended');
   });
 });

@@ -7,7 +7,11 @@ export const IDENTITY_HEADERS = { userId: 'x-user-id', role: 'x-user-role', emai
 
 export type Role = 'buyer' | 'organizer' | 'admin';
 
-export interface Identity { userId: string; role: Role; email?: string }
+export interface Identity {
+  userId: string;
+  role: Role;
+  email?: string;
+}
 
 export function identityFrom(ctx: Context): Identity | undefined {
   const userId = ctx.get(IDENTITY_HEADERS.userId);
@@ -30,6 +34,7 @@ export function requireIdentity(ctx: Context): Identity {
 
 export function requireRole(ctx: Context, ...roles: Role[]): Identity {
   const identity = requireIdentity(ctx);
-  if (!roles.includes(identity.role) && identity.role !== 'admin') throw problems.forbidden(`Requires role ${roles.join(' or ')}`);
+  if (!roles.includes(identity.role) && identity.role !== 'admin')
+    throw problems.forbidden(`Requires role ${roles.join(' or ')}`);
   return identity;
 }

@@ -26,7 +26,9 @@ export interface ReadCacheOptions {
 }
 
 export function createReadCache(opts: ReadCacheOptions): ReadCache {
-  return opts.redis ? redisCache(opts.redis, opts.prefix, opts.logger) : memoryCache(opts.prefix, opts.maxEntries ?? 1000);
+  return opts.redis
+    ? redisCache(opts.redis, opts.prefix, opts.logger)
+    : memoryCache(opts.prefix, opts.maxEntries ?? 1000);
 }
 
 function redisCache(redis: Redis, prefix: string, logger: Logger): ReadCache {
@@ -41,8 +43,14 @@ function redisCache(redis: Redis, prefix: string, logger: Logger): ReadCache {
   return {
     kind: 'redis',
     get: (key) => soft('get', async () => (await redis.get(prefix + key)) ?? undefined, undefined),
-    set: (key, value, ttl) => soft('set', async () => void (await redis.set(prefix + key, value, 'EX', Math.max(1, Math.round(ttl)))), undefined),
-    del: (...keys) => soft('del', async () => void (keys.length && (await redis.del(...keys.map((k) => prefix + k)))), undefined),
+    set: (key, value, ttl) =>
+      soft(
+        'set',
+        async () => void (await redis.set(prefix + key, value, 'EX', Math.max(1, Math.round(ttl)))),
+        undefined,
+      ),
+    del: (...keys) =>
+      soft('del', async () => void (keys.length && (await redis.del(...keys.map((k) => prefix + k)))), undefined),
     generation: (ns) => soft('generation', async () => Number((await redis.get(`${prefix}gen:${ns}`)) ?? 0), 0),
     // An invalidation must not be lost silently: a failed bump throws so the caller's write reports it.
     bump: async (ns) => void (await redis.incr(`${prefix}gen:${ns}`)),

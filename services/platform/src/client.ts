@@ -27,9 +27,26 @@ export class UpstreamError extends Error {
   readonly status: number;
   readonly expose = false;
 
-  constructor(init: { service: string; kind: UpstreamErrorKind; method: string; path: string; attempts: number; upstreamStatus?: number; problem?: unknown; cause?: unknown }) {
-    const what = init.kind === 'http' ? `answered ${init.upstreamStatus}` : init.kind === 'timeout' ? 'timed out' : 'is unavailable';
-    super(`${init.service} ${what} (${init.method} ${init.path}, ${init.attempts} attempt${init.attempts === 1 ? '' : 's'})`, { cause: init.cause });
+  constructor(init: {
+    service: string;
+    kind: UpstreamErrorKind;
+    method: string;
+    path: string;
+    attempts: number;
+    upstreamStatus?: number;
+    problem?: unknown;
+    cause?: unknown;
+  }) {
+    const what =
+      init.kind === 'http'
+        ? `answered ${init.upstreamStatus}`
+        : init.kind === 'timeout'
+          ? 'timed out'
+          : 'is unavailable';
+    super(
+      `${init.service} ${what} (${init.method} ${init.path}, ${init.attempts} attempt${init.attempts === 1 ? '' : 's'})`,
+      { cause: init.cause },
+    );
     this.name = 'UpstreamError';
     this.service = init.service;
     this.kind = init.kind;
@@ -38,7 +55,8 @@ export class UpstreamError extends Error {
     this.attempts = init.attempts;
     this.upstreamStatus = init.upstreamStatus;
     this.problem = init.problem;
-    this.status = init.kind === 'timeout' ? 504 : init.kind === 'unavailable' || init.upstreamStatus === 503 ? 503 : 502;
+    this.status =
+      init.kind === 'timeout' ? 504 : init.kind === 'unavailable' || init.upstreamStatus === 503 ? 503 : 502;
   }
 
   /** The upstream problem's type, when its body was problem+json. */
@@ -173,7 +191,9 @@ function clientHistogram(registry: prom.Registry): prom.Histogram<'upstream' | '
   );
 }
 
-type AttemptResult = { ok: true; response: ServiceResponse<unknown> } | { ok: false; error: UpstreamError; retryable: boolean; retryAfter?: number };
+type AttemptResult =
+  | { ok: true; response: ServiceResponse<unknown> }
+  | { ok: false; error: UpstreamError; retryable: boolean; retryAfter?: number };
 
 export function createServiceClient(opts: ServiceClientOptions): ServiceClient {
   const baseUrl = opts.baseUrl.replace(/\/+$/, '');
@@ -190,7 +210,13 @@ export function createServiceClient(opts: ServiceClientOptions): ServiceClient {
   }
 
   /** One attempt, in its own CLIENT span whose context is what the upstream sees as parent. */
-  async function attempt(method: string, url: string, path: string, options: RequestOptions, attemptNo: number): Promise<AttemptResult> {
+  async function attempt(
+    method: string,
+    url: string,
+    path: string,
+    options: RequestOptions,
+    attemptNo: number,
+  ): Promise<AttemptResult> {
     const target = new URL(url);
     const span = tracer().startSpan(`${method} ${opts.name}`, {
       kind: SpanKind.CLIENT,
@@ -221,8 +247,9 @@ export function createServiceClient(opts: ServiceClientOptions): ServiceClient {
     const signal = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
     const endTimer = duration?.startTimer({ upstream: opts.name, method });
     let outcome = 'unavailable';
-    const fail = (init: Omit<ConstructorParameters<typeof UpstreamError>[0], 'service' | 'method' | 'path' | 'attempts'>) =>
-      new UpstreamError({ service: opts.name, method, path, attempts: attemptNo, ...init });
+    const fail = (
+      init: Omit<ConstructorParameters<typeof UpstreamError>[0], 'service' | 'method' | 'path' | 'attempts'>,
+    ) => new UpstreamError({ service: opts.name, method, path, attempts: attemptNo, ...init });
     try {
       const res = await fetch(url, { method, headers, body, signal });
       const parsed = await readBody(res);
@@ -248,26 +275,56 @@ export function createServiceClient(opts: ServiceClientOptions): ServiceClient {
       span.recordException(err as Error);
       span.setStatus({ code: SpanStatusCode.ERROR, message: timedOut ? 'timeout' : (err as Error).message });
       // A timed-out call may have been applied upstream and already cost the caller its budget: not retried.
-      return { ok: false, error: fail({ kind: timedOut ? 'timeout' : 'unavailable', cause: err }), retryable: !timedOut };
+      return {
+        ok: false,
+        error: fail({ kind: timedOut ? 'timeout' : 'unavailable', cause: err }),
+        retryable: !timedOut,
+      };
     } finally {
       endTimer?.({ outcome });
       span.end();
     }
   }
 
-  async function request<T = unknown>(method: string, path: string, options: RequestOptions = {}): Promise<ServiceResponse<T>> {
+  async function request<T = unknown>(
+    method: string,
+    path: string,
+    options: RequestOptions = {},
+  ): Promise<ServiceResponse<T>> {
     const verb = method.toUpperCase();
     const url = buildUrl(path, options.query);
-    const maxAttempts = 1 + (isRetryableCall(verb, options.idempotencyKey) ? Math.max(0, options.retries ?? defaultRetries) : 0);
+    const maxAttempts =
+      1 + (isRetryableCall(verb, options.idempotencyKey) ? Math.max(0, options.retries ?? defaultRetries) : 0);
     for (let n = 1; ; n++) {
       const result = await attempt(verb, url, path, options, n);
       if (result.ok) return result.response as ServiceResponse<T>;
       if (!result.retryable || n >= maxAttempts) {
-        opts.logger?.warn({ upstream: opts.name, method: verb, path, kind: result.error.kind, upstreamStatus: result.error.upstreamStatus, attempts: n }, 'upstream call failed');
+        opts.logger?.warn(
+          {
+            upstream: opts.name,
+            method: verb,
+            path,
+            kind: result.error.kind,
+            upstreamStatus: result.error.upstreamStatus,
+            attempts: n,
+          },
+          'upstream call failed',
+        );
         throw result.error;
       }
       const delay = Math.min(maxBackoffMs, result.retryAfter ?? backoffDelay(n, backoffMs, maxBackoffMs));
-      opts.logger?.warn({ upstream: opts.name, method: verb, path, kind: result.error.kind, upstreamStatus: result.error.upstreamStatus, attempt: n, delayMs: Math.round(delay) }, 'retrying upstream call');
+      opts.logger?.warn(
+        {
+          upstream: opts.name,
+          method: verb,
+          path,
+          kind: result.error.kind,
+          upstreamStatus: result.error.upstreamStatus,
+          attempt: n,
+          delayMs: Math.round(delay),
+        },
+        'retrying upstream call',
+      );
       await sleep(delay, options.signal);
     }
   }

@@ -24,15 +24,18 @@ export const baseConfigSchema = z.object({
 });
 
 /** DATABASE_URL: a postgres:// URL. */
-export const databaseUrl = z
-  .string()
-  .refine((v) => /^postgres(ql)?:\/\/.+/.test(v), 'must be a postgres:// URL');
+export const databaseUrl = z.string().refine((v) => /^postgres(ql)?:\/\/.+/.test(v), 'must be a postgres:// URL');
 
 /** REDIS_URL: comma-separated redis:// URLs (one per Redlock master); empty means in-memory mode. */
 export const redisUrls = z
   .string()
   .optional()
-  .transform((v) => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean))
+  .transform((v) =>
+    (v ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  )
   .refine((list) => list.every((u) => /^rediss?:\/\/.+/.test(u)), 'every entry must be a redis:// URL');
 
 /**
@@ -50,9 +53,16 @@ export const dataStoreConfigFields = {
 };
 
 /** The event bus needs a transport: Redis Streams, or the Postgres bus database. Checked at start, not at first use. */
-export function requireRedisOrBusDatabase(config: { REDIS_URL: string[]; BUS_DATABASE_URL?: string }, ctx: z.RefinementCtx): void {
+export function requireRedisOrBusDatabase(
+  config: { REDIS_URL: string[]; BUS_DATABASE_URL?: string },
+  ctx: z.RefinementCtx,
+): void {
   if (config.REDIS_URL.length === 0 && !config.BUS_DATABASE_URL) {
-    ctx.addIssue({ code: 'custom', path: ['REDIS_URL'], message: 'is required (or BUS_DATABASE_URL for the Postgres event bus)' });
+    ctx.addIssue({
+      code: 'custom',
+      path: ['REDIS_URL'],
+      message: 'is required (or BUS_DATABASE_URL for the Postgres event bus)',
+    });
   }
 }
 

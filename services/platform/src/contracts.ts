@@ -26,7 +26,7 @@ function toFieldErrors(errors: any[] | null | undefined): FieldError[] {
     const missing = e.params?.missingProperty;
     const extra = e.params?.additionalProperty;
     const field = [where, missing ?? extra].filter(Boolean).join('.') || '(root)';
-    return { field, message: extra ? 'is not allowed' : e.message ?? 'is invalid' };
+    return { field, message: extra ? 'is not allowed' : (e.message ?? 'is invalid') };
   });
 }
 
@@ -41,7 +41,8 @@ const addFormats = ((addFormatsModule as any).default ?? addFormatsModule) as (a
 function withProblemJsonValidated(definition: any): any {
   const responses: any[] = [...Object.values(definition.components?.responses ?? {})];
   for (const pathItem of Object.values(definition.paths ?? {}) as any[]) {
-    for (const operation of Object.values(pathItem ?? {}) as any[]) responses.push(...Object.values(operation?.responses ?? {}));
+    for (const operation of Object.values(pathItem ?? {}) as any[])
+      responses.push(...Object.values(operation?.responses ?? {}));
   }
   for (const response of responses) {
     const content = response?.content;
@@ -80,7 +81,13 @@ export async function createContract(file: string, opts: ContractOptions = {}): 
       ctx.body = document;
       return;
     }
-    const req = { method: ctx.method, path: ctx.path, headers: ctx.headers as Record<string, string>, query: ctx.query as Record<string, string>, body: (ctx.request as any).body };
+    const req = {
+      method: ctx.method,
+      path: ctx.path,
+      headers: ctx.headers as Record<string, string>,
+      query: ctx.query as Record<string, string>,
+      body: (ctx.request as any).body,
+    };
     const operation = api.matchOperation(req);
     if (!operation) {
       // Every route a service serves is in its contract: anything else is refused before any handler runs.
@@ -89,7 +96,12 @@ export async function createContract(file: string, opts: ContractOptions = {}): 
         api.router.matchOperation(req, true);
       } catch (err) {
         if (String((err as Error).message).startsWith('405')) {
-          throw new HttpProblem(405, 'method-not-allowed', 'Method not allowed', `${ctx.method} is not allowed on ${ctx.path}`);
+          throw new HttpProblem(
+            405,
+            'method-not-allowed',
+            'Method not allowed',
+            `${ctx.method} is not allowed on ${ctx.path}`,
+          );
         }
       }
       throw problems.notFound(`No route for ${ctx.method} ${ctx.path}`);

@@ -32,7 +32,9 @@ export function createDatabase(url: string, opts: { poolMax?: number } = {}): Se
 const MIGRATION_LOCK = 727_001;
 
 async function appliedNames(db: Sequelize): Promise<string[]> {
-  const [table] = await db.query<{ name: string | null }>("SELECT to_regclass('schema_migrations') AS name", { type: QueryTypes.SELECT });
+  const [table] = await db.query<{ name: string | null }>("SELECT to_regclass('schema_migrations') AS name", {
+    type: QueryTypes.SELECT,
+  });
   if (!table?.name) return []; // never migrated: all pending, and readiness creates nothing
   const rows = await db.query<{ name: string }>('SELECT name FROM schema_migrations', { type: QueryTypes.SELECT });
   return rows.map((r) => r.name);
@@ -57,7 +59,11 @@ function umzugFor(db: Sequelize, migrations: Migration[], ran: string[] = []): U
       await db.query('SELECT pg_advisory_xact_lock($1)', { bind: [MIGRATION_LOCK], transaction });
       await db.query('CREATE TABLE IF NOT EXISTS schema_migrations (name varchar(255) PRIMARY KEY)', { transaction });
       // another replica may have applied it while this one waited for the lock
-      const recorded = await db.query('SELECT 1 FROM schema_migrations WHERE name = $1', { type: QueryTypes.SELECT, bind: [migration.name], transaction });
+      const recorded = await db.query('SELECT 1 FROM schema_migrations WHERE name = $1', {
+        type: QueryTypes.SELECT,
+        bind: [migration.name],
+        transaction,
+      });
       if (recorded.length) return;
       await migration.up({ query: (sql) => db.query(sql, { transaction }) });
       await db.query('INSERT INTO schema_migrations (name) VALUES ($1)', { bind: [migration.name], transaction });
@@ -68,9 +74,11 @@ function umzugFor(db: Sequelize, migrations: Migration[], ran: string[] = []): U
     migrations: migrations.map((m) => ({
       name: m.name,
       up: inTransaction(m),
-      down: m.down && (async () => {
-        await db.transaction(async (transaction) => m.down!({ query: (sql) => db.query(sql, { transaction }) }));
-      }),
+      down:
+        m.down &&
+        (async () => {
+          await db.transaction(async (transaction) => m.down!({ query: (sql) => db.query(sql, { transaction }) }));
+        }),
     })),
     context: db,
     storage,
@@ -103,7 +111,11 @@ export function databaseReadiness(db: Sequelize, migrations: Migration[]) {
 }
 
 /** Runs fn in one transaction (committed if it resolves, rolled back if it throws). */
-export function withTransaction<T>(db: Sequelize, fn: (t: Transaction) => Promise<T>, opts: { isolationLevel?: Transaction.ISOLATION_LEVELS } = {}): Promise<T> {
+export function withTransaction<T>(
+  db: Sequelize,
+  fn: (t: Transaction) => Promise<T>,
+  opts: { isolationLevel?: Transaction.ISOLATION_LEVELS } = {},
+): Promise<T> {
   return db.transaction({ isolationLevel: opts.isolationLevel }, fn);
 }
 

@@ -42,7 +42,14 @@ export class HttpProblem extends Error {
   readonly extensions: Record<string, unknown>;
   readonly headers: Record<string, string>;
 
-  constructor(status: number, slug: string, title: string, detail?: string, extensions: Record<string, unknown> = {}, headers: Record<string, string> = {}) {
+  constructor(
+    status: number,
+    slug: string,
+    title: string,
+    detail?: string,
+    extensions: Record<string, unknown> = {},
+    headers: Record<string, string> = {},
+  ) {
     super(detail ?? title);
     this.name = 'HttpProblem';
     this.status = status;
@@ -58,41 +65,66 @@ export class HttpProblem extends Error {
   }
 
   toBody(instance?: string): ProblemBody {
-    return { type: this.type, title: this.title, status: this.status, ...(this.detail ? { detail: this.detail } : {}), ...(instance ? { instance } : {}), ...this.extensions };
+    return {
+      type: this.type,
+      title: this.title,
+      status: this.status,
+      ...(this.detail ? { detail: this.detail } : {}),
+      ...(instance ? { instance } : {}),
+      ...this.extensions,
+    };
   }
 }
 
-export interface FieldError { field: string; message: string }
+export interface FieldError {
+  field: string;
+  message: string;
+}
 
 export const problems = {
   validation: (errors: FieldError[], detail = 'The request does not match the contract') =>
     new HttpProblem(400, 'validation-error', 'Invalid request', detail, { errors }),
   badRequest: (detail: string, slug = 'bad-request') => new HttpProblem(400, slug, 'Bad request', detail),
-  unauthorized: (detail = 'Authentication required', slug = 'unauthorized') => new HttpProblem(401, slug, 'Unauthorized', detail),
+  unauthorized: (detail = 'Authentication required', slug = 'unauthorized') =>
+    new HttpProblem(401, slug, 'Unauthorized', detail),
   forbidden: (detail = 'You may not do this', slug = 'forbidden') => new HttpProblem(403, slug, 'Forbidden', detail),
   notFound: (detail = 'No such resource', slug = 'not-found') => new HttpProblem(404, slug, 'Not found', detail),
-  conflict: (detail: string, slug = 'conflict', extensions: Record<string, unknown> = {}) => new HttpProblem(409, slug, 'Conflict', detail, extensions),
-  unprocessable: (detail: string, slug = 'unprocessable', extensions: Record<string, unknown> = {}) => new HttpProblem(422, slug, 'Unprocessable request', detail, extensions),
+  conflict: (detail: string, slug = 'conflict', extensions: Record<string, unknown> = {}) =>
+    new HttpProblem(409, slug, 'Conflict', detail, extensions),
+  unprocessable: (detail: string, slug = 'unprocessable', extensions: Record<string, unknown> = {}) =>
+    new HttpProblem(422, slug, 'Unprocessable request', detail, extensions),
   tooManyRequests: (retryAfterSeconds: number, detail = 'Too many requests; retry later') =>
     new HttpProblem(429, 'rate-limited', 'Too many requests', detail, {}, { 'Retry-After': String(retryAfterSeconds) }),
   badGateway: (detail = 'The upstream service failed') => new HttpProblem(502, 'bad-gateway', 'Bad gateway', detail),
   unavailable: (detail = 'Service unavailable') => new HttpProblem(503, 'unavailable', 'Service unavailable', detail),
-  gatewayTimeout: (detail = 'The upstream service did not answer in time') => new HttpProblem(504, 'gateway-timeout', 'Gateway timeout', detail),
+  gatewayTimeout: (detail = 'The upstream service did not answer in time') =>
+    new HttpProblem(504, 'gateway-timeout', 'Gateway timeout', detail),
 };
 
 /** Turns anything thrown into a problem: HttpProblem as-is, Koa/http-errors by status, the rest a 500. */
 export function toProblem(err: unknown): { problem: HttpProblem; unexpected: boolean } {
   if (err instanceof HttpProblem) return { problem: err, unexpected: false };
-  const e = err as { status?: number; statusCode?: number; expose?: boolean; message?: string; headers?: Record<string, string> } | null;
+  const e = err as {
+    status?: number;
+    statusCode?: number;
+    expose?: boolean;
+    message?: string;
+    headers?: Record<string, string>;
+  } | null;
   const status = e?.status ?? e?.statusCode;
   if (typeof status === 'number' && status >= 400 && status < 600 && status !== 500) {
-    const [slug, title] = defaultSlugByStatus[status] ?? (status < 500 ? ['bad-request', 'Bad request'] : ['internal', 'Internal server error']);
+    const [slug, title] =
+      defaultSlugByStatus[status] ??
+      (status < 500 ? ['bad-request', 'Bad request'] : ['internal', 'Internal server error']);
     // Only errors that say their message is for clients (http-errors / ctx.throw set expose) show it: a library
     // error that merely carries a status may hold internals (SQL, hosts, paths).
     const detail = e?.expose === true && status < 500 ? e?.message : undefined;
     return { problem: new HttpProblem(status, slug, title, detail, {}, e?.headers ?? {}), unexpected: status >= 500 };
   }
-  return { problem: new HttpProblem(500, 'internal', 'Internal server error', 'An unexpected error occurred'), unexpected: true };
+  return {
+    problem: new HttpProblem(500, 'internal', 'Internal server error', 'An unexpected error occurred'),
+    unexpected: true,
+  };
 }
 
 export function sendProblem(ctx: Context, problem: HttpProblem): void {
@@ -104,7 +136,13 @@ export function sendProblem(ctx: Context, problem: HttpProblem): void {
 
 function emptyStatusProblem(ctx: Context): HttpProblem {
   if (ctx.status === 404) return problems.notFound(`No route for ${ctx.method} ${ctx.path}`);
-  if (ctx.status === 405) return new HttpProblem(405, 'method-not-allowed', 'Method not allowed', `${ctx.method} is not allowed on ${ctx.path}${ctx.response.get('Allow') ? ` (allowed: ${ctx.response.get('Allow')})` : ''}`);
+  if (ctx.status === 405)
+    return new HttpProblem(
+      405,
+      'method-not-allowed',
+      'Method not allowed',
+      `${ctx.method} is not allowed on ${ctx.path}${ctx.response.get('Allow') ? ` (allowed: ${ctx.response.get('Allow')})` : ''}`,
+    );
   return toProblem({ status: ctx.status, expose: false }).problem;
 }
 
@@ -115,7 +153,14 @@ export function errorMiddleware(logger: Logger) {
       await next();
       // An error status set without a body (no route: 404; @koa/router allowedMethods: 405 or 501) still
       // answers problem+json; headers already set (Allow) stay.
-      if (ctx.status >= 400 && defaultSlugByStatus[ctx.status] && ctx.body == null && ctx.respond !== false && ctx.writable) sendProblem(ctx, emptyStatusProblem(ctx));
+      if (
+        ctx.status >= 400 &&
+        defaultSlugByStatus[ctx.status] &&
+        ctx.body == null &&
+        ctx.respond !== false &&
+        ctx.writable
+      )
+        sendProblem(ctx, emptyStatusProblem(ctx));
     } catch (err) {
       const { problem, unexpected } = toProblem(err);
       if (unexpected) logger.error({ err, path: ctx.path, method: ctx.method }, 'unhandled error');

@@ -47,7 +47,17 @@ export function accessLogMiddleware(logger: Logger) {
         const ms = Number(process.hrtime.bigint() - started) / 1e6;
         // logFields: what a handler knows only while handling (the gateway's trace and span ids, where no
         // OpenTelemetry span exists for the mixin to read).
-        logger.info({ method: ctx.method, path: ctx.path, route: ctx.state.routeTemplate, status: ctx.status, durationMs: Math.round(ms * 100) / 100, ...ctx.state.logFields }, 'request');
+        logger.info(
+          {
+            method: ctx.method,
+            path: ctx.path,
+            route: ctx.state.routeTemplate,
+            status: ctx.status,
+            durationMs: Math.round(ms * 100) / 100,
+            ...ctx.state.logFields,
+          },
+          'request',
+        );
       }
     }
   };
@@ -57,15 +67,23 @@ export function accessLogMiddleware(logger: Logger) {
 export function jsonBodyMiddleware(limit = '100kb') {
   const parse = bodyParser({ enableTypes: ['json'], jsonLimit: limit, encoding: 'utf-8' } as any);
   return async function jsonBody(ctx: Context, next: Next): Promise<void> {
-    const hasBody = ['POST', 'PUT', 'PATCH', 'DELETE'].includes(ctx.method) && (Number(ctx.get('content-length') || 0) > 0 || !!ctx.get('transfer-encoding'));
+    const hasBody =
+      ['POST', 'PUT', 'PATCH', 'DELETE'].includes(ctx.method) &&
+      (Number(ctx.get('content-length') || 0) > 0 || !!ctx.get('transfer-encoding'));
     if (hasBody && !ctx.is('application/json', 'application/*+json')) {
-      throw new HttpProblem(415, 'unsupported-media-type', 'Unsupported media type', 'Send the body as application/json');
+      throw new HttpProblem(
+        415,
+        'unsupported-media-type',
+        'Unsupported media type',
+        'Send the body as application/json',
+      );
     }
     try {
       await parse(ctx, async () => undefined);
     } catch (err) {
       const e = err as { status?: number; type?: string };
-      if (e.status === 413) throw new HttpProblem(413, 'payload-too-large', 'Payload too large', `The body exceeds ${limit}`);
+      if (e.status === 413)
+        throw new HttpProblem(413, 'payload-too-large', 'Payload too large', `The body exceeds ${limit}`);
       throw problems.badRequest('The body is not valid JSON', 'malformed-json');
     }
     await next();
@@ -93,7 +111,10 @@ export function createServiceApp(opts: ServiceAppOptions): Koa {
 }
 
 /** Lets long-lived handlers (SSE, consumers) notice that the process is shutting down. */
-export interface Lifecycle { signal: AbortSignal; shutdown: () => void }
+export interface Lifecycle {
+  signal: AbortSignal;
+  shutdown: () => void;
+}
 export function createLifecycle(): Lifecycle {
   const controller = new AbortController();
   return { signal: controller.signal, shutdown: () => controller.abort() };
@@ -208,7 +229,9 @@ export async function runService(opts: RunOptions): Promise<RunningServer> {
       try {
         await Promise.race([
           Promise.resolve().then(closer),
-          new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`a closer did not finish within ${timeoutMs} ms`)), timeoutMs); }),
+          new Promise((_, reject) => {
+            timer = setTimeout(() => reject(new Error(`a closer did not finish within ${timeoutMs} ms`)), timeoutMs);
+          }),
         ]);
       } catch (err) {
         opts.logger.error({ err }, 'error during shutdown');

@@ -34,26 +34,39 @@ const KEY_PATTERN = /^[A-Za-z0-9._:-]{8,128}$/;
 export function idempotencyKeyFrom(ctx: Context, required = false): string | undefined {
   const key = ctx.get('idempotency-key');
   if (!key) {
-    if (required) throw problems.badRequest('This operation needs an Idempotency-Key header', 'idempotency-key-required');
+    if (required)
+      throw problems.badRequest('This operation needs an Idempotency-Key header', 'idempotency-key-required');
     return undefined;
   }
-  if (!KEY_PATTERN.test(key)) throw problems.badRequest('Idempotency-Key must be 8-128 characters of A-Z a-z 0-9 . _ : -', 'idempotency-key-invalid');
+  if (!KEY_PATTERN.test(key))
+    throw problems.badRequest(
+      'Idempotency-Key must be 8-128 characters of A-Z a-z 0-9 . _ : -',
+      'idempotency-key-invalid',
+    );
   return key;
 }
 
 /** Stable hash of what the request asks for (method, path, canonical JSON body). */
 export function requestFingerprint(method: string, path: string, body: unknown): string {
-  return createHash('sha256').update(`${method.toUpperCase()} ${path}\n${canonicalJson(body)}`).digest('hex');
+  return createHash('sha256')
+    .update(`${method.toUpperCase()} ${path}\n${canonicalJson(body)}`)
+    .digest('hex');
 }
 
 function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value ?? null);
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : 1));
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : 1));
   return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
 }
 
-export interface IdempotentResult<T> { status: number; body: T; replayed: boolean }
+export interface IdempotentResult<T> {
+  status: number;
+  body: T;
+  replayed: boolean;
+}
 
 /**
  * Runs `apply` at most once per (scope, key). Must be called inside transaction t, which must also hold the
@@ -72,10 +85,13 @@ export async function runIdempotent<T>(
     { bind: [ref.scope, ref.key, ref.fingerprint], transaction: t },
   )) as [unknown[], unknown];
   if (claimed.length === 0) {
-    const [rows] = (await db.query('SELECT request_hash, status, response FROM idempotency_keys WHERE scope = $1 AND key = $2', {
-      bind: [ref.scope, ref.key],
-      transaction: t,
-    })) as [Array<{ request_hash: string; status: number; response: T }>, unknown];
+    const [rows] = (await db.query(
+      'SELECT request_hash, status, response FROM idempotency_keys WHERE scope = $1 AND key = $2',
+      {
+        bind: [ref.scope, ref.key],
+        transaction: t,
+      },
+    )) as [Array<{ request_hash: string; status: number; response: T }>, unknown];
     const first = rows[0]!;
     if (first.request_hash !== ref.fingerprint) keyReused();
     return { status: first.status, body: first.response, replayed: true };
@@ -90,14 +106,24 @@ export async function runIdempotent<T>(
 
 /** Forgets keys older than maxAgeMs (run periodically; clients retry within minutes, not days). */
 export async function pruneIdempotencyKeys(db: Sequelize, maxAgeMs: number): Promise<number> {
-  const [, meta] = (await db.query(`DELETE FROM idempotency_keys WHERE created_at < now() - ($1::bigint * interval '1 millisecond')`, { bind: [maxAgeMs] })) as [unknown, { rowCount?: number }];
+  const [, meta] = (await db.query(
+    `DELETE FROM idempotency_keys WHERE created_at < now() - ($1::bigint * interval '1 millisecond')`,
+    { bind: [maxAgeMs] },
+  )) as [unknown, { rowCount?: number }];
   return meta?.rowCount ?? 0;
 }
 
-export interface IdempotencyRef { scope: string; key: string; fingerprint: string }
+export interface IdempotencyRef {
+  scope: string;
+  key: string;
+  fingerprint: string;
+}
 
 function keyReused(): never {
-  throw problems.unprocessable('This Idempotency-Key was already used for a different request', 'idempotency-key-reused');
+  throw problems.unprocessable(
+    'This Idempotency-Key was already used for a different request',
+    'idempotency-key-reused',
+  );
 }
 
 /**
@@ -105,7 +131,10 @@ function keyReused(): never {
  * expensive locks (which its own first attempt may still hold). Undefined when the key is unused or its first
  * request has not committed yet; runIdempotent inside the transaction stays the authority.
  */
-export async function committedIdempotentResult<T>(db: Sequelize, ref: IdempotencyRef): Promise<IdempotentResult<T> | undefined> {
+export async function committedIdempotentResult<T>(
+  db: Sequelize,
+  ref: IdempotencyRef,
+): Promise<IdempotentResult<T> | undefined> {
   const rows = await db.query<{ request_hash: string; status: number; response: T }>(
     'SELECT request_hash, status, response FROM idempotency_keys WHERE scope = $1 AND key = $2 AND status IS NOT NULL',
     { bind: [ref.scope, ref.key], type: QueryTypes.SELECT },
@@ -124,7 +153,10 @@ class NotYetApplied extends Error {}
  * transaction. Claiming the key waits on that transaction's uncommitted key row and then returns its result;
  * with no such request the claim is rolled back and undefined is returned.
  */
-export async function awaitConcurrentIdempotentResult<T>(db: Sequelize, ref: IdempotencyRef): Promise<IdempotentResult<T> | undefined> {
+export async function awaitConcurrentIdempotentResult<T>(
+  db: Sequelize,
+  ref: IdempotencyRef,
+): Promise<IdempotentResult<T> | undefined> {
   try {
     return await withTransaction(db, (t) => runIdempotent<T>(db, t, ref, () => Promise.reject(new NotYetApplied())));
   } catch (err) {

@@ -48,7 +48,10 @@ export interface LockerOptions {
 }
 
 /** The part of redlock 5's API used here (its own declarations are unreachable, see the import). */
-interface RedlockLock { expiration: number; release(): Promise<unknown> }
+interface RedlockLock {
+  expiration: number;
+  release(): Promise<unknown>;
+}
 interface RedlockLike {
   acquire(resources: string[], duration: number): Promise<RedlockLock>;
   on(event: 'error', listener: (err: Error) => void): unknown;
@@ -117,7 +120,8 @@ export function createLocker(opts: LockerOptions): Locker {
 
   return {
     async withLocks(keys, ttlMs, fn) {
-      if (!Number.isInteger(ttlMs) || ttlMs <= 0) throw new RangeError(`ttlMs must be a positive integer, got ${ttlMs}`);
+      if (!Number.isInteger(ttlMs) || ttlMs <= 0)
+        throw new RangeError(`ttlMs must be a positive integer, got ${ttlMs}`);
       // Sorted, de-duplicated keys: every caller asks in the same order, so overlapping sets cannot deadlock.
       const sorted = [...new Set(keys)].sort();
       const resources = sorted.map((k) => prefix + k);
@@ -131,10 +135,13 @@ export function createLocker(opts: LockerOptions): Locker {
       if (!lock) throw new LockUnavailableError(sorted);
 
       const controller = new AbortController();
-      const timer = setTimeout(() => {
-        logger.warn({ keys: sorted, ttlMs }, 'lock expired before the operation finished');
-        controller.abort(new LockExpiredError(sorted));
-      }, Math.max(0, lock.expiresAt - Date.now()));
+      const timer = setTimeout(
+        () => {
+          logger.warn({ keys: sorted, ttlMs }, 'lock expired before the operation finished');
+          controller.abort(new LockExpiredError(sorted));
+        },
+        Math.max(0, lock.expiresAt - Date.now()),
+      );
       try {
         return await fn({ signal: controller.signal });
       } finally {

@@ -9,13 +9,41 @@ export type { Logger };
 
 /** Paths never written: passwords, tokens, card data, credentials in headers. */
 export const redactedPaths = [
-  'password', '*.password', '*.*.password', 'newPassword', '*.newPassword',
-  'token', '*.token', 'accessToken', '*.accessToken', 'refreshToken', '*.refreshToken',
-  'cardNumber', '*.cardNumber', '*.*.cardNumber', 'card.number', '*.card.number', 'cvc', '*.cvc', '*.*.cvc',
-  'authorization', '*.authorization', 'headers.authorization', 'req.headers.authorization',
+  'password',
+  '*.password',
+  '*.*.password',
+  'newPassword',
+  '*.newPassword',
+  'token',
+  '*.token',
+  'accessToken',
+  '*.accessToken',
+  'refreshToken',
+  '*.refreshToken',
+  'cardNumber',
+  '*.cardNumber',
+  '*.*.cardNumber',
+  'card.number',
+  '*.card.number',
+  'cvc',
+  '*.cvc',
+  '*.*.cvc',
+  'authorization',
+  '*.authorization',
+  'headers.authorization',
+  'req.headers.authorization',
   // Header objects built in code (fetch/undici options, axios-style configs) keep their capitalisation.
-  'Authorization', '*.Authorization', '*.headers.Authorization', '*.headers.authorization', '*.*.headers.authorization', '*.*.headers.Authorization',
-  'headers.cookie', 'req.headers.cookie', '*.headers["set-cookie"]', 'secret', '*.secret',
+  'Authorization',
+  '*.Authorization',
+  '*.headers.Authorization',
+  '*.headers.authorization',
+  '*.*.headers.authorization',
+  '*.*.headers.Authorization',
+  'headers.cookie',
+  'req.headers.cookie',
+  '*.headers["set-cookie"]',
+  'secret',
+  '*.secret',
 ];
 
 /** `err` as people read it: an Error as type, message and stack (causes appended); a string as that string
@@ -27,7 +55,10 @@ export function serializeError(err: unknown): unknown {
   return redactDeep(err);
 }
 
-export function createLogger(service: string, options: LoggerOptions & { destination?: pino.DestinationStream } = {}): Logger {
+export function createLogger(
+  service: string,
+  options: LoggerOptions & { destination?: pino.DestinationStream } = {},
+): Logger {
   const { destination, ...rest } = options;
   const opts: LoggerOptions = {
     level: process.env.LOG_LEVEL ?? 'info',
@@ -42,7 +73,8 @@ export function createLogger(service: string, options: LoggerOptions & { destina
       logMethod(args, method) {
         const masked: unknown[] = args.map((arg) => (typeof arg === 'string' ? maskCardNumbers(arg) : arg));
         // logger.error(err) alone: pino would take the raw err.message as the message.
-        if (masked[0] instanceof Error && typeof masked[1] !== 'string') masked.splice(1, 0, maskCardNumbers(masked[0].message));
+        if (masked[0] instanceof Error && typeof masked[1] !== 'string')
+          masked.splice(1, 0, maskCardNumbers(masked[0].message));
         method.apply(this, masked as Parameters<typeof method>);
       },
     },

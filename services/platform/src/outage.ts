@@ -6,7 +6,10 @@
 import { symbols } from 'pino';
 import type { Logger } from './logger.ts';
 
-interface Outage { since: number; failing: Set<object> }
+interface Outage {
+  since: number;
+  failing: Set<object>;
+}
 
 const byDestination = new WeakMap<object, Map<string, Outage>>();
 
@@ -56,16 +59,42 @@ export function outageReporter(
   };
 }
 
-const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08006']);
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  '57P01',
+  '57P02',
+  '57P03',
+  '08000',
+  '08001',
+  '08003',
+  '08006',
+]);
 
 /** True for an error that says the database could not be reached (as opposed to a failing statement). */
 export function isConnectionError(err: unknown): boolean {
-  type Cause = { name?: unknown; code?: unknown; message?: unknown; original?: unknown; parent?: unknown; cause?: unknown };
+  type Cause = {
+    name?: unknown;
+    code?: unknown;
+    message?: unknown;
+    original?: unknown;
+    parent?: unknown;
+    cause?: unknown;
+  };
   let e = err as Cause | undefined;
   for (let depth = 0; e && typeof e === 'object' && depth < 5; depth++) {
-    if (typeof e.name === 'string' && /^Sequelize(Connection|HostNotReachable|HostNotFound|AccessDenied)/.test(e.name)) return true;
+    if (typeof e.name === 'string' && /^Sequelize(Connection|HostNotReachable|HostNotFound|AccessDenied)/.test(e.name))
+      return true;
     if (typeof e.code === 'string' && CONNECTION_CODES.has(e.code)) return true;
-    if (typeof e.message === 'string' && /Connection terminated|connection is closed|Client has encountered a connection error/i.test(e.message)) return true;
+    if (
+      typeof e.message === 'string' &&
+      /Connection terminated|connection is closed|Client has encountered a connection error/i.test(e.message)
+    )
+      return true;
     e = (e.original ?? e.parent ?? e.cause) as Cause | undefined;
   }
   return false;
@@ -83,7 +112,12 @@ export interface LoopFailures {
 export function loopFailures(logger: Logger, name: string, outage?: OutageReporter): LoopFailures {
   const member = {};
   const postgres = outage ?? outageReporter(logger, 'postgres');
-  const own = outageReporter(logger, name, {}, { down: 'failing (retrying; logged again when it recovers)', up: 'recovered' });
+  const own = outageReporter(
+    logger,
+    name,
+    {},
+    { down: 'failing (retrying; logged again when it recovers)', up: 'recovered' },
+  );
   return {
     failed(err) {
       if (outage || isConnectionError(err)) postgres.failed(member, err);

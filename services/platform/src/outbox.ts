@@ -62,10 +62,20 @@ export async function enqueueEvent<T extends EventType>(
   const payload = parseEventPayload(event.type, event.payload) as Record<string, unknown>;
   const headers: Record<string, string> = {};
   propagation.inject(context.active(), headers);
-  const row: DomainEvent = { id: event.id ?? randomUUID(), type: event.type, aggregateId: event.aggregateId, payload, occurredAt: new Date().toISOString(), headers };
+  const row: DomainEvent = {
+    id: event.id ?? randomUUID(),
+    type: event.type,
+    aggregateId: event.aggregateId,
+    payload,
+    occurredAt: new Date().toISOString(),
+    headers,
+  };
   await db.query(
     'INSERT INTO outbox (event_id, type, aggregate_id, payload, headers, occurred_at) VALUES ($1, $2, $3, $4, $5, $6)',
-    { transaction, bind: [row.id, row.type, row.aggregateId, JSON.stringify(row.payload), JSON.stringify(headers), row.occurredAt] },
+    {
+      transaction,
+      bind: [row.id, row.type, row.aggregateId, JSON.stringify(row.payload), JSON.stringify(headers), row.occurredAt],
+    },
   );
   return row as CatalogueEvent<T>;
 }

@@ -4,9 +4,17 @@
 import type { Logger } from './logger.ts';
 import { loopFailures } from './outage.ts';
 
-export interface PeriodicTask { stop: () => Promise<void> }
+export interface PeriodicTask {
+  stop: () => Promise<void>;
+}
 
-export function startPeriodic(opts: { name: string; intervalMs: number; run: () => Promise<unknown>; logger: Logger; runAtStart?: boolean }): PeriodicTask {
+export function startPeriodic(opts: {
+  name: string;
+  intervalMs: number;
+  run: () => Promise<unknown>;
+  logger: Logger;
+  runAtStart?: boolean;
+}): PeriodicTask {
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> = Promise.resolve();
   let stopped = false;

@@ -14,7 +14,11 @@ export interface PubSub {
   close(): Promise<void>;
 }
 
-export interface PubSubOptions { url?: string; logger: Logger; prefix?: string }
+export interface PubSubOptions {
+  url?: string;
+  logger: Logger;
+  prefix?: string;
+}
 
 export function createPubSub(opts: PubSubOptions): PubSub {
   const prefix = opts.prefix ?? 'et:';
@@ -71,7 +75,9 @@ function memoryPubSub(logger: Logger): PubSub {
   const emitter = new EventEmitter();
   emitter.setMaxListeners(0);
   const handlers = new Map<string, Set<MessageHandler>>();
-  emitter.on('message', (channel: string, message: string) => dispatch(handlers.get(channel), message, channel, logger));
+  emitter.on('message', (channel: string, message: string) =>
+    dispatch(handlers.get(channel), message, channel, logger),
+  );
   return {
     async publish(channel, message) {
       // Asynchronous like Redis delivery, so publishers never run subscriber code on their own stack.

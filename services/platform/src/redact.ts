@@ -6,7 +6,8 @@
 export const CENSOR = '[redacted]';
 
 /** Key names (lower-cased, without `-` and `_`) whose values are secrets wherever they appear. */
-const SENSITIVE_KEY = /password|passwd|passphrase|secret|token$|tokens$|authorization|cookie|apikey|privatekey|credential|cvc$|cvv$|cardnumber|^pan$/;
+const SENSITIVE_KEY =
+  /password|passwd|passphrase|secret|token$|tokens$|authorization|cookie|apikey|privatekey|credential|cvc$|cvv$|cardnumber|^pan$/;
 
 export function isSensitiveKey(key: string, parentKey?: string): boolean {
   const k = key.toLowerCase().replace(/[-_]/g, '');
@@ -64,7 +65,11 @@ export function redactDeep<T>(value: T, parentKey?: string, depth = 0, seen = ne
   seen.add(value);
   let copy: Record<string, unknown> | undefined;
   for (const [key, item] of Object.entries(value)) {
-    const next = isSensitiveKey(key, parentKey) ? (item === undefined || item === null ? item : CENSOR) : redactDeep(item, key, depth + 1, seen);
+    const next = isSensitiveKey(key, parentKey)
+      ? item === undefined || item === null
+        ? item
+        : CENSOR
+      : redactDeep(item, key, depth + 1, seen);
     if (next !== item) (copy ??= { ...value })[key] = next;
   }
   return (copy ?? value) as T;

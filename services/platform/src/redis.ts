@@ -10,7 +10,12 @@ export { Redis };
  *  outage.ts), instead of ioredis' "Unhandled error event" noise or a line per reconnection attempt.
  *  Readiness reports the outage meanwhile. */
 export function createRedis(url: string, opts: RedisOptions = {}, logger?: Logger): Redis {
-  const client = new Redis(url, { maxRetriesPerRequest: 2, enableAutoPipelining: false, connectTimeout: 2000, ...opts });
+  const client = new Redis(url, {
+    maxRetriesPerRequest: 2,
+    enableAutoPipelining: false,
+    connectTimeout: 2000,
+    ...opts,
+  });
   watchRedis(client, logger);
   return client;
 }
@@ -31,7 +36,9 @@ export function watchRedis(client: Redis, logger?: Logger): void {
 
 /** The outage of the server a client talks to, for loops that use it (they join the same outage). */
 export function redisOutage(client: Redis, logger: Logger): OutageReporter {
-  return outageReporter(logger, 'redis', { redis: `${client.options.host ?? 'localhost'}:${client.options.port ?? 6379}` });
+  return outageReporter(logger, 'redis', {
+    redis: `${client.options.host ?? 'localhost'}:${client.options.port ?? 6379}`,
+  });
 }
 
 export function redisReadiness(clients: Redis[]) {

@@ -3,17 +3,32 @@
 import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
 
 /** Runs a SELECT (or a statement with RETURNING) and returns its rows. */
-export async function rows<T>(db: Sequelize, sql: string, bind: unknown[] = [], transaction?: Transaction): Promise<T[]> {
+export async function rows<T>(
+  db: Sequelize,
+  sql: string,
+  bind: unknown[] = [],
+  transaction?: Transaction,
+): Promise<T[]> {
   return (await db.query(sql, { bind, transaction, type: QueryTypes.SELECT })) as T[];
 }
 
 /** The first row of rows(), or undefined. */
-export async function one<T>(db: Sequelize, sql: string, bind: unknown[] = [], transaction?: Transaction): Promise<T | undefined> {
+export async function one<T>(
+  db: Sequelize,
+  sql: string,
+  bind: unknown[] = [],
+  transaction?: Transaction,
+): Promise<T | undefined> {
   return (await rows<T>(db, sql, bind, transaction))[0];
 }
 
 /** Runs a statement without a result set; returns the number of rows it touched. */
-export async function execute(db: Sequelize, sql: string, bind: unknown[] = [], transaction?: Transaction): Promise<number> {
+export async function execute(
+  db: Sequelize,
+  sql: string,
+  bind: unknown[] = [],
+  transaction?: Transaction,
+): Promise<number> {
   const [, meta] = await db.query(sql, { bind, transaction });
   return (meta as { rowCount?: number } | undefined)?.rowCount ?? 0;
 }
@@ -37,7 +52,11 @@ export interface RetryOptions {
  * Runs fn in one transaction, committed if it resolves, rolled back if it throws; a deadlock or
  * serialization failure runs it again from the start (fn must be safe to re-run: it only writes through t).
  */
-export async function withRetryingTransaction<T>(db: Sequelize, fn: (t: Transaction) => Promise<T>, opts: RetryOptions = {}): Promise<T> {
+export async function withRetryingTransaction<T>(
+  db: Sequelize,
+  fn: (t: Transaction) => Promise<T>,
+  opts: RetryOptions = {},
+): Promise<T> {
   const attempts = opts.attempts ?? 3;
   for (let attempt = 1; ; attempt++) {
     try {

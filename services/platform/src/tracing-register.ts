@@ -14,7 +14,16 @@ import { register } from 'node:module';
 
 register('@opentelemetry/instrumentation/hook.mjs', import.meta.url);
 
-const [{ NodeSDK }, { CompositePropagator, W3CTraceContextPropagator, W3CBaggagePropagator }, { NoopSpanProcessor }, { HttpInstrumentation }, { KoaInstrumentation }, { PgInstrumentation }, { IORedisInstrumentation }, { registerTracingSdk }] = await Promise.all([
+const [
+  { NodeSDK },
+  { CompositePropagator, W3CTraceContextPropagator, W3CBaggagePropagator },
+  { NoopSpanProcessor },
+  { HttpInstrumentation },
+  { KoaInstrumentation },
+  { PgInstrumentation },
+  { IORedisInstrumentation },
+  { registerTracingSdk },
+] = await Promise.all([
   import('@opentelemetry/sdk-node'),
   import('@opentelemetry/core'),
   import('@opentelemetry/sdk-trace'),
@@ -32,14 +41,18 @@ const endpoint = process.env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim() || undefined;
 const QUIET_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 
 // The http/json exporter: Jaeger and the OpenTelemetry collector accept it, and it needs no protobuf runtime.
-const traceExporter = endpoint ? new (await import('@opentelemetry/exporter-trace-otlp-http')).OTLPTraceExporter() : undefined;
+const traceExporter = endpoint
+  ? new (await import('@opentelemetry/exporter-trace-otlp-http')).OTLPTraceExporter()
+  : undefined;
 
 const sdk = new NodeSDK({
   serviceName,
   // With an exporter NodeSDK wraps it in a BatchSpanProcessor configured from OTEL_BSP_*; without one a no-op
   // processor keeps a real TracerProvider, so ids exist, logs carry them and traceparent is propagated.
   ...(traceExporter ? { traceExporter } : { spanProcessors: [new NoopSpanProcessor()] }),
-  textMapPropagator: new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] }),
+  textMapPropagator: new CompositePropagator({
+    propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()],
+  }),
   // Metrics are prom-client's job and logs go to stdout: keep the SDK from starting OTLP exporters for them.
   metricReaders: [],
   logRecordProcessors: [],

@@ -1,7 +1,16 @@
 // Tracing helpers for service code. They only use @opentelemetry/api, so they are cheap to import and safe
 // without the SDK: when a service runs without `--import tracing-register.ts` they degrade to no-ops.
 // The SDK itself (NodeSDK, instrumentations, exporter, ESM loader hook) lives in tracing-register.ts.
-import { context, propagation, trace, SpanStatusCode, type Attributes, type Context, type Span, type SpanKind } from '@opentelemetry/api';
+import {
+  context,
+  propagation,
+  trace,
+  SpanStatusCode,
+  type Attributes,
+  type Context,
+  type Span,
+  type SpanKind,
+} from '@opentelemetry/api';
 
 export type { Span };
 
@@ -42,23 +51,34 @@ export async function shutdownTracing(): Promise<void> {
  * as failed, and always ends. Use it for background work (relay polls, expiry sweeps, consumers) so their
  * database and Redis calls are grouped under one named operation.
  */
-export async function withSpan<T>(name: string, fn: (span: Span) => Promise<T> | T, options: { attributes?: Attributes; kind?: SpanKind; parent?: Context } = {}): Promise<T> {
+export async function withSpan<T>(
+  name: string,
+  fn: (span: Span) => Promise<T> | T,
+  options: { attributes?: Attributes; kind?: SpanKind; parent?: Context } = {},
+): Promise<T> {
   const parent = options.parent ?? context.active();
-  return tracer().startActiveSpan(name, { attributes: options.attributes, kind: options.kind }, parent, async (span) => {
-    try {
-      return await fn(span);
-    } catch (err) {
-      span.recordException(err as Error);
-      span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error)?.message });
-      throw err;
-    } finally {
-      span.end();
-    }
-  });
+  return tracer().startActiveSpan(
+    name,
+    { attributes: options.attributes, kind: options.kind },
+    parent,
+    async (span) => {
+      try {
+        return await fn(span);
+      } catch (err) {
+        span.recordException(err as Error);
+        span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error)?.message });
+        throw err;
+      } finally {
+        span.end();
+      }
+    },
+  );
 }
 
 /** Trace and span id of the active span, when there is a valid one. */
-export function currentTraceIds(ctx: Context = context.active()): { traceId: string; spanId: string; sampled: boolean } | undefined {
+export function currentTraceIds(
+  ctx: Context = context.active(),
+): { traceId: string; spanId: string; sampled: boolean } | undefined {
   const sc = trace.getSpanContext(ctx);
   if (!sc || !trace.isSpanContextValid(sc)) return undefined;
   return { traceId: sc.traceId, spanId: sc.spanId, sampled: (sc.traceFlags & 1) === 1 };
@@ -86,7 +106,10 @@ export function traceHeaders(ctx: Context = context.active()): Record<string, st
 }
 
 /** The context described by incoming headers (HTTP or a stream message's `headers`), to run work under. */
-export function contextFromHeaders(headers: Record<string, string | string[] | undefined>, base: Context = context.active()): Context {
+export function contextFromHeaders(
+  headers: Record<string, string | string[] | undefined>,
+  base: Context = context.active(),
+): Context {
   return propagation.extract(base, headers, {
     get: (carrier, key) => {
       const value = carrier[key] ?? carrier[key.toLowerCase()];

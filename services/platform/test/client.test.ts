@@ -15,7 +15,12 @@ import { PROBLEM_BASE } from '../src/errors.ts';
 import { freePort } from '../src/testing/processes.ts';
 import { withSpan } from '../src/tracing.ts';
 
-interface Seen { method: string; url: string; headers: http.IncomingHttpHeaders; body: string }
+interface Seen {
+  method: string;
+  url: string;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
 
 /** A real upstream whose behaviour per path is scripted by the test; it records every request it gets. */
 async function startUpstream(handle: (req: Seen, n: number, res: http.ServerResponse) => void) {
@@ -43,7 +48,13 @@ async function startUpstream(handle: (req: Seen, n: number, res: http.ServerResp
 function json(res: http.ServerResponse, status: number, body: unknown, type = 'application/json') {
   res.writeHead(status, { 'content-type': type }).end(JSON.stringify(body));
 }
-const problem = (status: number, slug: string, extra: Record<string, unknown> = {}) => ({ type: `${PROBLEM_BASE}${slug}`, title: slug, status, detail: `upstream says ${slug}`, ...extra });
+const problem = (status: number, slug: string, extra: Record<string, unknown> = {}) => ({
+  type: `${PROBLEM_BASE}${slug}`,
+  title: slug,
+  status,
+  detail: `upstream says ${slug}`,
+  ...extra,
+});
 
 async function rejection(promise: Promise<unknown>): Promise<UpstreamError> {
   try {
@@ -73,7 +84,12 @@ class AlsContextManager implements ContextManager {
   active(): Context {
     return this.als.getStore() ?? ROOT_CONTEXT;
   }
-  with<A extends unknown[], F extends (...args: A) => ReturnType<F>>(ctx: Context, fn: F, thisArg?: ThisParameterType<F>, ...args: A): ReturnType<F> {
+  with<A extends unknown[], F extends (...args: A) => ReturnType<F>>(
+    ctx: Context,
+    fn: F,
+    thisArg?: ThisParameterType<F>,
+    ...args: A
+  ): ReturnType<F> {
     return this.als.run(ctx, () => fn.apply(thisArg, args));
   }
   bind<T>(_ctx: Context, target: T): T {
@@ -96,13 +112,30 @@ describe('platform/client: inter-service HTTP client against real servers', () =
     upstream = await startUpstream((req, n, res) => {
       const path = req.url.split('?')[0];
       if (path === '/hang') return void hanging.push(res); // never answers
-      if (path === '/flaky') return n === 1 ? json(res, 503, problem(503, 'unavailable'), 'application/problem+json') : json(res, 200, { ok: true, attempt: n });
+      if (path === '/flaky')
+        return n === 1
+          ? json(res, 503, problem(503, 'unavailable'), 'application/problem+json')
+          : json(res, 200, { ok: true, attempt: n });
       if (path === '/down') return json(res, 503, problem(503, 'unavailable'), 'application/problem+json');
-      if (path === '/bad-gateway-then-ok') return n < 3 ? json(res, 502, problem(502, 'bad-gateway'), 'application/problem+json') : json(res, 200, { attempt: n });
-      if (path === '/conflict') return json(res, 409, problem(409, 'seats-unavailable', { seats: ['A1'] }), 'application/problem+json');
-      if (path === '/echo') return json(res, 201, { method: req.method, url: req.url, body: req.body ? JSON.parse(req.body) : null, contentType: req.headers['content-type'] });
+      if (path === '/bad-gateway-then-ok')
+        return n < 3
+          ? json(res, 502, problem(502, 'bad-gateway'), 'application/problem+json')
+          : json(res, 200, { attempt: n });
+      if (path === '/conflict')
+        return json(res, 409, problem(409, 'seats-unavailable', { seats: ['A1'] }), 'application/problem+json');
+      if (path === '/echo')
+        return json(res, 201, {
+          method: req.method,
+          url: req.url,
+          body: req.body ? JSON.parse(req.body) : null,
+          contentType: req.headers['content-type'],
+        });
       if (path === '/missing') return json(res, 404, problem(404, 'not-found'), 'application/problem+json');
-      if (path === '/headers') return json(res, 200, { traceparent: req.headers.traceparent ?? null, requestId: req.headers['x-request-id'] ?? null });
+      if (path === '/headers')
+        return json(res, 200, {
+          traceparent: req.headers.traceparent ?? null,
+          requestId: req.headers['x-request-id'] ?? null,
+        });
       json(res, 500, problem(500, 'internal'));
     });
   });
@@ -113,14 +146,29 @@ describe('platform/client: inter-service HTTP client against real servers', () =
 
   it('sends JSON with query parameters and returns status, headers and the parsed body', async () => {
     const client = createServiceClient({ name: 'echo', baseUrl: `${upstream.url}/` });
-    const res = await client.request<{ method: string; url: string; body: unknown; contentType: string }>('POST', '/echo', { body: { seats: ['A1'] }, query: { eventId: 'e1', limit: 5, skip: undefined } });
+    const res = await client.request<{ method: string; url: string; body: unknown; contentType: string }>(
+      'POST',
+      '/echo',
+      { body: { seats: ['A1'] }, query: { eventId: 'e1', limit: 5, skip: undefined } },
+    );
     expect(res.status).to.equal(201);
     expect(res.headers.get('content-type')).to.equal('application/json');
-    expect(res.body).to.deep.equal({ method: 'POST', url: '/echo?eventId=e1&limit=5', body: { seats: ['A1'] }, contentType: 'application/json' });
+    expect(res.body).to.deep.equal({
+      method: 'POST',
+      url: '/echo?eventId=e1&limit=5',
+      body: { seats: ['A1'] },
+      contentType: 'application/json',
+    });
   });
 
   it('a call that does not answer in time fails with kind timeout (504) and is not retried', async () => {
-    const client = createServiceClient({ name: 'slow', baseUrl: upstream.url, timeoutMs: 5000, retries: 3, backoffMs: 1 });
+    const client = createServiceClient({
+      name: 'slow',
+      baseUrl: upstream.url,
+      timeoutMs: 5000,
+      retries: 3,
+      backoffMs: 1,
+    });
     const err = await rejection(client.request('GET', '/hang', { timeoutMs: 150 }));
     expect(err).to.include({ kind: 'timeout', service: 'slow', status: 504, attempts: 1 });
     expect(upstream.seen('/hang')).to.have.length(1);
@@ -130,14 +178,26 @@ describe('platform/client: inter-service HTTP client against real servers', () =
   it('retries a GET on 503 with backoff and returns the later success, recording each attempt', async () => {
     const { logger, records } = capturingLogger();
     const metrics = createMetrics('caller', { collectDefault: false });
-    const client = createServiceClient({ name: 'flaky', baseUrl: upstream.url, retries: 2, backoffMs: 1, logger, registry: metrics.registry });
+    const client = createServiceClient({
+      name: 'flaky',
+      baseUrl: upstream.url,
+      retries: 2,
+      backoffMs: 1,
+      logger,
+      registry: metrics.registry,
+    });
     const res = await client.request('GET', '/flaky');
     expect(res).to.deep.include({ status: 200, body: { ok: true, attempt: 2 } });
     expect(upstream.seen('/flaky')).to.have.length(2);
     expect(records.filter((r) => r.msg === 'retrying upstream call')).to.have.length(1);
     expect(records[0]).to.include({ upstream: 'flaky', upstreamStatus: 503, attempt: 1 });
-    const counts = (await metrics.registry.getSingleMetric('http_client_request_duration_seconds')!.get()).values.filter((v: any) => v.metricName === 'http_client_request_duration_seconds_count');
-    expect(counts.map((v) => [v.labels.outcome, v.value])).to.have.deep.members([['503', 1], ['200', 1]]);
+    const counts = (
+      await metrics.registry.getSingleMetric('http_client_request_duration_seconds')!.get()
+    ).values.filter((v: any) => v.metricName === 'http_client_request_duration_seconds_count');
+    expect(counts.map((v) => [v.labels.outcome, v.value])).to.have.deep.members([
+      ['503', 1],
+      ['200', 1],
+    ]);
     expect(counts.every((v) => v.labels.upstream === 'flaky' && v.labels.method === 'GET')).to.equal(true);
     // A second client of the same service shares the histogram instead of failing to register it again.
     createServiceClient({ name: 'other', baseUrl: upstream.url, registry: metrics.registry });
@@ -173,9 +233,20 @@ describe('platform/client: inter-service HTTP client against real servers', () =
   it('does not retry a 4xx, and passes an upstream 4xx problem through toHttpProblem', async () => {
     const client = createServiceClient({ name: 'inventory', baseUrl: upstream.url, retries: 3, backoffMs: 1 });
     const err = await rejection(client.request('GET', '/conflict'));
-    expect(err).to.include({ kind: 'http', upstreamStatus: 409, attempts: 1, problemType: `${PROBLEM_BASE}seats-unavailable` });
+    expect(err).to.include({
+      kind: 'http',
+      upstreamStatus: 409,
+      attempts: 1,
+      problemType: `${PROBLEM_BASE}seats-unavailable`,
+    });
     const p = err.toHttpProblem();
-    expect(p.toBody()).to.deep.equal({ type: `${PROBLEM_BASE}seats-unavailable`, title: 'seats-unavailable', status: 409, detail: 'upstream says seats-unavailable', seats: ['A1'] });
+    expect(p.toBody()).to.deep.equal({
+      type: `${PROBLEM_BASE}seats-unavailable`,
+      title: 'seats-unavailable',
+      status: 409,
+      detail: 'upstream says seats-unavailable',
+      seats: ['A1'],
+    });
     expect(upstream.seen('/conflict')).to.have.length(1);
   });
 
@@ -188,7 +259,13 @@ describe('platform/client: inter-service HTTP client against real servers', () =
 
   it('a refused connection is kind unavailable (503), retried for idempotent calls', async () => {
     const { logger, records } = capturingLogger();
-    const client = createServiceClient({ name: 'gone', baseUrl: `http://127.0.0.1:${await freePort()}`, retries: 2, backoffMs: 1, logger });
+    const client = createServiceClient({
+      name: 'gone',
+      baseUrl: `http://127.0.0.1:${await freePort()}`,
+      retries: 2,
+      backoffMs: 1,
+      logger,
+    });
     const err = await rejection(client.request('GET', '/anything'));
     expect(err).to.include({ kind: 'unavailable', status: 503, attempts: 3 });
     expect(records.filter((r) => r.msg === 'retrying upstream call')).to.have.length(2);
@@ -198,7 +275,11 @@ describe('platform/client: inter-service HTTP client against real servers', () =
   it('an unhandled UpstreamError in a route renders as a gateway problem', async () => {
     const logger = createLogger('caller', { level: 'silent' });
     const client = createServiceClient({ name: 'slow', baseUrl: upstream.url, timeoutMs: 100 });
-    const app = createServiceApp({ service: 'caller', logger, metrics: createMetrics('caller', { collectDefault: false }) });
+    const app = createServiceApp({
+      service: 'caller',
+      logger,
+      metrics: createMetrics('caller', { collectDefault: false }),
+    });
     app.use(async (ctx) => {
       ctx.body = (await client.request('GET', '/hang')).body;
     });

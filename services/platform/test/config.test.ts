@@ -13,8 +13,14 @@ describe('platform/config', () => {
 
   it('rejects a bad value naming the variable', () => {
     expect(() => loadConfig(schema, { DATABASE_URL: 'postgres://x/db', PORT: 'eighty' })).to.throw(ConfigError, /PORT/);
-    expect(() => loadConfig(schema, { DATABASE_URL: 'mysql://x/db' })).to.throw(ConfigError, /DATABASE_URL: must be a postgres/);
-    expect(() => loadConfig(schema, { DATABASE_URL: 'postgres://x/db', REDIS_URL: 'http://nope' })).to.throw(ConfigError, /REDIS_URL/);
+    expect(() => loadConfig(schema, { DATABASE_URL: 'mysql://x/db' })).to.throw(
+      ConfigError,
+      /DATABASE_URL: must be a postgres/,
+    );
+    expect(() => loadConfig(schema, { DATABASE_URL: 'postgres://x/db', REDIS_URL: 'http://nope' })).to.throw(
+      ConfigError,
+      /REDIS_URL/,
+    );
   });
 
   it('reports a non-numeric number as invalid, not as missing', () => {
@@ -43,7 +49,10 @@ describe('platform/config', () => {
     const script = `import { loadConfigOrExit, z } from ${JSON.stringify(new URL('../src/config.ts', import.meta.url).pathname)};
       loadConfigOrExit(z.object({ MAX_SEATS: z.coerce.number().int().positive() }));
       console.log('started');`;
-    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { env: { PATH: process.env.PATH, MAX_SEATS: '-3' }, encoding: 'utf8' });
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      env: { PATH: process.env.PATH, MAX_SEATS: '-3' },
+      encoding: 'utf8',
+    });
     expect(r.status).to.equal(1);
     // Exactly one line per bad variable, the one loadConfig reports for the same schema, and never the value.
     let expected: ConfigError | undefined;

@@ -15,7 +15,12 @@ describe('platform/contracts: OpenAPI validation, /openapi.json and response che
 
   before(async () => {
     contract = await createContract(file);
-    const app = createServiceApp({ service: 'items', logger: createLogger('items', { level: 'silent' }), metrics: createMetrics('items', { collectDefault: false }), contract });
+    const app = createServiceApp({
+      service: 'items',
+      logger: createLogger('items', { level: 'silent' }),
+      metrics: createMetrics('items', { collectDefault: false }),
+      contract,
+    });
     app.use((ctx) => {
       if (ctx.method === 'POST' && ctx.path === '/api/items') {
         const item = { id: `item-${created.length + 1}`, ...(ctx.request as any).body };
@@ -30,7 +35,12 @@ describe('platform/contracts: OpenAPI validation, /openapi.json and response che
   });
   after(() => server?.close(1000));
 
-  const post = (body: unknown) => fetch(`${server.url}/api/items`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const post = (body: unknown) =>
+    fetch(`${server.url}/api/items`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
 
   it('rejects a body that violates the contract with 400 problem+json listing every bad field, and changes nothing', async () => {
     const res = await post({ name: '', quantity: 50, colour: 'red', tags: ['a', 'b', 'c', 'd'] });
@@ -40,9 +50,18 @@ describe('platform/contracts: OpenAPI validation, /openapi.json and response che
     expect(body).to.include({ type: `${PROBLEM_BASE}validation-error`, status: 400, title: 'Invalid request' });
     // Fields are named by where they are: requestBody.<field>, path.<param>, query.<param>.
     const fields = body.errors.map((e: { field: string }) => e.field);
-    expect(fields).to.have.members(['requestBody.name', 'requestBody.quantity', 'requestBody.colour', 'requestBody.tags']);
-    expect(body.errors.find((e: { field: string }) => e.field === 'requestBody.colour').message).to.equal('is not allowed');
-    expect(body.errors.find((e: { field: string }) => e.field === 'requestBody.quantity').message).to.equal('must be <= 10');
+    expect(fields).to.have.members([
+      'requestBody.name',
+      'requestBody.quantity',
+      'requestBody.colour',
+      'requestBody.tags',
+    ]);
+    expect(body.errors.find((e: { field: string }) => e.field === 'requestBody.colour').message).to.equal(
+      'is not allowed',
+    );
+    expect(body.errors.find((e: { field: string }) => e.field === 'requestBody.quantity').message).to.equal(
+      'must be <= 10',
+    );
     expect(contract.responseErrors('POST', '/api/items', 400, body)).to.deep.equal([]);
     expect(created).to.have.length(0);
   });
@@ -60,7 +79,12 @@ describe('platform/contracts: OpenAPI validation, /openapi.json and response che
 
   it("passes undeclared routes on unvalidated only when asked to (the gateway's own pages)", async () => {
     const lenient = await createContract(file, { unknownRoutes: 'pass' });
-    const app = createServiceApp({ service: 'items', logger: createLogger('items', { level: 'silent' }), metrics: createMetrics('items', { collectDefault: false }), contract: lenient });
+    const app = createServiceApp({
+      service: 'items',
+      logger: createLogger('items', { level: 'silent' }),
+      metrics: createMetrics('items', { collectDefault: false }),
+      contract: lenient,
+    });
     app.use((ctx) => {
       ctx.body = { page: ctx.path };
     });
@@ -109,13 +133,33 @@ describe('platform/contracts: OpenAPI validation, /openapi.json and response che
   });
 
   it('responseErrors() catches a response that breaks the contract', () => {
-    expect(contract.responseErrors('GET', '/api/items/x', 200, { id: 'x', name: 'lamp' }).join(' ')).to.include('quantity');
-    expect(contract.responseErrors('GET', '/api/items/x', 200, { id: 'x', name: 'lamp', quantity: 0 }).join(' ')).to.include('quantity');
-    expect(contract.responseErrors('GET', '/api/items/x', 200, { id: 'x', name: 'lamp', quantity: 1, secret: 'y' }).join(' ')).to.include('secret is not allowed');
+    expect(contract.responseErrors('GET', '/api/items/x', 200, { id: 'x', name: 'lamp' }).join(' ')).to.include(
+      'quantity',
+    );
+    expect(
+      contract.responseErrors('GET', '/api/items/x', 200, { id: 'x', name: 'lamp', quantity: 0 }).join(' '),
+    ).to.include('quantity');
+    expect(
+      contract
+        .responseErrors('GET', '/api/items/x', 200, { id: 'x', name: 'lamp', quantity: 1, secret: 'y' })
+        .join(' '),
+    ).to.include('secret is not allowed');
     // Error responses are application/problem+json: they are checked too.
-    expect(contract.responseErrors('GET', '/api/items/x', 404, { title: 'Not found', status: 404 })).to.deep.equal(["type must have required property 'type'"]);
-    expect(contract.responseErrors('GET', '/api/items/x', 404, { type: `${PROBLEM_BASE}not-found`, title: 'Not found', status: 404 })).to.deep.equal([]);
-    expect(contract.responseErrors('GET', '/api/items/x', 500, {})).to.deep.equal(['status 500 is not declared for GET /api/items/{id}']);
-    expect(contract.responseErrors('DELETE', '/api/items/x', 204, undefined)).to.deep.equal(['no operation in the contract for DELETE /api/items/x']);
+    expect(contract.responseErrors('GET', '/api/items/x', 404, { title: 'Not found', status: 404 })).to.deep.equal([
+      "type must have required property 'type'",
+    ]);
+    expect(
+      contract.responseErrors('GET', '/api/items/x', 404, {
+        type: `${PROBLEM_BASE}not-found`,
+        title: 'Not found',
+        status: 404,
+      }),
+    ).to.deep.equal([]);
+    expect(contract.responseErrors('GET', '/api/items/x', 500, {})).to.deep.equal([
+      'status 500 is not declared for GET /api/items/{id}',
+    ]);
+    expect(contract.responseErrors('DELETE', '/api/items/x', 204, undefined)).to.deep.equal([
+      'no operation in the contract for DELETE /api/items/x',
+    ]);
   });
 });

@@ -11,7 +11,11 @@ describe('platform/errors: problem+json', () => {
   let close: () => Promise<void>;
 
   before(async () => {
-    const app = createServiceApp({ service: 'test', logger, metrics: createMetrics('test', { collectDefault: false }) });
+    const app = createServiceApp({
+      service: 'test',
+      logger,
+      metrics: createMetrics('test', { collectDefault: false }),
+    });
     const router = new Router();
     router.get('/seats', (ctx) => {
       ctx.body = { seats: [] };
@@ -21,7 +25,8 @@ describe('platform/errors: problem+json', () => {
       if (ctx.path === '/conflict') throw problems.conflict('Seats taken', 'seats-unavailable', { seats: ['A1'] });
       if (ctx.path === '/boom') throw new Error('database password is hunter2');
       if (ctx.path === '/koa') ctx.throw(403, 'nope');
-      if (ctx.path === '/lib') throw Object.assign(new Error('relation "users" does not exist at 10.0.0.7:5432'), { status: 400 });
+      if (ctx.path === '/lib')
+        throw Object.assign(new Error('relation "users" does not exist at 10.0.0.7:5432'), { status: 400 });
       if (ctx.path === '/echo') ctx.body = { got: (ctx.request as any).body };
     });
     const s = await listen(app.callback(), 0);
@@ -35,7 +40,13 @@ describe('platform/errors: problem+json', () => {
     expect(res.status).to.equal(409);
     expect(res.headers.get('content-type')).to.match(/^application\/problem\+json/);
     const body = await res.json();
-    expect(body).to.include({ type: `${PROBLEM_BASE}seats-unavailable`, title: 'Conflict', status: 409, detail: 'Seats taken', instance: '/conflict' });
+    expect(body).to.include({
+      type: `${PROBLEM_BASE}seats-unavailable`,
+      title: 'Conflict',
+      status: 409,
+      detail: 'Seats taken',
+      instance: '/conflict',
+    });
     expect(body.seats).to.deep.equal(['A1']);
     expect(body.requestId).to.be.a('string');
   });
@@ -74,18 +85,30 @@ describe('platform/errors: problem+json', () => {
     expect(unknown.status).to.equal(501);
     expect(unknown.headers.get('content-type')).to.match(/^application\/problem\+json/);
     expect((await unknown.json()).type).to.equal(`${PROBLEM_BASE}not-implemented`);
-    expect((await (await fetch(`${url}/seats`)).json())).to.deep.equal({ seats: [] });
+    expect(await (await fetch(`${url}/seats`)).json()).to.deep.equal({ seats: [] });
   });
 
   it('rejects malformed JSON (400), a non-JSON body (415) and an over-large body (413)', async () => {
-    const bad = await fetch(`${url}/echo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":' });
+    const bad = await fetch(`${url}/echo`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"a":',
+    });
     expect(bad.status).to.equal(400);
     expect((await bad.json()).type).to.equal(`${PROBLEM_BASE}malformed-json`);
     const text = await fetch(`${url}/echo`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'hi' });
     expect(text.status).to.equal(415);
-    const big = await fetch(`${url}/echo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ a: 'x'.repeat(200_000) }) });
+    const big = await fetch(`${url}/echo`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ a: 'x'.repeat(200_000) }),
+    });
     expect(big.status).to.equal(413);
-    const ok = await fetch(`${url}/echo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":1}' });
+    const ok = await fetch(`${url}/echo`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"a":1}',
+    });
     expect(await ok.json()).to.deep.equal({ got: { a: 1 } });
   });
 

@@ -39,12 +39,22 @@ describe('platform/eventbus over the Postgres bus database (real Postgres, no Re
     return b;
   }
   const produce = <T extends EventType>(type: T, payload: Partial<EventPayloadInput<T>> = {}): Promise<DomainEvent> =>
-    withTransaction(producerDb, (t) => enqueueEvent(producerDb, t, { type, aggregateId: 'a', payload: samplePayload(type, payload) }));
+    withTransaction(producerDb, (t) =>
+      enqueueEvent(producerDb, t, { type, aggregateId: 'a', payload: samplePayload(type, payload) }),
+    );
   const recordEffect = async (e: DomainEvent, t: Transaction) => {
-    await consumerDb.query('INSERT INTO effects (event_id, type) VALUES (:id, :type)', { transaction: t, replacements: { id: e.id, type: e.type } });
+    await consumerDb.query('INSERT INTO effects (event_id, type) VALUES (:id, :type)', {
+      transaction: t,
+      replacements: { id: e.id, type: e.type },
+    });
   };
-  const effects = async () => ((await consumerDb.query('SELECT event_id FROM effects ORDER BY id'))[0] as Array<{ event_id: string }>).map((r) => r.event_id);
-  const cursor = async (consumer: string) => (await busDb.query('SELECT last_seq::int AS last FROM bus_cursors WHERE consumer = $1', [consumer])).rows[0]?.last as number | undefined;
+  const effects = async () =>
+    ((await consumerDb.query('SELECT event_id FROM effects ORDER BY id'))[0] as Array<{ event_id: string }>).map(
+      (r) => r.event_id,
+    );
+  const cursor = async (consumer: string) =>
+    (await busDb.query('SELECT last_seq::int AS last FROM bus_cursors WHERE consumer = $1', [consumer])).rows[0]
+      ?.last as number | undefined;
 
   before(async function () {
     producerUrl = await createTestDatabase(this, 'pgbus_producer');
@@ -53,7 +63,14 @@ describe('platform/eventbus over the Postgres bus database (real Postgres, no Re
     producerDb = createDatabase(producerUrl);
     consumerDb = createDatabase(consumerUrl);
     await migrate(producerDb, outboxMigrations);
-    await migrate(consumerDb, [...outboxMigrations, { name: '0001-effects', up: (tx) => tx.query('CREATE TABLE effects (id bigserial PRIMARY KEY, event_id uuid NOT NULL, type text NOT NULL)') }]);
+    await migrate(consumerDb, [
+      ...outboxMigrations,
+      {
+        name: '0001-effects',
+        up: (tx) =>
+          tx.query('CREATE TABLE effects (id bigserial PRIMARY KEY, event_id uuid NOT NULL, type text NOT NULL)'),
+      },
+    ]);
     busDb = new pg.Client({ connectionString: busUrl });
     await busDb.connect();
   });
@@ -69,7 +86,10 @@ describe('platform/eventbus over the Postgres bus database (real Postgres, no Re
 
   it('announces local mode, delivers, and a restarted consumer resumes from its cursor', async () => {
     const logs: string[] = [];
-    const relay = bus({ service: 'producer', logger: createLogger('t', { level: 'warn', destination: { write: (l: string) => void logs.push(l) } as any }) });
+    const relay = bus({
+      service: 'producer',
+      logger: createLogger('t', { level: 'warn', destination: { write: (l: string) => void logs.push(l) } as any }),
+    });
     expect(logs.some((l) => l.includes('Postgres bus database'))).to.equal(true);
     const first = [await produce('hold.created'), await produce('hold.expired'), await produce('event.published')];
     expect(await relay.relayOnce()).to.equal(3);
@@ -104,9 +124,13 @@ describe('platform/eventbus over the Postgres bus database (real Postgres, no Re
     const poison = await produce('order.created', { holdId: 'poison' });
     // Relay crash after publishing, before marking: the outbox rows stay unpublished and go out again.
     expect(await bus({ service: 'producer' }).relayOnce()).to.equal(2);
-    await producerDb.query('UPDATE outbox SET published_at = NULL WHERE event_id IN (:ids)', { replacements: { ids: [sent.id, poison.id] } });
+    await producerDb.query('UPDATE outbox SET published_at = NULL WHERE event_id IN (:ids)', {
+      replacements: { ids: [sent.id, poison.id] },
+    });
     expect(await bus({ service: 'producer' }).relayOnce()).to.equal(2);
-    const { rows } = await busDb.query('SELECT count(*)::int AS n FROM bus_events WHERE event_id = ANY($1)', [[sent.id, poison.id]]);
+    const { rows } = await busDb.query('SELECT count(*)::int AS n FROM bus_events WHERE event_id = ANY($1)', [
+      [sent.id, poison.id],
+    ]);
     expect(rows).to.deep.equal([{ n: 2 }]);
 
     let attempts = 0;
@@ -120,7 +144,10 @@ describe('platform/eventbus over the Postgres bus database (real Postgres, no Re
     });
     await consumer.start();
     const dead = await eventually(async () => {
-      const { rows } = await busDb.query('SELECT event->>\'id\' AS id, error, deliveries FROM bus_dead WHERE consumer = $1', ['orders-consumer']);
+      const { rows } = await busDb.query(
+        "SELECT event->>'id' AS id, error, deliveries FROM bus_dead WHERE consumer = $1",
+        ['orders-consumer'],
+      );
       expect(rows).to.have.length(1);
       return rows[0];
     });
@@ -129,16 +156,21 @@ describe('platform/eventbus over the Postgres bus database (real Postgres, no Re
     expect(await effects()).to.include(sent.id);
     expect((await effects()).filter((id) => id === sent.id)).to.have.length(1);
     const consumed = await registry.getSingleMetric('events_consumed_total')!.get();
-    const byOutcome = Object.fromEntries(consumed.values.filter((v) => v.labels.type === 'order.created').map((v) => [v.labels.outcome, v.value]));
+    const byOutcome = Object.fromEntries(
+      consumed.values.filter((v) => v.labels.type === 'order.created').map((v) => [v.labels.outcome, v.value]),
+    );
     expect(byOutcome).to.deep.equal({ failed: 3, processed: 1, dead: 1 });
   });
 
   it('a message that fails its catalogue schema goes to bus_dead at once, with the failing field, and no handler runs', async () => {
     const { holdId, ...rest } = samplePayload('hold.created');
     const renamedId = randomUUID();
-    await producerDb.query("INSERT INTO outbox (event_id, type, aggregate_id, payload) VALUES (:id, 'hold.created', :agg, :payload)", {
-      replacements: { id: renamedId, agg: holdId, payload: JSON.stringify({ ...rest, holdID: holdId }) },
-    });
+    await producerDb.query(
+      "INSERT INTO outbox (event_id, type, aggregate_id, payload) VALUES (:id, 'hold.created', :agg, :payload)",
+      {
+        replacements: { id: renamedId, agg: holdId, payload: JSON.stringify({ ...rest, holdID: holdId }) },
+      },
+    );
     const valid = await produce('hold.created', { holdId: 'h-2' });
     expect(await bus({ service: 'producer' }).relayOnce()).to.equal(2);
     const handled: string[] = [];
@@ -153,7 +185,10 @@ describe('platform/eventbus over the Postgres bus database (real Postgres, no Re
     // The group started at the bus's first event: earlier tests' hold.created events are handled too. The
     // bus_dead row commits with the cursor, after the handler's own transaction.
     const rows = await eventually(async () => {
-      const { rows } = await busDb.query("SELECT event->>'id' AS id, event->'payload'->>'holdID' AS renamed, error, deliveries FROM bus_dead WHERE consumer = $1", ['schema-consumer']);
+      const { rows } = await busDb.query(
+        "SELECT event->>'id' AS id, event->'payload'->>'holdID' AS renamed, error, deliveries FROM bus_dead WHERE consumer = $1",
+        ['schema-consumer'],
+      );
       expect(rows).to.have.length(1);
       return rows;
     });
@@ -164,7 +199,9 @@ describe('platform/eventbus over the Postgres bus database (real Postgres, no Re
     expect(handled).to.include(`${valid.id} h-2`);
     expect(handled.filter((h) => h.startsWith(renamedId))).to.deep.equal([]);
     const consumed = await registry.getSingleMetric('events_consumed_total')!.get();
-    const byOutcome = Object.fromEntries(consumed.values.filter((v) => v.labels.type === 'hold.created').map((v) => [v.labels.outcome, v.value]));
+    const byOutcome = Object.fromEntries(
+      consumed.values.filter((v) => v.labels.type === 'hold.created').map((v) => [v.labels.outcome, v.value]),
+    );
     expect(byOutcome).to.deep.include({ dead: 1 });
     expect(byOutcome).to.not.have.property('failed');
   });

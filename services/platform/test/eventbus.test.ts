@@ -11,7 +11,13 @@ import type { EventPayloadInput, EventType } from '../src/events/catalogue.ts';
 import { samplePayload } from '../src/testing/events.ts';
 import { createRedis, type Redis } from '../src/redis.ts';
 import { createLogger } from '../src/logger.ts';
-import { createEventBus, deadStreamKey, streamKey, type EventBus, type EventBusOptions } from '../src/eventbus/index.ts';
+import {
+  createEventBus,
+  deadStreamKey,
+  streamKey,
+  type EventBus,
+  type EventBusOptions,
+} from '../src/eventbus/index.ts';
 import { createTestDatabase, dropTestDatabase, requireRedis, uniqueSuffix } from '../src/testing/harness.ts';
 
 const logger = createLogger('eventbus-test', { level: 'silent' });
@@ -34,7 +40,8 @@ function crashingAfterPublish(db: Sequelize): Sequelize {
     get(target, prop) {
       if (prop === 'query') {
         return (sql: string, options: unknown) => {
-          if (typeof sql === 'string' && sql.startsWith('UPDATE outbox SET published_at')) return Promise.reject(new Error('simulated crash after XADD'));
+          if (typeof sql === 'string' && sql.startsWith('UPDATE outbox SET published_at'))
+            return Promise.reject(new Error('simulated crash after XADD'));
           return (target.query as any)(sql, options);
         };
       }
@@ -60,18 +67,34 @@ describe('platform/eventbus over Redis Streams (real Postgres + Redis)', functio
   const buses: EventBus[] = [];
 
   function bus(opts: Partial<EventBusOptions> & { service: string }): EventBus {
-    const b = createEventBus({ db: producerDb, redis, logger, prefix, pollIntervalMs: 20, claimIdleMs: 60_000, ...opts });
+    const b = createEventBus({
+      db: producerDb,
+      redis,
+      logger,
+      prefix,
+      pollIntervalMs: 20,
+      claimIdleMs: 60_000,
+      ...opts,
+    });
     buses.push(b);
     return b;
   }
 
-  async function produce<T extends EventType>(type: T, payload: Partial<EventPayloadInput<T>> = {}): Promise<DomainEvent> {
-    return withTransaction(producerDb, (t) => enqueueEvent(producerDb, t, { type, aggregateId: 'agg-1', payload: samplePayload(type, payload) }));
+  async function produce<T extends EventType>(
+    type: T,
+    payload: Partial<EventPayloadInput<T>> = {},
+  ): Promise<DomainEvent> {
+    return withTransaction(producerDb, (t) =>
+      enqueueEvent(producerDb, t, { type, aggregateId: 'agg-1', payload: samplePayload(type, payload) }),
+    );
   }
 
   /** Handler side effect, recorded in the consumer's own database inside the delivery transaction. */
   async function recordEffect(event: DomainEvent, t: Transaction): Promise<void> {
-    await consumerDb.query('INSERT INTO effects (event_id, type) VALUES (:id, :type)', { transaction: t, replacements: { id: event.id, type: event.type } });
+    await consumerDb.query('INSERT INTO effects (event_id, type) VALUES (:id, :type)', {
+      transaction: t,
+      replacements: { id: event.id, type: event.type },
+    });
   }
 
   async function effects(): Promise<Array<{ event_id: string; type: string }>> {
@@ -86,7 +109,14 @@ describe('platform/eventbus over Redis Streams (real Postgres + Redis)', functio
     producerDb = createDatabase(producerUrl);
     consumerDb = createDatabase(consumerUrl);
     await migrate(producerDb, outboxMigrations);
-    await migrate(consumerDb, [...outboxMigrations, { name: '0001-effects', up: (tx) => tx.query('CREATE TABLE effects (id bigserial PRIMARY KEY, event_id uuid NOT NULL, type text NOT NULL)') }]);
+    await migrate(consumerDb, [
+      ...outboxMigrations,
+      {
+        name: '0001-effects',
+        up: (tx) =>
+          tx.query('CREATE TABLE effects (id bigserial PRIMARY KEY, event_id uuid NOT NULL, type text NOT NULL)'),
+      },
+    ]);
     redis = createRedis(redisUrl!);
   });
 
@@ -111,7 +141,11 @@ describe('platform/eventbus over Redis Streams (real Postgres + Redis)', functio
   it('publishes an outbox event only if its transaction committed, to the stream of its family', async () => {
     const committed = await produce('hold.created', { holdId: 'h1' });
     await withTransaction(producerDb, async (t) => {
-      await enqueueEvent(producerDb, t, { type: 'hold.expired', aggregateId: 'h2', payload: samplePayload('hold.expired') });
+      await enqueueEvent(producerDb, t, {
+        type: 'hold.expired',
+        aggregateId: 'h2',
+        payload: samplePayload('hold.expired'),
+      });
       throw new Error('state change failed');
     }).catch(() => undefined);
     const registry = new client.Registry();
@@ -124,7 +158,12 @@ describe('platform/eventbus over Redis Streams (real Postgres + Redis)', functio
     expect(entries).to.have.length(1);
     const fields = entries[0]![1];
     const published = JSON.parse(fields[fields.indexOf('event') + 1]!) as DomainEvent;
-    expect(published).to.deep.include({ id: committed.id, type: 'hold.created', aggregateId: 'agg-1', payload: samplePayload('hold.created', { holdId: 'h1' }) });
+    expect(published).to.deep.include({
+      id: committed.id,
+      type: 'hold.created',
+      aggregateId: 'agg-1',
+      payload: samplePayload('hold.created', { holdId: 'h1' }),
+    });
     expect(`${prefix}events.hold`).to.equal(streamKey(prefix, 'hold.created'));
     const [rows] = await producerDb.query('SELECT event_id FROM outbox WHERE published_at IS NULL');
     expect(rows).to.deep.equal([]);
@@ -133,7 +172,9 @@ describe('platform/eventbus over Redis Streams (real Postgres + Redis)', functio
   });
 
   it('reports the age of the oldest unpublished row as outbox lag', async () => {
-    await producerDb.query(`INSERT INTO outbox (event_id, type, aggregate_id, payload, occurred_at) VALUES (gen_random_uuid(), 'hold.created', 'a', '{}', now() - interval '1 hour')`);
+    await producerDb.query(
+      `INSERT INTO outbox (event_id, type, aggregate_id, payload, occurred_at) VALUES (gen_random_uuid(), 'hold.created', 'a', '{}', now() - interval '1 hour')`,
+    );
     const registry = new client.Registry();
     const relay = bus({ service: 'producer', registry, redis: crashingRedis(redis) });
     await relay.relayOnce().catch(() => undefined);
@@ -162,12 +203,19 @@ describe('platform/eventbus over Redis Streams (real Postgres + Redis)', functio
     await consumer.start();
 
     await eventually(async () => {
-      const pending = (await redis.xpending(streamKey(prefix, 'event.published'), 'consumer')) as [number, ...unknown[]];
-      expect(await metricValue(registry, 'events_consumed_total', { type: 'event.published', outcome: 'duplicate' })).to.equal(5);
+      const pending = (await redis.xpending(streamKey(prefix, 'event.published'), 'consumer')) as [
+        number,
+        ...unknown[],
+      ];
+      expect(
+        await metricValue(registry, 'events_consumed_total', { type: 'event.published', outcome: 'duplicate' }),
+      ).to.equal(5);
       expect(pending[0]).to.equal(0);
     });
     expect((await effects()).map((e) => e.event_id)).to.deep.equal(sent.map((e) => e.id));
-    expect(await metricValue(registry, 'events_consumed_total', { type: 'event.published', outcome: 'processed' })).to.equal(5);
+    expect(
+      await metricValue(registry, 'events_consumed_total', { type: 'event.published', outcome: 'processed' }),
+    ).to.equal(5);
   });
 
   it('delivers each event exactly once when the relay dies mid-batch (part of the batch on the stream, the rest not)', async () => {
@@ -177,10 +225,15 @@ describe('platform/eventbus over Redis Streams (real Postgres + Redis)', functio
 
     // The connection drops after two of the five XADDs reached Redis.
     const dying = bus({ service: 'producer', redis: partialRedis(redis, 2) });
-    const crash = await dying.relayOnce().then(() => undefined, (err: Error) => err);
+    const crash = await dying.relayOnce().then(
+      () => undefined,
+      (err: Error) => err,
+    );
     expect(crash?.message).to.equal('connection lost mid-pipeline');
     expect(await redis.xlen(stream)).to.equal(2);
-    const [unpublished] = await producerDb.query("SELECT count(*)::int AS n FROM outbox WHERE published_at IS NULL AND type = 'ticket.checked_in'");
+    const [unpublished] = await producerDb.query(
+      "SELECT count(*)::int AS n FROM outbox WHERE published_at IS NULL AND type = 'ticket.checked_in'",
+    );
     expect(unpublished).to.deep.equal([{ n: 5 }]);
 
     expect(await bus({ service: 'producer' }).relayOnce()).to.equal(5);
@@ -192,8 +245,12 @@ describe('platform/eventbus over Redis Streams (real Postgres + Redis)', functio
     await consumer.start();
     try {
       await eventually(async () => {
-        expect(await metricValue(registry, 'events_consumed_total', { type: 'ticket.checked_in', outcome: 'processed' })).to.equal(5);
-        expect(await metricValue(registry, 'events_consumed_total', { type: 'ticket.checked_in', outcome: 'duplicate' })).to.equal(2);
+        expect(
+          await metricValue(registry, 'events_consumed_total', { type: 'ticket.checked_in', outcome: 'processed' }),
+        ).to.equal(5);
+        expect(
+          await metricValue(registry, 'events_consumed_total', { type: 'ticket.checked_in', outcome: 'duplicate' }),
+        ).to.equal(2);
       });
     } finally {
       await consumer.stop();
@@ -214,10 +271,14 @@ describe('platform/eventbus over Redis Streams (real Postgres + Redis)', functio
     });
     await consumer.start();
 
-    await eventually(async () => expect(await effects()).to.deep.equal([{ event_id: event.id, type: 'order.created' }]));
+    await eventually(async () =>
+      expect(await effects()).to.deep.equal([{ event_id: event.id, type: 'order.created' }]),
+    );
     expect(attempts).to.equal(3);
     expect(await redis.xlen(deadStreamKey(prefix))).to.equal(0);
-    await eventually(async () => expect(((await redis.xpending(streamKey(prefix, 'order.created'), 'consumer')) as [number])[0]).to.equal(0));
+    await eventually(async () =>
+      expect(((await redis.xpending(streamKey(prefix, 'order.created'), 'consumer')) as [number])[0]).to.equal(0),
+    );
   });
 
   it('redelivery of an already processed event is harmless', async () => {
@@ -235,7 +296,11 @@ describe('platform/eventbus over Redis Streams (real Postgres + Redis)', functio
 
     // The same event arrives again (a republished batch, a manual replay): skipped, still acknowledged.
     await redis.xadd(streamKey(prefix, event.type), '*', 'type', event.type, 'event', JSON.stringify(event));
-    await eventually(async () => expect(await metricValue(registry, 'events_consumed_total', { type: 'payment.succeeded', outcome: 'duplicate' })).to.equal(1));
+    await eventually(async () =>
+      expect(
+        await metricValue(registry, 'events_consumed_total', { type: 'payment.succeeded', outcome: 'duplicate' }),
+      ).to.equal(1),
+    );
     expect(calls).to.equal(1);
     expect(await effects()).to.have.length(1);
   });
@@ -257,31 +322,56 @@ describe('platform/eventbus over Redis Streams (real Postgres + Redis)', functio
     const dead = await eventually(async () => {
       const entries = await redis.xrange(deadStreamKey(prefix), '-', '+');
       expect(entries).to.have.length(2);
-      return entries.map(([, f]) => Object.fromEntries(f.flatMap((v, i) => (i % 2 ? [] : [[v, f[i + 1]]]))) as Record<string, string>);
+      return entries.map(
+        ([, f]) => Object.fromEntries(f.flatMap((v, i) => (i % 2 ? [] : [[v, f[i + 1]]]))) as Record<string, string>,
+      );
     });
     const handled = dead.find((d) => d.error === 'cannot handle this ticket')!;
-    expect(handled).to.include({ type: 'ticket.checked_in', group: 'consumer', deliveries: '3', stream: streamKey(prefix, 'ticket.checked_in') });
+    expect(handled).to.include({
+      type: 'ticket.checked_in',
+      group: 'consumer',
+      deliveries: '3',
+      stream: streamKey(prefix, 'ticket.checked_in'),
+    });
     expect(JSON.parse(handled.event!).id).to.equal(poison.id);
     const malformed = dead.find((d) => d.event === '{not json')!;
     expect(malformed.error).to.be.a('string').and.not.empty;
     expect(calls).to.equal(3);
     expect(await effects()).to.deep.equal([]);
     expect(((await redis.xpending(streamKey(prefix, 'ticket.checked_in'), 'consumer')) as [number])[0]).to.equal(0);
-    expect(await metricValue(registry, 'events_consumed_total', { type: 'ticket.checked_in', outcome: 'dead' })).to.equal(2);
-    expect(await metricValue(registry, 'events_consumed_total', { type: 'ticket.checked_in', outcome: 'failed' })).to.equal(2);
+    expect(
+      await metricValue(registry, 'events_consumed_total', { type: 'ticket.checked_in', outcome: 'dead' }),
+    ).to.equal(2);
+    expect(
+      await metricValue(registry, 'events_consumed_total', { type: 'ticket.checked_in', outcome: 'failed' }),
+    ).to.equal(2);
   });
 
   it('a message that fails its catalogue schema (a producer renamed a field) goes to the dead stream at once, unhandled', async () => {
     // A producer that bypasses enqueueEvent's check (older code, a hand-written row) renames eventId to eventID.
     const { eventId, ...rest } = samplePayload('event.published');
-    await producerDb.query("INSERT INTO outbox (event_id, type, aggregate_id, payload) VALUES (gen_random_uuid(), 'event.published', :agg, :payload)", {
-      replacements: { agg: eventId, payload: JSON.stringify({ ...rest, eventID: eventId }) },
-    });
+    await producerDb.query(
+      "INSERT INTO outbox (event_id, type, aggregate_id, payload) VALUES (gen_random_uuid(), 'event.published', :agg, :payload)",
+      {
+        replacements: { agg: eventId, payload: JSON.stringify({ ...rest, eventID: eventId }) },
+      },
+    );
     const valid = await produce('event.published', { eventId: 'e-2' });
     expect(await bus({ service: 'producer' }).relayOnce()).to.equal(2);
     // And one published raw to the stream, with a field of the wrong type.
-    const raw = { ...valid, id: '00000000-0000-4000-8000-000000000001', payload: { ...valid.payload, reservationMinutes: 'ten' } };
-    await redis.xadd(streamKey(prefix, 'event.published'), '*', 'type', 'event.published', 'event', JSON.stringify(raw));
+    const raw = {
+      ...valid,
+      id: '00000000-0000-4000-8000-000000000001',
+      payload: { ...valid.payload, reservationMinutes: 'ten' },
+    };
+    await redis.xadd(
+      streamKey(prefix, 'event.published'),
+      '*',
+      'type',
+      'event.published',
+      'event',
+      JSON.stringify(raw),
+    );
 
     const handled: unknown[] = [];
     const registry = new client.Registry();
@@ -295,7 +385,9 @@ describe('platform/eventbus over Redis Streams (real Postgres + Redis)', functio
     const dead = await eventually(async () => {
       const entries = await redis.xrange(deadStreamKey(prefix), '-', '+');
       expect(entries).to.have.length(2);
-      return entries.map(([, f]) => Object.fromEntries(f.flatMap((v, i) => (i % 2 ? [] : [[v, f[i + 1]]]))) as Record<string, string>);
+      return entries.map(
+        ([, f]) => Object.fromEntries(f.flatMap((v, i) => (i % 2 ? [] : [[v, f[i + 1]]]))) as Record<string, string>,
+      );
     });
     expect(dead.map((d) => ({ type: d.type, deliveries: d.deliveries, group: d.group }))).to.deep.equal([
       { type: 'event.published', deliveries: '1', group: 'consumer' },
@@ -305,14 +397,22 @@ describe('platform/eventbus over Redis Streams (real Postgres + Redis)', functio
     expect(JSON.parse(dead[0]!.event!).payload.eventID).to.equal(eventId);
     expect(dead[1]!.error).to.match(/reservationMinutes: /);
     expect(handled).to.deep.equal(['e-2']);
-    expect(await metricValue(registry, 'events_consumed_total', { type: 'event.published', outcome: 'failed' })).to.equal(0);
-    expect(await metricValue(registry, 'events_consumed_total', { type: 'event.published', outcome: 'dead' })).to.equal(2);
-    await eventually(async () => expect(((await redis.xpending(streamKey(prefix, 'event.published'), 'consumer')) as [number])[0]).to.equal(0));
+    expect(
+      await metricValue(registry, 'events_consumed_total', { type: 'event.published', outcome: 'failed' }),
+    ).to.equal(0);
+    expect(await metricValue(registry, 'events_consumed_total', { type: 'event.published', outcome: 'dead' })).to.equal(
+      2,
+    );
+    await eventually(async () =>
+      expect(((await redis.xpending(streamKey(prefix, 'event.published'), 'consumer')) as [number])[0]).to.equal(0),
+    );
   });
 
   it('refuses a subscription to a type that is not in the event catalogue', () => {
     const consumer = bus({ service: 'consumer', db: consumerDb });
-    expect(() => consumer.subscribe(['hold.vanished' as EventType], recordEffect)).to.throw(/not in the event catalogue/);
+    expect(() => consumer.subscribe(['hold.vanished' as EventType], recordEffect)).to.throw(
+      /not in the event catalogue/,
+    );
   });
 
   it('claims messages a crashed consumer left pending after claimIdleMs', async () => {
@@ -344,7 +444,12 @@ describe('platform/eventbus over Redis Streams (real Postgres + Redis)', functio
 
   async function checkTracePropagation(): Promise<void> {
     const traceId = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';
-    const parent = trace.setSpanContext(ROOT_CONTEXT, { traceId, spanId: '0102030405060708', traceFlags: TraceFlags.SAMPLED, isRemote: true });
+    const parent = trace.setSpanContext(ROOT_CONTEXT, {
+      traceId,
+      spanId: '0102030405060708',
+      traceFlags: TraceFlags.SAMPLED,
+      isRemote: true,
+    });
     await context.with(parent, () => produce('order.confirmed'));
     await produce('order.refunded'); // same stream, no handler
     await bus({ service: 'producer' }).relayOnce();
@@ -356,7 +461,11 @@ describe('platform/eventbus over Redis Streams (real Postgres + Redis)', functio
       await recordEffect(e, t);
     });
     await consumer.start();
-    await eventually(async () => expect(await metricValue(registry, 'events_consumed_total', { type: 'order.refunded', outcome: 'ignored' })).to.equal(1));
+    await eventually(async () =>
+      expect(
+        await metricValue(registry, 'events_consumed_total', { type: 'order.refunded', outcome: 'ignored' }),
+      ).to.equal(1),
+    );
     expect(seen).to.deep.equal([traceId]);
     expect((await effects()).map((e) => e.type)).to.deep.equal(['order.confirmed']);
   }
@@ -392,7 +501,10 @@ describe('platform/eventbus over Redis Streams (real Postgres + Redis)', functio
     const event = await produce('event.cancelled', { eventId: 'e1' });
     await eventually(async () => expect(await redis.xlen(streamKey(prefix, 'event.cancelled'))).to.equal(1));
     await relay.stop();
-    const [rows] = await producerDb.query('SELECT published_at IS NOT NULL AS published FROM outbox WHERE event_id = :id', { replacements: { id: event.id } });
+    const [rows] = await producerDb.query(
+      'SELECT published_at IS NOT NULL AS published FROM outbox WHERE event_id = :id',
+      { replacements: { id: event.id } },
+    );
     expect(rows).to.deep.equal([{ published: true }]);
   });
 });
@@ -405,11 +517,17 @@ function partialRedis(redis: Redis, delivered: number): Redis {
       if (prop === 'pipeline') {
         const calls: unknown[][] = [];
         return () => ({
-          xadd(...args: unknown[]) { calls.push(args); },
+          xadd(...args: unknown[]) {
+            calls.push(args);
+          },
           exec: async () => {
             const results: [Error | null, unknown][] = [];
             for (const [i, args] of calls.entries()) {
-              results.push(i < delivered ? [null, await (target.xadd as any)(...args)] : [new Error('connection lost mid-pipeline'), null]);
+              results.push(
+                i < delivered
+                  ? [null, await (target.xadd as any)(...args)]
+                  : [new Error('connection lost mid-pipeline'), null],
+              );
             }
             return results;
           },

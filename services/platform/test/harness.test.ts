@@ -30,10 +30,11 @@ function descendants(pid: number): number[] {
   }
   const found: number[] = [];
   const walk = (p: number) => {
-    for (const [child, parent] of parentOf) if (parent === p) {
-      found.push(child);
-      walk(child);
-    }
+    for (const [child, parent] of parentOf)
+      if (parent === p) {
+        found.push(child);
+        walk(child);
+      }
   };
   walk(pid);
   return found.filter(running);
@@ -84,7 +85,9 @@ describe('platform/testing: infrastructure processes leave nothing behind', func
       const r = await startRedis();
       console.log(JSON.stringify({ pid: r.pid, port: r.port }));
       setInterval(() => undefined, 1000);`;
-    const starter = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const starter = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     const exited = new Promise((resolve) => starter.once('exit', resolve));
     let out = '';
     starter.stdout.setEncoding('utf8');
@@ -107,11 +110,15 @@ describe('platform/testing: infrastructure processes leave nothing behind', func
   it("a nested mocha run's global fixtures (Postgres + 3 redis-server) are all gone when it ends", async function () {
     requireBinary(this, 'redis-server', 'apt-get install -y redis-server');
     requirePostgres(this);
-    const mocha = spawn(process.execPath, [`${repoRoot}node_modules/mocha/bin/mocha.js`, 'services/platform/test/fixtures/nested-probe.mocha*.ts'], {
-      cwd: repoRoot,
-      env: { ...process.env, MOCHA_JOBS: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const mocha = spawn(
+      process.execPath,
+      [`${repoRoot}node_modules/mocha/bin/mocha.js`, 'services/platform/test/fixtures/nested-probe.mocha*.ts'],
+      {
+        cwd: repoRoot,
+        env: { ...process.env, MOCHA_JOBS: '1' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let out = '';
     mocha.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
     mocha.stderr.setEncoding('utf8').on('data', (c: string) => (out += c));
@@ -121,15 +128,30 @@ describe('platform/testing: infrastructure processes leave nothing behind', func
     expect(line, out).to.exist;
     const probe = JSON.parse(line!.slice(line!.indexOf('PROBE ') + 6));
     expect(probe.redisPids).to.have.length(3);
-    expect([probe.postmasterPid, ...probe.redisPids].filter(running), 'fixture processes still running').to.deep.equal([]);
+    expect([probe.postmasterPid, ...probe.redisPids].filter(running), 'fixture processes still running').to.deep.equal(
+      [],
+    );
     for (const port of probe.ports) expect(await refused(port), `port ${port} still open`).to.equal(true);
   });
 
   it('the reporter ends with the summary line, and with CI set a skip fails the run (exit code too)', async () => {
     async function run(env: Record<string, string | undefined>): Promise<{ code: number | null; out: string }> {
       // The repository's own settings that matter here (parallel, exit: true, the reporter), without its specs.
-      const args = ['--no-config', '--parallel', '--jobs', '1', '--exit', '--reporter', 'services/platform/src/testing/reporter.cjs', 'services/platform/test/fixtures/skip-probe.mocha.ts'];
-      const mocha = spawn(process.execPath, [`${repoRoot}node_modules/mocha/bin/mocha.js`, ...args], { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const args = [
+        '--no-config',
+        '--parallel',
+        '--jobs',
+        '1',
+        '--exit',
+        '--reporter',
+        'services/platform/src/testing/reporter.cjs',
+        'services/platform/test/fixtures/skip-probe.mocha.ts',
+      ];
+      const mocha = spawn(process.execPath, [`${repoRoot}node_modules/mocha/bin/mocha.js`, ...args], {
+        cwd: repoRoot,
+        env: { ...process.env, ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let out = '';
       mocha.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
       mocha.stderr.setEncoding('utf8').on('data', (c: string) => (out += c));

@@ -8,7 +8,10 @@ import { createTestDatabase, dropTestDatabase, requireBinary } from '../src/test
 import { startRedis, type RedisHandle } from '../../../scripts/infra/processes.ts';
 
 const applied: Migration[] = [{ name: '0001-items', up: (tx) => tx.query('CREATE TABLE items (id text PRIMARY KEY)') }];
-const withPending: Migration[] = [...applied, { name: '0002-item-names', up: (tx) => tx.query('ALTER TABLE items ADD COLUMN name text') }];
+const withPending: Migration[] = [
+  ...applied,
+  { name: '0002-item-names', up: (tx) => tx.query('ALTER TABLE items ADD COLUMN name text') },
+];
 
 describe('platform/health: /healthz and /readyz against real Postgres and Redis', () => {
   const logger = createLogger('health', { level: 'silent' });
@@ -37,7 +40,12 @@ describe('platform/health: /healthz and /readyz against real Postgres and Redis'
   });
 
   async function serve(migrations: Migration[]) {
-    const app = createServiceApp({ service: 'health', logger, metrics: createMetrics('health', { collectDefault: false }), readiness: { ...databaseReadiness(db, migrations), ...redisReadiness([redis]) } });
+    const app = createServiceApp({
+      service: 'health',
+      logger,
+      metrics: createMetrics('health', { collectDefault: false }),
+      readiness: { ...databaseReadiness(db, migrations), ...redisReadiness([redis]) },
+    });
     const server = await listen(app.callback(), 0);
     servers.push(server);
     return server.url;
@@ -50,14 +58,20 @@ describe('platform/health: /healthz and /readyz against real Postgres and Redis'
     expect(await live.json()).to.deep.equal({ status: 'ok' });
     const ready = await fetch(`${url}/readyz`);
     expect(ready.status).to.equal(200);
-    expect(await ready.json()).to.deep.equal({ status: 'ready', checks: { database: 'ok', migrations: 'ok', redis: 'ok' } });
+    expect(await ready.json()).to.deep.equal({
+      status: 'ready',
+      checks: { database: 'ok', migrations: 'ok', redis: 'ok' },
+    });
   });
 
   it('is 503 naming the migrations check while a migration is pending', async () => {
     const url = await serve(withPending);
     const res = await fetch(`${url}/readyz`);
     expect(res.status).to.equal(503);
-    expect(await res.json()).to.deep.equal({ status: 'not-ready', checks: { database: 'ok', migrations: 'pending migrations: 0002-item-names', redis: 'ok' } });
+    expect(await res.json()).to.deep.equal({
+      status: 'not-ready',
+      checks: { database: 'ok', migrations: 'pending migrations: 0002-item-names', redis: 'ok' },
+    });
     await migrate(db, withPending);
     expect((await fetch(`${url}/readyz`)).status).to.equal(200);
   });

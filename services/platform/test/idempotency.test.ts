@@ -1,6 +1,13 @@
 import { expect } from 'chai';
 import { createDatabase, migrate, withTransaction, type Sequelize } from '../src/db.ts';
-import { awaitConcurrentIdempotentResult, committedIdempotentResult, idempotencyMigrations, pruneIdempotencyKeys, requestFingerprint, runIdempotent } from '../src/idempotency.ts';
+import {
+  awaitConcurrentIdempotentResult,
+  committedIdempotentResult,
+  idempotencyMigrations,
+  pruneIdempotencyKeys,
+  requestFingerprint,
+  runIdempotent,
+} from '../src/idempotency.ts';
 import { HttpProblem } from '../src/errors.ts';
 import { createTestDatabase, dropTestDatabase } from '../src/testing/harness.ts';
 
@@ -20,12 +27,21 @@ describe('platform/idempotency (real Postgres)', () => {
 
   const charge = (key: string, amount: number, scope = 'user-1') =>
     withTransaction(db, (t) =>
-      runIdempotent(db, t, { scope, key, fingerprint: requestFingerprint('POST', '/charges', { amount }) }, async () => {
-        const [rows] = (await db.query('INSERT INTO charges (amount) VALUES ($1) RETURNING id', { bind: [amount], transaction: t })) as [Array<{ id: number }>, unknown];
-        return { status: 201, body: { chargeId: rows[0]!.id, amount } };
-      }),
+      runIdempotent(
+        db,
+        t,
+        { scope, key, fingerprint: requestFingerprint('POST', '/charges', { amount }) },
+        async () => {
+          const [rows] = (await db.query('INSERT INTO charges (amount) VALUES ($1) RETURNING id', {
+            bind: [amount],
+            transaction: t,
+          })) as [Array<{ id: number }>, unknown];
+          return { status: 201, body: { chargeId: rows[0]!.id, amount } };
+        },
+      ),
     );
-  const count = async () => ((await db.query('SELECT count(*)::int AS n FROM charges')) as [Array<{ n: number }>, unknown])[0][0]!.n;
+  const count = async () =>
+    ((await db.query('SELECT count(*)::int AS n FROM charges')) as [Array<{ n: number }>, unknown])[0][0]!.n;
 
   it('applies a request once and replays the first result for the same key and body', async () => {
     const first = await charge('key-aaaa-0001', 500);
@@ -75,18 +91,29 @@ describe('platform/idempotency (real Postgres)', () => {
       /* expected */
     }
     expect(await count()).to.equal(before);
-    const retry = await withTransaction(db, (t) => runIdempotent(db, t, { scope: 'user-1', key: 'key-fail-0001', fingerprint: 'f' }, async () => ({ status: 201, body: { ok: true } })));
+    const retry = await withTransaction(db, (t) =>
+      runIdempotent(db, t, { scope: 'user-1', key: 'key-fail-0001', fingerprint: 'f' }, async () => ({
+        status: 201,
+        body: { ok: true },
+      })),
+    );
     expect(retry.replayed).to.equal(false);
   });
 
   it('fingerprints ignore key order but not values', () => {
-    expect(requestFingerprint('post', '/x', { a: 1, b: [1, { c: 2, d: 3 }] })).to.equal(requestFingerprint('POST', '/x', { b: [1, { d: 3, c: 2 }], a: 1 }));
+    expect(requestFingerprint('post', '/x', { a: 1, b: [1, { c: 2, d: 3 }] })).to.equal(
+      requestFingerprint('POST', '/x', { b: [1, { d: 3, c: 2 }], a: 1 }),
+    );
     expect(requestFingerprint('POST', '/x', { a: 1 })).to.not.equal(requestFingerprint('POST', '/x', { a: 2 }));
   });
 
   it('reads a committed result without locking, and nothing for an unused key', async () => {
     const first = await charge('key-read-0001', 300);
-    const ref = { scope: 'user-1', key: 'key-read-0001', fingerprint: requestFingerprint('POST', '/charges', { amount: 300 }) };
+    const ref = {
+      scope: 'user-1',
+      key: 'key-read-0001',
+      fingerprint: requestFingerprint('POST', '/charges', { amount: 300 }),
+    };
     expect(await committedIdempotentResult(db, ref)).to.deep.equal({ ...first, replayed: true });
     expect(await committedIdempotentResult(db, { ...ref, key: 'key-read-none' })).to.equal(undefined);
     try {
@@ -101,13 +128,17 @@ describe('platform/idempotency (real Postgres)', () => {
     const ref = { scope: 'user-1', key: 'key-probe-001', fingerprint: 'p' };
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
-    const firstAttempt = withTransaction(db, (t) => runIdempotent(db, t, ref, async () => {
-      await gate;
-      return { status: 201, body: { n: 1 } };
-    }));
+    const firstAttempt = withTransaction(db, (t) =>
+      runIdempotent(db, t, ref, async () => {
+        await gate;
+        return { status: 201, body: { n: 1 } };
+      }),
+    );
     // the first attempt has claimed the key once its transaction sits idle, waiting on the gate
     for (let i = 0; i < 200; i++) {
-      const [idle] = (await db.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND state = 'idle in transaction'")) as [Array<{ n: number }>, unknown];
+      const [idle] = (await db.query(
+        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND state = 'idle in transaction'",
+      )) as [Array<{ n: number }>, unknown];
       if (idle[0]!.n > 0) break;
       await new Promise((r) => setTimeout(r, 20));
     }

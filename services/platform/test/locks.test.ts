@@ -16,7 +16,10 @@ const silent = createLogger('locks-test', { level: 'silent' });
 const worker = fileURLToPath(new URL('./locks.worker.ts', import.meta.url));
 
 function capturingLogger(lines: string[]) {
-  return createLogger('locks-test', { level: 'warn', destination: { write: (line: string) => void lines.push(line) } as any });
+  return createLogger('locks-test', {
+    level: 'warn',
+    destination: { write: (line: string) => void lines.push(line) } as any,
+  });
 }
 
 function lines(child: ChildProcess): AsyncIterator<string> {
@@ -34,7 +37,14 @@ function lines(child: ChildProcess): AsyncIterator<string> {
       else queue.push(line);
     }
   });
-  return { next: () => new Promise((resolve) => (queue.length ? resolve({ value: queue.shift()!, done: false }) : waiters.push((value) => resolve({ value, done: false })))) };
+  return {
+    next: () =>
+      new Promise((resolve) =>
+        queue.length
+          ? resolve({ value: queue.shift()!, done: false })
+          : waiters.push((value) => resolve({ value, done: false })),
+      ),
+  };
 }
 
 describe('platform/locks (three real Redis masters)', function () {
@@ -60,13 +70,19 @@ describe('platform/locks (three real Redis masters)', function () {
   /** Two worker processes race read-sleep-write increments; returns the final counter value. */
   async function race(useLock: boolean, iterations: number): Promise<number> {
     const counterKey = `t:${uniqueSuffix()}:counter`;
-    const spawned = [0, 1].map(() => spawn(process.execPath, [worker, JSON.stringify({ urls, prefix, counterKey, iterations, useLock })], { stdio: ['pipe', 'pipe', 'inherit'] }));
+    const spawned = [0, 1].map(() =>
+      spawn(process.execPath, [worker, JSON.stringify({ urls, prefix, counterKey, iterations, useLock })], {
+        stdio: ['pipe', 'pipe', 'inherit'],
+      }),
+    );
     children.push(...spawned);
     const outputs = spawned.map(lines);
     for (const out of outputs) expect((await out.next()).value).to.equal('ready');
     for (const child of spawned) child.stdin!.write('go\n');
     for (const out of outputs) expect((await out.next()).value).to.equal('done');
-    const codes = await Promise.all(spawned.map((c) => (c.exitCode !== null ? c.exitCode : once(c, 'exit').then(([code]) => code))));
+    const codes = await Promise.all(
+      spawned.map((c) => (c.exitCode !== null ? c.exitCode : once(c, 'exit').then(([code]) => code))),
+    );
     expect(codes).to.deep.equal([0, 0]);
     return Number(await clients[0]!.get(counterKey));
   }
@@ -82,9 +98,12 @@ describe('platform/locks (three real Redis masters)', function () {
   it('takes sorted, de-duplicated, prefixed keys on every master and releases them afterwards', async () => {
     const locker = createLocker({ clients, logger: silent, prefix });
     const held = await locker.withLocks(['seat-b', 'seat-a', 'seat-b'], 5000, async () =>
-      Promise.all(clients.map((c) => c.exists(`${prefix}seat-a`, `${prefix}seat-b`))));
+      Promise.all(clients.map((c) => c.exists(`${prefix}seat-a`, `${prefix}seat-b`))),
+    );
     expect(held).to.deep.equal([2, 2, 2]);
-    expect(await Promise.all(clients.map((c) => c.exists(`${prefix}seat-a`, `${prefix}seat-b`)))).to.deep.equal([0, 0, 0]);
+    expect(await Promise.all(clients.map((c) => c.exists(`${prefix}seat-a`, `${prefix}seat-b`)))).to.deep.equal([
+      0, 0, 0,
+    ]);
   });
 
   it('aborts the signal when the lock expires before the operation finishes', async () => {
@@ -104,7 +123,15 @@ describe('platform/locks (three real Redis masters)', function () {
   it('gives up with LockUnavailableError after its retries while another holder keeps the key, and reports the wait', async () => {
     const holder = createLocker({ clients, logger: silent, prefix });
     const waits: number[] = [];
-    const contender = createLocker({ clients, logger: silent, prefix, retries: 2, retryDelayMs: 5, jitterMs: 5, onWait: (s) => waits.push(s) });
+    const contender = createLocker({
+      clients,
+      logger: silent,
+      prefix,
+      retries: 2,
+      retryDelayMs: 5,
+      jitterMs: 5,
+      onWait: (s) => waits.push(s),
+    });
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
     let acquired!: () => void;
@@ -128,7 +155,13 @@ describe('platform/locks (three real Redis masters)', function () {
 
   it('without Redis: announces single-node mode and still excludes within the process, with expiry', async () => {
     const logs: string[] = [];
-    const locker = createLocker({ clients: [], logger: capturingLogger(logs), retries: 1000, retryDelayMs: 1, jitterMs: 2 });
+    const locker = createLocker({
+      clients: [],
+      logger: capturingLogger(logs),
+      retries: 1000,
+      retryDelayMs: 1,
+      jitterMs: 2,
+    });
     expect(logs.some((l) => l.includes('single-node mode'))).to.equal(true);
     let counter = 0;
     const increment = async () => {
@@ -136,9 +169,11 @@ describe('platform/locks (three real Redis masters)', function () {
       await sleep(1);
       counter = value + 1;
     };
-    await Promise.all([0, 1, 2].map(async () => {
-      for (let i = 0; i < 10; i++) await locker.withLocks(['n'], 5000, increment);
-    }));
+    await Promise.all(
+      [0, 1, 2].map(async () => {
+        for (let i = 0; i < 10; i++) await locker.withLocks(['n'], 5000, increment);
+      }),
+    );
     expect(counter).to.equal(30);
     const reason = await locker.withLocks(['m'], 50, async ({ signal }) => {
       await once(signal, 'abort');

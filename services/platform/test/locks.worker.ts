@@ -7,9 +7,22 @@ import { createLogger } from '../src/logger.ts';
 import { createRedis } from '../src/redis.ts';
 import { createLocker } from '../src/locks.ts';
 
-const { urls, prefix, counterKey, iterations, useLock } = JSON.parse(process.argv[2]!) as { urls: string[]; prefix: string; counterKey: string; iterations: number; useLock: boolean };
+const { urls, prefix, counterKey, iterations, useLock } = JSON.parse(process.argv[2]!) as {
+  urls: string[];
+  prefix: string;
+  counterKey: string;
+  iterations: number;
+  useLock: boolean;
+};
 const clients = urls.map((u) => createRedis(u));
-const locker = createLocker({ clients, logger: createLogger('locks-worker', { level: 'silent' }), prefix, retries: 1000, retryDelayMs: 2, jitterMs: 8 });
+const locker = createLocker({
+  clients,
+  logger: createLogger('locks-worker', { level: 'silent' }),
+  prefix,
+  retries: 1000,
+  retryDelayMs: 2,
+  jitterMs: 8,
+});
 
 async function increment(): Promise<void> {
   const value = Number((await clients[0]!.get(counterKey)) ?? '0');

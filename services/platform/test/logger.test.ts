@@ -18,7 +18,17 @@ function capture(service = 'orders') {
 }
 
 // (the cvc is checked by structure below: a bare '123' could appear in a timestamp)
-const SECRETS = ['hunter2', 's3cret-new', 'eyJhbGciOiJSUzI1NiJ9.access', 'refresh-token-value', '4242424242424242', '4000 0000 0000 0002', 'Bearer abc.def.ghi', 'session=xyz', 'api-secret'];
+const SECRETS = [
+  'hunter2',
+  's3cret-new',
+  'eyJhbGciOiJSUzI1NiJ9.access',
+  'refresh-token-value',
+  '4242424242424242',
+  '4000 0000 0000 0002',
+  'Bearer abc.def.ghi',
+  'session=xyz',
+  'api-secret',
+];
 
 describe('platform/logger', () => {
   it('logs an error given as a string as that string, and any other non-Error readably', () => {
@@ -45,7 +55,8 @@ describe('platform/logger', () => {
     logger.error({ err }, 'payment failed');
     logger.error(new Error('top-level error with 4242424242424242'));
     const text = lines.join('');
-    for (const card of ['4242 4242 4242 4242', '4000000000000002', '4242424242424242', '4000-0000-0000-0077']) expect(text, `leaked ${card}`).not.to.include(card);
+    for (const card of ['4242 4242 4242 4242', '4000000000000002', '4242424242424242', '4000-0000-0000-0077'])
+      expect(text, `leaked ${card}`).not.to.include(card);
     const [first, second, failed, top] = records();
     expect(first.msg).to.equal('charging [redacted] for order o-1');
     expect(second.msg).to.equal('charging [redacted] now');
@@ -61,29 +72,86 @@ describe('platform/logger', () => {
   it('redacts passwords, tokens, card data, Authorization and cookies wherever services log them', () => {
     const { logger, lines, records } = capture();
     logger.info({ password: 'hunter2', newPassword: 's3cret-new', token: 'eyJhbGciOiJSUzI1NiJ9.access' }, 'top level');
-    logger.info({ body: { email: 'a@b.c', password: 'hunter2', accessToken: 'eyJhbGciOiJSUzI1NiJ9.access', refreshToken: 'refresh-token-value' } }, 'request body');
-    logger.info({ payment: { cardNumber: '4242424242424242', cvc: '123' }, card: { number: '4000 0000 0000 0002' } }, 'card');
-    logger.info({ req: { headers: { authorization: 'Bearer abc.def.ghi', cookie: 'session=xyz', accept: 'application/json' } } }, 'headers');
+    logger.info(
+      {
+        body: {
+          email: 'a@b.c',
+          password: 'hunter2',
+          accessToken: 'eyJhbGciOiJSUzI1NiJ9.access',
+          refreshToken: 'refresh-token-value',
+        },
+      },
+      'request body',
+    );
+    logger.info(
+      { payment: { cardNumber: '4242424242424242', cvc: '123' }, card: { number: '4000 0000 0000 0002' } },
+      'card',
+    );
+    logger.info(
+      { req: { headers: { authorization: 'Bearer abc.def.ghi', cookie: 'session=xyz', accept: 'application/json' } } },
+      'headers',
+    );
     logger.info({ headers: { authorization: 'Bearer abc.def.ghi' }, config: { secret: 'api-secret' } }, 'more');
     // Header objects built in code keep their capitalisation.
-    logger.info({ upstream: { headers: { Authorization: 'Bearer abc.def.ghi' } }, Authorization: 'Bearer abc.def.ghi', call: { options: { headers: { authorization: 'Bearer abc.def.ghi' } } } }, 'outgoing');
+    logger.info(
+      {
+        upstream: { headers: { Authorization: 'Bearer abc.def.ghi' } },
+        Authorization: 'Bearer abc.def.ghi',
+        call: { options: { headers: { authorization: 'Bearer abc.def.ghi' } } },
+      },
+      'outgoing',
+    );
     const text = lines.join('');
     for (const secret of SECRETS) expect(text, `leaked ${secret}`).not.to.include(secret);
     const [top, body, card, headers] = records();
     expect(top).to.include({ password: '[redacted]', newPassword: '[redacted]', token: '[redacted]' });
-    expect(body.body).to.deep.equal({ email: 'a@b.c', password: '[redacted]', accessToken: '[redacted]', refreshToken: '[redacted]' });
+    expect(body.body).to.deep.equal({
+      email: 'a@b.c',
+      password: '[redacted]',
+      accessToken: '[redacted]',
+      refreshToken: '[redacted]',
+    });
     expect(card.payment).to.deep.equal({ cardNumber: '[redacted]', cvc: '[redacted]' });
-    expect(headers.req.headers).to.deep.equal({ authorization: '[redacted]', cookie: '[redacted]', accept: 'application/json' });
+    expect(headers.req.headers).to.deep.equal({
+      authorization: '[redacted]',
+      cookie: '[redacted]',
+      accept: 'application/json',
+    });
   });
 
   it('redacts secrets at any depth and under other spellings, and card numbers under any key, without touching the logged object', () => {
     const { logger, lines, records } = capture();
-    const body = { order: { payment: { card: { number: '4242424242424242', cvc: '123', holder: 'Ada' } } }, items: [{ seat: 'A1', password: 'in-array' }] };
+    const body = {
+      order: { payment: { card: { number: '4242424242424242', cvc: '123', holder: 'Ada' } } },
+      items: [{ seat: 'A1', password: 'in-array' }],
+    };
     logger.info({ req: { body } }, 'deep');
-    logger.info({ refresh_token: 'rt-value', client_secret: 'cs-value', apiKey: 'key-value', Cookie: 'sid=cookie-value', headers: { 'X-Api-Key': 'header-key', 'Set-Cookie': 'sid=set-cookie' } }, 'spellings');
-    logger.info({ note: 'paid with 4000-0000-0000-0002 today', orderNumber: '1715000000000', seats: 12, id: '42' }, 'values');
+    logger.info(
+      {
+        refresh_token: 'rt-value',
+        client_secret: 'cs-value',
+        apiKey: 'key-value',
+        Cookie: 'sid=cookie-value',
+        headers: { 'X-Api-Key': 'header-key', 'Set-Cookie': 'sid=set-cookie' },
+      },
+      'spellings',
+    );
+    logger.info(
+      { note: 'paid with 4000-0000-0000-0002 today', orderNumber: '1715000000000', seats: 12, id: '42' },
+      'values',
+    );
     const text = lines.join('');
-    for (const secret of ['4242424242424242', 'in-array', 'rt-value', 'cs-value', 'key-value', 'cookie-value', 'header-key', 'set-cookie', '4000-0000-0000-0002']) {
+    for (const secret of [
+      '4242424242424242',
+      'in-array',
+      'rt-value',
+      'cs-value',
+      'key-value',
+      'cookie-value',
+      'header-key',
+      'set-cookie',
+      '4000-0000-0000-0002',
+    ]) {
       expect(text, `leaked ${secret}`).not.to.include(secret);
     }
     const [deep, spellings, values] = records();
@@ -91,7 +159,12 @@ describe('platform/logger', () => {
     expect(deep.req.body.items).to.deep.equal([{ seat: 'A1', password: '[redacted]' }]);
     expect(spellings.headers).to.deep.equal({ 'X-Api-Key': '[redacted]', 'Set-Cookie': '[redacted]' });
     // a millisecond timestamp (not Luhn-shaped like a card) and plain numbers stay readable
-    expect(values).to.include({ note: 'paid with [redacted] today', orderNumber: '1715000000000', seats: 12, id: '42' });
+    expect(values).to.include({
+      note: 'paid with [redacted] today',
+      orderNumber: '1715000000000',
+      seats: 12,
+      id: '42',
+    });
     // the caller's object (often a live request body) is not modified
     expect(body.order.payment.card.number).to.equal('4242424242424242');
     expect(body.items[0]!.password).to.equal('in-array');
@@ -119,7 +192,11 @@ describe('platform/logger', () => {
 
   it('the access log of a service carries its request id and no credentials', async () => {
     const { logger, lines, records } = capture('users');
-    const app = createServiceApp({ service: 'users', logger, metrics: createMetrics('users', { collectDefault: false }) });
+    const app = createServiceApp({
+      service: 'users',
+      logger,
+      metrics: createMetrics('users', { collectDefault: false }),
+    });
     app.use((ctx) => {
       logger.info({ body: (ctx.request as any).body }, 'login attempt');
       ctx.body = { ok: true };
@@ -137,7 +214,16 @@ describe('platform/logger', () => {
     }
     expect(lines.join('')).not.to.include('hunter2').and.not.to.include('abc.def.ghi');
     const access = records().find((r) => r.msg === 'request');
-    expect(access).to.include({ service: 'users', request_id: 'login-1', method: 'POST', path: '/api/auth/login', status: 200 });
-    expect(records().find((r) => r.msg === 'login attempt')).to.deep.include({ request_id: 'login-1', body: { email: 'buyer@example.com', password: '[redacted]' } });
+    expect(access).to.include({
+      service: 'users',
+      request_id: 'login-1',
+      method: 'POST',
+      path: '/api/auth/login',
+      status: 200,
+    });
+    expect(records().find((r) => r.msg === 'login attempt')).to.deep.include({
+      request_id: 'login-1',
+      body: { email: 'buyer@example.com', password: '[redacted]' },
+    });
   });
 });

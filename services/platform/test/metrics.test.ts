@@ -17,7 +17,11 @@ function sampleValue(text: string, name: string, labels: Record<string, string>)
     const m = /^[^{]+\{(.*)\} (\S+)$/.exec(line);
     if (!m) continue;
     const found = Object.fromEntries([...m[1].matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
-    if (Object.keys(found).length === Object.keys(labels).length && Object.entries(labels).every(([k, v]) => found[k] === v)) return Number(m[2]);
+    if (
+      Object.keys(found).length === Object.keys(labels).length &&
+      Object.entries(labels).every(([k, v]) => found[k] === v)
+    )
+      return Number(m[2]);
   }
   return undefined;
 }
@@ -42,7 +46,12 @@ describe('platform/metrics: RED middleware and /metrics', () => {
 
     // A service with a contract: the OpenAPI path template is the label.
     const contract = await createContract(fileURLToPath(new URL('./fixtures/items.openapi.yaml', import.meta.url)));
-    const app2 = createServiceApp({ service: 'items-contract', logger, metrics: createMetrics('items-contract', { collectDefault: false }), contract });
+    const app2 = createServiceApp({
+      service: 'items-contract',
+      logger,
+      metrics: createMetrics('items-contract', { collectDefault: false }),
+      contract,
+    });
     app2.use((ctx) => {
       if (ctx.path.startsWith('/api/items/')) ctx.body = { id: ctx.path.split('/').pop(), name: 'x', quantity: 1 };
     });
@@ -54,7 +63,8 @@ describe('platform/metrics: RED middleware and /metrics', () => {
   });
 
   it('labels requests by route template, never by raw path, with method and status', async () => {
-    for (const id of ['a1', 'b2', 'c3']) expect((await fetch(`${routerServer.url}/api/things/${id}`)).status).to.equal(200);
+    for (const id of ['a1', 'b2', 'c3'])
+      expect((await fetch(`${routerServer.url}/api/things/${id}`)).status).to.equal(200);
     expect((await fetch(`${routerServer.url}/api/things/zz/fail`, { method: 'POST' })).status).to.equal(500);
     expect((await fetch(`${routerServer.url}/nowhere/123`)).status).to.equal(404);
 
@@ -62,13 +72,18 @@ describe('platform/metrics: RED middleware and /metrics', () => {
     expect(res.status).to.equal(200);
     expect(res.headers.get('content-type')).to.match(/^text\/plain/);
     const text = await res.text();
-    const count = (labels: Record<string, string>) => sampleValue(text, 'http_server_request_duration_seconds_count', { service: 'items', ...labels });
+    const count = (labels: Record<string, string>) =>
+      sampleValue(text, 'http_server_request_duration_seconds_count', { service: 'items', ...labels });
     expect(count({ method: 'GET', route: '/api/things/:id', status_code: '200' })).to.equal(3);
     expect(count({ method: 'POST', route: '/api/things/:id/fail', status_code: '500' })).to.equal(1);
     expect(count({ method: 'GET', route: 'unmatched', status_code: '404' })).to.equal(1);
     expect(text).not.to.match(/route="[^"]*(a1|b2|c3|zz|123)[^"]*"/);
     // Histogram buckets exist for the latency part of RED.
-    expect(samples(text, 'http_server_request_duration_seconds_bucket').some((l) => l.includes('le="0.005"') && l.includes('route="/api/things/:id"'))).to.equal(true);
+    expect(
+      samples(text, 'http_server_request_duration_seconds_bucket').some(
+        (l) => l.includes('le="0.005"') && l.includes('route="/api/things/:id"'),
+      ),
+    ).to.equal(true);
     // Default process metrics are served too, and the scrape itself is not measured.
     expect(text).to.match(/^process_cpu_user_seconds_total\{service="items"\} /m);
     expect(text).not.to.include('route="/metrics"');
@@ -79,7 +94,8 @@ describe('platform/metrics: RED middleware and /metrics', () => {
     await fetch(`${contractServer.url}/api/items/def`);
     await fetch(`${contractServer.url}/api/items/NOT_VALID!`); // 400 from the contract, still templated
     const text = await (await fetch(`${contractServer.url}/metrics`)).text();
-    const count = (labels: Record<string, string>) => sampleValue(text, 'http_server_request_duration_seconds_count', { service: 'items-contract', ...labels });
+    const count = (labels: Record<string, string>) =>
+      sampleValue(text, 'http_server_request_duration_seconds_count', { service: 'items-contract', ...labels });
     expect(count({ method: 'GET', route: '/api/items/{id}', status_code: '200' })).to.equal(2);
     expect(count({ method: 'GET', route: '/api/items/{id}', status_code: '400' })).to.equal(1);
     expect(text).not.to.match(/route="[^"]*(abc|def|NOT_VALID)/);

@@ -3,9 +3,15 @@ import { createDatabase, migrate, pendingMigrations, QueryTypes, type Migration,
 import { createTestDatabase, dropTestDatabase } from '../src/testing/harness.ts';
 
 const tables = (db: Sequelize) =>
-  db.query<{ name: string }>("SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public' ORDER BY 1", { type: QueryTypes.SELECT }).then((rows) => rows.map((r) => r.name));
+  db
+    .query<{ name: string }>("SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public' ORDER BY 1", {
+      type: QueryTypes.SELECT,
+    })
+    .then((rows) => rows.map((r) => r.name));
 const recorded = (db: Sequelize) =>
-  db.query<{ name: string }>('SELECT name FROM schema_migrations ORDER BY name', { type: QueryTypes.SELECT }).then((rows) => rows.map((r) => r.name));
+  db
+    .query<{ name: string }>('SELECT name FROM schema_migrations ORDER BY name', { type: QueryTypes.SELECT })
+    .then((rows) => rows.map((r) => r.name));
 
 describe('platform/db: migrations, each atomic with its record (real Postgres)', () => {
   let url: string;
@@ -26,7 +32,10 @@ describe('platform/db: migrations, each atomic with its record (real Postgres)',
 
   it('a migration that fails half-way leaves neither its first statements nor its record; the fixed one applies next start', async () => {
     const db = connect();
-    const first: Migration = { name: '0001-accounts', up: (tx) => tx.query('CREATE TABLE accounts (id text PRIMARY KEY)') };
+    const first: Migration = {
+      name: '0001-accounts',
+      up: (tx) => tx.query('CREATE TABLE accounts (id text PRIMARY KEY)'),
+    };
     const broken: Migration = {
       name: '0002-balances',
       up: async (tx) => {
@@ -36,12 +45,20 @@ describe('platform/db: migrations, each atomic with its record (real Postgres)',
       },
     };
     let failure: unknown;
-    await migrate(db, [first, broken]).catch((err: unknown) => { failure = err; });
+    await migrate(db, [first, broken]).catch((err: unknown) => {
+      failure = err;
+    });
     expect(String(failure)).to.match(/no_such_column/);
     expect(await tables(db)).to.deep.equal(['accounts', 'schema_migrations']);
     expect(await recorded(db)).to.deep.equal(['0001-accounts']);
-    const columns = await db.query<{ name: string }>("SELECT column_name AS name FROM information_schema.columns WHERE table_name = 'accounts'", { type: QueryTypes.SELECT });
-    expect(columns.map((c) => c.name), 'the ALTER before the failing statement was rolled back too').to.deep.equal(['id']);
+    const columns = await db.query<{ name: string }>(
+      "SELECT column_name AS name FROM information_schema.columns WHERE table_name = 'accounts'",
+      { type: QueryTypes.SELECT },
+    );
+    expect(
+      columns.map((c) => c.name),
+      'the ALTER before the failing statement was rolled back too',
+    ).to.deep.equal(['id']);
     expect(await pendingMigrations(db, [first, broken])).to.deep.equal(['0002-balances']);
 
     const fixed: Migration = {
@@ -59,7 +76,10 @@ describe('platform/db: migrations, each atomic with its record (real Postgres)',
 
   it('reports everything pending on a database never migrated, without creating anything', async () => {
     const db = connect();
-    const all: Migration[] = [{ name: '0001-a', up: (tx) => tx.query('CREATE TABLE a (id int)') }, { name: '0002-b', up: (tx) => tx.query('CREATE TABLE b (id int)') }];
+    const all: Migration[] = [
+      { name: '0001-a', up: (tx) => tx.query('CREATE TABLE a (id int)') },
+      { name: '0002-b', up: (tx) => tx.query('CREATE TABLE b (id int)') },
+    ];
     expect(await pendingMigrations(db, all)).to.deep.equal(['0001-a', '0002-b']);
     expect(await tables(db)).to.deep.equal([]);
   });
@@ -86,7 +106,10 @@ describe('platform/db: migrations, each atomic with its record (real Postgres)',
     const db = connect();
     await db.query('CREATE TABLE schema_migrations (name varchar(255) NOT NULL PRIMARY KEY); CREATE TABLE a (id int)');
     await db.query("INSERT INTO schema_migrations (name) VALUES ('0001-a')");
-    const all: Migration[] = [{ name: '0001-a', up: (tx) => tx.query('CREATE TABLE a (id int)') }, { name: '0002-b', up: (tx) => tx.query('CREATE TABLE b (id int)') }];
+    const all: Migration[] = [
+      { name: '0001-a', up: (tx) => tx.query('CREATE TABLE a (id int)') },
+      { name: '0002-b', up: (tx) => tx.query('CREATE TABLE b (id int)') },
+    ];
     expect(await migrate(db, all)).to.deep.equal(['0002-b']);
     expect(await recorded(db)).to.deep.equal(['0001-a', '0002-b']);
   });

@@ -24,7 +24,15 @@ async function freePort(): Promise<number> {
 
 function capture() {
   const lines: string[] = [];
-  const logger = createLogger('outage-test', { level: 'info', destination: new Writable({ write(c, _e, cb) { lines.push(String(c)); cb(); } }) });
+  const logger = createLogger('outage-test', {
+    level: 'info',
+    destination: new Writable({
+      write(c, _e, cb) {
+        lines.push(String(c));
+        cb();
+      },
+    }),
+  });
   return { logger, records: () => lines.map((l) => JSON.parse(l)) };
 }
 
@@ -33,10 +41,16 @@ describe('platform/outage: one line when an outage starts, one when it ends', fu
   let port: number;
 
   async function startRedis(): Promise<void> {
-    server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    server = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      { stdio: 'ignore' },
+    );
     const probe = createRedis(`redis://127.0.0.1:${port}`, { retryStrategy: () => 50, maxRetriesPerRequest: 0 });
     try {
-      await waitFor('redis-server to accept connections', async () => (await probe.ping().catch(() => '')) === 'PONG', { timeoutMs: 20_000 });
+      await waitFor('redis-server to accept connections', async () => (await probe.ping().catch(() => '')) === 'PONG', {
+        timeoutMs: 20_000,
+      });
     } finally {
       probe.disconnect();
     }
@@ -73,9 +87,15 @@ describe('platform/outage: one line when an outage starts, one when it ends', fu
     client.on('error', () => errors++);
 
     await stopRedis();
-    await waitFor('the outage to be logged and retried', async () => errors >= 5 && records().some((r) => r.msg === 'redis unavailable'));
+    await waitFor(
+      'the outage to be logged and retried',
+      async () => errors >= 5 && records().some((r) => r.msg === 'redis unavailable'),
+    );
     await startRedis();
-    await waitFor('every connection to be back', async () => client.status === 'ready' && records().some((r) => /^redis available again/.test(r.msg)));
+    await waitFor(
+      'every connection to be back',
+      async () => client.status === 'ready' && records().some((r) => /^redis available again/.test(r.msg)),
+    );
     // The subscriber resubscribed: a message published now arrives.
     await waitFor('a message after the outage', async () => {
       await pubsub.publish('ping', 'x');
@@ -84,7 +104,9 @@ describe('platform/outage: one line when an outage starts, one when it ends', fu
 
     const down = records().filter((r) => /unavailable/.test(r.msg));
     const back = records().filter((r) => /available again/.test(r.msg));
-    expect(down.map((r) => [r.level, r.msg, r.redis])).to.deep.equal([['warn', 'redis unavailable', `127.0.0.1:${port}`]]);
+    expect(down.map((r) => [r.level, r.msg, r.redis])).to.deep.equal([
+      ['warn', 'redis unavailable', `127.0.0.1:${port}`],
+    ]);
     expect(down[0].err.message).to.be.a('string').and.not.empty;
     expect(back.map((r) => [r.level, r.redis])).to.deep.equal([['info', `127.0.0.1:${port}`]]);
     expect(back[0].outageMs).to.be.a('number').and.above(0);
@@ -99,7 +121,9 @@ describe('platform/outage: one line when an outage starts, one when it ends', fu
     const { logger, records } = capture();
     const relay = loopFailures(logger, 'outbox relay');
     const expiry = loopFailures(logger, 'hold expiry');
-    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { name: 'SequelizeConnectionRefusedError' });
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), {
+      name: 'SequelizeConnectionRefusedError',
+    });
     for (let i = 0; i < 10; i++) {
       relay.failed(refused);
       expiry.failed(refused);
@@ -108,11 +132,16 @@ describe('platform/outage: one line when an outage starts, one when it ends', fu
     expect(records().map((r) => r.msg)).to.deep.equal(['postgres unavailable']); // the expiry job still fails
     expiry.ok();
     relay.ok();
-    expect(records().map((r) => r.msg.replace(/\d+\.\d s$/, 'N s'))).to.deep.equal(['postgres unavailable', 'postgres available again after N s']);
+    expect(records().map((r) => r.msg.replace(/\d+\.\d s$/, 'N s'))).to.deep.equal([
+      'postgres unavailable',
+      'postgres available again after N s',
+    ]);
   });
 
   it('tells connection failures from failing statements', () => {
-    expect(isConnectionError(Object.assign(new Error('x'), { name: 'SequelizeConnectionRefusedError' }))).to.equal(true);
+    expect(isConnectionError(Object.assign(new Error('x'), { name: 'SequelizeConnectionRefusedError' }))).to.equal(
+      true,
+    );
     expect(isConnectionError({ name: 'SequelizeDatabaseError', original: { code: '57P01' } })).to.equal(true);
     expect(isConnectionError(new Error('Connection terminated unexpectedly'))).to.equal(true);
     expect(isConnectionError({ name: 'SequelizeDatabaseError', original: { code: '23505' } })).to.equal(false);

@@ -19,7 +19,9 @@ describe('platform/outbox (real Postgres)', () => {
   });
 
   it('stores the event only when its transaction commits', async () => {
-    await withTransaction(db, (t) => enqueueEvent(db, t, { type: 'hold.created', aggregateId: 'a1', payload: samplePayload('hold.created') }));
+    await withTransaction(db, (t) =>
+      enqueueEvent(db, t, { type: 'hold.created', aggregateId: 'a1', payload: samplePayload('hold.created') }),
+    );
     try {
       await withTransaction(db, async (t) => {
         await enqueueEvent(db, t, { type: 'hold.expired', aggregateId: 'a2', payload: samplePayload('hold.expired') });
@@ -32,17 +34,21 @@ describe('platform/outbox (real Postgres)', () => {
     expect(rows.map((r: any) => r.type)).to.deep.equal(['hold.created']);
   });
 
-  it('checks the payload against the event catalogue: a wrong payload fails the producer\'s transaction', async () => {
+  it("checks the payload against the event catalogue: a wrong payload fails the producer's transaction", async () => {
     const { eventId, ...rest } = samplePayload('event.published');
     const renamed = { ...rest, eventID: eventId } as unknown as EventPayloadInput<'event.published'>;
-    const failure = await withTransaction(db, (t) => enqueueEvent(db, t, { type: 'event.published', aggregateId: eventId, payload: renamed })).then(
+    const failure = await withTransaction(db, (t) =>
+      enqueueEvent(db, t, { type: 'event.published', aggregateId: eventId, payload: renamed }),
+    ).then(
       () => undefined,
       (err: Error) => err,
     );
     expect(failure).to.be.instanceOf(EventSchemaError);
     expect((failure as EventSchemaError).fields).to.deep.equal(['eventId']);
     expect(failure!.message).to.match(/^event\.published payload does not match the event catalogue: eventId: /);
-    const unknown = await withTransaction(db, (t) => enqueueEvent(db, t, { type: 'hold.vanished' as EventType, aggregateId: 'x', payload: {} as never })).then(
+    const unknown = await withTransaction(db, (t) =>
+      enqueueEvent(db, t, { type: 'hold.vanished' as EventType, aggregateId: 'x', payload: {} as never }),
+    ).then(
       () => undefined,
       (err: Error) => err.message,
     );
@@ -53,9 +59,13 @@ describe('platform/outbox (real Postgres)', () => {
 
   it('stores the parsed payload (fields outside the catalogue are dropped)', async () => {
     const payload = { ...samplePayload('event.cancelled', { eventId: 'e-9' }), note: 'not catalogued' };
-    const stored = await withTransaction(db, (t) => enqueueEvent(db, t, { type: 'event.cancelled', aggregateId: 'e-9', payload }));
+    const stored = await withTransaction(db, (t) =>
+      enqueueEvent(db, t, { type: 'event.cancelled', aggregateId: 'e-9', payload }),
+    );
     expect(stored.payload).to.deep.equal({ eventId: 'e-9' });
-    const [rows] = await db.query('SELECT payload FROM outbox WHERE event_id = :id', { replacements: { id: stored.id } });
+    const [rows] = await db.query('SELECT payload FROM outbox WHERE event_id = :id', {
+      replacements: { id: stored.id },
+    });
     expect(rows).to.deep.equal([{ payload: { eventId: 'e-9' } }]);
   });
 

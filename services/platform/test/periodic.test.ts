@@ -8,7 +8,15 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 describe('platform/periodic', () => {
   it('runs at start and then every interval, never two runs at once, goes on after a failure, and stop() waits for the running one', async () => {
     const lines: string[] = [];
-    const logger = createLogger('t', { level: 'info', destination: new Writable({ write(c, _e, cb) { lines.push(String(c)); cb(); } }) });
+    const logger = createLogger('t', {
+      level: 'info',
+      destination: new Writable({
+        write(c, _e, cb) {
+          lines.push(String(c));
+          cb();
+        },
+      }),
+    });
     let runs = 0;
     let active = 0;
     let maxActive = 0;

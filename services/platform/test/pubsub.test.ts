@@ -8,10 +8,15 @@ import { requireRedis, uniqueSuffix } from '../src/testing/harness.ts';
 const silent = createLogger('pubsub-test', { level: 'silent' });
 
 /** Resolves with the next message on the channel. */
-function nextMessage(bus: PubSub, channel: string): Promise<{ message: string; channel: string; unsubscribe: () => Promise<void> }> {
+function nextMessage(
+  bus: PubSub,
+  channel: string,
+): Promise<{ message: string; channel: string; unsubscribe: () => Promise<void> }> {
   return new Promise((resolve, reject) => {
     let unsubscribe: () => Promise<void>;
-    bus.subscribe(channel, (message, ch) => resolve({ message, channel: ch, unsubscribe })).then((u) => (unsubscribe = u), reject);
+    bus
+      .subscribe(channel, (message, ch) => resolve({ message, channel: ch, unsubscribe }))
+      .then((u) => (unsubscribe = u), reject);
   });
 }
 
@@ -75,7 +80,12 @@ describe('platform/pubsub', function () {
   describe('without Redis', function () {
     it('announces in-process mode and delivers within the process, isolating a throwing handler', async () => {
       const logs: string[] = [];
-      const bus = createPubSub({ logger: createLogger('pubsub-test', { level: 'warn', destination: { write: (l: string) => void logs.push(l) } as any }) });
+      const bus = createPubSub({
+        logger: createLogger('pubsub-test', {
+          level: 'warn',
+          destination: { write: (l: string) => void logs.push(l) } as any,
+        }),
+      });
       open.push(bus);
       expect(logs.some((l) => l.includes('in-process'))).to.equal(true);
       await bus.subscribe('seats:e2', () => {

@@ -60,7 +60,10 @@ describe('platform/http: graceful shutdown of runService (child process)', () =>
     expect(await res.json()).to.deep.equal({ finished: true, redis: 'PONG', db: 1 });
 
     expect(await svc.exited).to.deep.equal({ code: 0, signal: null });
-    const order = svc.records().filter((r) => r.closer || r.msg === 'stopped').map((r) => r.closer ?? r.msg);
+    const order = svc
+      .records()
+      .filter((r) => r.closer || r.msg === 'stopped')
+      .map((r) => r.closer ?? r.msg);
     expect(order).to.deep.equal(['redis', 'db', 'last', 'stopped']);
     expect(svc.records().find((r) => r.closer === 'redis').status).to.equal('end');
     expect(svc.records().find((r) => r.closer === 'db').refused).to.equal(true);
@@ -68,14 +71,25 @@ describe('platform/http: graceful shutdown of runService (child process)', () =>
 
   it('a closer that fails does not keep the later ones (Redis, Postgres) from closing; the exit code is 1', async function () {
     const [redisUrl] = requireRedis(this);
-    svc = startChild([fixture('slow-service.ts')], { REDIS_URL: redisUrl, DATABASE_URL: databaseUrl, FAIL_FIRST_CLOSER: '1' }, { stdin: true });
+    svc = startChild(
+      [fixture('slow-service.ts')],
+      { REDIS_URL: redisUrl, DATABASE_URL: databaseUrl, FAIL_FIRST_CLOSER: '1' },
+      { stdin: true },
+    );
     await svc.waitForRecord((r) => r.msg === 'slow-service listening', 'listening log');
     svc.child.kill('SIGTERM');
     expect(await svc.exited).to.deep.equal({ code: 1, signal: null });
     // The closers report with console.log, the logger writes to the same fd by another path: their lines
     // may interleave either way, so only the closers' own order is compared.
-    expect(svc.records().filter((r) => r.closer).map((r) => r.closer)).to.deep.equal(['redis', 'db', 'last']);
-    expect(svc.records().find((r) => r.msg === 'error during shutdown')?.err?.message).to.equal('consumer did not stop');
+    expect(
+      svc
+        .records()
+        .filter((r) => r.closer)
+        .map((r) => r.closer),
+    ).to.deep.equal(['redis', 'db', 'last']);
+    expect(svc.records().find((r) => r.msg === 'error during shutdown')?.err?.message).to.equal(
+      'consumer did not stop',
+    );
     expect(svc.records().some((r) => r.msg === 'stopped')).to.equal(true);
   });
 

@@ -28,7 +28,11 @@ async function startOtlpReceiver() {
     bodies.flatMap((b) =>
       b.resourceSpans.flatMap((rs: any) =>
         rs.scopeSpans.flatMap((ss: any) =>
-          ss.spans.map((s: any) => ({ ...s, scope: ss.scope.name, service: rs.resource.attributes.find((a: any) => a.key === 'service.name')?.value.stringValue })),
+          ss.spans.map((s: any) => ({
+            ...s,
+            scope: ss.scope.name,
+            service: rs.resource.attributes.find((a: any) => a.key === 'service.name')?.value.stringValue,
+          })),
         ),
       ),
     );
@@ -68,11 +72,17 @@ describe('platform/tracing: tracing-register under ESM (child processes, real Po
 
   it('exports http, koa, pg, ioredis and client spans of one trace, continued from the incoming traceparent, and logs carry the ids', async () => {
     // A batch delay far beyond the test: spans can only arrive through the flush on SIGTERM.
-    const app = startApp({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_BSP_SCHEDULE_DELAY: '600000' });
+    const app = startApp({
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+      OTEL_BSP_SCHEDULE_DELAY: '600000',
+    });
     const { url } = await app.waitForRecord((r) => r.msg === 'traced-app listening', 'listening log');
     const traceId = hex(16);
     const callerSpanId = hex(8);
-    const res = await fetch(`${url}/work`, { headers: { traceparent: `00-${traceId}-${callerSpanId}-01`, 'x-request-id': 'trace-test-1' } });
+    const res = await fetch(`${url}/work`, {
+      headers: { traceparent: `00-${traceId}-${callerSpanId}-01`, 'x-request-id': 'trace-test-1' },
+    });
     expect(res.status).to.equal(200);
     const body = await res.json();
     expect(body.tracing).to.equal(true);
@@ -90,7 +100,13 @@ describe('platform/tracing: tracing-register under ESM (child processes, real Po
     const spans = receiver.spans().filter((s) => s.traceId === traceId);
     expect(receiver.contentTypes.every((t) => t.startsWith('application/json'))).to.equal(true);
     const scopes = new Set(spans.map((s) => s.scope));
-    for (const scope of ['@opentelemetry/instrumentation-http', '@opentelemetry/instrumentation-koa', '@opentelemetry/instrumentation-pg', '@opentelemetry/instrumentation-ioredis', 'eventtickets']) {
+    for (const scope of [
+      '@opentelemetry/instrumentation-http',
+      '@opentelemetry/instrumentation-koa',
+      '@opentelemetry/instrumentation-pg',
+      '@opentelemetry/instrumentation-ioredis',
+      'eventtickets',
+    ]) {
       expect(scopes, `spans from ${scope}`).to.include(scope);
     }
     expect(spans.every((s) => s.service === 'traced-app')).to.equal(true);
@@ -102,8 +118,15 @@ describe('platform/tracing: tracing-register under ESM (child processes, real Po
     // The /inner server span is the child of the client span that called it.
     const client = spans.find((s) => s.scope === 'eventtickets' && s.kind === 3);
     expect(client.name).to.equal('GET traced-app');
-    expect(servers.find((s) => s.parentSpanId === client.spanId), 'server span for /inner').to.exist;
-    expect(spans.some((s) => s.scope === '@opentelemetry/instrumentation-pg' && /SELECT/.test(s.name + JSON.stringify(s.attributes)))).to.equal(true);
+    expect(
+      servers.find((s) => s.parentSpanId === client.spanId),
+      'server span for /inner',
+    ).to.exist;
+    expect(
+      spans.some(
+        (s) => s.scope === '@opentelemetry/instrumentation-pg' && /SELECT/.test(s.name + JSON.stringify(s.attributes)),
+      ),
+    ).to.equal(true);
     expect(spans.some((s) => s.scope === '@opentelemetry/instrumentation-ioredis' && s.name === 'set')).to.equal(true);
 
     const access = app.records().find((r) => r.msg === 'request' && r.path === '/work');
@@ -126,7 +149,12 @@ describe('platform/tracing: tracing-register under ESM (child processes, real Po
     expect(body.inner.traceparent).not.to.equal(body.traceparent);
     app.child.kill('SIGTERM');
     expect((await app.exited).code).to.equal(0);
-    expect(app.records().filter((r) => r.msg === 'request').map((r) => r.trace_id)).to.deep.equal([traceId, traceId]);
+    expect(
+      app
+        .records()
+        .filter((r) => r.msg === 'request')
+        .map((r) => r.trace_id),
+    ).to.deep.equal([traceId, traceId]);
     expect(receiver.spans().length).to.equal(before);
   });
 

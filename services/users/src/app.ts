@@ -1,7 +1,13 @@
 // The users Koa app: the platform pipeline (contract validation, problem+json, health, metrics) plus routers.
 import { fileURLToPath } from 'node:url';
 import type Koa from 'koa';
-import { createContract, createServiceApp, databaseReadiness, redisReadiness, type Contract } from '@eventtickets/platform';
+import {
+  createContract,
+  createServiceApp,
+  databaseReadiness,
+  redisReadiness,
+  type Contract,
+} from '@eventtickets/platform';
 import { migrations } from './db/migrations.ts';
 import { authRouter } from './routes/auth.ts';
 import { meRouter } from './routes/me.ts';
@@ -18,7 +24,14 @@ export async function createApp(deps: UsersDeps): Promise<Koa> {
   const contract = await loadContract();
   // Redis is part of readiness only when the bus uses it.
   const readiness = { ...databaseReadiness(deps.db, migrations), ...(deps.redis ? redisReadiness([deps.redis]) : {}) };
-  const app = createServiceApp({ service: SERVICE, logger: deps.logger, metrics: deps.metrics, contract, readiness, jsonLimit: '16kb' });
+  const app = createServiceApp({
+    service: SERVICE,
+    logger: deps.logger,
+    metrics: deps.metrics,
+    contract,
+    readiness,
+    jsonLimit: '16kb',
+  });
   for (const router of [authRouter(deps), meRouter(deps), usersRouter(deps)]) {
     app.use(router.routes());
     app.use(router.allowedMethods());

@@ -12,7 +12,8 @@ function signingKeyProblem(jwk: Record<string, unknown>): string | undefined {
     return 'is not a valid private JWK';
   }
   // jose refuses to sign RS256 with a modulus under 2048 bits.
-  if (jwk.kty === 'RSA' && (key.asymmetricKeyDetails?.modulusLength ?? 0) < 2048) return 'is an RSA key shorter than 2048 bits';
+  if (jwk.kty === 'RSA' && (key.asymmetricKeyDetails?.modulusLength ?? 0) < 2048)
+    return 'is an RSA key shorter than 2048 bits';
   return undefined;
 }
 
@@ -29,9 +30,15 @@ const privateJwkList = z
       ctx.addIssue({ code: 'custom', message: 'must be a JSON array of private JWKs' });
       return z.NEVER;
     }
-    const list = z.array(z.looseObject({ kty: z.enum(['EC', 'RSA']), d: z.string().min(1), kid: z.string().min(1).optional() })).min(1).safeParse(parsed);
+    const list = z
+      .array(z.looseObject({ kty: z.enum(['EC', 'RSA']), d: z.string().min(1), kid: z.string().min(1).optional() }))
+      .min(1)
+      .safeParse(parsed);
     if (!list.success) {
-      ctx.addIssue({ code: 'custom', message: 'must be a non-empty JSON array of private JWKs (kty EC or RSA, with d)' });
+      ctx.addIssue({
+        code: 'custom',
+        message: 'must be a non-empty JSON array of private JWKs (kty EC or RSA, with d)',
+      });
       return z.NEVER;
     }
     // Checked here, not at first sign-in: a key that cannot sign would otherwise start fine and 500 every login.
@@ -42,30 +49,37 @@ const privateJwkList = z
     return list.data as Array<Record<string, unknown> & { kty: 'EC' | 'RSA'; d: string; kid?: string }>;
   });
 
-export const configSchema = baseConfigSchema.extend({
-  ...dataStoreConfigFields,
-  PORT: z.coerce.number().int().min(0).max(65535).default(8081),
-  JWT_ISSUER: z.string().min(1).default('eventtickets'),
-  JWT_AUDIENCE: z.string().min(1).default('eventtickets-api'),
-  JWT_PRIVATE_KEYS: privateJwkList,
-  ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(30).max(86_400).default(900),
-  REFRESH_TOKEN_TTL_DAYS: z.coerce.number().int().min(1).max(365).default(30),
-  DEMO_PASSWORD: z.string().min(10).optional(),
-  /** scrypt cost as log2(N); stored with each hash, so raising it only affects new hashes (and rehash on login). */
-  SCRYPT_LOG_N: z.coerce.number().int().min(10).max(20).default(15),
-  /** Consecutive failed logins for one e-mail before back-off starts. */
-  LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).max(100).default(5),
-  /** First back-off; doubles with every further failure up to LOGIN_BACKOFF_MAX_SECONDS. */
-  LOGIN_BACKOFF_SECONDS: z.coerce.number().int().min(1).default(30),
-  LOGIN_BACKOFF_MAX_SECONDS: z.coerce.number().int().min(1).default(900),
-  /** Failed logins older than this no longer count; longer than the longest lock, or waiting one out would reset it. */
-  LOGIN_FAILURES_FORGET_AFTER_SECONDS: z.coerce.number().int().min(60).default(86_400),
-  /** How often stale failed-login counters and long-expired refresh-token families are pruned. */
-  MAINTENANCE_INTERVAL_MS: z.coerce.number().int().min(1_000).default(3_600_000),
-}).superRefine((c, ctx) => {
-  // The outbox relay needs a transport: Redis Streams, or the local stack's Postgres bus database.
-  requireRedisOrBusDatabase(c, ctx);
-  if (c.LOGIN_FAILURES_FORGET_AFTER_SECONDS <= c.LOGIN_BACKOFF_MAX_SECONDS) ctx.addIssue({ code: 'custom', path: ['LOGIN_FAILURES_FORGET_AFTER_SECONDS'], message: 'must be longer than LOGIN_BACKOFF_MAX_SECONDS' });
-});
+export const configSchema = baseConfigSchema
+  .extend({
+    ...dataStoreConfigFields,
+    PORT: z.coerce.number().int().min(0).max(65535).default(8081),
+    JWT_ISSUER: z.string().min(1).default('eventtickets'),
+    JWT_AUDIENCE: z.string().min(1).default('eventtickets-api'),
+    JWT_PRIVATE_KEYS: privateJwkList,
+    ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(30).max(86_400).default(900),
+    REFRESH_TOKEN_TTL_DAYS: z.coerce.number().int().min(1).max(365).default(30),
+    DEMO_PASSWORD: z.string().min(10).optional(),
+    /** scrypt cost as log2(N); stored with each hash, so raising it only affects new hashes (and rehash on login). */
+    SCRYPT_LOG_N: z.coerce.number().int().min(10).max(20).default(15),
+    /** Consecutive failed logins for one e-mail before back-off starts. */
+    LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).max(100).default(5),
+    /** First back-off; doubles with every further failure up to LOGIN_BACKOFF_MAX_SECONDS. */
+    LOGIN_BACKOFF_SECONDS: z.coerce.number().int().min(1).default(30),
+    LOGIN_BACKOFF_MAX_SECONDS: z.coerce.number().int().min(1).default(900),
+    /** Failed logins older than this no longer count; longer than the longest lock, or waiting one out would reset it. */
+    LOGIN_FAILURES_FORGET_AFTER_SECONDS: z.coerce.number().int().min(60).default(86_400),
+    /** How often stale failed-login counters and long-expired refresh-token families are pruned. */
+    MAINTENANCE_INTERVAL_MS: z.coerce.number().int().min(1_000).default(3_600_000),
+  })
+  .superRefine((c, ctx) => {
+    // The outbox relay needs a transport: Redis Streams, or the local stack's Postgres bus database.
+    requireRedisOrBusDatabase(c, ctx);
+    if (c.LOGIN_FAILURES_FORGET_AFTER_SECONDS <= c.LOGIN_BACKOFF_MAX_SECONDS)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['LOGIN_FAILURES_FORGET_AFTER_SECONDS'],
+        message: 'must be longer than LOGIN_BACKOFF_MAX_SECONDS',
+      });
+  });
 
 export type UsersConfig = z.infer<typeof configSchema>;

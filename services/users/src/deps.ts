@@ -2,8 +2,17 @@
 // tests (which pass overrides: a silent logger, a cheap or recording password hasher, fixed keys).
 import type { JWK } from 'jose';
 import {
-  closeRedis, createDatabase, createEventBus, createLogger, createMetrics, createRedis,
-  type EventBus, type Logger, type Metrics, type Redis, type Sequelize,
+  closeRedis,
+  createDatabase,
+  createEventBus,
+  createLogger,
+  createMetrics,
+  createRedis,
+  type EventBus,
+  type Logger,
+  type Metrics,
+  type Redis,
+  type Sequelize,
 } from '@eventtickets/platform';
 import type { UsersConfig } from './config.ts';
 import { createUsersMetrics, type UsersMetrics } from './metrics.ts';
@@ -47,16 +56,42 @@ export async function createDeps(config: UsersConfig, overrides: DepsOverrides =
   const metrics = overrides.metrics ?? createMetrics(SERVICE);
   const db = createDatabase(config.DATABASE_URL);
   const redis = config.REDIS_URL[0] ? createRedis(config.REDIS_URL[0], {}, logger) : undefined;
-  const bus = createEventBus({ service: SERVICE, db, redis, logger, prefix: config.REDIS_PREFIX, registry: metrics.registry, busDatabaseUrl: config.BUS_DATABASE_URL });
+  const bus = createEventBus({
+    service: SERVICE,
+    db,
+    redis,
+    logger,
+    prefix: config.REDIS_PREFIX,
+    registry: metrics.registry,
+    busDatabaseUrl: config.BUS_DATABASE_URL,
+  });
   const passwords = overrides.passwords ?? (await createPasswordHasher({ logN: config.SCRYPT_LOG_N, r: 8, p: 1 }));
   // The database store reads nothing until first use: migrations have not run yet.
-  const keys = overrides.keys ?? (config.JWT_PRIVATE_KEYS ? await envKeyStore(config.JWT_PRIVATE_KEYS as JWK[]) : databaseKeyStore(db));
+  const keys =
+    overrides.keys ??
+    (config.JWT_PRIVATE_KEYS ? await envKeyStore(config.JWT_PRIVATE_KEYS as JWK[]) : databaseKeyStore(db));
   return {
-    config, logger, db, redis, metrics, bus, passwords, keys,
+    config,
+    logger,
+    db,
+    redis,
+    metrics,
+    bus,
+    passwords,
+    keys,
     usersMetrics: createUsersMetrics(metrics.registry),
-    accessTokens: { issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE, ttlSeconds: config.ACCESS_TOKEN_TTL_SECONDS },
+    accessTokens: {
+      issuer: config.JWT_ISSUER,
+      audience: config.JWT_AUDIENCE,
+      ttlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
+    },
     refreshTokenTtlDays: config.REFRESH_TOKEN_TTL_DAYS,
-    backoff: { maxFailures: config.LOGIN_MAX_FAILURES, baseSeconds: config.LOGIN_BACKOFF_SECONDS, maxSeconds: config.LOGIN_BACKOFF_MAX_SECONDS, forgetAfterSeconds: config.LOGIN_FAILURES_FORGET_AFTER_SECONDS },
+    backoff: {
+      maxFailures: config.LOGIN_MAX_FAILURES,
+      baseSeconds: config.LOGIN_BACKOFF_SECONDS,
+      maxSeconds: config.LOGIN_BACKOFF_MAX_SECONDS,
+      forgetAfterSeconds: config.LOGIN_FAILURES_FORGET_AFTER_SECONDS,
+    },
     close: async () => {
       if (redis) await closeRedis([redis]);
       await db.close();

@@ -11,8 +11,18 @@ export interface UsersMetrics {
 export function createUsersMetrics(registry: prom.Registry): UsersMetrics {
   const registers = [registry];
   return {
-    logins: new prom.Counter({ name: 'users_logins_total', help: 'Login attempts by outcome (success, invalid, locked)', labelNames: ['outcome'] as const, registers }),
-    refreshes: new prom.Counter({ name: 'users_token_refreshes_total', help: 'Refresh-token uses by outcome (success, or the problem slug, e.g. refresh-token-reused)', labelNames: ['outcome'] as const, registers }),
+    logins: new prom.Counter({
+      name: 'users_logins_total',
+      help: 'Login attempts by outcome (success, invalid, locked)',
+      labelNames: ['outcome'] as const,
+      registers,
+    }),
+    refreshes: new prom.Counter({
+      name: 'users_token_refreshes_total',
+      help: 'Refresh-token uses by outcome (success, or the problem slug, e.g. refresh-token-reused)',
+      labelNames: ['outcome'] as const,
+      registers,
+    }),
     registrations: new prom.Counter({ name: 'users_registrations_total', help: 'Accounts registered', registers }),
   };
 }

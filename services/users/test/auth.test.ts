@@ -12,8 +12,18 @@ describe('users: register, login, refresh, logout (real Postgres)', function () 
   before(async function () {
     // The real hasher, wrapped only to record which stored hash each login verified against.
     const real = await createPasswordHasher(TEST_SCRYPT);
-    const passwords = { ...real, dummyHash: real.dummyHash, verify: (pw: string, stored: string) => { verifiedAgainst.push(stored); return real.verify(pw, stored); } };
-    h = await startUsers(this, { passwords, backoff: { maxFailures: 3, baseSeconds: 60, maxSeconds: 600, forgetAfterSeconds: 3600 } });
+    const passwords = {
+      ...real,
+      dummyHash: real.dummyHash,
+      verify: (pw: string, stored: string) => {
+        verifiedAgainst.push(stored);
+        return real.verify(pw, stored);
+      },
+    };
+    h = await startUsers(this, {
+      passwords,
+      backoff: { maxFailures: 3, baseSeconds: 60, maxSeconds: 600, forgetAfterSeconds: 3600 },
+    });
   });
   after(async () => {
     await h?.close();
@@ -23,19 +33,32 @@ describe('users: register, login, refresh, logout (real Postgres)', function () 
     it('creates a buyer with a normalised e-mail, returns a session and emits user.registered in the outbox', async () => {
       const before = await h.counts();
       const email = `  Mixed.Case.${Date.now()}@Example.ORG `;
-      const res = await h.call('POST', '/api/auth/register', { body: { email: email.trim(), password: PASSWORD, name: '  Ada Lovelace ', phone: '+441234567890' } });
+      const res = await h.call('POST', '/api/auth/register', {
+        body: { email: email.trim(), password: PASSWORD, name: '  Ada Lovelace ', phone: '+441234567890' },
+      });
       expect(res.status).to.equal(201);
       expect(res.headers.get('cache-control')).to.equal('no-store');
       const { user } = res.body;
       expect(user.email).to.equal(email.trim().toLowerCase());
-      expect(user).to.include({ name: 'Ada Lovelace', role: 'buyer', phone: '+441234567890', organizerRequested: false });
+      expect(user).to.include({
+        name: 'Ada Lovelace',
+        role: 'buyer',
+        phone: '+441234567890',
+        organizerRequested: false,
+      });
       expect(user.notificationPrefs).to.deep.equal({ email: true, sms: false });
       expect(res.body.tokenType).to.equal('Bearer');
       expect(res.body.expiresIn).to.equal(900);
       expect(res.body.refreshToken).to.match(/^[A-Za-z0-9_-]{43}$/);
       expect(Date.parse(res.body.refreshExpiresAt) - Date.now()).to.be.greaterThan(29 * 86_400_000);
       const claims = decodeJwt(res.body.accessToken);
-      expect(claims).to.include({ sub: user.id, role: 'buyer', email: user.email, iss: 'eventtickets', aud: 'eventtickets-api' });
+      expect(claims).to.include({
+        sub: user.id,
+        role: 'buyer',
+        email: user.email,
+        iss: 'eventtickets',
+        aud: 'eventtickets-api',
+      });
       expect(claims.exp! - claims.iat!).to.equal(900);
       expect(claims.jti).to.be.a('string');
       expect(decodeProtectedHeader(res.body.accessToken)).to.include({ alg: 'ES256' }).and.to.have.property('kid');
@@ -43,14 +66,30 @@ describe('users: register, login, refresh, logout (real Postgres)', function () 
       const after = await h.counts();
       expect(after.users).to.equal(Number(before.users) + 1);
       expect(after.refresh_tokens).to.equal(Number(before.refresh_tokens) + 1);
-      const [events] = await h.db.query("SELECT type, aggregate_id, payload FROM outbox WHERE aggregate_id = :id", { replacements: { id: user.id } });
+      const [events] = await h.db.query('SELECT type, aggregate_id, payload FROM outbox WHERE aggregate_id = :id', {
+        replacements: { id: user.id },
+      });
       expect(events).to.have.length(1);
       expect(events[0]).to.deep.include({ type: 'user.registered', aggregate_id: user.id });
-      expect((events[0] as any).payload).to.deep.equal({ userId: user.id, email: user.email, name: 'Ada Lovelace', phone: '+441234567890', role: 'buyer', notificationPrefs: { email: true, sms: false } });
+      expect((events[0] as any).payload).to.deep.equal({
+        userId: user.id,
+        email: user.email,
+        name: 'Ada Lovelace',
+        phone: '+441234567890',
+        role: 'buyer',
+        notificationPrefs: { email: true, sms: false },
+      });
       // Only the hash of the refresh token is stored, and the password only as a salted scrypt hash.
-      const [stored] = await h.db.query('SELECT encode(token_hash, \'hex\') AS h FROM refresh_tokens WHERE user_id = :id', { replacements: { id: user.id } });
-      expect((stored[0] as any).h).to.have.length(64).and.not.include(res.body.refreshToken);
-      const [pw] = await h.db.query('SELECT password_hash FROM users WHERE id = :id', { replacements: { id: user.id } });
+      const [stored] = await h.db.query(
+        "SELECT encode(token_hash, 'hex') AS h FROM refresh_tokens WHERE user_id = :id",
+        { replacements: { id: user.id } },
+      );
+      expect((stored[0] as any).h)
+        .to.have.length(64)
+        .and.not.include(res.body.refreshToken);
+      const [pw] = await h.db.query('SELECT password_hash FROM users WHERE id = :id', {
+        replacements: { id: user.id },
+      });
       expect((pw[0] as any).password_hash).to.match(/^scrypt\$ln=12,r=8,p=1\$[A-Za-z0-9_-]+\$[A-Za-z0-9_-]+$/);
     });
 
@@ -64,7 +103,9 @@ describe('users: register, login, refresh, logout (real Postgres)', function () 
       const email = uniqueEmail('dup');
       await h.call('POST', '/api/auth/register', { body: { email, password: PASSWORD, name: 'First' } });
       const before = await h.counts();
-      const res = await h.call('POST', '/api/auth/register', { body: { email: email.toUpperCase(), password: PASSWORD, name: 'Second' } });
+      const res = await h.call('POST', '/api/auth/register', {
+        body: { email: email.toUpperCase(), password: PASSWORD, name: 'Second' },
+      });
       expect(res.status).to.equal(409);
       expect(res.body.type).to.match(/\/email-taken$/);
       expect(await h.counts()).to.deep.equal(before);
@@ -100,18 +141,26 @@ describe('users: register, login, refresh, logout (real Postgres)', function () 
       const malformed = await h.call('POST', '/api/auth/register', { rawBody: '{"email": "x@example.org", ' });
       expect(malformed.status).to.equal(400);
       expect(malformed.body.type).to.match(/\/malformed-json$/);
-      const form = await h.call('POST', '/api/auth/register', { rawBody: 'email=x@example.org', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+      const form = await h.call('POST', '/api/auth/register', {
+        rawBody: 'email=x@example.org',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      });
       expect(form.status).to.equal(415);
       expect(await h.counts()).to.deep.equal(before);
     });
 
     it('answers an over-large body (413) and a non-JSON body on every auth call (415) with a declared problem, changing nothing', async () => {
       const before = await h.counts();
-      const huge = await h.call('POST', '/api/auth/register', { body: { email: uniqueEmail('huge'), password: PASSWORD, name: 'X', padding: 'x'.repeat(20_000) } });
+      const huge = await h.call('POST', '/api/auth/register', {
+        body: { email: uniqueEmail('huge'), password: PASSWORD, name: 'X', padding: 'x'.repeat(20_000) },
+      });
       expect(huge.status).to.equal(413);
       expect(huge.body.type).to.match(/\/payload-too-large$/);
       for (const path of ['/api/auth/login', '/api/auth/refresh', '/api/auth/logout']) {
-        const res = await h.call('POST', path, { rawBody: 'refreshToken=abc', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+        const res = await h.call('POST', path, {
+          rawBody: 'refreshToken=abc',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        });
         expect(res.status, path).to.equal(415);
         expect(res.body.type).to.match(/\/unsupported-media-type$/);
       }
@@ -122,36 +171,52 @@ describe('users: register, login, refresh, logout (real Postgres)', function () 
   describe('login', () => {
     it('logs in with the e-mail in any case and issues a new token family', async () => {
       const session = await registerUser(h);
-      const res = await h.call('POST', '/api/auth/login', { body: { email: ` ${session.user.email.toUpperCase()} `, password: PASSWORD } });
+      const res = await h.call('POST', '/api/auth/login', {
+        body: { email: ` ${session.user.email.toUpperCase()} `, password: PASSWORD },
+      });
       expect(res.status).to.equal(200);
       expect(res.body.user).to.deep.equal(session.user);
       expect(res.body.refreshToken).to.not.equal(session.refreshToken);
-      const [families] = await h.db.query('SELECT DISTINCT family_id FROM refresh_tokens WHERE user_id = :id', { replacements: { id: session.user.id } });
+      const [families] = await h.db.query('SELECT DISTINCT family_id FROM refresh_tokens WHERE user_id = :id', {
+        replacements: { id: session.user.id },
+      });
       expect(families).to.have.length(2);
     });
 
     it('upgrades a hash made with older scrypt parameters on the next successful login', async () => {
       const session = await registerUser(h);
       const older = await createPasswordHasher({ logN: 10, r: 8, p: 1 });
-      await h.db.query('UPDATE users SET password_hash = :hash WHERE id = :id', { replacements: { id: session.user.id, hash: await older.hash(PASSWORD) } });
+      await h.db.query('UPDATE users SET password_hash = :hash WHERE id = :id', {
+        replacements: { id: session.user.id, hash: await older.hash(PASSWORD) },
+      });
       const res = await h.call('POST', '/api/auth/login', { body: { email: session.user.email, password: PASSWORD } });
       expect(res.status).to.equal(200);
-      const [row] = await h.db.query('SELECT password_hash FROM users WHERE id = :id', { replacements: { id: session.user.id } });
+      const [row] = await h.db.query('SELECT password_hash FROM users WHERE id = :id', {
+        replacements: { id: session.user.id },
+      });
       expect((row[0] as any).password_hash).to.match(/^scrypt\$ln=12,r=8,p=1\$/);
-      expect((await h.call('POST', '/api/auth/login', { body: { email: session.user.email, password: PASSWORD } })).status).to.equal(200);
+      expect(
+        (await h.call('POST', '/api/auth/login', { body: { email: session.user.email, password: PASSWORD } })).status,
+      ).to.equal(200);
     });
 
     it('answers a wrong password and an unknown e-mail with the same 401, verifying the dummy hash for the unknown one', async () => {
       const session = await registerUser(h);
-      const [row] = await h.db.query('SELECT password_hash FROM users WHERE id = :id', { replacements: { id: session.user.id } });
+      const [row] = await h.db.query('SELECT password_hash FROM users WHERE id = :id', {
+        replacements: { id: session.user.id },
+      });
       const userHash = (row[0] as any).password_hash as string;
 
       verifiedAgainst.length = 0;
-      const wrong = await h.call('POST', '/api/auth/login', { body: { email: session.user.email, password: 'wrong password!' } });
+      const wrong = await h.call('POST', '/api/auth/login', {
+        body: { email: session.user.email, password: 'wrong password!' },
+      });
       expect(verifiedAgainst).to.deep.equal([userHash]);
 
       verifiedAgainst.length = 0;
-      const unknown = await h.call('POST', '/api/auth/login', { body: { email: uniqueEmail('nobody'), password: 'wrong password!' } });
+      const unknown = await h.call('POST', '/api/auth/login', {
+        body: { email: uniqueEmail('nobody'), password: 'wrong password!' },
+      });
       expect(verifiedAgainst).to.deep.equal([h.deps.passwords.dummyHash]);
       expect(h.deps.passwords.dummyHash).to.match(/^scrypt\$ln=12,/); // same cost as a real hash
 
@@ -179,10 +244,14 @@ describe('users: register, login, refresh, logout (real Postgres)', function () 
 
       // Other accounts are unaffected.
       const other = await registerUser(h);
-      expect((await h.call('POST', '/api/auth/login', { body: { email: other.user.email, password: PASSWORD } })).status).to.equal(200);
+      expect(
+        (await h.call('POST', '/api/auth/login', { body: { email: other.user.email, password: PASSWORD } })).status,
+      ).to.equal(200);
 
       // Once the lock has passed (moved into the past rather than waited for), the right password works and resets the count.
-      await h.db.query("UPDATE login_failures SET locked_until = now() - interval '1 second' WHERE email = :email", { replacements: { email } });
+      await h.db.query("UPDATE login_failures SET locked_until = now() - interval '1 second' WHERE email = :email", {
+        replacements: { email },
+      });
       const ok = await h.call('POST', '/api/auth/login', { body: { email, password: PASSWORD } });
       expect(ok.status).to.equal(200);
       const [left] = await h.db.query('SELECT * FROM login_failures WHERE email = :email', { replacements: { email } });
@@ -192,7 +261,13 @@ describe('users: register, login, refresh, logout (real Postgres)', function () 
     it('holds the back-off under parallel guessing: only the threshold number of passwords is ever checked', async () => {
       const session = await registerUser(h);
       verifiedAgainst.length = 0;
-      const statuses = await Promise.all(Array.from({ length: 12 }, () => h.call('POST', '/api/auth/login', { body: { email: session.user.email, password: 'wrong password!' } }).then((r) => r.status)));
+      const statuses = await Promise.all(
+        Array.from({ length: 12 }, () =>
+          h
+            .call('POST', '/api/auth/login', { body: { email: session.user.email, password: 'wrong password!' } })
+            .then((r) => r.status),
+        ),
+      );
       expect(statuses.filter((s) => s === 401)).to.have.length(3); // maxFailures in this suite
       expect(statuses.filter((s) => s === 429)).to.have.length(9);
       expect(verifiedAgainst).to.have.length(3);
@@ -200,7 +275,8 @@ describe('users: register, login, refresh, logout (real Postgres)', function () 
 
     it('locks unknown e-mails the same way, so a 429 does not reveal that an account exists', async () => {
       const email = uniqueEmail('ghost');
-      for (let i = 0; i < 3; i++) await h.call('POST', '/api/auth/login', { body: { email, password: 'wrong password!' } });
+      for (let i = 0; i < 3; i++)
+        await h.call('POST', '/api/auth/login', { body: { email, password: 'wrong password!' } });
       const res = await h.call('POST', '/api/auth/login', { body: { email, password: 'wrong password!' } });
       expect(res.status).to.equal(429);
       expect(res.headers.get('retry-after')).to.match(/^\d+$/);
@@ -208,13 +284,19 @@ describe('users: register, login, refresh, logout (real Postgres)', function () 
 
     it('doubles the lock with every further failure after the threshold', async () => {
       const email = uniqueEmail('double');
-      for (let i = 0; i < 3; i++) await h.call('POST', '/api/auth/login', { body: { email, password: 'wrong password!' } });
+      for (let i = 0; i < 3; i++)
+        await h.call('POST', '/api/auth/login', { body: { email, password: 'wrong password!' } });
       const lockOf = async () => {
-        const [r] = await h.db.query("SELECT extract(epoch FROM locked_until - last_failure_at)::int AS s FROM login_failures WHERE email = :email", { replacements: { email } });
+        const [r] = await h.db.query(
+          'SELECT extract(epoch FROM locked_until - last_failure_at)::int AS s FROM login_failures WHERE email = :email',
+          { replacements: { email } },
+        );
         return (r[0] as any).s as number;
       };
       expect(await lockOf()).to.equal(60);
-      await h.db.query("UPDATE login_failures SET locked_until = now() - interval '1 second' WHERE email = :email", { replacements: { email } });
+      await h.db.query("UPDATE login_failures SET locked_until = now() - interval '1 second' WHERE email = :email", {
+        replacements: { email },
+      });
       await h.call('POST', '/api/auth/login', { body: { email, password: 'wrong password!' } });
       expect(await lockOf()).to.equal(120);
     });
@@ -223,21 +305,30 @@ describe('users: register, login, refresh, logout (real Postgres)', function () 
       const session = await registerUser(h);
       const email = session.user.email;
       // Ten failures two hours ago (this suite forgets after one hour), lock long over.
-      await h.db.query("INSERT INTO login_failures (email, failures, last_failure_at, locked_until) VALUES (:email, 10, now() - interval '2 hours', now() - interval '1 hour')", { replacements: { email } });
+      await h.db.query(
+        "INSERT INTO login_failures (email, failures, last_failure_at, locked_until) VALUES (:email, 10, now() - interval '2 hours', now() - interval '1 hour')",
+        { replacements: { email } },
+      );
       const res = await h.call('POST', '/api/auth/login', { body: { email, password: 'wrong password!' } });
       expect(res.status).to.equal(401);
-      const [rows] = await h.db.query('SELECT failures, locked_until FROM login_failures WHERE email = :email', { replacements: { email } });
+      const [rows] = await h.db.query('SELECT failures, locked_until FROM login_failures WHERE email = :email', {
+        replacements: { email },
+      });
       expect((rows[0] as any).failures).to.equal(1);
       expect(new Date((rows[0] as any).locked_until).getTime()).to.be.below(Date.now()); // not re-locked
       // A recent run still counts on: the next failure is the second, not the first.
       await h.call('POST', '/api/auth/login', { body: { email, password: 'wrong password!' } });
-      const [again] = await h.db.query('SELECT failures FROM login_failures WHERE email = :email', { replacements: { email } });
+      const [again] = await h.db.query('SELECT failures FROM login_failures WHERE email = :email', {
+        replacements: { email },
+      });
       expect((again[0] as any).failures).to.equal(2);
     });
 
     it('rejects a login body with unknown fields or a control character in the e-mail (400) without counting a failure', async () => {
       const before = await h.counts();
-      const res = await h.call('POST', '/api/auth/login', { body: { email: 'a@example.org', password: 'x', remember: true } });
+      const res = await h.call('POST', '/api/auth/login', {
+        body: { email: 'a@example.org', password: 'x', remember: true },
+      });
       expect(res.status).to.equal(400);
       const nul = await h.call('POST', '/api/auth/login', { body: { email: 'a\u0000@example.org', password: 'x' } });
       expect(nul.status).to.equal(400);
@@ -257,7 +348,10 @@ describe('users: register, login, refresh, logout (real Postgres)', function () 
       const second = await h.call('POST', '/api/auth/refresh', { body: { refreshToken: first.body.refreshToken } });
       expect(second.status).to.equal(200);
       expect(decodeJwt(second.body.accessToken).role).to.equal('organizer');
-      const [rows] = await h.db.query('SELECT family_id, rotated_at, revoked_at FROM refresh_tokens WHERE user_id = :id ORDER BY created_at', { replacements: { id: session.user.id } });
+      const [rows] = await h.db.query(
+        'SELECT family_id, rotated_at, revoked_at FROM refresh_tokens WHERE user_id = :id ORDER BY created_at',
+        { replacements: { id: session.user.id } },
+      );
       expect(rows).to.have.length(3);
       expect(new Set(rows.map((r: any) => r.family_id)).size).to.equal(1);
       expect(rows.map((r: any) => r.rotated_at !== null)).to.deep.equal([true, true, false]);
@@ -273,7 +367,9 @@ describe('users: register, login, refresh, logout (real Postgres)', function () 
       expect(replay.status).to.equal(401);
       expect(replay.body.type).to.match(/\/refresh-token-reused$/);
 
-      const [rows] = await h.db.query('SELECT revoked_at, revoke_reason FROM refresh_tokens WHERE user_id = :id', { replacements: { id: session.user.id } });
+      const [rows] = await h.db.query('SELECT revoked_at, revoke_reason FROM refresh_tokens WHERE user_id = :id', {
+        replacements: { id: session.user.id },
+      });
       expect(rows).to.have.length(2);
       for (const r of rows as any[]) expect(r.revoke_reason).to.equal('reuse-detected');
 
@@ -284,10 +380,14 @@ describe('users: register, login, refresh, logout (real Postgres)', function () 
 
     it('serialises two simultaneous refreshes with one token: one wins, the other counts as reuse', async () => {
       const session = await registerUser(h);
-      const results = await Promise.all([0, 1].map(() => h.call('POST', '/api/auth/refresh', { body: { refreshToken: session.refreshToken } })));
+      const results = await Promise.all(
+        [0, 1].map(() => h.call('POST', '/api/auth/refresh', { body: { refreshToken: session.refreshToken } })),
+      );
       expect(results.map((r) => r.status).sort()).to.deep.equal([200, 401]);
       expect(results.find((r) => r.status === 401)!.body.type).to.match(/\/refresh-token-reused$/);
-      const [live] = await h.db.query('SELECT id FROM refresh_tokens WHERE user_id = :id AND revoked_at IS NULL', { replacements: { id: session.user.id } });
+      const [live] = await h.db.query('SELECT id FROM refresh_tokens WHERE user_id = :id AND revoked_at IS NULL', {
+        replacements: { id: session.user.id },
+      });
       expect(live).to.deep.equal([]);
     });
 
@@ -295,26 +395,32 @@ describe('users: register, login, refresh, logout (real Postgres)', function () 
       // Each round: T0 rotated to T1; then T1 is refreshed while T0 is replayed at the same moment. Whatever the
       // order, the family must end with no live token (a successor minted during the revocation included).
       const rounds = 8;
-      const leftovers = await Promise.all(Array.from({ length: rounds }, async () => {
-        const session = await registerUser(h);
-        const t1 = await h.call('POST', '/api/auth/refresh', { body: { refreshToken: session.refreshToken } });
-        expect(t1.status).to.equal(200);
-        const [refresh, replay] = await Promise.all([
-          h.call('POST', '/api/auth/refresh', { body: { refreshToken: t1.body.refreshToken } }),
-          h.call('POST', '/api/auth/refresh', { body: { refreshToken: session.refreshToken } }),
-        ]);
-        expect(replay.status).to.equal(401);
-        expect(replay.body.type).to.match(/\/refresh-token-reused$/);
-        expect(refresh.status).to.be.oneOf([200, 401]);
-        const [live] = await h.db.query('SELECT id FROM refresh_tokens WHERE user_id = :id AND revoked_at IS NULL', { replacements: { id: session.user.id } });
-        return live.length;
-      }));
+      const leftovers = await Promise.all(
+        Array.from({ length: rounds }, async () => {
+          const session = await registerUser(h);
+          const t1 = await h.call('POST', '/api/auth/refresh', { body: { refreshToken: session.refreshToken } });
+          expect(t1.status).to.equal(200);
+          const [refresh, replay] = await Promise.all([
+            h.call('POST', '/api/auth/refresh', { body: { refreshToken: t1.body.refreshToken } }),
+            h.call('POST', '/api/auth/refresh', { body: { refreshToken: session.refreshToken } }),
+          ]);
+          expect(replay.status).to.equal(401);
+          expect(replay.body.type).to.match(/\/refresh-token-reused$/);
+          expect(refresh.status).to.be.oneOf([200, 401]);
+          const [live] = await h.db.query('SELECT id FROM refresh_tokens WHERE user_id = :id AND revoked_at IS NULL', {
+            replacements: { id: session.user.id },
+          });
+          return live.length;
+        }),
+      );
       expect(leftovers).to.deep.equal(Array(rounds).fill(0));
     });
 
     it('leaves other sessions of the same user alone when one family is revoked', async () => {
       const session = await registerUser(h);
-      const other = await h.call('POST', '/api/auth/login', { body: { email: session.user.email, password: PASSWORD } });
+      const other = await h.call('POST', '/api/auth/login', {
+        body: { email: session.user.email, password: PASSWORD },
+      });
       await h.call('POST', '/api/auth/refresh', { body: { refreshToken: session.refreshToken } });
       await h.call('POST', '/api/auth/refresh', { body: { refreshToken: session.refreshToken } }); // reuse: family 1 revoked
       const res = await h.call('POST', '/api/auth/refresh', { body: { refreshToken: other.body.refreshToken } });
@@ -323,7 +429,9 @@ describe('users: register, login, refresh, logout (real Postgres)', function () 
 
     it('refuses an expired refresh token with 401 refresh-token-expired and changes nothing', async () => {
       const session = await registerUser(h);
-      await h.db.query("UPDATE refresh_tokens SET expires_at = now() - interval '1 minute' WHERE user_id = :id", { replacements: { id: session.user.id } });
+      await h.db.query("UPDATE refresh_tokens SET expires_at = now() - interval '1 minute' WHERE user_id = :id", {
+        replacements: { id: session.user.id },
+      });
       const before = await h.counts();
       const res = await h.call('POST', '/api/auth/refresh', { body: { refreshToken: session.refreshToken } });
       expect(res.status).to.equal(401);
@@ -362,7 +470,9 @@ describe('users: register, login, refresh, logout (real Postgres)', function () 
       expect(out.status).to.equal(204);
       const again = await h.call('POST', '/api/auth/logout', { body: { refreshToken: rotated.body.refreshToken } });
       expect(again.status).to.equal(204);
-      const [rows] = await h.db.query('SELECT revoke_reason FROM refresh_tokens WHERE user_id = :id', { replacements: { id: session.user.id } });
+      const [rows] = await h.db.query('SELECT revoke_reason FROM refresh_tokens WHERE user_id = :id', {
+        replacements: { id: session.user.id },
+      });
       expect(rows.map((r: any) => r.revoke_reason)).to.deep.equal(['logout', 'logout']);
       const res = await h.call('POST', '/api/auth/refresh', { body: { refreshToken: rotated.body.refreshToken } });
       expect(res.status).to.equal(401);

@@ -27,7 +27,9 @@ describe('users: demo seed (real Postgres)', function () {
       { email: 'buyer@example.com', role: 'buyer' },
       { email: 'organizer@example.com', role: 'organizer' },
     ]);
-    const login = await h.call('POST', '/api/auth/login', { body: { email: 'organizer@example.com', password: 'demo-password-123' } });
+    const login = await h.call('POST', '/api/auth/login', {
+      body: { email: 'organizer@example.com', password: 'demo-password-123' },
+    });
     expect(login.status).to.equal(200);
     expect(login.body.user.role).to.equal('organizer');
   });
@@ -38,6 +40,8 @@ describe('users: demo seed (real Postgres)', function () {
     const before = await h.counts();
     expect(await ensureDemoUsers(h.deps, PASSWORD)).to.deep.equal([]);
     expect(await h.counts()).to.deep.equal(before);
-    expect((await h.call('POST', '/api/auth/login', { body: { email: 'buyer@example.com', password: PASSWORD } })).status).to.equal(401);
+    expect(
+      (await h.call('POST', '/api/auth/login', { body: { email: 'buyer@example.com', password: PASSWORD } })).status,
+    ).to.equal(401);
   });
 });

@@ -5,7 +5,12 @@ import { loadConfig, ConfigError } from '@eventtickets/platform';
 import { isPlausibleEmail, normaliseEmail } from '../src/domain/email.ts';
 import { createPasswordHasher, parseHash } from '../src/domain/passwords.ts';
 import { lockSecondsAfter, retryAfterSeconds } from '../src/domain/backoff.ts';
-import { generateRefreshToken, hashRefreshToken, isWellFormedRefreshToken, judgeRefreshToken } from '../src/domain/refresh-tokens.ts';
+import {
+  generateRefreshToken,
+  hashRefreshToken,
+  isWellFormedRefreshToken,
+  judgeRefreshToken,
+} from '../src/domain/refresh-tokens.ts';
 import { applyProfilePatch } from '../src/domain/user.ts';
 import { configSchema } from '../src/config.ts';
 
@@ -20,7 +25,8 @@ describe('users domain', () => {
     expect(normaliseEmail('  Ada.LOVELACE@Example.COM ')).to.equal('ada.lovelace@example.com');
     expect(normaliseEmail('Jose\u0301@example.com')).to.equal('jos\u00e9@example.com');
     expect(isPlausibleEmail('a@b.co')).to.equal(true);
-    for (const bad of ['a@b', 'a b@c.de', '@c.de', 'a@.', `${'x'.repeat(250)}@a.de`, 'a\u0000b@c.de', 'a@c.d\u0085e']) expect(isPlausibleEmail(bad), bad).to.equal(false);
+    for (const bad of ['a@b', 'a b@c.de', '@c.de', 'a@.', `${'x'.repeat(250)}@a.de`, 'a\u0000b@c.de', 'a@c.d\u0085e'])
+      expect(isPlausibleEmail(bad), bad).to.equal(false);
   });
 
   describe('password hashes (scrypt)', () => {
@@ -78,16 +84,33 @@ describe('users domain', () => {
 
   it('applies profile patches, merging preferences and refusing SMS without a phone', () => {
     const user = { name: 'A', phone: null, notificationPrefs: { email: true, sms: false } };
-    expect(applyProfilePatch(user, { name: ' B ', notificationPrefs: { email: false } })).to.deep.equal({ name: 'B', phone: null, notificationPrefs: { email: false, sms: false } });
-    expect(applyProfilePatch(user, { notificationPrefs: { sms: true } })).to.deep.equal({ error: 'phone-required-for-sms' });
-    expect(applyProfilePatch(user, { phone: '+15551234567', notificationPrefs: { sms: true } })).to.deep.equal({ name: 'A', phone: '+15551234567', notificationPrefs: { email: true, sms: true } });
+    expect(applyProfilePatch(user, { name: ' B ', notificationPrefs: { email: false } })).to.deep.equal({
+      name: 'B',
+      phone: null,
+      notificationPrefs: { email: false, sms: false },
+    });
+    expect(applyProfilePatch(user, { notificationPrefs: { sms: true } })).to.deep.equal({
+      error: 'phone-required-for-sms',
+    });
+    expect(applyProfilePatch(user, { phone: '+15551234567', notificationPrefs: { sms: true } })).to.deep.equal({
+      name: 'A',
+      phone: '+15551234567',
+      notificationPrefs: { email: true, sms: true },
+    });
   });
 
   describe('config', () => {
     const base = { DATABASE_URL: 'postgres://u:p@127.0.0.1:5432/users', REDIS_URL: 'redis://127.0.0.1:6379' };
     it('applies the documented defaults', () => {
       const c = loadConfig(configSchema, base);
-      expect(c).to.include({ PORT: 8081, JWT_ISSUER: 'eventtickets', JWT_AUDIENCE: 'eventtickets-api', ACCESS_TOKEN_TTL_SECONDS: 900, REFRESH_TOKEN_TTL_DAYS: 30, REDIS_PREFIX: 'et:' });
+      expect(c).to.include({
+        PORT: 8081,
+        JWT_ISSUER: 'eventtickets',
+        JWT_AUDIENCE: 'eventtickets-api',
+        ACCESS_TOKEN_TTL_SECONDS: 900,
+        REFRESH_TOKEN_TTL_DAYS: 30,
+        REDIS_PREFIX: 'et:',
+      });
       expect(c.DEMO_PASSWORD).to.equal(undefined);
       expect(c.JWT_PRIVATE_KEYS).to.equal(undefined);
     });
@@ -95,18 +118,40 @@ describe('users domain', () => {
       ['a missing DATABASE_URL', { REDIS_URL: base.REDIS_URL }, 'DATABASE_URL'],
       ['a short DEMO_PASSWORD', { ...base, DEMO_PASSWORD: 'short' }, 'DEMO_PASSWORD'],
       ['JWT_PRIVATE_KEYS that is not JSON', { ...base, JWT_PRIVATE_KEYS: 'nope' }, 'JWT_PRIVATE_KEYS'],
-      ['JWT_PRIVATE_KEYS with a public key only', { ...base, JWT_PRIVATE_KEYS: '[{"kty":"EC","crv":"P-256","x":"a","y":"b"}]' }, 'JWT_PRIVATE_KEYS'],
+      [
+        'JWT_PRIVATE_KEYS with a public key only',
+        { ...base, JWT_PRIVATE_KEYS: '[{"kty":"EC","crv":"P-256","x":"a","y":"b"}]' },
+        'JWT_PRIVATE_KEYS',
+      ],
       ['no event transport', { DATABASE_URL: base.DATABASE_URL }, 'REDIS_URL'],
       ['a non-numeric TTL', { ...base, ACCESS_TOKEN_TTL_SECONDS: 'soon' }, 'ACCESS_TOKEN_TTL_SECONDS'],
-      ['a failure memory no longer than the longest lock', { ...base, LOGIN_BACKOFF_MAX_SECONDS: '900', LOGIN_FAILURES_FORGET_AFTER_SECONDS: '900' }, 'LOGIN_FAILURES_FORGET_AFTER_SECONDS'],
+      [
+        'a failure memory no longer than the longest lock',
+        { ...base, LOGIN_BACKOFF_MAX_SECONDS: '900', LOGIN_FAILURES_FORGET_AFTER_SECONDS: '900' },
+        'LOGIN_FAILURES_FORGET_AFTER_SECONDS',
+      ],
       // Keys that pass the shape check but could never sign ES256/RS256 (each used to start, then 500 every login).
-      ['JWT_PRIVATE_KEYS with an EC P-384 key', { ...base, JWT_PRIVATE_KEYS: privateJwks('ec', { namedCurve: 'P-384' }) }, 'JWT_PRIVATE_KEYS'],
-      ['JWT_PRIVATE_KEYS with a 1024-bit RSA key', { ...base, JWT_PRIVATE_KEYS: privateJwks('rsa', { modulusLength: 1024 }) }, 'JWT_PRIVATE_KEYS'],
-      ['JWT_PRIVATE_KEYS with a truncated RSA key', { ...base, JWT_PRIVATE_KEYS: '[{"kty":"RSA","d":"abc"}]' }, 'JWT_PRIVATE_KEYS'],
+      [
+        'JWT_PRIVATE_KEYS with an EC P-384 key',
+        { ...base, JWT_PRIVATE_KEYS: privateJwks('ec', { namedCurve: 'P-384' }) },
+        'JWT_PRIVATE_KEYS',
+      ],
+      [
+        'JWT_PRIVATE_KEYS with a 1024-bit RSA key',
+        { ...base, JWT_PRIVATE_KEYS: privateJwks('rsa', { modulusLength: 1024 }) },
+        'JWT_PRIVATE_KEYS',
+      ],
+      [
+        'JWT_PRIVATE_KEYS with a truncated RSA key',
+        { ...base, JWT_PRIVATE_KEYS: '[{"kty":"RSA","d":"abc"}]' },
+        'JWT_PRIVATE_KEYS',
+      ],
     ];
     it('accepts usable JWT_PRIVATE_KEYS (EC P-256 and RSA 2048)', () => {
       const keys = `[${privateJwks('ec', { namedCurve: 'P-256' }).slice(1, -1)},${privateJwks('rsa', { modulusLength: 2048 }).slice(1, -1)}]`;
-      expect(loadConfig(configSchema, { ...base, JWT_PRIVATE_KEYS: keys }).JWT_PRIVATE_KEYS!.map((k) => k.kty)).to.deep.equal(['EC', 'RSA']);
+      expect(
+        loadConfig(configSchema, { ...base, JWT_PRIVATE_KEYS: keys }).JWT_PRIVATE_KEYS!.map((k) => k.kty),
+      ).to.deep.equal(['EC', 'RSA']);
     });
     for (const [what, env, variable] of bad) {
       it(`fails fast on ${what}, naming ${variable}`, () => {

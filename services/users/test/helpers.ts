@@ -2,7 +2,17 @@
 // migrations, start-up steps, createApp) in-process on a free port, and the test kit's contract client, which
 // checks every response against openapi.yaml.
 import { expect } from 'chai';
-import { createLogger, createMetrics, listen, loadConfig, migrate, QueryTypes, type Contract, type RunningServer, type Sequelize } from '@eventtickets/platform';
+import {
+  createLogger,
+  createMetrics,
+  listen,
+  loadConfig,
+  migrate,
+  QueryTypes,
+  type Contract,
+  type RunningServer,
+  type Sequelize,
+} from '@eventtickets/platform';
 import { createContractClient, createTestDatabase, dropTestDatabase, type Reply } from '@eventtickets/platform/testing';
 import { createApp, loadContract } from '../src/app.ts';
 import { configSchema } from '../src/config.ts';
@@ -12,9 +22,18 @@ import { prepareStart } from '../src/use-cases/start-up.ts';
 
 export type { Reply };
 
-export interface Identity { userId: string; role: 'buyer' | 'organizer' | 'admin'; email?: string }
+export interface Identity {
+  userId: string;
+  role: 'buyer' | 'organizer' | 'admin';
+  email?: string;
+}
 
-export interface CallOptions { body?: unknown; rawBody?: string; identity?: Identity; headers?: Record<string, string> }
+export interface CallOptions {
+  body?: unknown;
+  rawBody?: string;
+  identity?: Identity;
+  headers?: Record<string, string>;
+}
 
 export interface UsersHarness {
   url: string;
@@ -39,10 +58,21 @@ export interface StartOptions extends Pick<DepsOverrides, 'passwords' | 'keys'> 
 export async function startUsers(ctx: Mocha.Context, opts: StartOptions = {}): Promise<UsersHarness> {
   const dbUrl = await createTestDatabase(ctx, 'users');
   const backoff = opts.backoff
-    ? { LOGIN_MAX_FAILURES: String(opts.backoff.maxFailures), LOGIN_BACKOFF_SECONDS: String(opts.backoff.baseSeconds), LOGIN_BACKOFF_MAX_SECONDS: String(opts.backoff.maxSeconds), LOGIN_FAILURES_FORGET_AFTER_SECONDS: String(opts.backoff.forgetAfterSeconds) }
+    ? {
+        LOGIN_MAX_FAILURES: String(opts.backoff.maxFailures),
+        LOGIN_BACKOFF_SECONDS: String(opts.backoff.baseSeconds),
+        LOGIN_BACKOFF_MAX_SECONDS: String(opts.backoff.maxSeconds),
+        LOGIN_FAILURES_FORGET_AFTER_SECONDS: String(opts.backoff.forgetAfterSeconds),
+      }
     : {};
   // No Redis: the suite's own database doubles as the bus database (the relay is not started here; main.test.ts runs it).
-  const config = loadConfig(configSchema, { DATABASE_URL: dbUrl, BUS_DATABASE_URL: dbUrl, SCRYPT_LOG_N: String(TEST_SCRYPT.logN), ...backoff, ...opts.env });
+  const config = loadConfig(configSchema, {
+    DATABASE_URL: dbUrl,
+    BUS_DATABASE_URL: dbUrl,
+    SCRYPT_LOG_N: String(TEST_SCRYPT.logN),
+    ...backoff,
+    ...opts.env,
+  });
   const deps = await createDeps(config, {
     logger: createLogger('users', { level: 'silent' }),
     metrics: createMetrics('users', { collectDefault: false }),
@@ -72,7 +102,13 @@ export async function startUsers(ctx: Mocha.Context, opts: StartOptions = {}): P
   }
 
   return {
-    url: server.url, dbUrl, db: deps.db, deps, contract, call, counts,
+    url: server.url,
+    dbUrl,
+    db: deps.db,
+    deps,
+    contract,
+    call,
+    counts,
     close: async () => {
       await server.close(1000);
       await deps.close();
@@ -91,7 +127,9 @@ export const PASSWORD = 'correct horse battery';
 
 /** Registers a user through the API and returns the session body. */
 export async function registerUser(h: UsersHarness, extra: Record<string, unknown> = {}): Promise<any> {
-  const res = await h.call('POST', '/api/auth/register', { body: { email: uniqueEmail(), password: PASSWORD, name: 'Test User', ...extra } });
+  const res = await h.call('POST', '/api/auth/register', {
+    body: { email: uniqueEmail(), password: PASSWORD, name: 'Test User', ...extra },
+  });
   expect(res.status, JSON.stringify(res.body)).to.equal(201);
   return res.body;
 }

@@ -43,20 +43,30 @@ describe('users: signing keys and JWKS (real Postgres)', function () {
       expect(local.payload).to.include({ sub: session.user.id, role: 'buyer', email: session.user.email });
       expect(local.payload.exp! - local.payload.iat!).to.equal(900);
       expect(local.protectedHeader.kid).to.equal((await jwks()).keys[0]!.kid);
-      const remote = await jwtVerify(session.accessToken, createRemoteJWKSet(new URL(`${h.url}/.well-known/jwks.json`)), verifyOptions);
+      const remote = await jwtVerify(
+        session.accessToken,
+        createRemoteJWKSet(new URL(`${h.url}/.well-known/jwks.json`)),
+        verifyOptions,
+      );
       expect(remote.payload.jti).to.equal(local.payload.jti);
     });
 
     it('rejects a token whose payload was tampered with, or checked against another audience', async () => {
       const session = await registerUser(h);
       const [header, payload, signature] = session.accessToken.split('.');
-      const forged = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(payload, 'base64url').toString()), role: 'admin' })).toString('base64url');
+      const forged = Buffer.from(
+        JSON.stringify({ ...JSON.parse(Buffer.from(payload, 'base64url').toString()), role: 'admin' }),
+      ).toString('base64url');
       const set = createLocalJWKSet(await jwks());
       let error: unknown;
-      await jwtVerify(`${header}.${forged}.${signature}`, set, verifyOptions).catch((e) => { error = e; });
+      await jwtVerify(`${header}.${forged}.${signature}`, set, verifyOptions).catch((e) => {
+        error = e;
+      });
       expect((error as { code?: string })?.code).to.equal('ERR_JWS_SIGNATURE_VERIFICATION_FAILED');
       error = undefined;
-      await jwtVerify(session.accessToken, set, { ...verifyOptions, audience: 'someone-else' }).catch((e) => { error = e; });
+      await jwtVerify(session.accessToken, set, { ...verifyOptions, audience: 'someone-else' }).catch((e) => {
+        error = e;
+      });
       expect((error as { code?: string })?.code).to.equal('ERR_JWT_CLAIM_VALIDATION_FAILED');
     });
 
@@ -73,7 +83,10 @@ describe('users: signing keys and JWKS (real Postgres)', function () {
       const published = await jwks();
       expect(published.keys.map((k) => k.kid)).to.deep.equal([newKid, oldKid]); // signing key first
       const listed = await h.call('GET', '/api/auth/keys', { identity: admin });
-      expect(listed.body.keys.map((k: any) => [k.kid, k.status])).to.deep.equal([[newKid, 'signing'], [oldKid, 'previous']]);
+      expect(listed.body.keys.map((k: any) => [k.kid, k.status])).to.deep.equal([
+        [newKid, 'signing'],
+        [oldKid, 'previous'],
+      ]);
 
       // Nobody is logged out: the old token still verifies, and a refresh gets a token from the new key.
       await jwtVerify(before.accessToken, createLocalJWKSet(published), verifyOptions);
@@ -90,7 +103,9 @@ describe('users: signing keys and JWKS (real Postgres)', function () {
       const after = await jwks();
       expect(after.keys.map((k) => k.kid)).to.deep.equal([newKid]);
       let error: unknown;
-      await jwtVerify(before.accessToken, createLocalJWKSet(after), verifyOptions).catch((e) => { error = e; });
+      await jwtVerify(before.accessToken, createLocalJWKSet(after), verifyOptions).catch((e) => {
+        error = e;
+      });
       expect((error as { code?: string })?.code).to.equal('ERR_JWKS_NO_MATCHING_KEY');
       await jwtVerify(refreshed.body.accessToken, createLocalJWKSet(after), verifyOptions);
     });
@@ -104,7 +119,9 @@ describe('users: signing keys and JWKS (real Postgres)', function () {
       await side.query("SELECT kid FROM signing_keys WHERE status = 'signing' FOR UPDATE", { transaction: blocker });
       const pending = Promise.all([0, 1, 2, 3].map(() => h.call('POST', '/api/auth/keys/rotate', { identity: admin })));
       const waiting = async () => {
-        const [rows] = await side.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'");
+        const [rows] = await side.query(
+          "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        );
         return (rows[0] as { n: number }).n;
       };
       while ((await waiting()) < 4) await new Promise((r) => setTimeout(r, 20));
@@ -122,7 +139,9 @@ describe('users: signing keys and JWKS (real Postgres)', function () {
     it('key management is admin-only', async () => {
       const buyer = await registerUser(h);
       const before = await h.counts();
-      const asBuyer = await h.call('POST', '/api/auth/keys/rotate', { identity: { userId: buyer.user.id, role: 'buyer' } });
+      const asBuyer = await h.call('POST', '/api/auth/keys/rotate', {
+        identity: { userId: buyer.user.id, role: 'buyer' },
+      });
       expect(asBuyer.status).to.equal(403);
       const anonymous = await h.call('GET', '/api/auth/keys');
       expect(anonymous.status).to.equal(401);
@@ -135,7 +154,10 @@ describe('users: signing keys and JWKS (real Postgres)', function () {
     let ecJwk: JWK;
     let rsaJwk: JWK;
     before(async function () {
-      ecJwk = { ...(await exportJWK((await generateKeyPair('ES256', { extractable: true })).privateKey)), kid: 'env-ec-1' };
+      ecJwk = {
+        ...(await exportJWK((await generateKeyPair('ES256', { extractable: true })).privateKey)),
+        kid: 'env-ec-1',
+      };
       rsaJwk = await exportJWK((await generateKeyPair('RS256', { extractable: true })).privateKey);
       // Through the configuration, as a deployment gives them.
       h = await startUsers(this, { env: { JWT_PRIVATE_KEYS: JSON.stringify([ecJwk, rsaJwk]) } });
@@ -146,7 +168,10 @@ describe('users: signing keys and JWKS (real Postgres)', function () {
 
     it('signs with the first key and publishes both (the second as a previous key)', async () => {
       const { body } = await h.call('GET', '/.well-known/jwks.json');
-      expect(body.keys.map((k: JWK) => [k.kid === 'env-ec-1', k.alg])).to.deep.equal([[true, 'ES256'], [false, 'RS256']]);
+      expect(body.keys.map((k: JWK) => [k.kid === 'env-ec-1', k.alg])).to.deep.equal([
+        [true, 'ES256'],
+        [false, 'RS256'],
+      ]);
       expect(body.keys[1].kid).to.be.a('string').with.length.greaterThan(20); // RFC 7638 thumbprint when no kid is given
       for (const k of body.keys) expect(k).to.not.have.any.keys('d', 'p', 'q', 'dp', 'dq', 'qi');
       const session = await registerUser(h);
@@ -165,7 +190,9 @@ describe('users: signing keys and JWKS (real Postgres)', function () {
 
     it('fails fast on a key that cannot sign ES256/RS256', async () => {
       let error: unknown;
-      await envKeyStore([{ kty: 'EC', crv: 'P-384', x: 'a', y: 'b', d: 'c' }]).catch((e) => { error = e; });
+      await envKeyStore([{ kty: 'EC', crv: 'P-384', x: 'a', y: 'b', d: 'c' }]).catch((e) => {
+        error = e;
+      });
       expect(String(error)).to.match(/unsupported signing key/);
     });
   });

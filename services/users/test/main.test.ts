@@ -4,14 +4,29 @@ import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createRedis, streamKey, type Redis } from '@eventtickets/platform';
-import { createContractClient, createTestDatabase, dropTestDatabase, requireRedis, uniqueSuffix, waitFor, type Call } from '@eventtickets/platform/testing';
+import {
+  createContractClient,
+  createTestDatabase,
+  dropTestDatabase,
+  requireRedis,
+  uniqueSuffix,
+  waitFor,
+  type Call,
+} from '@eventtickets/platform/testing';
 import { freePort, stopChild } from '@eventtickets/platform/testing';
 import { loadContract } from '../src/app.ts';
 
 const mainFile = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 const DEMO_PASSWORD = 'demo-password-123';
 
-interface UsersProcess { child: ChildProcess; url: string; prefix: string; call: Call; output: () => string; stop: () => Promise<void> }
+interface UsersProcess {
+  child: ChildProcess;
+  url: string;
+  prefix: string;
+  call: Call;
+  output: () => string;
+  stop: () => Promise<void>;
+}
 
 /** Starts src/main.ts on its own database and Redis prefix, and waits until it answers /readyz. */
 async function startUsersProcess(ctx: Mocha.Context): Promise<UsersProcess> {
@@ -23,21 +38,42 @@ async function startUsersProcess(ctx: Mocha.Context): Promise<UsersProcess> {
   const url = `http://127.0.0.1:${port}`;
   let log = '';
   const child = spawn(process.execPath, [mainFile], {
-    env: { ...process.env, DATABASE_URL: dbUrl, REDIS_URL: redisUrl, REDIS_PREFIX: prefix, PORT: String(port), HOST: '127.0.0.1', DEMO_PASSWORD, SCRYPT_LOG_N: '12', LOG_LEVEL: 'info' },
+    env: {
+      ...process.env,
+      DATABASE_URL: dbUrl,
+      REDIS_URL: redisUrl,
+      REDIS_PREFIX: prefix,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      DEMO_PASSWORD,
+      SCRYPT_LOG_N: '12',
+      LOG_LEVEL: 'info',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  child.stdout!.on('data', (d) => { log += d; });
-  child.stderr!.on('data', (d) => { log += d; });
+  child.stdout!.on('data', (d) => {
+    log += d;
+  });
+  child.stderr!.on('data', (d) => {
+    log += d;
+  });
   const output = () => log;
   const stop = async () => {
     await stopChild(child);
     await dropTestDatabase(dbUrl);
   };
   try {
-    await waitFor('users to be ready', async () => {
-      if (child.exitCode !== null) throw new Error(`users exited with ${child.exitCode}:\n${log}`);
-      return fetch(`${url}/readyz`).then((r) => r.ok, () => false);
-    }, { timeoutMs: 60_000 });
+    await waitFor(
+      'users to be ready',
+      async () => {
+        if (child.exitCode !== null) throw new Error(`users exited with ${child.exitCode}:\n${log}`);
+        return fetch(`${url}/readyz`).then(
+          (r) => r.ok,
+          () => false,
+        );
+      },
+      { timeoutMs: 60_000 },
+    );
   } catch (err) {
     await stop();
     throw new Error(`${(err as Error).message}\n${log}`, { cause: err });
@@ -48,7 +84,8 @@ async function startUsersProcess(ctx: Mocha.Context): Promise<UsersProcess> {
 /** Waits for a probe while the process runs (fails at once, with its output, when it has exited). */
 function whileRunning<T>(p: UsersProcess, what: string, probe: () => Promise<T | undefined>): Promise<T> {
   return waitFor(what, async () => {
-    if (p.child.exitCode !== null) throw new Error(`users exited with ${p.child.exitCode} while waiting for ${what}:\n${p.output()}`);
+    if (p.child.exitCode !== null)
+      throw new Error(`users exited with ${p.child.exitCode} while waiting for ${what}:\n${p.output()}`);
     return probe();
   });
 }
@@ -67,23 +104,38 @@ describe('users: main.ts as a process (real Postgres and Redis)', function () {
     });
 
     it('seeds the demo accounts and relays user.registered to the user stream', async () => {
-      for (const [email, role] of [['buyer@example.com', 'buyer'], ['organizer@example.com', 'organizer'], ['admin@example.com', 'admin']]) {
+      for (const [email, role] of [
+        ['buyer@example.com', 'buyer'],
+        ['organizer@example.com', 'organizer'],
+        ['admin@example.com', 'admin'],
+      ]) {
         const login = await users.call('POST', '/api/auth/login', { body: { email, password: DEMO_PASSWORD } });
         expect(login.status, email).to.equal(200);
         expect(login.body.user.role).to.equal(role);
       }
 
-      const reg = await users.call('POST', '/api/auth/register', { body: { email: 'relay@example.org', password: 'long enough password', name: 'Relay' } });
+      const reg = await users.call('POST', '/api/auth/register', {
+        body: { email: 'relay@example.org', password: 'long enough password', name: 'Relay' },
+      });
       expect(reg.status).to.equal(201);
       const userId = reg.body.user.id as string;
 
       const key = streamKey(users.prefix, 'user.registered');
       const event = await whileRunning(users, 'the relayed event', async () => {
         const entries = await redis.xrange(key, '-', '+');
-        return entries.map(([, fields]) => JSON.parse(fields[fields.indexOf('event') + 1]!)).find((e) => e.aggregateId === userId);
+        return entries
+          .map(([, fields]) => JSON.parse(fields[fields.indexOf('event') + 1]!))
+          .find((e) => e.aggregateId === userId);
       });
       expect(event).to.deep.include({ type: 'user.registered', aggregateId: userId });
-      expect(event.payload).to.deep.equal({ userId, email: 'relay@example.org', name: 'Relay', phone: null, role: 'buyer', notificationPrefs: { email: true, sms: false } });
+      expect(event.payload).to.deep.equal({
+        userId,
+        email: 'relay@example.org',
+        name: 'Relay',
+        phone: null,
+        role: 'buyer',
+        notificationPrefs: { email: true, sms: false },
+      });
       const relayed = (await redis.xrange(key, '-', '+')).length;
       expect(relayed).to.equal(4); // three demo accounts plus this one
     });

@@ -11,10 +11,13 @@ describe('users: maintenance (real Postgres)', function () {
   });
   after(() => h?.close());
 
-  const count = async (sql: string, replacements: Record<string, unknown> = {}) => Number(((await h.db.query(sql, { replacements }))[0] as any[])[0].n);
+  const count = async (sql: string, replacements: Record<string, unknown> = {}) =>
+    Number(((await h.db.query(sql, { replacements }))[0] as any[])[0].n);
 
   it('forgets failed logins past the forget window unless they still lock, and keeps recent ones', async () => {
-    const old = uniqueEmail('old'), recent = uniqueEmail('recent'), locked = uniqueEmail('locked');
+    const old = uniqueEmail('old'),
+      recent = uniqueEmail('recent'),
+      locked = uniqueEmail('locked');
     await h.db.query(
       `INSERT INTO login_failures (email, failures, last_failure_at, locked_until) VALUES
         (:old, 3, now() - interval '2 days', NULL), (:recent, 2, now() - interval '1 hour', NULL), (:locked, 9, now() - interval '2 days', now() + interval '5 minutes')`,
@@ -22,7 +25,13 @@ describe('users: maintenance (real Postgres)', function () {
     );
     const pruned = await pruneStaleRows(h.db, { forgetAfterSeconds: 86_400 });
     expect(pruned.loginFailures).to.equal(1);
-    const left = ((await h.db.query('SELECT email FROM login_failures WHERE email IN (:old, :recent, :locked) ORDER BY email', { replacements: { old, recent, locked } }))[0] as any[]).map((r) => r.email);
+    const left = (
+      (
+        await h.db.query('SELECT email FROM login_failures WHERE email IN (:old, :recent, :locked) ORDER BY email', {
+          replacements: { old, recent, locked },
+        })
+      )[0] as any[]
+    ).map((r) => r.email);
     expect(left.sort()).to.deep.equal([recent, locked].sort());
   });
 
@@ -33,17 +42,28 @@ describe('users: maintenance (real Postgres)', function () {
     const rotated = (await h.call('POST', '/api/auth/refresh', { body: { refreshToken: live.refreshToken } })).body;
     expect(rotated.refreshToken).to.be.a('string');
     // The first session's family ran out long ago; the second is alive (its successor token is valid).
-    await h.db.query(`UPDATE refresh_tokens SET expires_at = now() - interval '3 days' WHERE user_id = :id AND family_id = (SELECT family_id FROM refresh_tokens WHERE user_id = :id ORDER BY created_at LIMIT 1)`, { replacements: { id: user.id } });
-    const families = await count('SELECT count(DISTINCT family_id) AS n FROM refresh_tokens WHERE user_id = :id', { id: user.id });
+    await h.db.query(
+      `UPDATE refresh_tokens SET expires_at = now() - interval '3 days' WHERE user_id = :id AND family_id = (SELECT family_id FROM refresh_tokens WHERE user_id = :id ORDER BY created_at LIMIT 1)`,
+      { replacements: { id: user.id } },
+    );
+    const families = await count('SELECT count(DISTINCT family_id) AS n FROM refresh_tokens WHERE user_id = :id', {
+      id: user.id,
+    });
     expect(families).to.equal(2);
 
     const pruned = await pruneStaleRows(h.db, { forgetAfterSeconds: 86_400 });
     expect(pruned.refreshTokens).to.equal(1);
-    expect(await count('SELECT count(DISTINCT family_id) AS n FROM refresh_tokens WHERE user_id = :id', { id: user.id })).to.equal(1);
+    expect(
+      await count('SELECT count(DISTINCT family_id) AS n FROM refresh_tokens WHERE user_id = :id', { id: user.id }),
+    ).to.equal(1);
     // Reuse of the live family's rotated token is still detected: the whole family is revoked.
     const reuse = await h.call('POST', '/api/auth/refresh', { body: { refreshToken: live.refreshToken } });
     expect(reuse.status).to.equal(401);
-    expect((await h.call('POST', '/api/auth/refresh', { body: { refreshToken: rotated.refreshToken } })).status).to.equal(401);
-    expect((await h.call('POST', '/api/auth/refresh', { body: { refreshToken: dead.refreshToken } })).status).to.equal(401);
+    expect(
+      (await h.call('POST', '/api/auth/refresh', { body: { refreshToken: rotated.refreshToken } })).status,
+    ).to.equal(401);
+    expect((await h.call('POST', '/api/auth/refresh', { body: { refreshToken: dead.refreshToken } })).status).to.equal(
+      401,
+    );
   });
 });

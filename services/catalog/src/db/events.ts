@@ -34,7 +34,9 @@ export interface EventRow {
 }
 
 /** The detail row also carries the venue's current seat map (used while the event is a draft). */
-export interface EventDetailRow extends EventRow { venue_seat_map: SeatMap }
+export interface EventDetailRow extends EventRow {
+  venue_seat_map: SeatMap;
+}
 
 const SELECT_COLUMNS = `e.id, e.organizer_id, e.venue_id, e.venue_name, e.city, e.time_zone, e.title, e.description, e.category,
   e.image_url, e.starts_at, e.ends_at, e.sales_start_at, e.sales_end_at, e.reservation_minutes, e.max_seats_per_order,
@@ -44,9 +46,27 @@ export type EventWrite = Partial<Omit<EventRow, 'created_at' | 'updated_at' | 'v
 
 /** The columns inserts and updates may write, in one fixed order (names are never taken from input). */
 const WRITABLE_COLUMNS = [
-  'id', 'organizer_id', 'venue_id', 'venue_name', 'city', 'time_zone', 'title', 'description', 'category', 'image_url',
-  'starts_at', 'ends_at', 'sales_start_at', 'sales_end_at', 'reservation_minutes', 'max_seats_per_order', 'status',
-  'tiers', 'seat_map_snapshot', 'published_at', 'cancelled_at',
+  'id',
+  'organizer_id',
+  'venue_id',
+  'venue_name',
+  'city',
+  'time_zone',
+  'title',
+  'description',
+  'category',
+  'image_url',
+  'starts_at',
+  'ends_at',
+  'sales_start_at',
+  'sales_end_at',
+  'reservation_minutes',
+  'max_seats_per_order',
+  'status',
+  'tiers',
+  'seat_map_snapshot',
+  'published_at',
+  'cancelled_at',
 ] as const satisfies readonly (keyof EventWrite)[];
 const JSON_COLUMNS = new Set<string>(['tiers', 'seat_map_snapshot']);
 
@@ -65,16 +85,35 @@ function encode(fields: EventWrite): { columns: string[]; values: unknown[] } {
 
 export async function insertEvent(db: Sequelize, fields: EventWrite, transaction?: Transaction): Promise<void> {
   const { columns, values } = encode(fields);
-  await execute(db, `INSERT INTO events (${columns.join(', ')}) VALUES (${columns.map((_, i) => `$${i + 1}`).join(', ')})`, values, transaction);
+  await execute(
+    db,
+    `INSERT INTO events (${columns.join(', ')}) VALUES (${columns.map((_, i) => `$${i + 1}`).join(', ')})`,
+    values,
+    transaction,
+  );
 }
 
-export async function updateEvent(db: Sequelize, id: string, fields: EventWrite, transaction: Transaction): Promise<void> {
+export async function updateEvent(
+  db: Sequelize,
+  id: string,
+  fields: EventWrite,
+  transaction: Transaction,
+): Promise<void> {
   const { columns, values } = encode(fields);
   const sets = columns.map((c, i) => `${c} = $${i + 2}`);
-  await execute(db, `UPDATE events SET ${[...sets, 'updated_at = now()'].join(', ')} WHERE id = $1`, [id, ...values], transaction);
+  await execute(
+    db,
+    `UPDATE events SET ${[...sets, 'updated_at = now()'].join(', ')} WHERE id = $1`,
+    [id, ...values],
+    transaction,
+  );
 }
 
-export async function findEvent(db: Sequelize, id: string, opts: { transaction?: Transaction; forUpdate?: boolean } = {}): Promise<EventDetailRow | undefined> {
+export async function findEvent(
+  db: Sequelize,
+  id: string,
+  opts: { transaction?: Transaction; forUpdate?: boolean } = {},
+): Promise<EventDetailRow | undefined> {
   return one<EventDetailRow>(
     db,
     `SELECT ${SELECT_COLUMNS}, e.seat_map_snapshot, v.seat_map AS venue_seat_map
@@ -111,7 +150,9 @@ export async function searchEvents(db: Sequelize, query: EventQuery): Promise<Ev
   if (query.to !== undefined) where.push(`e.starts_at < ${param(query.to)}::timestamptz`);
   const dir = query.descending ? 'DESC' : 'ASC';
   if (query.after) {
-    where.push(`(e.starts_at, e.id) ${query.descending ? '<' : '>'} (${param(query.after.startsAt)}::timestamptz, ${param(query.after.id)}::uuid)`);
+    where.push(
+      `(e.starts_at, e.id) ${query.descending ? '<' : '>'} (${param(query.after.startsAt)}::timestamptz, ${param(query.after.id)}::uuid)`,
+    );
   }
   return rows<EventRow>(
     db,

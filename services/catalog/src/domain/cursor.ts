@@ -2,7 +2,10 @@
 // query's filters and sort. Tampering, or replaying a cursor with other filters, fails verification.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
-export interface CursorPosition { startsAt: string; id: string }
+export interface CursorPosition {
+  startsAt: string;
+  id: string;
+}
 
 export class InvalidCursorError extends Error {}
 
@@ -21,13 +24,15 @@ export function decodeCursor(secret: string, scope: string, cursor: string): Cur
   if (!data || !mac || extra !== undefined) throw new InvalidCursorError('malformed cursor');
   const expected = Buffer.from(sign(secret, `${scope}\n${data}`));
   const given = Buffer.from(mac);
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new InvalidCursorError('cursor signature does not match');
+  if (given.length !== expected.length || !timingSafeEqual(given, expected))
+    throw new InvalidCursorError('cursor signature does not match');
   let parsed: { s?: unknown; i?: unknown };
   try {
     parsed = JSON.parse(Buffer.from(data, 'base64url').toString('utf8'));
   } catch {
     throw new InvalidCursorError('malformed cursor');
   }
-  if (typeof parsed.s !== 'string' || typeof parsed.i !== 'string' || Number.isNaN(Date.parse(parsed.s))) throw new InvalidCursorError('malformed cursor');
+  if (typeof parsed.s !== 'string' || typeof parsed.i !== 'string' || Number.isNaN(Date.parse(parsed.s)))
+    throw new InvalidCursorError('malformed cursor');
   return { startsAt: parsed.s, id: parsed.i };
 }

@@ -56,9 +56,22 @@ export function publishedPayload(e: PublishableEvent, seatMap: SeatMap): Publish
     tiers: e.tiers.map((t) => ({ tierId: t.id, name: t.name, amount: t.amount, currency: t.currency })),
     seats: seatMap.sections.flatMap((section) =>
       section.rows.flatMap((row) =>
-        row.seats.map((seat) => ({ seatId: seat.id, label: seat.label, section: section.name, row: row.label, tierId: seatTier.get(seat.id)!, x: seat.x, y: seat.y })),
+        row.seats.map((seat) => ({
+          seatId: seat.id,
+          label: seat.label,
+          section: section.name,
+          row: row.label,
+          tierId: seatTier.get(seat.id)!,
+          x: seat.x,
+          y: seat.y,
+        })),
       ),
     ),
-    gaAreas: seatMap.gaAreas.map((a) => ({ areaId: a.id, name: a.name, tierId: areaTier.get(a.id)!, capacity: a.capacity })),
+    gaAreas: seatMap.gaAreas.map((a) => ({
+      areaId: a.id,
+      name: a.name,
+      tierId: areaTier.get(a.id)!,
+      capacity: a.capacity,
+    })),
   };
 }

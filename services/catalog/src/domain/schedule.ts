@@ -3,17 +3,32 @@
 import { ProblemList, type DomainProblem } from './problems.ts';
 import { isSupportedInstant, parseEventTime } from './time.ts';
 
-export interface ScheduleInput { startsAt: string; endsAt: string; salesStartAt?: string; salesEndAt?: string }
-export interface Schedule { startsAt: Date; endsAt: Date; salesStartAt: Date; salesEndAt: Date }
+export interface ScheduleInput {
+  startsAt: string;
+  endsAt: string;
+  salesStartAt?: string;
+  salesEndAt?: string;
+}
+export interface Schedule {
+  startsAt: Date;
+  endsAt: Date;
+  salesStartAt: Date;
+  salesEndAt: Date;
+}
 
-export function buildSchedule(input: ScheduleInput, zone: string, now: Date): { schedule?: Schedule; problems: DomainProblem[] } {
+export function buildSchedule(
+  input: ScheduleInput,
+  zone: string,
+  now: Date,
+): { schedule?: Schedule; problems: DomainProblem[] } {
   const problems = new ProblemList();
   const read = (field: keyof ScheduleInput): Date | undefined => {
     const text = input[field];
     if (text === undefined) return undefined;
     const d = parseEventTime(text, zone);
     if (!d) problems.add(field, 'invalid-date', `"${text}" is not a real date and time`);
-    else if (!isSupportedInstant(d)) problems.add(field, 'date-out-of-range', `"${text}" is outside the supported years 1970 to 9999`);
+    else if (!isSupportedInstant(d))
+      problems.add(field, 'date-out-of-range', `"${text}" is outside the supported years 1970 to 9999`);
     return d && isSupportedInstant(d) ? d : undefined;
   };
   const startsAt = read('startsAt');
@@ -27,8 +42,10 @@ export function buildSchedule(input: ScheduleInput, zone: string, now: Date): { 
   const salesEndAt = salesEndIn ?? startsAt;
   if (endsAt <= startsAt) problems.add('endsAt', 'end-before-start', 'The event must end after it starts');
   if (salesEndAt <= salesStartAt) problems.add('salesEndAt', 'empty-sales-window', 'Sales must close after they open');
-  if (salesStartAt >= endsAt) problems.add('salesStartAt', 'sales-window-after-event', 'Sales cannot open after the event has ended');
-  if (salesEndAt > endsAt) problems.add('salesEndAt', 'sales-window-after-event', 'Sales cannot stay open after the event has ended');
+  if (salesStartAt >= endsAt)
+    problems.add('salesStartAt', 'sales-window-after-event', 'Sales cannot open after the event has ended');
+  if (salesEndAt > endsAt)
+    problems.add('salesEndAt', 'sales-window-after-event', 'Sales cannot stay open after the event has ended');
   if (!problems.empty) return { problems: problems.items };
   return { schedule: { startsAt, endsAt, salesStartAt, salesEndAt }, problems: [] };
 }

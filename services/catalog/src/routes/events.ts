@@ -3,7 +3,14 @@ import { Router } from '@koa/router';
 import type { Context } from 'koa';
 import { requireRole, sendCacheableJson, type Identity } from '@eventtickets/platform';
 import type { UseCaseDeps } from '../use-cases/context.ts';
-import { cancelEvent, createEvent, patchEvent, publishEvent, type EventCreateBody, type EventFields } from '../use-cases/events.ts';
+import {
+  cancelEvent,
+  createEvent,
+  patchEvent,
+  publishEvent,
+  type EventCreateBody,
+  type EventFields,
+} from '../use-cases/events.ts';
 import { eventDetail, searchPage, type SearchParams } from '../use-cases/reads.ts';
 import { eventBody } from '../use-cases/representation.ts';
 

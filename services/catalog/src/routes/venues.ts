@@ -2,7 +2,14 @@
 import { Router } from '@koa/router';
 import { requireRole } from '@eventtickets/platform';
 import type { UseCaseDeps } from '../use-cases/context.ts';
-import { createVenue, getOwnVenue, listOwnVenues, patchVenue, type VenueCreateBody, type VenuePatchBody } from '../use-cases/venues.ts';
+import {
+  createVenue,
+  getOwnVenue,
+  listOwnVenues,
+  patchVenue,
+  type VenueCreateBody,
+  type VenuePatchBody,
+} from '../use-cases/venues.ts';
 import { venueBody, venueSummary } from '../use-cases/representation.ts';
 
 export function venueRoutes(deps: UseCaseDeps): Router {

@@ -3,7 +3,10 @@ import { HttpProblem, problems, type Identity } from '@eventtickets/platform';
 import type { CatalogDeps } from '../deps.ts';
 import type { DomainProblem } from '../domain/problems.ts';
 
-export type UseCaseDeps = Pick<CatalogDeps, 'db' | 'cache' | 'cacheTtlSeconds' | 'cursorSecret' | 'logger' | 'now' | 'catalogMetrics'>;
+export type UseCaseDeps = Pick<
+  CatalogDeps,
+  'db' | 'cache' | 'cacheTtlSeconds' | 'cursorSecret' | 'logger' | 'now' | 'catalogMetrics'
+>;
 
 /** Organizers see only their own venues and events; admins see all (undefined = no owner filter). */
 export function ownerScope(identity: Identity): string | undefined {

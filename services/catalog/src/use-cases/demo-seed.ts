@@ -4,7 +4,11 @@
 // an interrupted run is published. A demo event that has ended (or was cancelled) since an earlier start
 // is left as history and scheduled anew, so a long-lived DATA_DIR still has upcoming events to buy.
 
-export interface SeedContext { gatewayUrl: string; demoPassword: string; log: (msg: string) => void }
+export interface SeedContext {
+  gatewayUrl: string;
+  demoPassword: string;
+  log: (msg: string) => void;
+}
 
 const ORGANIZER_EMAIL = 'organizer@example.com';
 const VENUE_NAME = 'Harbour Hall';
@@ -18,7 +22,14 @@ export const demoVenue = {
     sections: [
       { name: 'Stalls', rows: 10, seatsPerRow: 20, origin: { x: 40, y: 120 }, spacing: 24 },
       { name: 'Circle', rows: 5, seatsPerRow: 16, origin: { x: 88, y: 400 }, spacing: { x: 24, y: 26 }, firstRow: 'K' },
-      { name: 'Balcony', rows: 4, seatsPerRow: 12, origin: { x: 136, y: 560 }, spacing: { x: 24, y: 26 }, firstRow: 'P' },
+      {
+        name: 'Balcony',
+        rows: 4,
+        seatsPerRow: 12,
+        origin: { x: 136, y: 560 },
+        spacing: { x: 24, y: 26 },
+        firstRow: 'P',
+      },
     ],
     gaAreas: [{ name: 'Standing Floor', capacity: 200, x: 560, y: 200 }],
   },
@@ -39,10 +50,34 @@ function localDate(days: number, hhmm: string): string {
 
 export function demoEvents() {
   return [
-    { title: 'Harbour Lights Orchestra', category: 'concert', days: 21, base: 2500, description: 'A summer evening of film scores and sea shanties by the Harbour Lights Orchestra.' },
-    { title: 'The Quayside Players: Twelfth Night', category: 'theatre', days: 45, base: 2000, description: "Shakespeare's comedy of mistaken identity, staged in the round." },
-    { title: 'Late Night Jazz Session', category: 'concert', days: 70, base: 1500, description: 'Smoky saxophone, upright bass and a trio that takes requests.' },
-    { title: 'Stand-up at the Hall', category: 'comedy', days: 100, base: 1200, description: 'Four comedians, one microphone, no mercy.' },
+    {
+      title: 'Harbour Lights Orchestra',
+      category: 'concert',
+      days: 21,
+      base: 2500,
+      description: 'A summer evening of film scores and sea shanties by the Harbour Lights Orchestra.',
+    },
+    {
+      title: 'The Quayside Players: Twelfth Night',
+      category: 'theatre',
+      days: 45,
+      base: 2000,
+      description: "Shakespeare's comedy of mistaken identity, staged in the round.",
+    },
+    {
+      title: 'Late Night Jazz Session',
+      category: 'concert',
+      days: 70,
+      base: 1500,
+      description: 'Smoky saxophone, upright bass and a trio that takes requests.',
+    },
+    {
+      title: 'Stand-up at the Hall',
+      category: 'comedy',
+      days: 100,
+      base: 1200,
+      description: 'Four comedians, one microphone, no mercy.',
+    },
   ].map((e) => ({
     title: e.title,
     category: e.category,
@@ -56,10 +91,20 @@ export function demoEvents() {
 
 class ApiError extends Error {}
 
-async function call(gatewayUrl: string, method: string, path: string, token: string | undefined, body?: unknown): Promise<any> {
+async function call(
+  gatewayUrl: string,
+  method: string,
+  path: string,
+  token: string | undefined,
+  body?: unknown,
+): Promise<any> {
   const res = await fetch(new URL(path, gatewayUrl), {
     method,
-    headers: { accept: 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    headers: {
+      accept: 'application/json',
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await res.text();
@@ -68,7 +113,10 @@ async function call(gatewayUrl: string, method: string, path: string, token: str
 }
 
 export async function seedDemo(ctx: SeedContext): Promise<void> {
-  const { accessToken } = await call(ctx.gatewayUrl, 'POST', '/api/auth/login', undefined, { email: ORGANIZER_EMAIL, password: ctx.demoPassword });
+  const { accessToken } = await call(ctx.gatewayUrl, 'POST', '/api/auth/login', undefined, {
+    email: ORGANIZER_EMAIL,
+    password: ctx.demoPassword,
+  });
   const api = (method: string, path: string, body?: unknown) => call(ctx.gatewayUrl, method, path, accessToken, body);
 
   const venues = await api('GET', `/api/venues?name=${encodeURIComponent(VENUE_NAME)}`);
@@ -82,8 +130,12 @@ export async function seedDemo(ctx: SeedContext): Promise<void> {
   const existing = new Map<string, { id: string; status: string }>();
   let cursor: string | null = null;
   do {
-    const page: any = await api('GET', `/api/events?mine=true&limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
-    for (const e of page.items) if (e.venue.id === venue.id && (e.status === 'draft' || e.status === 'published')) existing.set(e.title, e);
+    const page: any = await api(
+      'GET',
+      `/api/events?mine=true&limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+    );
+    for (const e of page.items)
+      if (e.venue.id === venue.id && (e.status === 'draft' || e.status === 'published')) existing.set(e.title, e);
     cursor = page.nextCursor;
   } while (cursor);
 

@@ -13,7 +13,12 @@ export interface Loaded {
   ttlSeconds?: number;
 }
 
-async function through(deps: UseCaseDeps, namespace: string, key: string, load: () => Promise<Loaded | undefined>): Promise<Loaded | undefined> {
+async function through(
+  deps: UseCaseDeps,
+  namespace: string,
+  key: string,
+  load: () => Promise<Loaded | undefined>,
+): Promise<Loaded | undefined> {
   const generation = await deps.cache.generation(namespace);
   const fullKey = `${namespace}:g${generation}:${key}`;
   const hit = await deps.cache.get(fullKey);
@@ -21,11 +26,16 @@ async function through(deps: UseCaseDeps, namespace: string, key: string, load: 
   deps.catalogMetrics.readCacheLookups.inc({ kind, result: hit === undefined ? 'miss' : 'hit' });
   if (hit !== undefined) return { text: hit, cacheable: true };
   const loaded = await load();
-  if (loaded?.cacheable) await deps.cache.set(fullKey, loaded.text, Math.min(deps.cacheTtlSeconds, loaded.ttlSeconds ?? Infinity));
+  if (loaded?.cacheable)
+    await deps.cache.set(fullKey, loaded.text, Math.min(deps.cacheTtlSeconds, loaded.ttlSeconds ?? Infinity));
   return loaded;
 }
 
-export function cachedEventDetail(deps: UseCaseDeps, id: string, load: () => Promise<Loaded | undefined>): Promise<Loaded | undefined> {
+export function cachedEventDetail(
+  deps: UseCaseDeps,
+  id: string,
+  load: () => Promise<Loaded | undefined>,
+): Promise<Loaded | undefined> {
   return through(deps, detailNamespace(id), 'body', load);
 }
 
@@ -41,6 +51,9 @@ export async function invalidateEvents(deps: UseCaseDeps, ids: string[]): Promis
   } catch (err) {
     // The change is committed; stale entries now live until their TTL. Loud, because readers see old data.
     deps.catalogMetrics.cacheInvalidationFailures.inc();
-    deps.logger.error({ err, events: ids, ttlSeconds: deps.cacheTtlSeconds }, 'cache invalidation failed; stale reads until TTL');
+    deps.logger.error(
+      { err, events: ids, ttlSeconds: deps.cacheTtlSeconds },
+      'cache invalidation failed; stale reads until TTL',
+    );
   }
 }

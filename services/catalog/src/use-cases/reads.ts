@@ -12,10 +12,17 @@ import { cachedEventDetail, cachedEventPage } from './events-cache.ts';
 export const PUBLIC_CACHE_CONTROL = 'public, max-age=5, must-revalidate';
 export const PRIVATE_CACHE_CONTROL = 'private, no-cache';
 
-export interface Representation { text: string; cacheControl: string }
+export interface Representation {
+  text: string;
+  cacheControl: string;
+}
 
 /** Published, cancelled and ended events are public; drafts (and drafts cancelled unpublished) only for their organizer. */
-export async function eventDetail(deps: UseCaseDeps, identity: Identity | undefined, id: string): Promise<Representation> {
+export async function eventDetail(
+  deps: UseCaseDeps,
+  identity: Identity | undefined,
+  id: string,
+): Promise<Representation> {
   let organizerId = '';
   const loaded = await cachedEventDetail(deps, id, async () => {
     const row = await findEvent(deps.db, id);
@@ -70,7 +77,11 @@ function dateRange(from: string | undefined, to: string | undefined): { from?: s
   return { from: start?.toISOString(), to: end?.toISOString() };
 }
 
-export async function searchPage(deps: UseCaseDeps, identity: Identity | undefined, params: SearchParams): Promise<Representation> {
+export async function searchPage(
+  deps: UseCaseDeps,
+  identity: Identity | undefined,
+  params: SearchParams,
+): Promise<Representation> {
   const organizerId = params.mine ? identity?.userId : undefined;
   const range = dateRange(params.from, params.to);
   const filters = {
@@ -89,23 +100,45 @@ export async function searchPage(deps: UseCaseDeps, identity: Identity | undefin
     try {
       after = decodeCursor(deps.cursorSecret, scope, params.cursor);
     } catch (err) {
-      if (err instanceof InvalidCursorError) throw problems.badRequest(`The cursor is not valid for this query (${err.message}); start again without it`, 'invalid-cursor');
+      if (err instanceof InvalidCursorError)
+        throw problems.badRequest(
+          `The cursor is not valid for this query (${err.message}); start again without it`,
+          'invalid-cursor',
+        );
       throw err;
     }
   }
   const limit = params.limit ?? 20;
   const load = async () => {
-    const rows = await searchEvents(deps.db, { ...filters, organizerId, descending: filters.sort === '-date', after, limit: limit + 1 });
+    const rows = await searchEvents(deps.db, {
+      ...filters,
+      organizerId,
+      descending: filters.sort === '-date',
+      after,
+      limit: limit + 1,
+    });
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
-    const nextCursor = rows.length > limit && last ? encodeCursor(deps.cursorSecret, scope, { startsAt: last.starts_at.toISOString(), id: last.id }) : null;
+    const nextCursor =
+      rows.length > limit && last
+        ? encodeCursor(deps.cursorSecret, scope, { startsAt: last.starts_at.toISOString(), id: last.id })
+        : null;
     // A public page lists only events that have not ended, so it is kept no longer than its first event lasts.
     const now = deps.now().getTime();
-    const ttlSeconds = Math.min(deps.cacheTtlSeconds, ...page.map((r) => Math.floor((r.ends_at.getTime() - now) / 1000)));
-    return { text: JSON.stringify({ items: page.map((r) => eventSummary(r, deps.now())), nextCursor }), cacheable: !organizerId && ttlSeconds >= 1, ttlSeconds };
+    const ttlSeconds = Math.min(
+      deps.cacheTtlSeconds,
+      ...page.map((r) => Math.floor((r.ends_at.getTime() - now) / 1000)),
+    );
+    return {
+      text: JSON.stringify({ items: page.map((r) => eventSummary(r, deps.now())), nextCursor }),
+      cacheable: !organizerId && ttlSeconds >= 1,
+      ttlSeconds,
+    };
   };
   if (organizerId) return { text: (await load()).text, cacheControl: PRIVATE_CACHE_CONTROL };
-  const key = createHash('sha256').update(`${scope}\n${params.cursor ?? ''}\n${limit}`).digest('base64url');
+  const key = createHash('sha256')
+    .update(`${scope}\n${params.cursor ?? ''}\n${limit}`)
+    .digest('base64url');
   const page = await cachedEventPage(deps, key, load);
   return { text: page.text, cacheControl: PUBLIC_CACHE_CONTROL };
 }

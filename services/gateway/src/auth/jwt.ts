@@ -28,19 +28,32 @@ export interface Authenticator {
 const BEARER_CHALLENGE = 'Bearer realm="eventtickets"';
 
 function invalidToken(detail: string): HttpProblem {
-  return new HttpProblem(401, 'invalid-token', 'Invalid access token', detail, {}, { 'WWW-Authenticate': `${BEARER_CHALLENGE}, error="invalid_token"` });
+  return new HttpProblem(
+    401,
+    'invalid-token',
+    'Invalid access token',
+    detail,
+    {},
+    { 'WWW-Authenticate': `${BEARER_CHALLENGE}, error="invalid_token"` },
+  );
 }
 
 /** What went wrong with a token, in words safe to show the client. */
 function describeTokenError(err: unknown): string {
   const e = err as { name?: string; message?: string };
   switch (e?.name) {
-    case 'TokenExpiredError': return 'The token has expired';
-    case 'NotBeforeError': return 'The token is not valid yet';
-    case 'SigningKeyNotFoundError': return 'The token was signed with an unknown key';
-    case 'JwksRateLimitError': return 'The token was signed with an unknown key';
-    case 'JsonWebTokenError': return `The token was rejected: ${e.message}`;
-    default: return 'The token could not be verified';
+    case 'TokenExpiredError':
+      return 'The token has expired';
+    case 'NotBeforeError':
+      return 'The token is not valid yet';
+    case 'SigningKeyNotFoundError':
+      return 'The token was signed with an unknown key';
+    case 'JwksRateLimitError':
+      return 'The token was signed with an unknown key';
+    case 'JsonWebTokenError':
+      return `The token was rejected: ${e.message}`;
+    default:
+      return 'The token could not be verified';
   }
 }
 
@@ -82,7 +95,14 @@ export function createAuthenticator(opts: AuthOptions): Authenticator {
     const presented = /^Bearer\s+\S+/i.test(ctx.get('authorization'));
     if (!presented) {
       if (level === 'public') return undefined;
-      throw new HttpProblem(401, 'unauthorized', 'Authentication required', 'This route needs a Bearer access token', {}, { 'WWW-Authenticate': BEARER_CHALLENGE });
+      throw new HttpProblem(
+        401,
+        'unauthorized',
+        'Authentication required',
+        'This route needs a Bearer access token',
+        {},
+        { 'WWW-Authenticate': BEARER_CHALLENGE },
+      );
     }
     if (!verify) {
       if (level === 'public') return undefined;
@@ -97,7 +117,8 @@ export function createAuthenticator(opts: AuthOptions): Authenticator {
     if (!identity) {
       // On a public route a bad token is ignored (the caller is simply anonymous).
       if (level === 'public') return undefined;
-      if (error?.isEndpointUnavailable) throw problems.unavailable('Tokens cannot be verified right now: the users service key set is unreachable');
+      if (error?.isEndpointUnavailable)
+        throw problems.unavailable('Tokens cannot be verified right now: the users service key set is unreachable');
       throw invalidToken(error ? describeTokenError(error) : 'The token lacks a subject or a known role');
     }
     if (!hasLevel(identity, level)) {

@@ -9,7 +9,10 @@ export function namespacedName(service: string, name: string): string {
 }
 
 function rewriteRef(ref: string, service: string): string {
-  return ref.replace(LOCAL_COMPONENT, (_m, kind: string, name: string) => `#/components/${kind}/${namespacedName(service, name)}`);
+  return ref.replace(
+    LOCAL_COMPONENT,
+    (_m, kind: string, name: string) => `#/components/${kind}/${namespacedName(service, name)}`,
+  );
 }
 
 /** A deep copy of `node` with every local component reference namespaced by `service`. */
@@ -24,7 +27,12 @@ export function namespaceRefs(node: unknown, service: string): unknown {
       out[key] = {
         ...rest,
         mapping: Object.fromEntries(
-          Object.entries(mapping ?? {}).map(([tag, target]) => [tag, target.startsWith('#') ? rewriteRef(target, service) : `#/components/schemas/${namespacedName(service, target)}`]),
+          Object.entries(mapping ?? {}).map(([tag, target]) => [
+            tag,
+            target.startsWith('#')
+              ? rewriteRef(target, service)
+              : `#/components/schemas/${namespacedName(service, target)}`,
+          ]),
         ),
       };
     } else out[key] = namespaceRefs(value, service);

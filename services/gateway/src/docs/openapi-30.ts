@@ -11,7 +11,23 @@
 // Everything else a 3.0 schema does not know ($schema, $id, $comment, contentMediaType...) is dropped.
 // Example values, defaults and extensions are data, never walked.
 
-const DROPPED_31_KEYWORDS = ['$schema', '$id', '$anchor', '$comment', '$defs', 'contentMediaType', 'contentEncoding', 'unevaluatedProperties', 'unevaluatedItems', 'dependentRequired', 'dependentSchemas', 'prefixItems', 'if', 'then', 'else'];
+const DROPPED_31_KEYWORDS = [
+  '$schema',
+  '$id',
+  '$anchor',
+  '$comment',
+  '$defs',
+  'contentMediaType',
+  'contentEncoding',
+  'unevaluatedProperties',
+  'unevaluatedItems',
+  'dependentRequired',
+  'dependentSchemas',
+  'prefixItems',
+  'if',
+  'then',
+  'else',
+];
 
 /** Keys whose value is a schema (or an array / name map of schemas) inside a schema object. */
 const SUBSCHEMA = ['items', 'additionalProperties', 'not'];
@@ -56,7 +72,10 @@ export function schemaTo30(input: unknown): unknown {
     delete s.const;
   }
   if (s.nullable && Array.isArray(s.enum) && !s.enum.includes(null)) s.enum = [...s.enum, null];
-  for (const [exclusive, bound] of [['exclusiveMinimum', 'minimum'], ['exclusiveMaximum', 'maximum']] as const) {
+  for (const [exclusive, bound] of [
+    ['exclusiveMinimum', 'minimum'],
+    ['exclusiveMaximum', 'maximum'],
+  ] as const) {
     if (typeof s[exclusive] === 'number') {
       s[bound] = s[exclusive];
       s[exclusive] = true;
@@ -70,7 +89,8 @@ export function schemaTo30(input: unknown): unknown {
   for (const key of SUBSCHEMA) if (isObject(s[key])) s[key] = schemaTo30(s[key]);
   for (const key of SUBSCHEMA_LISTS) if (Array.isArray(s[key])) s[key] = s[key].map(schemaTo30);
   for (const key of SUBSCHEMA_MAPS) {
-    if (isObject(s[key])) s[key] = Object.fromEntries(Object.entries(s[key]).map(([name, sub]) => [name, schemaTo30(sub)]));
+    if (isObject(s[key]))
+      s[key] = Object.fromEntries(Object.entries(s[key]).map(([name, sub]) => [name, schemaTo30(sub)]));
   }
   return s;
 }
@@ -100,7 +120,10 @@ export function documentTo30(document: any): any {
   if (isObject(components)) {
     const { schemas, pathItems: _pathItems, ...others } = components;
     converted.components = walk(others);
-    if (isObject(schemas)) converted.components.schemas = Object.fromEntries(Object.entries(schemas).map(([name, s]) => [name, schemaTo30(s)]));
+    if (isObject(schemas))
+      converted.components.schemas = Object.fromEntries(
+        Object.entries(schemas).map(([name, s]) => [name, schemaTo30(s)]),
+      );
   }
   // 3.1 lets info carry a summary and a licence identifier; 3.0 does not.
   if (isObject(converted.info)) {

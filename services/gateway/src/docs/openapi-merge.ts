@@ -76,14 +76,19 @@ export interface MergedDocument {
   missing: string[];
 }
 
-export function mergeDocuments(opts: Pick<MergeOptions, 'table' | 'gatewayDocument'>, contracts: Array<{ service: string; document: any }>, missing: string[]): any {
+export function mergeDocuments(
+  opts: Pick<MergeOptions, 'table' | 'gatewayDocument'>,
+  contracts: Array<{ service: string; document: any }>,
+  missing: string[],
+): any {
   const gateway = opts.gatewayDocument;
   const merged: any = {
     openapi: '3.0.3',
     info: {
       title: 'EventTickets API',
       version: gateway.info?.version ?? '0.1.0',
-      description: 'The public API of EventTickets, as served by the gateway: one document merged from every service contract. Operations with a lock take a bearer access token from POST /api/auth/login (use Authorize).',
+      description:
+        'The public API of EventTickets, as served by the gateway: one document merged from every service contract. Operations with a lock take a bearer access token from POST /api/auth/login (use Authorize).',
     },
     tags: [] as Array<{ name: string; description: string }>,
     paths: {} as Record<string, any>,
@@ -101,7 +106,8 @@ export function mergeDocuments(opts: Pick<MergeOptions, 'table' | 'gatewayDocume
     for (const [kind, entries] of Object.entries(doc.components ?? {})) {
       if (kind === 'securitySchemes') continue; // clients authenticate to the gateway, with its one scheme
       merged.components[kind] ??= {};
-      for (const [name, value] of Object.entries(entries as Record<string, unknown>)) merged.components[kind][namespacedName(service, name)] = value;
+      for (const [name, value] of Object.entries(entries as Record<string, unknown>))
+        merged.components[kind][namespacedName(service, name)] = value;
     }
     const ownTags = new Map<string, string | undefined>((doc.tags ?? []).map((t: any) => [t?.name, t?.description]));
     const used = new Set<string>();
@@ -118,14 +124,16 @@ export function mergeDocuments(opts: Pick<MergeOptions, 'table' | 'gatewayDocume
         const op = { ...operation };
         op.tags = op.tags?.length ? op.tags : [service];
         for (const tag of op.tags) used.add(tag);
-        if (op.operationId && operationIds.has(op.operationId)) op.operationId = namespacedName(service, op.operationId);
+        if (op.operationId && operationIds.has(op.operationId))
+          op.operationId = namespacedName(service, op.operationId);
         if (op.operationId) operationIds.add(op.operationId);
         const parameters = withPathParameters(item.parameters, op.parameters);
         if (parameters) op.parameters = parameters;
         const security = securityFor(auth);
         if (security) op.security = security;
         else delete op.security;
-        if (auth && auth !== 'public') op.description = op.description ? `${AUTH_NOTE[auth]}\n\n${op.description}` : AUTH_NOTE[auth];
+        if (auth && auth !== 'public')
+          op.description = op.description ? `${AUTH_NOTE[auth]}\n\n${op.description}` : AUTH_NOTE[auth];
         merged.paths[path] ??= {};
         merged.paths[path][method] = op;
       }
@@ -140,7 +148,10 @@ export function mergeDocuments(opts: Pick<MergeOptions, 'table' | 'gatewayDocume
       tags.set(tag, entry);
     }
   }
-  merged.tags = [...tags].map(([name, { description, services }]) => ({ name, description: describeTag(description, services) }));
+  merged.tags = [...tags].map(([name, { description, services }]) => ({
+    name,
+    description: describeTag(description, services),
+  }));
   return merged;
 }
 
@@ -178,7 +189,10 @@ export function createOpenApiAggregator(opts: MergeOptions) {
         try {
           return { service, document: await fetchContract(service, base) };
         } catch (err) {
-          opts.logger.warn({ upstream: service, err: (err as Error).message }, 'service contract unavailable; omitted from the merged document');
+          opts.logger.warn(
+            { upstream: service, err: (err as Error).message },
+            'service contract unavailable; omitted from the merged document',
+          );
           missing.push(service);
           return undefined;
         }

@@ -11,7 +11,13 @@ const ownRoot = fileURLToPath(new URL('./static/', import.meta.url));
 
 /** Only what the page loads (index.css is the dist's page reset: no body margin, a light background); the
  *  dist's own index.html and petstore initializer are never served. */
-const DIST_FILES = new Set(['index.css', 'swagger-ui.css', 'swagger-ui-bundle.js', 'favicon-32x32.png', 'favicon-16x16.png']);
+const DIST_FILES = new Set([
+  'index.css',
+  'swagger-ui.css',
+  'swagger-ui-bundle.js',
+  'favicon-32x32.png',
+  'favicon-16x16.png',
+]);
 
 export function isDocsPath(path: string): boolean {
   return path === '/docs' || path.startsWith('/docs/');
@@ -27,5 +33,8 @@ export async function serveDocs(ctx: Context): Promise<void> {
   }
   if (!DIST_FILES.has(file)) throw problems.notFound(`No such documentation file: ${file}`);
   // Versioned with the package: cache for a day, revalidate after.
-  await send(ctx, file, { root: distRoot, setHeaders: (res) => res.setHeader('Cache-Control', 'public, max-age=86400') });
+  await send(ctx, file, {
+    root: distRoot,
+    setHeaders: (res) => res.setHeader('Cache-Control', 'public, max-age=86400'),
+  });
 }

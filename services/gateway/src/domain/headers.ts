@@ -5,8 +5,16 @@ import { IDENTITY_HEADERS, type Identity } from '@eventtickets/platform';
 
 /** RFC 9110 §7.6.1 connection-specific headers, plus those a proxy must set itself. */
 const HOP_BY_HOP = new Set([
-  'connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection',
-  'te', 'trailer', 'transfer-encoding', 'upgrade', 'http2-settings',
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'http2-settings',
 ]);
 
 export const IDENTITY_HEADER_NAMES: readonly string[] = Object.values(IDENTITY_HEADERS);
@@ -18,8 +26,13 @@ export function stripIdentityHeaders(headers: IncomingHttpHeaders): void {
 
 /** Names listed in a Connection header are hop-by-hop too. */
 function connectionTokens(value: string | string[] | undefined): Set<string> {
-  const raw = Array.isArray(value) ? value.join(',') : value ?? '';
-  return new Set(raw.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean));
+  const raw = Array.isArray(value) ? value.join(',') : (value ?? '');
+  return new Set(
+    raw
+      .split(',')
+      .map((s) => s.trim().toLowerCase())
+      .filter(Boolean),
+  );
 }
 
 export function isHopByHop(name: string, listed: Set<string>): boolean {
@@ -40,7 +53,10 @@ export interface ForwardContext {
 }
 
 /** Request headers for the upstream: the client's end-to-end headers plus the gateway's own. */
-export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, fwd: ForwardContext): Record<string, string | string[]> {
+export function upstreamRequestHeaders(
+  incoming: IncomingHttpHeaders,
+  fwd: ForwardContext,
+): Record<string, string | string[]> {
   const listed = connectionTokens(incoming.connection);
   const out: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(incoming)) {
@@ -66,7 +82,9 @@ export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, fwd: Forwa
 }
 
 /** Response headers for the client: the upstream's minus hop-by-hop ones. */
-export function clientResponseHeaders(upstream: Record<string, string | string[] | undefined>): Array<[string, string | string[]]> {
+export function clientResponseHeaders(
+  upstream: Record<string, string | string[] | undefined>,
+): Array<[string, string | string[]]> {
   const listed = connectionTokens(upstream.connection);
   const out: Array<[string, string | string[]]> = [];
   for (const [name, value] of Object.entries(upstream)) {

@@ -12,7 +12,12 @@ const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
 
 const routeSchema = z
   .object({
-    path: z.string().regex(/^\/api(\/([A-Za-z0-9._-]+|\{[A-Za-z][A-Za-z0-9_]*\}))*(\/\*\*)?$/, 'must be /api/... with literal or {param} segments and an optional trailing /**'),
+    path: z
+      .string()
+      .regex(
+        /^\/api(\/([A-Za-z0-9._-]+|\{[A-Za-z][A-Za-z0-9_]*\}))*(\/\*\*)?$/,
+        'must be /api/... with literal or {param} segments and an optional trailing /**',
+      ),
     methods: z.array(z.enum(METHODS)).min(1),
     service: z.enum(UPSTREAM_SERVICES),
     auth: z.enum(AUTH_LEVELS),
@@ -41,8 +46,7 @@ interface Pattern {
 }
 
 export type RouteMatch =
-  | { kind: 'route'; route: Route }
-  | { kind: 'method-not-allowed'; template: string; allow: string[] };
+  { kind: 'route'; route: Route } | { kind: 'method-not-allowed'; template: string; allow: string[] };
 
 export interface RoutingTable {
   routes: Route[];
@@ -56,7 +60,9 @@ function compileSegments(path: string): Segment[] {
   return path
     .split('/')
     .slice(1)
-    .map((s): Segment => (s === '**' ? { kind: 'rest' } : s.startsWith('{') ? { kind: 'param' } : { kind: 'literal', value: s }));
+    .map((s): Segment =>
+      s === '**' ? { kind: 'rest' } : s.startsWith('{') ? { kind: 'param' } : { kind: 'literal', value: s },
+    );
 }
 
 /** Negative when a is more specific than b: at the first differing segment, literal > {param} > /**. */
@@ -111,7 +117,13 @@ export function compileTable(raw: unknown): RoutingTable {
       if (route) return { kind: 'route', route };
       mostSpecific ??= pattern;
     }
-    return mostSpecific && { kind: 'method-not-allowed', template: mostSpecific.template, allow: [...mostSpecific.byMethod.keys()] };
+    return (
+      mostSpecific && {
+        kind: 'method-not-allowed',
+        template: mostSpecific.template,
+        allow: [...mostSpecific.byMethod.keys()],
+      }
+    );
   }
 
   return { routes, match };

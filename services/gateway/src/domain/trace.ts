@@ -20,16 +20,31 @@ export function parseTraceparent(value: string | undefined): { traceId: string; 
   return { traceId: m[2], flags: m[4] };
 }
 
-export function outgoingTraceHeaders(incomingTraceparent: string | undefined, incomingTracestate: string | undefined): TraceHeaders {
+export function outgoingTraceHeaders(
+  incomingTraceparent: string | undefined,
+  incomingTracestate: string | undefined,
+): TraceHeaders {
   if (trace.getActiveSpan()) {
     const carrier: Record<string, string> = {};
     propagation.inject(context.active(), carrier);
     const parsed = parseTraceparent(carrier.traceparent);
-    if (parsed) return { traceparent: carrier.traceparent, tracestate: carrier.tracestate, traceId: parsed.traceId, spanId: carrier.traceparent.slice(36, 52) };
+    if (parsed)
+      return {
+        traceparent: carrier.traceparent,
+        tracestate: carrier.tracestate,
+        traceId: parsed.traceId,
+        spanId: carrier.traceparent.slice(36, 52),
+      };
   }
   const spanId = randomHex(8);
   const parent = parseTraceparent(incomingTraceparent);
-  if (parent) return { traceparent: `00-${parent.traceId}-${spanId}-${parent.flags}`, tracestate: incomingTracestate, traceId: parent.traceId, spanId };
+  if (parent)
+    return {
+      traceparent: `00-${parent.traceId}-${spanId}-${parent.flags}`,
+      tracestate: incomingTracestate,
+      traceId: parent.traceId,
+      spanId,
+    };
   const traceId = randomHex(16);
   return { traceparent: `00-${traceId}-${spanId}-01`, traceId, spanId };
 }

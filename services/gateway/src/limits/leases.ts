@@ -21,7 +21,10 @@ export function leaseSize(points: number): number {
 }
 
 /** What a successful consume reports (the fields the RateLimit-* headers need). */
-export interface Consumed { remainingPoints: number; msBeforeNext: number }
+export interface Consumed {
+  remainingPoints: number;
+  msBeforeNext: number;
+}
 
 interface KeyState {
   /** Points of the current lease not handed out yet. */
@@ -69,7 +72,13 @@ export class LeasedLimiter {
       }
       const taking = this.#take(key).finally(() => this.#taking.delete(key));
       // Waiters only need to know it is over; a failure is reported to the request that asked.
-      this.#taking.set(key, taking.then(() => undefined, () => undefined));
+      this.#taking.set(
+        key,
+        taking.then(
+          () => undefined,
+          () => undefined,
+        ),
+      );
       // The asker is answered from its own lease even if the window ended meanwhile (a 0 ms TTL must not loop).
       const fresh = this.#use(await taking);
       if (fresh) return fresh;

@@ -9,7 +9,10 @@ import { HttpProblem, type Identity, type Redis } from '@eventtickets/platform';
 import type { RateLimitClass } from '../domain/routing.ts';
 import { LeasedLimiter, type Consumed } from './leases.ts';
 
-export interface LimitSpec { points: number; windowS: number }
+export interface LimitSpec {
+  points: number;
+  windowS: number;
+}
 
 export interface RateLimitOptions {
   redis?: Redis;
@@ -32,15 +35,31 @@ export interface RateLimits {
   mode: 'redis' | 'memory';
 }
 
-interface Tightest { spec: LimitSpec; res: Consumed }
+interface Tightest {
+  spec: LimitSpec;
+  res: Consumed;
+}
 
-interface NamedLimiter { name: string; limiter: { consume: (key: string) => Promise<Consumed> }; spec: LimitSpec }
+interface NamedLimiter {
+  name: string;
+  limiter: { consume: (key: string) => Promise<Consumed> };
+  spec: LimitSpec;
+}
 
 function makeLimiter(name: string, spec: LimitSpec, opts: RateLimitOptions): NamedLimiter {
   const keyPrefix = `${opts.prefix}gw:rl:${name}`;
   const memory = new RateLimiterMemory({ keyPrefix, points: spec.points, duration: spec.windowS });
   const limiter = opts.redis
-    ? new LeasedLimiter(new RateLimiterRedis({ storeClient: opts.redis, keyPrefix, points: spec.points, duration: spec.windowS, insuranceLimiter: memory }), spec.points)
+    ? new LeasedLimiter(
+        new RateLimiterRedis({
+          storeClient: opts.redis,
+          keyPrefix,
+          points: spec.points,
+          duration: spec.windowS,
+          insuranceLimiter: memory,
+        }),
+        spec.points,
+      )
     : memory;
   return { name, limiter, spec };
 }
@@ -58,7 +77,11 @@ export function createRateLimits(opts: RateLimitOptions): RateLimits {
   const holds = makeLimiter('holds', opts.holds, opts);
 
   /** Consumes one point from each limiter; throws the first refusal as a 429, else returns the tightest. */
-  async function consume(ctx: Context, applicable: Array<[NamedLimiter, string]>, tightest?: Tightest): Promise<Tightest | undefined> {
+  async function consume(
+    ctx: Context,
+    applicable: Array<[NamedLimiter, string]>,
+    tightest?: Tightest,
+  ): Promise<Tightest | undefined> {
     const outcomes = await Promise.allSettled(applicable.map(([l, key]) => l.limiter.consume(key)));
     for (let i = 0; i < outcomes.length; i++) {
       const outcome = outcomes[i];
@@ -70,10 +93,18 @@ export function createRateLimits(opts: RateLimitOptions): RateLimits {
         const retryAfter = Math.max(1, Math.ceil(res.msBeforeNext / 1000));
         setLimitHeaders(ctx, spec, res);
         opts.onRefused?.(name);
-        throw new HttpProblem(429, 'rate-limited', 'Too many requests', `The ${name} rate limit of ${spec.points} requests per ${spec.windowS} s is exhausted; retry in ${retryAfter} s`, { limit: name }, { 'Retry-After': String(retryAfter) });
+        throw new HttpProblem(
+          429,
+          'rate-limited',
+          'Too many requests',
+          `The ${name} rate limit of ${spec.points} requests per ${spec.windowS} s is exhausted; retry in ${retryAfter} s`,
+          { limit: name },
+          { 'Retry-After': String(retryAfter) },
+        );
       }
       const res = outcome.value;
-      if (!tightest || res.remainingPoints / spec.points < tightest.res.remainingPoints / tightest.spec.points) tightest = { spec, res };
+      if (!tightest || res.remainingPoints / spec.points < tightest.res.remainingPoints / tightest.spec.points)
+        tightest = { spec, res };
     }
     return tightest;
   }
@@ -85,7 +116,10 @@ export function createRateLimits(opts: RateLimitOptions): RateLimits {
     if (tightest) setLimitHeaders(ctx, tightest.spec, tightest.res);
   }
 
-  async function check(ctx: Context, req: { limitClass: RateLimitClass; identity?: Identity; account?: string }): Promise<void> {
+  async function check(
+    ctx: Context,
+    req: { limitClass: RateLimitClass; identity?: Identity; account?: string },
+  ): Promise<void> {
     if (req.limitClass === 'none') return;
     const applicable: Array<[NamedLimiter, string]> = [];
     if (req.identity) applicable.push([user, req.identity.userId]);

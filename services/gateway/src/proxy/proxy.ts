@@ -59,7 +59,11 @@ export function createProxy(opts: ProxyOptions): Proxy {
   const bases = new Map<string, URL>();
   for (const [service, url] of Object.entries(opts.upstreams)) if (url) bases.set(service, new URL(url));
 
-  async function forward(ctx: Context, route: Route, { identity, body }: { identity?: Identity; body?: Buffer }): Promise<void> {
+  async function forward(
+    ctx: Context,
+    route: Route,
+    { identity, body }: { identity?: Identity; body?: Buffer },
+  ): Promise<void> {
     const base = bases.get(route.service);
     if (!base) {
       opts.onFailure?.(route.service, 'unconfigured');
@@ -89,7 +93,12 @@ export function createProxy(opts: ProxyOptions): Proxy {
     else if (hasBody(ctx)) {
       requestBody = ctx.get('content-length')
         ? ctx.req // Node's parser already enforces the declared length
-        : ctx.req.pipe(limitedBody(opts.bodyLimit, () => { failure ??= 'too-large'; controller.abort(); }));
+        : ctx.req.pipe(
+            limitedBody(opts.bodyLimit, () => {
+              failure ??= 'too-large';
+              controller.abort();
+            }),
+          );
     }
 
     const trace = outgoingTraceHeaders(ctx.get('traceparent') || undefined, ctx.get('tracestate') || undefined);
@@ -132,7 +141,12 @@ export function createProxy(opts: ProxyOptions): Proxy {
       }
       if (failure === 'client-gone') {
         ctx.status = 499; // nobody reads the answer; the status is for the access log and metrics
-        throw new HttpProblem(499, 'client-closed-request', 'Client closed request', 'The client went away before the upstream answered');
+        throw new HttpProblem(
+          499,
+          'client-closed-request',
+          'Client closed request',
+          'The client went away before the upstream answered',
+        );
       }
       const code = errorCode(err);
       if (code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT') {

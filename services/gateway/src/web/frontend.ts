@@ -62,7 +62,10 @@ export function createFrontend(root: string) {
     if (relative.split('/').includes('..')) throw problems.notFound(`No such file: ${ctx.path}`);
     if (relative === NOT_BUILT_CSS && !existsSync(join(root, 'index.html'))) {
       ctx.state.routeTemplate = NOT_BUILT_CSS;
-      await send(ctx, 'not-built.css', { root: ownStatic, setHeaders: (res) => res.setHeader('Cache-Control', REVALIDATE) });
+      await send(ctx, 'not-built.css', {
+        root: ownStatic,
+        setHeaders: (res) => res.setHeader('Cache-Control', REVALIDATE),
+      });
       return;
     }
     if (relative !== '/' && !relative.endsWith('/') && isFile(join(root, relative))) {

@@ -45,14 +45,22 @@ export async function helmetHeaders(): Promise<Array<[string, string]>> {
 
 export async function securityHeaders(): Promise<Middleware> {
   const headers = await helmetHeaders();
-  if (!headers.some(([name]) => name.toLowerCase() === 'content-security-policy')) throw new Error('helmet produced no Content-Security-Policy');
+  if (!headers.some(([name]) => name.toLowerCase() === 'content-security-policy'))
+    throw new Error('helmet produced no Content-Security-Policy');
   return async function setSecurityHeaders(ctx, next) {
     for (const [name, value] of headers) ctx.res.setHeader(name, value);
     await next();
   };
 }
 
-export const EXPOSED_HEADERS = ['x-request-id', 'Retry-After', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset', 'Location'];
+export const EXPOSED_HEADERS = [
+  'x-request-id',
+  'Retry-After',
+  'RateLimit-Limit',
+  'RateLimit-Remaining',
+  'RateLimit-Reset',
+  'Location',
+];
 
 export function corsMiddleware(allowedOrigins: string[]): Middleware {
   const any = allowedOrigins.includes('*');
@@ -67,7 +75,15 @@ export function corsMiddleware(allowedOrigins: string[]): Middleware {
     },
     credentials: !any,
     allowMethods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
-    allowHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'x-request-id', 'traceparent', 'tracestate', 'Last-Event-ID'],
+    allowHeaders: [
+      'Authorization',
+      'Content-Type',
+      'Idempotency-Key',
+      'x-request-id',
+      'traceparent',
+      'tracestate',
+      'Last-Event-ID',
+    ],
     exposeHeaders: EXPOSED_HEADERS,
     maxAge: 600,
     keepHeadersOnError: true,

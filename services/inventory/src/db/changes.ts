@@ -4,11 +4,21 @@ import { execute, rows, type Sequelize, type Transaction } from '@eventtickets/p
 import type { AvailabilityChange } from '../domain/types.ts';
 
 export async function insertChange(db: Sequelize, t: Transaction, change: AvailabilityChange): Promise<void> {
-  await execute(db, 'INSERT INTO availability_changes (event_id, seq, change) VALUES ($1, $2, $3)', [change.eventId, change.seq, JSON.stringify(change)], t);
+  await execute(
+    db,
+    'INSERT INTO availability_changes (event_id, seq, change) VALUES ($1, $2, $3)',
+    [change.eventId, change.seq, JSON.stringify(change)],
+    t,
+  );
 }
 
 /** Changes after `afterSeq` up to `uptoSeq` inclusive, or undefined if the log no longer covers that range. */
-export async function changesSince(db: Sequelize, eventId: string, afterSeq: number, uptoSeq: number): Promise<AvailabilityChange[] | undefined> {
+export async function changesSince(
+  db: Sequelize,
+  eventId: string,
+  afterSeq: number,
+  uptoSeq: number,
+): Promise<AvailabilityChange[] | undefined> {
   if (uptoSeq <= afterSeq) return [];
   const found = await rows<{ change: AvailabilityChange }>(
     db,

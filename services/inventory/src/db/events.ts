@@ -13,7 +13,11 @@ interface SaleRulesRow {
 }
 
 /** The event's sale rules, with the database clock of the same read (sales windows are judged by it). */
-export async function loadSaleRules(db: Sequelize, eventId: string, t?: Transaction): Promise<{ rules: SaleRules; dbNow: Date } | undefined> {
+export async function loadSaleRules(
+  db: Sequelize,
+  eventId: string,
+  t?: Transaction,
+): Promise<{ rules: SaleRules; dbNow: Date } | undefined> {
   const row = await one<SaleRulesRow>(
     db,
     'SELECT status, sales_start_at, sales_end_at, reservation_minutes, max_seats_per_order, now() AS db_now FROM events WHERE event_id = $1',
@@ -34,18 +38,28 @@ export async function loadSaleRules(db: Sequelize, eventId: string, t?: Transact
 }
 
 export async function eventStatus(db: Sequelize, eventId: string, t?: Transaction): Promise<EventStatus | undefined> {
-  return (await one<{ status: EventStatus }>(db, 'SELECT status FROM events WHERE event_id = $1', [eventId], t))?.status;
+  return (await one<{ status: EventStatus }>(db, 'SELECT status FROM events WHERE event_id = $1', [eventId], t))
+    ?.status;
 }
 
 /** The current sequence number of each known event (unknown ids are absent from the map). */
 export async function currentSeqs(db: Sequelize, eventIds: string[]): Promise<Map<string, number>> {
-  const found = await rows<{ event_id: string; seq: string }>(db, 'SELECT event_id, seq FROM events WHERE event_id = ANY($1)', [eventIds]);
+  const found = await rows<{ event_id: string; seq: string }>(
+    db,
+    'SELECT event_id, seq FROM events WHERE event_id = ANY($1)',
+    [eventIds],
+  );
   return new Map(found.map((r) => [r.event_id, Number(r.seq)]));
 }
 
 /** Bumps the event's sequence number and returns the new one; undefined when `requirePublished` and the event
  *  is cancelled. Takes the events row lock: the last lock of every writing transaction. */
-export async function bumpSeq(db: Sequelize, t: Transaction, eventId: string, requirePublished: boolean): Promise<number | undefined> {
+export async function bumpSeq(
+  db: Sequelize,
+  t: Transaction,
+  eventId: string,
+  requirePublished: boolean,
+): Promise<number | undefined> {
   const bumped = await one<{ seq: string }>(
     db,
     `UPDATE events SET seq = seq + 1 WHERE event_id = $1 ${requirePublished ? "AND status = 'published'" : ''} RETURNING seq`,
@@ -92,12 +106,23 @@ export async function insertEvent(db: Sequelize, t: Transaction, e: NewEvent): P
   return created.length > 0;
 }
 
-export async function insertTiers(db: Sequelize, t: Transaction, eventId: string, tiers: { tierId: string; name: string; amount: number; currency: string }[]): Promise<void> {
+export async function insertTiers(
+  db: Sequelize,
+  t: Transaction,
+  eventId: string,
+  tiers: { tierId: string; name: string; amount: number; currency: string }[],
+): Promise<void> {
   await execute(
     db,
     `INSERT INTO tiers (event_id, tier_id, name, amount, currency)
      SELECT $1, * FROM unnest($2::text[], $3::text[], $4::bigint[], $5::text[]) ON CONFLICT DO NOTHING`,
-    [eventId, tiers.map((x) => x.tierId), tiers.map((x) => x.name), tiers.map((x) => x.amount), tiers.map((x) => x.currency)],
+    [
+      eventId,
+      tiers.map((x) => x.tierId),
+      tiers.map((x) => x.name),
+      tiers.map((x) => x.amount),
+      tiers.map((x) => x.currency),
+    ],
     t,
   );
 }

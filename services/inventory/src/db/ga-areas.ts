@@ -2,10 +2,20 @@
 // area), backed by the ga_within_capacity CHECK. Each write returns the places that remain after it.
 import { rows, type Sequelize, type Transaction } from '@eventtickets/platform';
 
-export interface NewGaArea { areaId: string; name: string; tierId: string; capacity: number }
+export interface NewGaArea {
+  areaId: string;
+  name: string;
+  tierId: string;
+  capacity: number;
+}
 
 /** Inserts the areas that do not exist yet; returns those inserted with their capacity. */
-export async function insertGaAreas(db: Sequelize, t: Transaction, eventId: string, areas: NewGaArea[]): Promise<{ areaId: string; capacity: number }[]> {
+export async function insertGaAreas(
+  db: Sequelize,
+  t: Transaction,
+  eventId: string,
+  areas: NewGaArea[],
+): Promise<{ areaId: string; capacity: number }[]> {
   const a = areas;
   const inserted = await rows<{ area_id: string; capacity: number }>(
     db,
@@ -20,13 +30,23 @@ export async function insertGaAreas(db: Sequelize, t: Transaction, eventId: stri
 
 /** The ids among `areaIds` that exist for the event. */
 export async function knownAreaIds(db: Sequelize, eventId: string, areaIds: string[]): Promise<Set<string>> {
-  const found = await rows<{ area_id: string }>(db, 'SELECT area_id FROM ga_areas WHERE event_id = $1 AND area_id = ANY($2)', [eventId, areaIds]);
+  const found = await rows<{ area_id: string }>(
+    db,
+    'SELECT area_id FROM ga_areas WHERE event_id = $1 AND area_id = ANY($2)',
+    [eventId, areaIds],
+  );
   return new Set(found.map((r) => r.area_id));
 }
 
 /** Holds `quantity` places if sold + held + quantity stays within capacity; returns the places left after it,
  *  or undefined when there were not enough. */
-export async function holdGaPlaces(db: Sequelize, t: Transaction, eventId: string, areaId: string, quantity: number): Promise<number | undefined> {
+export async function holdGaPlaces(
+  db: Sequelize,
+  t: Transaction,
+  eventId: string,
+  areaId: string,
+  quantity: number,
+): Promise<number | undefined> {
   const [row] = await rows<{ remaining: number }>(
     db,
     `UPDATE ga_areas SET held = held + $3, version = version + 1
@@ -40,12 +60,23 @@ export async function holdGaPlaces(db: Sequelize, t: Transaction, eventId: strin
 
 /** Places left in the area (0 when it does not exist). */
 export async function gaRemaining(db: Sequelize, t: Transaction, eventId: string, areaId: string): Promise<number> {
-  const [row] = await rows<{ remaining: number }>(db, 'SELECT capacity - held - sold AS remaining FROM ga_areas WHERE event_id = $1 AND area_id = $2', [eventId, areaId], t);
+  const [row] = await rows<{ remaining: number }>(
+    db,
+    'SELECT capacity - held - sold AS remaining FROM ga_areas WHERE event_id = $1 AND area_id = $2',
+    [eventId, areaId],
+    t,
+  );
   return row?.remaining ?? 0;
 }
 
 /** Gives held places back; returns the places left after it (undefined when the area does not exist). */
-export async function releaseGaPlaces(db: Sequelize, t: Transaction, eventId: string, areaId: string, quantity: number): Promise<number | undefined> {
+export async function releaseGaPlaces(
+  db: Sequelize,
+  t: Transaction,
+  eventId: string,
+  areaId: string,
+  quantity: number,
+): Promise<number | undefined> {
   const [row] = await rows<{ remaining: number }>(
     db,
     `UPDATE ga_areas SET held = held - $3, version = version + 1
@@ -57,7 +88,13 @@ export async function releaseGaPlaces(db: Sequelize, t: Transaction, eventId: st
 }
 
 /** Turns held places into sold places; returns the places left after it (undefined when the area does not exist). */
-export async function sellGaPlaces(db: Sequelize, t: Transaction, eventId: string, areaId: string, quantity: number): Promise<number | undefined> {
+export async function sellGaPlaces(
+  db: Sequelize,
+  t: Transaction,
+  eventId: string,
+  areaId: string,
+  quantity: number,
+): Promise<number | undefined> {
   const [row] = await rows<{ remaining: number }>(
     db,
     `UPDATE ga_areas SET held = held - $3, sold = sold + $3, version = version + 1
@@ -70,6 +107,11 @@ export async function sellGaPlaces(db: Sequelize, t: Transaction, eventId: strin
 
 /** Clears the held counters of every area of the event (cancellation); returns the area ids. */
 export async function clearGaHeld(db: Sequelize, t: Transaction, eventId: string): Promise<string[]> {
-  const areas = await rows<{ area_id: string }>(db, 'UPDATE ga_areas SET held = 0, version = version + 1 WHERE event_id = $1 RETURNING area_id', [eventId], t);
+  const areas = await rows<{ area_id: string }>(
+    db,
+    'UPDATE ga_areas SET held = 0, version = version + 1 WHERE event_id = $1 RETURNING area_id',
+    [eventId],
+    t,
+  );
   return areas.map((a) => a.area_id);
 }

@@ -31,7 +31,11 @@ function toHold(r: HoldRow): Hold {
 }
 
 /** A new active hold, expiring `reservationMinutes` from now by the database clock. */
-export async function insertHold(db: Sequelize, t: Transaction, hold: { holdId: string; eventId: string; userId: string; reservationMinutes: number }): Promise<void> {
+export async function insertHold(
+  db: Sequelize,
+  t: Transaction,
+  hold: { holdId: string; eventId: string; userId: string; reservationMinutes: number },
+): Promise<void> {
   await execute(
     db,
     `INSERT INTO holds (hold_id, event_id, user_id, status, expires_at)
@@ -41,34 +45,100 @@ export async function insertHold(db: Sequelize, t: Transaction, hold: { holdId: 
   );
 }
 
-export async function insertHoldSeats(db: Sequelize, t: Transaction, holdId: string, eventId: string, seatIds: string[]): Promise<void> {
-  await execute(db, 'INSERT INTO hold_seats (hold_id, event_id, seat_id) SELECT $1, $2, unnest($3::text[])', [holdId, eventId, seatIds], t);
+export async function insertHoldSeats(
+  db: Sequelize,
+  t: Transaction,
+  holdId: string,
+  eventId: string,
+  seatIds: string[],
+): Promise<void> {
+  await execute(
+    db,
+    'INSERT INTO hold_seats (hold_id, event_id, seat_id) SELECT $1, $2, unnest($3::text[])',
+    [holdId, eventId, seatIds],
+    t,
+  );
 }
 
-export async function insertHoldGa(db: Sequelize, t: Transaction, holdId: string, eventId: string, areaId: string, quantity: number): Promise<void> {
-  await execute(db, 'INSERT INTO hold_ga (hold_id, event_id, area_id, quantity) VALUES ($1, $2, $3, $4)', [holdId, eventId, areaId, quantity], t);
+export async function insertHoldGa(
+  db: Sequelize,
+  t: Transaction,
+  holdId: string,
+  eventId: string,
+  areaId: string,
+  quantity: number,
+): Promise<void> {
+  await execute(
+    db,
+    'INSERT INTO hold_ga (hold_id, event_id, area_id, quantity) VALUES ($1, $2, $3, $4)',
+    [holdId, eventId, areaId, quantity],
+    t,
+  );
 }
 
 /** The hold; with `forUpdate` its row stays locked until t ends. */
-export async function loadHold(db: Sequelize, holdId: string, t?: Transaction, forUpdate = false): Promise<Hold | undefined> {
-  const row = await one<HoldRow>(db, `SELECT * FROM holds WHERE hold_id = $1${forUpdate ? ' FOR UPDATE' : ''}`, [holdId], t);
+export async function loadHold(
+  db: Sequelize,
+  holdId: string,
+  t?: Transaction,
+  forUpdate = false,
+): Promise<Hold | undefined> {
+  const row = await one<HoldRow>(
+    db,
+    `SELECT * FROM holds WHERE hold_id = $1${forUpdate ? ' FOR UPDATE' : ''}`,
+    [holdId],
+    t,
+  );
   return row && toHold(row);
 }
 
 export async function holdSeatIds(db: Sequelize, holdId: string, t?: Transaction): Promise<string[]> {
-  return (await rows<{ seat_id: string }>(db, 'SELECT seat_id FROM hold_seats WHERE hold_id = $1 ORDER BY seat_id', [holdId], t)).map((r) => r.seat_id);
+  return (
+    await rows<{ seat_id: string }>(
+      db,
+      'SELECT seat_id FROM hold_seats WHERE hold_id = $1 ORDER BY seat_id',
+      [holdId],
+      t,
+    )
+  ).map((r) => r.seat_id);
 }
 
-export async function holdGa(db: Sequelize, holdId: string, t?: Transaction): Promise<{ areaId: string; quantity: number }[]> {
-  const found = await rows<{ area_id: string; quantity: number }>(db, 'SELECT area_id, quantity FROM hold_ga WHERE hold_id = $1 ORDER BY area_id', [holdId], t);
+export async function holdGa(
+  db: Sequelize,
+  holdId: string,
+  t?: Transaction,
+): Promise<{ areaId: string; quantity: number }[]> {
+  const found = await rows<{ area_id: string; quantity: number }>(
+    db,
+    'SELECT area_id, quantity FROM hold_ga WHERE hold_id = $1 ORDER BY area_id',
+    [holdId],
+    t,
+  );
   return found.map((r) => ({ areaId: r.area_id, quantity: r.quantity }));
 }
 
 /** A hold with its places and their prices, and the database clock of the same read. */
-export async function loadHoldDetails(db: Sequelize, holdId: string, t?: Transaction): Promise<{ hold: Hold; dbNow: Date; seats: HoldSeat[]; ga: HoldGaPlaces[] } | undefined> {
-  const row = await one<HoldRow & { db_now: Date }>(db, 'SELECT *, now() AS db_now FROM holds WHERE hold_id = $1', [holdId], t);
+export async function loadHoldDetails(
+  db: Sequelize,
+  holdId: string,
+  t?: Transaction,
+): Promise<{ hold: Hold; dbNow: Date; seats: HoldSeat[]; ga: HoldGaPlaces[] } | undefined> {
+  const row = await one<HoldRow & { db_now: Date }>(
+    db,
+    'SELECT *, now() AS db_now FROM holds WHERE hold_id = $1',
+    [holdId],
+    t,
+  );
   if (!row) return undefined;
-  const seats = await rows<{ seat_id: string; label: string; section: string | null; row_label: string | null; tier_id: string; amount: string; currency: string }>(
+  const seats = await rows<{
+    seat_id: string;
+    label: string;
+    section: string | null;
+    row_label: string | null;
+    tier_id: string;
+    amount: string;
+    currency: string;
+  }>(
     db,
     `SELECT s.seat_id, s.label, s.section, s.row_label, s.tier_id, t.amount, t.currency
        FROM hold_seats hs
@@ -78,7 +148,14 @@ export async function loadHoldDetails(db: Sequelize, holdId: string, t?: Transac
     [holdId],
     t,
   );
-  const ga = await rows<{ area_id: string; name: string; tier_id: string; quantity: number; amount: string; currency: string }>(
+  const ga = await rows<{
+    area_id: string;
+    name: string;
+    tier_id: string;
+    quantity: number;
+    amount: string;
+    currency: string;
+  }>(
     db,
     `SELECT a.area_id, a.name, a.tier_id, hg.quantity, t.amount, t.currency
        FROM hold_ga hg
@@ -91,18 +168,47 @@ export async function loadHoldDetails(db: Sequelize, holdId: string, t?: Transac
   return {
     hold: toHold(row),
     dbNow: row.db_now,
-    seats: seats.map((s) => ({ seatId: s.seat_id, label: s.label, section: s.section, row: s.row_label, tierId: s.tier_id, price: { amount: Number(s.amount), currency: s.currency } })),
-    ga: ga.map((g) => ({ areaId: g.area_id, name: g.name, tierId: g.tier_id, quantity: g.quantity, price: { amount: Number(g.amount), currency: g.currency } })),
+    seats: seats.map((s) => ({
+      seatId: s.seat_id,
+      label: s.label,
+      section: s.section,
+      row: s.row_label,
+      tierId: s.tier_id,
+      price: { amount: Number(s.amount), currency: s.currency },
+    })),
+    ga: ga.map((g) => ({
+      areaId: g.area_id,
+      name: g.name,
+      tierId: g.tier_id,
+      quantity: g.quantity,
+      price: { amount: Number(g.amount), currency: g.currency },
+    })),
   };
 }
 
 /** Records the end of a hold (released or expired, or released because its event was cancelled). */
-export async function markHoldEnded(db: Sequelize, t: Transaction, holdId: string, status: 'released' | 'expired', reason: EndReason): Promise<void> {
-  await execute(db, 'UPDATE holds SET status = $2, ended_at = now(), end_reason = $3 WHERE hold_id = $1', [holdId, status, reason], t);
+export async function markHoldEnded(
+  db: Sequelize,
+  t: Transaction,
+  holdId: string,
+  status: 'released' | 'expired',
+  reason: EndReason,
+): Promise<void> {
+  await execute(
+    db,
+    'UPDATE holds SET status = $2, ended_at = now(), end_reason = $3 WHERE hold_id = $1',
+    [holdId, status, reason],
+    t,
+  );
 }
 
 export async function markHoldConfirmed(db: Sequelize, t: Transaction, holdId: string, orderId: string): Promise<void> {
-  await execute(db, `UPDATE holds SET status = 'confirmed', confirmed_at = now(), order_id = $2 WHERE hold_id = $1`, [holdId, orderId], t);
+  await execute(
+    db,
+    `UPDATE holds SET status = 'confirmed', confirmed_at = now(), order_id = $2 WHERE hold_id = $1`,
+    [holdId, orderId],
+    t,
+  );
 }
 
 /** Up to `limit` active holds past their expiry, locked; rows another replica has locked are skipped, so
@@ -120,12 +226,20 @@ export async function lockDueHolds(db: Sequelize, t: Transaction, limit: number)
 
 /** The event's active holds, locked in id order. */
 export async function lockActiveHoldsOfEvent(db: Sequelize, t: Transaction, eventId: string): Promise<Hold[]> {
-  const active = await rows<HoldRow>(db, `SELECT * FROM holds WHERE event_id = $1 AND status = 'active' ORDER BY hold_id FOR UPDATE`, [eventId], t);
+  const active = await rows<HoldRow>(
+    db,
+    `SELECT * FROM holds WHERE event_id = $1 AND status = 'active' ORDER BY hold_id FOR UPDATE`,
+    [eventId],
+    t,
+  );
   return active.map(toHold);
 }
 
 /** Holds that are active and not yet past their expiry. */
 export async function countLiveHolds(db: Sequelize): Promise<number> {
-  const row = await one<{ n: string }>(db, "SELECT count(*) AS n FROM holds WHERE status = 'active' AND expires_at > now()");
+  const row = await one<{ n: string }>(
+    db,
+    "SELECT count(*) AS n FROM holds WHERE status = 'active' AND expires_at > now()",
+  );
   return Number(row?.n ?? 0);
 }

@@ -129,7 +129,10 @@ export const migrations: Migration[] = [
     // Orders always confirm with their order id (the contract requires it): a confirmed hold names its order.
     // NOT VALID: enforced for every new confirmation without rejecting rows confirmed before it existed.
     name: '0003-confirmed-hold-has-order',
-    up: (tx) => tx.query("ALTER TABLE holds ADD CONSTRAINT confirmed_hold_has_order CHECK (status <> 'confirmed' OR order_id IS NOT NULL) NOT VALID"),
+    up: (tx) =>
+      tx.query(
+        "ALTER TABLE holds ADD CONSTRAINT confirmed_hold_has_order CHECK (status <> 'confirmed' OR order_id IS NOT NULL) NOT VALID",
+      ),
     down: (tx) => tx.query('ALTER TABLE holds DROP CONSTRAINT IF EXISTS confirmed_hold_has_order'),
   },
 ];

@@ -14,14 +14,30 @@ export interface NewSeat {
 }
 
 /** Inserts the seats that do not exist yet, all with `status`; returns the ids inserted. */
-export async function insertSeats(db: Sequelize, t: Transaction, eventId: string, seats: NewSeat[], status: SeatStatus): Promise<string[]> {
+export async function insertSeats(
+  db: Sequelize,
+  t: Transaction,
+  eventId: string,
+  seats: NewSeat[],
+  status: SeatStatus,
+): Promise<string[]> {
   const s = seats;
   const inserted = await rows<{ seat_id: string }>(
     db,
     `INSERT INTO seats (event_id, status, seat_id, label, section, row_label, tier_id, x, y)
      SELECT $1, $9, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::float8[], $8::float8[])
      ON CONFLICT DO NOTHING RETURNING seat_id`,
-    [eventId, s.map((x) => x.seatId), s.map((x) => x.label), s.map((x) => x.section ?? null), s.map((x) => x.row ?? null), s.map((x) => x.tierId), s.map((x) => x.x ?? null), s.map((x) => x.y ?? null), status],
+    [
+      eventId,
+      s.map((x) => x.seatId),
+      s.map((x) => x.label),
+      s.map((x) => x.section ?? null),
+      s.map((x) => x.row ?? null),
+      s.map((x) => x.tierId),
+      s.map((x) => x.x ?? null),
+      s.map((x) => x.y ?? null),
+      status,
+    ],
     t,
   );
   return inserted.map((r) => r.seat_id);
@@ -29,19 +45,33 @@ export async function insertSeats(db: Sequelize, t: Transaction, eventId: string
 
 /** The ids among `seatIds` that exist for the event. */
 export async function knownSeatIds(db: Sequelize, eventId: string, seatIds: string[]): Promise<Set<string>> {
-  const found = await rows<{ seat_id: string }>(db, 'SELECT seat_id FROM seats WHERE event_id = $1 AND seat_id = ANY($2)', [eventId, seatIds]);
+  const found = await rows<{ seat_id: string }>(
+    db,
+    'SELECT seat_id FROM seats WHERE event_id = $1 AND seat_id = ANY($2)',
+    [eventId, seatIds],
+  );
   return new Set(found.map((r) => r.seat_id));
 }
 
 /** The ids among `seatIds` that are not available (held, sold or void), sorted. */
 export async function unavailableSeatIds(db: Sequelize, eventId: string, seatIds: string[]): Promise<string[]> {
-  const gone = await rows<{ seat_id: string }>(db, "SELECT seat_id FROM seats WHERE event_id = $1 AND seat_id = ANY($2) AND status <> 'available' ORDER BY seat_id", [eventId, seatIds]);
+  const gone = await rows<{ seat_id: string }>(
+    db,
+    "SELECT seat_id FROM seats WHERE event_id = $1 AND seat_id = ANY($2) AND status <> 'available' ORDER BY seat_id",
+    [eventId, seatIds],
+  );
   return gone.map((r) => r.seat_id);
 }
 
 /** ONE conditional UPDATE over all requested seats: only available ones become held by the hold. Returns the
  *  ids it took (fewer than asked means some were gone; the caller rolls back). */
-export async function holdSeats(db: Sequelize, t: Transaction, holdId: string, eventId: string, seatIds: string[]): Promise<string[]> {
+export async function holdSeats(
+  db: Sequelize,
+  t: Transaction,
+  holdId: string,
+  eventId: string,
+  seatIds: string[],
+): Promise<string[]> {
   const held = await rows<{ seat_id: string }>(
     db,
     `UPDATE seats SET status = 'held', hold_id = $1, version = version + 1

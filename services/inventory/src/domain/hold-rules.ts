@@ -21,7 +21,13 @@ export function checkHoldAllowed(event: SaleRules, req: HoldRequest, now: Date):
   }
   const count = requestedCount(req);
   if (count > event.maxSeatsPerOrder) {
-    throw new HttpProblem(422, 'too-many-seats', 'Unprocessable request', `At most ${event.maxSeatsPerOrder} places per order; ${count} requested`, { maxSeatsPerOrder: event.maxSeatsPerOrder });
+    throw new HttpProblem(
+      422,
+      'too-many-seats',
+      'Unprocessable request',
+      `At most ${event.maxSeatsPerOrder} places per order; ${count} requested`,
+      { maxSeatsPerOrder: event.maxSeatsPerOrder },
+    );
   }
 }
 
@@ -35,7 +41,11 @@ export function lockKeys(req: HoldRequest): string[] {
 /** Sum of prices per currency (amounts are whole minor units, so sums are exact). */
 export function totals(view: Pick<HoldView, 'seats' | 'ga'>): Price[] {
   const byCurrency = new Map<string, number>();
-  for (const s of view.seats) byCurrency.set(s.price.currency, (byCurrency.get(s.price.currency) ?? 0) + s.price.amount);
-  for (const g of view.ga) byCurrency.set(g.price.currency, (byCurrency.get(g.price.currency) ?? 0) + g.price.amount * g.quantity);
-  return [...byCurrency.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([currency, amount]) => ({ currency, amount }));
+  for (const s of view.seats)
+    byCurrency.set(s.price.currency, (byCurrency.get(s.price.currency) ?? 0) + s.price.amount);
+  for (const g of view.ga)
+    byCurrency.set(g.price.currency, (byCurrency.get(g.price.currency) ?? 0) + g.price.amount * g.quantity);
+  return [...byCurrency.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([currency, amount]) => ({ currency, amount }));
 }

@@ -10,7 +10,11 @@ export interface HoldState {
 
 /** The stored state, except that an active hold at or past its expiry reads as expired (ended at its expiry),
  *  exactly as the sweeper and confirm would record it. Pure: nothing is written. */
-export function observedState(hold: Pick<Hold, 'status' | 'expiresAt' | 'endedAt' | 'endReason'>, now: Date): HoldState {
-  if (hold.status === 'active' && hold.expiresAt <= now) return { status: 'expired', endedAt: hold.expiresAt, endReason: 'expired' };
+export function observedState(
+  hold: Pick<Hold, 'status' | 'expiresAt' | 'endedAt' | 'endReason'>,
+  now: Date,
+): HoldState {
+  if (hold.status === 'active' && hold.expiresAt <= now)
+    return { status: 'expired', endedAt: hold.expiresAt, endReason: 'expired' };
   return { status: hold.status, endedAt: hold.endedAt, endReason: hold.endReason };
 }

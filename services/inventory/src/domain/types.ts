@@ -4,7 +4,10 @@ export type HoldStatus = 'active' | 'confirmed' | 'released' | 'expired';
 export type EndReason = 'released' | 'expired' | 'event-cancelled';
 export type EventStatus = 'published' | 'cancelled';
 
-export interface Price { amount: number; currency: string }
+export interface Price {
+  amount: number;
+  currency: string;
+}
 
 /** What a hold request is checked against: the event's state and sale rules (as catalog published them). */
 export interface SaleRules {
@@ -35,8 +38,21 @@ export interface HoldRequest {
   ga?: { areaId: string; quantity: number }[];
 }
 
-export interface HoldSeat { seatId: string; label: string; section: string | null; row: string | null; tierId: string; price: Price }
-export interface HoldGaPlaces { areaId: string; name: string; tierId: string; quantity: number; price: Price }
+export interface HoldSeat {
+  seatId: string;
+  label: string;
+  section: string | null;
+  row: string | null;
+  tierId: string;
+  price: Price;
+}
+export interface HoldGaPlaces {
+  areaId: string;
+  name: string;
+  tierId: string;
+  quantity: number;
+  price: Price;
+}
 
 export interface HoldView {
   id: string;

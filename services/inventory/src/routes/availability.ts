@@ -20,7 +20,12 @@ export function availabilityRouter(hub: AvailabilityHub): Router {
     ctx.res.once('close', close);
     if (ctx.res.destroyed) close();
     ctx.status = 200;
-    ctx.set({ 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache, no-transform', 'X-Accel-Buffering': 'no', Connection: 'close' });
+    ctx.set({
+      'Content-Type': 'text/event-stream; charset=utf-8',
+      'Cache-Control': 'no-cache, no-transform',
+      'X-Accel-Buffering': 'no',
+      Connection: 'close',
+    });
     ctx.body = stream;
   });
 

@@ -51,10 +51,12 @@ class StreamClient {
 
   /** Work for this client runs strictly in order, so ids on the wire only ever increase. */
   private enqueue(task: () => Promise<void>): void {
-    this.chain = this.chain.then(() => (this.closed ? undefined : task())).catch((err) => {
-      this.logger.warn({ err, eventId: this.eventId }, 'availability stream failed; closing it');
-      this.close();
-    });
+    this.chain = this.chain
+      .then(() => (this.closed ? undefined : task()))
+      .catch((err) => {
+        this.logger.warn({ err, eventId: this.eventId }, 'availability stream failed; closing it');
+        this.close();
+      });
   }
 
   /** The first task of the client: everything a live message triggers queues behind it, so a fresh client
@@ -130,7 +132,10 @@ class StreamClient {
   }
 }
 
-interface Feed { clients: Set<StreamClient>; unsubscribe: Promise<() => Promise<void>> }
+interface Feed {
+  clients: Set<StreamClient>;
+  unsubscribe: Promise<() => Promise<void>>;
+}
 
 export function createAvailabilityHub(opts: HubOptions) {
   const feeds = new Map<string, Feed>();
@@ -175,9 +180,18 @@ export function createAvailabilityHub(opts: HubOptions) {
 
   /** Opens a stream (404 event-not-found for an unknown event): subscribed first, then the snapshot or the
    *  replay, so nothing falls in between. */
-  async function open(eventId: string, resumeFrom: number | undefined): Promise<{ stream: PassThrough; close: () => void }> {
-    if (!(await currentSeqs(opts.db, [eventId])).has(eventId)) throw problems.notFound(`No event ${eventId}`, 'event-not-found');
-    const client = new StreamClient(eventId, resumeFrom ?? 0, { db: opts.db, logger, maxBufferedBytes: opts.maxBufferedBytes, onClose: detach });
+  async function open(
+    eventId: string,
+    resumeFrom: number | undefined,
+  ): Promise<{ stream: PassThrough; close: () => void }> {
+    if (!(await currentSeqs(opts.db, [eventId])).has(eventId))
+      throw problems.notFound(`No event ${eventId}`, 'event-not-found');
+    const client = new StreamClient(eventId, resumeFrom ?? 0, {
+      db: opts.db,
+      logger,
+      maxBufferedBytes: opts.maxBufferedBytes,
+      onClose: detach,
+    });
     metrics.sseClients.inc();
     const feed = feedFor(eventId);
     feed.clients.add(client);
@@ -217,7 +231,13 @@ export function createAvailabilityHub(opts: HubOptions) {
   }
   opts.lifecycle.signal.addEventListener('abort', close, { once: true });
 
-  return { snapshot, open, publish, close, clientCount: () => [...feeds.values()].reduce((n, f) => n + f.clients.size, 0) };
+  return {
+    snapshot,
+    open,
+    publish,
+    close,
+    clientCount: () => [...feeds.values()].reduce((n, f) => n + f.clients.size, 0),
+  };
 }
 
 export type AvailabilityHub = ReturnType<typeof createAvailabilityHub>;

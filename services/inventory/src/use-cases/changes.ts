@@ -16,7 +16,13 @@ export interface ChangeInput {
   requirePublished?: boolean;
 }
 
-export async function recordChange(db: Sequelize, t: Transaction, eventId: string, input: ChangeInput, onCommitted: ChangePublisher): Promise<AvailabilityChange> {
+export async function recordChange(
+  db: Sequelize,
+  t: Transaction,
+  eventId: string,
+  input: ChangeInput,
+  onCommitted: ChangePublisher,
+): Promise<AvailabilityChange> {
   // Last step of every writing transaction: the events row lock is held only briefly, and nothing waits
   // on another lock after taking it, so it cannot close a deadlock cycle.
   const seq = await bumpSeq(db, t, eventId, input.requirePublished ?? false);

@@ -1,6 +1,14 @@
 // Hold expiry, driven only by database state: every replica runs this loop; FOR UPDATE SKIP LOCKED gives
 // each replica a disjoint batch, and nothing lives in process memory, so expiry survives restarts.
-import { isRetryableTxError, pruneIdempotencyKeys, startPeriodic, withTransaction, type Logger, type PeriodicTask, type Sequelize } from '@eventtickets/platform';
+import {
+  isRetryableTxError,
+  pruneIdempotencyKeys,
+  startPeriodic,
+  withTransaction,
+  type Logger,
+  type PeriodicTask,
+  type Sequelize,
+} from '@eventtickets/platform';
 import { pruneChanges } from '../db/changes.ts';
 import { lockDueHolds } from '../db/holds.ts';
 import type { InventoryMetrics } from '../metrics.ts';
@@ -29,7 +37,8 @@ export async function expireBatch(opts: Pick<ExpiryOptions, 'db' | 'publish' | '
       if (!freed) byEvent.set(hold.eventId, (freed = noneFreed()));
       await freeHold(opts.db, t, hold, 'expired', freed);
     }
-    for (const eventId of [...byEvent.keys()].sort()) await recordFreed(opts.db, t, eventId, byEvent.get(eventId)!, opts.publish);
+    for (const eventId of [...byEvent.keys()].sort())
+      await recordFreed(opts.db, t, eventId, byEvent.get(eventId)!, opts.publish);
     return due.length;
   });
 }

@@ -4,7 +4,15 @@ import { randomUUID } from 'node:crypto';
 import { enqueueEvent, HttpProblem, problems, type Sequelize, type Transaction } from '@eventtickets/platform';
 import { shareCatalogEventLock } from '../db/events.ts';
 import { gaRemaining, holdGaPlaces, releaseGaPlaces, sellGaPlaces } from '../db/ga-areas.ts';
-import { holdGa, holdSeatIds, insertHold, insertHoldGa, insertHoldSeats, markHoldConfirmed, markHoldEnded } from '../db/holds.ts';
+import {
+  holdGa,
+  holdSeatIds,
+  insertHold,
+  insertHoldGa,
+  insertHoldSeats,
+  markHoldConfirmed,
+  markHoldEnded,
+} from '../db/holds.ts';
 import { freeSeatsOfHold, holdSeats, sellSeatsOfHold } from '../db/seats.ts';
 import type { EndReason, Hold, HoldEventPayload, HoldRequest, SeatStatus } from '../domain/types.ts';
 import { recordChange, type ChangePublisher } from './changes.ts';
@@ -13,7 +21,9 @@ export type { ChangePublisher } from './changes.ts';
 
 /** Thrown inside the hold transaction so it rolls back; carries the seats/areas that were gone. */
 export function seatsUnavailable(seats: string[]): HttpProblem {
-  return problems.conflict(`${seats.length} of the requested seats are no longer available`, 'seats-unavailable', { unavailableSeats: seats });
+  return problems.conflict(`${seats.length} of the requested seats are no longer available`, 'seats-unavailable', {
+    unavailableSeats: seats,
+  });
 }
 
 export function gaExceeded(areas: { areaId: string; requested: number; remaining: number }[]): HttpProblem {
@@ -34,7 +44,12 @@ export async function writeHold(
   const holdId = randomUUID();
   const seatIds = [...(req.seats ?? [])].sort();
   const ga = [...(req.ga ?? [])].sort((a, b) => a.areaId.localeCompare(b.areaId));
-  await insertHold(db, t, { holdId, eventId: req.eventId, userId: req.userId, reservationMinutes: req.reservationMinutes });
+  await insertHold(db, t, {
+    holdId,
+    eventId: req.eventId,
+    userId: req.userId,
+    reservationMinutes: req.reservationMinutes,
+  });
   const seatChanges: Record<string, SeatStatus> = {};
   if (seatIds.length) {
     const held = await holdSeats(db, t, holdId, req.eventId, seatIds);
@@ -51,7 +66,11 @@ export async function writeHold(
     // sold + held <= capacity is checked here (and backed by the ga_within_capacity CHECK constraint)
     const remaining = await holdGaPlaces(db, t, req.eventId, g.areaId, g.quantity);
     if (remaining === undefined) {
-      exceeded.push({ areaId: g.areaId, requested: g.quantity, remaining: await gaRemaining(db, t, req.eventId, g.areaId) });
+      exceeded.push({
+        areaId: g.areaId,
+        requested: g.quantity,
+        remaining: await gaRemaining(db, t, req.eventId, g.areaId),
+      });
       continue;
     }
     gaChanges.push({ areaId: g.areaId, remaining });
@@ -59,23 +78,43 @@ export async function writeHold(
   }
   if (exceeded.length) throw gaExceeded(exceeded);
   await recordChange(db, t, req.eventId, { seats: seatChanges, ga: gaChanges, requirePublished: true }, publish);
-  await enqueueHoldEvent(db, t, 'hold.created', { holdId, eventId: req.eventId, userId: req.userId, seats: seatIds, ga: ga.map((g) => ({ areaId: g.areaId, quantity: g.quantity })) });
+  await enqueueHoldEvent(db, t, 'hold.created', {
+    holdId,
+    eventId: req.eventId,
+    userId: req.userId,
+    seats: seatIds,
+    ga: ga.map((g) => ({ areaId: g.areaId, quantity: g.quantity })),
+  });
   return holdId;
 }
 
 export type HoldEventType = 'hold.created' | 'hold.released' | 'hold.expired' | 'hold.confirmed';
 
-export async function enqueueHoldEvent(db: Sequelize, t: Transaction, type: HoldEventType, payload: HoldEventPayload): Promise<void> {
+export async function enqueueHoldEvent(
+  db: Sequelize,
+  t: Transaction,
+  type: HoldEventType,
+  payload: HoldEventPayload,
+): Promise<void> {
   await enqueueEvent(db, t, { type, aggregateId: payload.holdId, payload });
 }
 
 /** What ending holds freed on one event, not yet recorded as a change. */
-export interface FreedPlaces { seats: Record<string, SeatStatus>; ga: Map<string, number> }
+export interface FreedPlaces {
+  seats: Record<string, SeatStatus>;
+  ga: Map<string, number>;
+}
 
 /** Frees an active hold's places (the caller has locked its row): seats back to available, GA held counters
  *  down, hold marked released/expired, hold.released/hold.expired enqueued. Adds what it freed to `freed`;
  *  the caller records the change (recordChange) after its last row write. */
-export async function freeHold(db: Sequelize, t: Transaction, hold: Hold, reason: Exclude<EndReason, 'event-cancelled'>, freed: FreedPlaces): Promise<void> {
+export async function freeHold(
+  db: Sequelize,
+  t: Transaction,
+  hold: Hold,
+  reason: Exclude<EndReason, 'event-cancelled'>,
+  freed: FreedPlaces,
+): Promise<void> {
   const seatIds = await holdSeatIds(db, hold.id, t);
   const ga = await holdGa(db, hold.id, t);
   for (const seatId of await freeSeatsOfHold(db, t, hold.id)) freed.seats[seatId] = 'available';
@@ -85,7 +124,13 @@ export async function freeHold(db: Sequelize, t: Transaction, hold: Hold, reason
   }
   const status = reason === 'expired' ? 'expired' : 'released';
   await markHoldEnded(db, t, hold.id, status, reason);
-  await enqueueHoldEvent(db, t, status === 'expired' ? 'hold.expired' : 'hold.released', { holdId: hold.id, eventId: hold.eventId, userId: hold.userId, seats: seatIds, ga });
+  await enqueueHoldEvent(db, t, status === 'expired' ? 'hold.expired' : 'hold.released', {
+    holdId: hold.id,
+    eventId: hold.eventId,
+    userId: hold.userId,
+    seats: seatIds,
+    ga,
+  });
 }
 
 export function noneFreed(): FreedPlaces {
@@ -93,19 +138,43 @@ export function noneFreed(): FreedPlaces {
 }
 
 /** Records what was freed on one event as one change (bumps its sequence: the events row lock comes last). */
-export async function recordFreed(db: Sequelize, t: Transaction, eventId: string, freed: FreedPlaces, publish: ChangePublisher): Promise<void> {
-  await recordChange(db, t, eventId, { seats: freed.seats, ga: [...freed.ga].map(([areaId, remaining]) => ({ areaId, remaining })) }, publish);
+export async function recordFreed(
+  db: Sequelize,
+  t: Transaction,
+  eventId: string,
+  freed: FreedPlaces,
+  publish: ChangePublisher,
+): Promise<void> {
+  await recordChange(
+    db,
+    t,
+    eventId,
+    { seats: freed.seats, ga: [...freed.ga].map(([areaId, remaining]) => ({ areaId, remaining })) },
+    publish,
+  );
 }
 
 /** Ends one active hold (the caller has locked its row) and records the change. */
-export async function endHold(db: Sequelize, t: Transaction, hold: Hold, reason: Exclude<EndReason, 'event-cancelled'>, publish: ChangePublisher): Promise<void> {
+export async function endHold(
+  db: Sequelize,
+  t: Transaction,
+  hold: Hold,
+  reason: Exclude<EndReason, 'event-cancelled'>,
+  publish: ChangePublisher,
+): Promise<void> {
   const freed = noneFreed();
   await freeHold(db, t, hold, reason, freed);
   await recordFreed(db, t, hold.eventId, freed, publish);
 }
 
 /** Turns an active hold's seats into sold seats and its GA held places into sold places. */
-export async function confirmActiveHold(db: Sequelize, t: Transaction, hold: Hold, orderId: string, publish: ChangePublisher): Promise<void> {
+export async function confirmActiveHold(
+  db: Sequelize,
+  t: Transaction,
+  hold: Hold,
+  orderId: string,
+  publish: ChangePublisher,
+): Promise<void> {
   const seatIds = await holdSeatIds(db, hold.id, t);
   const ga = await holdGa(db, hold.id, t);
   const sold = await sellSeatsOfHold(db, t, hold.id);
@@ -119,6 +188,19 @@ export async function confirmActiveHold(db: Sequelize, t: Transaction, hold: Hol
     if (remaining !== undefined) gaChanges.push({ areaId: g.areaId, remaining });
   }
   await markHoldConfirmed(db, t, hold.id, orderId);
-  await recordChange(db, t, hold.eventId, { seats: Object.fromEntries(seatIds.map((s) => [s, 'sold' as const])), ga: gaChanges }, publish);
-  await enqueueHoldEvent(db, t, 'hold.confirmed', { holdId: hold.id, eventId: hold.eventId, userId: hold.userId, seats: seatIds, ga, orderId });
+  await recordChange(
+    db,
+    t,
+    hold.eventId,
+    { seats: Object.fromEntries(seatIds.map((s) => [s, 'sold' as const])), ga: gaChanges },
+    publish,
+  );
+  await enqueueHoldEvent(db, t, 'hold.confirmed', {
+    holdId: hold.id,
+    eventId: hold.eventId,
+    userId: hold.userId,
+    seats: seatIds,
+    ga,
+    orderId,
+  });
 }

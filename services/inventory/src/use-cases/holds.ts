@@ -1,6 +1,17 @@
 // Hold use cases: validate against the event's rules, take the seat locks (Redlock: sheds contention),
 // then make the one authoritative conditional write in Postgres.
-import { HttpProblem, LockUnavailableError, problems, runIdempotent, withRetryingTransaction, type IdempotentResult, type Locker, type Logger, type Sequelize, type Transaction } from '@eventtickets/platform';
+import {
+  HttpProblem,
+  LockUnavailableError,
+  problems,
+  runIdempotent,
+  withRetryingTransaction,
+  type IdempotentResult,
+  type Locker,
+  type Logger,
+  type Sequelize,
+  type Transaction,
+} from '@eventtickets/platform';
 import { dbNow, loadSaleRules } from '../db/events.ts';
 import { knownAreaIds } from '../db/ga-areas.ts';
 import { loadHold } from '../db/holds.ts';
@@ -50,13 +61,19 @@ export function createHoldService(deps: HoldServiceDeps) {
     if (req.seats?.length) {
       const found = await knownSeatIds(db, req.eventId, req.seats);
       const unknown = req.seats.filter((s) => !found.has(s));
-      if (unknown.length) throw problems.unprocessable(`Unknown seats for event ${req.eventId}`, 'unknown-seats', { unknownSeats: unknown });
+      if (unknown.length)
+        throw problems.unprocessable(`Unknown seats for event ${req.eventId}`, 'unknown-seats', {
+          unknownSeats: unknown,
+        });
     }
     if (req.ga?.length) {
       const ids = req.ga.map((g) => g.areaId);
       const found = await knownAreaIds(db, req.eventId, ids);
       const unknown = ids.filter((a) => !found.has(a));
-      if (unknown.length) throw problems.unprocessable(`Unknown general-admission areas for event ${req.eventId}`, 'unknown-areas', { unknownAreas: unknown });
+      if (unknown.length)
+        throw problems.unprocessable(`Unknown general-admission areas for event ${req.eventId}`, 'unknown-areas', {
+          unknownAreas: unknown,
+        });
     }
   }
 
@@ -75,7 +92,12 @@ export function createHoldService(deps: HoldServiceDeps) {
     checkHoldAllowed(event.rules, req, event.dbNow);
     await checkKnown(req);
     const applyHold = async (t: Transaction): Promise<{ status: number; body: HoldView }> => {
-      const holdId = await writeHold(db, t, { ...req, userId, reservationMinutes: event.rules.reservationMinutes }, publish);
+      const holdId = await writeHold(
+        db,
+        t,
+        { ...req, userId, reservationMinutes: event.rules.reservationMinutes },
+        publish,
+      );
       await deps.hooks?.beforeCommit?.(req);
       return { status: 201, body: (await loadHoldView(db, holdId, t))! };
     };
@@ -83,7 +105,9 @@ export function createHoldService(deps: HoldServiceDeps) {
       await deps.hooks?.beforeWrite?.(req);
       // No check of the lock's signal here on purpose: correctness never depends on the lock, the
       // conditional write below refuses anything a paused holder could get wrong.
-      const result = await inTransaction((t) => (ref ? runIdempotent(db, t, ref, () => applyHold(t)) : applyHold(t).then((r) => ({ ...r, replayed: false }))));
+      const result = await inTransaction((t) =>
+        ref ? runIdempotent(db, t, ref, () => applyHold(t)) : applyHold(t).then((r) => ({ ...r, replayed: false })),
+      );
       if (!result.replayed) metrics.holdsCreated.inc();
       return result;
     };
@@ -110,7 +134,14 @@ export function createHoldService(deps: HoldServiceDeps) {
       const gone = await unavailableSeatIds(db, req.eventId, req.seats);
       if (gone.length) return seatsUnavailable(gone);
     }
-    return new HttpProblem(503, 'seats-busy', 'Service unavailable', 'These seats are being held by someone else right now; retry shortly', {}, { 'Retry-After': '1' });
+    return new HttpProblem(
+      503,
+      'seats-busy',
+      'Service unavailable',
+      'These seats are being held by someone else right now; retry shortly',
+      {},
+      { 'Retry-After': '1' },
+    );
   }
 
   /** A hold as its owner sees it; anyone else gets the same 404 as for a hold that does not exist. */
@@ -131,8 +162,12 @@ export function createHoldService(deps: HoldServiceDeps) {
     let expiredHere = false;
     const outcome = await inTransaction(async (t) => {
       const hold = await loadHold(db, holdId, t, true);
-      if (!hold || (ownerId !== undefined && hold.userId !== ownerId)) throw problems.notFound(`No hold ${holdId}`, 'hold-not-found');
-      if (hold.status === 'confirmed') throw problems.conflict('The hold was confirmed; cancel the order instead', 'hold-confirmed', { holdStatus: hold.status });
+      if (!hold || (ownerId !== undefined && hold.userId !== ownerId))
+        throw problems.notFound(`No hold ${holdId}`, 'hold-not-found');
+      if (hold.status === 'confirmed')
+        throw problems.conflict('The hold was confirmed; cancel the order instead', 'hold-confirmed', {
+          holdStatus: hold.status,
+        });
       expiredHere = false; // a retried transaction starts over
       if (hold.status === 'active') {
         expiredHere = hold.expiresAt <= (await dbNow(db, t));
@@ -153,7 +188,9 @@ export function createHoldService(deps: HoldServiceDeps) {
       if (!hold) throw problems.notFound(`No hold ${holdId}`, 'hold-not-found');
       if (hold.status === 'confirmed') {
         if (hold.orderId !== orderId) {
-          throw problems.conflict('The hold was confirmed for another order', 'hold-confirmed-for-other-order', { holdStatus: hold.status });
+          throw problems.conflict('The hold was confirmed for another order', 'hold-confirmed-for-other-order', {
+            holdStatus: hold.status,
+          });
         }
         return { view: await loadHoldView(db, holdId, t) };
       }
@@ -169,7 +206,12 @@ export function createHoldService(deps: HoldServiceDeps) {
       metrics.holdsExpired.inc();
       throw problems.conflict('The hold expired before it was confirmed', 'hold-expired', { holdStatus: 'expired' });
     }
-    if (outcome.ended) throw problems.conflict(`The hold is ${outcome.ended}`, outcome.ended === 'expired' ? 'hold-expired' : 'hold-released', { holdStatus: outcome.ended });
+    if (outcome.ended)
+      throw problems.conflict(
+        `The hold is ${outcome.ended}`,
+        outcome.ended === 'expired' ? 'hold-expired' : 'hold-released',
+        { holdStatus: outcome.ended },
+      );
     return outcome.view!;
   }
 

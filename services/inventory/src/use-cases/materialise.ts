@@ -2,7 +2,14 @@
 // processed_events insert), and are idempotent on their own too: every insert is ON CONFLICT DO NOTHING, so
 // delivering event.published twice leaves the same rows, and a second cancellation changes nothing.
 import type { Sequelize, Transaction } from '@eventtickets/platform';
-import { eventStatus, insertEvent, insertTiers, lockCatalogEvent, markEventCancelled, rememberCancellation } from '../db/events.ts';
+import {
+  eventStatus,
+  insertEvent,
+  insertTiers,
+  lockCatalogEvent,
+  markEventCancelled,
+  rememberCancellation,
+} from '../db/events.ts';
 import { clearGaHeld, insertGaAreas, type NewGaArea } from '../db/ga-areas.ts';
 import { holdGa, holdSeatIds, lockActiveHoldsOfEvent, markHoldEnded } from '../db/holds.ts';
 import { insertSeats, voidSeatsOfEvent, type NewSeat } from '../db/seats.ts';
@@ -24,7 +31,12 @@ export interface PublishedEvent {
 }
 
 /** event.published: the event, its tiers, seats and GA areas (what exists already is left as it is). */
-export async function materialiseEvent(db: Sequelize, t: Transaction, payload: PublishedEvent, publish: ChangePublisher): Promise<{ seats: number; areas: number }> {
+export async function materialiseEvent(
+  db: Sequelize,
+  t: Transaction,
+  payload: PublishedEvent,
+  publish: ChangePublisher,
+): Promise<{ seats: number; areas: number }> {
   await lockCatalogEvent(db, t, payload.eventId);
   // A cancellation that arrived first wins: the event is created cancelled.
   const created = await insertEvent(db, t, {
@@ -45,17 +57,28 @@ export async function materialiseEvent(db: Sequelize, t: Transaction, payload: P
   // A first publication is the baseline (seq 0, read through the snapshot); seats added by a later
   // publication are a change that live clients must see.
   if (!created && (seats.length || areas.length)) {
-    await recordChange(db, t, payload.eventId, {
-      seats: Object.fromEntries(seats.map((seatId) => [seatId, seatStatus])),
-      ga: areas.map((a) => ({ areaId: a.areaId, remaining: cancelled ? 0 : a.capacity })),
-    }, publish);
+    await recordChange(
+      db,
+      t,
+      payload.eventId,
+      {
+        seats: Object.fromEntries(seats.map((seatId) => [seatId, seatStatus])),
+        ga: areas.map((a) => ({ areaId: a.areaId, remaining: cancelled ? 0 : a.capacity })),
+      },
+      publish,
+    );
   }
   return { seats: seats.length, areas: areas.length };
 }
 
 /** event.cancelled: active holds released, every seat void, GA held counters cleared, event marked cancelled.
  *  Returns false when there was nothing to cancel (already cancelled, or not materialised yet). */
-export async function cancelEvent(db: Sequelize, t: Transaction, eventId: string, publish: ChangePublisher): Promise<boolean> {
+export async function cancelEvent(
+  db: Sequelize,
+  t: Transaction,
+  eventId: string,
+  publish: ChangePublisher,
+): Promise<boolean> {
   await lockCatalogEvent(db, t, eventId);
   const status = await eventStatus(db, eventId, t);
   if (!status) {
@@ -71,13 +94,25 @@ export async function cancelEvent(db: Sequelize, t: Transaction, eventId: string
   const areas = await clearGaHeld(db, t, eventId);
   for (const hold of active) {
     await markHoldEnded(db, t, hold.id, 'released', 'event-cancelled');
-    await enqueueHoldEvent(db, t, 'hold.released', { holdId: hold.id, eventId, userId: hold.userId, seats: await holdSeatIds(db, hold.id, t), ga: await holdGa(db, hold.id, t) });
+    await enqueueHoldEvent(db, t, 'hold.released', {
+      holdId: hold.id,
+      eventId,
+      userId: hold.userId,
+      seats: await holdSeatIds(db, hold.id, t),
+      ga: await holdGa(db, hold.id, t),
+    });
   }
   await markEventCancelled(db, t, eventId);
-  await recordChange(db, t, eventId, {
-    status: 'cancelled',
-    seats: Object.fromEntries(voided.map((seatId) => [seatId, 'void' as const])),
-    ga: areas.map((areaId) => ({ areaId, remaining: 0 })),
-  }, publish);
+  await recordChange(
+    db,
+    t,
+    eventId,
+    {
+      status: 'cancelled',
+      seats: Object.fromEntries(voided.map((seatId) => [seatId, 'void' as const])),
+      ga: areas.map((areaId) => ({ areaId, remaining: 0 })),
+    },
+    publish,
+  );
   return true;
 }

@@ -24,7 +24,10 @@ export class Dispatcher {
 
   add(types: readonly string[], handler: EventHandler<EventType>): void {
     for (const type of types) {
-      if (!isEventType(type)) throw new Error(`event bus: "${type}" is not in the event catalogue (services/platform/src/events/catalogue.ts)`);
+      if (!isEventType(type))
+        throw new Error(
+          `event bus: "${type}" is not in the event catalogue (services/platform/src/events/catalogue.ts)`,
+        );
       if (this.handlers.has(type)) throw new Error(`event bus: a handler for ${type} is already subscribed`);
       this.handlers.set(type, handler);
     }
@@ -49,23 +52,33 @@ export class Dispatcher {
     const handler = this.handlers.get(event.type);
     if (!handler) return 'ignored';
     const parent = propagation.extract(ROOT_CONTEXT, event.headers ?? {});
-    const attributes = { 'messaging.operation': 'process', 'messaging.message.id': event.id, 'messaging.consumer.group.name': this.consumer };
-    return withSpan(`${event.type} process`, () => this.db.transaction(async (t): Promise<DeliveryResult> => {
-      const [rows] = await this.db.query(
-        'INSERT INTO processed_events (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING event_id',
-        { transaction: t, bind: [this.consumer, event.id] },
-      );
-      if ((rows as unknown[]).length === 0) return 'duplicate';
-      await handler(event as CatalogueEvent, t);
-      return 'processed';
-    }), { kind: SpanKind.CONSUMER, parent, attributes });
+    const attributes = {
+      'messaging.operation': 'process',
+      'messaging.message.id': event.id,
+      'messaging.consumer.group.name': this.consumer,
+    };
+    return withSpan(
+      `${event.type} process`,
+      () =>
+        this.db.transaction(async (t): Promise<DeliveryResult> => {
+          const [rows] = await this.db.query(
+            'INSERT INTO processed_events (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING event_id',
+            { transaction: t, bind: [this.consumer, event.id] },
+          );
+          if ((rows as unknown[]).length === 0) return 'duplicate';
+          await handler(event as CatalogueEvent, t);
+          return 'processed';
+        }),
+      { kind: SpanKind.CONSUMER, parent, attributes },
+    );
   }
 }
 
 /** Parses a transported event envelope; throws on anything that is not a DomainEvent. */
 export function parseEvent(raw: unknown): DomainEvent {
   const e = (typeof raw === 'string' ? JSON.parse(raw) : raw) as DomainEvent;
-  if (!e || typeof e !== 'object' || typeof e.id !== 'string' || typeof e.type !== 'string') throw new Error('not a domain event');
+  if (!e || typeof e !== 'object' || typeof e.id !== 'string' || typeof e.type !== 'string')
+    throw new Error('not a domain event');
   if (!e.payload || typeof e.payload !== 'object') throw new Error(`${e.type} ${e.id} has no payload object`);
   return e;
 }

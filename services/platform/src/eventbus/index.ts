@@ -23,16 +23,41 @@ export function createEventBus(opts: EventBusOptions): EventBus {
 
   let transport: Transport;
   if (opts.redis) {
-    transport = new RedisTransport({ redis: opts.redis, prefix, group: opts.service, logger, metrics, batchSize, pollIntervalMs, maxDeliveries, claimIdleMs });
+    transport = new RedisTransport({
+      redis: opts.redis,
+      prefix,
+      group: opts.service,
+      logger,
+      metrics,
+      batchSize,
+      pollIntervalMs,
+      maxDeliveries,
+      claimIdleMs,
+    });
   } else if (opts.busDatabaseUrl) {
     logger.warn('event bus: no Redis, using the Postgres bus database transport (local mode)');
-    transport = new PostgresTransport({ url: opts.busDatabaseUrl, group: opts.service, logger, metrics, batchSize, pollIntervalMs, maxDeliveries });
+    transport = new PostgresTransport({
+      url: opts.busDatabaseUrl,
+      group: opts.service,
+      logger,
+      metrics,
+      batchSize,
+      pollIntervalMs,
+      maxDeliveries,
+    });
   } else {
     throw new Error('event bus: configure redis or busDatabaseUrl');
   }
 
   const dispatcher = new Dispatcher(opts.db, opts.service);
-  const relay = new OutboxRelay({ db: opts.db, publish: (events) => transport.publish(events), metrics, logger, batchSize, pollIntervalMs });
+  const relay = new OutboxRelay({
+    db: opts.db,
+    publish: (events) => transport.publish(events),
+    metrics,
+    logger,
+    batchSize,
+    pollIntervalMs,
+  });
   let started = false;
 
   return {

@@ -41,11 +41,20 @@ export const busSchema = `
   );`;
 
 export interface PostgresTransportOptions {
-  url: string; group: string; logger: Logger; metrics: BusMetrics;
-  batchSize: number; pollIntervalMs: number; maxDeliveries: number;
+  url: string;
+  group: string;
+  logger: Logger;
+  metrics: BusMetrics;
+  batchSize: number;
+  pollIntervalMs: number;
+  maxDeliveries: number;
 }
 
-interface Cursor { last_seq: string; failing_seq: string | null; failures: number }
+interface Cursor {
+  last_seq: string;
+  failing_seq: string | null;
+  failures: number;
+}
 
 export class PostgresTransport implements Transport {
   private readonly o: PostgresTransportOptions;
@@ -76,9 +85,13 @@ export class PostgresTransport implements Transport {
       await this.bus.query('SELECT pg_advisory_xact_lock($1)', { transaction: t, bind: [APPEND_LOCK] });
       for (const e of events) {
         // A relay that crashed before marking its batch publishes it again; the event id makes that a no-op.
-        await this.bus.query('INSERT INTO bus_events (event_id, type, event) VALUES ($1, $2, $3) ON CONFLICT (event_id) DO NOTHING', {
-          transaction: t, bind: [e.id, e.type, JSON.stringify(e)],
-        });
+        await this.bus.query(
+          'INSERT INTO bus_events (event_id, type, event) VALUES ($1, $2, $3) ON CONFLICT (event_id) DO NOTHING',
+          {
+            transaction: t,
+            bind: [e.id, e.type, JSON.stringify(e)],
+          },
+        );
       }
       await this.bus.query('SELECT pg_notify($1, $2)', { transaction: t, bind: [CHANNEL, String(events.length)] });
     });
@@ -86,7 +99,9 @@ export class PostgresTransport implements Transport {
 
   async startConsuming(dispatcher: Dispatcher): Promise<void> {
     await this.ready();
-    await this.bus.query('INSERT INTO bus_cursors (consumer) VALUES ($1) ON CONFLICT DO NOTHING', { bind: [this.o.group] });
+    await this.bus.query('INSERT INTO bus_cursors (consumer) VALUES ($1) ON CONFLICT DO NOTHING', {
+      bind: [this.o.group],
+    });
     await this.listen();
     this.running = true;
     this.loop = this.run(dispatcher);
@@ -146,13 +161,18 @@ export class PostgresTransport implements Transport {
   private async pollOnce(dispatcher: Dispatcher): Promise<boolean> {
     return this.bus.transaction(async (t) => {
       // One replica per group at a time; the others skip their turn instead of queueing on the row lock.
-      const [cursors] = (await this.bus.query('SELECT last_seq, failing_seq, failures FROM bus_cursors WHERE consumer = $1 FOR UPDATE SKIP LOCKED', {
-        transaction: t, bind: [this.o.group],
-      })) as [Cursor[], unknown];
+      const [cursors] = (await this.bus.query(
+        'SELECT last_seq, failing_seq, failures FROM bus_cursors WHERE consumer = $1 FOR UPDATE SKIP LOCKED',
+        {
+          transaction: t,
+          bind: [this.o.group],
+        },
+      )) as [Cursor[], unknown];
       const cursor = cursors[0];
       if (!cursor) return false;
       const [rows] = (await this.bus.query('SELECT seq, event FROM bus_events WHERE seq > $1 ORDER BY seq LIMIT $2', {
-        transaction: t, bind: [cursor.last_seq, this.o.batchSize],
+        transaction: t,
+        bind: [cursor.last_seq, this.o.batchSize],
       })) as [Array<{ seq: string; event: unknown }>, unknown];
       let last = cursor.last_seq;
       let failures = cursor.failures;
@@ -178,7 +198,10 @@ export class PostgresTransport implements Transport {
             if (deliveries < this.o.maxDeliveries) {
               // The group stops at the failing event (order is kept) and tries it again on the next poll.
               this.o.metrics.consumed.inc({ type: event.type, outcome: 'failed' });
-              this.o.logger.warn({ err, eventId: event.id, type: event.type, deliveries }, 'event handler failed; will retry');
+              this.o.logger.warn(
+                { err, eventId: event.id, type: event.type, deliveries },
+                'event handler failed; will retry',
+              );
               failingSeq = row.seq;
               failures = deliveries;
               break;
@@ -187,19 +210,30 @@ export class PostgresTransport implements Transport {
         }
         if (failed) {
           const type = event?.type ?? rawEventType(row.event);
-          await this.bus.query('INSERT INTO bus_dead (consumer, seq, event, error, deliveries) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING', {
-            transaction: t, bind: [this.o.group, row.seq, JSON.stringify(row.event), failed.message ?? String(failed), deliveries],
-          });
+          await this.bus.query(
+            'INSERT INTO bus_dead (consumer, seq, event, error, deliveries) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING',
+            {
+              transaction: t,
+              bind: [this.o.group, row.seq, JSON.stringify(row.event), failed.message ?? String(failed), deliveries],
+            },
+          );
           this.o.metrics.consumed.inc({ type, outcome: 'dead' });
-          this.o.logger.error({ err: failed, type, seq: row.seq, deliveries }, invalid ? 'invalid event moved to bus_dead' : 'event moved to bus_dead after failed deliveries');
+          this.o.logger.error(
+            { err: failed, type, seq: row.seq, deliveries },
+            invalid ? 'invalid event moved to bus_dead' : 'event moved to bus_dead after failed deliveries',
+          );
         }
         last = row.seq;
         failingSeq = null;
         failures = 0;
       }
-      await this.bus.query('UPDATE bus_cursors SET last_seq = $2, failing_seq = $3, failures = $4 WHERE consumer = $1', {
-        transaction: t, bind: [this.o.group, last, failingSeq, failures],
-      });
+      await this.bus.query(
+        'UPDATE bus_cursors SET last_seq = $2, failing_seq = $3, failures = $4 WHERE consumer = $1',
+        {
+          transaction: t,
+          bind: [this.o.group, last, failingSeq, failures],
+        },
+      );
       return last !== cursor.last_seq;
     });
   }

@@ -22,8 +22,15 @@ type StreamEntry = [id: string, fields: string[] | null];
 type ReadReply = Array<[stream: string, entries: StreamEntry[]]> | null;
 
 export interface RedisTransportOptions {
-  redis: Redis; prefix: string; group: string; logger: Logger; metrics: BusMetrics;
-  batchSize: number; pollIntervalMs: number; maxDeliveries: number; claimIdleMs: number;
+  redis: Redis;
+  prefix: string;
+  group: string;
+  logger: Logger;
+  metrics: BusMetrics;
+  batchSize: number;
+  pollIntervalMs: number;
+  maxDeliveries: number;
+  claimIdleMs: number;
 }
 
 function field(fields: string[] | null, name: string): string | undefined {
@@ -50,7 +57,17 @@ export class RedisTransport implements Transport {
   async publish(events: DomainEvent[]): Promise<void> {
     const pipeline = this.o.redis.pipeline();
     for (const e of events) {
-      pipeline.xadd(streamKey(this.o.prefix, e.type), 'MAXLEN', '~', STREAM_MAX_LEN, '*', 'type', e.type, 'event', JSON.stringify(e));
+      pipeline.xadd(
+        streamKey(this.o.prefix, e.type),
+        'MAXLEN',
+        '~',
+        STREAM_MAX_LEN,
+        '*',
+        'type',
+        e.type,
+        'event',
+        JSON.stringify(e),
+      );
     }
     const results = (await pipeline.exec()) ?? [];
     const failed = results.find(([err]) => err);
@@ -107,7 +124,12 @@ export class RedisTransport implements Transport {
   private async nextBatch(): Promise<Array<[string, string, string[] | null]>> {
     const now = Date.now();
     if (this.pendingDueAt && now >= this.pendingDueAt) {
-      const own = this.flatten(await this.read(this.streams.map(() => '0'), 0));
+      const own = this.flatten(
+        await this.read(
+          this.streams.map(() => '0'),
+          0,
+        ),
+      );
       if (own.length) {
         this.pendingDueAt = now + this.o.pollIntervalMs;
         return own;
@@ -121,7 +143,12 @@ export class RedisTransport implements Transport {
     }
     const until = Math.min(this.pendingDueAt || Infinity, this.claimDueAt);
     const block = Math.max(1, Math.min(this.o.pollIntervalMs, until - Date.now()));
-    return this.flatten(await this.read(this.streams.map(() => '>'), block));
+    return this.flatten(
+      await this.read(
+        this.streams.map(() => '>'),
+        block,
+      ),
+    );
   }
 
   private async read(ids: string[], blockMs: number): Promise<ReadReply> {
@@ -142,7 +169,16 @@ export class RedisTransport implements Transport {
   private async claimIdle(): Promise<Array<[string, string, string[] | null]>> {
     const out: Array<[string, string, string[] | null]> = [];
     for (const stream of this.streams) {
-      const reply = (await this.blocking!.call('XAUTOCLAIM', stream, this.o.group, this.consumer, this.o.claimIdleMs, '0-0', 'COUNT', this.o.batchSize)) as [string, StreamEntry[], string[]?];
+      const reply = (await this.blocking!.call(
+        'XAUTOCLAIM',
+        stream,
+        this.o.group,
+        this.consumer,
+        this.o.claimIdleMs,
+        '0-0',
+        'COUNT',
+        this.o.batchSize,
+      )) as [string, StreamEntry[], string[]?];
       for (const [id, fields] of reply[1] ?? []) out.push([stream, id, fields]);
     }
     if (out.length) this.pendingDueAt ||= Date.now() + this.o.pollIntervalMs;
@@ -181,15 +217,47 @@ export class RedisTransport implements Transport {
 
   /** How often this entry has been delivered to the group (XREADGROUP re-reads and claims count too). */
   private async deliveries(stream: string, id: string): Promise<number> {
-    const rows = (await this.o.redis.call('XPENDING', stream, this.o.group, id, id, 1)) as Array<[string, string, number, number]>;
+    const rows = (await this.o.redis.call('XPENDING', stream, this.o.group, id, id, 1)) as Array<
+      [string, string, number, number]
+    >;
     return rows[0] ? Number(rows[0][3]) : 1;
   }
 
-  private async deadLetter(stream: string, id: string, raw: string, type: string, err: Error, deliveries: number, invalid = false): Promise<void> {
-    await this.o.redis.xadd(deadStreamKey(this.o.prefix), 'MAXLEN', '~', STREAM_MAX_LEN, '*',
-      'type', type, 'event', raw, 'error', err.message ?? String(err), 'stream', stream, 'id', id, 'group', this.o.group, 'deliveries', String(deliveries));
+  private async deadLetter(
+    stream: string,
+    id: string,
+    raw: string,
+    type: string,
+    err: Error,
+    deliveries: number,
+    invalid = false,
+  ): Promise<void> {
+    await this.o.redis.xadd(
+      deadStreamKey(this.o.prefix),
+      'MAXLEN',
+      '~',
+      STREAM_MAX_LEN,
+      '*',
+      'type',
+      type,
+      'event',
+      raw,
+      'error',
+      err.message ?? String(err),
+      'stream',
+      stream,
+      'id',
+      id,
+      'group',
+      this.o.group,
+      'deliveries',
+      String(deliveries),
+    );
     await this.o.redis.xack(stream, this.o.group, id);
     this.o.metrics.consumed.inc({ type, outcome: 'dead' });
-    this.o.logger.error({ err, type, streamId: id, stream, deliveries }, invalid ? 'invalid event moved to the dead stream' : 'event moved to the dead stream after failed deliveries');
+    this.o.logger.error(
+      { err, type, streamId: id, stream, deliveries },
+      invalid ? 'invalid event moved to the dead stream' : 'event moved to the dead stream after failed deliveries',
+    );
   }
 }

@@ -9,7 +9,15 @@ import { loopFailures } from '../outage.ts';
 /** Sends events to the transport, in order; resolves once the transport holds them durably. */
 export type Publish = (events: DomainEvent[]) => Promise<void>;
 
-interface OutboxRow { seq: string; event_id: string; type: string; aggregate_id: string; payload: Record<string, unknown>; headers: Record<string, string>; occurred_at: Date }
+interface OutboxRow {
+  seq: string;
+  event_id: string;
+  type: string;
+  aggregate_id: string;
+  payload: Record<string, unknown>;
+  headers: Record<string, string>;
+  occurred_at: Date;
+}
 
 // Transaction-scoped advisory lock: one relay at a time per service database keeps the published order
 // equal to the outbox order even with many replicas (the others skip their turn).
@@ -26,7 +34,14 @@ export class OutboxRelay {
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
 
-  constructor(opts: { db: Sequelize; publish: Publish; metrics: BusMetrics; logger: Logger; batchSize: number; pollIntervalMs: number }) {
+  constructor(opts: {
+    db: Sequelize;
+    publish: Publish;
+    metrics: BusMetrics;
+    logger: Logger;
+    batchSize: number;
+    pollIntervalMs: number;
+  }) {
     this.db = opts.db;
     this.publish = opts.publish;
     this.metrics = opts.metrics;
@@ -46,7 +61,10 @@ export class OutboxRelay {
 
   private async relayBatch(): Promise<number> {
     const published = await this.db.transaction(async (t): Promise<DomainEvent[]> => {
-      const [[lock]] = (await this.db.query('SELECT pg_try_advisory_xact_lock($1) AS ok', { transaction: t, bind: [RELAY_LOCK] })) as [Array<{ ok: boolean }>, unknown];
+      const [[lock]] = (await this.db.query('SELECT pg_try_advisory_xact_lock($1) AS ok', {
+        transaction: t,
+        bind: [RELAY_LOCK],
+      })) as [Array<{ ok: boolean }>, unknown];
       if (!lock.ok) return [];
       const [rows] = (await this.db.query(
         `SELECT seq, event_id, type, aggregate_id, payload, headers, occurred_at FROM outbox
@@ -55,11 +73,18 @@ export class OutboxRelay {
       )) as [OutboxRow[], unknown];
       if (rows.length === 0) return [];
       const events: DomainEvent[] = rows.map((r) => ({
-        id: r.event_id, type: r.type, aggregateId: r.aggregate_id, payload: r.payload, headers: r.headers ?? {},
+        id: r.event_id,
+        type: r.type,
+        aggregateId: r.aggregate_id,
+        payload: r.payload,
+        headers: r.headers ?? {},
         occurredAt: new Date(r.occurred_at).toISOString(),
       }));
       await this.publish(events);
-      await this.db.query('UPDATE outbox SET published_at = now() WHERE seq = ANY($1::bigint[])', { transaction: t, bind: [rows.map((r) => r.seq)] });
+      await this.db.query('UPDATE outbox SET published_at = now() WHERE seq = ANY($1::bigint[])', {
+        transaction: t,
+        bind: [rows.map((r) => r.seq)],
+      });
       return events;
     });
     // Counted after commit: a rolled-back batch was not published as far as the outbox is concerned.

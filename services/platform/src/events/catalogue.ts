@@ -59,15 +59,17 @@ const eventPublished = z.object({
   reservationMinutes: z.number().int().positive(),
   maxSeatsPerOrder: z.number().int().positive(),
   tiers: z.array(z.object({ tierId: id, name: z.string(), amount: minor.nonnegative(), currency })),
-  seats: z.array(z.object({
-    seatId: id,
-    label: z.string(),
-    section: z.string().nullable(),
-    row: z.string().nullable(),
-    tierId: id,
-    x: z.number().nullable(),
-    y: z.number().nullable(),
-  })),
+  seats: z.array(
+    z.object({
+      seatId: id,
+      label: z.string(),
+      section: z.string().nullable(),
+      row: z.string().nullable(),
+      tierId: id,
+      x: z.number().nullable(),
+      y: z.number().nullable(),
+    }),
+  ),
   gaAreas: z.array(z.object({ areaId: id, name: z.string(), tierId: id, capacity: z.number().int().nonnegative() })),
   /** Per ticket, minor units. */
   serviceFee: minor.nonnegative().optional(),
@@ -115,8 +117,20 @@ export const eventCatalogue = {
     currency,
     reason: z.enum(['buyer-cancelled', 'event-cancelled', 'late-payment']),
   }),
-  'payment.succeeded': z.object({ paymentId: id, orderId: id, amount: minor.nonnegative(), currency, reason: z.string().optional() }),
-  'payment.failed': z.object({ paymentId: id, orderId: id, amount: minor.nonnegative(), currency, reason: z.string().optional() }),
+  'payment.succeeded': z.object({
+    paymentId: id,
+    orderId: id,
+    amount: minor.nonnegative(),
+    currency,
+    reason: z.string().optional(),
+  }),
+  'payment.failed': z.object({
+    paymentId: id,
+    orderId: id,
+    amount: minor.nonnegative(),
+    currency,
+    reason: z.string().optional(),
+  }),
   'refund.succeeded': z.object({ refundId: id, paymentId: id, orderId: id, amount: minor.nonnegative(), currency }),
   'ticket.checked_in': z.object({ ticketId: id, eventId: id, at: instant }),
 } as const;
@@ -140,7 +154,9 @@ export class EventSchemaError extends Error {
   readonly eventType: string;
   readonly fields: string[];
   constructor(eventType: string, problems: Array<{ path: string; message: string }>) {
-    super(`${eventType} payload does not match the event catalogue: ${problems.map((p) => `${p.path || '(payload)'}: ${p.message}`).join('; ')}`);
+    super(
+      `${eventType} payload does not match the event catalogue: ${problems.map((p) => `${p.path || '(payload)'}: ${p.message}`).join('; ')}`,
+    );
     this.name = 'EventSchemaError';
     this.eventType = eventType;
     this.fields = problems.map((p) => p.path);
@@ -151,10 +167,14 @@ export class EventSchemaError extends Error {
 export function parseEventPayload<T extends EventType>(type: T, payload: unknown): EventPayload<T>;
 export function parseEventPayload(type: string, payload: unknown): unknown;
 export function parseEventPayload(type: string, payload: unknown): unknown {
-  if (!isEventType(type)) throw new EventSchemaError(type, [{ path: '', message: `"${type}" is not in the event catalogue` }]);
+  if (!isEventType(type))
+    throw new EventSchemaError(type, [{ path: '', message: `"${type}" is not in the event catalogue` }]);
   const result = eventCatalogue[type].safeParse(payload);
   if (!result.success) {
-    throw new EventSchemaError(type, result.error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message })));
+    throw new EventSchemaError(
+      type,
+      result.error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message })),
+    );
   }
   return result.data;
 }

@@ -31,7 +31,10 @@ export interface TestBrowser {
 }
 
 /** Launches Chromium (skipping, or failing in CI, when /usr/bin/chromium is missing). */
-export async function launchTestBrowser(ctx: Mocha.Context, opts: { viewport?: { width: number; height: number } } = {}): Promise<TestBrowser> {
+export async function launchTestBrowser(
+  ctx: Mocha.Context,
+  opts: { viewport?: { width: number; height: number } } = {},
+): Promise<TestBrowser> {
   const executablePath = requireBinary(ctx, 'chromium', 'apt-get install -y chromium');
   const profile = mkdtempSync(join(tmpdir(), 'et-chromium-'));
   // loaded here, not at import: the test kit's entry point must stay cheap for the suites without a browser

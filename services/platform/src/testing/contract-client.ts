@@ -37,7 +37,8 @@ export function createContractClient(baseUrl: string, contract: Contract): Call 
   return async function call(method, path, o = {}) {
     const headers: Record<string, string> = { ...(o.headers ?? {}) };
     const body = o.body !== undefined ? JSON.stringify(o.body) : o.rawBody;
-    if (body !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json';
+    if (body !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type'))
+      headers['content-type'] = 'application/json';
     if (o.as) {
       headers[IDENTITY_HEADERS.userId] = o.as.userId;
       headers[IDENTITY_HEADERS.role] = o.as.role;
@@ -49,9 +50,14 @@ export function createContractClient(baseUrl: string, contract: Contract): Call 
     const parsed = text && json ? JSON.parse(text) : text || undefined;
     if (!o.unchecked) {
       const pathOnly = path.split('?')[0]!;
-      expect(contract.responseErrors(method, pathOnly, res.status, parsed ?? null), `${method} ${path} → ${res.status} ${text.slice(0, 500)}`).to.deep.equal([]);
+      expect(
+        contract.responseErrors(method, pathOnly, res.status, parsed ?? null),
+        `${method} ${path} → ${res.status} ${text.slice(0, 500)}`,
+      ).to.deep.equal([]);
       if (res.status >= 400) {
-        expect(res.headers.get('content-type'), `${method} ${path} → ${res.status}`).to.match(/^application\/problem\+json/);
+        expect(res.headers.get('content-type'), `${method} ${path} → ${res.status}`).to.match(
+          /^application\/problem\+json/,
+        );
         expect(parsed?.type, `${method} ${path} → ${res.status}`).to.match(PROBLEM_TYPE);
       }
     }

@@ -3,7 +3,14 @@
 import type { EventPayloadInput, EventType } from '../events/catalogue.ts';
 
 const at = '2030-01-01T20:00:00.000Z';
-const user = { userId: 'u-1', email: 'buyer@example.test', name: 'A Buyer', phone: null, role: 'buyer' as const, notificationPrefs: { email: true, sms: false } };
+const user = {
+  userId: 'u-1',
+  email: 'buyer@example.test',
+  name: 'A Buyer',
+  phone: null,
+  role: 'buyer' as const,
+  notificationPrefs: { email: true, sms: false },
+};
 const hold = { holdId: 'h-1', eventId: 'e-1', userId: 'u-1', seats: ['s-1'], ga: [{ areaId: 'floor', quantity: 2 }] };
 const totals = [{ amount: 4550, currency: 'EUR' }];
 
@@ -33,9 +40,22 @@ const samples: { [T in EventType]: EventPayloadInput<T> } = {
   'hold.expired': hold,
   'hold.confirmed': { ...hold, orderId: 'o-1' },
   'order.created': { orderId: 'o-1', userId: 'u-1', eventId: 'e-1', holdId: 'h-1', totals },
-  'order.confirmed': { orderId: 'o-1', userId: 'u-1', eventId: 'e-1', tickets: [{ ticketId: 't-1', seatLabel: 'A1' }], totals },
+  'order.confirmed': {
+    orderId: 'o-1',
+    userId: 'u-1',
+    eventId: 'e-1',
+    tickets: [{ ticketId: 't-1', seatLabel: 'A1' }],
+    totals,
+  },
   'order.failed': { orderId: 'o-1', userId: 'u-1', reason: 'declined' },
-  'order.refunded': { orderId: 'o-1', userId: 'u-1', eventId: 'e-1', amount: 4550, currency: 'EUR', reason: 'buyer-cancelled' },
+  'order.refunded': {
+    orderId: 'o-1',
+    userId: 'u-1',
+    eventId: 'e-1',
+    amount: 4550,
+    currency: 'EUR',
+    reason: 'buyer-cancelled',
+  },
   'payment.succeeded': { paymentId: 'p-1', orderId: 'o-1', amount: 4550, currency: 'EUR' },
   'payment.failed': { paymentId: 'p-1', orderId: 'o-1', amount: 4550, currency: 'EUR', reason: 'declined' },
   'refund.succeeded': { refundId: 'r-1', paymentId: 'p-1', orderId: 'o-1', amount: 4550, currency: 'EUR' },
@@ -43,6 +63,9 @@ const samples: { [T in EventType]: EventPayloadInput<T> } = {
 };
 
 /** A payload that passes the catalogue schema of `type`, with `overrides` applied on top. */
-export function samplePayload<T extends EventType>(type: T, overrides: Partial<EventPayloadInput<T>> = {}): EventPayloadInput<T> {
+export function samplePayload<T extends EventType>(
+  type: T,
+  overrides: Partial<EventPayloadInput<T>> = {},
+): EventPayloadInput<T> {
   return structuredClone({ ...samples[type], ...overrides }) as EventPayloadInput<T>;
 }

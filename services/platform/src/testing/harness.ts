@@ -16,7 +16,8 @@ export function skipOrFail(ctx: Mocha.Context, reason: string): never {
 
 export function requirePostgres(ctx: Mocha.Context): string {
   const url = process.env.ET_TEST_PG_URL;
-  if (!url) skipOrFail(ctx, process.env.ET_TEST_PG_MISSING ?? 'embedded Postgres (run through mocha with the global fixtures)');
+  if (!url)
+    skipOrFail(ctx, process.env.ET_TEST_PG_MISSING ?? 'embedded Postgres (run through mocha with the global fixtures)');
   return url!;
 }
 
@@ -40,7 +41,10 @@ export function uniqueSuffix(): string {
 /** Creates a fresh database for this suite and returns its URL. */
 export async function createTestDatabase(ctx: Mocha.Context, suite: string): Promise<string> {
   const admin = requirePostgres(ctx);
-  const name = `t_${suite.toLowerCase().replace(/[^a-z0-9]+/g, '_').slice(0, 40)}_${uniqueSuffix()}`;
+  const name = `t_${suite
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '_')
+    .slice(0, 40)}_${uniqueSuffix()}`;
   const client = new pg.Client({ connectionString: admin });
   await client.connect();
   try {

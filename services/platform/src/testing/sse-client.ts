@@ -1,6 +1,11 @@
 // A minimal SSE client for tests: parses the text/event-stream wire format from fetch's body and lets a
 // test wait for the next message (or comment) that matches.
-export interface SseMessage { event?: string; id?: string; data?: any; comment?: string }
+export interface SseMessage {
+  event?: string;
+  id?: string;
+  data?: any;
+  comment?: string;
+}
 
 export interface SseClient {
   status: number;
@@ -64,7 +69,13 @@ export async function openSse(url: string, headers: Record<string, string> = {})
       await new Promise<void>((r) => waiters.push(r));
     }
   }
-  return { status: res.status, contentType: res.headers.get('content-type'), next, ended, close: () => controller.abort() };
+  return {
+    status: res.status,
+    contentType: res.headers.get('content-type'),
+    next,
+    ended,
+    close: () => controller.abort(),
+  };
 }
 
 /** Reads `count` messages (comments skipped) straight from a server-side stream, for tests below HTTP. */

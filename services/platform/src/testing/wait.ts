@@ -10,7 +10,11 @@ export interface WaitOptions {
  * Calls probe until it returns something other than undefined, null or false, and returns that. A probe that
  * throws an AssertionError is retried too (so chai assertions can be the probe); any other error fails at once.
  */
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | null | false> | T | undefined | null | false, opts: WaitOptions = {}): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined | null | false> | T | undefined | null | false,
+  opts: WaitOptions = {},
+): Promise<T> {
   const deadline = Date.now() + (opts.timeoutMs ?? 20_000);
   const interval = opts.intervalMs ?? 25;
   let lastError: unknown;

@@ -25,12 +25,22 @@ export async function claimLoginAttempt(db: Sequelize, email: string, policy: Ba
       t,
     );
     if (!counted) {
-      const locked = await one<{ locked_until: Date }>(db, 'SELECT locked_until FROM login_failures WHERE email = $1', [email], t);
+      const locked = await one<{ locked_until: Date }>(
+        db,
+        'SELECT locked_until FROM login_failures WHERE email = $1',
+        [email],
+        t,
+      );
       return { allowed: false, lockedUntil: new Date(locked!.locked_until) };
     }
     const seconds = lockSecondsAfter(counted.failures, policy);
     if (seconds > 0) {
-      await execute(db, 'UPDATE login_failures SET locked_until = now() + make_interval(secs => $2) WHERE email = $1', [email, seconds], t);
+      await execute(
+        db,
+        'UPDATE login_failures SET locked_until = now() + make_interval(secs => $2) WHERE email = $1',
+        [email, seconds],
+        t,
+      );
     }
     return { allowed: true };
   });

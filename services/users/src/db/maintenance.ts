@@ -5,7 +5,10 @@
 //   still be presented, its rotated predecessors stay, so reuse detection keeps working.
 import { rows, type Sequelize } from '@eventtickets/platform';
 
-export async function pruneStaleRows(db: Sequelize, opts: { forgetAfterSeconds: number }): Promise<{ loginFailures: number; refreshTokens: number }> {
+export async function pruneStaleRows(
+  db: Sequelize,
+  opts: { forgetAfterSeconds: number },
+): Promise<{ loginFailures: number; refreshTokens: number }> {
   const failures = await rows<{ email: string }>(
     db,
     `DELETE FROM login_failures

@@ -57,6 +57,7 @@ export const migrations: Migration[] = [
         );
         CREATE UNIQUE INDEX signing_keys_one_signing ON signing_keys (status) WHERE status = 'signing';
       `),
-    down: (tx) => tx.query('DROP TABLE signing_keys; DROP TABLE login_failures; DROP TABLE refresh_tokens; DROP TABLE users;'),
+    down: (tx) =>
+      tx.query('DROP TABLE signing_keys; DROP TABLE login_failures; DROP TABLE refresh_tokens; DROP TABLE users;'),
   },
 ];

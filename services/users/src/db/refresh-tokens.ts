@@ -2,11 +2,26 @@
 import { execute, one, type Sequelize, type Transaction } from '@eventtickets/platform';
 import type { StoredRefreshToken } from '../domain/refresh-tokens.ts';
 
-export interface RefreshTokenRow extends StoredRefreshToken { id: string; familyId: string; userId: string }
+export interface RefreshTokenRow extends StoredRefreshToken {
+  id: string;
+  familyId: string;
+  userId: string;
+}
 
-interface RefreshTokenDbRow { id: string; family_id: string; user_id: string; expires_at: Date; rotated_at: Date | null; revoked_at: Date | null }
+interface RefreshTokenDbRow {
+  id: string;
+  family_id: string;
+  user_id: string;
+  expires_at: Date;
+  rotated_at: Date | null;
+  revoked_at: Date | null;
+}
 
-export async function insertRefreshToken(db: Sequelize, t: Transaction, r: { familyId: string; userId: string; tokenHash: Buffer; expiresAt: Date }): Promise<string> {
+export async function insertRefreshToken(
+  db: Sequelize,
+  t: Transaction,
+  r: { familyId: string; userId: string; tokenHash: Buffer; expiresAt: Date },
+): Promise<string> {
   const row = await one<{ id: string }>(
     db,
     'INSERT INTO refresh_tokens (family_id, user_id, token_hash, expires_at) VALUES ($1, $2, $3, $4) RETURNING id',
@@ -25,8 +40,17 @@ const FAMILY_LOCK_NAMESPACE = 0x75_73_72; // "usr"
  * insert its successor while a replay of an older one revokes the family, and the successor would escape.
  * The family lock is always taken before any row lock of that family, so these transactions cannot deadlock.
  */
-export async function findRefreshTokenLockingFamily(db: Sequelize, t: Transaction, tokenHash: Buffer): Promise<RefreshTokenRow | undefined> {
-  const found = await one<{ family_id: string }>(db, 'SELECT family_id FROM refresh_tokens WHERE token_hash = $1', [tokenHash], t);
+export async function findRefreshTokenLockingFamily(
+  db: Sequelize,
+  t: Transaction,
+  tokenHash: Buffer,
+): Promise<RefreshTokenRow | undefined> {
+  const found = await one<{ family_id: string }>(
+    db,
+    'SELECT family_id FROM refresh_tokens WHERE token_hash = $1',
+    [tokenHash],
+    t,
+  );
   if (!found) return undefined;
   await execute(db, 'SELECT pg_advisory_xact_lock($1, hashtext($2))', [FAMILY_LOCK_NAMESPACE, found.family_id], t);
   const r = await one<RefreshTokenDbRow>(
@@ -36,7 +60,14 @@ export async function findRefreshTokenLockingFamily(db: Sequelize, t: Transactio
     t,
   );
   if (!r) return undefined;
-  return { id: r.id, familyId: r.family_id, userId: r.user_id, expiresAt: new Date(r.expires_at), rotatedAt: r.rotated_at ? new Date(r.rotated_at) : null, revokedAt: r.revoked_at ? new Date(r.revoked_at) : null };
+  return {
+    id: r.id,
+    familyId: r.family_id,
+    userId: r.user_id,
+    expiresAt: new Date(r.expires_at),
+    rotatedAt: r.rotated_at ? new Date(r.rotated_at) : null,
+    revokedAt: r.revoked_at ? new Date(r.revoked_at) : null,
+  };
 }
 
 export async function markRotated(db: Sequelize, t: Transaction, id: string): Promise<void> {
@@ -45,5 +76,10 @@ export async function markRotated(db: Sequelize, t: Transaction, id: string): Pr
 
 /** Revokes every live token of a family; returns how many were revoked. */
 export async function revokeFamily(db: Sequelize, t: Transaction, familyId: string, reason: string): Promise<number> {
-  return execute(db, 'UPDATE refresh_tokens SET revoked_at = now(), revoke_reason = $2 WHERE family_id = $1 AND revoked_at IS NULL', [familyId, reason], t);
+  return execute(
+    db,
+    'UPDATE refresh_tokens SET revoked_at = now(), revoke_reason = $2 WHERE family_id = $1 AND revoked_at IS NULL',
+    [familyId, reason],
+    t,
+  );
 }

@@ -2,15 +2,29 @@
 import { execute, one, rows, type Sequelize, type Transaction } from '@eventtickets/platform';
 import type { JWK } from 'jose';
 
-export interface SigningKeyRow { kid: string; alg: string; private_jwk: JWK; public_jwk: JWK; status: 'signing' | 'previous'; created_at: Date }
+export interface SigningKeyRow {
+  kid: string;
+  alg: string;
+  private_jwk: JWK;
+  public_jwk: JWK;
+  status: 'signing' | 'previous';
+  created_at: Date;
+}
 
-export interface NewSigningKey { kid: string; privateJwk: JWK; publicJwk: JWK }
+export interface NewSigningKey {
+  kid: string;
+  privateJwk: JWK;
+  publicJwk: JWK;
+}
 
 const COLUMNS = 'kid, alg, private_jwk, public_jwk, status, created_at';
 
 /** Every key, the signing key first, then the previous ones newest first. */
 export function listSigningKeys(db: Sequelize): Promise<SigningKeyRow[]> {
-  return rows<SigningKeyRow>(db, `SELECT ${COLUMNS} FROM signing_keys ORDER BY status = 'signing' DESC, created_at DESC`);
+  return rows<SigningKeyRow>(
+    db,
+    `SELECT ${COLUMNS} FROM signing_keys ORDER BY status = 'signing' DESC, created_at DESC`,
+  );
 }
 
 export function findCurrentSigningKey(db: Sequelize): Promise<SigningKeyRow | undefined> {
@@ -51,7 +65,8 @@ export async function insertSigningKey(db: Sequelize, t: Transaction, key: NewSi
 }
 
 export async function findSigningKeyStatus(db: Sequelize, kid: string): Promise<'signing' | 'previous' | undefined> {
-  return (await one<{ status: 'signing' | 'previous' }>(db, 'SELECT status FROM signing_keys WHERE kid = $1', [kid]))?.status;
+  return (await one<{ status: 'signing' | 'previous' }>(db, 'SELECT status FROM signing_keys WHERE kid = $1', [kid]))
+    ?.status;
 }
 
 /** Deletes a previous key (never the signing one); returns whether it did. */

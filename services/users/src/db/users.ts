@@ -6,15 +6,40 @@ import { isUuid } from '../domain/ids.ts';
 const COLUMNS = 'id, email, name, role, phone, notification_prefs, organizer_requested, password_hash, created_at';
 
 interface UserRow {
-  id: string; email: string; name: string; role: Role; phone: string | null;
-  notification_prefs: NotificationPrefs; organizer_requested: boolean; password_hash: string; created_at: Date;
+  id: string;
+  email: string;
+  name: string;
+  role: Role;
+  phone: string | null;
+  notification_prefs: NotificationPrefs;
+  organizer_requested: boolean;
+  password_hash: string;
+  created_at: Date;
 }
 
 function toRecord(r: UserRow): UserRecord {
-  return { id: r.id, email: r.email, name: r.name, role: r.role, phone: r.phone, notificationPrefs: r.notification_prefs, organizerRequested: r.organizer_requested, passwordHash: r.password_hash, createdAt: new Date(r.created_at) };
+  return {
+    id: r.id,
+    email: r.email,
+    name: r.name,
+    role: r.role,
+    phone: r.phone,
+    notificationPrefs: r.notification_prefs,
+    organizerRequested: r.organizer_requested,
+    passwordHash: r.password_hash,
+    createdAt: new Date(r.created_at),
+  };
 }
 
-export interface NewUser { email: string; name: string; role: Role; phone: string | null; notificationPrefs: NotificationPrefs; organizerRequested: boolean; passwordHash: string }
+export interface NewUser {
+  email: string;
+  name: string;
+  role: Role;
+  phone: string | null;
+  notificationPrefs: NotificationPrefs;
+  organizerRequested: boolean;
+  passwordHash: string;
+}
 
 /** Inserts the user unless the e-mail is taken; returns undefined when it is (no exception, no aborted transaction). */
 export async function insertUser(db: Sequelize, t: Transaction, u: NewUser): Promise<UserRecord | undefined> {
@@ -35,13 +60,28 @@ export async function findUserByEmail(db: Sequelize, email: string): Promise<Use
 }
 
 /** Undefined for an unknown id, and for one that is not a uuid (e.g. a malformed x-user-id header). */
-export async function findUserById(db: Sequelize, id: string, t?: Transaction, opts: { forUpdate?: boolean } = {}): Promise<UserRecord | undefined> {
+export async function findUserById(
+  db: Sequelize,
+  id: string,
+  t?: Transaction,
+  opts: { forUpdate?: boolean } = {},
+): Promise<UserRecord | undefined> {
   if (!isUuid(id)) return undefined;
-  const row = await one<UserRow>(db, `SELECT ${COLUMNS} FROM users WHERE id = $1${opts.forUpdate ? ' FOR UPDATE' : ''}`, [id], t);
+  const row = await one<UserRow>(
+    db,
+    `SELECT ${COLUMNS} FROM users WHERE id = $1${opts.forUpdate ? ' FOR UPDATE' : ''}`,
+    [id],
+    t,
+  );
   return row ? toRecord(row) : undefined;
 }
 
-export async function updateProfile(db: Sequelize, t: Transaction, id: string, p: { name: string; phone: string | null; notificationPrefs: NotificationPrefs }): Promise<UserRecord> {
+export async function updateProfile(
+  db: Sequelize,
+  t: Transaction,
+  id: string,
+  p: { name: string; phone: string | null; notificationPrefs: NotificationPrefs },
+): Promise<UserRecord> {
   const row = await one<UserRow>(
     db,
     `UPDATE users SET name = $2, phone = $3, notification_prefs = $4, updated_at = now() WHERE id = $1 RETURNING ${COLUMNS}`,
@@ -67,14 +107,22 @@ export async function updatePasswordHash(db: Sequelize, id: string, passwordHash
   await execute(db, 'UPDATE users SET password_hash = $2 WHERE id = $1', [id, passwordHash]);
 }
 
-export interface UserPageQuery { limit: number; after?: { createdAt: string; id: string }; role?: Role; organizerRequested?: boolean }
+export interface UserPageQuery {
+  limit: number;
+  after?: { createdAt: string; id: string };
+  role?: Role;
+  organizerRequested?: boolean;
+}
 
 /** Newest first, keyset-paginated on (created_at, id). */
 export async function listUsers(db: Sequelize, q: UserPageQuery): Promise<UserRecord[]> {
   const where: string[] = [];
   const bind: unknown[] = [];
   const param = (value: unknown) => `$${bind.push(value)}`;
-  if (q.after) where.push(`(created_at, id) < (CAST(${param(q.after.createdAt)} AS timestamptz), CAST(${param(q.after.id)} AS uuid))`);
+  if (q.after)
+    where.push(
+      `(created_at, id) < (CAST(${param(q.after.createdAt)} AS timestamptz), CAST(${param(q.after.id)} AS uuid))`,
+    );
   if (q.role) where.push(`role = ${param(q.role)}`);
   if (q.organizerRequested !== undefined) where.push(`organizer_requested = ${param(q.organizerRequested)}`);
   const found = await rows<UserRow>(

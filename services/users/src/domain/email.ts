@@ -1,7 +1,8 @@
 // E-mail normalisation: one account per mailbox, whatever case or surrounding spaces the user typed.
 // No spaces or control characters anywhere (a NUL would otherwise be stored as the two characters \0).
-// eslint-disable-next-line no-control-regex -- matching control characters (to refuse them) is the point
-const EMAIL = /^[^\s@\u0000-\u001f\u007f-\u009f]+@[^\s@\u0000-\u001f\u007f-\u009f]+\.[^\s@\u0000-\u001f\u007f-\u009f]+$/u;
+const EMAIL =
+  // eslint-disable-next-line no-control-regex -- matching control characters (to refuse them) is the point
+  /^[^\s@\u0000-\u001f\u007f-\u009f]+@[^\s@\u0000-\u001f\u007f-\u009f]+\.[^\s@\u0000-\u001f\u007f-\u009f]+$/u;
 
 /** Trims, applies Unicode NFC and lower-cases the whole address (providers treat the local part case-insensitively). */
 export function normaliseEmail(raw: string): string {

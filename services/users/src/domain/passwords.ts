@@ -5,7 +5,11 @@ import { randomBytes, scrypt as scryptCallback, timingSafeEqual, type ScryptOpti
 const KEY_LENGTH = 32;
 const SALT_LENGTH = 16;
 
-export interface ScryptParams { logN: number; r: number; p: number }
+export interface ScryptParams {
+  logN: number;
+  r: number;
+  p: number;
+}
 
 export interface PasswordHasher {
   hash(password: string): Promise<string>;
@@ -21,7 +25,11 @@ function scrypt(password: string, salt: Buffer, keyLength: number, params: Scryp
   const N = 2 ** params.logN;
   // Node refuses when 128*N*r exceeds maxmem (32 MiB by default), which N=2^15, r=8 reaches exactly.
   const options: ScryptOptions = { N, r: params.r, p: params.p, maxmem: 256 * N * params.r + 1024 * 1024 };
-  return new Promise((resolve, reject) => scryptCallback(password.normalize('NFC'), salt, keyLength, options, (err, key) => (err ? reject(err) : resolve(key))));
+  return new Promise((resolve, reject) =>
+    scryptCallback(password.normalize('NFC'), salt, keyLength, options, (err, key) =>
+      err ? reject(err) : resolve(key),
+    ),
+  );
 }
 
 /** Format: scrypt$ln=15,r=8,p=1$<salt base64url>$<key base64url> */
@@ -50,7 +58,9 @@ export async function createPasswordHasher(params: ScryptParams = { logN: 15, r:
   }
   function needsRehash(stored: string): boolean {
     const parsed = parseHash(stored);
-    return !parsed || parsed.params.logN !== params.logN || parsed.params.r !== params.r || parsed.params.p !== params.p;
+    return (
+      !parsed || parsed.params.logN !== params.logN || parsed.params.r !== params.r || parsed.params.p !== params.p
+    );
   }
   const dummyHash = await hash(randomBytes(32).toString('base64url'));
   return { hash, verify, needsRehash, dummyHash };

@@ -16,7 +16,11 @@ export function isWellFormedRefreshToken(token: string): boolean {
   return TOKEN_FORMAT.test(token);
 }
 
-export interface StoredRefreshToken { rotatedAt: Date | null; revokedAt: Date | null; expiresAt: Date }
+export interface StoredRefreshToken {
+  rotatedAt: Date | null;
+  revokedAt: Date | null;
+  expiresAt: Date;
+}
 
 export type RefreshVerdict = 'valid' | 'unknown' | 'expired' | 'revoked' | 'reused';
 

@@ -1,7 +1,10 @@
 // The user as the API and the domain events show it.
 import type { Role } from '@eventtickets/platform';
 
-export interface NotificationPrefs { email: boolean; sms: boolean }
+export interface NotificationPrefs {
+  email: boolean;
+  sms: boolean;
+}
 
 export const defaultNotificationPrefs: NotificationPrefs = { email: true, sms: false };
 
@@ -29,18 +32,48 @@ export interface UserView {
 }
 
 export function toUserView(u: UserRecord): UserView {
-  return { id: u.id, email: u.email, name: u.name, role: u.role, phone: u.phone, notificationPrefs: { ...u.notificationPrefs }, organizerRequested: u.organizerRequested, createdAt: u.createdAt.toISOString() };
+  return {
+    id: u.id,
+    email: u.email,
+    name: u.name,
+    role: u.role,
+    phone: u.phone,
+    notificationPrefs: { ...u.notificationPrefs },
+    organizerRequested: u.organizerRequested,
+    createdAt: u.createdAt.toISOString(),
+  };
 }
 
 /** Payload of user.registered / user.updated (docs/CONVENTIONS.md). */
-export function userEventPayload(u: UserRecord): { userId: string; email: string; name: string; phone: string | null; role: Role; notificationPrefs: NotificationPrefs } {
-  return { userId: u.id, email: u.email, name: u.name, phone: u.phone, role: u.role, notificationPrefs: { ...u.notificationPrefs } };
+export function userEventPayload(u: UserRecord): {
+  userId: string;
+  email: string;
+  name: string;
+  phone: string | null;
+  role: Role;
+  notificationPrefs: NotificationPrefs;
+} {
+  return {
+    userId: u.id,
+    email: u.email,
+    name: u.name,
+    phone: u.phone,
+    role: u.role,
+    notificationPrefs: { ...u.notificationPrefs },
+  };
 }
 
-export interface ProfilePatch { name?: string; phone?: string | null; notificationPrefs?: Partial<NotificationPrefs> }
+export interface ProfilePatch {
+  name?: string;
+  phone?: string | null;
+  notificationPrefs?: Partial<NotificationPrefs>;
+}
 
 /** Applies a profile patch; returns the new fields, or an error slug when the result is inconsistent. */
-export function applyProfilePatch(u: Pick<UserRecord, 'name' | 'phone' | 'notificationPrefs'>, patch: ProfilePatch): { name: string; phone: string | null; notificationPrefs: NotificationPrefs } | { error: 'phone-required-for-sms' } {
+export function applyProfilePatch(
+  u: Pick<UserRecord, 'name' | 'phone' | 'notificationPrefs'>,
+  patch: ProfilePatch,
+): { name: string; phone: string | null; notificationPrefs: NotificationPrefs } | { error: 'phone-required-for-sms' } {
   const next = {
     name: patch.name !== undefined ? patch.name.trim() : u.name,
     phone: patch.phone !== undefined ? patch.phone : u.phone,
@@ -51,6 +84,14 @@ export function applyProfilePatch(u: Pick<UserRecord, 'name' | 'phone' | 'notifi
   return next;
 }
 
-export function sameProfile(a: Pick<UserRecord, 'name' | 'phone' | 'notificationPrefs'>, b: Pick<UserRecord, 'name' | 'phone' | 'notificationPrefs'>): boolean {
-  return a.name === b.name && a.phone === b.phone && a.notificationPrefs.email === b.notificationPrefs.email && a.notificationPrefs.sms === b.notificationPrefs.sms;
+export function sameProfile(
+  a: Pick<UserRecord, 'name' | 'phone' | 'notificationPrefs'>,
+  b: Pick<UserRecord, 'name' | 'phone' | 'notificationPrefs'>,
+): boolean {
+  return (
+    a.name === b.name &&
+    a.phone === b.phone &&
+    a.notificationPrefs.email === b.notificationPrefs.email &&
+    a.notificationPrefs.sms === b.notificationPrefs.sms
+  );
 }

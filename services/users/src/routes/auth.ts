@@ -17,7 +17,13 @@ export function authRouter(deps: UsersDeps): Router {
   const metrics = deps.usersMetrics;
 
   router.post('/api/auth/register', async (ctx) => {
-    const body = ctx.request.body as { email: string; password: string; name: string; organizer?: boolean; phone?: string };
+    const body = ctx.request.body as {
+      email: string;
+      password: string;
+      name: string;
+      organizer?: boolean;
+      phone?: string;
+    };
     ctx.body = await register(deps, body);
     metrics.registrations.inc();
     noStore(ctx);

@@ -4,9 +4,17 @@ import { SignJWT } from 'jose';
 import type { Role } from '@eventtickets/platform';
 import type { SigningKeyStore } from './signing-keys.ts';
 
-export interface AccessTokenSettings { issuer: string; audience: string; ttlSeconds: number }
+export interface AccessTokenSettings {
+  issuer: string;
+  audience: string;
+  ttlSeconds: number;
+}
 
-export async function issueAccessToken(keys: SigningKeyStore, settings: AccessTokenSettings, user: { id: string; role: Role; email: string }): Promise<{ token: string; expiresIn: number }> {
+export async function issueAccessToken(
+  keys: SigningKeyStore,
+  settings: AccessTokenSettings,
+  user: { id: string; role: Role; email: string },
+): Promise<{ token: string; expiresIn: number }> {
   const { kid, alg, key } = await keys.signingKey();
   const now = Math.floor(Date.now() / 1000);
   const token = await new SignJWT({ role: user.role, email: user.email })

@@ -11,15 +11,29 @@ export const demoAccounts: Array<{ email: string; name: string; role: Role }> = 
 ];
 
 /** Returns the e-mails it created (empty on a second run). */
-export async function ensureDemoUsers(deps: Pick<UsersDeps, 'db' | 'passwords' | 'logger'>, password: string): Promise<string[]> {
+export async function ensureDemoUsers(
+  deps: Pick<UsersDeps, 'db' | 'passwords' | 'logger'>,
+  password: string,
+): Promise<string[]> {
   const created: string[] = [];
   for (const account of demoAccounts) {
     if (await findUserByEmail(deps.db, account.email)) continue;
     const passwordHash = await deps.passwords.hash(password);
     const user = await withRetryingTransaction(deps.db, async (t) => {
       // ON CONFLICT DO NOTHING: two replicas seeding at once create each account once.
-      const inserted = await insertUser(deps.db, t, { ...account, phone: null, notificationPrefs: { ...defaultNotificationPrefs }, organizerRequested: false, passwordHash });
-      if (inserted) await enqueueEvent(deps.db, t, { type: 'user.registered', aggregateId: inserted.id, payload: userEventPayload(inserted) });
+      const inserted = await insertUser(deps.db, t, {
+        ...account,
+        phone: null,
+        notificationPrefs: { ...defaultNotificationPrefs },
+        organizerRequested: false,
+        passwordHash,
+      });
+      if (inserted)
+        await enqueueEvent(deps.db, t, {
+          type: 'user.registered',
+          aggregateId: inserted.id,
+          payload: userEventPayload(inserted),
+        });
       return inserted;
     });
     if (user) created.push(user.email);

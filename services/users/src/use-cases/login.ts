@@ -11,10 +11,21 @@ import type { UsersDeps } from '../deps.ts';
 export type LoginOutcome = 'success' | 'invalid' | 'locked';
 
 function backoffProblem(seconds: number): HttpProblem {
-  return new HttpProblem(429, 'login-backoff', 'Too many requests', 'Too many failed logins for this account; retry later', { retryAfter: seconds }, { 'Retry-After': String(seconds) });
+  return new HttpProblem(
+    429,
+    'login-backoff',
+    'Too many requests',
+    'Too many failed logins for this account; retry later',
+    { retryAfter: seconds },
+    { 'Retry-After': String(seconds) },
+  );
 }
 
-export async function login(deps: UsersDeps, input: { email: string; password: string }, onOutcome: (o: LoginOutcome) => void = () => undefined): Promise<Session> {
+export async function login(
+  deps: UsersDeps,
+  input: { email: string; password: string },
+  onOutcome: (o: LoginOutcome) => void = () => undefined,
+): Promise<Session> {
   const email = normaliseEmail(input.email);
   const claim = await claimLoginAttempt(deps.db, email, deps.backoff);
   if (!claim.allowed) {

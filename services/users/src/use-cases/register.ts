@@ -7,7 +7,13 @@ import { insertUser } from '../db/users.ts';
 import { createRefreshToken, sessionFor, type Session } from './sessions.ts';
 import type { UsersDeps } from '../deps.ts';
 
-export interface RegisterInput { email: string; password: string; name: string; organizer?: boolean; phone?: string }
+export interface RegisterInput {
+  email: string;
+  password: string;
+  name: string;
+  organizer?: boolean;
+  phone?: string;
+}
 
 export async function register(deps: UsersDeps, input: RegisterInput): Promise<Session> {
   const email = normaliseEmail(input.email);
@@ -16,10 +22,20 @@ export async function register(deps: UsersDeps, input: RegisterInput): Promise<S
   const passwordHash = await deps.passwords.hash(input.password);
   const { user, refresh } = await withRetryingTransaction(deps.db, async (t) => {
     const created = await insertUser(deps.db, t, {
-      email, name, role: 'buyer', phone: input.phone ?? null, notificationPrefs: { ...defaultNotificationPrefs }, organizerRequested: input.organizer === true, passwordHash,
+      email,
+      name,
+      role: 'buyer',
+      phone: input.phone ?? null,
+      notificationPrefs: { ...defaultNotificationPrefs },
+      organizerRequested: input.organizer === true,
+      passwordHash,
     });
     if (!created) throw problems.conflict('An account with this e-mail already exists', 'email-taken');
-    await enqueueEvent(deps.db, t, { type: 'user.registered', aggregateId: created.id, payload: userEventPayload(created) });
+    await enqueueEvent(deps.db, t, {
+      type: 'user.registered',
+      aggregateId: created.id,
+      payload: userEventPayload(created),
+    });
     return { user: created, refresh: await createRefreshToken(deps, t, created.id) };
   });
   deps.logger.info({ userId: user.id, organizerRequested: user.organizerRequested }, 'user registered');

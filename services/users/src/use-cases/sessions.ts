@@ -3,7 +3,12 @@
 // detection); logout revokes the family.
 import { randomUUID } from 'node:crypto';
 import { HttpProblem, withRetryingTransaction, type Transaction } from '@eventtickets/platform';
-import { generateRefreshToken, hashRefreshToken, isWellFormedRefreshToken, judgeRefreshToken } from '../domain/refresh-tokens.ts';
+import {
+  generateRefreshToken,
+  hashRefreshToken,
+  isWellFormedRefreshToken,
+  judgeRefreshToken,
+} from '../domain/refresh-tokens.ts';
 import { toUserView, type UserRecord, type UserView } from '../domain/user.ts';
 import { findRefreshTokenLockingFamily, insertRefreshToken, markRotated, revokeFamily } from '../db/refresh-tokens.ts';
 import { findUserById } from '../db/users.ts';
@@ -19,10 +24,18 @@ export interface Session {
   user: UserView;
 }
 
-export interface IssuedRefreshToken { token: string; expiresAt: Date }
+export interface IssuedRefreshToken {
+  token: string;
+  expiresAt: Date;
+}
 
 /** Stores the hash of a fresh refresh token (new family unless one is given) inside the caller's transaction. */
-export async function createRefreshToken(deps: UsersDeps, t: Transaction, userId: string, familyId: string = randomUUID()): Promise<IssuedRefreshToken> {
+export async function createRefreshToken(
+  deps: UsersDeps,
+  t: Transaction,
+  userId: string,
+  familyId: string = randomUUID(),
+): Promise<IssuedRefreshToken> {
   const token = generateRefreshToken();
   const expiresAt = new Date(Date.now() + deps.refreshTokenTtlDays * 86_400_000);
   await insertRefreshToken(deps.db, t, { familyId, userId, tokenHash: hashRefreshToken(token), expiresAt });
@@ -32,10 +45,18 @@ export async function createRefreshToken(deps: UsersDeps, t: Transaction, userId
 /** The response body of register, login and refresh. */
 export async function sessionFor(deps: UsersDeps, user: UserRecord, refresh: IssuedRefreshToken): Promise<Session> {
   const access = await issueAccessToken(deps.keys, deps.accessTokens, user);
-  return { accessToken: access.token, tokenType: 'Bearer', expiresIn: access.expiresIn, refreshToken: refresh.token, refreshExpiresAt: refresh.expiresAt.toISOString(), user: toUserView(user) };
+  return {
+    accessToken: access.token,
+    tokenType: 'Bearer',
+    expiresIn: access.expiresIn,
+    refreshToken: refresh.token,
+    refreshExpiresAt: refresh.expiresAt.toISOString(),
+    user: toUserView(user),
+  };
 }
 
-const invalidToken = () => new HttpProblem(401, 'invalid-refresh-token', 'Unauthorized', 'The refresh token is not valid; log in again');
+const invalidToken = () =>
+  new HttpProblem(401, 'invalid-refresh-token', 'Unauthorized', 'The refresh token is not valid; log in again');
 
 export async function refreshSession(deps: UsersDeps, presented: string): Promise<Session> {
   if (!isWellFormedRefreshToken(presented)) throw invalidToken();
@@ -58,12 +79,30 @@ export async function refreshSession(deps: UsersDeps, presented: string): Promis
     case 'valid':
       return sessionFor(deps, outcome.user, outcome.next);
     case 'reused':
-      deps.logger.warn({ userId: outcome.userId, familyId: outcome.familyId, revoked: outcome.revoked }, 'refresh token reuse detected; token family revoked');
-      throw new HttpProblem(401, 'refresh-token-reused', 'Unauthorized', 'This refresh token was already used; the session has been revoked, log in again');
+      deps.logger.warn(
+        { userId: outcome.userId, familyId: outcome.familyId, revoked: outcome.revoked },
+        'refresh token reuse detected; token family revoked',
+      );
+      throw new HttpProblem(
+        401,
+        'refresh-token-reused',
+        'Unauthorized',
+        'This refresh token was already used; the session has been revoked, log in again',
+      );
     case 'expired':
-      throw new HttpProblem(401, 'refresh-token-expired', 'Unauthorized', 'The refresh token has expired; log in again');
+      throw new HttpProblem(
+        401,
+        'refresh-token-expired',
+        'Unauthorized',
+        'The refresh token has expired; log in again',
+      );
     case 'revoked':
-      throw new HttpProblem(401, 'refresh-token-revoked', 'Unauthorized', 'The session was logged out or revoked; log in again');
+      throw new HttpProblem(
+        401,
+        'refresh-token-revoked',
+        'Unauthorized',
+        'The session was logged out or revoked; log in again',
+      );
     default:
       throw invalidToken();
   }

@@ -4,13 +4,29 @@
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
 import { HttpProblem, withRetryingTransaction, type Sequelize } from '@eventtickets/platform';
 import {
-  deletePreviousSigningKey, demoteSigningKey, findCurrentSigningKey, findSigningKeyStatus, insertFirstSigningKey, insertSigningKey, listSigningKeys, lockSigningKeys,
+  deletePreviousSigningKey,
+  demoteSigningKey,
+  findCurrentSigningKey,
+  findSigningKeyStatus,
+  insertFirstSigningKey,
+  insertSigningKey,
+  listSigningKeys,
+  lockSigningKeys,
   type SigningKeyRow,
 } from '../db/signing-keys.ts';
 
-export interface SigningKeyInfo { kid: string; alg: string; status: 'signing' | 'previous'; createdAt: string | null }
+export interface SigningKeyInfo {
+  kid: string;
+  alg: string;
+  status: 'signing' | 'previous';
+  createdAt: string | null;
+}
 
-export interface ActiveSigningKey { kid: string; alg: string; key: CryptoKey | Uint8Array }
+export interface ActiveSigningKey {
+  kid: string;
+  alg: string;
+  key: CryptoKey | Uint8Array;
+}
 
 export interface SigningKeyStore {
   readonly source: 'database' | 'env';
@@ -53,25 +69,48 @@ async function importSigning(jwk: JWK, kid: string): Promise<ActiveSigningKey> {
   return { kid, alg, key: await importJWK({ ...jwk, alg }, alg) };
 }
 
-const envManaged = () => new HttpProblem(409, 'keys-managed-by-env', 'Conflict', 'Signing keys come from JWT_PRIVATE_KEYS; rotate them by changing that variable');
+const envManaged = () =>
+  new HttpProblem(
+    409,
+    'keys-managed-by-env',
+    'Conflict',
+    'Signing keys come from JWT_PRIVATE_KEYS; rotate them by changing that variable',
+  );
 
 /** Keys fixed by JWT_PRIVATE_KEYS: validated (and imported) at start so a bad key fails fast. */
 export async function envKeyStore(jwks: JWK[]): Promise<SigningKeyStore> {
-  const entries = await Promise.all(jwks.map(async (jwk) => {
-    const kid = jwk.kid ?? (await calculateJwkThumbprint(jwk));
-    return { kid, jwk, signing: await importSigning(jwk, kid) };
-  }));
+  const entries = await Promise.all(
+    jwks.map(async (jwk) => {
+      const kid = jwk.kid ?? (await calculateJwkThumbprint(jwk));
+      return { kid, jwk, signing: await importSigning(jwk, kid) };
+    }),
+  );
   return {
     source: 'env',
     signingKey: async () => entries[0]!.signing,
     publicJwks: async () => ({ keys: entries.map((e) => publicJwkOf(e.jwk, e.kid)) }),
-    list: async () => entries.map((e, i) => ({ kid: e.kid, alg: e.signing.alg, status: i === 0 ? 'signing' : 'previous', createdAt: null })),
-    rotate: async () => { throw envManaged(); },
-    remove: async () => { throw envManaged(); },
+    list: async () =>
+      entries.map((e, i) => ({
+        kid: e.kid,
+        alg: e.signing.alg,
+        status: i === 0 ? 'signing' : 'previous',
+        createdAt: null,
+      })),
+    rotate: async () => {
+      throw envManaged();
+    },
+    remove: async () => {
+      throw envManaged();
+    },
   };
 }
 
-const info = (r: SigningKeyRow): SigningKeyInfo => ({ kid: r.kid, alg: r.alg, status: r.status, createdAt: new Date(r.created_at).toISOString() });
+const info = (r: SigningKeyRow): SigningKeyInfo => ({
+  kid: r.kid,
+  alg: r.alg,
+  status: r.status,
+  createdAt: new Date(r.created_at).toISOString(),
+});
 
 /**
  * Keys in the signing_keys table. Nothing is read until first use (the store is built before migrations run);
@@ -118,7 +157,8 @@ export function databaseKeyStore(db: Sequelize, opts: { cacheMs?: number } = {})
   async function remove(kid: string): Promise<void> {
     const status = await findSigningKeyStatus(db, kid);
     if (!status) throw new HttpProblem(404, 'key-not-found', 'Not found', `No signing key ${kid}`);
-    if (status === 'signing') throw new HttpProblem(409, 'key-in-use', 'Conflict', 'The signing key cannot be removed; rotate first');
+    if (status === 'signing')
+      throw new HttpProblem(409, 'key-in-use', 'Conflict', 'The signing key cannot be removed; rotate first');
     await deletePreviousSigningKey(db, kid);
   }
 
