@@ -1,6 +1,5 @@
 // The real entry point as a child process: it creates its database (outside production), migrates, serves,
 // relays event.published from the outbox to the Redis stream, counts it in its metrics, and exits 0 on SIGTERM.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { createContract, createRedis, streamKey, type Redis } from '@eventtickets/platform';
@@ -9,9 +8,11 @@ import {
   createTestDatabase,
   dropTestDatabase,
   requireRedis,
+  startServiceProcess,
   uniqueSuffix,
   waitFor,
   type Call,
+  type ServiceProcess,
 } from '@eventtickets/platform/testing';
 import { CONTRACT_FILE } from '../src/app.ts';
 import { alice, eventInput, venueInput } from './helpers.ts';
@@ -21,10 +22,9 @@ const mainFile = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 describe('catalog: main.ts as a process (real Postgres and Redis)', function () {
   let dbUrl: string | undefined;
   let redis: Redis;
-  let child: ChildProcess;
+  let catalog: ServiceProcess;
   let call: Call;
   let url: string;
-  let log = '';
   const prefix = `t${uniqueSuffix()}:`;
 
   before(async function () {
@@ -34,47 +34,25 @@ describe('catalog: main.ts as a process (real Postgres and Redis)', function () 
     await dropTestDatabase(existing);
     dbUrl = existing;
     redis = createRedis(redisUrl!);
-    child = spawn(process.execPath, [mainFile], {
-      env: {
-        ...process.env,
-        NODE_ENV: 'development',
-        DATABASE_URL: dbUrl,
-        REDIS_URL: redisUrl,
-        REDIS_PREFIX: prefix,
-        PORT: '0',
-        HOST: '127.0.0.1',
-        LOG_LEVEL: 'info',
-        CURSOR_SECRET: 'main-test-cursor-secret-0123456789abcdef',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    catalog = await startServiceProcess('catalog', mainFile, {
+      NODE_ENV: 'development',
+      DATABASE_URL: dbUrl,
+      REDIS_URL: redisUrl!,
+      REDIS_PREFIX: prefix,
+      CURSOR_SECRET: 'main-test-cursor-secret-0123456789abcdef',
     });
-    child.stdout!.on('data', (d) => (log += d));
-    child.stderr!.on('data', (d) => (log += d));
-    url = await waitFor(
-      'the "catalog listening" line',
-      () => {
-        if (child.exitCode !== null) throw new Error(`catalog exited with ${child.exitCode}:\n${log}`);
-        const line = log.split('\n').find((l) => l.includes('"catalog listening"'));
-        return line ? (JSON.parse(line).url as string) : undefined;
-      },
-      { timeoutMs: 45_000 },
-    ).catch((err) => {
-      throw new Error(`${err.message}; its output:\n${log}`);
-    });
+    url = catalog.url;
     call = createContractClient(url, await createContract(CONTRACT_FILE));
   });
   after(async () => {
-    if (child && child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGKILL');
-      await new Promise((r) => child.once('exit', r));
-    }
+    await catalog?.stop();
     await redis?.quit();
     if (dbUrl) await dropTestDatabase(dbUrl);
   });
 
   it('is ready, relays event.published to the event stream and counts it', async () => {
     expect((await fetch(`${url}/readyz`)).status).to.equal(200);
-    expect(log).to.match(/"applied":\[.*0001-catalog-venues-events/);
+    expect(catalog.output()).to.match(/"applied":\[.*0001-catalog-venues-events/);
     const venue = await call('POST', '/api/venues', { as: alice, body: venueInput() });
     expect(venue.status).to.equal(201);
     const draft = await call('POST', '/api/events', {
@@ -97,9 +75,7 @@ describe('catalog: main.ts as a process (real Postgres and Redis)', function () 
   });
 
   it('stops cleanly on SIGTERM (exit 0)', async () => {
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    child.kill('SIGTERM');
-    expect(await exited, log).to.equal(0);
-    expect(log).to.not.match(/"level":(50|60)/);
+    expect(await catalog.stop(), catalog.output()).to.equal(0);
+    expect(catalog.output()).to.not.match(/"level":(50|60)/);
   });
 });

@@ -1,7 +1,6 @@
 // The real entry point as a child process: migrations, demo seed, outbox relay to Redis Streams, HTTP, and a
 // clean exit on SIGTERM. Every test passes alone: the SIGTERM test stops a process of its own.
 import { expect } from 'chai';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createRedis, streamKey, type Redis } from '@eventtickets/platform';
 import {
@@ -9,23 +8,19 @@ import {
   createTestDatabase,
   dropTestDatabase,
   requireRedis,
+  startServiceProcess,
   uniqueSuffix,
-  waitFor,
   type Call,
+  type ServiceProcess,
 } from '@eventtickets/platform/testing';
-import { freePort, stopChild } from '@eventtickets/platform/testing';
 import { loadContract } from '../src/app.ts';
 
 const mainFile = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 const DEMO_PASSWORD = 'demo-password-123';
 
-interface UsersProcess {
-  child: ChildProcess;
-  url: string;
+interface UsersProcess extends ServiceProcess {
   prefix: string;
   call: Call;
-  output: () => string;
-  stop: () => Promise<void>;
 }
 
 /** Starts src/main.ts on its own database and Redis prefix, and waits until it answers /readyz. */
@@ -34,60 +29,25 @@ async function startUsersProcess(ctx: Mocha.Context): Promise<UsersProcess> {
   const contract = await loadContract();
   const dbUrl = await createTestDatabase(ctx, 'users_main');
   const prefix = `t${uniqueSuffix()}:`;
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  let log = '';
-  const child = spawn(process.execPath, [mainFile], {
-    env: {
-      ...process.env,
-      DATABASE_URL: dbUrl,
-      REDIS_URL: redisUrl,
-      REDIS_PREFIX: prefix,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      DEMO_PASSWORD,
-      SCRYPT_LOG_N: '12',
-      LOG_LEVEL: 'info',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const service = await startServiceProcess('users', mainFile, {
+    DATABASE_URL: dbUrl,
+    REDIS_URL: redisUrl!,
+    REDIS_PREFIX: prefix,
+    DEMO_PASSWORD,
+    SCRYPT_LOG_N: '12',
   });
-  child.stdout!.on('data', (d) => {
-    log += d;
-  });
-  child.stderr!.on('data', (d) => {
-    log += d;
-  });
-  const output = () => log;
-  const stop = async () => {
-    await stopChild(child);
-    await dropTestDatabase(dbUrl);
+  let stopped: Promise<number | null> | undefined;
+  return {
+    ...service,
+    prefix,
+    call: createContractClient(service.url, contract),
+    stop: () =>
+      (stopped ??= (async () => {
+        const code = await service.stop();
+        await dropTestDatabase(dbUrl);
+        return code;
+      })()),
   };
-  try {
-    await waitFor(
-      'users to be ready',
-      async () => {
-        if (child.exitCode !== null) throw new Error(`users exited with ${child.exitCode}:\n${log}`);
-        return fetch(`${url}/readyz`).then(
-          (r) => r.ok,
-          () => false,
-        );
-      },
-      { timeoutMs: 60_000 },
-    );
-  } catch (err) {
-    await stop();
-    throw new Error(`${(err as Error).message}\n${log}`, { cause: err });
-  }
-  return { child, url, prefix, call: createContractClient(url, contract), output, stop };
-}
-
-/** Waits for a probe while the process runs (fails at once, with its output, when it has exited). */
-function whileRunning<T>(p: UsersProcess, what: string, probe: () => Promise<T | undefined>): Promise<T> {
-  return waitFor(what, async () => {
-    if (p.child.exitCode !== null)
-      throw new Error(`users exited with ${p.child.exitCode} while waiting for ${what}:\n${p.output()}`);
-    return probe();
-  });
 }
 
 describe('users: main.ts as a process (real Postgres and Redis)', function () {
@@ -121,7 +81,7 @@ describe('users: main.ts as a process (real Postgres and Redis)', function () {
       const userId = reg.body.user.id as string;
 
       const key = streamKey(users.prefix, 'user.registered');
-      const event = await whileRunning(users, 'the relayed event', async () => {
+      const event = await users.whileRunning('the relayed event', async () => {
         const entries = await redis.xrange(key, '-', '+');
         return entries
           .map(([, fields]) => JSON.parse(fields[fields.indexOf('event') + 1]!))
@@ -159,9 +119,7 @@ describe('users: main.ts as a process (real Postgres and Redis)', function () {
       const jwks = (await users.call('GET', '/.well-known/jwks.json')).body;
       expect(jwks.keys).to.have.length(1);
       expect((await users.call('GET', '/api/auth/jwks.json')).body).to.deep.equal(jwks);
-      const exited = new Promise<number | null>((resolve) => users.child.once('exit', (code) => resolve(code)));
-      users.child.kill('SIGTERM');
-      expect(await exited).to.equal(0);
+      expect(await users.stop()).to.equal(0);
     });
   });
 });
