@@ -108,6 +108,24 @@ describe('gateway/auth: JWT verification against the users JWKS', () => {
     await expectRejected(await signToken(es, { nbf: now + 600 }), 'not yet valid');
   });
 
+  it('rejects a token without exp, even signed by a real key (it would never expire), and ignores it on public routes', async () => {
+    for (const key of [es, rs]) {
+      const endless = await new SignJWT({ role: 'admin', email: 'x@example.com' })
+        .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT' })
+        .setSubject('no-expiry')
+        .setIssuer(ISSUER)
+        .setAudience(AUDIENCE)
+        .setIssuedAt()
+        .sign(key.privateKey);
+      await expectRejected(endless, `no exp (${key.alg})`);
+      const res = await call(endless);
+      expect((await res.json()).detail).to.equal('The token has no expiry (exp)');
+      const before = catalog.seen.length;
+      expect((await call(endless, '/api/events')).status).to.equal(200);
+      expect(catalog.seen[before].headers).not.to.have.property('x-user-id');
+    }
+  });
+
   it('rejects a wrong issuer or audience', async () => {
     await expectRejected(await signToken(es, { iss: 'someone-else' }), 'wrong issuer');
     await expectRejected(await signToken(es, { aud: 'another-api' }), 'wrong audience');

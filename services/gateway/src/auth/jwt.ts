@@ -1,5 +1,5 @@
 // Access-token verification at the edge: koa-jwt + jwks-rsa against the users service's JWKS (keys cached,
-// refetched on an unknown kid under a rate limit), issuer/audience checked, algorithms pinned. The result
+// refetched on an unknown kid under a rate limit), issuer/audience checked, algorithms pinned, exp required. The result
 // is an Identity the proxy forwards in the headers only the gateway sets.
 import type { Context, Next } from 'koa';
 import koaJwt from 'koa-jwt';
@@ -113,12 +113,15 @@ export function createAuthenticator(opts: AuthOptions): Authenticator {
     const error = ctx.state.jwtOriginalError as { isEndpointUnavailable?: boolean } | undefined;
     delete ctx.state.jwt;
     delete ctx.state.jwtOriginalError;
-    const identity = claims ? identityFromClaims(claims) : undefined;
+    // jsonwebtoken checks exp only when present: a token without one would never expire, so it is refused.
+    const lacksExpiry = claims !== undefined && typeof claims.exp !== 'number';
+    const identity = claims && !lacksExpiry ? identityFromClaims(claims) : undefined;
     if (!identity) {
       // On a public route a bad token is ignored (the caller is simply anonymous).
       if (level === 'public') return undefined;
       if (error?.isEndpointUnavailable)
         throw problems.unavailable('Tokens cannot be verified right now: the users service key set is unreachable');
+      if (lacksExpiry) throw invalidToken('The token has no expiry (exp)');
       throw invalidToken(error ? describeTokenError(error) : 'The token lacks a subject or a known role');
     }
     if (!hasLevel(identity, level)) {
