@@ -1,6 +1,12 @@
 // Catalog configuration (validated once at start; a bad value stops the process naming the variable).
 import { randomBytes } from 'node:crypto';
-import { baseConfigSchema, dataStoreConfigFields, requireRedisOrBusDatabase, z } from '@eventtickets/platform';
+import {
+  baseConfigSchema,
+  dataStoreConfigFields,
+  redisCommandTimeoutMs,
+  requireRedisOrBusDatabase,
+  z,
+} from '@eventtickets/platform';
 
 export const configSchema = baseConfigSchema
   .extend({
@@ -9,6 +15,8 @@ export const configSchema = baseConfigSchema
     /** Signs pagination cursors; every replica must share it. */
     CURSOR_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
     CACHE_TTL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
+    /** Bound on one Redis command's reply: a master that hangs costs a request at most this (platform redis.ts). */
+    REDIS_COMMAND_TIMEOUT_MS: redisCommandTimeoutMs,
   })
   .superRefine(requireRedisOrBusDatabase)
   .superRefine((c, ctx) => {

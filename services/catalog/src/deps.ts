@@ -53,7 +53,9 @@ export async function createDeps(config: CatalogConfig, overrides: DepsOverrides
   if (config.NODE_ENV !== 'production') await ensureDatabase(config.DATABASE_URL);
   const db = createDatabase(config.DATABASE_URL);
   // The first Redis master carries the cache and the streams; the others are Redlock voters of other services.
-  const redis = config.REDIS_URL[0] ? createRedis(config.REDIS_URL[0], {}, logger) : undefined;
+  const redis = config.REDIS_URL[0]
+    ? createRedis(config.REDIS_URL[0], { commandTimeout: config.REDIS_COMMAND_TIMEOUT_MS }, logger)
+    : undefined;
   if (!redis)
     logger.warn('REDIS_URL not set: hot reads cached in an in-process LRU (correct for a single replica only)');
   const metrics = createMetrics(SERVICE, { collectDefault: overrides.collectDefaultMetrics });

@@ -15,7 +15,7 @@ export function createCatalogMetrics(registry: prom.Registry): CatalogMetrics {
   return {
     readCacheLookups: new prom.Counter({
       name: 'catalog_read_cache_total',
-      help: 'Hot-read cache lookups by kind (detail, list) and result (hit, miss)',
+      help: 'Hot-read cache lookups by kind (detail, list) and result (hit, miss, bypass: the cache could not answer)',
       labelNames: ['kind', 'result'] as const,
       registers,
     }),

@@ -1,6 +1,6 @@
 // Gateway configuration: validated once at start (fail-fast, naming the variable).
 import { fileURLToPath } from 'node:url';
-import { baseConfigSchema, redisUrls, z } from '@eventtickets/platform';
+import { baseConfigSchema, redisCommandTimeoutMs, redisUrls, z } from '@eventtickets/platform';
 
 export const UPSTREAM_SERVICES = ['users', 'catalog', 'inventory', 'orders', 'payments', 'notifications'] as const;
 export type UpstreamService = (typeof UPSTREAM_SERVICES)[number];
@@ -54,6 +54,8 @@ export const configSchema = baseConfigSchema.extend({
   JWT_CLOCK_TOLERANCE_S: z.coerce.number().int().min(0).default(5),
   REDIS_URL: redisUrls,
   REDIS_PREFIX: z.string().default('et:'),
+  /** Bound on one Redis command's reply: a master that hangs costs a request at most this (platform redis.ts). */
+  REDIS_COMMAND_TIMEOUT_MS: redisCommandTimeoutMs,
   RATE_LIMIT_IP_POINTS: positiveInt(1200),
   RATE_LIMIT_IP_WINDOW_S: positiveInt(60),
   RATE_LIMIT_USER_POINTS: positiveInt(600),

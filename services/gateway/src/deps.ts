@@ -66,10 +66,15 @@ export function createDeps(config: GatewayConfig, overrides: DepsOverrides = {})
   const metrics = overrides.metrics ?? createMetrics(SERVICE);
   const gatewayMetrics = createGatewayMetrics(metrics.registry);
   // Offline queue off: while Redis is unreachable a limiter call fails at once and the in-memory insurance
-  // limiter answers, instead of requests queueing behind a reconnect.
+  // limiter answers, instead of requests queueing behind a reconnect. A Redis that hangs costs a request at
+  // most the command timeout, and only until the client gives its connection up (platform redis.ts).
   const ownRedis =
     !overrides.redis && config.REDIS_URL[0]
-      ? createRedis(config.REDIS_URL[0], { enableOfflineQueue: false }, logger)
+      ? createRedis(
+          config.REDIS_URL[0],
+          { enableOfflineQueue: false, commandTimeout: config.REDIS_COMMAND_TIMEOUT_MS },
+          logger,
+        )
       : undefined;
   const redis = overrides.redis ?? ownRedis;
   const ownDispatcher = overrides.dispatcher ? undefined : createUpstreamAgent();

@@ -18,7 +18,10 @@ export async function createApp(deps: InventoryDeps): Promise<Koa> {
     logger: deps.logger,
     metrics: deps.metrics,
     contract,
-    readiness: { ...databaseReadiness(deps.db, migrations), ...(deps.redis.length ? redisReadiness(deps.redis) : {}) },
+    readiness: {
+      ...databaseReadiness(deps.db, migrations),
+      ...(deps.redis.length ? redisReadiness(deps.redis, { quorum: true }) : {}),
+    },
   });
   for (const router of [availabilityRouter(deps.hub), holdsRouter(deps.holds), internalRouter(deps.holds)]) {
     app.use(router.routes());

@@ -1,5 +1,11 @@
 // Inventory configuration, validated once at start (a bad value stops the process naming the variable).
-import { baseConfigSchema, dataStoreConfigFields, requireRedisOrBusDatabase, z } from '@eventtickets/platform';
+import {
+  baseConfigSchema,
+  dataStoreConfigFields,
+  redisCommandTimeoutMs,
+  requireRedisOrBusDatabase,
+  z,
+} from '@eventtickets/platform';
 
 // REDIS_URL: comma-separated independent Redis masters (Redlock voters; the first also carries streams and
 // pub/sub). Empty: the announced single-node in-memory mode (one replica only), which needs BUS_DATABASE_URL.
@@ -7,6 +13,8 @@ export const configSchema = baseConfigSchema
   .extend({
     ...dataStoreConfigFields,
     PORT: z.coerce.number().int().min(0).max(65535).default(8083),
+    /** Bound on one Redis command's reply: a master that hangs costs a request at most this (platform redis.ts). */
+    REDIS_COMMAND_TIMEOUT_MS: redisCommandTimeoutMs,
     /** Redlock TTL for the per-seat locks around one hold write. */
     HOLD_LOCK_TTL_MS: z.coerce.number().int().min(10).max(60_000).default(5_000),
     /** How often each replica looks for expired holds in the database. */

@@ -56,7 +56,10 @@ export function createDeps(config: InventoryConfig, overrides: DepsOverrides = {
     logger.warn('REDIS_URL is empty: in-memory locks and pub/sub, a single inventory replica only');
   }
   const db = createDatabase(config.DATABASE_URL, { poolMax: 20 });
-  const redis = config.REDIS_URL.map((url) => createRedis(url, {}, logger));
+  // Every command bounded (REDIS_COMMAND_TIMEOUT_MS): a hanging master is a lost vote, not a stalled hold.
+  const redis = config.REDIS_URL.map((url) =>
+    createRedis(url, { commandTimeout: config.REDIS_COMMAND_TIMEOUT_MS }, logger),
+  );
   const metrics = createMetrics(SERVICE);
   const inventoryMetrics = createInventoryMetrics(metrics.registry, db);
   const locker =
@@ -70,7 +73,12 @@ export function createDeps(config: InventoryConfig, overrides: DepsOverrides = {
       jitterMs: 25,
       onWait: (seconds) => inventoryMetrics.lockWait.observe(seconds),
     });
-  const pubsub = createPubSub({ url: config.REDIS_URL[0], logger, prefix: config.REDIS_PREFIX });
+  const pubsub = createPubSub({
+    url: config.REDIS_URL[0],
+    logger,
+    prefix: config.REDIS_PREFIX,
+    commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
+  });
   const bus = createEventBus({
     service: SERVICE,
     db,

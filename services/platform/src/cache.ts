@@ -2,16 +2,23 @@
 // seen everywhere), otherwise an in-process LRU (single process only). Namespaces carry a generation number:
 // bumping it invalidates every key built with the old one at once (e.g. all cached search pages).
 // A cache failure never fails the read: it is logged and the caller goes to the database.
+// A Redis that hangs must not slow reads down either: every command is bounded by the client's command
+// timeout, a failed or timed-out command counts as a miss, and after one the cache is skipped altogether
+// (no GET, no SET) for a short while, as it is whenever the client has no working connection, so a frozen
+// master costs one bounded wait, not one per request and command.
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { isRedisLost } from './redis.ts';
 
 export interface ReadCache {
   readonly kind: 'redis' | 'memory';
+  /** The cached value; undefined on a miss and whenever the cache cannot answer (then set() skips too). */
   get(key: string): Promise<string | undefined>;
   set(key: string, value: string, ttlSeconds: number): Promise<void>;
   del(...keys: string[]): Promise<void>;
-  /** Current generation of a namespace (0 when never bumped). */
-  generation(namespace: string): Promise<number>;
+  /** Current generation of a namespace (0 when never bumped); undefined when the cache cannot say, and then
+   *  the caller must bypass the cache (a guessed generation could serve a stale entry). */
+  generation(namespace: string): Promise<number | undefined>;
   /** Invalidates every key built with the namespace's current generation. */
   bump(namespace: string): Promise<void>;
 }
@@ -23,20 +30,33 @@ export interface ReadCacheOptions {
   logger: Logger;
   /** In-process mode only: most entries kept (least recently used evicted first). */
   maxEntries?: number;
+  /** Redis mode: how long the cache is skipped after a failed command (default 1000 ms). */
+  skipAfterFailureMs?: number;
 }
 
 export function createReadCache(opts: ReadCacheOptions): ReadCache {
   return opts.redis
-    ? redisCache(opts.redis, opts.prefix, opts.logger)
+    ? redisCache(opts.redis, opts.prefix, opts.logger, opts.skipAfterFailureMs ?? 1000)
     : memoryCache(opts.prefix, opts.maxEntries ?? 1000);
 }
 
-function redisCache(redis: Redis, prefix: string, logger: Logger): ReadCache {
+function redisCache(redis: Redis, prefix: string, logger: Logger, skipAfterFailureMs: number): ReadCache {
+  let skipUntil = 0;
+  let failing = false;
   const soft = async <T>(what: string, fn: () => Promise<T>, fallback: T): Promise<T> => {
+    if (isRedisLost(redis) || Date.now() < skipUntil) return fallback;
     try {
-      return await fn();
+      const value = await fn();
+      if (failing) {
+        failing = false;
+        logger.info('read cache available again');
+      }
+      return value;
     } catch (err) {
-      logger.warn({ err, what }, 'read cache unavailable; reading through');
+      skipUntil = Date.now() + skipAfterFailureMs;
+      // Once per outage (the client's own outage lines say when Redis itself went and came back).
+      if (!failing) logger.warn({ err, what }, 'read cache unavailable; reading through');
+      failing = true;
       return fallback;
     }
   };
@@ -51,7 +71,12 @@ function redisCache(redis: Redis, prefix: string, logger: Logger): ReadCache {
       ),
     del: (...keys) =>
       soft('del', async () => void (keys.length && (await redis.del(...keys.map((k) => prefix + k)))), undefined),
-    generation: (ns) => soft('generation', async () => Number((await redis.get(`${prefix}gen:${ns}`)) ?? 0), 0),
+    generation: (ns) =>
+      soft<number | undefined>(
+        'generation',
+        async () => Number((await redis.get(`${prefix}gen:${ns}`)) ?? 0),
+        undefined,
+      ),
     // An invalidation must not be lost silently: a failed bump throws so the caller's write reports it.
     bump: async (ns) => void (await redis.incr(`${prefix}gen:${ns}`)),
   };

@@ -7,6 +7,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 // @ts-expect-error redlock 5.0.0-beta.2's package exports map hides its bundled types; see RedlockLike below.
 import RedlockModule from 'redlock';
+import { isRedisLost, RedisUnavailableError } from './redis.ts';
 
 export class LockUnavailableError extends Error {
   keys: string[];
@@ -64,10 +65,26 @@ interface Acquirer {
   tryAcquire(resources: string[], ttlMs: number): Promise<{ expiresAt: number; release: () => Promise<void> } | null>;
 }
 
+/** A master as Redlock sees it (it only runs scripts and quits). Redlock settles an attempt as soon as a quorum
+ *  has voted either way, but a split vote (one for, one against) waits for the last master: a hung master must
+ *  therefore answer quickly. Its commands are bounded by the client's command timeout, and once the client has
+ *  lost its connection (torn down after the socket timeout, see redis.ts) it votes against at once, so the two
+ *  other masters decide without waiting for it. */
+function voter(client: Redis): Redis {
+  const unavailable = () => Promise.reject(new RedisUnavailableError(client));
+  return {
+    evalsha: (...args: unknown[]) =>
+      isRedisLost(client) ? unavailable() : (client.evalsha as (...a: unknown[]) => Promise<unknown>)(...args),
+    eval: (...args: unknown[]) =>
+      isRedisLost(client) ? unavailable() : (client.eval as (...a: unknown[]) => Promise<unknown>)(...args),
+    quit: () => client.quit(),
+  } as unknown as Redis;
+}
+
 function redlockAcquirer(clients: Redis[]): Acquirer {
   // retryCount 0: redlock 5 beta measures expiry from its first attempt, so its own retries would hand out
   // locks with less time than asked for. withLocks retries with fresh acquisitions instead.
-  const redlock = new Redlock(clients, { retryCount: 0 });
+  const redlock = new Redlock(clients.map(voter), { retryCount: 0 });
   // Redlock emits 'error' for every lost vote (including plain contention); unhandled it would crash the process.
   redlock.on('error', () => undefined);
   return {

@@ -3,7 +3,7 @@
 // is given (single process only). Messages are fire-and-forget: durable events go through the event bus.
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import { createRedis } from './redis.ts';
+import { createRedis, isRedisLost, RedisUnavailableError } from './redis.ts';
 
 export type MessageHandler = (message: string, channel: string) => void;
 
@@ -18,11 +18,13 @@ export interface PubSubOptions {
   url?: string;
   logger: Logger;
   prefix?: string;
+  /** Bound on one command's reply (REDIS_COMMAND_TIMEOUT_MS; default: createRedis's). */
+  commandTimeoutMs?: number;
 }
 
 export function createPubSub(opts: PubSubOptions): PubSub {
   const prefix = opts.prefix ?? 'et:';
-  return opts.url ? redisPubSub(opts.url, prefix, opts.logger) : memoryPubSub(opts.logger);
+  return opts.url ? redisPubSub(opts.url, prefix, opts.logger, opts.commandTimeoutMs) : memoryPubSub(opts.logger);
 }
 
 /** Calls every handler; one throwing handler must not starve the others. */
@@ -36,10 +38,12 @@ function dispatch(handlers: Set<MessageHandler> | undefined, message: string, ch
   }
 }
 
-function redisPubSub(url: string, prefix: string, logger: Logger): PubSub {
-  const publisher = createRedis(url, {}, logger);
+function redisPubSub(url: string, prefix: string, logger: Logger, commandTimeout?: number): PubSub {
+  // Publishing is fire-and-forget after a commit: once the connection is lost it fails at once instead of
+  // queueing, and a hanging server costs at most the command timeout.
+  const publisher = createRedis(url, { commandTimeout }, logger);
   // The subscriber retries forever and resubscribes after a reconnect (ioredis autoResubscribe).
-  const subscriber = createRedis(url, { maxRetriesPerRequest: null }, logger);
+  const subscriber = createRedis(url, { commandTimeout, maxRetriesPerRequest: null }, logger);
   const handlers = new Map<string, Set<MessageHandler>>();
   subscriber.on('message', (fullChannel: string, message: string) => {
     const channel = fullChannel.slice(prefix.length);
@@ -49,6 +53,7 @@ function redisPubSub(url: string, prefix: string, logger: Logger): PubSub {
 
   return {
     async publish(channel, message) {
+      if (isRedisLost(publisher)) throw new RedisUnavailableError(publisher);
       await publisher.publish(prefix + channel, message);
     },
     async subscribe(channel, handler) {

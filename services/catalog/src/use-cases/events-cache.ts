@@ -20,9 +20,14 @@ async function through(
   load: () => Promise<Loaded | undefined>,
 ): Promise<Loaded | undefined> {
   const generation = await deps.cache.generation(namespace);
+  const kind = namespace === LIST_NAMESPACE ? 'list' : 'detail';
+  if (generation === undefined) {
+    // The cache cannot answer (Redis down or hanging): straight to the database, nothing stored.
+    deps.catalogMetrics.readCacheLookups.inc({ kind, result: 'bypass' });
+    return load();
+  }
   const fullKey = `${namespace}:g${generation}:${key}`;
   const hit = await deps.cache.get(fullKey);
-  const kind = namespace === LIST_NAMESPACE ? 'list' : 'detail';
   deps.catalogMetrics.readCacheLookups.inc({ kind, result: hit === undefined ? 'miss' : 'hit' });
   if (hit !== undefined) return { text: hit, cacheable: true };
   const loaded = await load();

@@ -57,6 +57,9 @@ function makeLimiter(name: string, spec: LimitSpec, opts: RateLimitOptions): Nam
           points: spec.points,
           duration: spec.windowS,
           insuranceLimiter: memory,
+          // Not connected (lost to a hanging or dead server): the insurance limiter answers at once. A command
+          // sent to a server that hangs fails after the client's command timeout and falls back the same way.
+          rejectIfRedisNotReady: true,
         }),
         spec.points,
       )

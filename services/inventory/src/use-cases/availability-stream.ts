@@ -3,7 +3,14 @@
 // fills any gap from the change log in Postgres (or falls back to a full snapshot when the log no longer
 // covers it); the heartbeat also compares against the database so even a lost final message arrives.
 import { PassThrough } from 'node:stream';
-import { problems, type Lifecycle, type Logger, type PubSub, type Sequelize } from '@eventtickets/platform';
+import {
+  outageReporter,
+  problems,
+  type Lifecycle,
+  type Logger,
+  type PubSub,
+  type Sequelize,
+} from '@eventtickets/platform';
 import { loadSnapshot } from '../db/availability.ts';
 import { changesSince } from '../db/changes.ts';
 import { currentSeqs } from '../db/events.ts';
@@ -217,12 +224,23 @@ export function createAvailabilityHub(opts: HubOptions) {
   }, opts.heartbeatMs);
   heartbeat.unref();
 
-  /** Publishes a committed change to every replica (including this one). */
+  // Publishing failures are logged when they start and when they end, not once per change: while the pub/sub
+  // master is down or hanging every hold would otherwise log a line.
+  const publishing = outageReporter(
+    logger,
+    'availability publish',
+    {},
+    { down: 'failing (clients catch up from the change log)', up: 'works again' },
+  );
+
+  /** Publishes a committed change to every replica (including this one). Never awaited by the request that
+   *  made the change: a hanging pub/sub master must not hold its response (the publish is bounded anyway). */
   function publish(change: AvailabilityChange): void {
-    opts.pubsub.publish(channelFor(change.eventId), JSON.stringify(change)).catch((err) => {
+    opts.pubsub.publish(channelFor(change.eventId), JSON.stringify(change)).then(
+      () => publishing.recovered(publishing),
       // Clients still get it: their next message or heartbeat finds the gap and replays the log.
-      logger.warn({ err, eventId: change.eventId, seq: change.seq }, 'availability publish failed');
-    });
+      (err) => publishing.failed(publishing, err),
+    );
   }
 
   function close(): void {

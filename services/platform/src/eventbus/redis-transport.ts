@@ -9,7 +9,14 @@ import type { Logger } from 'pino';
 import type { DomainEvent } from '../outbox.ts';
 import type { Dispatcher } from './deliver.ts';
 import { loopFailures } from '../outage.ts';
-import { redisOutage, watchRedis } from '../redis.ts';
+import {
+  DEFAULT_REDIS_COMMAND_TIMEOUT_MS,
+  isRedisLost,
+  redisOutage,
+  RedisUnavailableError,
+  redisSocketTimeoutMs,
+  watchRedis,
+} from '../redis.ts';
 import type { BusMetrics } from './metrics.ts';
 import type { Transport } from './transport.ts';
 import { deadStreamKey, eventFamily, streamKey } from './types.ts';
@@ -55,6 +62,9 @@ export class RedisTransport implements Transport {
   }
 
   async publish(events: DomainEvent[]): Promise<void> {
+    // The relay retries on its own: with the connection lost, fail at once (each XADD is bounded by the
+    // command timeout anyway, so a hanging master holds the relay's transaction that long at most).
+    if (isRedisLost(this.o.redis)) throw new RedisUnavailableError(this.o.redis);
     const pipeline = this.o.redis.pipeline();
     for (const e of events) {
       pipeline.xadd(
@@ -84,8 +94,16 @@ export class RedisTransport implements Transport {
         if (!String((err as Error).message).includes('BUSYGROUP')) throw err;
       }
     }
-    // Blocking reads hold their connection, so they get their own.
-    this.blocking = this.o.redis.duplicate({ maxRetriesPerRequest: null });
+    // Blocking reads hold their connection, so they get their own, whose timeouts leave room for the BLOCK
+    // time (a read blocks up to pollIntervalMs): a hanging master still ends the read, and tears the connection
+    // down, within a bounded time.
+    const commandTimeout =
+      (this.o.redis.options.commandTimeout ?? DEFAULT_REDIS_COMMAND_TIMEOUT_MS) + this.o.pollIntervalMs;
+    this.blocking = this.o.redis.duplicate({
+      maxRetriesPerRequest: null,
+      commandTimeout,
+      socketTimeout: redisSocketTimeoutMs(commandTimeout),
+    });
     watchRedis(this.blocking, this.o.logger);
     this.running = true;
     this.pendingDueAt = Date.now(); // a previous run of this process may have left entries pending
