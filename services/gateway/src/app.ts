@@ -26,7 +26,7 @@ import { createOpenApiAggregator } from './docs/openapi-merge.ts';
 export const CONTRACT_FILE = new URL('../openapi.yaml', import.meta.url).pathname;
 
 export async function createApp(deps: GatewayDeps): Promise<Koa> {
-  const { config, logger, metrics, table, upstreams, dispatcher, auth, limits, proxy } = deps;
+  const { config, logger, metrics, table, upstreams, dispatcher, auth, limits, proxy, streams } = deps;
   // Its own pages beyond the contract (the app, its SPA fallback, the docs assets) pass through.
   const contract = await createContract(CONTRACT_FILE, { unknownRoutes: 'pass' });
   const merged = createOpenApiAggregator({
@@ -52,7 +52,10 @@ export async function createApp(deps: GatewayDeps): Promise<Koa> {
       account = accountOf(body);
     }
     await limits.check(ctx, { limitClass: route.rateLimit, identity, account });
-    await proxy.forward(ctx, route, { identity, body });
+    // A fan-out stream is the same for everyone: served from the path's shared upstream stream, and no
+    // identity goes with it.
+    if (route.fanout) await streams.serve(ctx, route);
+    else await proxy.forward(ctx, route, { identity, body });
   }
 
   async function api(ctx: Context): Promise<void> {

@@ -82,6 +82,20 @@ export const configSchema = baseConfigSchema.extend({
   BODY_LIMIT: byteSize,
   /** Default per-route upstream timeout (a route in the table may set its own). */
   UPSTREAM_TIMEOUT_MS: positiveInt(10_000),
+  /** Keep-alive connections per upstream service for request/response calls (holds, logins...). Live streams
+   *  never take one of these: they have their own pool (below). */
+  UPSTREAM_CONNECTIONS: positiveInt(512),
+  /** Connections per upstream service for long-lived streams: one per watched event for fan-out routes, one
+   *  per client for plain stream routes. */
+  UPSTREAM_STREAM_CONNECTIONS: positiveInt(4096),
+  /** Fan-out streams: heartbeat comment to every viewer. */
+  STREAM_HEARTBEAT_MS: positiveInt(15_000),
+  /** Fan-out streams: changes kept per stream for Last-Event-ID resume (older: the viewer gets the snapshot). */
+  STREAM_REPLAY_CHANGES: positiveInt(1024),
+  /** Fan-out streams: unread bytes after which a viewer that stopped reading is dropped (it resumes). */
+  STREAM_MAX_BUFFERED_BYTES: byteSize,
+  /** Fan-out streams: how long the upstream stream outlives its last viewer. */
+  STREAM_LINGER_MS: z.coerce.number().int().min(0).default(5_000),
   /** Trust X-Forwarded-For from one proxy hop (set behind an ingress), for the client IP of rate limits. */
   TRUST_PROXY: booleanFlag,
   /** How long the merged OpenAPI document is cached. */

@@ -4,9 +4,11 @@ import type { Dispatcher } from 'undici';
 import { Agent } from 'undici';
 import {
   closeRedis,
+  createLifecycle,
   createLogger,
   createMetrics,
   createRedis,
+  type Lifecycle,
   type Logger,
   type Metrics,
   type Redis,
@@ -19,6 +21,7 @@ import { loadRoutingTable } from './routing/table.ts';
 import { createAuthenticator, type Authenticator } from './auth/jwt.ts';
 import { createRateLimits, type RateLimits } from './limits/rate-limits.ts';
 import { createProxy, type Proxy } from './proxy/proxy.ts';
+import { createStreamHubs, type StreamHubs } from './proxy/stream-hub.ts';
 
 export const SERVICE = 'gateway';
 
@@ -33,8 +36,14 @@ export interface GatewayDeps {
   table: RoutingTable;
   /** The configured upstream base URLs by service name. */
   upstreams: Partial<Record<UpstreamService, string>>;
-  /** Keep-alive connection pools to the upstreams. */
+  /** Keep-alive connection pools to the upstreams, for request/response calls only. */
   dispatcher: Dispatcher;
+  /** The long-lived streams' own pools: a viewer never takes a connection a buyer's call needs. */
+  streamDispatcher: Dispatcher;
+  /** Fan-out routes (live availability): one upstream stream per watched path, shared by its viewers. */
+  streams: StreamHubs;
+  /** Aborted on shutdown (runService): live streams end so the server can drain. */
+  lifecycle: Lifecycle;
   /** Token verification against the users service's JWKS (keys cached). */
   auth: Authenticator;
   limits: RateLimits;
@@ -51,11 +60,15 @@ export interface DepsOverrides {
   table?: RoutingTable;
   /** Owned by the caller. */
   dispatcher?: Dispatcher;
+  /** Owned by the caller. */
+  streamDispatcher?: Dispatcher;
 }
 
-export function createUpstreamAgent(): Agent {
-  // Keep-alive pools per upstream origin; no pipelining so one slow response never delays another.
-  return new Agent({ keepAliveTimeout: 30_000, connections: 512, pipelining: 1, connect: { timeout: 2_000 } });
+/** Keep-alive pools per upstream origin; no pipelining so one slow response never delays another.
+ *  `connections` bounds each origin's pool: request/response calls and long-lived streams get separate
+ *  agents (createDeps), so streams can never exhaust the pool the calls queue on. */
+export function createUpstreamAgent(connections = 512): Agent {
+  return new Agent({ keepAliveTimeout: 30_000, connections, pipelining: 1, connect: { timeout: 2_000 } });
 }
 
 export function createDeps(config: GatewayConfig, overrides: DepsOverrides = {}): GatewayDeps {
@@ -77,8 +90,13 @@ export function createDeps(config: GatewayConfig, overrides: DepsOverrides = {})
         )
       : undefined;
   const redis = overrides.redis ?? ownRedis;
-  const ownDispatcher = overrides.dispatcher ? undefined : createUpstreamAgent();
+  const ownDispatcher = overrides.dispatcher ? undefined : createUpstreamAgent(config.UPSTREAM_CONNECTIONS);
   const dispatcher = overrides.dispatcher ?? ownDispatcher!;
+  const ownStreamDispatcher = overrides.streamDispatcher
+    ? undefined
+    : createUpstreamAgent(config.UPSTREAM_STREAM_CONNECTIONS);
+  const streamDispatcher = overrides.streamDispatcher ?? ownStreamDispatcher!;
+  const lifecycle = createLifecycle();
   const table = overrides.table ?? loadRoutingTable();
   const upstreams = upstreamUrls(config);
   const auth = createAuthenticator({
@@ -104,8 +122,26 @@ export function createDeps(config: GatewayConfig, overrides: DepsOverrides = {})
     bodyLimit: config.BODY_LIMIT,
     trustProxy: config.TRUST_PROXY,
     dispatcher,
+    streamDispatcher,
     onFailure: (service, reason) => gatewayMetrics.upstreamFailures.inc({ upstream: service, reason }),
   });
+  const streams = createStreamHubs({
+    upstreams,
+    dispatcher: streamDispatcher,
+    logger,
+    metrics: {
+      viewers: gatewayMetrics.streamViewers,
+      upstreamStreams: gatewayMetrics.upstreamStreams,
+      viewersDropped: gatewayMetrics.streamViewersDropped,
+    },
+    defaultTimeoutMs: config.UPSTREAM_TIMEOUT_MS,
+    heartbeatMs: config.STREAM_HEARTBEAT_MS,
+    replayChanges: config.STREAM_REPLAY_CHANGES,
+    maxBufferedBytes: config.STREAM_MAX_BUFFERED_BYTES,
+    lingerMs: config.STREAM_LINGER_MS,
+    onFailure: (service, reason) => gatewayMetrics.upstreamFailures.inc({ upstream: service, reason }),
+  });
+  lifecycle.signal.addEventListener('abort', () => streams.close(), { once: true });
   if (limits.mode === 'memory')
     logger.warn('no REDIS_URL: rate limits are counted in memory (correct for a single gateway replica only)');
   logger.info(
@@ -125,11 +161,16 @@ export function createDeps(config: GatewayConfig, overrides: DepsOverrides = {})
     table,
     upstreams,
     dispatcher,
+    streamDispatcher,
+    streams,
+    lifecycle,
     auth,
     limits,
     proxy,
     close: async () => {
+      streams.close();
       await ownDispatcher?.close();
+      await ownStreamDispatcher?.destroy();
       if (ownRedis) await closeRedis([ownRedis]);
       try {
         logDestination?.flushSync();

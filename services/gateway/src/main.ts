@@ -17,6 +17,7 @@ await runService({
   app,
   port: config.PORT,
   host: config.HOST,
+  lifecycle: deps.lifecycle, // live streams end first, so the server can drain
   shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
   closers: [() => metricsServer.stop(), () => deps.close()],
 });

@@ -12,6 +12,12 @@ export interface GatewayMetrics {
   rateLimited: prom.Counter<'limit'>;
   /** Proxied calls that got no answer from their service, by upstream service and reason. */
   upstreamFailures: prom.Counter<'upstream' | 'reason'>;
+  /** Viewers attached to fan-out hubs (live streams served from one shared upstream stream per path). */
+  streamViewers: prom.Gauge;
+  /** Open upstream streams of the fan-out hubs (one per watched path). */
+  upstreamStreams: prom.Gauge;
+  /** Viewers dropped because they stopped reading (they resume with Last-Event-ID). */
+  streamViewersDropped: prom.Counter;
 }
 
 export function createGatewayMetrics(registry: prom.Registry): GatewayMetrics {
@@ -27,6 +33,21 @@ export function createGatewayMetrics(registry: prom.Registry): GatewayMetrics {
       name: 'gateway_upstream_failures_total',
       help: 'Proxied requests that got no answer from their service (503 unconfigured, 502 unreachable, 504 timeout)',
       labelNames: ['upstream', 'reason'] as const,
+      registers,
+    }),
+    streamViewers: new prom.Gauge({
+      name: 'gateway_stream_viewers',
+      help: 'Viewers of fan-out live streams (availability) attached to this replica',
+      registers,
+    }),
+    upstreamStreams: new prom.Gauge({
+      name: 'gateway_upstream_streams',
+      help: 'Shared upstream streams open on this replica (one per watched path, whatever the viewers)',
+      registers,
+    }),
+    streamViewersDropped: new prom.Counter({
+      name: 'gateway_stream_viewers_dropped_total',
+      help: 'Fan-out viewers dropped because they stopped reading (they resume with Last-Event-ID)',
       registers,
     }),
   };

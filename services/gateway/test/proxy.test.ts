@@ -1,9 +1,21 @@
 import { expect } from 'chai';
 import http from 'node:http';
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
 import { PROBLEM_BASE } from '@eventtickets/platform';
 import { compileTable } from '../src/domain/routing.ts';
+import { DEFAULT_TABLE_FILE } from '../src/routing/table.ts';
 import { startFakeUpstream, type FakeUpstream } from '@eventtickets/platform/testing';
 import { counterValue, rawRequest, startGateway, unusedUrl, type RunningGateway } from './helpers.ts';
+
+/** The real routing table with fan-out off: these tests are about the plain streaming proxy (a `stream` route
+ *  passed through connection by connection); the shared availability streams are tested in fanout.test.ts. */
+const passThroughTable = compileTable({
+  routes: (parse(readFileSync(DEFAULT_TABLE_FILE, 'utf8')) as { routes: object[] }).routes.map((r) => ({
+    ...r,
+    fanout: false,
+  })),
+});
 
 /** A deferred: a promise the test resolves by hand. */
 interface Deferred {
@@ -60,13 +72,16 @@ describe('gateway/proxy: streaming, failures and limits', () => {
       return false;
     });
     payments = await startFakeUpstream('payments');
-    gw = await startGateway({
-      INVENTORY_URL: inventory.url,
-      CATALOG_URL: catalog.url,
-      PAYMENTS_URL: payments.url,
-      UPSTREAM_TIMEOUT_MS: '400',
-      BODY_LIMIT: '1kb',
-    });
+    gw = await startGateway(
+      {
+        INVENTORY_URL: inventory.url,
+        CATALOG_URL: catalog.url,
+        PAYMENTS_URL: payments.url,
+        UPSTREAM_TIMEOUT_MS: '400',
+        BODY_LIMIT: '1kb',
+      },
+      { table: passThroughTable },
+    );
   });
   beforeEach(() => {
     signals = { secondEvent: deferred(), streamOpened: deferred(), streamClosed: deferred(), slowClosed: deferred() };

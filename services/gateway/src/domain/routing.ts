@@ -24,8 +24,14 @@ const routeSchema = z
     timeoutMs: z.number().int().positive().optional(),
     rateLimit: z.enum(RATE_LIMIT_CLASSES).default('standard'),
     stream: z.boolean().default(false),
+    /** A public live stream that is the same for everyone: one upstream stream per path, fanned out to its
+     *  viewers by the gateway (proxy/stream-hub.ts). Implies `stream`. */
+    fanout: z.boolean().default(false),
   })
-  .strict();
+  .strict()
+  .refine((r) => !r.fanout || (r.auth === 'public' && r.methods.every((m) => m === 'GET')), {
+    message: 'a fanout route is a public GET stream (the same for every viewer: no identity reaches the service)',
+  });
 
 const tableSchema = z.object({ routes: z.array(routeSchema).min(1) }).strict();
 

@@ -14,8 +14,10 @@ export interface ProxyOptions {
   defaultTimeoutMs: number;
   bodyLimit: number;
   trustProxy: boolean;
-  /** Connection pools to the upstreams (owned and closed by the caller). */
+  /** Connection pools to the upstreams for request/response calls (owned and closed by the caller). */
   dispatcher: Dispatcher;
+  /** The pools for `stream` routes (long-lived responses), so they never hold a request/response connection. */
+  streamDispatcher?: Dispatcher;
   /** Called when a proxied request gets no answer from its service (the gateway's metrics). */
   onFailure?: (service: string, reason: 'unconfigured' | 'unreachable' | 'timeout') => void;
 }
@@ -55,7 +57,6 @@ function errorCode(err: unknown): string | undefined {
 }
 
 export function createProxy(opts: ProxyOptions): Proxy {
-  const { dispatcher } = opts;
   const bases = new Map<string, URL>();
   for (const [service, url] of Object.entries(opts.upstreams)) if (url) bases.set(service, new URL(url));
 
@@ -121,6 +122,7 @@ export function createProxy(opts: ProxyOptions): Proxy {
     const basePath = base.pathname.replace(/\/$/, '');
     let response: Dispatcher.ResponseData;
     try {
+      const dispatcher = route.stream ? (opts.streamDispatcher ?? opts.dispatcher) : opts.dispatcher;
       response = await dispatcher.request({
         origin: base.origin,
         path: basePath + ctx.url,

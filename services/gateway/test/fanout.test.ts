@@ -1,0 +1,233 @@
+// Live availability through the gateway against a real inventory (real Postgres and Redis): one upstream
+// stream per watched event, fanned out to its viewers; snapshot, ordered changes and Last-Event-ID resume
+// served by the gateway's hub; and viewers that can never starve buyers of upstream connections.
+import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import { openSse, waitFor, type SseClient } from '@eventtickets/platform/testing';
+import { compileTable } from '../src/domain/routing.ts';
+import { DEFAULT_TABLE_FILE } from '../src/routing/table.ts';
+import {
+  counterValue,
+  newSigningKey,
+  signToken,
+  startGateway,
+  startUsersWithJwks,
+  type RunningGateway,
+  type SigningKey,
+} from './helpers.ts';
+import {
+  dropDatabase,
+  eventPayload,
+  publishEvent,
+  schemaErrors,
+  startInstance,
+  suiteConfig,
+  type Instance,
+} from '../../inventory/test/helpers.ts';
+import type { InventoryConfig } from '../../inventory/src/config.ts';
+
+type Doc = { seq: number; seats: Record<string, string> };
+
+/** The stack-wide secret the gateway signs forwarded identities with and inventory verifies them by. */
+const INTERNAL_TOKEN_SECRET = 'fanout-test-internal-token-secret-0123456789';
+
+describe('gateway/fanout: live availability through one shared upstream stream per event', function () {
+  let config: InventoryConfig;
+  let inventory: Instance;
+  let users: Awaited<ReturnType<typeof startUsersWithJwks>>;
+  let key: SigningKey;
+  let gw: RunningGateway;
+  const open: SseClient[] = [];
+
+  const env = () => ({
+    INVENTORY_URL: inventory.url,
+    USERS_URL: users.url,
+    INTERNAL_TOKEN_SECRET,
+    // Benchmarks and tests raise the per-IP limit through the environment (every viewer comes from 127.0.0.1).
+    RATE_LIMIT_IP_POINTS: '100000',
+    RATE_LIMIT_HOLDS_POINTS: '1000',
+    RATE_LIMIT_USER_POINTS: '1000',
+  });
+
+  before(async function () {
+    config = await suiteConfig(this, { INTERNAL_TOKEN_SECRET });
+    inventory = await startInstance(config);
+    key = await newSigningKey('k1');
+    users = await startUsersWithJwks([key]);
+    gw = await startGateway({ ...env(), STREAM_LINGER_MS: '0' });
+  });
+  afterEach(() => {
+    for (const c of open.splice(0)) c.close();
+  });
+  after(async () => {
+    await gw?.close();
+    await users?.close();
+    await inventory?.stop();
+    await dropDatabase(config);
+  });
+
+  async function newEvent(seats = 20): Promise<string> {
+    const payload = eventPayload({ seats });
+    await publishEvent(inventory.deps, payload);
+    return payload.eventId;
+  }
+
+  async function viewer(url: string, eventId: string, headers: Record<string, string> = {}): Promise<SseClient> {
+    const c = await openSse(`${url}/api/events/${eventId}/availability/stream`, headers);
+    open.push(c);
+    expect(c.status).to.equal(200);
+    return c;
+  }
+
+  async function hold(url: string, eventId: string, seats: string[], userId = 'buyer-1'): Promise<Response> {
+    return fetch(`${url}/api/holds`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Bearer ${await signToken(key, { sub: userId })}`,
+      },
+      body: JSON.stringify({ eventId, seats }),
+    });
+  }
+
+  /** Folds the changes a client reads after its snapshot until it reaches `seq` (as the seat map does). */
+  async function readUpTo(c: SseClient, doc: Doc, seq: number): Promise<Doc> {
+    while (doc.seq < seq) {
+      const m = await c.next((x) => x.event === 'change' || x.event === 'snapshot');
+      if (m.event === 'snapshot') doc = m.data;
+      else {
+        expect(Number(m.id)).to.be.greaterThan(doc.seq);
+        Object.assign(doc.seats, m.data.seats);
+        doc.seq = Number(m.id);
+      }
+    }
+    return doc;
+  }
+
+  it('many viewers of one event cost one upstream stream, and every viewer gets each change', async () => {
+    const eventId = await newEvent();
+    const before = inventory.deps.hub.clientCount();
+    const viewers: SseClient[] = [];
+    for (let i = 0; i < 25; i++) viewers.push(await viewer(gw.url, eventId));
+    for (const v of viewers) expect((await v.next()).event).to.equal('snapshot');
+    // Inventory sees ONE stream client for the 25 viewers (its own gauge of SSE clients counts the same).
+    expect(inventory.deps.hub.clientCount() - before).to.equal(1);
+    expect(await counterValue(gw, 'gateway_stream_viewers', {})).to.equal(25);
+    expect(await counterValue(gw, 'gateway_upstream_streams', {})).to.equal(1);
+
+    const res = await hold(gw.url, eventId, ['s011', 's012']);
+    expect(res.status).to.equal(201);
+    for (const v of viewers) {
+      const change = await v.next((m) => m.event === 'change');
+      expect(change.data.seats).to.deep.equal({ s011: 'held', s012: 'held' });
+    }
+
+    // The last viewer gone, the upstream stream closes too (STREAM_LINGER_MS=0 here).
+    for (const v of open.splice(0)) v.close();
+    await waitFor('the shared upstream stream to close', async () => inventory.deps.hub.clientCount() === before, {
+      timeoutMs: 10_000,
+    });
+  });
+
+  it('a viewer receives the snapshot, then the changes in order, and resumes with Last-Event-ID', async () => {
+    const eventId = await newEvent();
+    // Someone else keeps watching throughout, so the event's hub stays open while the first viewer is away.
+    const bystander = await viewer(gw.url, eventId);
+    expect((await bystander.next()).event).to.equal('snapshot');
+    const first = await viewer(gw.url, eventId);
+    const snapshot = await first.next();
+    expect(snapshot.event).to.equal('snapshot');
+    expect(Number(snapshot.id)).to.equal(snapshot.data.seq);
+    expect(await schemaErrors('Availability', snapshot.data)).to.deep.equal([]);
+
+    const seen: number[] = [];
+    for (const pair of [
+      ['s011', 's012'],
+      ['s013', 's014'],
+      ['s015', 's016'],
+    ]) {
+      expect((await hold(gw.url, eventId, pair)).status).to.equal(201);
+      const change = await first.next((m) => m.event === 'change');
+      expect(await schemaErrors('AvailabilityChange', change.data)).to.deep.equal([]);
+      expect(change.data.seats).to.deep.equal({ [pair[0]]: 'held', [pair[1]]: 'held' });
+      expect(Number(change.id)).to.equal(change.data.seq);
+      seen.push(Number(change.id));
+    }
+    expect(seen[0]).to.be.greaterThan(Number(snapshot.id));
+    expect([...seen].sort((a, b) => a - b)).to.deep.equal(seen);
+    first.close();
+
+    // Missed while away: two more changes. Resuming from the last id seen replays exactly those, no snapshot.
+    expect((await hold(gw.url, eventId, ['s017'])).status).to.equal(201);
+    expect((await hold(gw.url, eventId, ['s018'])).status).to.equal(201);
+    const resumed = await viewer(gw.url, eventId, { 'last-event-id': String(seen.at(-1)) });
+    const r1 = await resumed.next();
+    const r2 = await resumed.next();
+    expect([r1.event, r2.event]).to.deep.equal(['change', 'change']);
+    expect(r1.data.seats).to.deep.equal({ s017: 'held' });
+    expect(r2.data.seats).to.deep.equal({ s018: 'held' });
+    expect(Number(r1.id)).to.be.greaterThan(seen.at(-1)!);
+    expect(Number(r2.id)).to.be.greaterThan(Number(r1.id));
+
+    // A newcomer's snapshot (with any changes that follow it) is inventory's own snapshot.
+    const truth = (await inventory.call('GET', `/api/events/${eventId}/availability`)).body as Doc;
+    const late = await viewer(gw.url, eventId);
+    const lateFirst = await late.next();
+    expect(lateFirst.event).to.equal('snapshot');
+    const folded = await readUpTo(late, lateFirst.data, truth.seq);
+    expect(folded.seq).to.equal(truth.seq);
+    expect(folded.seats).to.deep.equal(truth.seats);
+
+    // A Last-Event-ID the gateway cannot serve from its replay buffer (from the future) gets a snapshot.
+    const reset = await viewer(gw.url, eventId, { 'last-event-id': String(truth.seq + 1000) });
+    expect((await reset.next()).event).to.equal('snapshot');
+  });
+
+  it('an unknown event answers 404 event-not-found, as inventory does, and leaves no stream open', async () => {
+    const res = await fetch(`${gw.url}/api/events/ev-unknown/availability/stream`);
+    expect(res.status).to.equal(404);
+    expect(res.headers.get('content-type')).to.match(/^application\/problem\+json/);
+    expect((await res.json()).type).to.match(/event-not-found$/);
+    expect(await counterValue(gw, 'gateway_upstream_streams', {})).to.equal(0);
+  });
+
+  it('with the request pool at 2 connections, 3 events watched do not stop POST /api/holds from answering 201', async () => {
+    const small = await startGateway({ ...env(), UPSTREAM_CONNECTIONS: '2', UPSTREAM_TIMEOUT_MS: '5000' });
+    try {
+      const events = [await newEvent(), await newEvent(), await newEvent()];
+      for (const eventId of events)
+        expect((await (await viewer(small.url, eventId)).next()).event).to.equal('snapshot');
+      expect(await counterValue(small, 'gateway_upstream_streams', {})).to.equal(3);
+      const res = await hold(small.url, events[0], ['s020'], 'buyer-small');
+      expect(res.status).to.equal(201);
+    } finally {
+      for (const c of open.splice(0)) c.close();
+      await small.close();
+    }
+  });
+
+  it('plain (not shared) stream routes use the streams pool too: 3 open streams, request pool of 2, hold 201', async () => {
+    const passThrough = compileTable({
+      routes: (parse(readFileSync(DEFAULT_TABLE_FILE, 'utf8')) as { routes: object[] }).routes.map((r) => ({
+        ...r,
+        fanout: false,
+      })),
+    });
+    const small = await startGateway(
+      { ...env(), UPSTREAM_CONNECTIONS: '2', UPSTREAM_TIMEOUT_MS: '5000' },
+      { table: passThrough },
+    );
+    try {
+      const eventId = await newEvent();
+      const before = inventory.deps.hub.clientCount();
+      for (let i = 0; i < 3; i++) expect((await (await viewer(small.url, eventId)).next()).event).to.equal('snapshot');
+      expect(inventory.deps.hub.clientCount() - before).to.equal(3); // one upstream connection per client here
+      const res = await hold(small.url, eventId, ['s019'], 'buyer-plain');
+      expect(res.status).to.equal(201);
+    } finally {
+      for (const c of open.splice(0)) c.close();
+      await small.close();
+    }
+  });
+});
