@@ -6,6 +6,10 @@ import { OpenAPIBackend, type Operation } from 'openapi-backend';
 import addFormatsModule from 'ajv-formats';
 import type { Context, Next } from 'koa';
 import { HttpProblem, problems, type FieldError } from './errors.ts';
+import { CONTROL_CHARACTERS, CONTROL_MESSAGE, NUL_MESSAGE, normalizeStrings, nulFields } from './text.ts';
+
+// The text rules every request goes through (NUL refused, NFC), exported with the contracts that apply them.
+export * from './text.ts';
 
 export interface Contract {
   document: any;
@@ -26,8 +30,61 @@ function toFieldErrors(errors: any[] | null | undefined): FieldError[] {
     const missing = e.params?.missingProperty;
     const extra = e.params?.additionalProperty;
     const field = [where, missing ?? extra].filter(Boolean).join('.') || '(root)';
+    // Names and titles refuse control characters by a pattern: say that rather than quote the pattern.
+    if (e.keyword === 'pattern' && typeof e.data === 'string' && CONTROL_CHARACTERS.test(e.data))
+      return { field, message: CONTROL_MESSAGE };
     return { field, message: extra ? 'is not allowed' : (e.message ?? 'is invalid') };
   });
+}
+
+/** The path parameters of `template` in `path`, decoded; a segment that is not valid percent-encoded UTF-8
+ *  (`%ZZ`, `%C0%AE`) is a field error instead of the URIError the validator would throw (a 500). */
+function pathParameters(template: string, path: string): { values: Record<string, string>; errors: FieldError[] } {
+  const names = template.split('/');
+  const parts = path.split('/');
+  const values: Record<string, string> = {};
+  const errors: FieldError[] = [];
+  names.forEach((segment, i) => {
+    const name = /^\{(.+)\}$/.exec(segment)?.[1];
+    if (!name || parts[i] === undefined) return;
+    try {
+      values[name] = decodeURIComponent(parts[i]);
+    } catch {
+      errors.push({ field: `path.${name}`, message: 'is not valid percent-encoded UTF-8' });
+    }
+  });
+  return { values, errors };
+}
+
+/** In the order an Allow header lists them (the gateway's routing table uses the same). */
+const OPERATION_METHODS = ['get', 'head', 'post', 'put', 'patch', 'delete', 'options', 'trace'];
+
+function templateMatches(template: string, path: string): boolean {
+  const t = template.split('/');
+  const p = path.split('/');
+  return t.length === p.length && t.every((seg, i) => (/^\{.+\}$/.test(seg) ? p[i] !== '' : seg === p[i]));
+}
+
+/** The methods the contract has for a path (HEAD where GET is), or [] when no path of it matches. */
+export function allowedMethods(document: any, path: string): string[] {
+  const methods = new Set<string>();
+  for (const [template, item] of Object.entries(document?.paths ?? {}) as Array<[string, any]>) {
+    if (!templateMatches(template, path)) continue;
+    for (const method of OPERATION_METHODS) if (item?.[method]) methods.add(method.toUpperCase());
+  }
+  if (methods.has('GET')) methods.add('HEAD');
+  return OPERATION_METHODS.map((m) => m.toUpperCase()).filter((m) => methods.has(m));
+}
+
+function methodNotAllowed(method: string, path: string, allow: string[]): HttpProblem {
+  return new HttpProblem(
+    405,
+    'method-not-allowed',
+    'Method not allowed',
+    `${method} is not allowed on ${path} (allowed: ${allow.join(', ')})`,
+    {},
+    { Allow: allow.join(', ') },
+  );
 }
 
 // ajv-formats ships CommonJS; its default export is the plugin function.
@@ -66,7 +123,8 @@ export async function createContract(file: string, opts: ContractOptions = {}): 
     quick: false,
     validate: true,
     strict: false,
-    ajvOpts: { allErrors: true } as any,
+    // verbose: errors carry the data, so a pattern failure caused by a control character can say so
+    ajvOpts: { allErrors: true, verbose: true } as any,
     // Without this, `format` (email, uuid, date-time...) would be ignored with a warning.
     customizeAjv: (ajv) => {
       addFormats(ajv);
@@ -81,33 +139,38 @@ export async function createContract(file: string, opts: ContractOptions = {}): 
       ctx.body = document;
       return;
     }
+    const operation = api.matchOperation({ method: ctx.method, path: ctx.path, headers: {} });
+    if (!operation) {
+      // Every route a service serves is in its contract: anything else is refused before any handler runs.
+      // A path the contract has with another method is a 405 naming the methods it has (also in 'pass' mode:
+      // the gateway's own documented pages answer like any operation).
+      const allow = allowedMethods(document, ctx.path);
+      if (allow.length && !(opts.unknownRoutes === 'pass' && ctx.method === 'HEAD' && allow.includes('GET')))
+        throw methodNotAllowed(ctx.method, ctx.path, allow);
+      if (opts.unknownRoutes === 'pass') return next();
+      throw problems.notFound(`No route for ${ctx.method} ${ctx.path}`);
+    }
+    ctx.state.operation = operation;
+    ctx.state.routeTemplate = operation.path;
+    const params = pathParameters(operation.path, ctx.path);
+    if (params.errors.length) throw problems.validation(params.errors);
+    // One form for text (NFC), before anything measures or stores it; then no NUL anywhere (see text.ts).
+    const body = normalizeStrings((ctx.request as any).body);
+    const query = normalizeStrings({ ...ctx.query });
+    if (JSON.stringify(query) !== JSON.stringify(ctx.query)) ctx.query = query;
+    const nul = [
+      ...nulFields(params.values, 'path'),
+      ...nulFields(query, 'query'),
+      ...(body === undefined ? [] : nulFields(body, 'requestBody')),
+    ];
+    if (nul.length) throw problems.validation(nul.map((field) => ({ field, message: NUL_MESSAGE })));
     const req = {
       method: ctx.method,
       path: ctx.path,
       headers: ctx.headers as Record<string, string>,
       query: ctx.query as Record<string, string>,
-      body: (ctx.request as any).body,
+      body,
     };
-    const operation = api.matchOperation(req);
-    if (!operation) {
-      // Every route a service serves is in its contract: anything else is refused before any handler runs.
-      if (opts.unknownRoutes === 'pass') return next();
-      try {
-        api.router.matchOperation(req, true);
-      } catch (err) {
-        if (String((err as Error).message).startsWith('405')) {
-          throw new HttpProblem(
-            405,
-            'method-not-allowed',
-            'Method not allowed',
-            `${ctx.method} is not allowed on ${ctx.path}`,
-          );
-        }
-      }
-      throw problems.notFound(`No route for ${ctx.method} ${ctx.path}`);
-    }
-    ctx.state.operation = operation;
-    ctx.state.routeTemplate = operation.path;
     const result = api.validateRequest(req, operation);
     if (!result.valid) throw problems.validation(toFieldErrors(result.errors));
     await next();

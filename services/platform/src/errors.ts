@@ -169,3 +169,34 @@ export function errorMiddleware(logger: Logger) {
     }
   };
 }
+
+/** Node answers a request it cannot parse (headers or URL too large: 431, a malformed request: 400, a request
+ *  that took too long to arrive: 408) itself, before any Koa middleware, with an empty body. This
+ *  `clientError` listener answers with a problem+json body like every other error, then closes the socket. */
+export function problemClientErrorHandler(err: Error & { code?: string }, socket: import('node:stream').Duplex): void {
+  const pending = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (err.code === 'ECONNRESET' || !socket.writable || pending?.headersSent) {
+    socket.destroy();
+    return;
+  }
+  const problem =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? new HttpProblem(
+          431,
+          'request-header-fields-too-large',
+          'Request header fields too large',
+          'The request line or headers are too large',
+        )
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? new HttpProblem(408, 'request-timeout', 'Request timeout', 'The request did not arrive in time')
+        : problems.badRequest('The request is not valid HTTP', 'malformed-request');
+  const body = JSON.stringify(problem.toBody());
+  const reason = { 400: 'Bad Request', 408: 'Request Timeout', 431: 'Request Header Fields Too Large' }[problem.status];
+  socket.end(
+    `HTTP/1.1 ${problem.status} ${reason}\r\n` +
+      'Content-Type: application/problem+json\r\n' +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+      'Connection: close\r\n\r\n' +
+      body,
+  );
+}

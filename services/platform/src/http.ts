@@ -7,7 +7,7 @@ import { symbols } from 'pino';
 import Koa, { type Context, type Next } from 'koa';
 import { bodyParser } from '@koa/bodyparser';
 import { requestContext } from './context.ts';
-import { errorMiddleware, HttpProblem, problems } from './errors.ts';
+import { errorMiddleware, HttpProblem, problemClientErrorHandler, problems } from './errors.ts';
 import { healthMiddleware, type ReadinessCheck } from './health.ts';
 import { identityMiddleware } from './auth.ts';
 import type { Contract } from './contracts.ts';
@@ -131,6 +131,8 @@ export interface RunningServer {
 export async function listen(handler: http.RequestListener, port: number, host = '127.0.0.1'): Promise<RunningServer> {
   const server = http.createServer(handler);
   server.keepAliveTimeout = 65_000;
+  // A request Node cannot parse (431 headers too large, 400 malformed) answers problem+json too.
+  server.on('clientError', problemClientErrorHandler);
   // While draining, responses say Connection: close, so keep-alive clients (fetch, the gateway's pool) let go
   // of their sockets as soon as their request is answered instead of holding the server until the timeout.
   let draining = false;
