@@ -70,13 +70,12 @@ export async function createApp(deps: GatewayDeps): Promise<Koa> {
     const match = table.match(ctx.method === 'OPTIONS' ? 'GET' : ctx.method, ctx.path);
     if (!match) throw problems.notFound(`No route for ${ctx.method} ${ctx.path}`);
     if (ctx.method === 'OPTIONS' || match.kind === 'method-not-allowed') {
+      // Exactly the methods the table routes for this path: the table carries each path's methods as the
+      // owning service's contract has them (a test checks the two agree).
       const template = match.kind === 'route' ? match.route.template : match.template;
-      const allow =
-        match.kind === 'route'
-          ? [...new Set(table.routes.filter((r) => r.template === template).flatMap((r) => r.methods))]
-          : match.allow;
+      const allow = [...table.allow(ctx.path), 'OPTIONS'];
       ctx.state.routeTemplate = template;
-      ctx.set('Allow', [...allow, 'OPTIONS'].join(', '));
+      ctx.set('Allow', allow.join(', '));
       if (ctx.method === 'OPTIONS') {
         ctx.status = 204; // not a CORS preflight from an allowed origin (that is answered earlier): just say what is allowed
         return;
@@ -86,6 +85,8 @@ export async function createApp(deps: GatewayDeps): Promise<Koa> {
         'method-not-allowed',
         'Method not allowed',
         `${ctx.method} is not allowed on ${template}`,
+        {},
+        { Allow: allow.join(', ') },
       );
     }
     await proxyRoute(ctx, match.route);

@@ -58,9 +58,13 @@ export interface RoutingTable {
   routes: Route[];
   /** undefined when no pattern matches the path. */
   match: (method: string, path: string) => RouteMatch | undefined;
+  /** Every method some route serves on this path (HEAD where GET is); [] when no pattern matches it. */
+  allow: (path: string) => string[];
 }
 
 const RANK = { literal: 2, param: 1, rest: 0 } as const;
+/** The order Allow headers list methods in (the services' 405s use the same). */
+const ALLOW_ORDER = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
 
 function compileSegments(path: string): Segment[] {
   return path
@@ -112,10 +116,18 @@ export function compileTable(raw: unknown): RoutingTable {
   }
   const sorted = [...patterns.values()].sort(bySpecificity);
 
+  function allow(path: string): string[] {
+    const parts = path.split('/').slice(1);
+    const methods = new Set<string>();
+    for (const pattern of sorted)
+      if (matches(pattern.segments, parts)) for (const m of pattern.byMethod.keys()) methods.add(m);
+    return ALLOW_ORDER.filter((m) => methods.has(m));
+  }
+
   function match(method: string, path: string): RouteMatch | undefined {
     const parts = path.split('/').slice(1);
-    // The most specific pattern that has the method wins; 405 (naming the most specific pattern's methods)
-    // only if no pattern matching the path has it.
+    // The most specific pattern that has the method wins; 405 (naming every method some pattern matching the
+    // path routes, as the services' own 405s do) only if no pattern matching the path has it.
     let mostSpecific: Pattern | undefined;
     for (const pattern of sorted) {
       if (!matches(pattern.segments, parts)) continue;
@@ -123,16 +135,10 @@ export function compileTable(raw: unknown): RoutingTable {
       if (route) return { kind: 'route', route };
       mostSpecific ??= pattern;
     }
-    return (
-      mostSpecific && {
-        kind: 'method-not-allowed',
-        template: mostSpecific.template,
-        allow: [...mostSpecific.byMethod.keys()],
-      }
-    );
+    return mostSpecific && { kind: 'method-not-allowed', template: mostSpecific.template, allow: allow(path) };
   }
 
-  return { routes, match };
+  return { routes, match, allow };
 }
 
 /** Paths that could mean something else after an upstream normalises them (dot segments, encoded
