@@ -3,6 +3,7 @@ import { expect } from 'chai';
 import type { StackService } from '../stack/services.ts';
 import { databaseName, serviceEnv, servicePort, startOrder, urlVariable } from '../stack/plan.ts';
 import { formatLogLine, lineSplitter, prefixer } from '../stack/log-format.ts';
+import { describeExit, nextRestart } from '../stack/restarts.ts';
 
 const users: StackService = { name: 'users', dir: 'users', port: 8081, database: true };
 const gateway: StackService = { name: 'gateway', dir: 'gateway', port: 8080, database: false };
@@ -134,5 +135,36 @@ describe('stack secrets', () => {
     };
     expect(serviceEnv(catalog, [catalog, users], settings).CURSOR_SECRET).to.equal('s'.repeat(43));
     expect(serviceEnv(users, [catalog, users], settings)).to.not.have.property('CURSOR_SECRET');
+  });
+});
+
+describe('stack restart policy', () => {
+  const policy = { limit: 4, windowMs: 60_000, initialDelayMs: 1000, maxDelayMs: 5000 };
+
+  it('doubles the back-off with each failure within the window, up to the maximum', () => {
+    const failures: number[] = [];
+    const delays: number[] = [];
+    for (const t of [0, 1000, 3000]) {
+      failures.push(t);
+      const decision = nextRestart(failures, t, policy);
+      expect(decision.giveUp).to.equal(false);
+      if (!decision.giveUp) delays.push(decision.delayMs);
+    }
+    expect(delays).to.deep.equal([1000, 2000, 4000]);
+    const capped = nextRestart([0, 1, 2], 2, { ...policy, limit: 10, maxDelayMs: 3000 });
+    expect(capped).to.deep.equal({ giveUp: false, delayMs: 3000, failures: 3 });
+  });
+
+  it('gives up at the limit within the window, and forgets failures older than the window', () => {
+    expect(nextRestart([0, 1000, 3000, 7000], 7000, policy)).to.deep.equal({ giveUp: true, failures: 4 });
+    // the same four failures spread over more than the window: the oldest no longer counts
+    const spread = [0, 30_000, 50_000, 70_000];
+    expect(nextRestart(spread, 70_000, policy)).to.deep.equal({ giveUp: false, delayMs: 4000, failures: 3 });
+    expect(spread).to.deep.equal([30_000, 50_000, 70_000]);
+  });
+
+  it('describes an exit by its signal, else its code', () => {
+    expect(describeExit({ code: null, signal: 'SIGKILL' })).to.equal('SIGKILL');
+    expect(describeExit({ code: 3, signal: null })).to.equal('code 3');
   });
 });
