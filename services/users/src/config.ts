@@ -58,11 +58,22 @@ export const configSchema = baseConfigSchema
     JWT_PRIVATE_KEYS: privateJwkList,
     ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(30).max(86_400).default(900),
     REFRESH_TOKEN_TTL_DAYS: z.coerce.number().int().min(1).max(365).default(30),
+    /** A rotated refresh token presented again this soon gets the same successor (a double submit); 0 disables. */
+    REFRESH_REUSE_GRACE_SECONDS: z.coerce.number().int().min(0).max(60).default(20),
     DEMO_PASSWORD: z.string().min(10).optional(),
     /** scrypt cost as log2(N); stored with each hash, so raising it only affects new hashes (and rehash on login). */
     SCRYPT_LOG_N: z.coerce.number().int().min(10).max(20).default(15),
-    /** Consecutive failed logins for one e-mail before back-off starts. */
+    /** Consecutive failed logins for one e-mail from one client before that client is slowed. */
     LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).max(100).default(5),
+    /** Failed logins for one e-mail from all clients together before the account is slowed (a distributed attack). */
+    LOGIN_ACCOUNT_MAX_FAILURES: z.coerce.number().int().min(10).max(100_000).default(100),
+    /** A client that logged in successfully within this long is not held by the account-wide back-off. */
+    LOGIN_KNOWN_CLIENT_DAYS: z.coerce.number().int().min(0).max(365).default(30),
+    /** Proxies in front of the gateway that append to X-Forwarded-For (1 with the gateway's TRUST_PROXY behind one ingress). */
+    TRUSTED_PROXY_HOPS: z.coerce.number().int().min(0).max(5).default(0),
+    /** Registrations answered email-taken per client and window before that client's registrations are refused (429). */
+    REGISTER_MAX_CONFLICTS: z.coerce.number().int().min(1).max(10_000).default(10),
+    REGISTER_CONFLICT_WINDOW_SECONDS: z.coerce.number().int().min(60).max(86_400).default(3600),
     /** First back-off; doubles with every further failure up to LOGIN_BACKOFF_MAX_SECONDS. */
     LOGIN_BACKOFF_SECONDS: z.coerce.number().int().min(1).default(30),
     LOGIN_BACKOFF_MAX_SECONDS: z.coerce.number().int().min(1).default(900),
@@ -74,6 +85,12 @@ export const configSchema = baseConfigSchema
   .superRefine((c, ctx) => {
     // The outbox relay needs a transport: Redis Streams, or the local stack's Postgres bus database.
     requireRedisOrBusDatabase(c, ctx);
+    if (c.LOGIN_ACCOUNT_MAX_FAILURES <= c.LOGIN_MAX_FAILURES)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['LOGIN_ACCOUNT_MAX_FAILURES'],
+        message: 'must be greater than LOGIN_MAX_FAILURES (the account-wide limit is the higher one)',
+      });
     if (c.LOGIN_FAILURES_FORGET_AFTER_SECONDS <= c.LOGIN_BACKOFF_MAX_SECONDS)
       ctx.addIssue({
         code: 'custom',

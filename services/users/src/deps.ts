@@ -36,6 +36,8 @@ export interface UsersDeps {
   keys: SigningKeyStore;
   accessTokens: AccessTokenSettings;
   refreshTokenTtlDays: number;
+  /** REFRESH_REUSE_GRACE_SECONDS. */
+  refreshReuseGraceSeconds: number;
   backoff: BackoffPolicy;
   /** Closes what createDeps opened, in order (call after the HTTP server has drained and the workers stopped). */
   close: () => Promise<void>;
@@ -86,11 +88,14 @@ export async function createDeps(config: UsersConfig, overrides: DepsOverrides =
       ttlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
     },
     refreshTokenTtlDays: config.REFRESH_TOKEN_TTL_DAYS,
+    refreshReuseGraceSeconds: config.REFRESH_REUSE_GRACE_SECONDS,
     backoff: {
       maxFailures: config.LOGIN_MAX_FAILURES,
       baseSeconds: config.LOGIN_BACKOFF_SECONDS,
       maxSeconds: config.LOGIN_BACKOFF_MAX_SECONDS,
       forgetAfterSeconds: config.LOGIN_FAILURES_FORGET_AFTER_SECONDS,
+      accountMaxFailures: config.LOGIN_ACCOUNT_MAX_FAILURES,
+      knownClientSeconds: config.LOGIN_KNOWN_CLIENT_DAYS * 86_400,
     },
     close: async () => {
       if (redis) await closeRedis([redis]);

@@ -22,7 +22,8 @@ describe('users: register, login, refresh, logout (real Postgres)', function () 
     };
     h = await startUsers(this, {
       passwords,
-      backoff: { maxFailures: 3, baseSeconds: 60, maxSeconds: 600, forgetAfterSeconds: 3600 },
+      backoff: { maxFailures: 3, baseSeconds: 60, maxSeconds: 600, forgetAfterSeconds: 3600, accountMaxFailures: 10 },
+      env: { REGISTER_MAX_CONFLICTS: '3' },
     });
   });
   after(async () => {
@@ -109,6 +110,34 @@ describe('users: register, login, refresh, logout (real Postgres)', function () 
       expect(res.status).to.equal(409);
       expect(res.body.type).to.match(/\/email-taken$/);
       expect(await h.counts()).to.deep.equal(before);
+    });
+
+    it('answers email-taken to one client at most REGISTER_MAX_CONFLICTS times per window, then 429 registration-backoff for any e-mail from it', async () => {
+      const taken = await registerUser(h);
+      const from = (ip: string, email: string) =>
+        h.call('POST', '/api/auth/register', {
+          body: { email, password: PASSWORD, name: 'Prober' },
+          headers: { 'x-forwarded-for': ip },
+        });
+      const prober = '203.0.113.50';
+      for (let i = 0; i < 3; i++) expect((await from(prober, taken.user.email)).status, `probe ${i + 1}`).to.equal(409);
+      const before = await h.counts();
+      const held = await from(prober, taken.user.email);
+      expect(held.status).to.equal(429);
+      expect(held.body.type).to.match(/\/registration-backoff$/);
+      expect(Number(held.headers.get('retry-after'))).to.be.within(1, 3600);
+      // A free e-mail from the same client is held too (the answer tells the prober nothing), and nothing is created.
+      expect((await from(prober, uniqueEmail('free'))).status).to.equal(429);
+      expect(await h.counts()).to.deep.equal(before);
+      // Another client registers, and meets email-taken, as before.
+      expect((await from('198.51.100.50', uniqueEmail('other'))).status).to.equal(201);
+      expect((await from('198.51.100.50', taken.user.email)).status).to.equal(409);
+      // When the window has passed (moved into the past rather than waited for), the prober is served again.
+      await h.db.query(
+        "UPDATE registration_conflicts SET window_started_at = now() - interval '2 hours' WHERE client = :c",
+        { replacements: { c: prober } },
+      );
+      expect((await from(prober, taken.user.email)).status).to.equal(409);
     });
 
     const invalidBodies: Array<[string, unknown, string]> = [
@@ -227,45 +256,88 @@ describe('users: register, login, refresh, logout (real Postgres)', function () 
       expect(wrong.body.type).to.match(/\/invalid-credentials$/);
     });
 
-    it('backs off an account after repeated failures: 429 with Retry-After, even for the right password', async () => {
+    /** A login as the gateway forwards it: X-Forwarded-For ends with the address the gateway saw. */
+    const loginFrom = (ip: string, email: string, password: string, forwardedBefore?: string) =>
+      h.call('POST', '/api/auth/login', {
+        body: { email, password },
+        headers: { 'x-forwarded-for': forwardedBefore ? `${forwardedBefore}, ${ip}` : ip },
+      });
+    const clientRow = async (email: string, client: string) => {
+      const [r] = await h.db.query(
+        'SELECT failures, extract(epoch FROM locked_until - last_failure_at)::int AS lock_s, locked_until FROM login_failures WHERE email = :email AND client = :client',
+        { replacements: { email, client } },
+      );
+      return r[0] as { failures: number; lock_s: number | null; locked_until: Date | null } | undefined;
+    };
+
+    it("a stranger's wrong passwords from one client do not lock the owner out on another client", async () => {
       const session = await registerUser(h);
       const email = session.user.email;
-      for (let i = 0; i < 3; i++) {
-        const res = await h.call('POST', '/api/auth/login', { body: { email, password: 'wrong password!' } });
-        expect(res.status, `attempt ${i + 1}`).to.equal(401);
-      }
+      const statuses: number[] = [];
+      for (let i = 0; i < 6; i++) statuses.push((await loginFrom('203.0.113.7', email, 'wrong password!')).status);
+      expect(statuses).to.deep.equal([401, 401, 401, 429, 429, 429]); // maxFailures 3 in this suite
+      // The stranger, even with the right password now, stays slowed on their client...
       verifiedAgainst.length = 0;
-      const locked = await h.call('POST', '/api/auth/login', { body: { email, password: PASSWORD } });
-      expect(locked.status).to.equal(429);
-      expect(locked.body.type).to.match(/\/login-backoff$/);
-      const retryAfter = Number(locked.headers.get('retry-after'));
-      expect(retryAfter).to.be.within(1, 60);
+      const stranger = await loginFrom('203.0.113.7', email, PASSWORD);
+      expect(stranger.status).to.equal(429);
+      expect(stranger.body).to.include({ scope: 'client' });
       expect(verifiedAgainst, 'no password check while locked').to.deep.equal([]);
-
-      // Other accounts are unaffected.
-      const other = await registerUser(h);
-      expect(
-        (await h.call('POST', '/api/auth/login', { body: { email: other.user.email, password: PASSWORD } })).status,
-      ).to.equal(200);
-
-      // Once the lock has passed (moved into the past rather than waited for), the right password works and resets the count.
-      await h.db.query("UPDATE login_failures SET locked_until = now() - interval '1 second' WHERE email = :email", {
-        replacements: { email },
-      });
-      const ok = await h.call('POST', '/api/auth/login', { body: { email, password: PASSWORD } });
-      expect(ok.status).to.equal(200);
-      const [left] = await h.db.query('SELECT * FROM login_failures WHERE email = :email', { replacements: { email } });
-      expect(left).to.deep.equal([]);
+      // ...and the owner, on another network, logs straight in.
+      const owner = await loginFrom('198.51.100.20', email, PASSWORD);
+      expect(owner.status).to.equal(200);
+      expect(owner.body.user.id).to.equal(session.user.id);
     });
 
-    it('holds the back-off under parallel guessing: only the threshold number of passwords is ever checked', async () => {
+    it('keeps slowing the same client: 429 with Retry-After, a lock that doubles, and it cannot escape by spoofing X-Forwarded-For', async () => {
+      const session = await registerUser(h);
+      const email = session.user.email;
+      const client = '203.0.113.8';
+      // Each guess claims another origin in the part of X-Forwarded-For the client writes; the gateway's entry is last.
+      for (let i = 0; i < 3; i++) {
+        const res = await loginFrom(client, email, 'wrong password!', `10.0.0.${i}, 192.0.2.${i}`);
+        expect(res.status, `attempt ${i + 1}`).to.equal(401);
+      }
+      const locked = await loginFrom(client, email, PASSWORD, '10.9.9.9');
+      expect(locked.status).to.equal(429);
+      expect(locked.body.type).to.match(/\/login-backoff$/);
+      expect(Number(locked.headers.get('retry-after'))).to.be.within(1, 60);
+      expect(await clientRow(email, client)).to.include({ failures: 3, lock_s: 60 });
+      for (const spoofed of ['10.0.0.0', '10.0.0.1', '192.0.2.0'])
+        expect(await clientRow(email, spoofed), spoofed).to.equal(undefined);
+
+      // Once the lock has passed (moved into the past rather than waited for), the next failure locks twice as long.
+      await h.db.query(
+        "UPDATE login_failures SET locked_until = now() - interval '1 second' WHERE email = :email AND client = :client",
+        { replacements: { email, client } },
+      );
+      expect((await loginFrom(client, email, 'wrong password!')).status).to.equal(401);
+      expect(await clientRow(email, client)).to.include({ failures: 4, lock_s: 120 });
+      expect((await loginFrom(client, email, PASSWORD)).status).to.equal(429);
+
+      // When it has passed again, the right password works and clears this client's count.
+      await h.db.query(
+        "UPDATE login_failures SET locked_until = now() - interval '1 second' WHERE email = :email AND client = :client",
+        { replacements: { email, client } },
+      );
+      expect((await loginFrom(client, email, PASSWORD)).status).to.equal(200);
+      expect(await clientRow(email, client)).to.include({ failures: 0, locked_until: null });
+    });
+
+    it('keys IPv6 clients by their /64: rotating the low bits is the same client', async () => {
+      const session = await registerUser(h);
+      const email = session.user.email;
+      const statuses: number[] = [];
+      for (let i = 1; i <= 4; i++) statuses.push((await loginFrom(`2001:db8:1:2::${i}`, email, 'wrong!')).status);
+      expect(statuses).to.deep.equal([401, 401, 401, 429]);
+      expect((await loginFrom('2001:db8:1:3::1', email, PASSWORD)).status).to.equal(200); // another /64
+    });
+
+    it('holds the back-off under parallel guessing from one client: only the threshold number of passwords is ever checked', async () => {
       const session = await registerUser(h);
       verifiedAgainst.length = 0;
       const statuses = await Promise.all(
         Array.from({ length: 12 }, () =>
-          h
-            .call('POST', '/api/auth/login', { body: { email: session.user.email, password: 'wrong password!' } })
-            .then((r) => r.status),
+          loginFrom('203.0.113.9', session.user.email, 'wrong password!').then((r) => r.status),
         ),
       );
       expect(statuses.filter((s) => s === 401)).to.have.length(3); // maxFailures in this suite
@@ -273,55 +345,66 @@ describe('users: register, login, refresh, logout (real Postgres)', function () 
       expect(verifiedAgainst).to.have.length(3);
     });
 
-    it('locks unknown e-mails the same way, so a 429 does not reveal that an account exists', async () => {
-      const email = uniqueEmail('ghost');
-      for (let i = 0; i < 3; i++)
-        await h.call('POST', '/api/auth/login', { body: { email, password: 'wrong password!' } });
-      const res = await h.call('POST', '/api/auth/login', { body: { email, password: 'wrong password!' } });
-      expect(res.status).to.equal(429);
-      expect(res.headers.get('retry-after')).to.match(/^\d+$/);
+    it('engages the per-account ceiling under a distributed attack (many clients), except for a client the owner logged in from', async () => {
+      const session = await registerUser(h);
+      const email = session.user.email;
+      // The owner's usual client: one successful login makes it known to the account.
+      expect((await loginFrom('198.51.100.30', email, PASSWORD)).status).to.equal(200);
+      // 10 failures (the ceiling in this suite), each from another client: none of them reaches its own limit of 3.
+      verifiedAgainst.length = 0;
+      for (let i = 1; i <= 10; i++) {
+        const res = await loginFrom(`192.0.2.${i}`, email, 'wrong password!');
+        expect(res.status, `client ${i}`).to.equal(401);
+      }
+      // Now any new client is slowed, whatever it sends, without a password check...
+      const next = await loginFrom('192.0.2.200', email, PASSWORD);
+      expect(next.status).to.equal(429);
+      expect(next.body).to.include({ scope: 'account' });
+      expect(next.headers.get('retry-after')).to.match(/^\d+$/);
+      expect(verifiedAgainst).to.have.length(10);
+      // ...while the owner's known client still logs in, and its success does not lift the lock for the others.
+      expect((await loginFrom('198.51.100.30', email, PASSWORD)).status).to.equal(200);
+      expect((await loginFrom('192.0.2.201', email, PASSWORD)).status).to.equal(429);
     });
 
-    it('doubles the lock with every further failure after the threshold', async () => {
-      const email = uniqueEmail('double');
-      for (let i = 0; i < 3; i++)
-        await h.call('POST', '/api/auth/login', { body: { email, password: 'wrong password!' } });
-      const lockOf = async () => {
-        const [r] = await h.db.query(
-          'SELECT extract(epoch FROM locked_until - last_failure_at)::int AS s FROM login_failures WHERE email = :email',
-          { replacements: { email } },
-        );
-        return (r[0] as any).s as number;
-      };
-      expect(await lockOf()).to.equal(60);
-      await h.db.query("UPDATE login_failures SET locked_until = now() - interval '1 second' WHERE email = :email", {
+    it('locks unknown e-mails the same way (per client and per account), so a 429 does not reveal that an account exists', async () => {
+      const email = uniqueEmail('ghost');
+      for (let i = 0; i < 3; i++) await loginFrom('203.0.113.10', email, 'wrong password!');
+      const res = await loginFrom('203.0.113.10', email, 'wrong password!');
+      expect(res.status).to.equal(429);
+      expect(res.headers.get('retry-after')).to.match(/^\d+$/);
+      const distributed = uniqueEmail('ghost');
+      for (let i = 1; i <= 10; i++) await loginFrom(`192.0.2.${i}`, distributed, 'wrong password!');
+      const ceiling = await loginFrom('192.0.2.99', distributed, 'wrong password!');
+      expect(ceiling.status).to.equal(429);
+      expect(ceiling.body).to.include({ scope: 'account' });
+    });
+
+    it('takes the peer address when no X-Forwarded-For is given (a direct call)', async () => {
+      const email = uniqueEmail('direct');
+      await h.call('POST', '/api/auth/login', { body: { email, password: 'wrong password!' } });
+      const [rows] = await h.db.query('SELECT client FROM login_failures WHERE email = :email', {
         replacements: { email },
       });
-      await h.call('POST', '/api/auth/login', { body: { email, password: 'wrong password!' } });
-      expect(await lockOf()).to.equal(120);
+      expect(rows.map((r: any) => r.client)).to.deep.equal(['127.0.0.1']);
     });
 
     it('forgets failures older than forgetAfterSeconds: an old run of failures does not lock a new mistake', async () => {
       const session = await registerUser(h);
       const email = session.user.email;
+      const client = '203.0.113.11';
       // Ten failures two hours ago (this suite forgets after one hour), lock long over.
       await h.db.query(
-        "INSERT INTO login_failures (email, failures, last_failure_at, locked_until) VALUES (:email, 10, now() - interval '2 hours', now() - interval '1 hour')",
-        { replacements: { email } },
+        "INSERT INTO login_failures (email, client, failures, last_failure_at, locked_until) VALUES (:email, :client, 10, now() - interval '2 hours', now() - interval '1 hour')",
+        { replacements: { email, client } },
       );
-      const res = await h.call('POST', '/api/auth/login', { body: { email, password: 'wrong password!' } });
+      const res = await loginFrom(client, email, 'wrong password!');
       expect(res.status).to.equal(401);
-      const [rows] = await h.db.query('SELECT failures, locked_until FROM login_failures WHERE email = :email', {
-        replacements: { email },
-      });
-      expect((rows[0] as any).failures).to.equal(1);
-      expect(new Date((rows[0] as any).locked_until).getTime()).to.be.below(Date.now()); // not re-locked
+      const row = await clientRow(email, client);
+      expect(row).to.include({ failures: 1, locked_until: null }); // not re-locked
       // A recent run still counts on: the next failure is the second, not the first.
-      await h.call('POST', '/api/auth/login', { body: { email, password: 'wrong password!' } });
-      const [again] = await h.db.query('SELECT failures FROM login_failures WHERE email = :email', {
-        replacements: { email },
-      });
-      expect((again[0] as any).failures).to.equal(2);
+      await loginFrom(client, email, 'wrong password!');
+      expect(await clientRow(email, client)).to.include({ failures: 2 });
     });
 
     it('rejects a login body with unknown fields or a control character in the e-mail (400) without counting a failure', async () => {
@@ -338,6 +421,13 @@ describe('users: register, login, refresh, logout (real Postgres)', function () 
   });
 
   describe('refresh and logout', () => {
+    /** Moves a user's rotations past the grace window (rather than waiting it out). */
+    const pastGrace = (userId: string) =>
+      h.db.query(
+        "UPDATE refresh_tokens SET rotated_at = rotated_at - interval '1 minute' WHERE user_id = :id AND rotated_at IS NOT NULL",
+        { replacements: { id: userId } },
+      );
+
     it('rotates the refresh token on every use and returns the current role', async () => {
       const session = await registerUser(h);
       const first = await h.call('POST', '/api/auth/refresh', { body: { refreshToken: session.refreshToken } });
@@ -362,6 +452,7 @@ describe('users: register, login, refresh, logout (real Postgres)', function () 
       const stolen = session.refreshToken;
       const legit = await h.call('POST', '/api/auth/refresh', { body: { refreshToken: stolen } });
       expect(legit.status).to.equal(200);
+      await pastGrace(session.user.id);
 
       const replay = await h.call('POST', '/api/auth/refresh', { body: { refreshToken: stolen } });
       expect(replay.status).to.equal(401);
@@ -378,17 +469,43 @@ describe('users: register, login, refresh, logout (real Postgres)', function () 
       expect(newest.body.type).to.match(/\/refresh-token-revoked$/);
     });
 
-    it('serialises two simultaneous refreshes with one token: one wins, the other counts as reuse', async () => {
+    it('two simultaneous refreshes with one token (a double submit) both get the same new refresh token, and the session lives on', async () => {
       const session = await registerUser(h);
       const results = await Promise.all(
         [0, 1].map(() => h.call('POST', '/api/auth/refresh', { body: { refreshToken: session.refreshToken } })),
       );
-      expect(results.map((r) => r.status).sort()).to.deep.equal([200, 401]);
-      expect(results.find((r) => r.status === 401)!.body.type).to.match(/\/refresh-token-reused$/);
-      const [live] = await h.db.query('SELECT id FROM refresh_tokens WHERE user_id = :id AND revoked_at IS NULL', {
-        replacements: { id: session.user.id },
-      });
-      expect(live).to.deep.equal([]);
+      expect(results.map((r) => r.status)).to.deep.equal([200, 200]);
+      const [a, b] = results.map((r) => r.body);
+      expect(a.refreshToken).to.equal(b.refreshToken);
+      expect(a.refreshToken).to.not.equal(session.refreshToken);
+      expect(a.refreshExpiresAt).to.equal(b.refreshExpiresAt);
+      for (const r of [a, b]) expect(decodeJwt(r.accessToken)).to.include({ sub: session.user.id });
+      expect(decodeJwt(a.accessToken).jti).to.not.equal(decodeJwt(b.accessToken).jti);
+      const [rows] = await h.db.query(
+        "SELECT rotated_at IS NOT NULL AS rotated, revoked_at, encode(successor_sealed, 'hex') AS sealed FROM refresh_tokens WHERE user_id = :id ORDER BY created_at",
+        { replacements: { id: session.user.id } },
+      );
+      expect(rows.map((r: any) => [r.rotated, r.revoked_at])).to.deep.equal([
+        [true, null],
+        [false, null],
+      ]);
+      // The successor is kept only sealed (under a key derived from the rotated token, which is not stored).
+      expect((rows[0] as any).sealed).to.not.include(Buffer.from(a.refreshToken).toString('hex'));
+      // The shared successor works, once.
+      const next = await h.call('POST', '/api/auth/refresh', { body: { refreshToken: a.refreshToken } });
+      expect(next.status).to.equal(200);
+    });
+
+    it('a duplicate within the grace window after the successor was used is a reuse: the family is revoked', async () => {
+      const session = await registerUser(h);
+      const t1 = await h.call('POST', '/api/auth/refresh', { body: { refreshToken: session.refreshToken } });
+      const t2 = await h.call('POST', '/api/auth/refresh', { body: { refreshToken: t1.body.refreshToken } });
+      expect(t2.status).to.equal(200);
+      const late = await h.call('POST', '/api/auth/refresh', { body: { refreshToken: session.refreshToken } });
+      expect(late.status).to.equal(401);
+      expect(late.body.type).to.match(/\/refresh-token-reused$/);
+      const newest = await h.call('POST', '/api/auth/refresh', { body: { refreshToken: t2.body.refreshToken } });
+      expect(newest.body.type).to.match(/\/refresh-token-revoked$/);
     });
 
     it('a replay racing a refresh of the newest token still revokes the whole family (no successor escapes)', async () => {
@@ -400,6 +517,7 @@ describe('users: register, login, refresh, logout (real Postgres)', function () 
           const session = await registerUser(h);
           const t1 = await h.call('POST', '/api/auth/refresh', { body: { refreshToken: session.refreshToken } });
           expect(t1.status).to.equal(200);
+          await pastGrace(session.user.id); // a replay, not a duplicate
           const [refresh, replay] = await Promise.all([
             h.call('POST', '/api/auth/refresh', { body: { refreshToken: t1.body.refreshToken } }),
             h.call('POST', '/api/auth/refresh', { body: { refreshToken: session.refreshToken } }),
@@ -422,6 +540,7 @@ describe('users: register, login, refresh, logout (real Postgres)', function () 
         body: { email: session.user.email, password: PASSWORD },
       });
       await h.call('POST', '/api/auth/refresh', { body: { refreshToken: session.refreshToken } });
+      await pastGrace(session.user.id);
       await h.call('POST', '/api/auth/refresh', { body: { refreshToken: session.refreshToken } }); // reuse: family 1 revoked
       const res = await h.call('POST', '/api/auth/refresh', { body: { refreshToken: other.body.refreshToken } });
       expect(res.status).to.equal(200);

@@ -4,12 +4,21 @@ import { expect } from 'chai';
 import { loadConfig, ConfigError } from '@eventtickets/platform';
 import { isPlausibleEmail, normaliseEmail } from '../src/domain/email.ts';
 import { createPasswordHasher, parseHash } from '../src/domain/passwords.ts';
-import { lockSecondsAfter, retryAfterSeconds } from '../src/domain/backoff.ts';
+import {
+  decideLoginAttempt,
+  lockSecondsAfter,
+  NO_FAILURES,
+  retryAfterSeconds,
+  type BackoffPolicy,
+} from '../src/domain/backoff.ts';
+import { clientKeyOf, normaliseClientAddress } from '../src/domain/client-key.ts';
 import {
   generateRefreshToken,
   hashRefreshToken,
   isWellFormedRefreshToken,
   judgeRefreshToken,
+  openSuccessor,
+  sealSuccessor,
 } from '../src/domain/refresh-tokens.ts';
 import { applyProfilePatch } from '../src/domain/user.ts';
 import { configSchema } from '../src/config.ts';
@@ -67,6 +76,96 @@ describe('users domain', () => {
     expect(retryAfterSeconds(new Date('2029-12-31T23:59:59Z'), now)).to.equal(0);
   });
 
+  it('decides a login attempt per (account, client) and per account, letting a known client past the account lock', () => {
+    const policy: BackoffPolicy = {
+      maxFailures: 3,
+      baseSeconds: 30,
+      maxSeconds: 900,
+      forgetAfterSeconds: 3600,
+      accountMaxFailures: 10,
+      knownClientSeconds: 86_400,
+    };
+    const now = new Date('2030-01-01T00:00:00Z');
+    const ago = (s: number) => new Date(now.getTime() - s * 1000);
+    const later = (s: number) => new Date(now.getTime() + s * 1000);
+    // Fresh: allowed, counted once on both counters, nothing locked yet.
+    expect(decideLoginAttempt(NO_FAILURES, NO_FAILURES, now, policy)).to.deep.equal({
+      allowed: true,
+      client: { failures: 1, lastFailureAt: now, lockedUntil: null },
+      account: { failures: 1, lastFailureAt: now, lockedUntil: null },
+    });
+    // The client's third failure locks the client for 30 s; the account (at 3 of 10) stays open.
+    const third = decideLoginAttempt(
+      { ...NO_FAILURES, failures: 2, lastFailureAt: ago(5) },
+      { failures: 2, lastFailureAt: ago(5), lockedUntil: null },
+      now,
+      policy,
+    );
+    expect(third).to.deep.include({ allowed: true });
+    expect(third.allowed && [third.client.lockedUntil, third.account.lockedUntil]).to.deep.equal([later(30), null]);
+    // A locked client is refused (and not counted), whatever the account says.
+    expect(
+      decideLoginAttempt({ ...NO_FAILURES, failures: 3, lockedUntil: later(12) }, NO_FAILURES, now, policy),
+    ).to.deep.equal({ allowed: false, scope: 'client', retryAfter: 12 });
+    // The tenth failure across clients locks the account.
+    const tenth = decideLoginAttempt(
+      NO_FAILURES,
+      { failures: 9, lastFailureAt: ago(1), lockedUntil: null },
+      now,
+      policy,
+    );
+    expect(tenth.allowed && tenth.account.lockedUntil).to.deep.equal(later(30));
+    // A locked account refuses a new client but not one that logged in within knownClientSeconds.
+    const lockedAccount = { failures: 10, lastFailureAt: ago(1), lockedUntil: later(29) };
+    expect(decideLoginAttempt(NO_FAILURES, lockedAccount, now, policy)).to.deep.equal({
+      allowed: false,
+      scope: 'account',
+      retryAfter: 29,
+    });
+    expect(
+      decideLoginAttempt({ ...NO_FAILURES, lastSuccessAt: ago(3600) }, lockedAccount, now, policy),
+    ).to.deep.include({ allowed: true });
+    expect(
+      decideLoginAttempt({ ...NO_FAILURES, lastSuccessAt: ago(2 * 86_400) }, lockedAccount, now, policy),
+    ).to.deep.include({ allowed: false, scope: 'account' });
+    // Failures older than the forget window restart the count.
+    const stale = decideLoginAttempt(
+      { ...NO_FAILURES, failures: 7, lastFailureAt: ago(7200) },
+      { failures: 50, lastFailureAt: ago(7200), lockedUntil: ago(3600) },
+      now,
+      policy,
+    );
+    expect(stale.allowed && [stale.client.failures, stale.account.failures]).to.deep.equal([1, 1]);
+  });
+
+  it("keys a login's client by the gateway's X-Forwarded-For entry (IPv6 by /64), never by what the client wrote", () => {
+    expect(clientKeyOf('203.0.113.7', '::ffff:10.0.0.5', 0)).to.equal('203.0.113.7');
+    expect(clientKeyOf('1.1.1.1, 6.6.6.6, 203.0.113.7', undefined, 0)).to.equal('203.0.113.7');
+    expect(clientKeyOf('1.1.1.1, 203.0.113.7, 10.0.0.2', undefined, 1)).to.equal('203.0.113.7'); // behind an ingress
+    expect(clientKeyOf('203.0.113.7', undefined, 2)).to.equal('203.0.113.7'); // fewer entries: the gateway's own
+    expect(clientKeyOf(undefined, '::ffff:127.0.0.1', 0)).to.equal('127.0.0.1');
+    expect(clientKeyOf('', undefined, 0)).to.equal('unknown');
+    expect(normaliseClientAddress('2001:DB8:0:1:aaaa:bbbb:cccc:dddd')).to.equal('2001:db8:0:1::/64');
+    expect(normaliseClientAddress('2001:db8::1')).to.equal('2001:db8:0:0::/64');
+    expect(normaliseClientAddress('[2001:db8:1:2::7]')).to.equal('2001:db8:1:2::/64');
+    expect(normaliseClientAddress('fe80::1%eth0')).to.equal('fe80:0:0:0::/64');
+    expect(normaliseClientAddress('::1')).to.equal('0:0:0:0::/64');
+    expect(normaliseClientAddress('64:ff9b::192.0.2.1')).to.equal('64:ff9b:0:0::/64');
+  });
+
+  it('seals a successor so that only the rotated token opens it', () => {
+    const presented = generateRefreshToken();
+    const successor = generateRefreshToken();
+    const sealed = sealSuccessor(presented, successor);
+    expect(openSuccessor(presented, sealed)).to.equal(successor);
+    expect(sealed.toString('latin1')).to.not.include(successor);
+    expect(openSuccessor(generateRefreshToken(), sealed)).to.equal(undefined);
+    const altered = Buffer.from(sealed);
+    altered[20] = altered[20]! ^ 1;
+    expect(openSuccessor(presented, altered)).to.equal(undefined);
+    expect(openSuccessor(presented, Buffer.alloc(10))).to.equal(undefined);
+  });
+
   it('makes 256-bit refresh tokens and judges presented ones', () => {
     const token = generateRefreshToken();
     expect(isWellFormedRefreshToken(token)).to.equal(true);
@@ -100,7 +199,10 @@ describe('users domain', () => {
   });
 
   describe('config', () => {
-    const base = { DATABASE_URL: 'postgres://u:p@127.0.0.1:5432/users', REDIS_URL: 'redis://127.0.0.1:6379' };
+    const base = {
+      DATABASE_URL: 'postgres://u:p@127.0.0.1:5432/users',
+      REDIS_URL: 'redis://127.0.0.1:6379',
+    };
     it('applies the documented defaults', () => {
       const c = loadConfig(configSchema, base);
       expect(c).to.include({
@@ -110,6 +212,10 @@ describe('users domain', () => {
         ACCESS_TOKEN_TTL_SECONDS: 900,
         REFRESH_TOKEN_TTL_DAYS: 30,
         REDIS_PREFIX: 'et:',
+        LOGIN_MAX_FAILURES: 5,
+        LOGIN_ACCOUNT_MAX_FAILURES: 100,
+        LOGIN_KNOWN_CLIENT_DAYS: 30,
+        TRUSTED_PROXY_HOPS: 0,
       });
       expect(c.DEMO_PASSWORD).to.equal(undefined);
       expect(c.JWT_PRIVATE_KEYS).to.equal(undefined);
@@ -130,6 +236,12 @@ describe('users domain', () => {
         { ...base, LOGIN_BACKOFF_MAX_SECONDS: '900', LOGIN_FAILURES_FORGET_AFTER_SECONDS: '900' },
         'LOGIN_FAILURES_FORGET_AFTER_SECONDS',
       ],
+      [
+        'an account-wide login limit not above the per-client one',
+        { ...base, LOGIN_MAX_FAILURES: '10', LOGIN_ACCOUNT_MAX_FAILURES: '10' },
+        'LOGIN_ACCOUNT_MAX_FAILURES',
+      ],
+      ['a negative TRUSTED_PROXY_HOPS', { ...base, TRUSTED_PROXY_HOPS: '-1' }, 'TRUSTED_PROXY_HOPS'],
       // Keys that pass the shape check but could never sign ES256/RS256 (each used to start, then 500 every login).
       [
         'JWT_PRIVATE_KEYS with an EC P-384 key',

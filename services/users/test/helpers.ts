@@ -50,21 +50,27 @@ export interface UsersHarness {
 export const TEST_SCRYPT = { logN: 12, r: 8, p: 1 };
 
 export interface StartOptions extends Pick<DepsOverrides, 'passwords' | 'keys'> {
-  backoff?: UsersDeps['backoff'];
+  /** Login back-off settings (each one given becomes its configuration variable). */
+  backoff?: Partial<UsersDeps['backoff']>;
   /** Further configuration variables, as the environment would give them. */
   env?: Record<string, string>;
 }
 
 export async function startUsers(ctx: Mocha.Context, opts: StartOptions = {}): Promise<UsersHarness> {
   const dbUrl = await createTestDatabase(ctx, 'users');
-  const backoff = opts.backoff
-    ? {
-        LOGIN_MAX_FAILURES: String(opts.backoff.maxFailures),
-        LOGIN_BACKOFF_SECONDS: String(opts.backoff.baseSeconds),
-        LOGIN_BACKOFF_MAX_SECONDS: String(opts.backoff.maxSeconds),
-        LOGIN_FAILURES_FORGET_AFTER_SECONDS: String(opts.backoff.forgetAfterSeconds),
-      }
-    : {};
+  const b = opts.backoff ?? {};
+  const backoff = Object.fromEntries(
+    Object.entries({
+      LOGIN_MAX_FAILURES: b.maxFailures,
+      LOGIN_BACKOFF_SECONDS: b.baseSeconds,
+      LOGIN_BACKOFF_MAX_SECONDS: b.maxSeconds,
+      LOGIN_FAILURES_FORGET_AFTER_SECONDS: b.forgetAfterSeconds,
+      LOGIN_ACCOUNT_MAX_FAILURES: b.accountMaxFailures,
+      LOGIN_KNOWN_CLIENT_DAYS: b.knownClientSeconds === undefined ? undefined : b.knownClientSeconds / 86_400,
+    })
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => [k, String(v)]),
+  );
   // No Redis: the suite's own database doubles as the bus database (the relay is not started here; main.test.ts runs it).
   const config = loadConfig(configSchema, {
     DATABASE_URL: dbUrl,
@@ -94,6 +100,7 @@ export async function startUsers(ctx: Mocha.Context, opts: StartOptions = {}): P
       `SELECT (SELECT count(*) FROM users) AS users, (SELECT count(*) FROM refresh_tokens) AS refresh_tokens,
               (SELECT count(*) FROM refresh_tokens WHERE revoked_at IS NOT NULL OR rotated_at IS NOT NULL) AS spent_tokens,
               (SELECT count(*) FROM outbox) AS outbox, (SELECT count(*) FROM login_failures) AS login_failures,
+              (SELECT count(*) FROM login_account_failures) AS login_account_failures,
               (SELECT count(*) FROM signing_keys) AS signing_keys,
               (SELECT coalesce(md5(string_agg(u::text, ',' ORDER BY id)), '') FROM users u) AS users_digest`,
       { type: QueryTypes.SELECT },

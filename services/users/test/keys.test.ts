@@ -94,11 +94,26 @@ describe('users: signing keys and JWKS (real Postgres)', function () {
       const fresh = await jwtVerify(refreshed.body.accessToken, createLocalJWKSet(published), verifyOptions);
       expect(fresh.protectedHeader.kid).to.equal(newKid);
 
-      // The signing key cannot be removed; the previous one can, and then its tokens stop verifying.
+      // The signing key cannot be removed.
       const refused = await h.call('DELETE', `/api/auth/keys/${newKid}`, { identity: admin });
       expect(refused.status).to.equal(409);
       expect(refused.body.type).to.match(/\/key-in-use$/);
-      expect((await h.call('DELETE', `/api/auth/keys/${oldKid}`, { identity: admin })).status).to.equal(204);
+      // The previous one signed tokens that have not expired: removing it needs force, and says what it ends.
+      const [liveRows] = await h.db.query(
+        'SELECT count(*)::int AS tokens, count(DISTINCT family_id)::int AS sessions FROM access_token_issues WHERE kid = :kid AND expires_at > now()',
+        { replacements: { kid: oldKid } },
+      );
+      const live = { accessTokens: (liveRows[0] as any).tokens, sessions: (liveRows[0] as any).sessions };
+      expect(live.accessTokens).to.be.at.least(1); // before's token at least
+      const unforced = await h.call('DELETE', `/api/auth/keys/${oldKid}`, { identity: admin });
+      expect(unforced.status).to.equal(409);
+      expect(unforced.body.type).to.match(/\/key-signed-live-tokens$/);
+      expect(unforced.body).to.include({ kid: oldKid, ...live });
+      expect(unforced.body.detail).to.include(`${live.accessTokens} access token(s) of ${live.sessions} session(s)`);
+      expect((await jwks()).keys.map((k) => k.kid)).to.include(oldKid); // nothing removed
+      const forced = await h.call('DELETE', `/api/auth/keys/${oldKid}?force=true`, { identity: admin });
+      expect(forced.status).to.equal(200);
+      expect(forced.body).to.deep.equal({ kid: oldKid, ...live });
       expect((await h.call('DELETE', `/api/auth/keys/${oldKid}`, { identity: admin })).status).to.equal(404);
       const after = await jwks();
       expect(after.keys.map((k) => k.kid)).to.deep.equal([newKid]);
@@ -108,6 +123,26 @@ describe('users: signing keys and JWKS (real Postgres)', function () {
       });
       expect((error as { code?: string })?.code).to.equal('ERR_JWKS_NO_MATCHING_KEY');
       await jwtVerify(refreshed.body.accessToken, createLocalJWKSet(after), verifyOptions);
+    });
+
+    it('removes a previous key without force once every token it signed has expired, ending nothing', async () => {
+      await registerUser(h); // a token from the current signing key
+      const oldKid = (await jwks()).keys[0]!.kid!;
+      expect((await h.call('POST', '/api/auth/keys/rotate', { identity: admin })).status).to.equal(201);
+      // Its tokens' lifetime over (moved into the past rather than waited for).
+      await h.db.query("UPDATE access_token_issues SET expires_at = now() - interval '1 second' WHERE kid = :kid", {
+        replacements: { kid: oldKid },
+      });
+      const removed = await h.call('DELETE', `/api/auth/keys/${oldKid}`, { identity: admin });
+      expect(removed.status).to.equal(200);
+      expect(removed.body).to.deep.equal({ kid: oldKid, accessTokens: 0, sessions: 0 });
+    });
+
+    it('rejects a force that is not a boolean (400) and removes nothing', async () => {
+      const kid = (await jwks()).keys[0]!.kid!;
+      const res = await h.call('DELETE', `/api/auth/keys/${kid}?force=yes`, { identity: admin });
+      expect(res.status).to.equal(400);
+      expect((await jwks()).keys.map((k) => k.kid)).to.include(kid);
     });
 
     it('rotations at the same moment all succeed and leave exactly one signing key, every key still published', async () => {

@@ -60,4 +60,70 @@ export const migrations: Migration[] = [
     down: (tx) =>
       tx.query('DROP TABLE signing_keys; DROP TABLE login_failures; DROP TABLE refresh_tokens; DROP TABLE users;'),
   },
+  {
+    // Login back-off per (account, client) as well as per account: the old per-e-mail counters become the
+    // account-wide ones (the same failures, now held against a much higher threshold).
+    name: '0002-login-failures-per-client',
+    up: (tx) =>
+      tx.query(`
+        ALTER TABLE login_failures RENAME TO login_account_failures;
+        ALTER TABLE login_account_failures RENAME CONSTRAINT login_failures_pkey TO login_account_failures_pkey;
+
+        -- Consecutive failed logins per normalised e-mail (known or not) and client (IPv4 address or IPv6 /64).
+        CREATE TABLE login_failures (
+          email text NOT NULL,
+          client text NOT NULL,
+          failures integer NOT NULL,
+          locked_until timestamptz,
+          last_failure_at timestamptz,
+          -- the client's last successful login to this account: it is not held by the account-wide lock
+          last_success_at timestamptz,
+          PRIMARY KEY (email, client)
+        );
+      `),
+    down: (tx) =>
+      tx.query(`
+        DROP TABLE login_failures;
+        ALTER TABLE login_account_failures RENAME CONSTRAINT login_account_failures_pkey TO login_failures_pkey;
+        ALTER TABLE login_account_failures RENAME TO login_failures;
+      `),
+  },
+  {
+    name: '0003-refresh-grace-and-token-keys',
+    up: (tx) =>
+      tx.query(`
+        -- A rotated token points at its successor, sealed under a key derived from the rotated token itself
+        -- (never stored), so a duplicate refresh within the grace window gets the same successor back.
+        ALTER TABLE refresh_tokens ADD COLUMN replaced_by uuid, ADD COLUMN successor_sealed bytea;
+
+        -- Every access token issued: the key that signed it and the session (token family) it belongs to, until it
+        -- expires, so removing a key can say how many live tokens and sessions it ends.
+        CREATE TABLE access_token_issues (
+          jti uuid PRIMARY KEY,
+          kid text NOT NULL,
+          family_id uuid NOT NULL,
+          expires_at timestamptz NOT NULL
+        );
+        CREATE INDEX access_token_issues_kid ON access_token_issues (kid, expires_at);
+      `),
+    down: (tx) =>
+      tx.query(`
+        DROP TABLE access_token_issues;
+        ALTER TABLE refresh_tokens DROP COLUMN successor_sealed, DROP COLUMN replaced_by;
+      `),
+  },
+  {
+    name: '0004-registration-conflicts',
+    up: (tx) =>
+      tx.query(`
+        -- Registrations answered email-taken per client in the current window: enumerating accounts through the
+        -- sign-up form is held to REGISTER_MAX_CONFLICTS per REGISTER_CONFLICT_WINDOW_SECONDS per client.
+        CREATE TABLE registration_conflicts (
+          client text PRIMARY KEY,
+          conflicts integer NOT NULL,
+          window_started_at timestamptz NOT NULL
+        );
+      `),
+    down: (tx) => tx.query('DROP TABLE registration_conflicts;'),
+  },
 ];

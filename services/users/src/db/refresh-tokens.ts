@@ -70,8 +70,48 @@ export async function findRefreshTokenLockingFamily(
   };
 }
 
-export async function markRotated(db: Sequelize, t: Transaction, id: string): Promise<void> {
-  await execute(db, 'UPDATE refresh_tokens SET rotated_at = now() WHERE id = $1', [id], t);
+/** Spends a token: rotated now, replaced by its successor (kept sealed for a duplicate within the grace window). */
+export async function markRotated(
+  db: Sequelize,
+  t: Transaction,
+  id: string,
+  successor: { id: string; sealed: Buffer },
+): Promise<void> {
+  await execute(
+    db,
+    'UPDATE refresh_tokens SET rotated_at = now(), replaced_by = $2, successor_sealed = $3 WHERE id = $1',
+    [id, successor.id, successor.sealed],
+    t,
+  );
+}
+
+export interface GraceSuccessor {
+  id: string;
+  expiresAt: Date;
+  sealed: Buffer;
+}
+
+/**
+ * The successor of a token rotated less than graceSeconds ago (by the database's clock), if that successor is
+ * still the live end of the family (not rotated, revoked or expired); otherwise undefined.
+ */
+export async function findGraceSuccessor(
+  db: Sequelize,
+  t: Transaction,
+  id: string,
+  graceSeconds: number,
+): Promise<GraceSuccessor | undefined> {
+  if (graceSeconds <= 0) return undefined;
+  const r = await one<{ id: string; expires_at: Date; successor_sealed: Buffer }>(
+    db,
+    `SELECT s.id, s.expires_at, p.successor_sealed
+       FROM refresh_tokens p JOIN refresh_tokens s ON s.id = p.replaced_by
+      WHERE p.id = $1 AND p.successor_sealed IS NOT NULL AND p.rotated_at > now() - make_interval(secs => $2)
+        AND s.rotated_at IS NULL AND s.revoked_at IS NULL AND s.expires_at > now()`,
+    [id, graceSeconds],
+    t,
+  );
+  return r ? { id: r.id, expiresAt: new Date(r.expires_at), sealed: Buffer.from(r.successor_sealed) } : undefined;
 }
 
 /** Revokes every live token of a family; returns how many were revoked. */

@@ -64,12 +64,16 @@ export async function insertSigningKey(db: Sequelize, t: Transaction, key: NewSi
   return row!;
 }
 
-export async function findSigningKeyStatus(db: Sequelize, kid: string): Promise<'signing' | 'previous' | undefined> {
-  return (await one<{ status: 'signing' | 'previous' }>(db, 'SELECT status FROM signing_keys WHERE kid = $1', [kid]))
+export async function findSigningKeyStatus(
+  db: Sequelize,
+  kid: string,
+  t?: Transaction,
+): Promise<'signing' | 'previous' | undefined> {
+  return (await one<{ status: 'signing' | 'previous' }>(db, 'SELECT status FROM signing_keys WHERE kid = $1', [kid], t))
     ?.status;
 }
 
 /** Deletes a previous key (never the signing one); returns whether it did. */
-export async function deletePreviousSigningKey(db: Sequelize, kid: string): Promise<boolean> {
-  return (await execute(db, "DELETE FROM signing_keys WHERE kid = $1 AND status = 'previous'", [kid])) > 0;
+export async function deletePreviousSigningKey(db: Sequelize, kid: string, t?: Transaction): Promise<boolean> {
+  return (await execute(db, "DELETE FROM signing_keys WHERE kid = $1 AND status = 'previous'", [kid], t)) > 0;
 }

@@ -4,6 +4,7 @@ import type { Context } from 'koa';
 import { HttpProblem, requireRole } from '@eventtickets/platform';
 import { register } from '../use-cases/register.ts';
 import { login } from '../use-cases/login.ts';
+import { clientKeyOf } from '../domain/client-key.ts';
 import { logout, refreshSession } from '../use-cases/sessions.ts';
 import type { UsersDeps } from '../deps.ts';
 
@@ -15,6 +16,10 @@ function noStore(ctx: Context): void {
 export function authRouter(deps: UsersDeps): Router {
   const router = new Router();
   const metrics = deps.usersMetrics;
+  const trustedHops = deps.config.TRUSTED_PROXY_HOPS;
+  /** The client as the gateway saw it (its X-Forwarded-For entry), for the login and registration limits. */
+  const clientOf = (ctx: Context) =>
+    clientKeyOf(ctx.get('x-forwarded-for') || undefined, ctx.req.socket.remoteAddress, trustedHops);
 
   router.post('/api/auth/register', async (ctx) => {
     const body = ctx.request.body as {
@@ -24,7 +29,7 @@ export function authRouter(deps: UsersDeps): Router {
       organizer?: boolean;
       phone?: string;
     };
-    ctx.body = await register(deps, body);
+    ctx.body = await register(deps, body, clientOf(ctx));
     metrics.registrations.inc();
     noStore(ctx);
     ctx.status = 201;
@@ -32,7 +37,7 @@ export function authRouter(deps: UsersDeps): Router {
 
   router.post('/api/auth/login', async (ctx) => {
     const body = ctx.request.body as { email: string; password: string };
-    ctx.body = await login(deps, body, (outcome) => metrics.logins.inc({ outcome }));
+    ctx.body = await login(deps, { ...body, client: clientOf(ctx) }, (outcome) => metrics.logins.inc({ outcome }));
     noStore(ctx);
   });
 
@@ -75,9 +80,10 @@ export function authRouter(deps: UsersDeps): Router {
   });
   router.delete('/api/auth/keys/:kid', async (ctx) => {
     const admin = requireRole(ctx, 'admin');
-    await deps.keys.remove(ctx.params.kid!);
-    deps.logger.info({ actorId: admin.userId, kid: ctx.params.kid }, 'signing key removed');
-    ctx.status = 204;
+    const force = ctx.query.force === 'true';
+    const removed = await deps.keys.remove(ctx.params.kid!, { force });
+    deps.logger.warn({ actorId: admin.userId, force, ...removed }, 'signing key removed');
+    ctx.body = removed;
   });
 
   return router;

@@ -1,37 +1,38 @@
 // Login: the same 401 and the same work (one attempt claim, one scrypt verification) whether the e-mail is
-// unknown or the password wrong; consecutive failures per e-mail lock it with a growing back-off.
+// unknown or the password wrong; failures are slowed per (account, client) and, far above any human's count,
+// per account (domain/backoff.ts), so a stranger's guesses do not lock the owner out.
 import { HttpProblem, withRetryingTransaction } from '@eventtickets/platform';
 import { normaliseEmail } from '../domain/email.ts';
-import { retryAfterSeconds } from '../domain/backoff.ts';
 import { findUserByEmail, updatePasswordHash } from '../db/users.ts';
 import { claimLoginAttempt, loginSucceeded } from '../db/login-failures.ts';
 import { createRefreshToken, sessionFor, type Session } from './sessions.ts';
 import type { UsersDeps } from '../deps.ts';
 
-export type LoginOutcome = 'success' | 'invalid' | 'locked';
+export type LoginOutcome = 'success' | 'invalid' | 'locked' | 'locked-account';
 
-function backoffProblem(seconds: number): HttpProblem {
+function backoffProblem(seconds: number, scope: 'client' | 'account'): HttpProblem {
   return new HttpProblem(
     429,
     'login-backoff',
     'Too many requests',
-    'Too many failed logins for this account; retry later',
-    { retryAfter: seconds },
+    scope === 'client'
+      ? 'Too many failed logins for this account from your network; retry later'
+      : 'Too many failed logins for this account from many networks; retry later, or from a network you logged in from before',
+    { retryAfter: seconds, scope },
     { 'Retry-After': String(seconds) },
   );
 }
 
 export async function login(
   deps: UsersDeps,
-  input: { email: string; password: string },
+  input: { email: string; password: string; client: string },
   onOutcome: (o: LoginOutcome) => void = () => undefined,
 ): Promise<Session> {
   const email = normaliseEmail(input.email);
-  const claim = await claimLoginAttempt(deps.db, email, deps.backoff);
+  const claim = await claimLoginAttempt(deps.db, email, input.client, deps.backoff);
   if (!claim.allowed) {
-    onOutcome('locked');
-    // At least 1: the database said locked, whatever this process's clock says.
-    throw backoffProblem(Math.max(1, retryAfterSeconds(claim.lockedUntil, new Date())));
+    onOutcome(claim.scope === 'client' ? 'locked' : 'locked-account');
+    throw backoffProblem(claim.retryAfter, claim.scope);
   }
   const user = await findUserByEmail(deps.db, email);
   // Unknown e-mails are checked against a dummy hash so both failures cost one scrypt run.
@@ -40,7 +41,7 @@ export async function login(
     onOutcome('invalid');
     throw new HttpProblem(401, 'invalid-credentials', 'Unauthorized', 'E-mail or password is wrong');
   }
-  await loginSucceeded(deps.db, email);
+  await loginSucceeded(deps.db, email, input.client, deps.backoff);
   if (deps.passwords.needsRehash(user.passwordHash)) {
     // Cost parameters were raised since this hash was made: upgrade it now that we know the password.
     await updatePasswordHash(deps.db, user.id, await deps.passwords.hash(input.password));

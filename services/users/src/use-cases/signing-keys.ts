@@ -14,6 +14,7 @@ import {
   lockSigningKeys,
   type SigningKeyRow,
 } from '../db/signing-keys.ts';
+import { countLiveAccessTokens, forgetAccessTokensOf } from '../db/access-tokens.ts';
 
 export interface SigningKeyInfo {
   kid: string;
@@ -37,8 +38,19 @@ export interface SigningKeyStore {
   list(): Promise<SigningKeyInfo[]>;
   /** Makes a fresh key the signing key; the old one stays published as "previous". */
   rotate(): Promise<SigningKeyInfo>;
-  /** Stops publishing a previous key (tokens it signed stop verifying). */
-  remove(kid: string): Promise<void>;
+  /**
+   * Stops publishing a previous key: the unexpired access tokens it signed stop verifying (at the gateway within
+   * its JWKS cache time). Refused (409 key-signed-live-tokens, with the counts) while such tokens exist, unless
+   * forced (a compromised key). Returns what it ended.
+   */
+  remove(kid: string, opts?: { force?: boolean }): Promise<KeyRemoval>;
+}
+
+/** What removing a key ended: its unexpired access tokens and the sessions (token families) they belong to. */
+export interface KeyRemoval {
+  kid: string;
+  accessTokens: number;
+  sessions: number;
 }
 
 const PUBLIC_MEMBERS = ['kty', 'crv', 'x', 'y', 'n', 'e'] as const;
@@ -154,12 +166,29 @@ export function databaseKeyStore(db: Sequelize, opts: { cacheMs?: number } = {})
     return info(row);
   }
 
-  async function remove(kid: string): Promise<void> {
-    const status = await findSigningKeyStatus(db, kid);
-    if (!status) throw new HttpProblem(404, 'key-not-found', 'Not found', `No signing key ${kid}`);
-    if (status === 'signing')
-      throw new HttpProblem(409, 'key-in-use', 'Conflict', 'The signing key cannot be removed; rotate first');
-    await deletePreviousSigningKey(db, kid);
+  async function remove(kid: string, opts: { force?: boolean } = {}): Promise<KeyRemoval> {
+    // Under the rotation lock: no rotation can turn this key back into, or away from, the signing key meanwhile.
+    return withRetryingTransaction(db, async (t) => {
+      await lockSigningKeys(db, t);
+      const status = await findSigningKeyStatus(db, kid, t);
+      if (!status) throw new HttpProblem(404, 'key-not-found', 'Not found', `No signing key ${kid}`);
+      if (status === 'signing')
+        throw new HttpProblem(409, 'key-in-use', 'Conflict', 'The signing key cannot be removed; rotate first');
+      const live = await countLiveAccessTokens(db, kid, t);
+      if (live.accessTokens > 0 && !opts.force)
+        throw new HttpProblem(
+          409,
+          'key-signed-live-tokens',
+          'Conflict',
+          `Key ${kid} signed ${live.accessTokens} access token(s) of ${live.sessions} session(s) that have not expired; ` +
+            'removing it ends them now (their holders must refresh). Wait until they expire, or repeat with ?force=true ' +
+            'if the key is compromised',
+          { kid, ...live },
+        );
+      await deletePreviousSigningKey(db, kid, t);
+      await forgetAccessTokensOf(db, kid, t);
+      return { kid, ...live };
+    });
   }
 
   return {
