@@ -87,6 +87,8 @@ describe('gateway/OPTIONS and 405 name only what is routed', () => {
     ['/api/events/3f1c0b7e-8a7e-4f55-9a55-2a3c3f4f3a10', 'GET, HEAD, PATCH, OPTIONS'],
     ['/api/venues/3f1c0b7e-8a7e-4f55-9a55-2a3c3f4f3a10', 'GET, HEAD, PATCH, OPTIONS'],
     ['/api/auth/keys', 'GET, HEAD, OPTIONS'],
+    ['/api/auth/keys/rotate', 'POST, OPTIONS'], // the literal path shadows /api/auth/keys/{kid} (DELETE)
+    ['/api/auth/keys/k-1', 'DELETE, OPTIONS'],
     ['/api/users/3f1c0b7e-8a7e-4f55-9a55-2a3c3f4f3a10/role', 'PATCH, OPTIONS'],
   ];
   for (const [path, allow] of allowCases) {
@@ -104,6 +106,7 @@ describe('gateway/OPTIONS and 405 name only what is routed', () => {
     ['PUT', '/api/users/3f1c0b7e-8a7e-4f55-9a55-2a3c3f4f3a10/role'],
     ['POST', '/api/auth/keys'],
     ['PUT', '/api/auth/keys/rotate'],
+    ['DELETE', '/api/auth/keys/rotate'],
     ['GET', '/api/holds'],
   ];
   for (const [method, path] of refused) {

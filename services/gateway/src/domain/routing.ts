@@ -116,26 +116,28 @@ export function compileTable(raw: unknown): RoutingTable {
   }
   const sorted = [...patterns.values()].sort(bySpecificity);
 
-  function allow(path: string): string[] {
+  /** The patterns that may serve a path: the most specific one that matches it (a literal segment shadows a
+   *  {param} at the same place, for every method, as OpenAPI matches concrete paths before templated ones),
+   *  then the "anything below" (/**) patterns that match it, most specific first. */
+  function candidates(path: string): Pattern[] {
     const parts = path.split('/').slice(1);
-    const methods = new Set<string>();
-    for (const pattern of sorted)
-      if (matches(pattern.segments, parts)) for (const m of pattern.byMethod.keys()) methods.add(m);
+    const matching = sorted.filter((pattern) => matches(pattern.segments, parts));
+    return matching.filter((pattern, i) => i === 0 || pattern.segments.at(-1)?.kind === 'rest');
+  }
+
+  function allow(path: string): string[] {
+    const methods = new Set(candidates(path).flatMap((pattern) => [...pattern.byMethod.keys()]));
     return ALLOW_ORDER.filter((m) => methods.has(m));
   }
 
   function match(method: string, path: string): RouteMatch | undefined {
-    const parts = path.split('/').slice(1);
-    // The most specific pattern that has the method wins; 405 (naming every method some pattern matching the
-    // path routes, as the services' own 405s do) only if no pattern matching the path has it.
-    let mostSpecific: Pattern | undefined;
-    for (const pattern of sorted) {
-      if (!matches(pattern.segments, parts)) continue;
+    // The first candidate that has the method wins; 405 (naming every method the candidates route) if none has it.
+    const found = candidates(path);
+    for (const pattern of found) {
       const route = pattern.byMethod.get(method);
       if (route) return { kind: 'route', route };
-      mostSpecific ??= pattern;
     }
-    return mostSpecific && { kind: 'method-not-allowed', template: mostSpecific.template, allow: allow(path) };
+    return found[0] && { kind: 'method-not-allowed', template: found[0].template, allow: allow(path) };
   }
 
   return { routes, match, allow };
