@@ -1,0 +1,295 @@
+// `npm run bench:onsale`: an on-sale at full speed through the public gateway (issue 14).
+//
+//   node load/onsale/bench.ts [--target <gateway URL> [--data-dir <its DATA_DIR>] [--catalog <catalog URL>]]
+//
+// Without --target it starts the whole stack with the real runner on a temporary DATA_DIR (durable Postgres,
+// three redis-server, users, catalog, inventory, gateway), rate limits raised through the environment.
+// Then: an organizer creates 10,000-seat events through the API; N buyers sign in; (a) closed loop: each
+// buyer keeps one two-seat hold request in flight for D seconds; (b) open loop at a fixed rate (default half
+// of (a)'s attempts/s) on a fresh event; the invariant is checked from outside after each; pgbench measures the
+// raw limit of the same write on the same Postgres; cached browsing through the gateway against catalog and
+// catalog against a bare node:http server. Prints the figures and writes them as JSON.
+//
+// Env: BENCH_BUYERS (500), BENCH_SECONDS (30), BENCH_OPEN_RATE (half of the closed loop's attempts/s),
+// BENCH_VIEWERS (2000; needs load/onsale/viewers.ts), BENCH_PGBENCH_CLIENTS (16), BENCH_PGBENCH_SECONDS (10),
+// BENCH_BROWSE_SECONDS (5; 0 skips browsing), BENCH_OUT (load/onsale/last-run.json), BENCH_LOG_LEVEL (warn),
+// BENCH_ORGANIZER_EMAIL / BENCH_ORGANIZER_PASSWORD (with --target; default organizer@example.com / DEMO_PASSWORD).
+import { execSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { createSeatedEvent, login, seatPairs, signInBuyers, waitForSnapshot, type Buyer } from './api.ts';
+import { measureBrowsing } from './browse.ts';
+import { checkInvariant } from './invariant.ts';
+import { closedLoop, holdPool, openLoop, percentiles, type Tally } from './loops.ts';
+import { cpuMeter, diffCounts, redisCommandStats, sampleActivity } from './observe.ts';
+import { measureRawLimit } from './raw-limit.ts';
+import { attachStack, startStack, type BenchStack } from './stack.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    target: { type: 'string' },
+    'data-dir': { type: 'string' },
+    catalog: { type: 'string' },
+  },
+});
+const env = process.env;
+const BUYERS = Number(env.BENCH_BUYERS ?? 500);
+const SECONDS = Number(env.BENCH_SECONDS ?? 30);
+const VIEWERS = Number(env.BENCH_VIEWERS ?? 2000);
+const PGBENCH_CLIENTS = Number(env.BENCH_PGBENCH_CLIENTS ?? 16);
+const PGBENCH_SECONDS = Number(env.BENCH_PGBENCH_SECONDS ?? 10);
+const BROWSE_SECONDS = Number(env.BENCH_BROWSE_SECONDS ?? 5);
+const OUT = env.BENCH_OUT ?? fileURLToPath(new URL('./last-run.json', import.meta.url));
+const runId = `${Date.now().toString(36)}${process.pid.toString(36)}`;
+const log = (line: string) => process.stdout.write(`${line}\n`);
+const f1 = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : 'n/a');
+
+function summarise(t: Tally) {
+  const answered = t.latencies.length;
+  const c = (s: string) => t.byStatus[s] ?? 0;
+  return {
+    attempts: t.attempts,
+    elapsedS: t.elapsedS,
+    attemptsPerS: answered / t.elapsedS,
+    grantedPerS: c('201') / t.elapsedS,
+    byStatus: t.byStatus,
+    share503: c('503') / Math.max(1, answered),
+    latencyMs: percentiles(t.latencies, [50, 95, 99]),
+    samples: t.samples,
+  };
+}
+
+function progress(label: string) {
+  let lastAttempts = 0;
+  return (t: Tally, elapsed: number) => {
+    const c = (s: string) => t.byStatus[s] ?? 0;
+    const rate = t.latencies.length - lastAttempts;
+    lastAttempts = t.latencies.length;
+    log(
+      `  ${label} ${elapsed.toFixed(0).padStart(3)} s: ${rate} answers/s, total 201 ${c('201')} 409 ${c('409')} 503 ${c('503')} other ${t.latencies.length - c('201') - c('409') - c('503')}`,
+    );
+  };
+}
+
+async function openViewersIfAvailable(stack: BenchStack, eventId: string, count: number) {
+  const module = fileURLToPath(new URL('./viewers.ts', import.meta.url));
+  if (count <= 0) return { note: 'BENCH_VIEWERS=0: no viewers' };
+  if (!existsSync(module)) return { note: 'load/onsale/viewers.ts is not there: ran without viewers' };
+  const { openViewers } = (await import(module)) as typeof import('./viewers.ts');
+  const handle = openViewers({ gatewayUrl: stack.gatewayUrl, eventId, count });
+  await handle.ready;
+  const p = handle.progress();
+  log(`viewers: ${p.opened} streams open, ${p.failed} failed`);
+  return { handle };
+}
+
+function machine() {
+  let commit = 'unknown';
+  try {
+    commit = execSync('git rev-parse --short HEAD', { encoding: 'utf8' }).trim();
+    if (execSync('git status --porcelain -- services load', { encoding: 'utf8' }).trim())
+      commit += ' (+ local changes)';
+  } catch {
+    /* not a checkout */
+  }
+  return {
+    date: new Date().toISOString(),
+    commit,
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    loadAverageAtStart: loadavg(),
+    node: process.version,
+  };
+}
+
+const result: Record<string, unknown> = { machine: machine() };
+log(
+  `on-sale bench: ${BUYERS} buyers, ${SECONDS} s per loop, ${VIEWERS} viewers; machine ${result.machine && (result.machine as any).cpus} CPUs, load ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
+);
+
+const demoPassword = env.DEMO_PASSWORD ?? `onsale-${runId}-demo`;
+const stack: BenchStack = args.target
+  ? attachStack({
+      gatewayUrl: args.target,
+      dataDir: args['data-dir'] ?? '.data',
+      catalogUrl: args.catalog,
+      organizer: {
+        email: env.BENCH_ORGANIZER_EMAIL ?? 'organizer@example.com',
+        password: env.BENCH_ORGANIZER_PASSWORD ?? env.DEMO_PASSWORD ?? '',
+      },
+    })
+  : (log('starting the stack (node scripts/start.ts on a temporary DATA_DIR)...'), await startStack({ demoPassword }));
+
+try {
+  log(`stack: gateway ${stack.gatewayUrl}${stack.started ? ' (started here)' : ''}`);
+  const organizerToken = await login(stack.gatewayUrl, stack.organizer.email, stack.organizer.password);
+  const closedEvent = await createSeatedEvent(stack.gatewayUrl, organizerToken, {
+    title: `On-sale closed loop ${runId}`,
+    rows: 50,
+    seatsPerRow: 200,
+  });
+  const openEvent = await createSeatedEvent(stack.gatewayUrl, organizerToken, {
+    title: `On-sale open loop ${runId}`,
+    rows: 50,
+    seatsPerRow: 200,
+  });
+  const closedSnapshot = await waitForSnapshot(stack.gatewayUrl, closedEvent);
+  const openSnapshot = await waitForSnapshot(stack.gatewayUrl, openEvent);
+  log(`events: ${closedEvent} and ${openEvent}, ${Object.keys(closedSnapshot.seats).length} seats each`);
+
+  const t0 = performance.now();
+  const buyers: Buyer[] = await signInBuyers(stack.gatewayUrl, {
+    count: BUYERS,
+    runId,
+    onProgress: (n) => n % 100 === 0 && log(`  buyers signed in: ${n}/${BUYERS}`),
+  });
+  log(`${buyers.length} buyers signed in (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+
+  const pool = holdPool(stack.gatewayUrl, BUYERS);
+  // (a) closed loop, with viewers on the event when the streams helper's module is there
+  const viewers = await openViewersIfAvailable(stack, closedEvent, VIEWERS);
+  if (viewers.note) log(`viewers: ${viewers.note}`);
+  const activity = stack.adminUrl ? sampleActivity(stack.adminUrl) : undefined;
+  const cpu = cpuMeter(stack.pids);
+  const redisBefore = redisCommandStats(stack.redisUrls);
+  log(`(a) closed loop: ${BUYERS} buyers, one two-seat hold request each in flight, ${SECONDS} s`);
+  const closed = await closedLoop({
+    pool,
+    buyers,
+    eventId: closedEvent,
+    pairs: seatPairs(closedSnapshot),
+    durationS: SECONDS,
+    markChange: viewers.handle?.markChange,
+    onProgress: progress('closed'),
+  });
+  const cpuMs = cpu.stop();
+  const redisAfter = redisCommandStats(stack.redisUrls);
+  const pgActivity = await activity?.stop();
+  const viewerFigures = viewers.handle ? await viewers.handle.stop() : undefined;
+  const closedSummary = summarise(closed);
+  const answered = closed.latencies.length;
+  const closedInvariant = checkInvariant((await waitForSnapshot(stack.gatewayUrl, closedEvent)).seats, closed.granted);
+
+  // (b) open loop on a fresh event
+  const rate = Number(env.BENCH_OPEN_RATE ?? Math.max(1, Math.round(closedSummary.attemptsPerS / 2)));
+  log(`(b) open loop: ${rate} hold requests/s for ${SECONDS} s (latency from each request's scheduled start)`);
+  const open = await openLoop({
+    pool,
+    buyers,
+    eventId: openEvent,
+    pairs: seatPairs(openSnapshot),
+    durationS: SECONDS,
+    rate,
+    onProgress: progress('open'),
+  });
+  await pool.close();
+  const openSummary = summarise(open);
+  const openInvariant = checkInvariant((await waitForSnapshot(stack.gatewayUrl, openEvent)).seats, open.granted);
+
+  // raw limit of the same write on the same Postgres
+  let raw: Awaited<ReturnType<typeof measureRawLimit>> | { error: string } | undefined;
+  if (stack.adminUrl) {
+    log(`raw limit: pgbench, ${PGBENCH_CLIENTS} clients, ${PGBENCH_SECONDS} s, load/onsale/hold-write.sql`);
+    raw = await measureRawLimit(stack.adminUrl, { clients: PGBENCH_CLIENTS, seconds: PGBENCH_SECONDS }).catch(
+      (err: Error) => ({ error: err.message }),
+    );
+  } else raw = { error: 'no Postgres URL (give --data-dir of the running stack)' };
+  const rawTps = raw && 'tps' in raw ? raw.tps : NaN;
+
+  let browsing: Awaited<ReturnType<typeof measureBrowsing>> | { skipped: string } = {
+    skipped: 'BENCH_BROWSE_SECONDS=0',
+  };
+  if (BROWSE_SECONDS > 0 && stack.catalogUrl) {
+    log(`browsing: event list and detail, 50 connections, ${BROWSE_SECONDS} s rounds`);
+    browsing = await measureBrowsing({
+      gatewayUrl: stack.gatewayUrl,
+      catalogUrl: stack.catalogUrl,
+      seconds: BROWSE_SECONDS,
+    });
+  } else if (!stack.catalogUrl) browsing = { skipped: 'no catalog URL (--catalog)' };
+
+  const redis = redisBefore && redisAfter ? diffCounts(redisAfter, redisBefore) : undefined;
+  Object.assign(result, {
+    settings: { buyers: BUYERS, seconds: SECONDS, viewers: VIEWERS, openRate: rate, seatsPerEvent: 10_000 },
+    closedLoop: {
+      ...closedSummary,
+      ratioToRawLimit: closedSummary.attemptsPerS / rawTps,
+      invariant: closedInvariant,
+      pgStatActivity: pgActivity,
+      cpuMsPerAttempt: Object.fromEntries(Object.entries(cpuMs).map(([k, v]) => [k, v / Math.max(1, answered)])),
+      cpuShareOfWallClock: Object.fromEntries(Object.entries(cpuMs).map(([k, v]) => [k, v / (closed.elapsedS * 1000)])),
+      redisCallsPerAttempt: redis
+        ? Object.fromEntries(Object.entries(redis).map(([k, v]) => [k, v / Math.max(1, answered)]))
+        : undefined,
+      viewers: viewerFigures ?? viewers.note,
+    },
+    openLoop: { ...openSummary, invariant: openInvariant },
+    rawLimit: raw,
+    browsing,
+  });
+
+  const line = (label: string, s: ReturnType<typeof summarise>) =>
+    log(
+      `  ${label}: ${f1(s.attemptsPerS)} attempts/s (${f1(s.grantedPerS)} granted/s), p50 ${f1(s.latencyMs.p50!)} ms p95 ${f1(s.latencyMs.p95!)} ms p99 ${f1(s.latencyMs.p99!)} ms; ${Object.entries(
+        s.byStatus,
+      )
+        .map(([k, v]) => `${k}: ${v}`)
+        .join(', ')}; 503 share ${(s.share503 * 100).toFixed(2)}%`,
+    );
+  log('');
+  log(`results (${(result.machine as any).date}, commit ${(result.machine as any).commit})`);
+  line('closed loop', closedSummary);
+  line('open loop  ', openSummary);
+  if (raw && 'tps' in raw)
+    log(
+      `  raw limit (pgbench ${raw.clients} clients): ${f1(raw.tps)} tx/s (${f1(raw.grantedPerS)} granted/s); closed-loop attempts/s ÷ raw = ${(closedSummary.attemptsPerS / raw.tps).toFixed(2)} (target ≥ 0.5)`,
+    );
+  else log(`  raw limit: ${raw && 'error' in raw ? raw.error : 'not measured'}`);
+  log(
+    `  open loop p99 ${f1(openSummary.latencyMs.p99!)} ms (target ≤ 100 ms); 503 share closed ${(closedSummary.share503 * 100).toFixed(2)}% (target ≤ 1%)`,
+  );
+  for (const [label, inv] of [
+    ['closed', closedInvariant],
+    ['open', openInvariant],
+  ] as const)
+    log(
+      `  invariant (${label}): ${inv.ok ? 'OK' : 'BROKEN'}: ${inv.grantedHolds} holds, ${inv.grantedSeats} seats; oversold ${inv.oversold.length}, granted not held ${inv.grantedNotHeld.length}, held without a hold ${inv.heldWithoutHold.length}`,
+    );
+  if (pgActivity)
+    log(
+      `  inventory sessions during (a): Lock:transactionid avg ${f1(pgActivity.lockTransactionId.avg)} max ${pgActivity.lockTransactionId.max}; idle in transaction avg ${f1(pgActivity.idleInTransaction.avg)} max ${pgActivity.idleInTransaction.max}; active avg ${f1(pgActivity.active.avg)}; connections max ${pgActivity.connections.max}`,
+    );
+  log(
+    `  CPU ms per attempt during (a): ${Object.entries(cpuMs)
+      .map(([k, v]) => `${k} ${(v / Math.max(1, answered)).toFixed(2)}`)
+      .join(', ')}`,
+  );
+  if (redis)
+    log(
+      `  Redis calls per attempt during (a): ${Object.entries(redis)
+        .map(([k, v]) => `${k} ${(v / Math.max(1, answered)).toFixed(2)}`)
+        .join(', ')}`,
+    );
+  if (viewerFigures)
+    log(
+      `  viewers during (a): ${viewerFigures.opened} open, ${viewerFigures.failed} failed, ${viewerFigures.deliveries} deliveries (${viewerFigures.missing} missing), hold sent → change at viewer p50 ${f1(viewerFigures.p50Ms)} ms p99 ${f1(viewerFigures.p99Ms)} ms (target ≤ 1000 ms, 0 failed)`,
+    );
+  if ('results' in browsing) {
+    for (const r of browsing.results)
+      log(`  ${r.label}: ${f1(r.rps)} req/s, p50 ${f1(r.p50)} ms, p99 ${f1(r.p99)} ms, errors ${r.errors}`);
+    log(
+      `  browsing ratios: list gateway/catalog ${browsing.ratios.listGatewayOverCatalog!.toFixed(2)}, detail gateway/catalog ${browsing.ratios.detailGatewayOverCatalog!.toFixed(2)} (target ≥ 0.6); catalog detail / bare ${browsing.ratios.catalogDetailOverBare!.toFixed(2)} (target ≥ 0.5)`,
+    );
+  } else log(`  browsing: ${browsing.skipped}`);
+  (result.machine as any).loadAverageAtEnd = loadavg();
+  writeFileSync(OUT, `${JSON.stringify(result, null, 2)}\n`);
+  log(`JSON: ${OUT}`);
+  if (!closedInvariant.ok || !openInvariant.ok) process.exitCode = 1;
+} finally {
+  await stack.stop();
+}

@@ -1,0 +1,156 @@
+// The two ways the on-sale drives POST /api/holds through the gateway:
+// - closed loop: every buyer keeps exactly one hold request in flight (throughput at saturation);
+// - open loop: requests start on a fixed schedule whatever the answers do, and each latency is measured from
+//   its scheduled start, so a slow server cannot hide its queueing (no coordinated omission).
+// Each request asks for two neighbouring seats chosen at random over the whole event (overlapping pairs).
+import { Pool } from 'undici';
+import type { Buyer } from './api.ts';
+
+export interface GrantedHold {
+  holdId: string;
+  seats: string[];
+}
+
+export interface Tally {
+  attempts: number;
+  byStatus: Record<string, number>;
+  /** ms, every answered request */
+  latencies: number[];
+  granted: GrantedHold[];
+  /** a few bodies of unexpected answers */
+  samples: string[];
+  elapsedS: number;
+}
+
+export function newTally(): Tally {
+  return { attempts: 0, byStatus: {}, latencies: [], granted: [], samples: [], elapsedS: 0 };
+}
+
+export function holdPool(gatewayUrl: string, connections: number): Pool {
+  return new Pool(gatewayUrl, { connections, pipelining: 1, keepAliveTimeout: 60_000 });
+}
+
+/** Deterministic pseudo-random numbers (a run can be replayed with the same seed). */
+export function rng(seed: number): () => number {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    return (s >>> 0) / 2 ** 32;
+  };
+}
+
+async function holdOnce(
+  pool: Pool,
+  buyer: Buyer,
+  eventId: string,
+  seats: string[],
+  tally: Tally,
+  startedAt: number,
+  markChange?: (seats: string[], atMs: number) => void,
+): Promise<void> {
+  tally.attempts++;
+  markChange?.([...seats].sort(), performance.now());
+  let status = 'error';
+  try {
+    const res = await pool.request({
+      method: 'POST',
+      path: '/api/holds',
+      headers: { authorization: `Bearer ${buyer.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ eventId, seats }),
+    });
+    status = String(res.statusCode);
+    if (res.statusCode === 201) {
+      const hold = (await res.body.json()) as { id: string; seats: { seatId: string }[] };
+      tally.granted.push({ holdId: hold.id, seats: hold.seats.map((s) => s.seatId) });
+    } else if (res.statusCode === 409) {
+      await res.body.dump();
+    } else {
+      const text = await res.body.text();
+      if (tally.samples.length < 5) tally.samples.push(`${res.statusCode} ${text.slice(0, 300)}`);
+    }
+  } catch (err) {
+    if (tally.samples.length < 5) tally.samples.push(String(err));
+  }
+  tally.byStatus[status] = (tally.byStatus[status] ?? 0) + 1;
+  tally.latencies.push(performance.now() - startedAt);
+}
+
+export interface LoopOptions {
+  pool: Pool;
+  buyers: Buyer[];
+  eventId: string;
+  pairs: [string, string][];
+  durationS: number;
+  seed?: number;
+  /** live viewers: called with a request's seats just before it is sent (delivery latency starts there) */
+  markChange?: (seats: string[], atMs: number) => void;
+  /** called about once a second with the tally so far */
+  onProgress?: (t: Tally, elapsedS: number) => void;
+}
+
+function progressTicker(tally: Tally, started: number, onProgress?: LoopOptions['onProgress']): () => void {
+  if (!onProgress) return () => undefined;
+  const timer = setInterval(() => onProgress(tally, (performance.now() - started) / 1000), 1000);
+  return () => clearInterval(timer);
+}
+
+/** Every buyer keeps one hold request in flight until the duration is over. */
+export async function closedLoop(o: LoopOptions): Promise<Tally> {
+  const tally = newTally();
+  const next = rng(o.seed ?? 1);
+  const started = performance.now();
+  const end = started + o.durationS * 1000;
+  const stopTicker = progressTicker(tally, started, o.onProgress);
+  await Promise.all(
+    o.buyers.map(async (buyer) => {
+      while (performance.now() < end) {
+        const pair = o.pairs[Math.floor(next() * o.pairs.length)]!;
+        await holdOnce(o.pool, buyer, o.eventId, pair, tally, performance.now(), o.markChange);
+      }
+    }),
+  );
+  stopTicker();
+  tally.elapsedS = (performance.now() - started) / 1000;
+  return tally;
+}
+
+/** Requests start at `rate` per second (buyers in turn); latency counts from each request's scheduled start.
+ *  At most `maxOutstanding` requests are in flight; a start that finds that many is counted as `shed`. */
+export async function openLoop(o: LoopOptions & { rate: number; maxOutstanding?: number }): Promise<Tally> {
+  const tally = newTally();
+  const next = rng(o.seed ?? 2);
+  const started = performance.now();
+  const total = Math.floor(o.rate * o.durationS);
+  const limit = o.maxOutstanding ?? 5_000;
+  const stopTicker = progressTicker(tally, started, o.onProgress);
+  const inFlight = new Set<Promise<void>>();
+  for (let k = 0; k < total; k++) {
+    const due = started + (k * 1000) / o.rate;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    if (inFlight.size >= limit) {
+      tally.byStatus.shed = (tally.byStatus.shed ?? 0) + 1;
+      continue;
+    }
+    const pair = o.pairs[Math.floor(next() * o.pairs.length)]!;
+    const p = holdOnce(o.pool, o.buyers[k % o.buyers.length]!, o.eventId, pair, tally, due, o.markChange).finally(() =>
+      inFlight.delete(p),
+    );
+    inFlight.add(p);
+  }
+  await Promise.all(inFlight);
+  stopTicker();
+  tally.elapsedS = (performance.now() - started) / 1000;
+  return tally;
+}
+
+/** The p-th percentile (nearest rank) of unsorted values. */
+export function percentiles(values: number[], ps: number[]): Record<string, number> {
+  const sorted = Float64Array.from(values).sort();
+  const out: Record<string, number> = {};
+  for (const p of ps)
+    out[`p${p}`] = sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]! : NaN;
+  return out;
+}
