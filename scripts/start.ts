@@ -1,11 +1,13 @@
 // `npm start`: the whole platform on this machine, no Docker (see "The local stack contract" in
-// docs/DESIGN and README). Ctrl-C or SIGTERM stops everything it started; exit code 0 on a clean stop.
+// docs/DESIGN and README). Ctrl-C or SIGTERM stops everything it started; exit code 0 on a clean stop. A process
+// that dies is started again with back-off; one that keeps failing stops everything with exit code 1.
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ConfigError } from '@eventtickets/platform';
 import { loadStackEnv, type StackEnv } from './stack/settings.ts';
 import type { StackService } from './stack/services.ts';
 import type { StackInfo } from './stack/runner.ts';
+import { DEFAULT_RESTART_POLICY } from './stack/restarts.ts';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const print = (line: string) => process.stdout.write(`${line}\n`);
@@ -55,6 +57,12 @@ async function runStackCli(): Promise<void> {
     stopTimeoutMs: env.STACK_STOP_TIMEOUT_MS,
     print,
     color: process.stdout.isTTY === true && !process.env.NO_COLOR,
+    restartPolicy: {
+      ...DEFAULT_RESTART_POLICY,
+      limit: env.STACK_RESTART_LIMIT,
+      windowMs: env.STACK_RESTART_WINDOW_S * 1000,
+      initialDelayMs: env.STACK_RESTART_DELAY_MS,
+    },
   });
 
   let exitCode = 0;
@@ -86,7 +94,7 @@ async function runStackCli(): Promise<void> {
   }
   stack.onFailure((message) => {
     stack.log(`ERROR: ${message}; stopping the stack`);
-    void shutdown('a process died', 1);
+    void shutdown('restarts kept failing', 1);
   });
 
   stack.log(`starting ${registry.stackServices.length} service(s) with data in ${env.DATA_DIR}`);
@@ -116,22 +124,26 @@ function printSummary(log: (line: string) => void, env: StackEnv, info: StackInf
   }
   if (!info.services.length) lines.push('  services       none registered yet (scripts/stack/services.ts)');
   lines.push(`  postgres       127.0.0.1:${info.postgres.port} (data in ${info.dataDir})`);
-  lines.push(
-    `  redis          ${info.redis.kind === 'memory' ? 'IN-MEMORY MODE (no Redis)' : info.redis.urls.join(', ')}`,
-  );
+  const redis = info.redis;
+  if (redis.kind === 'memory') lines.push('  redis          IN-MEMORY MODE (no Redis)');
+  else if (redis.kind === 'external') lines.push(`  redis          ${redis.urls.join(', ')}`);
+  else lines.push(`  redis          ${redis.shownUrls.join(', ')} (password in ${redis.passwordFile})`);
   if (has('notifications'))
     lines.push(
       `  e-mail         ${env.SMTP_URL ? 'sent through SMTP_URL' : 'kept by the local SMTP sink of notifications (see its mailbox link above)'}`,
     );
   else lines.push('  e-mail         none yet: the notifications service is not registered');
-  const where = info.demoPasswordGenerated
-    ? `generated now, kept in ${join(info.dataDir, 'demo-password')}`
-    : env.DEMO_PASSWORD
-      ? 'from DEMO_PASSWORD'
-      : `kept in ${join(info.dataDir, 'demo-password')}`;
-  if (has('users')) lines.push('  demo accounts  buyer@example.com, organizer@example.com');
+  if (info.demoAccounts.length)
+    lines.push(`  demo accounts  ${info.demoAccounts.map((a) => `${a.email} (${a.role})`).join(', ')}`);
+  else if (has('users')) lines.push('  demo accounts  none');
   else lines.push('  demo accounts  none yet: the users service is not registered');
-  lines.push(`  demo password  ${info.demoPassword}  (${where})`, '');
+  // printed once, when generated: later starts say where it is, not what it is
+  const passwordFile = join(info.dataDir, 'demo-password');
+  if (info.demoPasswordGenerated)
+    lines.push(`  demo password  ${info.demoPassword}  (generated now, kept in ${passwordFile})`);
+  else if (env.DEMO_PASSWORD) lines.push('  demo password  the value of DEMO_PASSWORD');
+  else lines.push(`  demo password  kept in ${passwordFile} (shown once, when it was generated)`);
+  lines.push('');
   for (const line of lines) log(line);
   log(`ready: ${info.gatewayUrl} (Ctrl-C stops everything)`);
 }

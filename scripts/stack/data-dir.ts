@@ -1,7 +1,7 @@
 // DATA_DIR: everything the local stack keeps between runs (Postgres cluster, Redis dumps, the generated demo
 // password, the Postgres port) and the PID file that says what a running stack has started.
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { isAlive } from '../infra/processes.ts';
 
@@ -84,8 +84,12 @@ export interface PidRecord {
   processes: StartedProcess[];
 }
 
+/** Written whole (a temporary file renamed over it): a reader never sees it half written, also while a
+ *  restart rewrites it under a running stack. */
 export function writePids(dataDir: DataDir, record: PidRecord): void {
-  writeFileSync(dataDir.pidFile, `${JSON.stringify(record, null, 2)}\n`);
+  const temporary = `${dataDir.pidFile}.${process.pid}.tmp`;
+  writeFileSync(temporary, `${JSON.stringify(record, null, 2)}\n`);
+  renameSync(temporary, dataDir.pidFile);
 }
 
 export function readPids(dataDir: DataDir): PidRecord | undefined {

@@ -1,10 +1,11 @@
 // Infrastructure of the local stack: the embedded Postgres (persistent under DATA_DIR with Postgres's durable
 // defaults, one database per service) and the Redis masters (REDIS_URL, else three local redis-server, else
-// the in-memory mode).
+// the in-memory mode). The local redis-server require a password (generated once per DATA_DIR) and keep an
+// append-only file, so one that is killed and restarted comes back with its streams and consumer groups.
 import { existsSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
-import { ensureDatabase } from '@eventtickets/platform';
+import { ensureDatabase, Redis } from '@eventtickets/platform';
 import {
   findBinary,
   freePort,
@@ -59,8 +60,28 @@ export async function ensureDatabases(adminUrl: string, names: string[]): Promis
 
 export type RedisMode =
   | { kind: 'external'; urls: string[] }
-  | { kind: 'local'; urls: string[]; handles: RedisHandle[] }
+  | {
+      kind: 'local';
+      /** With the password: what services get as REDIS_URL. Print `shownUrls` instead. */
+      urls: string[];
+      shownUrls: string[];
+      handles: RedisHandle[];
+      passwordFile: string;
+      /** Starts master `index` (0-based) again: same port, directory and password. */
+      restart: (index: number) => Promise<RedisHandle>;
+    }
   | { kind: 'memory'; reason: string };
+
+export const REDIS_PASSWORD_FILE = 'redis-password';
+
+/** A URL without its password, for the terminal. */
+export function withoutPassword(url: string): string {
+  const u = new URL(url);
+  if (!u.password) return url;
+  u.username = '';
+  u.password = '';
+  return u.toString().replace(/\/$/, '');
+}
 
 /** STACK_REDIS=memory forces the in-memory mode (what a machine without redis-server gets). */
 export async function startStackRedis(
@@ -78,14 +99,51 @@ export async function startStackRedis(
   if (opts.force === 'memory') return { kind: 'memory', reason: 'STACK_REDIS=memory' };
   const binary = findBinary('redis-server');
   if (!binary) return { kind: 'memory', reason: 'redis-server not found on PATH' };
+  const password = persistentSecret(dataDir, REDIS_PASSWORD_FILE, 24).value;
   const handles: RedisHandle[] = [];
   try {
-    for (const index of [1, 2, 3]) handles.push(await startRedis({ binary, dir: dataDir.redisDir(index) }));
+    for (const index of [1, 2, 3])
+      handles.push(await startLocalRedis(binary, dataDir.redisDir(index), password, undefined));
   } catch (err) {
     await Promise.all(handles.map((h) => h.stop()));
     throw err;
   }
-  return { kind: 'local', urls: handles.map((h) => h.url), handles };
+  const mode = {
+    kind: 'local' as const,
+    urls: handles.map((h) => h.url),
+    shownUrls: handles.map((h) => withoutPassword(h.url)),
+    handles,
+    passwordFile: join(dataDir.root, REDIS_PASSWORD_FILE),
+    restart: async (index: number) => {
+      const handle = await startLocalRedis(binary, dataDir.redisDir(index + 1), password, mode.handles[index].port);
+      mode.handles[index] = handle;
+      return handle;
+    },
+  };
+  return mode;
+}
+
+/** A DATA_DIR from before the append-only file has only RDB snapshots: Redis started with appendonly on and no
+ *  AOF would come up empty, so that one start loads the snapshot and turns the AOF on at run time (a rewrite). */
+async function startLocalRedis(
+  binary: string,
+  dir: string,
+  password: string,
+  port: number | undefined,
+): Promise<RedisHandle> {
+  const snapshotOnly = !existsSync(join(dir, 'appendonlydir')) && existsSync(join(dir, 'dump.rdb'));
+  const handle = await startRedis({ binary, dir, password, port, appendOnly: !snapshotOnly });
+  if (snapshotOnly) {
+    const client = new Redis(handle.url, { maxRetriesPerRequest: 1, lazyConnect: true });
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+      await client.config('SET', 'appendonly', 'yes');
+    } finally {
+      client.disconnect();
+    }
+  }
+  return handle;
 }
 
 async function assertReachable(redisUrl: string): Promise<void> {

@@ -1,9 +1,11 @@
 // The local stack runner: embedded Postgres, Redis (or the in-memory mode), every registered service as a
-// child process (gateway last, each awaited on /readyz), the demo seeds, then watching: a child that dies is
-// reported and the stack stops. stop() is safe at any moment (also halfway through start()).
+// child process (gateway last, each awaited on /readyz), the demo seeds. Every process it starts is
+// supervised as Kubernetes would: one that dies (a service, a redis-server, Postgres) is logged and started
+// again after a back-off (restarts.ts); when one keeps failing the runner gives up (onFailure) and the CLI
+// stops the stack. stop() is safe at any moment (also halfway through start()) and never leads to a restart.
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { freePort, isAlive } from '../infra/processes.ts';
+import { freePort, isAlive, type ExitInfo } from '../infra/processes.ts';
 import type { StackService } from './services.ts';
 import {
   leftovers,
@@ -24,7 +26,8 @@ import {
   type RedisMode,
   type StackPostgres,
 } from './infra.ts';
-import { spawnService, stopService, waitForReady, type ServiceChild } from './children.ts';
+import { hasExited, spawnService, stopService, waitForReady, type ServiceChild } from './children.ts';
+import { DEFAULT_RESTART_POLICY, describeExit, nextRestart, type RestartPolicy } from './restarts.ts';
 import { prefixer } from './log-format.ts';
 import {
   BUS_DATABASE,
@@ -60,6 +63,14 @@ export interface StackOptions {
   print: (line: string) => void;
   /** Colour the name column (a terminal without NO_COLOR). */
   color?: boolean;
+  /** When a process that died is started again, and when the runner gives up (default: restarts.ts). */
+  restartPolicy?: RestartPolicy;
+}
+
+/** One run of a supervised process: its PID and how it ended (or why it could not be started). */
+interface Incarnation {
+  pid?: number;
+  exited: Promise<ExitInfo | { failed: string }>;
 }
 
 export interface StackInfo {
@@ -68,6 +79,8 @@ export interface StackInfo {
   services: { name: string; url: string; links: { label: string; url: string }[] }[];
   demoPassword: string;
   demoPasswordGenerated: boolean;
+  /** The accounts the services create with the demo password (registry `demoAccounts` modules). */
+  demoAccounts: { email: string; role: string }[];
   postgres: { url: string; initialised: boolean; port: number };
   redis: RedisMode;
   dataDir: string;
@@ -83,7 +96,15 @@ export class Stack {
   private redis?: RedisMode;
   private children: ServiceChild[] = [];
   private stopping?: Promise<void>;
-  private infraWatch?: NodeJS.Timeout;
+  private stopRequested = false;
+  /** Aborted by stop(): ends every back-off pause at once. */
+  private readonly stopSignal = new AbortController();
+  /** Restarts in flight (stop() waits for them, then stops what they started). */
+  private readonly restarts = new Set<Promise<unknown>>();
+  /** Who waits for a service's next run (start() waiting for readiness across restarts). */
+  private respawnWaiters = new Map<string, Array<() => void>>();
+  private started = false;
+  private readonly gaveUp = new Set<string>();
   private failureHandlers: Array<(message: string) => void> = [];
 
   constructor(options: StackOptions) {
@@ -103,13 +124,13 @@ export class Stack {
     for (const line of message.split('\n')) this.options.print(`${this.prefix(from)}${line}`);
   }
 
-  /** Called once when a started process dies while the stack is not stopping. */
+  /** Called once when the runner gives up on a process that keeps failing (the stack is not stopped yet). */
   onFailure(handler: (message: string) => void): void {
     this.failureHandlers.push(handler);
   }
 
   get isStopping(): boolean {
-    return this.stopping !== undefined;
+    return this.stopRequested;
   }
 
   async start(): Promise<StackInfo> {
@@ -139,6 +160,11 @@ export class Stack {
     this.checkpoint();
     this.postgres = await startStackPostgres(data, o.postgresPort);
     this.recordPids();
+    this.supervise('postgres', incarnationOf(this.postgres.handle), async () => {
+      const port = this.postgres!.handle.port;
+      this.postgres = { ...(await startStackPostgres(data, port)), initialised: false };
+      return { desc: `port ${port}`, run: incarnationOf(this.postgres.handle) };
+    });
     this.log(
       `postgres: ${this.postgres.initialised ? 'initialised a new cluster' : 'reusing the cluster'} in ${data.postgresDir} on port ${this.postgres.handle.port}`,
     );
@@ -146,13 +172,23 @@ export class Stack {
     this.checkpoint();
     this.redis = await startStackRedis(data, { redisUrl: o.redisUrl, force: o.redisMode });
     this.recordPids();
+    const redis = this.redis;
+    if (redis.kind === 'local')
+      redis.handles.forEach((h, i) =>
+        this.supervise(`redis-${i + 1}`, incarnationOf(h), async () => {
+          const handle = await redis.restart(i);
+          return { desc: `port ${handle.port}`, run: incarnationOf(handle) };
+        }),
+      );
     if (this.redis.kind === 'memory') {
       this.log('!!! IN-MEMORY MODE: no Redis (' + this.redis.reason + ').');
       this.log('!!! Services get no REDIS_URL; the event bus runs on the Postgres database "bus" (BUS_DATABASE_URL),');
       this.log('!!! locks and rate limits are single-node. Install redis-server or set REDIS_URL for the real thing.');
     } else {
       this.log(
-        `redis: ${this.redis.kind === 'local' ? `3 local redis-server (data in ${join(data.root, 'redis')})` : 'REDIS_URL'}: ${this.redis.urls.join(', ')}`,
+        this.redis.kind === 'local'
+          ? `redis: 3 local redis-server (data in ${join(data.root, 'redis')}, password in ${this.redis.passwordFile}): ${this.redis.shownUrls.join(', ')}`
+          : `redis: REDIS_URL: ${this.redis.urls.join(', ')}`,
       );
     }
 
@@ -178,36 +214,60 @@ export class Stack {
 
     // Services start together (they must tolerate each other being briefly absent, as in Kubernetes);
     // the gateway starts once they are all ready, since it fetches the users JWKS and fronts them all.
+    // A service that dies, also during the start, is started again (supervise); the start waits for it to be
+    // ready across those restarts, within STACK_READY_TIMEOUT_MS.
     const launch = async (svc: StackService): Promise<void> => {
       this.checkpoint();
       const url = localUrl(servicePort(svc, ports));
-      const child = spawnService({
-        name: svc.name,
-        dir: join(o.servicesRoot, svc.dir),
-        url,
-        env: { ...inherited, ...serviceEnv(svc, o.services, settings) },
-        tracingRegister,
-        print: (line) => this.options.print(`${this.prefix(svc.name)}${line}`),
-      });
-      this.children.push(child);
-      this.recordPids();
-      void child.exited.then(({ code, signal }) => {
-        if (!this.isStopping)
-          this.fail(`${svc.name} (PID ${child.process.pid}) exited unexpectedly (${signal ?? `code ${code}`})`);
-      });
-      try {
-        await waitForReady(child, o.readyTimeoutMs);
-      } catch (err) {
-        if (this.isStopping) throw new StackInterrupted('stopped during start');
-        throw new Error(`${(err as Error).message}\nlast output of ${svc.name}:\n  ${child.recent.join('\n  ')}`, {
-          cause: err,
+      const spawnOne = () =>
+        spawnService({
+          name: svc.name,
+          dir: join(o.servicesRoot, svc.dir),
+          url,
+          env: { ...inherited, ...serviceEnv(svc, o.services, settings) },
+          tracingRegister,
+          print: (line) => this.options.print(`${this.prefix(svc.name)}${line}`),
         });
+      this.children.push(spawnOne());
+      this.recordPids();
+      this.supervise(
+        svc.name,
+        incarnationOf(this.serviceChild(svc.name)),
+        async () => {
+          const child = spawnOne();
+          this.children = this.children.map((c) => (c.name === svc.name ? child : c));
+          this.wakeRespawnWaiters(svc.name);
+          if (this.started)
+            waitForReady(child, o.readyTimeoutMs).then(
+              () => this.log(`${svc.name} ready again at ${url}`),
+              () => undefined, // its exit is the supervisor's to report
+            );
+          return { desc: `at ${url}`, run: incarnationOf(child) };
+        },
+        () => this.serviceChild(svc.name).recent,
+      );
+      const deadline = Date.now() + o.readyTimeoutMs;
+      for (;;) {
+        const child = this.serviceChild(svc.name);
+        try {
+          await waitForReady(child, Math.max(0, deadline - Date.now()));
+          break;
+        } catch (err) {
+          if (this.isStopping) throw new StackInterrupted('stopped during start');
+          if (!hasExited(child) || Date.now() >= deadline || this.gaveUp.has(svc.name))
+            throw new Error(`${(err as Error).message}\nlast output of ${svc.name}:\n  ${child.recent.join('\n  ')}`, {
+              cause: err,
+            });
+          await this.nextRespawn(svc.name); // or the stop, once the runner gives up
+          this.checkpoint();
+          if (this.gaveUp.has(svc.name)) throw new Error(`${svc.name} kept failing during the start`, { cause: err });
+        }
       }
       this.log(`${svc.name} ready at ${url}`);
     };
     await Promise.all(ordered.filter((s) => !isGateway(s)).map(launch));
     for (const svc of ordered.filter(isGateway)) await launch(svc);
-    this.watchInfrastructure();
+    this.started = true;
 
     const gatewayUrl = localUrl(gatewayPort);
     for (const svc of ordered.filter((s) => s.seed)) {
@@ -218,6 +278,13 @@ export class Stack {
       };
       if (typeof seed.seedDemo !== 'function') throw new Error(`${modulePath} does not export seedDemo()`);
       await seed.seedDemo({ gatewayUrl, demoPassword: demo.value, log: (msg) => this.log(msg, `seed:${svc.name}`) });
+    }
+    const demoAccounts: StackInfo['demoAccounts'] = [];
+    for (const svc of ordered.filter((s) => s.demoAccounts)) {
+      const modulePath = join(o.servicesRoot, svc.dir, svc.demoAccounts!);
+      const mod = (await import(pathToFileURL(modulePath).href)) as { demoAccounts?: StackInfo['demoAccounts'] };
+      if (!Array.isArray(mod.demoAccounts)) throw new Error(`${modulePath} does not export demoAccounts`);
+      demoAccounts.push(...mod.demoAccounts.map(({ email, role }) => ({ email, role })));
     }
     this.checkpoint();
 
@@ -234,6 +301,7 @@ export class Stack {
       }),
       demoPassword: demo.value,
       demoPasswordGenerated: demo.generated,
+      demoAccounts,
       postgres: { url: this.postgres.url, initialised: this.postgres.initialised, port: this.postgres.handle.port },
       redis: this.redis,
       dataDir: data.root,
@@ -242,12 +310,18 @@ export class Stack {
 
   /** Stops services (gateway first, then the rest together), then Redis, then Postgres. Idempotent. */
   stop(): Promise<void> {
-    this.stopping ??= this.stopAll();
+    if (!this.stopping) {
+      this.stopRequested = true; // before anything exits: no exit from here on is a failure
+      this.stopSignal.abort();
+      for (const name of [...this.respawnWaiters.keys()]) this.wakeRespawnWaiters(name);
+      this.stopping = this.stopAll();
+    }
     return this.stopping;
   }
 
   private async stopAll(): Promise<void> {
-    if (this.infraWatch) clearInterval(this.infraWatch);
+    // a restart under way finishes first, so that what it started is stopped below
+    await Promise.allSettled([...this.restarts]);
     const timeout = this.options.stopTimeoutMs;
     const report = (child: ServiceChild) => (result: 'stopped' | 'killed') => {
       if (result === 'killed') this.log(`${child.name} did not stop within ${timeout} ms: killed`);
@@ -275,15 +349,92 @@ export class Stack {
     for (const handler of handlers) handler(message);
   }
 
-  private watchInfrastructure(): void {
-    // Postgres and redis-server are watched by PID (the runner only keeps their stop handles)
-    this.infraWatch = setInterval(() => {
-      if (this.isStopping) return;
-      for (const p of this.infrastructurePids()) {
-        if (!isAlive(p.pid)) this.fail(`${p.name} (PID ${p.pid}) exited unexpectedly`);
+  /** Watches one process: when it dies while the stack is not stopping, logs it and starts it again after
+   *  the back-off, or gives up (fail) when it has failed `limit` times within the window. */
+  private supervise(
+    name: string,
+    first: Incarnation,
+    restart: () => Promise<{ desc: string; run: Incarnation }>,
+    lastOutput?: () => string[],
+  ): void {
+    const policy = this.options.restartPolicy ?? DEFAULT_RESTART_POLICY;
+    const failures: number[] = [];
+    const windowS = Math.round(policy.windowMs / 1000);
+    const loop = async (): Promise<void> => {
+      let current = first;
+      for (;;) {
+        const outcome = await current.exited;
+        if (this.isStopping) return;
+        const what =
+          'failed' in outcome
+            ? `could not be started again (${outcome.failed})`
+            : `(PID ${current.pid}) exited unexpectedly (${describeExit(outcome)})`;
+        failures.push(Date.now());
+        const decision = nextRestart(failures, Date.now(), policy);
+        if (decision.giveUp) {
+          const output = lastOutput?.() ?? [];
+          if (output.length) this.log(`last output of ${name}:\n  ${output.join('\n  ')}`);
+          this.gaveUp.add(name);
+          this.wakeRespawnWaiters(name);
+          this.fail(
+            `${name} ${what}; it failed ${decision.failures} times within ${windowS} s (STACK_RESTART_LIMIT ${policy.limit}, STACK_RESTART_WINDOW_S ${windowS}): giving up`,
+          );
+          return;
+        }
+        this.log(
+          `${name} ${what}; restarting it in ${decision.delayMs} ms (failure ${decision.failures} of ${policy.limit} within ${windowS} s)`,
+        );
+        await this.pause(decision.delayMs);
+        if (this.isStopping) return;
+        const attempt = restart();
+        this.restarts.add(attempt);
+        try {
+          const next = await attempt;
+          current = next.run;
+          this.recordPids();
+          this.log(`${name} restarted (PID ${current.pid}) ${next.desc}`);
+        } catch (err) {
+          current = { exited: Promise.resolve({ failed: (err as Error).message.split('\n')[0] }) };
+        } finally {
+          this.restarts.delete(attempt);
+        }
       }
-    }, 1000);
-    this.infraWatch.unref();
+    };
+    loop().catch((err: unknown) => this.fail(`supervising ${name}: ${(err as Error).message}`));
+  }
+
+  /** Resolves after ms, or at once when the stack stops. */
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const signal = this.stopSignal.signal;
+      if (signal.aborted) return resolve();
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        resolve();
+      }
+      signal.addEventListener('abort', done);
+    });
+  }
+
+  private serviceChild(name: string): ServiceChild {
+    return this.children.find((c) => c.name === name)!;
+  }
+
+  private nextRespawn(name: string): Promise<void> {
+    if (this.isStopping || this.gaveUp.has(name)) return Promise.resolve();
+    return new Promise((resolve) => {
+      const list = this.respawnWaiters.get(name) ?? [];
+      list.push(resolve);
+      this.respawnWaiters.set(name, list);
+    });
+  }
+
+  private wakeRespawnWaiters(name: string): void {
+    const list = this.respawnWaiters.get(name) ?? [];
+    this.respawnWaiters.delete(name);
+    for (const wake of list) wake();
   }
 
   private infrastructurePids(): StartedProcess[] {
@@ -323,4 +474,8 @@ export class Stack {
     }
     removePids(data);
   }
+}
+
+function incarnationOf(p: { pid?: number; exited: Promise<ExitInfo> } | ServiceChild): Incarnation {
+  return 'process' in p ? { pid: p.process.pid, exited: p.exited } : { pid: p.pid, exited: p.exited };
 }

@@ -19,10 +19,13 @@ export interface StackService {
   /** Secret variables (e.g. CURSOR_SECRET) generated once per DATA_DIR (random, 43 characters) and passed
    *  to this service on every start; a value set in the runner's environment wins. */
   secrets?: string[];
+  /** Optional module (relative to the service folder) exporting `demoAccounts: { email, role }[]`: the
+   *  accounts this service creates with DEMO_PASSWORD, listed in the banner at start. */
+  demoAccounts?: string;
 }
 
 export const stackServices: StackService[] = [
-  { name: 'users', dir: 'users', port: 8081, database: true },
+  { name: 'users', dir: 'users', port: 8081, database: true, demoAccounts: 'src/use-cases/demo-seed.ts' },
   {
     name: 'catalog',
     dir: 'catalog',

@@ -20,6 +20,12 @@ export const stackEnvSchema = z.object({
   DEMO_PASSWORD: z.string().min(10, 'must be at least 10 characters').optional(),
   STACK_READY_TIMEOUT_MS: z.coerce.number().int().min(1000).default(90_000),
   STACK_STOP_TIMEOUT_MS: z.coerce.number().int().min(100).default(15_000),
+  /** A process that died is started again; after this many failures of one process within the window, the
+   *  runner gives up and stops the stack (exit 1). See restarts.ts. */
+  STACK_RESTART_LIMIT: z.coerce.number().int().min(1).max(100).default(5),
+  STACK_RESTART_WINDOW_S: z.coerce.number().int().min(1).default(120),
+  /** First back-off before a restart, doubled for each further failure within the window (at most 30 s). */
+  STACK_RESTART_DELAY_MS: z.coerce.number().int().min(0).max(30_000).default(1000),
   /** A module exporting `stackServices` (and optionally `servicesRoot`) instead of scripts/stack/services.ts. */
   STACK_REGISTRY: z.string().optional(),
 });

@@ -1,7 +1,7 @@
 // Test helper: runs `node scripts/start.ts` as a real child process and reads its output.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -119,3 +119,45 @@ export class StackProcess {
 
 /** Whether a PID still runs (the stack's own check). */
 export { isAlive as alive } from '../infra/processes.ts';
+
+/** The first reply line of a local redis-server to one inline command (after AUTH when a password is given):
+ *  "+PONG", "-NOAUTH Authentication required.". A raw socket, so no client library retries or hides it. */
+export function redisReply(port: number, command: string, password?: string): Promise<string> {
+  return new Promise((resolvePromise, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    let buffer = '';
+    let skip = password ? 1 : 0; // the AUTH reply
+    socket.setTimeout(5000, () => {
+      socket.destroy();
+      reject(new Error(`redis on ${port}: no reply to ${command}`));
+    });
+    socket.once('error', reject);
+    socket.on('data', (chunk) => {
+      buffer += chunk.toString('utf8');
+      let nl: number;
+      while ((nl = buffer.indexOf('\r\n')) >= 0) {
+        const line = buffer.slice(0, nl);
+        buffer = buffer.slice(nl + 2);
+        if (skip > 0) {
+          skip--;
+          if (!line.startsWith('+OK')) {
+            socket.destroy();
+            return resolvePromise(line);
+          }
+          continue;
+        }
+        socket.destroy();
+        return resolvePromise(line);
+      }
+    });
+    socket.once('connect', () => {
+      if (password) socket.write(`AUTH ${JSON.stringify(password)}\r\n`);
+      socket.write(`${command}\r\n`);
+    });
+  });
+}
+
+/** Every PID the runner names in its output ("(PID 123)"): the runs of a process it restarted included. */
+export function pidsInOutput(output: string): number[] {
+  return [...new Set([...output.matchAll(/\(PID (\d+)\)/g)].map((m) => Number(m[1])))];
+}

@@ -1,13 +1,25 @@
 // The local stack runner end to end, on the probe fixture registry: real embedded Postgres, real
-// redis-server (or the in-memory mode), real child processes, Ctrl-C, restart on the same DATA_DIR.
+// redis-server (or the in-memory mode), real child processes, Ctrl-C, restart on the same DATA_DIR; a process
+// killed under a running stack is started again, one that keeps failing makes the runner give up.
 import { expect } from 'chai';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { requireBinary, waitFor } from '@eventtickets/platform/testing';
-import { alive, freePortRange, repoRoot, StackProcess, tempDataDir } from './stack-process.ts';
+import {
+  alive,
+  freePortRange,
+  pidsInOutput,
+  redisReply,
+  repoRoot,
+  StackProcess,
+  tempDataDir,
+} from './stack-process.ts';
 
 const registry = join(repoRoot, 'scripts', 'test', 'fixtures', 'registry.ts');
+const crashingRegistry = join(repoRoot, 'scripts', 'test', 'fixtures', 'crashing-registry.ts');
+// restarts come quickly in these tests (the default first back-off is 1 s)
+const fastRestarts = { STACK_RESTART_DELAY_MS: '200' };
 
 async function getJson(url: string): Promise<any> {
   const res = await fetch(url);
@@ -24,7 +36,7 @@ describe('npm start: the local stack runner (probe registry)', function () {
   const dirs: string[] = [];
   const running: StackProcess[] = [];
   const start = (env: Record<string, string>, dir: string) => {
-    const stack = new StackProcess({ STACK_REGISTRY: registry, ...env }, dir);
+    const stack = new StackProcess({ STACK_REGISTRY: registry, ...fastRestarts, ...env }, dir);
     running.push(stack);
     return stack;
   };
@@ -69,7 +81,10 @@ describe('npm start: the local stack runner (probe registry)', function () {
 
       const demoPassword = readFileSync(join(dataDir, 'demo-password'), 'utf8').trim();
       expect(demoPassword).to.have.length.greaterThan(11);
-      expect(stack.output).to.contain(`demo password  ${demoPassword}`);
+      // printed once, when generated (the next start on this DATA_DIR does not print it)
+      expect(stack.output).to.contain(
+        `demo password  ${demoPassword}  (generated now, kept in ${join(dataDir, 'demo-password')})`,
+      );
 
       const env = await getJson(`${gatewayUrl}/env`);
       expect(env.SERVICE_NAME).to.equal('gateway');
@@ -79,7 +94,19 @@ describe('npm start: the local stack runner (probe registry)', function () {
       expect(env.GATEWAY_URL).to.equal(gatewayUrl);
       expect(env.DEMO_PASSWORD).to.equal(demoPassword);
       expect(new URL(env.DATABASE_URL).pathname).to.equal('/gateway');
-      expect(env.REDIS_URL.split(',')).to.have.length(3);
+      // the local Redis servers require the password kept in DATA_DIR, and the URLs given to services carry it
+      const redisPassword = readFileSync(join(dataDir, 'redis-password'), 'utf8').trim();
+      expect(redisPassword).to.match(/^[A-Za-z0-9_-]{32}$/);
+      const redisUrls = (env.REDIS_URL as string).split(',');
+      expect(redisUrls).to.have.length(3);
+      for (const url of redisUrls) {
+        expect(url).to.match(new RegExp(`^redis://:${redisPassword}@127\\.0\\.0\\.1:\\d+$`));
+        const port = Number(new URL(url).port);
+        expect(await redisReply(port, 'PING'), 'a client without the password').to.match(/^-NOAUTH/);
+        expect(await redisReply(port, 'PING', redisPassword)).to.equal('+PONG');
+      }
+      expect(stack.output, 'the Redis password is not printed').to.not.contain(redisPassword);
+      expect(stack.output).to.contain(`password in ${join(dataDir, 'redis-password')}`);
       expect(env.BUS_DATABASE_URL).to.equal(null);
       expect(env.SMTP_URL).to.equal(null);
       const probeEnv = await getJson(`${probeUrl}/env`);
@@ -118,7 +145,7 @@ describe('npm start: the local stack runner (probe registry)', function () {
       expect(() => stack.pids()).to.throw(/no .*stack\.pids/);
     });
 
-    it('reuses DATA_DIR on a second start (same password, same cluster, same data), and stops when a service dies', async () => {
+    it('reuses DATA_DIR on a second start (same cluster, same data, the demo password not printed again), and restarts a killed service, redis-server or Postgres', async () => {
       const stack = start({ PORT: '0', SERVICE_PORT_BASE: String(base) }, dataDir);
       const gatewayUrl = await stack.ready();
       const record = stack.pids();
@@ -126,16 +153,81 @@ describe('npm start: the local stack runner (probe registry)', function () {
       expect(stack.output).to.not.contain('initialised a new cluster');
       const demoPassword = readFileSync(join(dataDir, 'demo-password'), 'utf8').trim();
       expect((await getJson(`${gatewayUrl}/env`)).DEMO_PASSWORD).to.equal(demoPassword);
+      expect(stack.output, 'the demo password is printed only when generated').to.not.contain(demoPassword);
+      expect(stack.output).to.contain(`demo password  kept in ${join(dataDir, 'demo-password')}`);
       // data written by the first run is there, and the seed did not duplicate it
       expect(await getJson(`${gatewayUrl}/marks`)).to.deep.equal(['demo']);
-      expect((await getJson(`http://127.0.0.1:${base + 1}/env`)).PROBE_SECRET).to.equal(probeSecret);
+      const probeUrl = `http://127.0.0.1:${base + 1}`;
+      expect((await getJson(`${probeUrl}/env`)).PROBE_SECRET).to.equal(probeSecret);
+      const pidOf = (name: string) => stack.pids().processes.find((p) => p.name === name)!.pid;
+      const seen = new Set(record.processes.map((p) => p.pid));
 
-      const crash = await fetch(`http://127.0.0.1:${base + 1}/crash`, { method: 'POST' });
+      // a service that dies is started again on its port, and the runner says so
+      const firstProbe = pidOf('probe');
+      const crash = await fetch(`${probeUrl}/crash`, { method: 'POST' });
       expect(crash.status).to.equal(202);
-      expect(await stack.exited).to.equal(1);
-      expect(stack.output).to.match(/probe \(PID \d+\) exited unexpectedly \(code 3\); stopping the stack/);
-      expectAllGone([record.runner, ...record.processes.map((p) => p.pid)]);
+      await stack.waitFor(
+        new RegExp(
+          `probe \\(PID ${firstProbe}\\) exited unexpectedly \\(code 3\\); restarting it in 200 ms \\(failure 1 of 5 within 120 s\\)`,
+        ),
+      );
+      const [, secondProbe] = await stack.waitFor(/probe restarted \(PID (\d+)\) at http:\/\/127\.0\.0\.1:\d+/);
+      await stack.waitFor(new RegExp(`probe ready again at ${probeUrl}`));
+      expect(pidOf('probe'), 'stack.pids names the new process').to.equal(Number(secondProbe));
+      seen.add(Number(secondProbe));
+      expect((await getJson(`${probeUrl}/env`)).PROBE_SECRET).to.equal(probeSecret);
+
+      // a SIGKILLed service too
+      process.kill(Number(secondProbe), 'SIGKILL');
+      await stack.waitFor(
+        new RegExp(`probe \\(PID ${secondProbe}\\) exited unexpectedly \\(SIGKILL\\); restarting it in 400 ms`),
+      );
+      await waitFor(
+        'the probe back after its SIGKILL',
+        async () =>
+          pidOf('probe') !== Number(secondProbe) &&
+          (await fetch(`${probeUrl}/readyz`).catch(() => undefined))?.status === 200,
+        { timeoutMs: 90_000 },
+      );
+      seen.add(pidOf('probe'));
+
+      // a SIGKILLed redis-server comes back on its port, with its password
+      const redisPassword = readFileSync(join(dataDir, 'redis-password'), 'utf8').trim();
+      const redisPort = Number(new URL((await getJson(`${probeUrl}/env`)).REDIS_URL.split(',')[0]).port);
+      const firstRedis = pidOf('redis-1');
+      process.kill(firstRedis, 'SIGKILL');
+      await stack.waitFor(
+        new RegExp(`redis-1 \\(PID ${firstRedis}\\) exited unexpectedly \\(SIGKILL\\); restarting it in`),
+      );
+      await stack.waitFor(new RegExp(`redis-1 restarted \\(PID \\d+\\) port ${redisPort}`));
+      expect(pidOf('redis-1')).to.not.equal(firstRedis);
+      seen.add(pidOf('redis-1'));
+      expect(await redisReply(redisPort, 'PING')).to.match(/^-NOAUTH/);
+      expect(await redisReply(redisPort, 'PING', redisPassword)).to.equal('+PONG');
+
+      // and a SIGKILLed Postgres: the services' pools reconnect, the data is there
+      const firstPostgres = pidOf('postgres');
+      process.kill(firstPostgres, 'SIGKILL');
+      await stack.waitFor(
+        new RegExp(`postgres \\(PID ${firstPostgres}\\) exited unexpectedly \\(SIGKILL\\); restarting it in`),
+      );
+      await stack.waitFor(/postgres restarted \(PID \d+\)/);
+      seen.add(pidOf('postgres'));
+      // (the seed's mark lives in the database of the probe that plays the gateway)
+      await waitFor(
+        'the gateway reading its database again',
+        async () => (await fetch(`${gatewayUrl}/marks`).catch(() => undefined))?.status === 200,
+        { timeoutMs: 60_000 },
+      );
+      expect(await getJson(`${gatewayUrl}/marks`)).to.deep.equal(['demo']);
+
+      // an intentional stop restarts nothing and leaves nothing
+      expect(await stack.stop('SIGINT')).to.equal(0);
+      const afterStop = stack.output.slice(stack.output.indexOf('stopping (SIGINT)'));
+      expect(afterStop).to.not.match(/restarting it|exited unexpectedly/);
+      expectAllGone([record.runner, ...seen, ...pidsInOutput(stack.output)]);
     });
+
     it('in a terminal, Ctrl-C stops the services, then Redis, then Postgres, promptly and without error lines', async function () {
       // `script` gives the runner a real pseudo-terminal; ^C written to it sends SIGINT to the whole foreground
       // process group, as a terminal does. script runs the command through $SHELL -c; `exec` keeps that shell
@@ -202,6 +294,42 @@ describe('npm start: the local stack runner (probe registry)', function () {
     });
   });
 
+  describe('a service that crashes on every start', () => {
+    it('is restarted with back-off until the limit, then the runner stops everything and exits 1', async function () {
+      requireBinary(this, 'redis-server', 'apt-get install -y redis-server');
+      const dataDir = tempDataDir();
+      dirs.push(dataDir);
+      const stack = start(
+        {
+          STACK_REGISTRY: crashingRegistry,
+          PORT: '0',
+          SERVICE_PORT_BASE: String(await freePortRange()),
+          STACK_RESTART_LIMIT: '3',
+          STACK_RESTART_DELAY_MS: '100',
+          STACK_READY_TIMEOUT_MS: '600000',
+        },
+        dataDir,
+      );
+      await stack.waitFor(
+        /crasher \(PID \d+\) exited unexpectedly \(code 4\); restarting it in 100 ms \(failure 1 of 3/,
+      );
+      const infrastructure = stack.pids().processes.map((p) => p.pid);
+      expect(await stack.exited).to.equal(1);
+      expect(stack.output).to.match(
+        /crasher \(PID \d+\) exited unexpectedly \(code 4\); restarting it in 200 ms \(failure 2 of 3/,
+      );
+      expect(stack.output).to.match(
+        /ERROR: crasher \(PID \d+\) exited unexpectedly \(code 4\); it failed 3 times within 120 s \(STACK_RESTART_LIMIT 3, STACK_RESTART_WINDOW_S 120\): giving up; stopping the stack/,
+      );
+      expect(stack.output).to.contain('crashing on start as asked');
+      expect(stack.output, 'the gateway never started').to.not.match(/gateway ready/);
+      expect(stack.output).to.match(/stopped; exit code 1/);
+      expect(pidsInOutput(stack.output)).to.have.length(3);
+      expectAllGone([stack.child.pid!, ...infrastructure, ...pidsInOutput(stack.output)]);
+      expect(() => stack.pids()).to.throw(/no .*stack\.pids/);
+    });
+  });
+
   describe('without Redis (STACK_REDIS=memory)', () => {
     it('announces the in-memory mode, gives services BUS_DATABASE_URL instead of REDIS_URL; cleans up after a killed runner', async () => {
       const dataDir = tempDataDir();
@@ -221,6 +349,8 @@ describe('npm start: the local stack runner (probe registry)', function () {
       const record = stack.pids();
       expect(record.processes.map((p) => p.name).sort()).to.deep.equal(['gateway', 'postgres', 'probe']);
       expect(stack.output).to.contain('IN-MEMORY MODE');
+      expect(stack.output).to.contain('demo password  the value of DEMO_PASSWORD');
+      expect(stack.output).to.not.contain('from-the-environment');
 
       const env = await getJson(`${gatewayUrl}/env`);
       expect(env.REDIS_URL).to.equal(null);
