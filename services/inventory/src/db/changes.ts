@@ -1,15 +1,58 @@
-// SQL on the per-event change log. Every availability change writes one row (with the events.seq it bumped) in
-// the transaction that made the change, so a client that missed messages can replay them in order.
-import { execute, rows, type Sequelize, type Transaction } from '@eventtickets/platform';
-import type { AvailabilityChange } from '../domain/types.ts';
+// SQL on the per-event change log. A writing transaction inserts its change without a sequence number (its
+// id, taken after its row writes, orders it); the sequencer numbers committed changes after commit, per event,
+// gap-free, and stores the number in the row and in the change document. A client that missed messages
+// replays the numbered log in order.
+import { execute, one, rows, withTransaction, type Sequelize, type Transaction } from '@eventtickets/platform';
+import type { AvailabilityChange, PendingChange } from '../domain/types.ts';
 
-export async function insertChange(db: Sequelize, t: Transaction, change: AvailabilityChange): Promise<void> {
+/** Serialises the numbering batches of all replicas (any constant unique to this purpose). */
+const SEQUENCER_LOCK = 14_000_014;
+
+export async function insertChange(db: Sequelize, t: Transaction, change: PendingChange): Promise<void> {
   await execute(
     db,
-    'INSERT INTO availability_changes (event_id, seq, change) VALUES ($1, $2, $3)',
-    [change.eventId, change.seq, JSON.stringify(change)],
+    'INSERT INTO availability_changes (event_id, change) VALUES ($1, $2)',
+    [change.eventId, JSON.stringify(change)],
     t,
   );
+}
+
+/** Numbers up to `limit` committed, unnumbered changes (oldest id first): each event's next numbers in id
+ *  order, events.seq moved to the last one. One transaction, four round trips, whatever the batch holds.
+ *  Returns the numbered changes in sequence order per event. */
+export async function numberPendingChanges(db: Sequelize, limit: number): Promise<AvailabilityChange[]> {
+  return withTransaction(db, async (t) => {
+    await execute(db, 'SELECT pg_advisory_xact_lock($1)', [SEQUENCER_LOCK], t);
+    const numbered = await rows<{ change: AvailabilityChange }>(
+      db,
+      `WITH pending AS (
+         SELECT id, event_id, row_number() OVER (PARTITION BY event_id ORDER BY id) AS n
+           FROM availability_changes WHERE seq IS NULL ORDER BY id LIMIT $1),
+       counts AS (SELECT event_id, count(*) AS k FROM pending GROUP BY event_id),
+       bumped AS (
+         UPDATE events e SET seq = e.seq + c.k FROM counts c WHERE e.event_id = c.event_id
+         RETURNING e.event_id, e.seq - c.k AS base)
+       UPDATE availability_changes a
+          SET seq = b.base + p.n, change = a.change || jsonb_build_object('seq', b.base + p.n)
+         FROM pending p JOIN bumped b ON b.event_id = p.event_id
+        WHERE a.id = p.id
+       RETURNING a.change`,
+      [limit],
+      t,
+    );
+    return numbered.map((r) => r.change).sort((x, y) => x.eventId.localeCompare(y.eventId) || x.seq - y.seq);
+  });
+}
+
+/** Whether a change has waited unnumbered longer than `olderThanMs` (its replica died before numbering it). */
+export async function hasStalePendingChanges(db: Sequelize, olderThanMs: number): Promise<boolean> {
+  const row = await one<{ stale: boolean }>(
+    db,
+    `SELECT EXISTS (SELECT 1 FROM availability_changes
+                     WHERE seq IS NULL AND created_at < now() - ($1::bigint * interval '1 millisecond')) AS stale`,
+    [olderThanMs],
+  );
+  return row?.stale ?? false;
 }
 
 /** Changes after `afterSeq` up to `uptoSeq` inclusive, or undefined if the log no longer covers that range. */
@@ -29,7 +72,7 @@ export async function changesSince(
   return found.map((r) => r.change);
 }
 
-/** Drops log entries older than the retention (the latest entry of each event is always kept). */
+/** Drops numbered log entries older than the retention (the latest entry of each event is always kept). */
 export async function pruneChanges(db: Sequelize, retentionMs: number): Promise<void> {
   await execute(
     db,

@@ -37,6 +37,33 @@ export async function loadSaleRules(
   };
 }
 
+/** The sale rules (as loadSaleRules) and how many of `seatIds` exist for the event, in one round trip. */
+export async function loadHoldContext(
+  db: Sequelize,
+  eventId: string,
+  seatIds: string[],
+): Promise<{ rules: SaleRules; dbNow: Date; knownSeats: number } | undefined> {
+  const row = await one<SaleRulesRow & { known_seats: string }>(
+    db,
+    `SELECT status, sales_start_at, sales_end_at, reservation_minutes, max_seats_per_order, now() AS db_now,
+            (SELECT count(*) FROM seats s WHERE s.event_id = e.event_id AND s.seat_id = ANY($2)) AS known_seats
+       FROM events e WHERE event_id = $1`,
+    [eventId, seatIds],
+  );
+  if (!row) return undefined;
+  return {
+    rules: {
+      status: row.status,
+      salesStartAt: row.sales_start_at,
+      salesEndAt: row.sales_end_at,
+      reservationMinutes: row.reservation_minutes,
+      maxSeatsPerOrder: row.max_seats_per_order,
+    },
+    dbNow: row.db_now,
+    knownSeats: Number(row.known_seats),
+  };
+}
+
 export async function eventStatus(db: Sequelize, eventId: string, t?: Transaction): Promise<EventStatus | undefined> {
   return (await one<{ status: EventStatus }>(db, 'SELECT status FROM events WHERE event_id = $1', [eventId], t))
     ?.status;
@@ -50,23 +77,6 @@ export async function currentSeqs(db: Sequelize, eventIds: string[]): Promise<Ma
     [eventIds],
   );
   return new Map(found.map((r) => [r.event_id, Number(r.seq)]));
-}
-
-/** Bumps the event's sequence number and returns the new one; undefined when `requirePublished` and the event
- *  is cancelled. Takes the events row lock: the last lock of every writing transaction. */
-export async function bumpSeq(
-  db: Sequelize,
-  t: Transaction,
-  eventId: string,
-  requirePublished: boolean,
-): Promise<number | undefined> {
-  const bumped = await one<{ seq: string }>(
-    db,
-    `UPDATE events SET seq = seq + 1 WHERE event_id = $1 ${requirePublished ? "AND status = 'published'" : ''} RETURNING seq`,
-    [eventId],
-    t,
-  );
-  return bumped ? Number(bumped.seq) : undefined;
 }
 
 /** Serialises catalog's publication and cancellation of one event (two consumers may handle them at once),

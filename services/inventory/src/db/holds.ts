@@ -45,6 +45,26 @@ export async function insertHold(
   );
 }
 
+/** The event's advisory lock in shared mode (hold writers do not wait for each other, only for catalog's
+ *  publication and cancellation), then the new active hold, in ONE statement: the lock is taken before the
+ *  row is formed. Returns the hold's timestamps (database clock). */
+export async function insertHoldSharingEventLock(
+  db: Sequelize,
+  t: Transaction,
+  hold: { holdId: string; eventId: string; userId: string; reservationMinutes: number },
+): Promise<{ createdAt: Date; expiresAt: Date }> {
+  const row = await one<{ created_at: Date; expires_at: Date }>(
+    db,
+    `WITH locked AS (SELECT pg_advisory_xact_lock_shared(hashtext('inventory-event:' || $2)) AS l)
+     INSERT INTO holds (hold_id, event_id, user_id, status, expires_at)
+     SELECT $1, $2, $3, 'active', now() + ($4::int * interval '1 minute') FROM locked
+     RETURNING created_at, expires_at`,
+    [hold.holdId, hold.eventId, hold.userId, hold.reservationMinutes],
+    t,
+  );
+  return { createdAt: row!.created_at, expiresAt: row!.expires_at };
+}
+
 export async function insertHoldSeats(
   db: Sequelize,
   t: Transaction,

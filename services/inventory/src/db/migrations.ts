@@ -135,4 +135,28 @@ export const migrations: Migration[] = [
       ),
     down: (tx) => tx.query('ALTER TABLE holds DROP CONSTRAINT IF EXISTS confirmed_hold_has_order'),
   },
+  {
+    // The change log is numbered after commit (issue 14): a writing transaction inserts its change with no
+    // sequence number (id orders it), and the sequencer gives each event's committed changes the next
+    // numbers in id order, bumping events.seq once per batch. No hold transaction touches the events row.
+    name: '0004-change-log-numbered-after-commit',
+    up: (tx) =>
+      tx.query(`
+        ALTER TABLE availability_changes DROP CONSTRAINT availability_changes_pkey;
+        ALTER TABLE availability_changes ADD COLUMN id bigserial PRIMARY KEY;
+        ALTER TABLE availability_changes ALTER COLUMN seq DROP NOT NULL;
+        CREATE UNIQUE INDEX availability_changes_by_seq ON availability_changes (event_id, seq) WHERE seq IS NOT NULL;
+        CREATE INDEX availability_changes_unnumbered ON availability_changes (id) WHERE seq IS NULL;
+      `),
+    down: (tx) =>
+      tx.query(`
+        DELETE FROM availability_changes WHERE seq IS NULL;
+        DROP INDEX IF EXISTS availability_changes_unnumbered;
+        DROP INDEX IF EXISTS availability_changes_by_seq;
+        ALTER TABLE availability_changes DROP CONSTRAINT availability_changes_pkey;
+        ALTER TABLE availability_changes DROP COLUMN id;
+        ALTER TABLE availability_changes ALTER COLUMN seq SET NOT NULL;
+        ALTER TABLE availability_changes ADD PRIMARY KEY (event_id, seq);
+      `),
+  },
 ];

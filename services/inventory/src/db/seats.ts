@@ -1,7 +1,7 @@
 // SQL on seats. Every write is conditional on the seat's current state; the row count tells the caller
 // whether it got what it asked for (the seat invariant lives in these WHERE clauses and the table's CHECK).
 import { rows, type Sequelize, type Transaction } from '@eventtickets/platform';
-import type { SeatStatus } from '../domain/types.ts';
+import type { HoldSeat, PendingChange, SeatStatus } from '../domain/types.ts';
 
 export interface NewSeat {
   seatId: string;
@@ -81,6 +81,52 @@ export async function holdSeats(
     t,
   );
   return held.map((r) => r.seat_id);
+}
+
+/** The hold path's one statement on seats: the conditional UPDATE over all requested seats (only available
+ *  ones become held by the hold), the hold's seat rows for the seats it took, and, when `change` is given and
+ *  every seat was taken, the change log row (inserted after the UPDATE, whose row locks order it). Returns the
+ *  seats taken with their labels and prices (fewer than asked: some were gone, the caller rolls back). */
+export async function holdSeatsWithPrices(
+  db: Sequelize,
+  t: Transaction,
+  holdId: string,
+  eventId: string,
+  seatIds: string[],
+  change?: PendingChange,
+): Promise<HoldSeat[]> {
+  const taken = await rows<{
+    seat_id: string;
+    label: string;
+    section: string | null;
+    row_label: string | null;
+    tier_id: string;
+    amount: string;
+    currency: string;
+  }>(
+    db,
+    `WITH taken AS (
+       UPDATE seats s SET status = 'held', hold_id = $1, version = s.version + 1
+         FROM tiers t
+        WHERE s.event_id = $2 AND s.seat_id = ANY($3) AND s.status = 'available'
+          AND t.event_id = s.event_id AND t.tier_id = s.tier_id
+       RETURNING s.seat_id, s.label, s.section, s.row_label, s.tier_id, t.amount, t.currency),
+     owned AS (INSERT INTO hold_seats (hold_id, event_id, seat_id) SELECT $1, $2, seat_id FROM taken),
+     logged AS (
+       INSERT INTO availability_changes (event_id, change)
+       SELECT $2, $4::jsonb FROM (SELECT count(*) AS n FROM taken) c WHERE $4::jsonb IS NOT NULL AND c.n = $5)
+     SELECT * FROM taken ORDER BY seat_id`,
+    [holdId, eventId, seatIds, change ? JSON.stringify(change) : null, seatIds.length],
+    t,
+  );
+  return taken.map((s) => ({
+    seatId: s.seat_id,
+    label: s.label,
+    section: s.section,
+    row: s.row_label,
+    tierId: s.tier_id,
+    price: { amount: Number(s.amount), currency: s.currency },
+  }));
 }
 
 /** The hold's held seats become available again; returns their ids. */

@@ -89,6 +89,9 @@ export interface AvailabilityChange {
   ga: { areaId: string; remaining: number }[];
 }
 
+/** A change as its transaction records it: numbered by the sequencer after commit. */
+export type PendingChange = Omit<AvailabilityChange, 'seq'>;
+
 /** The payload of hold.created / hold.released / hold.expired / hold.confirmed (docs/CONVENTIONS.md). */
 export interface HoldEventPayload extends Record<string, unknown> {
   holdId: string;

@@ -12,10 +12,10 @@ import {
   type Sequelize,
 } from '@eventtickets/platform';
 import { loadSnapshot } from '../db/availability.ts';
-import { changesSince } from '../db/changes.ts';
+import { changesSince, hasStalePendingChanges, numberPendingChanges } from '../db/changes.ts';
 import { currentSeqs } from '../db/events.ts';
 import { sseComment, sseMessage } from '../domain/sse.ts';
-import type { AvailabilityChange, AvailabilitySnapshot } from '../domain/types.ts';
+import type { AvailabilityChange, AvailabilitySnapshot, PendingChange } from '../domain/types.ts';
 import type { InventoryMetrics } from '../metrics.ts';
 
 export interface HubOptions {
@@ -27,7 +27,12 @@ export interface HubOptions {
   lifecycle: Lifecycle;
   /** Bytes waiting for a client that stopped reading before it is dropped (it resumes with Last-Event-ID). */
   maxBufferedBytes: number;
+  /** How often unnumbered changes older than this are looked for (default 1 s). */
+  sequencerSweepMs?: number;
 }
+
+/** Changes numbered per sequencer transaction at most. */
+const SEQUENCER_BATCH = 1_000;
 
 interface ClientContext {
   db: Sequelize;
@@ -235,7 +240,7 @@ export function createAvailabilityHub(opts: HubOptions) {
 
   /** Publishes a committed change to every replica (including this one). Never awaited by the request that
    *  made the change: a hanging pub/sub master must not hold its response (the publish is bounded anyway). */
-  function publish(change: AvailabilityChange): void {
+  function broadcast(change: AvailabilityChange): void {
     opts.pubsub.publish(channelFor(change.eventId), JSON.stringify(change)).then(
       () => publishing.recovered(publishing),
       // Clients still get it: their next message or heartbeat finds the gap and replays the log.
@@ -243,8 +248,60 @@ export function createAvailabilityHub(opts: HubOptions) {
     );
   }
 
+  // The sequencer: committed changes are numbered after commit (per event, gap-free, in the order of their
+  // log ids), then broadcast. Group commit: a call while a batch runs shares the next batch with every other
+  // call made meanwhile, so a burst of holds costs a few batches, not one each.
+  const numbering = outageReporter(
+    logger,
+    'availability change numbering',
+    {},
+    { down: 'failing (retried by the sweep)', up: 'works again' },
+  );
+  let current: Promise<void> | undefined;
+  let next: Promise<void> | undefined;
+  async function numberBatches(): Promise<void> {
+    try {
+      for (;;) {
+        const numbered = await numberPendingChanges(opts.db, SEQUENCER_BATCH);
+        for (const change of numbered) broadcast(change);
+        if (numbered.length < SEQUENCER_BATCH) break;
+      }
+      numbering.recovered(numbering);
+    } catch (err) {
+      numbering.failed(numbering, err);
+    }
+  }
+  function sequence(): Promise<void> {
+    if (!current) {
+      current = numberBatches().finally(() => (current = undefined));
+      return current;
+    }
+    next ??= current.then(() => {
+      next = undefined;
+      return sequence();
+    });
+    return next;
+  }
+
+  /** A change was committed (by this replica): resolves once it is numbered and broadcast to every replica.
+   *  Never rejects (a failed batch is retried by the sweep). */
+  function publish(_change?: PendingChange): Promise<void> {
+    return sequence();
+  }
+
+  // A replica that died between a commit and its batch leaves changes unnumbered: every replica looks for
+  // changes older than the sweep interval and numbers them.
+  const sweepMs = opts.sequencerSweepMs ?? 1_000;
+  const sweep = setInterval(() => {
+    hasStalePendingChanges(opts.db, sweepMs)
+      .then((stale) => (stale ? sequence() : undefined))
+      .catch((err) => numbering.failed(numbering, err));
+  }, sweepMs);
+  sweep.unref();
+
   function close(): void {
     clearInterval(heartbeat);
+    clearInterval(sweep);
     for (const feed of [...feeds.values()]) for (const c of [...feed.clients]) c.close();
   }
   opts.lifecycle.signal.addEventListener('abort', close, { once: true });

@@ -1,40 +1,50 @@
-// Recording an availability change. Every change bumps events.seq and writes one log row in the transaction
-// that made the change, so the sequence is gap-free and a client that missed messages can replay them;
-// publishing to pub/sub happens only after commit (what is published has happened).
-import { HttpProblem, type Sequelize, type Transaction } from '@eventtickets/platform';
+// Recording an availability change. Every change writes one log row in the transaction that made the change,
+// after its row writes, without a sequence number: nothing in a writing transaction takes a per-event lock.
+// After commit the sequencer (the availability hub) numbers committed changes per event, gap-free, and
+// publishes them; `onCommitted` asks for that and resolves once it happened (what is published has happened).
+import type { Sequelize, Transaction } from '@eventtickets/platform';
 import { insertChange } from '../db/changes.ts';
-import { bumpSeq } from '../db/events.ts';
-import type { AvailabilityChange, SeatStatus } from '../domain/types.ts';
+import type { PendingChange, SeatStatus } from '../domain/types.ts';
 
-export type ChangePublisher = (change: AvailabilityChange) => void;
+/** Called after commit (awaited by the commit): numbers and publishes committed changes; never rejects. */
+export type ChangePublisher = (change: PendingChange) => void | Promise<void>;
 
 export interface ChangeInput {
   seats?: Record<string, SeatStatus>;
   ga?: { areaId: string; remaining: number }[];
   status?: 'published' | 'cancelled';
-  /** Only bump if the event is still published (hold creation must lose against a concurrent cancel). */
-  requirePublished?: boolean;
 }
 
+export function pendingChange(eventId: string, input: ChangeInput): PendingChange {
+  return {
+    eventId,
+    ...(input.status ? { status: input.status } : {}),
+    seats: input.seats ?? {},
+    ga: [...(input.ga ?? [])].sort((a, b) => a.areaId.localeCompare(b.areaId)),
+  };
+}
+
+/** Last write of a writing transaction (its id then orders it after every row write it depends on). */
 export async function recordChange(
   db: Sequelize,
   t: Transaction,
   eventId: string,
   input: ChangeInput,
   onCommitted: ChangePublisher,
-): Promise<AvailabilityChange> {
-  // Last step of every writing transaction: the events row lock is held only briefly, and nothing waits
-  // on another lock after taking it, so it cannot close a deadlock cycle.
-  const seq = await bumpSeq(db, t, eventId, input.requirePublished ?? false);
-  if (seq === undefined) throw new HttpProblem(409, 'event-cancelled', 'Conflict', 'The event was cancelled');
-  const change: AvailabilityChange = {
-    eventId,
-    seq,
-    ...(input.status ? { status: input.status } : {}),
-    seats: input.seats ?? {},
-    ga: [...(input.ga ?? [])].sort((a, b) => a.areaId.localeCompare(b.areaId)),
-  };
+): Promise<PendingChange> {
+  const change = pendingChange(eventId, input);
   await insertChange(db, t, change);
-  t.afterCommit(() => onCommitted(change));
+  afterCommit(t, change, onCommitted);
   return change;
+}
+
+/** Sequelize awaits afterCommit hooks inside commit(): one that threw would fail a committed transaction. */
+export function afterCommit(t: Transaction, change: PendingChange, onCommitted: ChangePublisher): void {
+  t.afterCommit(async () => {
+    try {
+      await onCommitted(change);
+    } catch {
+      /* the sequencer's sweep numbers it later */
+    }
+  });
 }

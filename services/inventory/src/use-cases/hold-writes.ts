@@ -2,20 +2,29 @@
 // every write is conditional on the current state and all-or-nothing within its transaction.
 import { randomUUID } from 'node:crypto';
 import { enqueueEvent, HttpProblem, problems, type Sequelize, type Transaction } from '@eventtickets/platform';
-import { shareCatalogEventLock } from '../db/events.ts';
+import { eventStatus } from '../db/events.ts';
 import { gaRemaining, holdGaPlaces, releaseGaPlaces, sellGaPlaces } from '../db/ga-areas.ts';
 import {
   holdGa,
   holdSeatIds,
-  insertHold,
   insertHoldGa,
-  insertHoldSeats,
+  insertHoldSharingEventLock,
   markHoldConfirmed,
   markHoldEnded,
 } from '../db/holds.ts';
-import { freeSeatsOfHold, holdSeats, sellSeatsOfHold } from '../db/seats.ts';
-import type { EndReason, Hold, HoldEventPayload, HoldRequest, SeatStatus } from '../domain/types.ts';
-import { recordChange, type ChangePublisher } from './changes.ts';
+import { freeSeatsOfHold, holdSeatsWithPrices, sellSeatsOfHold } from '../db/seats.ts';
+import { totals } from '../domain/hold-rules.ts';
+import type {
+  EndReason,
+  Hold,
+  HoldEventPayload,
+  HoldRequest,
+  HoldSeat,
+  HoldView,
+  SeatStatus,
+} from '../domain/types.ts';
+import { afterCommit, pendingChange, recordChange, type ChangePublisher } from './changes.ts';
+import { loadHoldView } from './hold-view.ts';
 
 export type { ChangePublisher } from './changes.ts';
 
@@ -30,35 +39,43 @@ export function gaExceeded(areas: { areaId: string; requested: number; remaining
   return problems.conflict('Not enough general-admission places left', 'ga-capacity-exceeded', { areas });
 }
 
-/** Creates the hold: ONE conditional UPDATE over all requested seats (row count must match), conditional
- *  GA increments, then the sequence bump, change log and hold.created, all in transaction t. */
+/** Creates the hold and returns it as its owner sees it. Round trips inside the transaction for a seats-only
+ *  hold: (1) the event's shared advisory lock and the hold row in one statement, (2) ONE statement with the
+ *  conditional UPDATE over all requested seats (row count must match), the hold's seat rows and the change
+ *  log row, (3) the hold.created outbox row. No per-event row is locked: the change is numbered after commit.
+ *  GA places add their conditional increments, a status check and a read of the hold as stored. */
 export async function writeHold(
   db: Sequelize,
   t: Transaction,
   req: HoldRequest & { userId: string; reservationMinutes: number },
   publish: ChangePublisher,
-): Promise<string> {
-  // First lock of the transaction: shared with other hold writers, exclusive against a cancellation, so a
-  // cancel never runs while a hold it cannot see yet is being written (that hold would stay active).
-  await shareCatalogEventLock(db, t, req.eventId);
+): Promise<HoldView> {
   const holdId = randomUUID();
   const seatIds = [...(req.seats ?? [])].sort();
   const ga = [...(req.ga ?? [])].sort((a, b) => a.areaId.localeCompare(b.areaId));
-  await insertHold(db, t, {
+  // First lock of the transaction: shared with other hold writers, exclusive against a cancellation, so a
+  // cancel never runs while a hold it cannot see yet is being written (that hold would stay active).
+  const { createdAt, expiresAt } = await insertHoldSharingEventLock(db, t, {
     holdId,
     eventId: req.eventId,
     userId: req.userId,
     reservationMinutes: req.reservationMinutes,
   });
-  const seatChanges: Record<string, SeatStatus> = {};
+  // A cancelled event's seats are void, so the seat UPDATE below takes none of them; GA counters say nothing
+  // about the event's status, so a GA hold reads it (after the lock: a cancel cannot be in flight).
+  const cancelled = () => new HttpProblem(409, 'event-cancelled', 'Conflict', 'The event was cancelled');
+  if (ga.length && (await eventStatus(db, req.eventId, t)) !== 'published') throw cancelled();
+  const seatChanges: Record<string, SeatStatus> = Object.fromEntries(seatIds.map((s) => [s, 'held' as const]));
+  let seats: HoldSeat[] = [];
   if (seatIds.length) {
-    const held = await holdSeats(db, t, holdId, req.eventId, seatIds);
-    if (held.length !== seatIds.length) {
-      const got = new Set(held);
+    const change = ga.length ? undefined : pendingChange(req.eventId, { seats: seatChanges });
+    seats = await holdSeatsWithPrices(db, t, holdId, req.eventId, seatIds, change);
+    if (seats.length !== seatIds.length) {
+      if ((await eventStatus(db, req.eventId, t)) === 'cancelled') throw cancelled();
+      const got = new Set(seats.map((s) => s.seatId));
       throw seatsUnavailable(seatIds.filter((s) => !got.has(s)));
     }
-    await insertHoldSeats(db, t, holdId, req.eventId, seatIds);
-    for (const s of seatIds) seatChanges[s] = 'held';
+    if (change) afterCommit(t, change, publish);
   }
   const gaChanges: { areaId: string; remaining: number }[] = [];
   const exceeded: { areaId: string; requested: number; remaining: number }[] = [];
@@ -77,7 +94,7 @@ export async function writeHold(
     await insertHoldGa(db, t, holdId, req.eventId, g.areaId, g.quantity);
   }
   if (exceeded.length) throw gaExceeded(exceeded);
-  await recordChange(db, t, req.eventId, { seats: seatChanges, ga: gaChanges, requirePublished: true }, publish);
+  if (ga.length) await recordChange(db, t, req.eventId, { seats: seatChanges, ga: gaChanges }, publish);
   await enqueueHoldEvent(db, t, 'hold.created', {
     holdId,
     eventId: req.eventId,
@@ -85,7 +102,23 @@ export async function writeHold(
     seats: seatIds,
     ga: ga.map((g) => ({ areaId: g.areaId, quantity: g.quantity })),
   });
-  return holdId;
+  if (ga.length) return (await loadHoldView(db, holdId, t))!;
+  // seats only: everything the view shows came back from the writes
+  return {
+    id: holdId,
+    eventId: req.eventId,
+    userId: req.userId,
+    status: 'active',
+    createdAt: createdAt.toISOString(),
+    expiresAt: expiresAt.toISOString(),
+    endedAt: null,
+    endReason: null,
+    confirmedAt: null,
+    orderId: null,
+    seats,
+    ga: [],
+    totals: totals({ seats, ga: [] }),
+  };
 }
 
 export type HoldEventType = 'hold.created' | 'hold.released' | 'hold.expired' | 'hold.confirmed';
@@ -137,7 +170,7 @@ export function noneFreed(): FreedPlaces {
   return { seats: {}, ga: new Map() };
 }
 
-/** Records what was freed on one event as one change (bumps its sequence: the events row lock comes last). */
+/** Records what was freed on one event as one change (the log row is the transaction's last write). */
 export async function recordFreed(
   db: Sequelize,
   t: Transaction,

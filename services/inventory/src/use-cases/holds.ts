@@ -1,5 +1,5 @@
-// Hold use cases: validate against the event's rules, take the seat locks (Redlock: sheds contention),
-// then make the one authoritative conditional write in Postgres.
+// Hold use cases: validate against the event's rules, take the seat locks (Redlock: sheds contention; when
+// they stay busy the database decides), then make the one authoritative conditional write in Postgres.
 import {
   HttpProblem,
   LockUnavailableError,
@@ -12,15 +12,15 @@ import {
   type Sequelize,
   type Transaction,
 } from '@eventtickets/platform';
-import { dbNow, loadSaleRules } from '../db/events.ts';
+import { dbNow, loadHoldContext } from '../db/events.ts';
 import { knownAreaIds } from '../db/ga-areas.ts';
 import { loadHold } from '../db/holds.ts';
-import { knownSeatIds, unavailableSeatIds } from '../db/seats.ts';
+import { knownSeatIds } from '../db/seats.ts';
 import { checkHoldAllowed, lockKeys } from '../domain/hold-rules.ts';
 import type { HoldRequest, HoldView } from '../domain/types.ts';
 import type { InventoryMetrics } from '../metrics.ts';
 import { committedResult, holdIdempotencyRef, resultOfConcurrentDuplicate } from './hold-idempotency.ts';
-import { confirmActiveHold, endHold, seatsUnavailable, writeHold, type ChangePublisher } from './hold-writes.ts';
+import { confirmActiveHold, endHold, writeHold, type ChangePublisher } from './hold-writes.ts';
 import { loadHoldView } from './hold-view.ts';
 
 export interface HoldHooks {
@@ -80,6 +80,9 @@ export function createHoldService(deps: HoldServiceDeps) {
   /**
    * Creates a hold. With an Idempotency-Key the key is stored in the hold's own transaction (runIdempotent), so
    * a retry gets the first attempt's 201 back (replayed) instead of a conflict with its own seats.
+   * Round trips for a seats-only hold without a key: one before the transaction (rules and known seats), five
+   * in it (BEGIN, hold row, seats, outbox row, COMMIT); the change is numbered after commit by a batch shared
+   * with every hold committed meanwhile, before the answer.
    */
   async function create(userId: string, req: HoldRequest, idempotencyKey?: string): Promise<CreatedHold> {
     const ref = idempotencyKey ? holdIdempotencyRef(userId, idempotencyKey, req) : undefined;
@@ -87,19 +90,19 @@ export function createHoldService(deps: HoldServiceDeps) {
     // and its seats are held by that very request.
     const stored = ref && (await committedResult(db, ref));
     if (stored) return stored;
-    const event = await loadSaleRules(db, req.eventId);
+    const event = await loadHoldContext(db, req.eventId, req.seats ?? []);
     if (!event) throw problems.notFound(`No event ${req.eventId}`, 'event-not-found');
     checkHoldAllowed(event.rules, req, event.dbNow);
-    await checkKnown(req);
+    if (event.knownSeats !== (req.seats?.length ?? 0) || req.ga?.length) await checkKnown(req);
     const applyHold = async (t: Transaction): Promise<{ status: number; body: HoldView }> => {
-      const holdId = await writeHold(
+      const body = await writeHold(
         db,
         t,
         { ...req, userId, reservationMinutes: event.rules.reservationMinutes },
         publish,
       );
       await deps.hooks?.beforeCommit?.(req);
-      return { status: 201, body: (await loadHoldView(db, holdId, t))! };
+      return { status: 201, body };
     };
     const write = async (): Promise<CreatedHold> => {
       await deps.hooks?.beforeWrite?.(req);
@@ -113,35 +116,22 @@ export function createHoldService(deps: HoldServiceDeps) {
     };
     const keys = lockKeys(req);
     try {
-      return await (keys.length ? deps.locker.withLocks(keys, deps.lockTtlMs, write) : write());
-    } catch (err) {
-      if (err instanceof LockUnavailableError) {
+      try {
+        return await (keys.length ? deps.locker.withLocks(keys, deps.lockTtlMs, write) : write());
+      } catch (err) {
+        if (!(err instanceof LockUnavailableError)) throw err;
         // The lock holder may be this key's own first attempt, still writing: wait for it and answer its result.
         const duplicate = ref && (await resultOfConcurrentDuplicate(db, ref));
         if (duplicate) return duplicate;
-        metrics.holdConflicts.inc({ reason: 'seats-busy' });
-        throw await busyProblem(req);
+        // Still busy after the locker's brief retries: the database decides (its row locks make this wait for
+        // the holder's commit, then the conditional write answers 201 or 409) rather than a 503.
+        metrics.holdConflicts.inc({ reason: 'lock-busy' });
+        return await write();
       }
+    } catch (err) {
       if (err instanceof HttpProblem && err.status === 409) metrics.holdConflicts.inc({ reason: err.slug });
       throw err;
     }
-  }
-
-  /** Someone else holds the locks: name the seats that are already gone if any (a real conflict),
-   *  otherwise ask the client to retry shortly. */
-  async function busyProblem(req: HoldRequest): Promise<HttpProblem> {
-    if (req.seats?.length) {
-      const gone = await unavailableSeatIds(db, req.eventId, req.seats);
-      if (gone.length) return seatsUnavailable(gone);
-    }
-    return new HttpProblem(
-      503,
-      'seats-busy',
-      'Service unavailable',
-      'These seats are being held by someone else right now; retry shortly',
-      {},
-      { 'Retry-After': '1' },
-    );
   }
 
   /** A hold as its owner sees it; anyone else gets the same 404 as for a hold that does not exist. */
