@@ -35,5 +35,7 @@ export const stackServices: StackService[] = [
     secrets: ['CURSOR_SECRET'],
   },
   { name: 'inventory', dir: 'inventory', port: 8083, database: true },
+  // The simulator's webhooks go to the gateway's public path (GATEWAY_URL, set by the runner).
+  { name: 'payments', dir: 'payments', port: 8085, database: true, secrets: ['PAYMENTS_WEBHOOK_SECRET'] },
   { name: 'gateway', dir: 'gateway', port: 8080, database: false },
 ];
