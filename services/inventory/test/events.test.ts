@@ -115,6 +115,8 @@ describe('inventory: catalog events through the bus (real Postgres + Redis Strea
       seats: [...ev.seats, { seatId: 's999', label: 'Z1', section: 'Balcony', row: 'Z', tierId: 'std', x: 1, y: 2 }],
     };
     await deliver('event.published', extended);
+    // the change is numbered after its transaction commits (the sequencer), then events.seq is 1
+    await waitFor('the added seats numbered as change 1', async () => (await state(ev.eventId)).event[0].seq === '1');
     const after = await state(ev.eventId);
     expect(after.seats).to.have.length(31);
     const [change] = await query(app.deps, 'SELECT change FROM availability_changes WHERE event_id = $1', [ev.eventId]);
@@ -123,8 +125,6 @@ describe('inventory: catalog events through the bus (real Postgres + Redis Strea
 
   it('a malformed event.published (a renamed field) goes to the dead-letter stream before the handler and writes nothing', async () => {
     // Written to the outbox directly: enqueueEvent would refuse it at the producer already.
-    // the change is numbered after its transaction commits (the sequencer), then events.seq is 1
-    await waitFor('the added seats numbered as change 1', async () => (await state(ev.eventId)).event[0].seq === '1');
     const id = randomUUID();
     const { tiers, ...rest } = eventPayload({ seats: 2 });
     const payload = { ...rest, eventId: `bad-${id}`, priceTiers: tiers };
