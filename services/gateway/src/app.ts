@@ -59,8 +59,23 @@ export async function createApp(deps: GatewayDeps): Promise<Koa> {
   }
 
   async function api(ctx: Context): Promise<void> {
-    if (ctx.path === '/api/openapi.json' && (ctx.method === 'GET' || ctx.method === 'HEAD')) {
+    if (ctx.path === '/api/openapi.json') {
       ctx.state.routeTemplate = '/api/openapi.json';
+      if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
+        ctx.set('Allow', 'GET, HEAD, OPTIONS');
+        if (ctx.method === 'OPTIONS') {
+          ctx.status = 204;
+          return;
+        }
+        throw new HttpProblem(
+          405,
+          'method-not-allowed',
+          'Method not allowed',
+          `${ctx.method} is not allowed on /api/openapi.json`,
+          {},
+          { Allow: 'GET, HEAD, OPTIONS' },
+        );
+      }
       ctx.set('Cache-Control', 'no-cache');
       ctx.body = (await merged.get()).document;
       return;

@@ -128,6 +128,9 @@ describe('gateway/OPTIONS and 405 name only what is routed', () => {
     const post = await rawRequest(gw.url, '/docs/init.js', { method: 'POST' });
     expect(post.status).to.equal(405);
     expect(post.headers.allow).to.equal('GET, HEAD');
+    const merged = await rawRequest(gw.url, '/api/openapi.json', { method: 'TRACE' });
+    expect(merged.status).to.equal(405);
+    expect(merged.headers.allow).to.equal('GET, HEAD, OPTIONS');
     const head = await rawRequest(gw.url, '/docs', { method: 'HEAD' });
     expect(head.status).to.equal(200);
 
