@@ -19,6 +19,7 @@ export async function createApp(deps: CatalogDeps): Promise<Koa> {
     contract,
     readiness: { ...databaseReadiness(deps.db, migrations), ...(deps.redis ? redisReadiness([deps.redis]) : {}) },
     jsonLimit: '2mb', // explicit seat maps of large venues
+    internalTokenSecret: deps.config.INTERNAL_TOKEN_SECRET,
   });
   for (const router of [venueRoutes(deps), eventRoutes(deps)]) app.use(router.routes()).use(router.allowedMethods());
   return app;

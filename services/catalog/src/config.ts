@@ -7,10 +7,12 @@ import {
   requireRedisOrBusDatabase,
   z,
 } from '@eventtickets/platform';
+import { internalTokenConfigFields } from '@eventtickets/platform';
 
 export const configSchema = baseConfigSchema
   .extend({
     ...dataStoreConfigFields,
+    ...internalTokenConfigFields,
     PORT: z.coerce.number().int().min(0).max(65535).default(8082),
     /** Signs pagination cursors; every replica must share it. */
     CURSOR_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),

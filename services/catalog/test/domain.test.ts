@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { loadConfig } from '@eventtickets/platform';
+import { TEST_INTERNAL_TOKEN_SECRET } from '@eventtickets/platform/testing';
 import { buildSeatMap, generateSection, rowLabel } from '../src/domain/seatmap.ts';
 import { decodeCursor, encodeCursor, InvalidCursorError } from '../src/domain/cursor.ts';
 import { isValidTimeZone, localWallClock, parseEventTime } from '../src/domain/time.ts';
@@ -120,16 +121,27 @@ describe('catalog domain (pure)', () => {
   });
 
   it('requires Redis or the bus database', () => {
-    expect(() => loadConfig(configSchema, { DATABASE_URL: 'postgres://u@h/db' })).to.throw(
-      /REDIS_URL: is required \(or BUS_DATABASE_URL/,
-    );
+    expect(() =>
+      loadConfig(configSchema, {
+        DATABASE_URL: 'postgres://u@h/db',
+        INTERNAL_TOKEN_SECRET: TEST_INTERNAL_TOKEN_SECRET,
+      }),
+    ).to.throw(/REDIS_URL: is required \(or BUS_DATABASE_URL/);
     expect(
-      loadConfig(configSchema, { DATABASE_URL: 'postgres://u@h/db', BUS_DATABASE_URL: 'postgres://u@h/bus' }).REDIS_URL,
+      loadConfig(configSchema, {
+        DATABASE_URL: 'postgres://u@h/db',
+        BUS_DATABASE_URL: 'postgres://u@h/bus',
+        INTERNAL_TOKEN_SECRET: TEST_INTERNAL_TOKEN_SECRET,
+      }).REDIS_URL,
     ).to.deep.equal([]);
   });
 
   it('requires CURSOR_SECRET in production only', () => {
-    const env = { DATABASE_URL: 'postgres://u@h/db', REDIS_URL: 'redis://h:6379' };
+    const env = {
+      DATABASE_URL: 'postgres://u@h/db',
+      REDIS_URL: 'redis://h:6379',
+      INTERNAL_TOKEN_SECRET: TEST_INTERNAL_TOKEN_SECRET,
+    };
     expect(loadConfig(configSchema, env)).to.include({ PORT: 8082, REDIS_PREFIX: 'et:', CACHE_TTL_SECONDS: 60 });
     expect(() => loadConfig(configSchema, { ...env, NODE_ENV: 'production' })).to.throw(/CURSOR_SECRET/);
     expect(

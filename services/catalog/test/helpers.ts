@@ -15,6 +15,7 @@ import {
   createTestDatabase,
   dropTestDatabase,
   requireRedis,
+  TEST_INTERNAL_TOKEN_SECRET,
   uniqueSuffix,
   type Call,
   type TestIdentity,
@@ -53,6 +54,7 @@ export async function startCatalog(
     ...(redisUrl ? { REDIS_URL: redisUrl } : { BUS_DATABASE_URL: dbUrl }),
     REDIS_PREFIX: `test:${uniqueSuffix()}:`,
     CURSOR_SECRET: 'test-cursor-secret-0123456789abcdef',
+    INTERNAL_TOKEN_SECRET: TEST_INTERNAL_TOKEN_SECRET,
     CACHE_TTL_SECONDS: '60',
   });
   const logger = createLogger('catalog', { level: process.env.TEST_LOG_LEVEL ?? 'silent' });
@@ -66,7 +68,7 @@ export async function startCatalog(
     url: server.url,
     deps,
     db: deps.db,
-    call: createContractClient(server.url, contract),
+    call: createContractClient(server.url, contract, { service: 'catalog' }),
     async count(table, where = 'true') {
       const [rows] = await deps.db.query(`SELECT count(*)::int AS n FROM ${table} WHERE ${where}`);
       return (rows[0] as { n: number }).n;

@@ -9,6 +9,7 @@ import {
   dropTestDatabase,
   requireRedis,
   startServiceProcess,
+  TEST_INTERNAL_TOKEN_SECRET,
   uniqueSuffix,
   waitFor,
   type Call,
@@ -40,9 +41,10 @@ describe('catalog: main.ts as a process (real Postgres and Redis)', function () 
       REDIS_URL: redisUrl!,
       REDIS_PREFIX: prefix,
       CURSOR_SECRET: 'main-test-cursor-secret-0123456789abcdef',
+      INTERNAL_TOKEN_SECRET: TEST_INTERNAL_TOKEN_SECRET,
     });
     url = catalog.url;
-    call = createContractClient(url, await createContract(CONTRACT_FILE));
+    call = createContractClient(url, await createContract(CONTRACT_FILE), { service: 'catalog' });
   });
   after(async () => {
     await catalog?.stop();

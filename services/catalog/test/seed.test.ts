@@ -1,11 +1,12 @@
 import type http from 'node:http';
 import { expect } from 'chai';
 import { listen, type RunningServer } from '@eventtickets/platform';
+import { internalHeaders } from '@eventtickets/platform/testing';
 import { seedDemo } from '../src/use-cases/demo-seed.ts';
 import { startCatalog, type Catalog } from './helpers.ts';
 
 /** Stands in for users + gateway: a login that checks the demo password, then forwards /api/* to the
- *  in-process catalog with the identity headers the real gateway derives from the token. */
+ *  in-process catalog with the identity the real gateway derives from the token (signed internal token). */
 async function fakeGateway(catalogUrl: string, password: string): Promise<RunningServer> {
   const token = 'organizer-token';
   return listen(async (req: http.IncomingMessage, res: http.ServerResponse) => {
@@ -23,7 +24,10 @@ async function fakeGateway(catalogUrl: string, password: string): Promise<Runnin
     if (req.headers.authorization !== `Bearer ${token}`) return void res.writeHead(401).end();
     const upstream = await fetch(catalogUrl + req.url, {
       method: req.method,
-      headers: { 'content-type': 'application/json', 'x-user-id': 'demo-organizer', 'x-user-role': 'organizer' },
+      headers: {
+        'content-type': 'application/json',
+        ...internalHeaders('catalog', { userId: 'demo-organizer', role: 'organizer' }),
+      },
       body: body || undefined,
     });
     res

@@ -18,6 +18,7 @@ export async function createApp(deps: InventoryDeps): Promise<Koa> {
     logger: deps.logger,
     metrics: deps.metrics,
     contract,
+    internalTokenSecret: deps.config.INTERNAL_TOKEN_SECRET,
     readiness: {
       ...databaseReadiness(deps.db, migrations),
       ...(deps.redis.length ? redisReadiness(deps.redis, { quorum: true }) : {}),

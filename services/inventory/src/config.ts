@@ -6,12 +6,14 @@ import {
   requireRedisOrBusDatabase,
   z,
 } from '@eventtickets/platform';
+import { internalTokenConfigFields } from '@eventtickets/platform';
 
 // REDIS_URL: comma-separated independent Redis masters (Redlock voters; the first also carries streams and
 // pub/sub). Empty: the announced single-node in-memory mode (one replica only), which needs BUS_DATABASE_URL.
 export const configSchema = baseConfigSchema
   .extend({
     ...dataStoreConfigFields,
+    ...internalTokenConfigFields,
     PORT: z.coerce.number().int().min(0).max(65535).default(8083),
     /** Bound on one Redis command's reply: a master that hangs costs a request at most this (platform redis.ts). */
     REDIS_COMMAND_TIMEOUT_MS: redisCommandTimeoutMs,

@@ -2,9 +2,11 @@
 // variable. Pure: nothing is started.
 import { expect } from 'chai';
 import { ConfigError, loadConfig } from '@eventtickets/platform';
+import { TEST_INTERNAL_TOKEN_SECRET } from '@eventtickets/platform/testing';
 import { configSchema } from '../src/config.ts';
 
 const DATABASE_URL = 'postgres://localhost:5432/inventory';
+const INTERNAL_TOKEN_SECRET = TEST_INTERNAL_TOKEN_SECRET;
 
 function problemsOf(env: Record<string, string>): string[] {
   try {
@@ -18,24 +20,46 @@ function problemsOf(env: Record<string, string>): string[] {
 
 describe('inventory: configuration', () => {
   it('without Redis the in-memory mode needs BUS_DATABASE_URL, checked at start', () => {
-    expect(problemsOf({ DATABASE_URL })).to.deep.equal([
+    expect(problemsOf({ DATABASE_URL, INTERNAL_TOKEN_SECRET })).to.deep.equal([
       'REDIS_URL is required (or BUS_DATABASE_URL for the Postgres event bus)',
     ]);
-    const memory = loadConfig(configSchema, { DATABASE_URL, BUS_DATABASE_URL: 'postgres://localhost:5432/bus' });
+    const memory = loadConfig(configSchema, {
+      DATABASE_URL,
+      INTERNAL_TOKEN_SECRET,
+      BUS_DATABASE_URL: 'postgres://localhost:5432/bus',
+    });
     expect(memory.REDIS_URL).to.deep.equal([]);
   });
 
   it('reads the Redis masters as a list and applies the defaults', () => {
-    const config = loadConfig(configSchema, { DATABASE_URL, REDIS_URL: 'redis://a:6379, redis://b:6379' });
+    const config = loadConfig(configSchema, {
+      DATABASE_URL,
+      INTERNAL_TOKEN_SECRET,
+      REDIS_URL: 'redis://a:6379, redis://b:6379',
+    });
     expect(config.REDIS_URL).to.deep.equal(['redis://a:6379', 'redis://b:6379']);
     expect(config).to.include({ PORT: 8083, REDIS_PREFIX: 'et:', HOLD_LOCK_TTL_MS: 5_000, EXPIRY_INTERVAL_MS: 2_000 });
   });
 
   it('names each bad variable', () => {
     expect(
-      problemsOf({ DATABASE_URL: 'mysql://x', REDIS_URL: 'redis://a:6379', HOLD_LOCK_TTL_MS: '1' })
+      problemsOf({
+        DATABASE_URL: 'mysql://x',
+        REDIS_URL: 'redis://a:6379',
+        HOLD_LOCK_TTL_MS: '1',
+        INTERNAL_TOKEN_SECRET,
+      })
         .map((p) => p.split(' ')[0])
         .sort(),
     ).to.deep.equal(['DATABASE_URL', 'HOLD_LOCK_TTL_MS']);
+  });
+
+  it('requires INTERNAL_TOKEN_SECRET (at least 32 characters) in every environment, never echoing it', () => {
+    const env = { DATABASE_URL, REDIS_URL: 'redis://a:6379' };
+    expect(problemsOf(env)).to.deep.equal(['INTERNAL_TOKEN_SECRET is required']);
+    const short = problemsOf({ ...env, INTERNAL_TOKEN_SECRET: 'short-secret' });
+    expect(short).to.have.length(1);
+    expect(short[0]).to.match(/^INTERNAL_TOKEN_SECRET must be at least 32 characters/);
+    expect(short[0]).not.to.include('short-secret');
   });
 });

@@ -12,7 +12,16 @@ import {
 } from '@eventtickets/platform';
 import { catalogEventHandler } from '../src/events/catalog-events.ts';
 import type { InventoryConfig } from '../src/config.ts';
-import { buyer, dropDatabase, eventPayload, query, startInstance, suiteConfig, type Instance } from './helpers.ts';
+import {
+  buyer,
+  dropDatabase,
+  eventPayload,
+  ordersService,
+  query,
+  startInstance,
+  suiteConfig,
+  type Instance,
+} from './helpers.ts';
 import { openSse, waitFor } from '@eventtickets/platform/testing';
 
 describe('inventory: catalog events through the bus (real Postgres + Redis Streams)', function () {
@@ -157,7 +166,7 @@ describe('inventory: catalog events through the bus (real Postgres + Redis Strea
     const sold = (
       await app.call('POST', '/api/holds', { as: buyer('u2'), body: { eventId: ev.eventId, seats: ['s002'] } })
     ).body;
-    await app.call('POST', `/internal/holds/${sold.id}/confirm`, { body: { orderId: 'o-1' } });
+    await app.call('POST', `/internal/holds/${sold.id}/confirm`, { as: ordersService, body: { orderId: 'o-1' } });
     const live = await openSse(`${app.url}/api/events/${ev.eventId}/availability/stream`);
     const snapshot = await live.next();
 
@@ -274,6 +283,7 @@ describe('inventory: catalog events through the bus (real Postgres + Redis Strea
       expect(released).to.have.length(1);
       // Nothing is left for the sweeper to trip over: the hold can no longer be confirmed.
       const confirm = await app.call('POST', `/internal/holds/${hold.body.id}/confirm`, {
+        as: ordersService,
         body: { orderId: 'o-late' },
       });
       expect([confirm.status, confirm.body.type]).to.deep.equal([

@@ -7,6 +7,7 @@ import {
   buyer,
   dropDatabase,
   eventPayload,
+  ordersService,
   publishEvent,
   query,
   sqlDirect,
@@ -96,6 +97,7 @@ describe('inventory: hold expiry across restarts (real Postgres + Redis)', funct
     expect(change.change.seats).to.deep.equal({ s001: 'available', s002: 'available' });
 
     const confirm = await second.call('POST', `/internal/holds/${expiring.id}/confirm`, {
+      as: ordersService,
       body: { orderId: 'late-order' },
     });
     expect([confirm.status, confirm.body.type]).to.deep.equal([409, 'https://eventtickets.dev/problems/hold-expired']);
@@ -103,8 +105,14 @@ describe('inventory: hold expiry across restarts (real Postgres + Redis)', funct
     expect(owner.body).to.include({ status: 'expired', endReason: 'expired', confirmedAt: null });
 
     // the other hold was untouched and confirms, idempotently
-    const ok = await second.call('POST', `/internal/holds/${staying.id}/confirm`, { body: { orderId: 'o-2' } });
-    const again = await second.call('POST', `/internal/holds/${staying.id}/confirm`, { body: { orderId: 'o-2' } });
+    const ok = await second.call('POST', `/internal/holds/${staying.id}/confirm`, {
+      as: ordersService,
+      body: { orderId: 'o-2' },
+    });
+    const again = await second.call('POST', `/internal/holds/${staying.id}/confirm`, {
+      as: ordersService,
+      body: { orderId: 'o-2' },
+    });
     expect(ok.status).to.equal(200);
     expect(again.body).to.deep.equal(ok.body);
     expect(
@@ -124,7 +132,10 @@ describe('inventory: hold expiry across restarts (real Postgres + Redis)', funct
       await inst.call('POST', '/api/holds', { as: buyer('u3'), body: { eventId: ev.eventId, seats: ['s004'] } })
     ).body;
     await query(inst.deps, "UPDATE holds SET expires_at = now() - interval '1 second' WHERE hold_id = $1", [hold.id]);
-    const confirm = await inst.call('POST', `/internal/holds/${hold.id}/confirm`, { body: { orderId: 'o-3' } });
+    const confirm = await inst.call('POST', `/internal/holds/${hold.id}/confirm`, {
+      as: ordersService,
+      body: { orderId: 'o-3' },
+    });
     expect([confirm.status, confirm.body.type]).to.deep.equal([409, 'https://eventtickets.dev/problems/hold-expired']);
     const [row] = await query(
       inst.deps,
@@ -168,7 +179,7 @@ describe('inventory: hold expiry across restarts (real Postgres + Redis)', funct
     const seqBefore = (await inst.call('GET', `/api/events/${ev.eventId}/availability`)).body.seq;
 
     for (const path of [`/api/holds/${dead.id}`, `/internal/holds/${dead.id}`]) {
-      const res = await inst.call('GET', path, { as: buyer('u4') });
+      const res = await inst.call('GET', path, { as: path.startsWith('/internal/') ? ordersService : buyer('u4') });
       expect(res.status).to.equal(200);
       expect(res.body, path).to.include({
         status: 'expired',

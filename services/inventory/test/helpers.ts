@@ -19,9 +19,11 @@ import {
   createTestDatabase,
   dropTestDatabase,
   requireRedis,
+  TEST_INTERNAL_TOKEN_SECRET,
   uniqueSuffix,
   type Call,
   type TestIdentity,
+  type TestService,
 } from '@eventtickets/platform/testing';
 import { configSchema, type InventoryConfig } from '../src/config.ts';
 import { createDeps, type DepsOverrides, type InventoryDeps } from '../src/deps.ts';
@@ -52,6 +54,7 @@ export async function suiteConfig(ctx: Mocha.Context, env: Record<string, string
     REDIS_URL: redis.join(','),
     REDIS_PREFIX: `t${uniqueSuffix()}:`,
     LOG_LEVEL: 'silent',
+    INTERNAL_TOKEN_SECRET: TEST_INTERNAL_TOKEN_SECRET,
     EXPIRY_INTERVAL_MS: '100',
     SSE_HEARTBEAT_MS: '500',
     ...env,
@@ -70,7 +73,7 @@ export async function startInstance(config: InventoryConfig, overrides: DepsOver
   let stopped: Promise<void> | undefined;
   return {
     url: server.url,
-    call: createContractClient(server.url, await getContract()),
+    call: createContractClient(server.url, await getContract(), { service: 'inventory' }),
     deps,
     server,
     stop: () =>
@@ -103,7 +106,10 @@ export async function schemaErrors(schema: string, value: unknown): Promise<stri
     : (validate.errors as { instancePath: string; message: string }[]).map((e) => `${e.instancePath} ${e.message}`);
 }
 
-/** The signed-in buyer the gateway would forward (identity headers). */
+/** The orders service, the one caller of the /internal routes (`as: ordersService`). */
+export const ordersService: TestService = { service: 'orders' };
+
+/** The signed-in buyer the gateway would forward (an internal token and the identity headers). */
 export function buyer(userId: string): TestIdentity {
   return { userId, role: 'buyer' };
 }

@@ -6,6 +6,7 @@ import {
   buyer,
   dropDatabase,
   eventPayload,
+  ordersService,
   publishEvent,
   query,
   startInstance,
@@ -220,13 +221,16 @@ describe('inventory: holds (real Postgres + Redis)', function () {
       body: { eventId: ev.eventId, seats: ['s001'] },
     });
     for (const body of [undefined, {}, { orderId: '' }, { orderId: 'o-1', extra: true }]) {
-      const res = await app.call('POST', `/internal/holds/${hold.id}/confirm`, { body });
+      const res = await app.call('POST', `/internal/holds/${hold.id}/confirm`, { as: ordersService, body });
       expect([res.status, res.body.type], JSON.stringify(body)).to.deep.equal([
         400,
         'https://eventtickets.dev/problems/validation-error',
       ]);
     }
-    expect((await app.call('GET', `/internal/holds/${hold.id}`)).body).to.include({ status: 'active', orderId: null });
+    expect((await app.call('GET', `/internal/holds/${hold.id}`, { as: ordersService })).body).to.include({
+      status: 'active',
+      orderId: null,
+    });
     expect((await seatRows(ev.eventId))[0]).to.include({ status: 'held', hold_id: hold.id });
     expect((await outbox(hold.id)).map((e) => e.type)).to.deep.equal(['hold.created']);
   });
@@ -238,24 +242,33 @@ describe('inventory: holds (real Postgres + Redis)', function () {
       as: buyer('u1'),
       body: { eventId: ev.eventId, seats: ['s001', 's002'], ga: [{ areaId: 'floor', quantity: 2 }] },
     });
-    const first = await app.call('POST', `/internal/holds/${hold.id}/confirm`, { body: { orderId: 'order-1' } });
+    const first = await app.call('POST', `/internal/holds/${hold.id}/confirm`, {
+      as: ordersService,
+      body: { orderId: 'order-1' },
+    });
     expect(first.status).to.equal(200);
     expect(first.body).to.include({ status: 'confirmed', orderId: 'order-1' });
     const seqAfterFirst = (await app.call('GET', `/api/events/${ev.eventId}/availability`)).body.seq;
-    const again = await app.call('POST', `/internal/holds/${hold.id}/confirm`, { body: { orderId: 'order-1' } });
+    const again = await app.call('POST', `/internal/holds/${hold.id}/confirm`, {
+      as: ordersService,
+      body: { orderId: 'order-1' },
+    });
     expect(again.status).to.equal(200);
     expect(again.body).to.deep.equal(first.body);
-    const other = await app.call('POST', `/internal/holds/${hold.id}/confirm`, { body: { orderId: 'order-2' } });
+    const other = await app.call('POST', `/internal/holds/${hold.id}/confirm`, {
+      as: ordersService,
+      body: { orderId: 'order-2' },
+    });
     expect([other.status, other.body.type, other.body.holdStatus]).to.deep.equal([
       409,
       'https://eventtickets.dev/problems/hold-confirmed-for-other-order',
       'confirmed',
     ]);
     expect(
-      (await app.call('GET', `/internal/holds/${hold.id}`)).body.orderId,
+      (await app.call('GET', `/internal/holds/${hold.id}`, { as: ordersService })).body.orderId,
       'the other order changed nothing',
     ).to.equal('order-1');
-    const release = await app.call('POST', `/internal/holds/${hold.id}/release`);
+    const release = await app.call('POST', `/internal/holds/${hold.id}/release`, { as: ordersService });
     expect([release.status, release.body.type]).to.deep.equal([
       409,
       'https://eventtickets.dev/problems/hold-confirmed',
@@ -280,10 +293,11 @@ describe('inventory: holds (real Postgres + Redis)', function () {
       (await app.call('GET', `/api/events/${ev.eventId}/availability`)).body.seq,
       'repeats change no seat',
     ).to.equal(seqAfterFirst);
-    expect((await app.call('GET', `/internal/holds/${hold.id}`)).body.userId).to.equal('u1');
+    expect((await app.call('GET', `/internal/holds/${hold.id}`, { as: ordersService })).body.userId).to.equal('u1');
     expect(
       (
         await app.call('POST', `/internal/holds/${'0'.repeat(8)}-0000-4000-8000-${'0'.repeat(12)}/confirm`, {
+          as: ordersService,
           body: { orderId: 'order-1' },
         })
       ).status,
@@ -299,7 +313,9 @@ describe('inventory: holds (real Postgres + Redis)', function () {
     });
     const orders = ['race-a', 'race-b', 'race-a', 'race-b'];
     const results = await Promise.all(
-      orders.map((orderId) => app.call('POST', `/internal/holds/${hold.id}/confirm`, { body: { orderId } })),
+      orders.map((orderId) =>
+        app.call('POST', `/internal/holds/${hold.id}/confirm`, { as: ordersService, body: { orderId } }),
+      ),
     );
     const [winner] = await query<{ order_id: string }>(app.deps, 'SELECT order_id FROM holds WHERE hold_id = $1', [
       hold.id,
@@ -324,9 +340,12 @@ describe('inventory: holds (real Postgres + Redis)', function () {
       as: buyer('u1'),
       body: { eventId: ev.eventId, seats: ['s001'] },
     });
-    const released = await app.call('POST', `/internal/holds/${hold.id}/release`);
+    const released = await app.call('POST', `/internal/holds/${hold.id}/release`, { as: ordersService });
     expect(released.body.status).to.equal('released');
-    const confirm = await app.call('POST', `/internal/holds/${hold.id}/confirm`, { body: { orderId: 'order-late' } });
+    const confirm = await app.call('POST', `/internal/holds/${hold.id}/confirm`, {
+      as: ordersService,
+      body: { orderId: 'order-late' },
+    });
     expect([confirm.status, confirm.body.type]).to.deep.equal([409, 'https://eventtickets.dev/problems/hold-released']);
     expect((await seatRows(ev.eventId))[0]!.status).to.equal('available');
   });
@@ -359,7 +378,6 @@ describe('inventory: holds (real Postgres + Redis)', function () {
       metricValue(after, 'inventory_lock_wait_seconds_count') -
         metricValue(before, 'inventory_lock_wait_seconds_count'),
     ).to.equal(1);
-
     await app.call('DELETE', `/api/holds/${busy.body.id}`, { as: buyer('u1') });
 
     // Only one master still has it (say the others restarted): two of three votes are enough for this replica.

@@ -1,8 +1,12 @@
 // Inter-service HTTP client: JSON over global fetch with a per-call timeout, retries with exponential backoff
-// and jitter for idempotent calls only, and the caller's trace context and request id passed on.
+// and jitter for idempotent calls only, and the caller's trace context and request id passed on. With
+// `internalToken`, every call carries an internal token for the upstream: the service itself (svc:<issuer>), or
+// the user it acts for (`as`).
 import { context, trace, SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { currentRequestId } from './context.ts';
 import { HttpProblem, problems } from './errors.ts';
+import type { Identity } from './identity.ts';
+import { createInternalTokenSigner, type InternalTokenSigner } from './internal-token.ts';
 import type { Logger } from './logger.ts';
 import { prom } from './metrics.ts';
 import { traceHeaders, tracer } from './tracing.ts';
@@ -97,6 +101,9 @@ export interface ServiceClientOptions {
   maxBackoffMs?: number;
   /** The service's metrics registry: outbound calls are recorded in http_client_request_duration_seconds. */
   registry?: prom.Registry;
+  /** Sign every call for the upstream (audience: `name`) with INTERNAL_TOKEN_SECRET, as `issuer` (this service).
+   *  Without it calls carry no identity (the upstream treats them as anonymous). */
+  internalToken?: { secret: string; issuer: string };
 }
 
 export interface RequestOptions {
@@ -112,6 +119,9 @@ export interface RequestOptions {
   allowStatuses?: number[];
   /** Caller cancellation (e.g. the service is shutting down). */
   signal?: AbortSignal;
+  /** Act for this user (forward the identity a request came with: ctx.state.identity); default: the service
+   *  itself (subject svc:<issuer>). Needs the client's `internalToken`. */
+  as?: Identity;
 }
 
 export interface ServiceResponse<T> {
@@ -202,6 +212,9 @@ export function createServiceClient(opts: ServiceClientOptions): ServiceClient {
   const backoffMs = opts.backoffMs ?? 100;
   const maxBackoffMs = opts.maxBackoffMs ?? 2000;
   const duration = opts.registry ? clientHistogram(opts.registry) : undefined;
+  const signer: InternalTokenSigner | undefined = opts.internalToken
+    ? createInternalTokenSigner(opts.internalToken)
+    : undefined;
 
   function buildUrl(path: string, query?: RequestOptions['query']): string {
     const url = new URL(baseUrl + (path.startsWith('/') ? path : `/${path}`));
@@ -234,6 +247,8 @@ export function createServiceClient(opts: ServiceClientOptions): ServiceClient {
       accept: 'application/json, application/problem+json',
       ...traceHeaders(spanContext),
       ...options.headers,
+      // signed per attempt: a retry after a back-off still carries a fresh token
+      ...signer?.headers(opts.name, options.as),
     };
     const requestId = currentRequestId();
     if (requestId && !headers['x-request-id']) headers['x-request-id'] = requestId;
@@ -291,6 +306,7 @@ export function createServiceClient(opts: ServiceClientOptions): ServiceClient {
     path: string,
     options: RequestOptions = {},
   ): Promise<ServiceResponse<T>> {
+    if (options.as && !signer) throw new Error(`client ${opts.name}: acting for a user needs internalToken`);
     const verb = method.toUpperCase();
     const url = buildUrl(path, options.query);
     const maxAttempts =

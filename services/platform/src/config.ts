@@ -1,6 +1,7 @@
 // Config: every service declares a zod schema for its environment; it is validated once at start and a
 // bad or missing value stops the process with a message that names the variable.
 import { z } from 'zod';
+import { INTERNAL_TOKEN_SECRET_MIN_LENGTH } from './internal-token.ts';
 
 export { z };
 
@@ -37,6 +38,20 @@ export const redisUrls = z
       .filter(Boolean),
   )
   .refine((list) => list.every((u) => /^rediss?:\/\/.+/.test(u)), 'every entry must be a redis:// URL');
+
+/**
+ * INTERNAL_TOKEN_SECRET: the one stack-wide secret that signs and verifies internal tokens (who a call between
+ * services is for). Required in every environment: without it a service could not tell the gateway from any
+ * process that reaches it. Spread into every service's schema: `baseConfigSchema.extend({ ...internalTokenConfigFields })`.
+ */
+export const internalTokenConfigFields = {
+  INTERNAL_TOKEN_SECRET: z
+    .string()
+    .min(
+      INTERNAL_TOKEN_SECRET_MIN_LENGTH,
+      `must be at least ${INTERNAL_TOKEN_SECRET_MIN_LENGTH} characters (one stack-wide secret, e.g. openssl rand -base64 32)`,
+    ),
+};
 
 /**
  * The data stores of a service that owns a database and takes part in the event bus. Spread into a schema:

@@ -22,6 +22,9 @@ export interface ServiceAppOptions {
   readiness?: Record<string, ReadinessCheck>;
   /** Largest JSON body accepted. */
   jsonLimit?: string;
+  /** INTERNAL_TOKEN_SECRET: verifies the caller's internal token (audience: `service`). Without it the service
+   *  accepts no identity at all (anonymous requests only). */
+  internalTokenSecret?: string;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -104,9 +107,10 @@ export function createServiceApp(opts: ServiceAppOptions): Koa {
     if (ctx.path === '/metrics' && ctx.method === 'GET') return opts.metrics.handler(ctx);
     return next();
   });
+  // Who is calling is settled before the body is read or validated: a forged identity is refused first.
+  app.use(identityMiddleware({ audience: opts.service, secret: opts.internalTokenSecret }));
   app.use(jsonBodyMiddleware(opts.jsonLimit));
   if (opts.contract) app.use(opts.contract.middleware);
-  app.use(identityMiddleware);
   return app;
 }
 

@@ -9,6 +9,7 @@ export * from './metrics.ts';
 export * from './health.ts';
 export * from './contracts.ts';
 export * from './auth.ts';
+export * from './internal-token.ts';
 export * from './http.ts';
 export * from './db.ts';
 export * from './sql.ts';

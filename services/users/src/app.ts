@@ -31,6 +31,7 @@ export async function createApp(deps: UsersDeps): Promise<Koa> {
     contract,
     readiness,
     jsonLimit: '16kb',
+    internalTokenSecret: deps.config.INTERNAL_TOKEN_SECRET,
   });
   for (const router of [authRouter(deps), meRouter(deps), usersRouter(deps)]) {
     app.use(router.routes());

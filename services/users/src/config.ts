@@ -1,6 +1,7 @@
 // Users service configuration: validated once at start (fail-fast, naming the bad variable).
 import { createPrivateKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { baseConfigSchema, dataStoreConfigFields, requireRedisOrBusDatabase, z } from '@eventtickets/platform';
+import { internalTokenConfigFields } from '@eventtickets/platform';
 
 /** Why a private JWK cannot sign ES256/RS256 access tokens (undefined when it can). Never echoes key material. */
 function signingKeyProblem(jwk: Record<string, unknown>): string | undefined {
@@ -52,6 +53,7 @@ const privateJwkList = z
 export const configSchema = baseConfigSchema
   .extend({
     ...dataStoreConfigFields,
+    ...internalTokenConfigFields,
     PORT: z.coerce.number().int().min(0).max(65535).default(8081),
     JWT_ISSUER: z.string().min(1).default('eventtickets'),
     JWT_AUDIENCE: z.string().min(1).default('eventtickets-api'),

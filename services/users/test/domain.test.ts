@@ -2,6 +2,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { expect } from 'chai';
 import { loadConfig, ConfigError } from '@eventtickets/platform';
+import { TEST_INTERNAL_TOKEN_SECRET } from '@eventtickets/platform/testing';
 import { isPlausibleEmail, normaliseEmail } from '../src/domain/email.ts';
 import { createPasswordHasher, parseHash } from '../src/domain/passwords.ts';
 import {
@@ -202,6 +203,7 @@ describe('users domain', () => {
     const base = {
       DATABASE_URL: 'postgres://u:p@127.0.0.1:5432/users',
       REDIS_URL: 'redis://127.0.0.1:6379',
+      INTERNAL_TOKEN_SECRET: TEST_INTERNAL_TOKEN_SECRET,
     };
     it('applies the documented defaults', () => {
       const c = loadConfig(configSchema, base);
@@ -229,7 +231,13 @@ describe('users domain', () => {
         { ...base, JWT_PRIVATE_KEYS: '[{"kty":"EC","crv":"P-256","x":"a","y":"b"}]' },
         'JWT_PRIVATE_KEYS',
       ],
-      ['no event transport', { DATABASE_URL: base.DATABASE_URL }, 'REDIS_URL'],
+      [
+        'no event transport',
+        { DATABASE_URL: base.DATABASE_URL, INTERNAL_TOKEN_SECRET: base.INTERNAL_TOKEN_SECRET },
+        'REDIS_URL',
+      ],
+      ['no INTERNAL_TOKEN_SECRET', { ...base, INTERNAL_TOKEN_SECRET: '' }, 'INTERNAL_TOKEN_SECRET'],
+      ['a short INTERNAL_TOKEN_SECRET', { ...base, INTERNAL_TOKEN_SECRET: 'x'.repeat(31) }, 'INTERNAL_TOKEN_SECRET'],
       ['a non-numeric TTL', { ...base, ACCESS_TOKEN_TTL_SECONDS: 'soon' }, 'ACCESS_TOKEN_TTL_SECONDS'],
       [
         'a failure memory no longer than the longest lock',

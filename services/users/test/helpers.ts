@@ -13,7 +13,13 @@ import {
   type RunningServer,
   type Sequelize,
 } from '@eventtickets/platform';
-import { createContractClient, createTestDatabase, dropTestDatabase, type Reply } from '@eventtickets/platform/testing';
+import {
+  createContractClient,
+  createTestDatabase,
+  dropTestDatabase,
+  TEST_INTERNAL_TOKEN_SECRET,
+  type Reply,
+} from '@eventtickets/platform/testing';
 import { createApp, loadContract } from '../src/app.ts';
 import { configSchema } from '../src/config.ts';
 import { migrations } from '../src/db/migrations.ts';
@@ -76,6 +82,7 @@ export async function startUsers(ctx: Mocha.Context, opts: StartOptions = {}): P
     DATABASE_URL: dbUrl,
     BUS_DATABASE_URL: dbUrl,
     SCRYPT_LOG_N: String(TEST_SCRYPT.logN),
+    INTERNAL_TOKEN_SECRET: TEST_INTERNAL_TOKEN_SECRET,
     ...backoff,
     ...opts.env,
   });
@@ -90,7 +97,7 @@ export async function startUsers(ctx: Mocha.Context, opts: StartOptions = {}): P
   const contract = await loadContract();
   const app = await createApp(deps);
   const server: RunningServer = await listen(app.callback(), 0);
-  const client = createContractClient(server.url, contract);
+  const client = createContractClient(server.url, contract, { service: 'users' });
 
   const call = (method: string, path: string, o: CallOptions = {}): Promise<Reply> =>
     client(method, path, { body: o.body, rawBody: o.rawBody, headers: o.headers, as: o.identity });

@@ -9,6 +9,7 @@ import {
   dropTestDatabase,
   requireRedis,
   startServiceProcess,
+  TEST_INTERNAL_TOKEN_SECRET,
   uniqueSuffix,
   type Call,
   type ServiceProcess,
@@ -35,12 +36,13 @@ async function startUsersProcess(ctx: Mocha.Context): Promise<UsersProcess> {
     REDIS_PREFIX: prefix,
     DEMO_PASSWORD,
     SCRYPT_LOG_N: '12',
+    INTERNAL_TOKEN_SECRET: TEST_INTERNAL_TOKEN_SECRET,
   });
   let stopped: Promise<number | null> | undefined;
   return {
     ...service,
     prefix,
-    call: createContractClient(service.url, contract),
+    call: createContractClient(service.url, contract, { service: 'users' }),
     stop: () =>
       (stopped ??= (async () => {
         const code = await service.stop();
