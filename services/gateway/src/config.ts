@@ -1,6 +1,7 @@
 // Gateway configuration: validated once at start (fail-fast, naming the variable).
 import { fileURLToPath } from 'node:url';
 import { baseConfigSchema, redisCommandTimeoutMs, redisUrls, z } from '@eventtickets/platform';
+import { internalTokenConfigFields } from '@eventtickets/platform';
 
 export const UPSTREAM_SERVICES = ['users', 'catalog', 'inventory', 'orders', 'payments', 'notifications'] as const;
 export type UpstreamService = (typeof UPSTREAM_SERVICES)[number];
@@ -34,6 +35,8 @@ const booleanFlag = z
   .transform((v) => v === 'true' || v === '1');
 
 export const configSchema = baseConfigSchema.extend({
+  /** Signs the identity forwarded to each service (one stack-wide secret, at least 32 characters). */
+  ...internalTokenConfigFields,
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   USERS_URL: optionalUrl,
   CATALOG_URL: optionalUrl,

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { SignJWT, exportSPKI, generateKeyPair, UnsecuredJWT } from 'jose';
-import { PROBLEM_BASE } from '@eventtickets/platform';
-import { startFakeUpstream, type FakeUpstream } from '@eventtickets/platform/testing';
+import { PROBLEM_BASE, verifyInternalToken } from '@eventtickets/platform';
+import { startFakeUpstream, TEST_INTERNAL_TOKEN_SECRET, type FakeUpstream } from '@eventtickets/platform/testing';
 import {
   AUDIENCE,
   ISSUER,
@@ -63,7 +63,11 @@ describe('gateway/auth: JWT verification against the users JWKS', () => {
       const before = orders.seen.length;
       const res = await call(await signToken(key, { sub: `u-${key.alg}`, role: 'buyer' }));
       expect(res.status).to.equal(200);
-      expect(orders.seen[before].headers['x-user-id']).to.equal(`u-${key.alg}`);
+      const seen = orders.seen[before].headers;
+      expect(seen['x-user-id']).to.equal(`u-${key.alg}`);
+      expect(
+        verifyInternalToken(String(seen['x-internal-token']), TEST_INTERNAL_TOKEN_SECRET, { audience: 'orders' }),
+      ).to.include({ sub: `u-${key.alg}`, role: 'buyer', iss: 'gateway' });
     }
   });
 
@@ -172,6 +176,7 @@ describe('gateway/auth: JWT verification against the users JWKS', () => {
     const res = await call(await signToken(es, { exp: Math.floor(Date.now() / 1000) - 60 }), '/api/events');
     expect(res.status).to.equal(200);
     expect(catalog.seen[before].headers).not.to.have.property('x-user-id');
+    expect(catalog.seen[before].headers).not.to.have.property('x-internal-token');
   });
 
   it('refuses an organizer route to a buyer (403) and lets organizers and admins in', async () => {

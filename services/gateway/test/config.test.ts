@@ -1,10 +1,14 @@
 import { expect } from 'chai';
 import { ConfigError, loadConfig } from '@eventtickets/platform';
+import { TEST_INTERNAL_TOKEN_SECRET } from '@eventtickets/platform/testing';
 import { configSchema, parseByteSize, upstreamUrls } from '../src/config.ts';
+
+/** The one variable without a default. */
+const required = { INTERNAL_TOKEN_SECRET: TEST_INTERNAL_TOKEN_SECRET };
 
 describe('gateway/config', () => {
   it('applies the documented defaults', () => {
-    const cfg = loadConfig(configSchema, {});
+    const cfg = loadConfig(configSchema, required);
     expect(cfg).to.include({
       PORT: 8080,
       JWT_ISSUER: 'eventtickets',
@@ -21,6 +25,7 @@ describe('gateway/config', () => {
 
   it('reads upstream URLs, origins and sizes', () => {
     const cfg = loadConfig(configSchema, {
+      ...required,
       CATALOG_URL: 'http://catalog:8082',
       ORDERS_URL: '',
       CORS_ORIGINS: 'https://a.example.com, http://localhost:9000',
@@ -37,6 +42,7 @@ describe('gateway/config', () => {
 
   it('fails fast naming each bad variable', () => {
     const bad = {
+      ...required,
       CATALOG_URL: 'not a url',
       BODY_LIMIT: 'lots',
       CORS_ORIGINS: 'https://ok.example.com/path',
@@ -56,6 +62,23 @@ describe('gateway/config', () => {
         'RATE_LIMIT_IP_POINTS',
         'UPSTREAM_TIMEOUT_MS',
       ]);
+    }
+  });
+
+  it('refuses to start without INTERNAL_TOKEN_SECRET, or with one under 32 characters', () => {
+    for (const [env, message] of [
+      [{}, 'is required'],
+      [{ INTERNAL_TOKEN_SECRET: 'short' }, 'must be at least 32 characters'],
+    ] as const) {
+      try {
+        loadConfig(configSchema, env);
+        expect.fail('should throw');
+      } catch (err) {
+        expect(err).to.be.instanceOf(ConfigError);
+        expect((err as ConfigError).issues).to.have.length(1);
+        expect((err as ConfigError).issues[0]).to.include({ variable: 'INTERNAL_TOKEN_SECRET' });
+        expect((err as ConfigError).issues[0]!.message).to.include(message);
+      }
     }
   });
 });

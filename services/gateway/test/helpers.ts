@@ -11,7 +11,7 @@ import {
   type Metrics,
   type Redis,
 } from '@eventtickets/platform';
-import { startFakeUpstream, type FakeUpstream } from '@eventtickets/platform/testing';
+import { startFakeUpstream, TEST_INTERNAL_TOKEN_SECRET, type FakeUpstream } from '@eventtickets/platform/testing';
 import { configSchema } from '../src/config.ts';
 import { createDeps } from '../src/deps.ts';
 import { createApp } from '../src/app.ts';
@@ -85,12 +85,17 @@ export interface RunningGateway {
   close: () => Promise<void>;
 }
 
-/** A gateway on a free port. `redis`: a client the test owns (shared between replicas, or a dead one). */
+/** A gateway on a free port, signing what it forwards with TEST_INTERNAL_TOKEN_SECRET (unless env says
+ *  otherwise). `redis`: a client the test owns (shared between replicas, or a dead one). */
 export async function startGateway(
   env: Record<string, string | undefined>,
   opts: { redis?: Redis; logger?: Logger; table?: RoutingTable } = {},
 ): Promise<RunningGateway> {
-  const config = loadConfig(configSchema, { LOG_LEVEL: 'silent', ...env } as NodeJS.ProcessEnv);
+  const config = loadConfig(configSchema, {
+    LOG_LEVEL: 'silent',
+    INTERNAL_TOKEN_SECRET: TEST_INTERNAL_TOKEN_SECRET,
+    ...env,
+  } as NodeJS.ProcessEnv);
   const deps = createDeps(config, {
     logger: opts.logger ?? createLogger('gateway', { level: 'silent' }),
     metrics: createMetrics('gateway', { collectDefault: false }),

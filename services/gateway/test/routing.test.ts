@@ -1,10 +1,10 @@
 import { expect } from 'chai';
 import { createHash } from 'node:crypto';
-import { PROBLEM_BASE, listen } from '@eventtickets/platform';
+import { PROBLEM_BASE, listen, verifyInternalToken } from '@eventtickets/platform';
 import { createMetricsApp } from '../src/metrics.ts';
 import { compileTable } from '../src/domain/routing.ts';
 import { loadRoutingTable } from '../src/routing/table.ts';
-import { startFakeUpstream, type FakeUpstream } from '@eventtickets/platform/testing';
+import { startFakeUpstream, TEST_INTERNAL_TOKEN_SECRET, type FakeUpstream } from '@eventtickets/platform/testing';
 import {
   newSigningKey,
   rawRequest,
@@ -29,7 +29,7 @@ describe('gateway/routing table (pure)', () => {
     expect(owner('GET', '/api/events/42')).to.equal('catalog');
     expect(owner('POST', '/api/events/42/publish')).to.equal('catalog');
     expect(owner('POST', '/api/payments/webhooks/sim')).to.equal('payments');
-    expect(owner('GET', '/api/payments/intents/9')).to.equal('payments');
+    expect(owner('GET', '/api/payments/methods')).to.equal('payments');
   });
 
   it('prefers literal over {param} over /** at the first differing segment, whatever the file order', () => {
@@ -58,12 +58,16 @@ describe('gateway/routing table (pure)', () => {
   });
 
   it('falls back to a less specific path that has the method before answering 405', () => {
-    const m = table.match('GET', '/api/payments/webhooks/psp');
-    expect(m?.kind === 'route' && m.route.template).to.equal('/api/payments/**');
-    expect(table.match('POST', '/api/payments/webhooks/psp')).to.deep.include({ kind: 'route' });
-    expect((table.match('POST', '/api/payments/webhooks/psp') as { route: { auth: string } }).route.auth).to.equal(
-      'public',
-    );
+    const t = compileTable({
+      routes: [
+        { path: '/api/things/**', methods: ['GET', 'POST'], service: 'catalog', auth: 'user' },
+        { path: '/api/things/hooks/{provider}', methods: ['POST'], service: 'payments', auth: 'public' },
+      ],
+    });
+    const m = t.match('GET', '/api/things/hooks/psp');
+    expect(m?.kind === 'route' && m.route.template).to.equal('/api/things/**');
+    expect(t.match('POST', '/api/things/hooks/psp')).to.deep.include({ kind: 'route' });
+    expect((t.match('POST', '/api/things/hooks/psp') as { route: { auth: string } }).route.auth).to.equal('public');
   });
 
   it('refuses a malformed table at load time', () => {
@@ -178,6 +182,18 @@ describe('gateway/routing through real upstreams', () => {
     expect(res.status).to.equal(200);
     expect(res.headers['x-request-id']).to.equal('req-abc-123');
     const h = upstreams.orders.seen[before].headers;
+    // the identity travels as an internal token signed for orders (the service verifies it), with the headers it proves
+    const claims = verifyInternalToken(String(h['x-internal-token']), TEST_INTERNAL_TOKEN_SECRET, {
+      audience: 'orders',
+    });
+    expect(claims).to.include({
+      sub: 'buyer-1',
+      role: 'buyer',
+      email: 'buyer@example.com',
+      iss: 'gateway',
+      aud: 'orders',
+    });
+    expect(claims.exp - claims.iat).to.equal(60);
     expect(h['x-user-id']).to.equal('buyer-1');
     expect(h['x-user-role']).to.equal('buyer');
     expect(h['x-user-email']).to.equal('buyer@example.com');
@@ -201,21 +217,31 @@ describe('gateway/routing through real upstreams', () => {
   });
 
   it('ignores spoofed identity headers on every route', async () => {
-    const spoof = { 'x-user-id': 'admin-1', 'x-user-role': 'admin', 'x-user-email': 'root@example.com' };
+    // a client's own internal token (say, one stolen from a log) is dropped like the identity headers
+    const stolen = (await fetch(`${gw.url}/api/me`, { headers: { authorization: `Bearer ${buyer}` } })).ok
+      ? String(upstreams.users.seen.at(-1)!.headers['x-internal-token'])
+      : '';
+    expect(stolen).to.match(/^ey/);
+    const spoof = {
+      'x-user-id': 'admin-1',
+      'x-user-role': 'admin',
+      'x-user-email': 'root@example.com',
+      'x-internal-token': stolen,
+    };
     // public route, anonymous: nothing arrives
     let before = upstreams.catalog.seen.length;
     expect((await fetch(`${gw.url}/api/events/e1`, { headers: spoof })).status).to.equal(200);
     for (const name of Object.keys(spoof)) expect(upstreams.catalog.seen[before].headers).not.to.have.property(name);
-    // authenticated route: the token's identity wins
+    // authenticated route: the token's identity wins, in a token the gateway signed itself
     before = upstreams.users.seen.length;
     expect(
       (await fetch(`${gw.url}/api/me`, { headers: { ...spoof, authorization: `Bearer ${buyer}` } })).status,
     ).to.equal(200);
-    expect(upstreams.users.seen[before].headers).to.include({
-      'x-user-id': 'buyer-1',
-      'x-user-role': 'buyer',
-      'x-user-email': 'buyer@example.com',
-    });
+    const seen = upstreams.users.seen[before].headers;
+    expect(seen).to.include({ 'x-user-id': 'buyer-1', 'x-user-role': 'buyer', 'x-user-email': 'buyer@example.com' });
+    expect(
+      verifyInternalToken(String(seen['x-internal-token']), TEST_INTERNAL_TOKEN_SECRET, { audience: 'users' }),
+    ).to.include({ sub: 'buyer-1', role: 'buyer' });
     // admin-only route with a spoofed admin role and no token: refused
     const admin = await fetch(`${gw.url}/api/users`, { headers: spoof });
     expect(admin.status).to.equal(401);

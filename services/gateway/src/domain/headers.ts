@@ -1,7 +1,9 @@
 // Header hygiene at the edge: hop-by-hop headers never cross the proxy, and identity headers are only
-// ever the gateway's own (anything a client sends under those names is dropped on every route).
+// ever the gateway's own (anything a client sends under those names, the internal token included, is dropped
+// on every route). A verified identity travels on as an internal token signed for the owning service, with the
+// x-user-* headers it proves.
 import type { IncomingHttpHeaders } from 'node:http';
-import { IDENTITY_HEADERS, type Identity } from '@eventtickets/platform';
+import { IDENTITY_HEADERS, INTERNAL_TOKEN_HEADER } from '@eventtickets/platform';
 
 /** RFC 9110 §7.6.1 connection-specific headers, plus those a proxy must set itself. */
 const HOP_BY_HOP = new Set([
@@ -17,7 +19,7 @@ const HOP_BY_HOP = new Set([
   'http2-settings',
 ]);
 
-export const IDENTITY_HEADER_NAMES: readonly string[] = Object.values(IDENTITY_HEADERS);
+export const IDENTITY_HEADER_NAMES: readonly string[] = [...Object.values(IDENTITY_HEADERS), INTERNAL_TOKEN_HEADER];
 
 /** Removes identity headers from an incoming request in place (run first, before anything reads them). */
 export function stripIdentityHeaders(headers: IncomingHttpHeaders): void {
@@ -40,7 +42,8 @@ export function isHopByHop(name: string, listed: Set<string>): boolean {
 }
 
 export interface ForwardContext {
-  identity?: Identity;
+  /** The verified identity for the upstream: its internal token and x-user-* headers (signer.headers). */
+  identityHeaders?: Record<string, string>;
   requestId: string;
   traceparent: string;
   tracestate?: string;
@@ -73,11 +76,7 @@ export function upstreamRequestHeaders(
   out['x-forwarded-for'] = fwd.forwardedFor ? `${fwd.forwardedFor}, ${fwd.clientIp}` : fwd.clientIp;
   out['x-forwarded-proto'] = fwd.proto;
   out['x-forwarded-host'] = fwd.host;
-  if (fwd.identity) {
-    out[IDENTITY_HEADERS.userId] = fwd.identity.userId;
-    out[IDENTITY_HEADERS.role] = fwd.identity.role;
-    if (fwd.identity.email) out[IDENTITY_HEADERS.email] = fwd.identity.email;
-  }
+  if (fwd.identityHeaders) Object.assign(out, fwd.identityHeaders);
   return out;
 }
 

@@ -4,7 +4,7 @@
 import { Transform } from 'node:stream';
 import type { Context } from 'koa';
 import type { Dispatcher } from 'undici';
-import { HttpProblem, problems, type Identity } from '@eventtickets/platform';
+import { HttpProblem, problems, type Identity, type InternalTokenSigner } from '@eventtickets/platform';
 import type { Route } from '../domain/routing.ts';
 import { clientResponseHeaders, upstreamRequestHeaders } from '../domain/headers.ts';
 import { outgoingTraceHeaders } from '../domain/trace.ts';
@@ -14,6 +14,8 @@ export interface ProxyOptions {
   defaultTimeoutMs: number;
   bodyLimit: number;
   trustProxy: boolean;
+  /** Signs the verified identity for the route's service (INTERNAL_TOKEN_SECRET; issuer gateway). */
+  signer: InternalTokenSigner;
   /** Connection pools to the upstreams for request/response calls (owned and closed by the caller). */
   dispatcher: Dispatcher;
   /** The pools for `stream` routes (long-lived responses), so they never hold a request/response connection. */
@@ -107,7 +109,7 @@ export function createProxy(opts: ProxyOptions): Proxy {
     ctx.state.logFields = { trace_id: trace.traceId, span_id: trace.spanId };
     const forwardedFor = opts.trustProxy ? ctx.get('x-forwarded-for') || undefined : undefined;
     const headers = upstreamRequestHeaders(ctx.req.headers, {
-      identity,
+      identityHeaders: identity ? opts.signer.headers(route.service, identity) : undefined,
       requestId: ctx.state.requestId,
       traceparent: trace.traceparent,
       tracestate: trace.tracestate,
