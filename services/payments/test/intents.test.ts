@@ -244,6 +244,20 @@ describe('payments/intents', function () {
       expect(error?.parent?.constraint).to.equal('one_live_intent_per_order');
     });
 
+    it('counts charges and settlements in payments_ metrics on /metrics', async () => {
+      const me = buyer();
+      const pm = await addCard(svc.call, me, CARDS.insufficientFunds);
+      const intent = await createIntent(svc.call, intentBody({ userId: me.userId }));
+      await confirm(intent.id, pm);
+      const text = await (await fetch(`${svc.url}/metrics`)).text();
+      expect(text).to.match(/^payments_charges_total\{outcome="failed",service="payments"\} [1-9]/m);
+      expect(text).to.match(
+        /^payments_settled_total\{outcome="failed",reason="insufficient_funds",service="payments"\} [1-9]/m,
+      );
+      expect(text).to.match(/^payments_intents_created_total\{service="payments"\} [1-9]/m);
+      expect(text).to.match(/^payments_webhook_deliveries_pending\{service="payments"\} \d+/m);
+    });
+
     it('unknown intent 404 intent-not-found; unknown method 404 payment-method-not-found', async () => {
       const me = buyer();
       const pm = await addCard(svc.call, me, CARDS.succeeds);
