@@ -7,9 +7,22 @@ import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { Dispatcher, Pool } from 'undici';
+import { createInternalTokenSigner, type Identity } from '@eventtickets/platform';
 import { freePort } from '@eventtickets/platform/testing';
 
 export const root = fileURLToPath(new URL('../../', import.meta.url));
+
+/** The stack-wide INTERNAL_TOKEN_SECRET of one benchmark run: every process it starts gets it. */
+export const BENCH_INTERNAL_TOKEN_SECRET = randomBytes(32).toString('base64url');
+
+/** What the gateway sends a service for a signed-in user: the internal token for that service and the
+ *  identity headers it proves (a benchmark calling a service directly acts as the gateway). */
+export function identityHeaders(service: string, identity: Identity): Record<string, string> {
+  return createInternalTokenSigner({ secret: BENCH_INTERNAL_TOKEN_SECRET, issuer: 'gateway' }).headers(
+    service,
+    identity,
+  );
+}
 
 /** Resolves with the first line a child writes to stdout (the trivial upstream prints its URL). */
 export function firstLine(child: ChildProcess): Promise<string> {
@@ -68,6 +81,7 @@ export async function startGateway(opts: GatewayOptions): Promise<{ child: Child
       PORT: String(port),
       HOST: '127.0.0.1',
       ...upstreamEnv,
+      INTERNAL_TOKEN_SECRET: BENCH_INTERNAL_TOKEN_SECRET,
       LOG_LEVEL: opts.logLevel ?? 'info',
       ...(opts.redisUrl ? { REDIS_URL: opts.redisUrl, REDIS_PREFIX: `bench-${process.pid}-${port}:` } : {}),
       RATE_LIMIT_IP_POINTS: '1000000000',
@@ -163,7 +177,13 @@ export async function spawnService(
   const child = spawn(process.execPath, [`services/${dir}/src/main.ts`], {
     cwd: root,
     stdio: ['ignore', 'ignore', 'inherit'],
-    env: { PATH: process.env.PATH, PORT: String(port), HOST: '127.0.0.1', ...env },
+    env: {
+      PATH: process.env.PATH,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      INTERNAL_TOKEN_SECRET: BENCH_INTERNAL_TOKEN_SECRET,
+      ...env,
+    },
   });
   const url = `http://127.0.0.1:${port}`;
   await waitForHealth(url, readyTimeoutMs);
@@ -183,9 +203,13 @@ export function spawnCatalog(
   });
 }
 
-/** A venue and a published event, created through catalog's API as an organizer would (identity headers, as the gateway sets them). */
+/** A venue and a published event, created through catalog's API as an organizer would (the internal token and
+ *  identity headers the gateway sends). */
 export async function publishedEvent(catalogUrl: string): Promise<string> {
-  const headers = { 'content-type': 'application/json', 'x-user-id': 'bench-organizer', 'x-user-role': 'organizer' };
+  const headers = {
+    'content-type': 'application/json',
+    ...identityHeaders('catalog', { userId: 'bench-organizer', role: 'organizer' }),
+  };
   async function call(method: string, path: string, body?: unknown): Promise<{ id: string; status?: string }> {
     const res = await fetch(`${catalogUrl}${path}`, {
       method,

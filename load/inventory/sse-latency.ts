@@ -15,7 +15,7 @@ import { openSse, type SseClient } from '@eventtickets/platform/testing';
 import { startPostgres, startRedis, stopChild, type RedisHandle } from '../../scripts/infra/processes.ts';
 import { migrations } from '../../services/inventory/src/db/migrations.ts';
 import { materialiseEvent } from '../../services/inventory/src/use-cases/materialise.ts';
-import { percentile, spawnService } from '../gateway/driver.ts';
+import { identityHeaders, percentile, spawnService } from '../gateway/driver.ts';
 
 const HOLDS = Number(process.env.BENCH_HOLDS ?? 200);
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 50);
@@ -103,7 +103,10 @@ try {
     );
     const res = await fetch(`${a.url}/api/holds`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-user-id': `buyer-${seat.seatId}`, 'x-user-role': 'buyer' },
+      headers: {
+        'content-type': 'application/json',
+        ...identityHeaders('inventory', { userId: `buyer-${seat.seatId}`, role: 'buyer' }),
+      },
       body: JSON.stringify({ eventId, seats: [seat.seatId] }),
     });
     const committed = performance.now();

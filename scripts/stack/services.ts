@@ -24,7 +24,11 @@ export interface StackService {
   demoAccounts?: string;
 }
 
-export const stackServices: StackService[] = [
+/** Secrets every service gets: INTERNAL_TOKEN_SECRET signs and verifies the identity passed between the
+ *  gateway and the services (shared/DESIGN.md "Service-to-service identity"), one value for the whole stack. */
+export const STACK_WIDE_SECRETS = ['INTERNAL_TOKEN_SECRET'];
+
+const registry: StackService[] = [
   { name: 'users', dir: 'users', port: 8081, database: true, demoAccounts: 'src/use-cases/demo-seed.ts' },
   {
     name: 'catalog',
@@ -39,3 +43,8 @@ export const stackServices: StackService[] = [
   { name: 'payments', dir: 'payments', port: 8085, database: true, secrets: ['PAYMENTS_WEBHOOK_SECRET'] },
   { name: 'gateway', dir: 'gateway', port: 8080, database: false },
 ];
+
+export const stackServices: StackService[] = registry.map((svc) => ({
+  ...svc,
+  secrets: [...STACK_WIDE_SECRETS, ...(svc.secrets ?? [])],
+}));
