@@ -2,7 +2,9 @@
 // through the gateway exactly as the app will (log in, browse the seeded events, watch the live seat map,
 // hold seats, lose a race for them, release them). Later issues extend this to paying and tickets.
 import { expect } from 'chai';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInternalTokenSigner } from '@eventtickets/platform';
 import { openSse, requireBinary, waitFor, type SseClient } from '@eventtickets/platform/testing';
 import { StackProcess, alive, freePortRange, tempDataDir } from '../scripts/test/stack-process.ts';
 
@@ -89,6 +91,39 @@ describe('e2e: a buyer through the gateway of the whole local stack', function (
     });
     expect(me.status).to.equal(401);
     expect(me.body.type).to.match(/problems\//);
+  });
+
+  it('a process on the same host cannot become an admin by calling a service directly', async () => {
+    const users = `http://127.0.0.1:${base + 1}`;
+    const inventory = `http://127.0.0.1:${base + 3}`;
+    const admin = { userId: '00000000-0000-4000-8000-000000000001', role: 'admin' as const };
+    const direct = async (url: string, headers: Record<string, string>) => {
+      const res = await fetch(url, { headers });
+      return { status: res.status, type: ((await res.json()) as { type?: string }).type };
+    };
+    const refused = { status: 401, type: 'https://eventtickets.dev/problems/invalid-internal-token' };
+    // the attack of issue 15: identity headers straight to the service on loopback
+    expect(await direct(`${users}/api/users`, { 'x-user-id': admin.userId, 'x-user-role': 'admin' })).to.deep.equal(
+      refused,
+    );
+    const foreign = createInternalTokenSigner({ secret: 'a-guessed-secret-0123456789abcdefghijkl', issuer: 'gateway' });
+    expect(await direct(`${users}/api/users`, foreign.headers('users', admin))).to.deep.equal(refused);
+    // the stack generated one INTERNAL_TOKEN_SECRET, kept in DATA_DIR (mode 600), and gave it to every service
+    const secretsFile = join(dataDir, 'secrets.json');
+    expect(statSync(secretsFile).mode & 0o777).to.equal(0o600);
+    const secret = JSON.parse(readFileSync(secretsFile, 'utf8')).INTERNAL_TOKEN_SECRET as string;
+    expect(secret).to.have.length.of.at.least(32);
+    const gateway = createInternalTokenSigner({ secret, issuer: 'gateway' });
+    expect((await direct(`${users}/api/users`, gateway.headers('users', admin))).status).to.equal(200);
+    expect(await direct(`${users}/api/users`, gateway.headers('catalog', admin))).to.deep.equal(refused);
+    // internal routes answer the orders service only (a hold that does not exist: past authorisation, 404)
+    const hold = `${inventory}/internal/holds/00000000-0000-4000-8000-00000000dead`;
+    const orders = createInternalTokenSigner({ secret, issuer: 'orders' });
+    expect((await direct(hold, orders.headers('inventory'))).status).to.equal(404);
+    expect(await direct(hold, gateway.headers('inventory', admin))).to.deep.equal({
+      status: 403,
+      type: 'https://eventtickets.dev/problems/service-only',
+    });
   });
 
   it('holds seats, shows them grey on the live stream, refuses them to a second buyer, and releases them', async () => {
