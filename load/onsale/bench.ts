@@ -173,7 +173,15 @@ try {
   const viewerFigures = viewers.handle ? await viewers.handle.stop() : undefined;
   const closedSummary = summarise(closed);
   const answered = closed.latencies.length;
-  const closedInvariant = checkInvariant((await waitForSnapshot(stack.gatewayUrl, closedEvent)).seats, closed.granted);
+  const unknown = (t: Tally) =>
+    Object.entries(t.byStatus)
+      .filter(([k]) => !['201', '409', '503', '422', 'shed'].includes(k))
+      .reduce((n, [, v]) => n + v, 0);
+  const closedInvariant = checkInvariant(
+    (await waitForSnapshot(stack.gatewayUrl, closedEvent)).seats,
+    closed.granted,
+    unknown(closed),
+  );
 
   // (b) open loop on a fresh event
   const rate = Number(env.BENCH_OPEN_RATE ?? Math.max(1, Math.round(closedSummary.attemptsPerS / 2)));
@@ -189,7 +197,11 @@ try {
   });
   await pool.close();
   const openSummary = summarise(open);
-  const openInvariant = checkInvariant((await waitForSnapshot(stack.gatewayUrl, openEvent)).seats, open.granted);
+  const openInvariant = checkInvariant(
+    (await waitForSnapshot(stack.gatewayUrl, openEvent)).seats,
+    open.granted,
+    unknown(open),
+  );
 
   // raw limit of the same write on the same Postgres
   let raw: Awaited<ReturnType<typeof measureRawLimit>> | { error: string } | undefined;
@@ -258,7 +270,7 @@ try {
     ['open', openInvariant],
   ] as const)
     log(
-      `  invariant (${label}): ${inv.ok ? 'OK' : 'BROKEN'}: ${inv.grantedHolds} holds, ${inv.grantedSeats} seats; oversold ${inv.oversold.length}, granted not held ${inv.grantedNotHeld.length}, held without a hold ${inv.heldWithoutHold.length}`,
+      `  invariant (${label}): ${inv.ok ? 'OK' : 'BROKEN'}: ${inv.grantedHolds} holds, ${inv.grantedSeats} seats; oversold ${inv.oversold.length}, granted not held ${inv.grantedNotHeld.length}, held without a known hold ${inv.heldWithoutHold.length} (requests without an answer: ${inv.unknownOutcomes})`,
     );
   if (pgActivity)
     log(

@@ -83,6 +83,8 @@ export interface LoopOptions {
   eventId: string;
   pairs: [string, string][];
   durationS: number;
+  /** closed loop: stop starting requests after this many (a bounded run for the test suite) */
+  maxAttempts?: number;
   seed?: number;
   /** live viewers: called with a request's seats just before it is sent (delivery latency starts there) */
   markChange?: (seats: string[], atMs: number) => void;
@@ -105,7 +107,7 @@ export async function closedLoop(o: LoopOptions): Promise<Tally> {
   const stopTicker = progressTicker(tally, started, o.onProgress);
   await Promise.all(
     o.buyers.map(async (buyer) => {
-      while (performance.now() < end) {
+      while (performance.now() < end && tally.attempts < (o.maxAttempts ?? Infinity)) {
         const pair = o.pairs[Math.floor(next() * o.pairs.length)]!;
         await holdOnce(o.pool, buyer, o.eventId, pair, tally, performance.now(), o.markChange);
       }

@@ -5,6 +5,7 @@
 // limits that way (never disabling validation or auth).
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { freePortRange, StackProcess, tempDataDir } from '../../scripts/test/stack-process.ts';
 
 export interface BenchStack {
@@ -46,6 +47,18 @@ function fromDataDir(dataDir: string): Pick<BenchStack, 'adminUrl' | 'pids'> {
   return out;
 }
 
+/** The runner prints Redis URLs without their password (kept in DATA_DIR/redis-password). */
+function withPassword(urls: string[], dataDir: string): string[] {
+  const file = join(dataDir, 'redis-password');
+  if (!existsSync(file)) return urls;
+  const password = readFileSync(file, 'utf8').trim();
+  return urls.map((u) => {
+    const url = new URL(u);
+    if (!url.password) url.password = password;
+    return url.toString();
+  });
+}
+
 export async function startStack(opts: { demoPassword: string; env?: Record<string, string> }): Promise<BenchStack> {
   const dataDir = tempDataDir();
   const base = await freePortRange();
@@ -55,6 +68,8 @@ export async function startStack(opts: { demoPassword: string; env?: Record<stri
       SERVICE_PORT_BASE: String(base),
       DEMO_PASSWORD: opts.demoPassword,
       LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
+      // only what an on-sale touches (BENCH_STACK_SERVICES to change it)
+      STACK_REGISTRY: fileURLToPath(new URL('./stack-services.ts', import.meta.url)),
       ...RAISED_LIMITS,
       ...opts.env,
     },
@@ -72,7 +87,7 @@ export async function startStack(opts: { demoPassword: string; env?: Record<stri
   return {
     gatewayUrl,
     catalogUrl: `http://127.0.0.1:${base + 2}`,
-    redisUrls: redisLine ? redisLine[1]!.split(',').map((u) => u.trim()) : [],
+    redisUrls: withPassword(redisLine ? redisLine[1]!.split(',').map((u) => u.trim()) : [], dataDir),
     ...fromDataDir(dataDir),
     organizer: { email: 'organizer@example.com', password: opts.demoPassword },
     started: true,

@@ -1,0 +1,53 @@
+// The on-sale bench in small (issue 14): the whole stack through the real runner, an organizer's event created
+// through the gateway, buyers signed in, a few hundred overlapping two-seat holds raced through the gateway by
+// the bench's own closed loop, then the seat invariant checked from outside exactly as `npm run bench:onsale`
+// does (no seat in two granted holds, the snapshot agrees with the granted holds, nothing held that no hold
+// owns). No timing is asserted: the figures are the bench's.
+import { expect } from 'chai';
+import { requireBinary } from '@eventtickets/platform/testing';
+import { createSeatedEvent, login, seatPairs, signInBuyers, waitForSnapshot } from '../load/onsale/api.ts';
+import { checkInvariant } from '../load/onsale/invariant.ts';
+import { closedLoop, holdPool } from '../load/onsale/loops.ts';
+import { startStack, type BenchStack } from '../load/onsale/stack.ts';
+
+describe('on-sale in small: a few hundred holds through the gateway keep the seat invariant', function () {
+  this.timeout(300_000);
+  let stack: BenchStack | undefined;
+
+  before(async function () {
+    requireBinary(this, 'redis-server', 'apt-get install -y redis-server');
+    stack = await startStack({ demoPassword: 'onsale-test-demo-password' });
+  });
+  after(async () => {
+    await stack?.stop();
+  });
+
+  it('300 overlapping two-seat hold requests by 12 buyers over 120 seats: no seat in two holds, snapshot = granted holds', async () => {
+    const gw = stack!.gatewayUrl;
+    const organizer = await login(gw, stack!.organizer.email, stack!.organizer.password);
+    const eventId = await createSeatedEvent(gw, organizer, { title: 'On-sale in small', rows: 4, seatsPerRow: 30 });
+    const snapshot = await waitForSnapshot(gw, eventId);
+    expect(Object.keys(snapshot.seats)).to.have.length(120);
+    const buyers = await signInBuyers(gw, { count: 12, runId: `t${Date.now().toString(36)}` });
+    const pool = holdPool(gw, buyers.length);
+    const tally = await closedLoop({
+      pool,
+      buyers,
+      eventId,
+      pairs: seatPairs(snapshot),
+      durationS: 240,
+      maxAttempts: 300,
+    }).finally(() => pool.close());
+    expect(tally.attempts).to.equal(300);
+    expect(Object.keys(tally.byStatus).sort(), JSON.stringify(tally.samples)).to.deep.equal(
+      Object.keys(tally.byStatus).filter((s) => s === '201' || s === '409'),
+    );
+    expect(tally.byStatus['201']).to.be.greaterThan(0);
+    expect(tally.byStatus['409'], 'overlapping pairs over 120 seats must collide').to.be.greaterThan(0);
+    const report = checkInvariant((await waitForSnapshot(gw, eventId)).seats, tally.granted);
+    expect(report.oversold).to.deep.equal([]);
+    expect(report.grantedNotHeld).to.deep.equal([]);
+    expect(report.heldWithoutHold).to.deep.equal([]);
+    expect(report.grantedHolds).to.equal(tally.byStatus['201']);
+  });
+});
