@@ -39,6 +39,9 @@ const registry: StackService[] = [
     secrets: ['CURSOR_SECRET'],
   },
   { name: 'inventory', dir: 'inventory', port: 8083, database: true },
+  // Orders calls inventory and payments (INVENTORY_URL, PAYMENTS_URL, set by the runner); ticket codes are
+  // signed with TICKET_CODE_SECRET.
+  { name: 'orders', dir: 'orders', port: 8084, database: true, secrets: ['TICKET_CODE_SECRET'] },
   // The simulator's webhooks go to the gateway's public path (GATEWAY_URL, set by the runner).
   { name: 'payments', dir: 'payments', port: 8085, database: true, secrets: ['PAYMENTS_WEBHOOK_SECRET'] },
   { name: 'gateway', dir: 'gateway', port: 8080, database: false },

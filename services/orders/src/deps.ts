@@ -1,0 +1,92 @@
+// Everything orders runs on, built from its configuration: shared by main.ts and the tests (which pass a
+// silent logger and may point the upstream URLs at in-process services or fakes).
+import {
+  closeRedis,
+  createDatabase,
+  createEventBus,
+  createLifecycle,
+  createLogger,
+  createMetrics,
+  createRedis,
+  createServiceClient,
+  type EventBus,
+  type Lifecycle,
+  type Logger,
+  type Metrics,
+  type Redis,
+  type Sequelize,
+} from '@eventtickets/platform';
+import type { OrdersConfig } from './config.ts';
+import { createOrdersMetrics, type OrdersMetrics } from './metrics.ts';
+import { createOrderService, type OrderService } from './use-cases/orders.ts';
+import type { Upstreams } from './use-cases/upstreams.ts';
+
+export const SERVICE = 'orders';
+
+export interface OrdersDeps {
+  config: OrdersConfig;
+  logger: Logger;
+  db: Sequelize;
+  redis: Redis[];
+  metrics: Metrics;
+  ordersMetrics: OrdersMetrics;
+  bus: EventBus;
+  lifecycle: Lifecycle;
+  upstreams: Upstreams;
+  orders: OrderService;
+  /** Closes what createDeps opened, in order (call after the HTTP server has drained). */
+  close: () => Promise<void>;
+}
+
+export interface DepsOverrides {
+  logger?: Logger;
+}
+
+export async function createDeps(config: OrdersConfig, overrides: DepsOverrides = {}): Promise<OrdersDeps> {
+  const logger = overrides.logger ?? createLogger(SERVICE);
+  const db = createDatabase(config.DATABASE_URL, { poolMax: 20 });
+  const redis = config.REDIS_URL.slice(0, 1).map((url) => createRedis(url, {}, logger));
+  const metrics = createMetrics(SERVICE);
+  const ordersMetrics = createOrdersMetrics(metrics.registry);
+  const bus = createEventBus({
+    service: SERVICE,
+    db,
+    redis: redis[0],
+    logger,
+    prefix: config.REDIS_PREFIX,
+    registry: metrics.registry,
+    busDatabaseUrl: config.BUS_DATABASE_URL,
+  });
+  const lifecycle = createLifecycle();
+  const client = (name: string, baseUrl: string) =>
+    createServiceClient({
+      name,
+      baseUrl,
+      logger,
+      registry: metrics.registry,
+      timeoutMs: config.UPSTREAM_TIMEOUT_MS,
+      internalToken: { secret: config.INTERNAL_TOKEN_SECRET, issuer: SERVICE },
+    });
+  const upstreams: Upstreams = {
+    inventory: client('inventory', config.INVENTORY_URL),
+    payments: client('payments', config.PAYMENTS_URL),
+  };
+  const orders = createOrderService({ db, logger, metrics: ordersMetrics, upstreams });
+  return {
+    config,
+    logger,
+    db,
+    redis,
+    metrics,
+    ordersMetrics,
+    bus,
+    lifecycle,
+    upstreams,
+    orders,
+    close: async () => {
+      lifecycle.shutdown();
+      await closeRedis(redis);
+      await db.close();
+    },
+  };
+}

@@ -1,0 +1,169 @@
+// Test harness for orders: real Postgres (a fresh database per suite) and Redis; the purchase path runs against
+// the real inventory and payments, built in-process exactly as their own tests build them, each on its own port.
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import {
+  createContract,
+  createLogger,
+  listen,
+  loadConfig,
+  migrate,
+  withTransaction,
+  type Contract,
+  type EventPayload,
+  type RunningServer,
+} from '@eventtickets/platform';
+import {
+  createContractClient,
+  createTestDatabase,
+  dropTestDatabase,
+  requireRedis,
+  TEST_INTERNAL_TOKEN_SECRET,
+  uniqueSuffix,
+  type Call,
+  type TestIdentity,
+} from '@eventtickets/platform/testing';
+import { configSchema, type OrdersConfig } from '../src/config.ts';
+import { createDeps, type DepsOverrides, type OrdersDeps } from '../src/deps.ts';
+import { migrations } from '../src/db/migrations.ts';
+import { createApp, contractFile } from '../src/app.ts';
+import { startWorkers } from '../src/workers.ts';
+import { rememberEvent } from '../src/use-cases/events.ts';
+import * as inventory from '../../inventory/test/helpers.ts';
+import * as payments from '../../payments/test/helpers.ts';
+
+export const TEST_TICKET_SECRET = 'test-ticket-code-secret-0123456789abcdefgh';
+
+export interface Instance {
+  url: string;
+  call: Call;
+  deps: OrdersDeps;
+  server: RunningServer;
+  stop: () => Promise<void>;
+}
+
+export async function suiteConfig(ctx: Mocha.Context, env: Record<string, string> = {}): Promise<OrdersConfig> {
+  const redis = requireRedis(ctx);
+  const dbUrl = await createTestDatabase(ctx, 'orders');
+  return loadConfig(configSchema, {
+    DATABASE_URL: dbUrl,
+    REDIS_URL: redis[0]!,
+    REDIS_PREFIX: `t${uniqueSuffix()}:`,
+    LOG_LEVEL: 'silent',
+    INTERNAL_TOKEN_SECRET: TEST_INTERNAL_TOKEN_SECRET,
+    TICKET_CODE_SECRET: TEST_TICKET_SECRET,
+    SAGA_INTERVAL_MS: '100',
+    ...env,
+  });
+}
+
+export async function startInstance(config: OrdersConfig, overrides: DepsOverrides = {}): Promise<Instance> {
+  const deps = await createDeps(config, {
+    logger: createLogger('orders', { level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+    ...overrides,
+  });
+  await migrate(deps.db, migrations);
+  const app = await createApp(deps);
+  const workers = await startWorkers(deps);
+  const server = await listen(app.callback(), 0);
+  let stopped: Promise<void> | undefined;
+  return {
+    url: server.url,
+    call: createContractClient(server.url, await getContract(), { service: 'orders' }),
+    deps,
+    server,
+    stop: () =>
+      (stopped ??= (async () => {
+        deps.lifecycle.shutdown();
+        await server.close(2_000);
+        await workers.stop();
+        await deps.close();
+      })()),
+  };
+}
+
+let contract: Contract | undefined;
+export async function getContract(): Promise<Contract> {
+  return (contract ??= await createContract(contractFile));
+}
+
+/** The purchase path's services: real inventory and payments in-process, orders pointed at them. */
+export interface Stack {
+  orders: Instance;
+  ordersConfig: OrdersConfig;
+  inventory: inventory.Instance;
+  payments: payments.Instance;
+  stop: () => Promise<void>;
+}
+
+export async function startStack(ctx: Mocha.Context, env: Record<string, string> = {}): Promise<Stack> {
+  const invConfig = await inventory.suiteConfig(ctx);
+  const inv = await inventory.startInstance(invConfig);
+  const payConfig = await payments.suiteConfig(ctx);
+  const pay = await payments.startInstance(payConfig);
+  const ordersConfig = await suiteConfig(ctx, { INVENTORY_URL: inv.url, PAYMENTS_URL: pay.url, ...env });
+  const orders = await startInstance(ordersConfig);
+  return {
+    orders,
+    ordersConfig,
+    inventory: inv,
+    payments: pay,
+    stop: async () => {
+      await orders.stop();
+      await pay.stop();
+      await inv.stop();
+      await dropTestDatabase(ordersConfig.DATABASE_URL).catch(() => undefined);
+      await inventory.dropDatabase(invConfig);
+      await payments.dropDatabase(payConfig);
+    },
+  };
+}
+
+/** A published event known to inventory and orders (as their catalog consumers would materialise it). */
+export async function publishEvent(
+  stack: Stack,
+  opts: Parameters<typeof inventory.eventPayload>[0] & { serviceFee?: number; taxRate?: number } = {},
+): Promise<EventPayload<'event.published'>> {
+  const ev = { ...inventory.eventPayload(opts), serviceFee: opts.serviceFee, taxRate: opts.taxRate };
+  await inventory.publishEvent(stack.inventory.deps, ev);
+  await withTransaction(stack.orders.deps.db, (t) => rememberEvent(stack.orders.deps.db, t, ev));
+  return ev;
+}
+
+export function buyer(userId = `u-${randomUUID()}`): TestIdentity {
+  return { userId, role: 'buyer' };
+}
+
+/** Holds seats (and GA places) for the buyer in inventory; returns the hold. */
+export async function hold(
+  stack: Stack,
+  user: TestIdentity,
+  body: { eventId: string; seats?: string[]; ga?: Array<{ areaId: string; quantity: number }> },
+) {
+  const res = await stack.inventory.call('POST', '/api/holds', { as: user, body });
+  if (res.status !== 201) throw new Error(`hold: ${res.status} ${res.text}`);
+  return res.body;
+}
+
+export const key = () => `k-${randomUUID()}`;
+
+export async function query<T = any>(deps: { db: OrdersDeps['db'] }, sql: string, bind: unknown[] = []): Promise<T[]> {
+  const [result] = await deps.db.query(sql, { bind });
+  return result as T[];
+}
+
+export async function eventsOf(deps: OrdersDeps, aggregateId: string): Promise<Array<{ type: string; payload: any }>> {
+  return query(deps, 'SELECT type, payload FROM outbox WHERE aggregate_id = $1 ORDER BY seq', [aggregateId]);
+}
+
+export async function sqlDirect<T = any>(config: OrdersConfig, text: string, bind: unknown[] = []): Promise<T[]> {
+  const client = new pg.Client({ connectionString: config.DATABASE_URL });
+  await client.connect();
+  try {
+    return (await client.query(text, bind)).rows as T[];
+  } finally {
+    await client.end();
+  }
+}
+
+export { payments, inventory };
