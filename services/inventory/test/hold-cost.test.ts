@@ -16,8 +16,9 @@ describe('inventory: round trips of one hold (real Postgres + Redis)', function 
     // background loops far apart: only what the hold does is counted (and only inside its scope anyway)
     config = await suiteConfig(this, { EXPIRY_INTERVAL_MS: '600000', SSE_HEARTBEAT_MS: '300000' });
     app = await startInstance(config);
-    app.deps.db.addHook('afterQuery', (_options: unknown, query: { sql?: string }) => {
-      scope.getStore()?.push(String(query?.sql ?? '').replace(/\s+/g, ' '));
+    app.deps.db.addHook('afterQuery', (_options, query) => {
+      const sql = (query as unknown as { sql?: string } | undefined)?.sql; // AbstractQuery keeps the text it ran
+      scope.getStore()?.push(String(sql ?? '').replace(/\s+/g, ' '));
     });
   });
   after(async () => {

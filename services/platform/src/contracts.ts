@@ -16,8 +16,9 @@ export interface Contract {
   api: OpenAPIBackend;
   /** Koa middleware: matches the operation, records its template, validates the request. */
   middleware: (ctx: Context, next: Next) => Promise<void>;
-  /** Returns the list of problems of a response against the contract (empty when it matches). */
-  responseErrors: (method: string, path: string, status: number, body: unknown) => string[];
+  /** Returns the list of problems of a response against the contract (empty when it matches); a body in a
+   *  non-JSON media type (contentType) must be declared for the status, and is not schema-checked. */
+  responseErrors: (method: string, path: string, status: number, body: unknown, contentType?: string) => string[];
 }
 
 export function loadOpenApiDocument(file: string): any {
@@ -176,12 +177,18 @@ export async function createContract(file: string, opts: ContractOptions = {}): 
     await next();
   }
 
-  function responseErrors(method: string, path: string, status: number, body: unknown): string[] {
+  function responseErrors(method: string, path: string, status: number, body: unknown, contentType?: string): string[] {
     const operation: Operation | undefined = api.matchOperation({ method, path, headers: {} });
     if (!operation) return [`no operation in the contract for ${method} ${path}`];
     const responses = operation.responses ?? {};
-    if (!responses[String(status)] && !responses.default && !responses[`${String(status)[0]}XX`]) {
-      return [`status ${status} is not declared for ${method} ${operation.path}`];
+    const declared = responses[String(status)] ?? responses[`${String(status)[0]}XX`] ?? responses.default;
+    if (!declared) return [`status ${status} is not declared for ${method} ${operation.path}`];
+    // A response in another media type than JSON (an HTML receipt, an SVG): it must be one the contract
+    // declares for that status; its body is not a JSON document to validate.
+    const mediaType = contentType?.split(';')[0]!.trim().toLowerCase();
+    if (mediaType && !/json/.test(mediaType)) {
+      const content = (declared as { content?: Record<string, unknown> }).content ?? {};
+      return mediaType in content ? [] : [`${mediaType} is not declared for ${method} ${operation.path} ${status}`];
     }
     const result = api.validateResponse(body, operation, status);
     return result.valid ? [] : toFieldErrors(result.errors).map((e) => `${e.field} ${e.message}`);

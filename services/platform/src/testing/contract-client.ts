@@ -93,7 +93,13 @@ export function createContractClient(baseUrl: string, contract: Contract, option
     if (!o.unchecked) {
       const pathOnly = path.split('?')[0]!;
       expect(
-        contract.responseErrors(method, pathOnly, res.status, parsed ?? null),
+        contract.responseErrors(
+          method,
+          pathOnly,
+          res.status,
+          parsed ?? null,
+          res.headers.get('content-type') ?? undefined,
+        ),
         `${method} ${path} → ${res.status} ${text.slice(0, 500)}`,
       ).to.deep.equal([]);
       if (res.status >= 400) {
