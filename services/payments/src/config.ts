@@ -40,8 +40,24 @@ export const configSchema = baseConfigSchema
     RECEIPT_SELLER_NAME: z.string().min(1).max(200).default('EventTickets'),
     /** How long an Idempotency-Key of the internal API is remembered. */
     IDEMPOTENCY_KEY_RETENTION_MS: z.coerce.number().int().min(1_000).default(86_400_000),
+    /** A demo deployment may run the simulator in production on purpose; nothing else may. */
+    PAYMENTS_SIMULATOR_IN_PRODUCTION: z.stringbool().default(false),
   })
-  .superRefine(requireRedisOrBusDatabase);
+  .superRefine((config, ctx) => {
+    requireRedisOrBusDatabase(config, ctx);
+    // The simulator settles any well-formed test card: in production that would sell tickets for nothing.
+    if (
+      config.NODE_ENV === 'production' &&
+      config.PAYMENTS_PROVIDER === 'simulator' &&
+      !config.PAYMENTS_SIMULATOR_IN_PRODUCTION
+    )
+      ctx.addIssue({
+        code: 'custom',
+        path: ['PAYMENTS_PROVIDER'],
+        message:
+          'is the simulator, which accepts test cards as paid: refused in production (set a real provider, or PAYMENTS_SIMULATOR_IN_PRODUCTION=true for a demo)',
+      });
+  });
 
 export type PaymentsConfig = z.infer<typeof configSchema>;
 

@@ -46,6 +46,18 @@ describe('payments/config', () => {
     ]);
   });
 
+  it('refuses the simulator in production unless a demo deployment asks for it', () => {
+    expect(issues({ ...base, NODE_ENV: 'production' })).to.deep.equal([
+      {
+        variable: 'PAYMENTS_PROVIDER',
+        message:
+          'is the simulator, which accepts test cards as paid: refused in production (set a real provider, or PAYMENTS_SIMULATOR_IN_PRODUCTION=true for a demo)',
+      },
+    ]);
+    expect(issues({ ...base, NODE_ENV: 'production', PAYMENTS_SIMULATOR_IN_PRODUCTION: 'true' })).to.deep.equal([]);
+    expect(issues({ ...base, NODE_ENV: 'development' })).to.deep.equal([]);
+  });
+
   it('webhooks go to PAYMENTS_WEBHOOK_URL, else the gateway public path, else the service itself', () => {
     expect(webhookUrl(loadConfig(configSchema, { ...base, PAYMENTS_WEBHOOK_URL: 'https://x.test/hook' }))).to.equal(
       'https://x.test/hook',
