@@ -22,7 +22,7 @@ export async function createApp(deps: OrdersDeps): Promise<Koa> {
       ...(deps.redis.length ? redisReadiness(deps.redis) : {}),
     },
   });
-  for (const router of [ordersRouter(deps.orders)]) {
+  for (const router of [ordersRouter(deps.orders, deps.pay)]) {
     app.use(router.routes());
     app.use(router.allowedMethods());
   }

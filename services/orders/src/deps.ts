@@ -19,6 +19,8 @@ import {
 import type { OrdersConfig } from './config.ts';
 import { createOrdersMetrics, type OrdersMetrics } from './metrics.ts';
 import { createOrderService, type OrderService } from './use-cases/orders.ts';
+import { createPayService, type PayService } from './use-cases/pay.ts';
+import { createSaga, type Saga } from './use-cases/saga.ts';
 import type { Upstreams } from './use-cases/upstreams.ts';
 
 export const SERVICE = 'orders';
@@ -34,12 +36,16 @@ export interface OrdersDeps {
   lifecycle: Lifecycle;
   upstreams: Upstreams;
   orders: OrderService;
+  saga: Saga;
+  pay: PayService;
   /** Closes what createDeps opened, in order (call after the HTTP server has drained). */
   close: () => Promise<void>;
 }
 
 export interface DepsOverrides {
   logger?: Logger;
+  /** Runs between two saga steps (tests: throw to simulate a crash there). */
+  betweenSteps?: (orderId: string, step: string) => Promise<void>;
 }
 
 export async function createDeps(config: OrdersConfig, overrides: DepsOverrides = {}): Promise<OrdersDeps> {
@@ -72,6 +78,8 @@ export async function createDeps(config: OrdersConfig, overrides: DepsOverrides 
     payments: client('payments', config.PAYMENTS_URL),
   };
   const orders = createOrderService({ db, logger, metrics: ordersMetrics, upstreams });
+  const saga = createSaga({ db, logger, metrics: ordersMetrics, upstreams, betweenSteps: overrides.betweenSteps });
+  const pay = createPayService({ db, metrics: ordersMetrics, upstreams, saga });
   return {
     config,
     logger,
@@ -83,6 +91,8 @@ export async function createDeps(config: OrdersConfig, overrides: DepsOverrides 
     lifecycle,
     upstreams,
     orders,
+    saga,
+    pay,
     close: async () => {
       lifecycle.shutdown();
       await closeRedis(redis);

@@ -96,13 +96,19 @@ export interface Stack {
   stop: () => Promise<void>;
 }
 
-export async function startStack(ctx: Mocha.Context, env: Record<string, string> = {}): Promise<Stack> {
-  const invConfig = await inventory.suiteConfig(ctx);
+export async function startStack(
+  ctx: Mocha.Context,
+  env: Record<string, string> = {},
+  overrides: DepsOverrides = {},
+): Promise<Stack> {
+  // one prefix: the three services share the event streams, as in the stack (payment.succeeded reaches orders)
+  const REDIS_PREFIX = `t${uniqueSuffix()}:`;
+  const invConfig = await inventory.suiteConfig(ctx, { REDIS_PREFIX });
   const inv = await inventory.startInstance(invConfig);
-  const payConfig = await payments.suiteConfig(ctx);
+  const payConfig = await payments.suiteConfig(ctx, { REDIS_PREFIX });
   const pay = await payments.startInstance(payConfig);
-  const ordersConfig = await suiteConfig(ctx, { INVENTORY_URL: inv.url, PAYMENTS_URL: pay.url, ...env });
-  const orders = await startInstance(ordersConfig);
+  const ordersConfig = await suiteConfig(ctx, { INVENTORY_URL: inv.url, PAYMENTS_URL: pay.url, REDIS_PREFIX, ...env });
+  const orders = await startInstance(ordersConfig, overrides);
   return {
     orders,
     ordersConfig,
@@ -128,6 +134,19 @@ export async function publishEvent(
   await inventory.publishEvent(stack.inventory.deps, ev);
   await withTransaction(stack.orders.deps.db, (t) => rememberEvent(stack.orders.deps.db, t, ev));
   return ev;
+}
+
+/** Tokenises a test card for the buyer in payments; returns the payment-method id. */
+export async function card(stack: Stack, user: TestIdentity, which: keyof typeof payments.CARDS = 'succeeds') {
+  return payments.addCard(stack.payments.call, user, payments.CARDS[which]);
+}
+
+/** A buyer's pending order of the given seats; returns the hold and the order. */
+export async function orderOf(stack: Stack, user: TestIdentity, eventId: string, seats: string[]) {
+  const h = await hold(stack, user, { eventId, seats });
+  const res = await stack.orders.call('POST', '/api/orders', { as: user, body: { holdId: h.id } });
+  if (res.status !== 201) throw new Error(`order: ${res.status} ${res.text}`);
+  return { hold: h, order: res.body };
 }
 
 export function buyer(userId = `u-${randomUUID()}`): TestIdentity {

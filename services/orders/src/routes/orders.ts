@@ -2,8 +2,9 @@
 import Router from '@koa/router';
 import { idempotencyKeyFrom, requireIdentity } from '@eventtickets/platform';
 import type { OrderService } from '../use-cases/orders.ts';
+import type { PayService } from '../use-cases/pay.ts';
 
-export function ordersRouter(orders: OrderService): Router {
+export function ordersRouter(orders: OrderService, payments: PayService): Router {
   const router = new Router();
 
   router.post('/api/orders', async (ctx) => {
@@ -24,6 +25,15 @@ export function ordersRouter(orders: OrderService): Router {
   router.get('/api/orders/:id', async (ctx) => {
     const { userId } = requireIdentity(ctx);
     ctx.body = await orders.getOwned(userId, ctx.params.id!);
+  });
+
+  router.post('/api/orders/:id/pay', async (ctx) => {
+    const { userId } = requireIdentity(ctx);
+    const { paymentMethodId } = ctx.request.body as { paymentMethodId: string };
+    const paid = await payments.pay(userId, ctx.params.id!, paymentMethodId, idempotencyKeyFrom(ctx));
+    ctx.status = paid.status;
+    if (paid.replayed) ctx.set('Idempotent-Replayed', 'true');
+    ctx.body = paid.body;
   });
 
   return router;

@@ -1,0 +1,68 @@
+// Every SQL statement about tickets.
+import { rows, type Sequelize, type Transaction } from '@eventtickets/platform';
+
+export interface TicketRow {
+  ticket_id: string;
+  order_id: string;
+  user_id: string;
+  event_id: string;
+  seat_id: string | null;
+  area_id: string | null;
+  place: number;
+  label: string;
+  tier_id: string;
+  unit_amount: number;
+  status: 'valid' | 'checked_in' | 'void';
+  checked_in_at: Date | null;
+  checked_in_by: string | null;
+  created_at: Date;
+}
+
+export interface NewTicket {
+  ticketId: string;
+  seatId: string | null;
+  areaId: string | null;
+  place: number;
+  label: string;
+  tierId: string;
+  unitAmount: number;
+}
+
+/** Issues an order's tickets; a ticket already issued for a place stays as it is (one_ticket_per_place). */
+export async function insertTickets(
+  db: Sequelize,
+  t: Transaction,
+  order: { orderId: string; userId: string; eventId: string },
+  tickets: NewTicket[],
+): Promise<void> {
+  if (!tickets.length) return;
+  await rows(
+    db,
+    `INSERT INTO tickets (ticket_id, order_id, user_id, event_id, seat_id, area_id, place, label, tier_id, unit_amount)
+     SELECT x.ticket_id::uuid, $1, $2, $3, x.seat_id, x.area_id, x.place, x.label, x.tier_id, x.unit_amount
+     FROM jsonb_to_recordset($4::jsonb) AS x(ticket_id text, seat_id text, area_id text, place int, label text,
+       tier_id text, unit_amount int)
+     ON CONFLICT ON CONSTRAINT one_ticket_per_place DO NOTHING RETURNING ticket_id`,
+    [
+      order.orderId,
+      order.userId,
+      order.eventId,
+      JSON.stringify(
+        tickets.map((k) => ({
+          ticket_id: k.ticketId,
+          seat_id: k.seatId,
+          area_id: k.areaId,
+          place: k.place,
+          label: k.label,
+          tier_id: k.tierId,
+          unit_amount: k.unitAmount,
+        })),
+      ),
+    ],
+    t,
+  );
+}
+
+export async function ticketsOfOrder(db: Sequelize, orderId: string, t?: Transaction): Promise<TicketRow[]> {
+  return rows<TicketRow>(db, 'SELECT * FROM tickets WHERE order_id = $1 ORDER BY place', [orderId], t);
+}
