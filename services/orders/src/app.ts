@@ -6,6 +6,7 @@ import { createContract, createServiceApp, databaseReadiness, redisReadiness } f
 import { migrations } from './db/migrations.ts';
 import { SERVICE, type OrdersDeps } from './deps.ts';
 import { ordersRouter } from './routes/orders.ts';
+import { ticketsRouter } from './routes/tickets.ts';
 
 export const contractFile = fileURLToPath(new URL('../openapi.yaml', import.meta.url));
 
@@ -22,7 +23,7 @@ export async function createApp(deps: OrdersDeps): Promise<Koa> {
       ...(deps.redis.length ? redisReadiness(deps.redis) : {}),
     },
   });
-  for (const router of [ordersRouter(deps.orders, deps.pay)]) {
+  for (const router of [ordersRouter(deps.orders, deps.pay), ticketsRouter(deps.tickets)]) {
     app.use(router.routes());
     app.use(router.allowedMethods());
   }

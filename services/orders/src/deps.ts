@@ -21,6 +21,7 @@ import { createOrdersMetrics, type OrdersMetrics } from './metrics.ts';
 import { createOrderService, type OrderService } from './use-cases/orders.ts';
 import { createPayService, type PayService } from './use-cases/pay.ts';
 import { createSaga, type Saga } from './use-cases/saga.ts';
+import { createTicketService, type TicketService } from './use-cases/tickets.ts';
 import type { Upstreams } from './use-cases/upstreams.ts';
 
 export const SERVICE = 'orders';
@@ -38,6 +39,7 @@ export interface OrdersDeps {
   orders: OrderService;
   saga: Saga;
   pay: PayService;
+  tickets: TicketService;
   /** Closes what createDeps opened, in order (call after the HTTP server has drained). */
   close: () => Promise<void>;
 }
@@ -80,6 +82,7 @@ export async function createDeps(config: OrdersConfig, overrides: DepsOverrides 
   const orders = createOrderService({ db, logger, metrics: ordersMetrics, upstreams });
   const saga = createSaga({ db, logger, metrics: ordersMetrics, upstreams, betweenSteps: overrides.betweenSteps });
   const pay = createPayService({ db, metrics: ordersMetrics, upstreams, saga });
+  const tickets = createTicketService({ db, secret: config.TICKET_CODE_SECRET });
   return {
     config,
     logger,
@@ -93,6 +96,7 @@ export async function createDeps(config: OrdersConfig, overrides: DepsOverrides 
     orders,
     saga,
     pay,
+    tickets,
     close: async () => {
       lifecycle.shutdown();
       await closeRedis(redis);

@@ -66,3 +66,31 @@ export async function insertTickets(
 export async function ticketsOfOrder(db: Sequelize, orderId: string, t?: Transaction): Promise<TicketRow[]> {
   return rows<TicketRow>(db, 'SELECT * FROM tickets WHERE order_id = $1 ORDER BY place', [orderId], t);
 }
+
+export async function findTicket(db: Sequelize, ticketId: string, t?: Transaction): Promise<TicketRow | undefined> {
+  return (await rows<TicketRow>(db, 'SELECT * FROM tickets WHERE ticket_id = $1', [ticketId], t))[0];
+}
+
+export async function listTickets(db: Sequelize, userId: string): Promise<TicketRow[]> {
+  return rows<TicketRow>(db, 'SELECT * FROM tickets WHERE user_id = $1 ORDER BY created_at DESC, place LIMIT 500', [
+    userId,
+  ]);
+}
+
+/** Admits a valid ticket once: the conditional update is the race's referee (two scanners, one row). */
+export async function checkInTicket(
+  db: Sequelize,
+  t: Transaction,
+  ticketId: string,
+  by: string,
+): Promise<TicketRow | undefined> {
+  return (
+    await rows<TicketRow>(
+      db,
+      `UPDATE tickets SET status = 'checked_in', checked_in_at = now(), checked_in_by = $2
+       WHERE ticket_id = $1 AND status = 'valid' RETURNING *`,
+      [ticketId, by],
+      t,
+    )
+  )[0];
+}
