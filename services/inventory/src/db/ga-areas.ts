@@ -105,6 +105,24 @@ export async function sellGaPlaces(
   return row?.remaining;
 }
 
+/** Sold places go back on sale (a cancelled order); returns the places left after it. */
+export async function returnSoldGaPlaces(
+  db: Sequelize,
+  t: Transaction,
+  eventId: string,
+  areaId: string,
+  quantity: number,
+): Promise<number | undefined> {
+  const [row] = await rows<{ remaining: number }>(
+    db,
+    `UPDATE ga_areas SET sold = sold - $3, version = version + 1
+      WHERE event_id = $1 AND area_id = $2 AND sold >= $3 RETURNING capacity - held - sold AS remaining`,
+    [eventId, areaId, quantity],
+    t,
+  );
+  return row?.remaining;
+}
+
 /** Clears the held counters of every area of the event (cancellation); returns the area ids. */
 export async function clearGaHeld(db: Sequelize, t: Transaction, eventId: string): Promise<string[]> {
   const areas = await rows<{ area_id: string }>(

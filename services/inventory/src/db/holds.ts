@@ -222,6 +222,17 @@ export async function markHoldEnded(
   );
 }
 
+/** Marks a confirmed hold's places as returned (once: false when it already was). */
+export async function markHoldReturned(db: Sequelize, t: Transaction, holdId: string): Promise<boolean> {
+  const n = await execute(
+    db,
+    `UPDATE holds SET returned_at = now() WHERE hold_id = $1 AND status = 'confirmed' AND returned_at IS NULL`,
+    [holdId],
+    t,
+  );
+  return n === 1;
+}
+
 export async function markHoldConfirmed(db: Sequelize, t: Transaction, holdId: string, orderId: string): Promise<void> {
   await execute(
     db,

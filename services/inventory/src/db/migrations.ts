@@ -159,4 +159,10 @@ export const migrations: Migration[] = [
         ALTER TABLE availability_changes ADD PRIMARY KEY (event_id, seq);
       `),
   },
+  {
+    // A confirmed hold whose order was cancelled gives its sold places back once (returned_at is the marker).
+    name: '0005-hold-returned',
+    up: (tx) => tx.query('ALTER TABLE holds ADD COLUMN returned_at timestamptz'),
+    down: (tx) => tx.query('ALTER TABLE holds DROP COLUMN IF EXISTS returned_at'),
+  },
 ];

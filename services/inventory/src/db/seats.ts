@@ -152,6 +152,18 @@ export async function sellSeatsOfHold(db: Sequelize, t: Transaction, holdId: str
   return sold.map((r) => r.seat_id);
 }
 
+/** The hold's sold seats go back on sale (a cancelled order); returns their ids. */
+export async function returnSoldSeatsOfHold(db: Sequelize, t: Transaction, holdId: string): Promise<string[]> {
+  const back = await rows<{ seat_id: string }>(
+    db,
+    `UPDATE seats SET status = 'available', hold_id = NULL, version = version + 1
+      WHERE hold_id = $1 AND status = 'sold' RETURNING seat_id`,
+    [holdId],
+    t,
+  );
+  return back.map((r) => r.seat_id);
+}
+
 /** Every seat of the event becomes void (a sold seat keeps naming its hold); returns the ids changed. */
 export async function voidSeatsOfEvent(db: Sequelize, t: Transaction, eventId: string): Promise<string[]> {
   const voided = await rows<{ seat_id: string }>(

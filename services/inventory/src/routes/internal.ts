@@ -22,6 +22,11 @@ export function internalRouter(holds: HoldService): Router {
     ctx.body = await holds.confirm(ctx.params.id!, orderId);
   });
 
+  router.post('/internal/holds/:id/return', ordersOnly, async (ctx) => {
+    const { orderId } = ctx.request.body as { orderId: string };
+    ctx.body = await holds.returnSeats(ctx.params.id!, orderId);
+  });
+
   router.post('/internal/holds/:id/release', ordersOnly, async (ctx) => {
     ctx.body = await holds.release(ctx.params.id!);
   });

@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { enqueueEvent, HttpProblem, problems, type Sequelize, type Transaction } from '@eventtickets/platform';
 import { eventStatus } from '../db/events.ts';
-import { gaRemaining, holdGaPlaces, releaseGaPlaces, sellGaPlaces } from '../db/ga-areas.ts';
+import { gaRemaining, holdGaPlaces, releaseGaPlaces, returnSoldGaPlaces, sellGaPlaces } from '../db/ga-areas.ts';
 import {
   holdGa,
   holdSeatIds,
@@ -11,8 +11,9 @@ import {
   insertHoldSharingEventLock,
   markHoldConfirmed,
   markHoldEnded,
+  markHoldReturned,
 } from '../db/holds.ts';
-import { freeSeatsOfHold, holdSeatsWithPrices, sellSeatsOfHold } from '../db/seats.ts';
+import { freeSeatsOfHold, holdSeatsWithPrices, returnSoldSeatsOfHold, sellSeatsOfHold } from '../db/seats.ts';
 import { totals } from '../domain/hold-rules.ts';
 import type {
   EndReason,
@@ -236,4 +237,31 @@ export async function confirmActiveHold(
     ga,
     orderId,
   });
+}
+
+/** A confirmed hold's sold seats and GA places go back on sale, once (the caller has locked its row): the
+ *  returned_at marker makes a second call change nothing; the change is recorded so the live map shows them. */
+export async function returnConfirmedHold(
+  db: Sequelize,
+  t: Transaction,
+  hold: Hold,
+  publish: ChangePublisher,
+): Promise<boolean> {
+  if (!(await markHoldReturned(db, t, hold.id))) return false;
+  const ga = await holdGa(db, hold.id, t);
+  const seats = await returnSoldSeatsOfHold(db, t, hold.id);
+  const gaChanges: { areaId: string; remaining: number }[] = [];
+  for (const g of ga) {
+    const remaining = await returnSoldGaPlaces(db, t, hold.eventId, g.areaId, g.quantity);
+    if (remaining !== undefined) gaChanges.push({ areaId: g.areaId, remaining });
+  }
+  if (seats.length || gaChanges.length)
+    await recordChange(
+      db,
+      t,
+      hold.eventId,
+      { seats: Object.fromEntries(seats.map((s) => [s, 'available' as const])), ga: gaChanges },
+      publish,
+    );
+  return true;
 }

@@ -20,7 +20,7 @@ import { checkHoldAllowed, lockKeys } from '../domain/hold-rules.ts';
 import type { HoldRequest, HoldView } from '../domain/types.ts';
 import type { InventoryMetrics } from '../metrics.ts';
 import { committedResult, holdIdempotencyRef, resultOfConcurrentDuplicate } from './hold-idempotency.ts';
-import { confirmActiveHold, endHold, writeHold, type ChangePublisher } from './hold-writes.ts';
+import { confirmActiveHold, endHold, returnConfirmedHold, writeHold, type ChangePublisher } from './hold-writes.ts';
 import { loadHoldView } from './hold-view.ts';
 
 export interface HoldHooks {
@@ -205,7 +205,24 @@ export function createHoldService(deps: HoldServiceDeps) {
     return outcome.view!;
   }
 
-  return { create, get, getOwned, release, confirm };
+  /** The order of a confirmed hold was cancelled: its sold places go back on sale, once per order (again: the
+   *  same hold, nothing changed). Only the order the hold was confirmed for may return it. */
+  async function returnSeats(holdId: string, orderId: string): Promise<HoldView> {
+    return inTransaction(async (t) => {
+      const hold = await loadHold(db, holdId, t, true);
+      if (!hold) throw problems.notFound(`No hold ${holdId}`, 'hold-not-found');
+      if (hold.status !== 'confirmed')
+        throw problems.conflict(`The hold is ${hold.status}`, 'hold-not-confirmed', { holdStatus: hold.status });
+      if (hold.orderId !== orderId)
+        throw problems.conflict('The hold was confirmed for another order', 'hold-confirmed-for-other-order', {
+          holdStatus: hold.status,
+        });
+      await returnConfirmedHold(db, t, hold, publish);
+      return (await loadHoldView(db, holdId, t))!;
+    });
+  }
+
+  return { create, get, getOwned, release, confirm, returnSeats };
 }
 
 export type HoldService = ReturnType<typeof createHoldService>;
