@@ -6,6 +6,7 @@ import { createContract, createServiceApp, databaseReadiness, redisReadiness } f
 import { migrations } from './db/migrations.ts';
 import { SERVICE, type OrdersDeps } from './deps.ts';
 import { ordersRouter } from './routes/orders.ts';
+import { reportsRouter } from './routes/reports.ts';
 import { ticketsRouter } from './routes/tickets.ts';
 
 export const contractFile = fileURLToPath(new URL('../openapi.yaml', import.meta.url));
@@ -23,7 +24,11 @@ export async function createApp(deps: OrdersDeps): Promise<Koa> {
       ...(deps.redis.length ? redisReadiness(deps.redis) : {}),
     },
   });
-  for (const router of [ordersRouter(deps.orders, deps.pay), ticketsRouter(deps.tickets)]) {
+  for (const router of [
+    ordersRouter(deps.orders, deps.pay),
+    ticketsRouter(deps.tickets),
+    reportsRouter(deps.cancels, deps.reports),
+  ]) {
     app.use(router.routes());
     app.use(router.allowedMethods());
   }

@@ -18,8 +18,10 @@ import {
 } from '@eventtickets/platform';
 import type { OrdersConfig } from './config.ts';
 import { createOrdersMetrics, type OrdersMetrics } from './metrics.ts';
+import { createCancelService, type CancelService } from './use-cases/cancel.ts';
 import { createOrderService, type OrderService } from './use-cases/orders.ts';
 import { createPayService, type PayService } from './use-cases/pay.ts';
+import { createReportService, type ReportService } from './use-cases/reports.ts';
 import { createSaga, type Saga } from './use-cases/saga.ts';
 import { createTicketService, type TicketService } from './use-cases/tickets.ts';
 import type { Upstreams } from './use-cases/upstreams.ts';
@@ -40,6 +42,8 @@ export interface OrdersDeps {
   saga: Saga;
   pay: PayService;
   tickets: TicketService;
+  cancels: CancelService;
+  reports: ReportService;
   /** Closes what createDeps opened, in order (call after the HTTP server has drained). */
   close: () => Promise<void>;
 }
@@ -83,6 +87,8 @@ export async function createDeps(config: OrdersConfig, overrides: DepsOverrides 
   const saga = createSaga({ db, logger, metrics: ordersMetrics, upstreams, betweenSteps: overrides.betweenSteps });
   const pay = createPayService({ db, metrics: ordersMetrics, upstreams, saga });
   const tickets = createTicketService({ db, secret: config.TICKET_CODE_SECRET });
+  const cancels = createCancelService({ db, metrics: ordersMetrics, upstreams, saga });
+  const reports = createReportService({ db, upstreams });
   return {
     config,
     logger,
@@ -97,6 +103,8 @@ export async function createDeps(config: OrdersConfig, overrides: DepsOverrides 
     saga,
     pay,
     tickets,
+    cancels,
+    reports,
     close: async () => {
       lifecycle.shutdown();
       await closeRedis(redis);

@@ -6,6 +6,8 @@ export interface OrdersMetrics {
   paymentAttempts: prom.Counter<'outcome'>;
   ordersConfirmed: prom.Counter;
   ordersFailed: prom.Counter<'reason'>;
+  ordersRefunded: prom.Counter<'reason'>;
+  ordersCancelled: prom.Counter;
 }
 
 export function createOrdersMetrics(registry: prom.Registry): OrdersMetrics {
@@ -27,6 +29,17 @@ export function createOrdersMetrics(registry: prom.Registry): OrdersMetrics {
       name: 'orders_failed_total',
       help: 'Orders that failed after payment (refunded)',
       labelNames: ['reason'] as const,
+      registers,
+    }),
+    ordersRefunded: new prom.Counter({
+      name: 'orders_refunded_total',
+      help: 'Confirmed orders cancelled and refunded, by reason (buyer-cancelled, event-cancelled)',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    ordersCancelled: new prom.Counter({
+      name: 'orders_cancelled_total',
+      help: 'Unpaid orders cancelled by their buyer (hold released)',
       registers,
     }),
   };

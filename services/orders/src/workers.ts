@@ -6,10 +6,10 @@ import { catalogEventHandler, catalogEventTypes, type CatalogEvent } from './eve
 
 export async function startWorkers(deps: OrdersDeps): Promise<{ stop: () => Promise<void> }> {
   const { config, bus } = deps;
-  bus.subscribe<CatalogEvent['type']>(catalogEventTypes, catalogEventHandler(deps.db, deps.logger));
   const kick = (orderId: string) => {
     void deps.saga.advance(orderId).catch((err) => deps.logger.warn({ err, orderId }, 'saga step failed; retried'));
   };
+  bus.subscribe<CatalogEvent['type']>(catalogEventTypes, catalogEventHandler(deps.db, deps.logger, deps.cancels, kick));
   bus.subscribe<PaymentEvent['type']>(paymentEventTypes, paymentEventHandler(deps.db, deps.saga, deps.pay, kick));
   bus.startRelay();
   await bus.start();

@@ -40,3 +40,20 @@ export async function upsertEvent(
 export async function findEvent(db: Sequelize, eventId: string, t?: Transaction): Promise<EventRow | undefined> {
   return one<EventRow>(db, 'SELECT * FROM events WHERE event_id = $1', [eventId], t);
 }
+
+/** Remembers that the event was cancelled (event.cancelled); false when it already was. */
+export async function markEventCancelled(db: Sequelize, t: Transaction, eventId: string): Promise<boolean> {
+  return (
+    (await execute(
+      db,
+      'UPDATE events SET cancelled_at = now() WHERE event_id = $1 AND cancelled_at IS NULL',
+      [eventId],
+      t,
+    )) === 1
+  );
+}
+
+/** The database's clock (deadlines are compared with it, as the hold expiry is). */
+export async function dbNow(db: Sequelize, t?: Transaction): Promise<Date> {
+  return new Date((await one<{ now: Date }>(db, 'SELECT now() AS now', [], t))!.now);
+}

@@ -70,4 +70,28 @@ export const migrations: Migration[] = [
         CREATE INDEX tickets_event ON tickets (event_id);`),
     down: (tx) => tx.query('DROP TABLE tickets; DROP TABLE orders; DROP TABLE events;'),
   },
+  {
+    // Cancellation and refunds (slice 4): a refunded status, the cancel step of the saga with its reason, and the
+    // refund deadline snapshotted per order at order time.
+    name: '0002-orders-cancellation',
+    up: (tx) =>
+      tx.query(`
+        ALTER TABLE orders DROP CONSTRAINT orders_status_check;
+        ALTER TABLE orders ADD CONSTRAINT orders_status_check
+          CHECK (status IN ('pending', 'processing', 'confirmed', 'failed', 'cancelled', 'expired', 'refunded'));
+        ALTER TABLE orders DROP CONSTRAINT orders_saga_step_check;
+        ALTER TABLE orders ADD CONSTRAINT orders_saga_step_check
+          CHECK (saga_step IN ('confirm-hold', 'refund', 'cancel-refund'));
+        ALTER TABLE orders ADD COLUMN cancel_reason text CHECK (cancel_reason IN ('buyer-cancelled', 'event-cancelled'));
+        ALTER TABLE orders ADD COLUMN refund_deadline timestamptz;`),
+    down: (tx) =>
+      tx.query(`
+        ALTER TABLE orders DROP COLUMN refund_deadline;
+        ALTER TABLE orders DROP COLUMN cancel_reason;
+        ALTER TABLE orders DROP CONSTRAINT orders_saga_step_check;
+        ALTER TABLE orders ADD CONSTRAINT orders_saga_step_check CHECK (saga_step IN ('confirm-hold', 'refund'));
+        ALTER TABLE orders DROP CONSTRAINT orders_status_check;
+        ALTER TABLE orders ADD CONSTRAINT orders_status_check
+          CHECK (status IN ('pending', 'processing', 'confirmed', 'failed', 'cancelled', 'expired'));`),
+  },
 ];

@@ -1,6 +1,6 @@
 // Every SQL statement about orders.
 import { execute, one, rows, type Sequelize, type Transaction } from '@eventtickets/platform';
-import type { Fee, OrderLine, OrderStatus, Tax } from '../domain/types.ts';
+import type { CancelReason, Fee, OrderLine, OrderStatus, SagaStep, Tax } from '../domain/types.ts';
 
 export interface OrderRow {
   order_id: string;
@@ -8,7 +8,9 @@ export interface OrderRow {
   event_id: string;
   hold_id: string;
   status: OrderStatus;
-  saga_step: 'confirm-hold' | 'refund' | null;
+  saga_step: SagaStep | null;
+  cancel_reason: CancelReason | null;
+  refund_deadline: Date | null;
   lines: OrderLine[];
   fees: Fee[];
   tax: Tax | null;
@@ -46,12 +48,14 @@ export async function insertOrder(
     amount: number;
     currency: string;
     expiresAt: string;
+    refundDeadline: Date | null;
   },
 ): Promise<OrderRow | undefined> {
   return one<OrderRow>(
     db,
-    `INSERT INTO orders (order_id, user_id, event_id, hold_id, lines, fees, tax, amount, currency, expires_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+    `INSERT INTO orders (order_id, user_id, event_id, hold_id, lines, fees, tax, amount, currency, expires_at,
+       refund_deadline)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
      ON CONFLICT ON CONSTRAINT one_order_per_hold DO NOTHING
      RETURNING *, false AS expired_now, '{}'::text[] AS ticket_ids`,
     [
@@ -65,6 +69,7 @@ export async function insertOrder(
       o.amount,
       o.currency,
       o.expiresAt,
+      o.refundDeadline,
     ],
     t,
   );
@@ -99,7 +104,8 @@ export async function updateOrder(
   orderId: string,
   set: Partial<{
     status: OrderStatus;
-    saga_step: 'confirm-hold' | 'refund' | null;
+    saga_step: SagaStep | null;
+    cancel_reason: CancelReason | null;
     payment_id: string | null;
     failure_reason: string | null;
     last_payment_error: string | null;
@@ -124,4 +130,35 @@ export async function updateOrder(
 /** Orders whose saga has a step left (a crash or an upstream outage between two steps). */
 export async function ordersWithSagaStep(db: Sequelize, limit: number): Promise<Array<{ order_id: string }>> {
   return rows(db, 'SELECT order_id FROM orders WHERE saga_step IS NOT NULL ORDER BY updated_at LIMIT $1', [limit]);
+}
+
+/** Confirmed orders of an event with no saga step running (event.cancelled refunds them), locked. */
+export async function lockConfirmedOrdersOfEvent(db: Sequelize, t: Transaction, eventId: string): Promise<OrderRow[]> {
+  return rows<OrderRow>(
+    db,
+    `SELECT * FROM orders WHERE event_id = $1 AND status = 'confirmed' AND saga_step IS NULL
+     ORDER BY order_id FOR UPDATE`,
+    [eventId],
+    t,
+  );
+}
+
+export interface SalesRow {
+  currency: string | null;
+  revenue: number;
+  refunds: number;
+  orders_confirmed: number;
+}
+
+/** An event's money: revenue of its confirmed orders, what was refunded, how many orders stand. */
+export async function salesOfEvent(db: Sequelize, eventId: string): Promise<SalesRow> {
+  return (await one<SalesRow>(
+    db,
+    `SELECT min(currency) AS currency,
+       COALESCE(sum(amount) FILTER (WHERE status = 'confirmed'), 0)::int AS revenue,
+       COALESCE(sum(refunded_amount), 0)::int AS refunds,
+       (count(*) FILTER (WHERE status = 'confirmed'))::int AS orders_confirmed
+     FROM orders WHERE event_id = $1 AND status IN ('confirmed', 'refunded', 'failed')`,
+    [eventId],
+  ))!;
 }

@@ -1,5 +1,5 @@
 // Every SQL statement about tickets.
-import { rows, type Sequelize, type Transaction } from '@eventtickets/platform';
+import { execute, rows, type Sequelize, type Transaction } from '@eventtickets/platform';
 
 export interface TicketRow {
   ticket_id: string;
@@ -93,4 +93,27 @@ export async function checkInTicket(
       t,
     )
   )[0];
+}
+
+/** Voids an order's tickets that were not used (a cancelled or refunded order); returns how many. */
+export async function voidTicketsOfOrder(db: Sequelize, t: Transaction, orderId: string): Promise<number> {
+  return execute(db, `UPDATE tickets SET status = 'void' WHERE order_id = $1 AND status <> 'void'`, [orderId], t);
+}
+
+export interface TierSalesRow {
+  tier_id: string;
+  sold: number;
+  revenue: number;
+  check_ins: number;
+}
+
+/** Tickets still standing (not void) per tier, their face value and how many were checked in. */
+export async function ticketSalesOfEvent(db: Sequelize, eventId: string): Promise<TierSalesRow[]> {
+  return rows<TierSalesRow>(
+    db,
+    `SELECT tier_id, count(*)::int AS sold, COALESCE(sum(unit_amount), 0)::int AS revenue,
+       (count(*) FILTER (WHERE status = 'checked_in'))::int AS check_ins
+     FROM tickets WHERE event_id = $1 AND status <> 'void' GROUP BY tier_id ORDER BY tier_id`,
+    [eventId],
+  );
 }

@@ -53,7 +53,16 @@ export interface EventSettings {
   taxRate: number | null;
 }
 
-export type OrderStatus = 'pending' | 'processing' | 'confirmed' | 'failed' | 'cancelled' | 'expired';
+export type OrderStatus = 'pending' | 'processing' | 'confirmed' | 'failed' | 'cancelled' | 'expired' | 'refunded';
+
+export type SagaStep = 'confirm-hold' | 'refund' | 'cancel-refund';
+export type CancelReason = 'buyer-cancelled' | 'event-cancelled';
+
+/** The last moment a buyer may cancel for a refund: the event's own deadline, else 24 h before its start. */
+export function refundDeadline(event: { refundDeadline: Date | null; startsAt: Date } | undefined): Date | null {
+  if (!event) return null;
+  return event.refundDeadline ?? new Date(event.startsAt.getTime() - 24 * 3_600_000);
+}
 
 export interface Order {
   id: string;
@@ -74,6 +83,8 @@ export interface Order {
   expiresAt: string;
   confirmedAt: string | null;
   cancelledAt: string | null;
+  cancelReason: CancelReason | null;
+  refundDeadline: string | null;
   createdAt: string;
   updatedAt: string;
 }

@@ -25,6 +25,8 @@ export function orderView(row: OrderRow): Order {
     expiresAt: iso(row.expires_at)!,
     confirmedAt: iso(row.confirmed_at),
     cancelledAt: iso(row.cancelled_at),
+    cancelReason: row.cancel_reason ?? null,
+    refundDeadline: iso(row.refund_deadline ?? null),
     createdAt: iso(row.created_at)!,
     updatedAt: iso(row.updated_at)!,
   };

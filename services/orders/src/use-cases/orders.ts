@@ -13,7 +13,7 @@ import {
 import { findEvent } from '../db/events.ts';
 import { findOrder, findOrderByHold, insertOrder, listOrders } from '../db/orders.ts';
 import { MixedCurrenciesError, priceHold } from '../domain/pricing.ts';
-import type { Order } from '../domain/types.ts';
+import { refundDeadline, type Order } from '../domain/types.ts';
 import type { OrdersMetrics } from '../metrics.ts';
 import { orderView } from './order-view.ts';
 import { readHold, type Upstreams } from './upstreams.ts';
@@ -74,6 +74,9 @@ export function createOrderService(deps: {
         holdId: hold.id,
         ...priced,
         expiresAt: hold.expiresAt,
+        refundDeadline: refundDeadline(
+          event ? { refundDeadline: event.refund_deadline, startsAt: new Date(event.starts_at) } : undefined,
+        ),
       });
       if (!row) orderExists((await findOrderByHold(db, hold.id, t))!.order_id);
       await enqueueEvent(db, t, {

@@ -3,7 +3,10 @@
 //                 confirmed, order.confirmed; a hold that cannot be confirmed (expired, released, another order)
 //                 moves the order to the refund step with the reason;
 //   refund:       payments refunds the payment (one Idempotency-Key per order) → order failed, order.failed and
-//                 order.refunded.
+//                 order.refunded;
+//   cancel-refund: a confirmed order cancelled by its buyer or its event: payments refunds it (one key per
+//                 order), a buyer's cancel returns the seats to inventory (once per order) → refunded,
+//                 order.refunded with the reason.
 // Each step's upstream call is idempotent and its result commits with the next state, so a crash between two
 // steps is resumed by the worker (ordersWithSagaStep) without doing anything twice.
 import { randomUUID } from 'node:crypto';
@@ -134,6 +137,55 @@ export function createSaga(deps: {
     });
   }
 
+  /** cancel-refund: the buyer cancelled (or the event was): payments refunds what remains (one key per order),
+   *  a buyer's cancellation puts the seats back on sale in inventory (once per order); then refunded and
+   *  order.refunded with the reason. The tickets were voided when the step was set. */
+  async function cancelRefund(orderId: string): Promise<void> {
+    const order = await lockOrderOutside(orderId);
+    if (!order || order.saga_step !== 'cancel-refund') return;
+    const reason = order.cancel_reason ?? 'buyer-cancelled';
+    if (order.payment_id) {
+      try {
+        await upstreams.payments.request('POST', `/internal/intents/${order.payment_id}/refunds`, {
+          body: { reason },
+          idempotencyKey: `cancel-${orderId}`,
+        });
+      } catch (err) {
+        if (!(err instanceof UpstreamError && err.problemType?.endsWith('/intent-not-refundable'))) throw err;
+      }
+    }
+    await deps.betweenSteps?.(orderId, 'cancel-refund');
+    // a cancelled event's seats are void: nothing goes back on sale
+    if (reason === 'buyer-cancelled')
+      await upstreams.inventory.request('POST', `/internal/holds/${encodeURIComponent(order.hold_id)}/return`, {
+        body: { orderId },
+        idempotencyKey: `return-${orderId}`,
+      });
+    await withRetryingTransaction(db, async (t) => {
+      const row = await lockOrder(db, t, orderId);
+      if (!row || row.saga_step !== 'cancel-refund') return;
+      await updateOrder(db, t, orderId, {
+        status: 'refunded',
+        saga_step: null,
+        refunded_amount: row.amount,
+        cancelled_at: 'now',
+      });
+      await enqueueEvent(db, t, {
+        type: 'order.refunded',
+        aggregateId: orderId,
+        payload: {
+          orderId,
+          userId: row.user_id,
+          eventId: row.event_id,
+          amount: row.amount,
+          currency: row.currency,
+          reason,
+        },
+      });
+      metrics.ordersRefunded.inc({ reason });
+    });
+  }
+
   async function lockOrderOutside(orderId: string) {
     return withRetryingTransaction(db, (t) => lockOrder(db, t, orderId));
   }
@@ -141,6 +193,7 @@ export function createSaga(deps: {
   async function advance(orderId: string): Promise<void> {
     await confirmHold(orderId);
     await refundLate(orderId);
+    await cancelRefund(orderId);
   }
 
   return {
