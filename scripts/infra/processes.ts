@@ -122,6 +122,8 @@ export interface PostgresOptions {
   fast?: boolean;
   /** Postgres's own log (appended); default: <dir>.log next to the cluster. */
   logFile?: string;
+  /** Where a line about the cluster's state goes (an earlier postmaster still stopping). */
+  log?: (line: string) => void;
   /** How long stop() waits for the fast shutdown before an immediate one (default 10 s). */
   stopTimeoutMs?: number;
 }
@@ -192,6 +194,48 @@ async function initdb(
   }
 }
 
+/**
+ * A postmaster of an earlier run may still be shutting down on this cluster (its runner was killed and the
+ * kernel's death signal asked it for a fast shutdown, which takes a moment); starting now would fail on its
+ * postmaster.pid. Only a postgres whose command line names this very data directory is ours to wait for,
+ * then to stop.
+ */
+async function awaitEarlierPostmaster(dir: string, log: (line: string) => void): Promise<void> {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(join(dir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  } catch {
+    return; // no lock file: nothing runs on this cluster
+  }
+  const ours = () => {
+    try {
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      return isAlive(pid) && cmdline.some((a) => a.endsWith('postgres')) && cmdline.includes(dir);
+    } catch {
+      return false; // gone (or no /proc): postgres itself judges the stale lock file
+    }
+  };
+  if (!Number.isInteger(pid) || pid <= 0 || !ours()) return;
+  log(`postgres: an earlier postmaster (PID ${pid}) still runs on this cluster; waiting for it to stop`);
+  const signals: Array<[NodeJS.Signals, number]> = [
+    ['SIGINT', 10_000], // fast shutdown: rolls back open transactions, keeps every committed one
+    ['SIGQUIT', 5_000], // immediate: crash recovery at the next start, still nothing committed lost
+  ];
+  for (const [signal, waitMs] of signals) {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      return;
+    }
+    const deadline = Date.now() + waitMs;
+    while (Date.now() < deadline) {
+      if (!ours()) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  throw new Error(`an earlier postmaster (PID ${pid}) on ${dir} did not stop; stop it, then start again`);
+}
+
 /** Starts (initialising on first use) a Postgres cluster whose data lives in dir. */
 export async function startPostgres(dir: string, opts: PostgresOptions = {}): Promise<PostgresHandle> {
   const port = opts.port ?? (await freePort());
@@ -200,6 +244,7 @@ export async function startPostgres(dir: string, opts: PostgresOptions = {}): Pr
   const bin = await postgresBinaries();
   const user = postgresUser();
   if (!existsSync(join(dir, 'PG_VERSION'))) await initdb(bin.initdb, dir, password, user, logFile);
+  else await awaitEarlierPostmaster(dir, opts.log ?? (() => undefined));
 
   const settings = [
     '-c',

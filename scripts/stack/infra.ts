@@ -33,7 +33,11 @@ export interface StackPostgres {
 }
 
 /** Starts the cluster in DATA_DIR/postgres: POSTGRES_PORT, else the port recorded last time if free, else a free one. */
-export async function startStackPostgres(dataDir: DataDir, requestedPort?: number): Promise<StackPostgres> {
+export async function startStackPostgres(
+  dataDir: DataDir,
+  requestedPort?: number,
+  log?: (line: string) => void,
+): Promise<StackPostgres> {
   const recorded = readNumber(dataDir, 'postgres.port');
   let port = requestedPort;
   if (!port) port = recorded && (await portIsFree(recorded)) ? recorded : await freePort();
@@ -43,7 +47,7 @@ export async function startStackPostgres(dataDir: DataDir, requestedPort?: numbe
   const logFile = join(dataDir.root, 'postgres.log');
   try {
     // durable: fsync, synchronous commit and full-page writes stay on (a committed hold survives a crash)
-    const handle = await startPostgres(dataDir.postgresDir, { port, password, logFile });
+    const handle = await startPostgres(dataDir.postgresDir, { port, password, logFile, log });
     return { handle, url: handle.url, initialised, logFile };
   } catch (err) {
     throw new Error(

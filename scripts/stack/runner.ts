@@ -158,11 +158,11 @@ export class Stack {
       throw new Error(`port(s) in use: ${busy.join(', ')}; set PORT / SERVICE_PORT_BASE or stop what holds them`);
 
     this.checkpoint();
-    this.postgres = await startStackPostgres(data, o.postgresPort);
+    this.postgres = await startStackPostgres(data, o.postgresPort, (line) => this.log(line));
     this.recordPids();
     this.supervise('postgres', incarnationOf(this.postgres.handle), async () => {
       const port = this.postgres!.handle.port;
-      this.postgres = { ...(await startStackPostgres(data, port)), initialised: false };
+      this.postgres = { ...(await startStackPostgres(data, port, (line) => this.log(line))), initialised: false };
       return { desc: `port ${port}`, run: incarnationOf(this.postgres.handle) };
     });
     this.log(

@@ -203,10 +203,21 @@ describe('gateway/auth: JWT verification against the users JWKS', () => {
   });
 
   it('refuses the admin routes (users, signing keys) to buyers and organizers (403) and lets admins in', async () => {
-    for (const path of ['/api/users', '/api/users/u1/role', '/api/auth/keys']) {
+    // each with a method the route implements (GET on /api/users/{id}/role is a 405 before any role check)
+    const routes: Array<[string, string]> = [
+      ['GET', '/api/users'],
+      ['PATCH', '/api/users/u1/role'],
+      ['GET', '/api/auth/keys'],
+    ];
+    for (const [method, path] of routes) {
       for (const role of ['buyer', 'organizer']) {
         const res = await fetch(`${gw.url}${path}`, {
-          headers: { authorization: `Bearer ${await signToken(es, { role })}` },
+          method,
+          headers: {
+            authorization: `Bearer ${await signToken(es, { role })}`,
+            ...(method === 'PATCH' ? { 'content-type': 'application/json' } : {}),
+          },
+          body: method === 'PATCH' ? JSON.stringify({ role: 'admin' }) : undefined,
         });
         expect(res.status, `${role} ${path}`).to.equal(403);
         expect((await res.json()).type).to.equal(`${PROBLEM_BASE}insufficient-role`);
