@@ -186,6 +186,67 @@ describe('e2e: a buyer through the gateway of the whole local stack', function (
     expect(res.status).to.equal(401);
   });
 
+  it('buys a ticket: hold, card, order, pay, ticket with its QR, receipt, check-in at the door', async () => {
+    const buyer = await login('buyer@example.com');
+    const organizer = await login('organizer@example.com');
+    const events = await api('GET', '/api/events?q=Harbour');
+    const event = events.body.items.find((e: any) => e.title === 'Harbour Lights Orchestra');
+    expect(event, 'seeded event').to.exist;
+    const seats = await waitFor('availability from inventory', async () => {
+      const res = await api('GET', `/api/events/${event.id}/availability`);
+      return res.status === 200 && Object.keys(res.body.seats).length > 0
+        ? (res.body.seats as Record<string, string>)
+        : undefined;
+    });
+    const seat = Object.entries(seats).filter(([, state]) => state === 'available')[5]![0];
+    const hold = await api('POST', '/api/holds', { token: buyer, body: { eventId: event.id, seats: [seat] } });
+    expect(hold.status, JSON.stringify(hold.body)).to.equal(201);
+
+    // the card goes to payments only (tokenised); orders sees a payment-method id
+    const card = { number: '4242 4242 4242 4242', expMonth: 12, expYear: new Date().getFullYear() + 2, cvc: '123' };
+    const method = await api('POST', '/api/payments/methods', { token: buyer, body: { card } });
+    expect(method.status, JSON.stringify(method.body)).to.equal(201);
+    expect(method.body).to.include({ brand: 'visa', last4: '4242' });
+
+    const order = await api('POST', '/api/orders', {
+      token: buyer,
+      body: { holdId: hold.body.id },
+      headers: { 'idempotency-key': `e2e-order-${hold.body.id}` },
+    });
+    expect(order.status, JSON.stringify(order.body)).to.equal(201);
+    const pay = () =>
+      api('POST', `/api/orders/${order.body.id}/pay`, {
+        token: buyer,
+        body: { paymentMethodId: method.body.id },
+        headers: { 'idempotency-key': `e2e-pay-${order.body.id}` },
+      });
+    const paid = await pay();
+    expect(paid.status, JSON.stringify(paid.body)).to.equal(200);
+    expect(paid.body.status).to.equal('confirmed');
+    const again = await pay(); // a double click: the first result, no second charge
+    expect(again.status).to.equal(200);
+    expect(again.body.id).to.equal(paid.body.id);
+
+    const tickets = await api('GET', '/api/tickets', { token: buyer });
+    const ticket = tickets.body.items.find((t: any) => t.orderId === order.body.id);
+    expect(ticket, JSON.stringify(tickets.body)).to.include({ eventId: event.id, seatId: seat, status: 'valid' });
+    const qr = await fetch(`${gw}/api/tickets/${ticket.id}/qr.svg`, { headers: { authorization: `Bearer ${buyer}` } });
+    expect(qr.status).to.equal(200);
+    expect(qr.headers.get('content-type')).to.match(/^image\/svg\+xml/);
+    expect(await qr.text()).to.match(/^<svg|^<\?xml/);
+    const sold = await api('GET', `/api/events/${event.id}/availability`);
+    expect(sold.body.seats[seat]).to.equal('sold');
+
+    const receipt = await api('GET', `/api/orders/${order.body.id}/receipt`, { token: buyer });
+    expect(receipt.status, JSON.stringify(receipt.body)).to.equal(200);
+    expect(JSON.stringify(receipt.body)).to.include('4242');
+
+    const admitted = await api('POST', '/api/checkins', { token: organizer, body: { code: ticket.code } });
+    expect(admitted.status, JSON.stringify(admitted.body)).to.equal(201);
+    const twice = await api('POST', '/api/checkins', { token: organizer, body: { code: ticket.code } });
+    expect(twice.status).to.equal(409);
+  });
+
   it('keeps a committed hold when the whole stack is killed outright (SIGKILL) right after it', async () => {
     const buyer = await login('buyer@example.com');
     const events = await api('GET', '/api/events?q=Jazz');

@@ -215,7 +215,15 @@ async function awaitEarlierPostmaster(dir: string, log: (line: string) => void):
       return false; // gone (or no /proc): postgres itself judges the stale lock file
     }
   };
-  if (!Number.isInteger(pid) || pid <= 0 || !ours()) return;
+  if (!Number.isInteger(pid) || pid <= 0) return;
+  if (zombie(pid)) {
+    // It has exited but nobody reaped it yet (its parent, the killed runner, is gone and init reaps lazily):
+    // postgres would still take the pid for a live postmaster and refuse to start.
+    log(`postgres: the earlier postmaster (PID ${pid}) has exited; removing its stale postmaster.pid`);
+    rmSync(join(dir, 'postmaster.pid'), { force: true });
+    return;
+  }
+  if (!ours()) return;
   log(`postgres: an earlier postmaster (PID ${pid}) still runs on this cluster; waiting for it to stop`);
   const signals: Array<[NodeJS.Signals, number]> = [
     ['SIGINT', 10_000], // fast shutdown: rolls back open transactions, keeps every committed one
@@ -236,6 +244,15 @@ async function awaitEarlierPostmaster(dir: string, log: (line: string) => void):
   throw new Error(`an earlier postmaster (PID ${pid}) on ${dir} did not stop; stop it, then start again`);
 }
 
+/** Exited but not reaped (Linux /proc state Z). */
+function zombie(pid: number): boolean {
+  try {
+    return /^\d+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
 /** Starts (initialising on first use) a Postgres cluster whose data lives in dir. */
 export async function startPostgres(dir: string, opts: PostgresOptions = {}): Promise<PostgresHandle> {
   const port = opts.port ?? (await freePort());
@@ -251,6 +268,10 @@ export async function startPostgres(dir: string, opts: PostgresOptions = {}): Pr
     'max_connections=400',
     '-c',
     'listen_addresses=127.0.0.1',
+    // TCP only: a Unix socket would leave a lock file in /tmp that a killed, not yet reaped postmaster keeps
+    // claiming (every client here connects over 127.0.0.1 anyway)
+    '-c',
+    'unix_socket_directories=',
     ...(opts.fast ? FAST_SETTINGS : []),
   ];
   // stderr straight into the log file: nothing of the server depends on this process reading a pipe
