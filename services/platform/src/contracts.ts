@@ -117,8 +117,29 @@ export interface ContractOptions {
   unknownRoutes?: 'reject' | 'pass';
 }
 
+/**
+ * The platform refuses a NUL in every string a request carries (see text.ts); the contract says so, so that
+ * clients and contract fuzzers know it: a string schema without a pattern gets `pattern: '^[^\u0000]*$'`, one
+ * with a pattern `not: { type: string, pattern: '\u0000' }`. Applied to the document as loaded, so
+ * /openapi.json serves it too.
+ */
+function withNulRefused(node: any, depth = 0): any {
+  if (depth > 64 || !node || typeof node !== 'object') return node;
+  if (Array.isArray(node)) {
+    for (const item of node) withNulRefused(item, depth + 1);
+    return node;
+  }
+  if (node.type === 'string' && node.format !== 'binary' && node.enum === undefined) {
+    // a pattern where there is none (generators honour it); beside an existing one, a `not`
+    if (node.pattern === undefined) node.pattern = '^[^\\u0000]*$';
+    else if (node.not === undefined) node.not = { type: 'string', pattern: '\\u0000' };
+  }
+  for (const value of Object.values(node)) withNulRefused(value, depth + 1);
+  return node;
+}
+
 export async function createContract(file: string, opts: ContractOptions = {}): Promise<Contract> {
-  const document = loadOpenApiDocument(file);
+  const document = withNulRefused(loadOpenApiDocument(file));
   const api = new OpenAPIBackend({
     definition: withProblemJsonValidated(structuredClone(document)),
     quick: false,
