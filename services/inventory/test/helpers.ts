@@ -3,25 +3,12 @@
 // expiry loop) listening on its own port, so several of them share state only through Postgres and Redis.
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
+import { createContract, withTransaction, type Contract, type EventPayload } from '@eventtickets/platform';
 import {
-  createContract,
-  createLogger,
-  listen,
-  loadConfig,
-  migrate,
-  withTransaction,
-  type Contract,
-  type EventPayload,
-  type RunningServer,
-} from '@eventtickets/platform';
-import {
-  createContractClient,
-  createTestDatabase,
   dropTestDatabase,
-  requireRedis,
-  TEST_INTERNAL_TOKEN_SECRET,
-  uniqueSuffix,
-  type Call,
+  serviceTestConfig,
+  startServiceInProcess,
+  type InProcessService,
   type TestIdentity,
   type TestService,
 } from '@eventtickets/platform/testing';
@@ -34,56 +21,22 @@ import { materialiseEvent } from '../src/use-cases/materialise.ts';
 
 export type { Reply as CallResult } from '@eventtickets/platform/testing';
 
-export interface Instance {
-  url: string;
-  /** HTTP calls to this replica; every response is checked against openapi.yaml (platform test kit). */
-  call: Call;
-  deps: InventoryDeps;
-  server: RunningServer;
-  /** Graceful stop, as on SIGTERM: SSE streams end, the server drains, workers stop, connections close. */
-  stop: () => Promise<void>;
-}
+/** One replica: its own pools, locker, pub/sub, bus and expiry loop, sharing state only through Postgres and Redis. */
+export type Instance = InProcessService<InventoryDeps>;
+
+const parts = { service: 'inventory', createDeps, migrations, createApp, startWorkers, contractFile };
 
 /** A suite's environment: one fresh database, the shared Redis masters under a unique prefix. */
-export async function suiteConfig(ctx: Mocha.Context, env: Record<string, string> = {}): Promise<InventoryConfig> {
-  // An explicitly empty REDIS_URL is the single-node mode, which needs no redis-server.
-  const redis = env.REDIS_URL === '' ? [] : requireRedis(ctx);
-  const dbUrl = await createTestDatabase(ctx, 'inventory');
-  return loadConfig(configSchema, {
-    DATABASE_URL: dbUrl,
-    REDIS_URL: redis.join(','),
-    REDIS_PREFIX: `t${uniqueSuffix()}:`,
-    LOG_LEVEL: 'silent',
-    INTERNAL_TOKEN_SECRET: TEST_INTERNAL_TOKEN_SECRET,
+export function suiteConfig(ctx: Mocha.Context, env: Record<string, string> = {}): Promise<InventoryConfig> {
+  return serviceTestConfig(ctx, 'inventory', configSchema, {
     EXPIRY_INTERVAL_MS: '100',
     SSE_HEARTBEAT_MS: '500',
     ...env,
   });
 }
 
-export async function startInstance(config: InventoryConfig, overrides: DepsOverrides = {}): Promise<Instance> {
-  const deps = createDeps(config, {
-    logger: createLogger('inventory', { level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
-    ...overrides,
-  });
-  await migrate(deps.db, migrations);
-  const app = await createApp(deps);
-  const workers = await startWorkers(deps);
-  const server = await listen(app.callback(), 0);
-  let stopped: Promise<void> | undefined;
-  return {
-    url: server.url,
-    call: createContractClient(server.url, await getContract(), { service: 'inventory' }),
-    deps,
-    server,
-    stop: () =>
-      (stopped ??= (async () => {
-        deps.lifecycle.shutdown();
-        await server.close(2_000);
-        await workers.stop();
-        await deps.close();
-      })()),
-  };
+export function startInstance(config: InventoryConfig, overrides: DepsOverrides = {}): Promise<Instance> {
+  return startServiceInProcess(parts, config, overrides);
 }
 
 export async function dropDatabase(config: InventoryConfig | undefined): Promise<void> {

@@ -2,25 +2,13 @@
 // the real inventory and payments, built in-process exactly as their own tests build them, each on its own port.
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
+import { createContract, withTransaction, type Contract, type EventPayload } from '@eventtickets/platform';
 import {
-  createContract,
-  createLogger,
-  listen,
-  loadConfig,
-  migrate,
-  withTransaction,
-  type Contract,
-  type EventPayload,
-  type RunningServer,
-} from '@eventtickets/platform';
-import {
-  createContractClient,
-  createTestDatabase,
+  serviceTestConfig,
+  startServiceInProcess,
+  type InProcessService,
   dropTestDatabase,
-  requireRedis,
-  TEST_INTERNAL_TOKEN_SECRET,
   uniqueSuffix,
-  type Call,
   type TestIdentity,
 } from '@eventtickets/platform/testing';
 import { configSchema, type OrdersConfig } from '../src/config.ts';
@@ -34,52 +22,20 @@ import * as payments from '../../payments/test/helpers.ts';
 
 export const TEST_TICKET_SECRET = 'test-ticket-code-secret-0123456789abcdefgh';
 
-export interface Instance {
-  url: string;
-  call: Call;
-  deps: OrdersDeps;
-  server: RunningServer;
-  stop: () => Promise<void>;
-}
+export type Instance = InProcessService<OrdersDeps>;
 
-export async function suiteConfig(ctx: Mocha.Context, env: Record<string, string> = {}): Promise<OrdersConfig> {
-  const redis = requireRedis(ctx);
-  const dbUrl = await createTestDatabase(ctx, 'orders');
-  return loadConfig(configSchema, {
-    DATABASE_URL: dbUrl,
-    REDIS_URL: redis[0]!,
-    REDIS_PREFIX: `t${uniqueSuffix()}:`,
-    LOG_LEVEL: 'silent',
-    INTERNAL_TOKEN_SECRET: TEST_INTERNAL_TOKEN_SECRET,
+const parts = { service: 'orders', createDeps, migrations, createApp, startWorkers, contractFile };
+
+export function suiteConfig(ctx: Mocha.Context, env: Record<string, string> = {}): Promise<OrdersConfig> {
+  return serviceTestConfig(ctx, 'orders', configSchema, {
     TICKET_CODE_SECRET: TEST_TICKET_SECRET,
     SAGA_INTERVAL_MS: '100',
     ...env,
   });
 }
 
-export async function startInstance(config: OrdersConfig, overrides: DepsOverrides = {}): Promise<Instance> {
-  const deps = await createDeps(config, {
-    logger: createLogger('orders', { level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
-    ...overrides,
-  });
-  await migrate(deps.db, migrations);
-  const app = await createApp(deps);
-  const workers = await startWorkers(deps);
-  const server = await listen(app.callback(), 0);
-  let stopped: Promise<void> | undefined;
-  return {
-    url: server.url,
-    call: createContractClient(server.url, await getContract(), { service: 'orders' }),
-    deps,
-    server,
-    stop: () =>
-      (stopped ??= (async () => {
-        deps.lifecycle.shutdown();
-        await server.close(2_000);
-        await workers.stop();
-        await deps.close();
-      })()),
-  };
+export function startInstance(config: OrdersConfig, overrides: DepsOverrides = {}): Promise<Instance> {
+  return startServiceInProcess(parts, config, overrides);
 }
 
 let contract: Contract | undefined;

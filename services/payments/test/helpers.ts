@@ -8,21 +8,17 @@ import {
   createContract,
   createLogger,
   listen,
-  loadConfig,
   migrate,
   type Contract,
   type RunningServer,
 } from '@eventtickets/platform';
 import {
   createContractClient,
-  createTestDatabase,
   dropTestDatabase,
-  requireRedis,
-  TEST_INTERNAL_TOKEN_SECRET,
-  uniqueSuffix,
   type Call,
   type TestIdentity,
   type TestService,
+  serviceTestConfig,
 } from '@eventtickets/platform/testing';
 import { configSchema, type PaymentsConfig } from '../src/config.ts';
 import { createDeps, type DepsOverrides, type PaymentsDeps } from '../src/deps.ts';
@@ -42,15 +38,8 @@ export interface Instance {
   stop: () => Promise<void>;
 }
 
-export async function suiteConfig(ctx: Mocha.Context, env: Record<string, string> = {}): Promise<PaymentsConfig> {
-  const redis = requireRedis(ctx);
-  const dbUrl = await createTestDatabase(ctx, 'payments');
-  return loadConfig(configSchema, {
-    DATABASE_URL: dbUrl,
-    REDIS_URL: redis[0]!,
-    REDIS_PREFIX: `t${uniqueSuffix()}:`,
-    LOG_LEVEL: 'silent',
-    INTERNAL_TOKEN_SECRET: TEST_INTERNAL_TOKEN_SECRET,
+export function suiteConfig(ctx: Mocha.Context, env: Record<string, string> = {}): Promise<PaymentsConfig> {
+  return serviceTestConfig(ctx, 'payments', configSchema, {
     PAYMENTS_WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
     SIMULATOR_ASYNC_DELAY_MS: '200',
     WEBHOOK_DELIVERY_INTERVAL_MS: '50',

@@ -7,3 +7,4 @@ export * from './fake-upstream.ts';
 export * from './events.ts';
 export * from './processes.ts';
 export * from './browser.ts';
+export * from './in-process.ts';
