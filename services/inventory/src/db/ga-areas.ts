@@ -69,59 +69,47 @@ export async function gaRemaining(db: Sequelize, t: Transaction, eventId: string
   return row?.remaining ?? 0;
 }
 
-/** Gives held places back; returns the places left after it (undefined when the area does not exist). */
-export async function releaseGaPlaces(
+/**
+ * How each move of places changes an area's counters (fixed SQL, never built from input). `return` only applies
+ * while that many places are sold, so a second return of the same places changes nothing.
+ */
+const GA_MOVES = {
+  release: { set: 'held = held - $3', guard: '' },
+  sell: { set: 'held = held - $3, sold = sold + $3', guard: '' },
+  return: { set: 'sold = sold - $3', guard: ' AND sold >= $3' },
+} as const;
+
+/** Moves places of an area; returns the places left after it (undefined when no row applied). */
+async function moveGaPlaces(
   db: Sequelize,
   t: Transaction,
+  move: keyof typeof GA_MOVES,
   eventId: string,
   areaId: string,
   quantity: number,
 ): Promise<number | undefined> {
+  const { set, guard } = GA_MOVES[move];
   const [row] = await rows<{ remaining: number }>(
     db,
-    `UPDATE ga_areas SET held = held - $3, version = version + 1
-      WHERE event_id = $1 AND area_id = $2 RETURNING capacity - held - sold AS remaining`,
+    `UPDATE ga_areas SET ${set}, version = version + 1
+      WHERE event_id = $1 AND area_id = $2${guard} RETURNING capacity - held - sold AS remaining`,
     [eventId, areaId, quantity],
     t,
   );
   return row?.remaining;
 }
+
+/** Gives held places back; returns the places left after it (undefined when the area does not exist). */
+export const releaseGaPlaces = (db: Sequelize, t: Transaction, eventId: string, areaId: string, quantity: number) =>
+  moveGaPlaces(db, t, 'release', eventId, areaId, quantity);
 
 /** Turns held places into sold places; returns the places left after it (undefined when the area does not exist). */
-export async function sellGaPlaces(
-  db: Sequelize,
-  t: Transaction,
-  eventId: string,
-  areaId: string,
-  quantity: number,
-): Promise<number | undefined> {
-  const [row] = await rows<{ remaining: number }>(
-    db,
-    `UPDATE ga_areas SET held = held - $3, sold = sold + $3, version = version + 1
-      WHERE event_id = $1 AND area_id = $2 RETURNING capacity - held - sold AS remaining`,
-    [eventId, areaId, quantity],
-    t,
-  );
-  return row?.remaining;
-}
+export const sellGaPlaces = (db: Sequelize, t: Transaction, eventId: string, areaId: string, quantity: number) =>
+  moveGaPlaces(db, t, 'sell', eventId, areaId, quantity);
 
 /** Sold places go back on sale (a cancelled order); returns the places left after it. */
-export async function returnSoldGaPlaces(
-  db: Sequelize,
-  t: Transaction,
-  eventId: string,
-  areaId: string,
-  quantity: number,
-): Promise<number | undefined> {
-  const [row] = await rows<{ remaining: number }>(
-    db,
-    `UPDATE ga_areas SET sold = sold - $3, version = version + 1
-      WHERE event_id = $1 AND area_id = $2 AND sold >= $3 RETURNING capacity - held - sold AS remaining`,
-    [eventId, areaId, quantity],
-    t,
-  );
-  return row?.remaining;
-}
+export const returnSoldGaPlaces = (db: Sequelize, t: Transaction, eventId: string, areaId: string, quantity: number) =>
+  moveGaPlaces(db, t, 'return', eventId, areaId, quantity);
 
 /** Clears the held counters of every area of the event (cancellation); returns the area ids. */
 export async function clearGaHeld(db: Sequelize, t: Transaction, eventId: string): Promise<string[]> {
