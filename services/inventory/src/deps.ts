@@ -61,7 +61,7 @@ export function createDeps(config: InventoryConfig, overrides: DepsOverrides = {
     createRedis(url, { commandTimeout: config.REDIS_COMMAND_TIMEOUT_MS }, logger),
   );
   const metrics = createMetrics(SERVICE);
-  const inventoryMetrics = createInventoryMetrics(metrics.registry, db);
+  const inventoryMetrics = createInventoryMetrics(metrics.registry, db, redis);
   const locker =
     overrides.locker ??
     createLocker({

@@ -1,7 +1,8 @@
 // Business metrics of the inventory (on the service's registry next to the platform's RED and event-bus
 // metrics), every name prefixed `inventory_`.
-import { prom, type Sequelize } from '@eventtickets/platform';
+import { prom, registerRedisMetrics, type Sequelize } from '@eventtickets/platform';
 import { countLiveHolds } from './db/holds.ts';
+import { sellThroughOfEventsOnSale } from './db/sales-metrics.ts';
 
 export interface InventoryMetrics {
   holdsCreated: prom.Counter;
@@ -11,8 +12,26 @@ export interface InventoryMetrics {
   sseClients: prom.Gauge;
 }
 
-export function createInventoryMetrics(registry: prom.Registry, db: Sequelize): InventoryMetrics {
+export function createInventoryMetrics(
+  registry: prom.Registry,
+  db: Sequelize,
+  redlockMasters: Array<{ status: string }> = [],
+): InventoryMetrics {
   const registers = [registry];
+  // Redlock's masters: one down leaves the quorum without margin (alert RedisMasterDown).
+  registerRedisMetrics(registry, redlockMasters);
+  new prom.Gauge({
+    name: 'inventory_event_sell_through_ratio',
+    help: 'Sold places over sellable places of the events on sale now (at most 20, the most recently active; read at scrape time)',
+    labelNames: ['event_id'] as const,
+    registers,
+    async collect() {
+      const events = await sellThroughOfEventsOnSale(db).catch(() => undefined);
+      if (!events) return;
+      this.reset();
+      for (const e of events) this.set({ event_id: e.eventId }, e.capacity > 0 ? e.sold / e.capacity : 0);
+    },
+  });
   new prom.Gauge({
     name: 'inventory_active_holds',
     help: 'Holds that are active and not yet past their expiry (read from the database at scrape time)',

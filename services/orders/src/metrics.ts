@@ -8,6 +8,10 @@ export interface OrdersMetrics {
   ordersFailed: prom.Counter<'reason'>;
   ordersRefunded: prom.Counter<'reason'>;
   ordersCancelled: prom.Counter;
+  /** Tickets issued by confirmed orders: tickets sold. */
+  ticketsIssued: prom.Counter;
+  /** One saga step (confirm-hold, refund, cancel-refund), upstream calls and commit, by outcome (ok, error). */
+  sagaStepDuration: prom.Histogram<'step' | 'outcome'>;
 }
 
 export function createOrdersMetrics(registry: prom.Registry): OrdersMetrics {
@@ -35,6 +39,18 @@ export function createOrdersMetrics(registry: prom.Registry): OrdersMetrics {
       name: 'orders_refunded_total',
       help: 'Confirmed orders cancelled and refunded, by reason (buyer-cancelled, event-cancelled)',
       labelNames: ['reason'] as const,
+      registers,
+    }),
+    ticketsIssued: new prom.Counter({
+      name: 'orders_tickets_issued_total',
+      help: 'Tickets issued by confirmed orders (tickets sold)',
+      registers,
+    }),
+    sagaStepDuration: new prom.Histogram({
+      name: 'orders_saga_step_duration_seconds',
+      help: 'Duration of one purchase saga step (confirm-hold, refund, cancel-refund) by outcome (ok, error: retried)',
+      labelNames: ['step', 'outcome'] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     }),
     ordersCancelled: new prom.Counter({

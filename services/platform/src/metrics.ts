@@ -7,6 +7,8 @@ export { client as prom };
 export interface Metrics {
   registry: client.Registry;
   httpDuration: client.Histogram<'method' | 'route' | 'status_code'>;
+  /** Requests being served now (saturation, next to the event loop lag and CPU). */
+  httpActive: client.Gauge;
   middleware: (ctx: Context, next: Next) => Promise<void>;
   handler: (ctx: Context) => Promise<void>;
 }
@@ -22,12 +24,19 @@ export function createMetrics(service: string, opts: { collectDefault?: boolean 
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [registry],
   });
+  const httpActive = new client.Gauge({
+    name: 'http_server_active_requests',
+    help: 'HTTP requests being handled now (a live stream until its response starts)',
+    registers: [registry],
+  });
   async function middleware(ctx: Context, next: Next): Promise<void> {
     if (ctx.path === '/metrics') return next();
     const end = httpDuration.startTimer();
+    httpActive.inc();
     try {
       await next();
     } finally {
+      httpActive.dec();
       // Route templates keep label cardinality bounded; unmatched paths share one label.
       const route = (ctx.state.routeTemplate as string | undefined) ?? (ctx as any)._matchedRoute ?? 'unmatched';
       end({ method: ctx.method, route: String(route), status_code: String(ctx.status) });
@@ -37,5 +46,23 @@ export function createMetrics(service: string, opts: { collectDefault?: boolean 
     ctx.type = registry.contentType;
     ctx.body = await registry.metrics();
   }
-  return { registry, httpDuration, middleware, handler };
+  return { registry, httpDuration, httpActive, middleware, handler };
+}
+
+/**
+ * redis_master_up{master="0".."n-1"}: 1 while the client of each Redis master (Redlock's independent masters,
+ * in REDIS_URL order) has a ready connection, read at scrape time. Losing one of three leaves the quorum with
+ * no margin; the alert says so before a second loss stops every hold.
+ */
+export function registerRedisMetrics(registry: client.Registry, clients: Array<{ status: string }>): void {
+  if (!clients.length || registry.getSingleMetric('redis_master_up')) return;
+  new client.Gauge({
+    name: 'redis_master_up',
+    help: 'Whether the connection to each Redis master (index in REDIS_URL) is ready: 1 up, 0 down',
+    labelNames: ['master'] as const,
+    registers: [registry],
+    collect() {
+      clients.forEach((c, i) => this.set({ master: String(i) }, c.status === 'ready' ? 1 : 0));
+    },
+  });
 }

@@ -1,9 +1,9 @@
 // Transactional outbox, write side: a domain event is a row inserted in the same transaction as the state
 // change, so it exists if and only if the change committed. The relay (eventbus) publishes it later.
 import { randomUUID } from 'node:crypto';
-import { context, propagation } from '@opentelemetry/api';
 import type { Sequelize, Transaction } from 'sequelize';
 import type { Migration } from './db.ts';
+import { traceHeaders } from './tracing.ts';
 import { parseEventPayload, type EventPayload, type EventPayloadInput, type EventType } from './events/catalogue.ts';
 
 /** An event envelope as stored and transported, its payload not yet checked against the catalogue. */
@@ -60,8 +60,9 @@ export async function enqueueEvent<T extends EventType>(
   event: { type: T; aggregateId: string; payload: EventPayloadInput<T>; id?: string },
 ): Promise<CatalogueEvent<T>> {
   const payload = parseEventPayload(event.type, event.payload) as Record<string, unknown>;
-  const headers: Record<string, string> = {};
-  propagation.inject(context.active(), headers);
+  // W3C traceparent (and tracestate, baggage) of the transaction's span: the relay and every consumer continue
+  // the trace of the request that changed the state.
+  const headers = traceHeaders();
   const row: DomainEvent = {
     id: event.id ?? randomUUID(),
     type: event.type,

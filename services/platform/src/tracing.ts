@@ -2,12 +2,14 @@
 // without the SDK: when a service runs without `--import tracing-register.ts` they degrade to no-ops.
 // The SDK itself (NodeSDK, instrumentations, exporter, ESM loader hook) lives in tracing-register.ts.
 import {
+  ROOT_CONTEXT,
   context,
   propagation,
   trace,
   SpanStatusCode,
   type Attributes,
   type Context,
+  type Link,
   type Span,
   type SpanKind,
 } from '@opentelemetry/api';
@@ -54,12 +56,12 @@ export async function shutdownTracing(): Promise<void> {
 export async function withSpan<T>(
   name: string,
   fn: (span: Span) => Promise<T> | T,
-  options: { attributes?: Attributes; kind?: SpanKind; parent?: Context } = {},
+  options: { attributes?: Attributes; kind?: SpanKind; parent?: Context; links?: Link[] } = {},
 ): Promise<T> {
   const parent = options.parent ?? context.active();
   return tracer().startActiveSpan(
     name,
-    { attributes: options.attributes, kind: options.kind },
+    { attributes: options.attributes, kind: options.kind, links: options.links },
     parent,
     async (span) => {
       try {
@@ -110,11 +112,52 @@ export function contextFromHeaders(
   headers: Record<string, string | string[] | undefined>,
   base: Context = context.active(),
 ): Context {
-  return propagation.extract(base, headers, {
+  const extracted = propagation.extract(base, headers, {
     get: (carrier, key) => {
       const value = carrier[key] ?? carrier[key.toLowerCase()];
       return Array.isArray(value) ? value[0] : value;
     },
     keys: (carrier) => Object.keys(carrier),
+  });
+  if (trace.getSpanContext(extracted) !== trace.getSpanContext(base)) return extracted;
+  // No propagator registered (no SDK): read the W3C traceparent itself, so a message still names its trace.
+  const raw = headers.traceparent ?? headers.Traceparent;
+  const match = TRACEPARENT.exec(String(Array.isArray(raw) ? raw[0] : (raw ?? '')));
+  if (!match) return extracted;
+  const sc = { traceId: match[1]!, spanId: match[2]!, traceFlags: parseInt(match[3]!, 16), isRemote: true };
+  return trace.isSpanContextValid(sc) ? trace.setSpanContext(base, sc) : extracted;
+}
+
+const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+
+/** Span links to the traces of several messages (a consumer or relay handling a batch at once): the batch's
+ *  own span is linked to each message's producer, so every purchase's trace shows the step it joined. Messages
+ *  without a valid trace context are left out. */
+export function linksFromHeaders(headersList: Array<Record<string, string | string[] | undefined>>): Link[] {
+  const links: Link[] = [];
+  for (const headers of headersList) {
+    const sc = trace.getSpanContext(contextFromHeaders(headers, ROOT_CONTEXT));
+    if (sc && trace.isSpanContextValid(sc)) links.push({ context: sc });
+  }
+  return links;
+}
+
+/**
+ * Runs fn in a span for work on a batch of messages, linked to the trace of each (see linksFromHeaders).
+ * A batch of one is simply the child of its message's context: its trace continues without a link.
+ */
+export async function withBatchSpan<T>(
+  name: string,
+  headersList: Array<Record<string, string | string[] | undefined>>,
+  fn: (span: Span) => Promise<T> | T,
+  options: { attributes?: Attributes; kind?: SpanKind } = {},
+): Promise<T> {
+  if (headersList.length === 1)
+    return withSpan(name, fn, { ...options, parent: contextFromHeaders(headersList[0]!, ROOT_CONTEXT) });
+  return withSpan(name, fn, {
+    ...options,
+    parent: ROOT_CONTEXT,
+    links: linksFromHeaders(headersList),
+    attributes: { 'messaging.batch.message_count': headersList.length, ...options.attributes },
   });
 }

@@ -14,6 +14,7 @@ import {
   enqueueEvent,
   UpstreamError,
   withRetryingTransaction,
+  withSpan,
   type Logger,
   type Sequelize,
   type Transaction,
@@ -53,9 +54,9 @@ export function createSaga(deps: {
     return true;
   }
 
-  async function confirmHold(orderId: string): Promise<void> {
+  async function confirmHold(orderId: string): Promise<boolean | void> {
     const order = await lockOrderOutside(orderId);
-    if (!order || order.saga_step !== 'confirm-hold') return;
+    if (!order || order.saga_step !== 'confirm-hold') return false;
     let lost: string | undefined;
     try {
       await upstreams.inventory.request('POST', `/internal/holds/${encodeURIComponent(order.hold_id)}/confirm`, {
@@ -96,12 +97,13 @@ export function createSaga(deps: {
         },
       });
       metrics.ordersConfirmed.inc();
+      metrics.ticketsIssued.inc(tickets.length);
     });
   }
 
-  async function refundLate(orderId: string): Promise<void> {
+  async function refundLate(orderId: string): Promise<boolean | void> {
     const order = await lockOrderOutside(orderId);
-    if (!order || order.saga_step !== 'refund' || !order.payment_id) return;
+    if (!order || order.saga_step !== 'refund' || !order.payment_id) return false;
     try {
       await upstreams.payments.request('POST', `/internal/intents/${order.payment_id}/refunds`, {
         body: { reason: 'late-payment' },
@@ -140,9 +142,9 @@ export function createSaga(deps: {
   /** cancel-refund: the buyer cancelled (or the event was): payments refunds what remains (one key per order),
    *  a buyer's cancellation puts the seats back on sale in inventory (once per order); then refunded and
    *  order.refunded with the reason. The tickets were voided when the step was set. */
-  async function cancelRefund(orderId: string): Promise<void> {
+  async function cancelRefund(orderId: string): Promise<boolean | void> {
     const order = await lockOrderOutside(orderId);
-    if (!order || order.saga_step !== 'cancel-refund') return;
+    if (!order || order.saga_step !== 'cancel-refund') return false;
     const reason = order.cancel_reason ?? 'buyer-cancelled';
     if (order.payment_id) {
       try {
@@ -190,10 +192,24 @@ export function createSaga(deps: {
     return withRetryingTransaction(db, (t) => lockOrder(db, t, orderId));
   }
 
+  /** Runs one step and, when it was the order's step (it did not return false), times it. */
+  async function timed(step: string, run: (orderId: string) => Promise<boolean | void>, orderId: string) {
+    const end = metrics.sagaStepDuration.startTimer({ step });
+    try {
+      if ((await run(orderId)) !== false) end({ outcome: 'ok' });
+    } catch (err) {
+      end({ outcome: 'error' });
+      throw err;
+    }
+  }
+
   async function advance(orderId: string): Promise<void> {
-    await confirmHold(orderId);
-    await refundLate(orderId);
-    await cancelRefund(orderId);
+    // One span per pass: in the trace of the pay request or of the payment event that kicked it.
+    await withSpan('order saga', async () => {
+      await timed('confirm-hold', confirmHold, orderId);
+      await timed('refund', refundLate, orderId);
+      await timed('cancel-refund', cancelRefund, orderId);
+    });
   }
 
   return {

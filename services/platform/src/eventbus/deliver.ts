@@ -3,11 +3,11 @@
 // the trace context carried by the event's headers. Before that, check() holds a message of a subscribed type
 // against the event catalogue: a message that fails cannot succeed on redelivery, so the transports move it
 // to the dead-letter stream at once, and the handler only ever sees a parsed, typed payload.
-import { ROOT_CONTEXT, SpanKind, propagation } from '@opentelemetry/api';
+import { ROOT_CONTEXT, SpanKind } from '@opentelemetry/api';
 import type { Sequelize } from 'sequelize';
 import { isEventType, parseEventPayload, type EventType } from '../events/catalogue.ts';
 import type { CatalogueEvent, DomainEvent } from '../outbox.ts';
-import { withSpan } from '../tracing.ts';
+import { contextFromHeaders, withSpan } from '../tracing.ts';
 import type { EventHandler } from './types.ts';
 
 export type DeliveryResult = 'processed' | 'duplicate' | 'ignored';
@@ -51,11 +51,12 @@ export class Dispatcher {
   async deliver(event: DomainEvent): Promise<DeliveryResult> {
     const handler = this.handlers.get(event.type);
     if (!handler) return 'ignored';
-    const parent = propagation.extract(ROOT_CONTEXT, event.headers ?? {});
+    const parent = contextFromHeaders(event.headers ?? {}, ROOT_CONTEXT);
     const attributes = {
       'messaging.operation': 'process',
       'messaging.message.id': event.id,
       'messaging.consumer.group.name': this.consumer,
+      'messaging.destination.name': event.type,
     };
     return withSpan(
       `${event.type} process`,

@@ -1,7 +1,7 @@
 // Event bus entry point: the outbox relay plus a consumer group over a transport — Redis Streams, or, with
 // no Redis, an announced Postgres transport over a shared bus database (local single-machine mode).
 import { Dispatcher } from './deliver.ts';
-import { createBusMetrics } from './metrics.ts';
+import { addLagSource, createBusMetrics } from './metrics.ts';
 import { PostgresTransport } from './postgres-transport.ts';
 import { RedisTransport } from './redis-transport.ts';
 import { OutboxRelay } from './relay.ts';
@@ -59,6 +59,7 @@ export function createEventBus(opts: EventBusOptions): EventBus {
     pollIntervalMs,
   });
   let started = false;
+  let removeLagSource: (() => void) | undefined;
 
   return {
     startRelay: () => relay.start(),
@@ -69,9 +70,13 @@ export function createEventBus(opts: EventBusOptions): EventBus {
     async start() {
       if (started) return;
       started = true;
-      if (dispatcher.types.length > 0) await transport.startConsuming(dispatcher);
+      if (dispatcher.types.length > 0) {
+        await transport.startConsuming(dispatcher);
+        if (opts.registry) removeLagSource = addLagSource(opts.registry, () => transport.lag());
+      }
     },
     async stop() {
+      removeLagSource?.();
       await relay.stop();
       await transport.stop();
     },

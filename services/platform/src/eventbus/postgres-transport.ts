@@ -62,6 +62,7 @@ export class PostgresTransport implements Transport {
   private schema: Promise<void> | undefined;
   private listener: pg.Client | undefined;
   private running = false;
+  private types: string[] = [];
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
 
@@ -103,8 +104,25 @@ export class PostgresTransport implements Transport {
       bind: [this.o.group],
     });
     await this.listen();
+    this.types = dispatcher.types;
     this.running = true;
     this.loop = this.run(dispatcher);
+  }
+
+  async lag(): Promise<Array<{ stream: string; lag: number }>> {
+    if (!this.running || !this.types.length) return [];
+    const [rows] = (await this.bus.query(
+      `SELECT split_part(e.type, '.', 1) AS stream, count(*)::int AS lag
+         FROM bus_events e, bus_cursors c
+        WHERE c.consumer = $1 AND e.seq > c.last_seq AND e.type = ANY($2)
+        GROUP BY 1`,
+      { bind: [this.o.group, this.types] },
+    )) as [Array<{ stream: string; lag: number }>, unknown];
+    const lags = new Map(rows.map((r) => [r.stream, Number(r.lag)]));
+    return [...new Set(this.types.map((t) => t.split('.')[0]!))].map((stream) => ({
+      stream: `events.${stream}`,
+      lag: lags.get(stream) ?? 0,
+    }));
   }
 
   async stop(): Promise<void> {
@@ -218,6 +236,7 @@ export class PostgresTransport implements Transport {
             },
           );
           this.o.metrics.consumed.inc({ type, outcome: 'dead' });
+          this.o.metrics.deadLetters.inc({ type });
           this.o.logger.error(
             { err: failed, type, seq: row.seq, deliveries },
             invalid ? 'invalid event moved to bus_dead' : 'event moved to bus_dead after failed deliveries',

@@ -46,6 +46,16 @@ function field(fields: string[] | null, name: string): string | undefined {
   return undefined;
 }
 
+/** One XINFO GROUPS entry, as flat key/value pairs (RESP2) or a map (RESP3). */
+function groupInfo(g: unknown): Record<string, unknown> {
+  if (Array.isArray(g)) {
+    const info: Record<string, unknown> = {};
+    for (let i = 0; i + 1 < g.length; i += 2) info[String(g[i])] = g[i + 1];
+    return info;
+  }
+  return g instanceof Map ? Object.fromEntries(g) : ((g ?? {}) as Record<string, unknown>);
+}
+
 export class RedisTransport implements Transport {
   private readonly o: RedisTransportOptions;
   /** Stable across restarts of one process so a restarted bus re-reads its own pending entries at once. */
@@ -77,6 +87,10 @@ export class RedisTransport implements Transport {
         e.type,
         'event',
         JSON.stringify(e),
+        // The W3C trace context also as a field of its own: tools reading the stream (redis-cli XRANGE, a
+        // consumer in another language) find the trace without parsing the envelope.
+        'traceparent',
+        e.headers?.traceparent ?? '',
       );
     }
     const results = (await pipeline.exec()) ?? [];
@@ -109,6 +123,23 @@ export class RedisTransport implements Transport {
     this.pendingDueAt = Date.now(); // a previous run of this process may have left entries pending
     this.claimDueAt = Date.now();
     this.loop = this.run(dispatcher);
+  }
+
+  async lag(): Promise<Array<{ stream: string; lag: number }>> {
+    if (!this.running || isRedisLost(this.o.redis)) return [];
+    const out: Array<{ stream: string; lag: number }> = [];
+    for (const stream of this.streams) {
+      const groups = (await this.o.redis.call('XINFO', 'GROUPS', stream)) as unknown[];
+      for (const g of groups ?? []) {
+        const info = groupInfo(g);
+        if (info.name !== this.o.group) continue;
+        // lag: entries not yet read by the group (null when Redis cannot tell, after trimming); pending: read
+        // and not acknowledged. Together: not yet processed.
+        if (info.lag === null || info.lag === undefined) continue;
+        out.push({ stream: stream.slice(this.o.prefix.length), lag: Number(info.lag) + Number(info.pending ?? 0) });
+      }
+    }
+    return out;
   }
 
   async stop(): Promise<void> {
@@ -273,6 +304,7 @@ export class RedisTransport implements Transport {
     );
     await this.o.redis.xack(stream, this.o.group, id);
     this.o.metrics.consumed.inc({ type, outcome: 'dead' });
+    this.o.metrics.deadLetters.inc({ type });
     this.o.logger.error(
       { err, type, streamId: id, stream, deliveries },
       invalid ? 'invalid event moved to the dead stream' : 'event moved to the dead stream after failed deliveries',

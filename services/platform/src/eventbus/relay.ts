@@ -5,6 +5,8 @@ import type { Logger } from 'pino';
 import type { DomainEvent } from '../outbox.ts';
 import type { BusMetrics } from './metrics.ts';
 import { loopFailures } from '../outage.ts';
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
+import { contextFromHeaders, traceHeaders, tracer } from '../tracing.ts';
 
 /** Sends events to the transport, in order; resolves once the transport holds them durably. */
 export type Publish = (events: DomainEvent[]) => Promise<void>;
@@ -80,7 +82,19 @@ export class OutboxRelay {
         headers: r.headers ?? {},
         occurredAt: new Date(r.occurred_at).toISOString(),
       }));
-      await this.publish(events);
+      // One producer span per event, the child of the request that enqueued it; the message carries this span's
+      // traceparent, so each consumer's process span continues the same trace (one trace per purchase).
+      const spans = events.map((e) => startPublishSpan(e));
+      try {
+        await this.publish(events);
+      } catch (err) {
+        for (const span of spans) {
+          span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error)?.message });
+          span.end();
+        }
+        throw err;
+      }
+      for (const span of spans) span.end();
       await this.db.query('UPDATE outbox SET published_at = now() WHERE seq = ANY($1::bigint[])', {
         transaction: t,
         bind: [rows.map((r) => r.seq)],
@@ -135,4 +149,24 @@ export class OutboxRelay {
     )) as [Array<{ lag: number }>, unknown];
     this.metrics.outboxLag.set(row ? Math.max(0, Number(row.lag)) : 0);
   }
+}
+
+/** Starts the producer span of one relayed event and points the event's trace headers at it. */
+function startPublishSpan(e: DomainEvent): Span {
+  const origin = contextFromHeaders(e.headers, ROOT_CONTEXT);
+  const span = tracer().startSpan(
+    `${e.type} publish`,
+    {
+      kind: SpanKind.PRODUCER,
+      attributes: {
+        'messaging.operation': 'publish',
+        'messaging.message.id': e.id,
+        'messaging.destination.name': e.type,
+      },
+    },
+    origin,
+  );
+  const headers = traceHeaders(trace.setSpan(origin, span));
+  if (headers.traceparent) e.headers = { ...e.headers, ...headers };
+  return span;
 }

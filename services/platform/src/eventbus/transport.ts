@@ -9,4 +9,6 @@ export interface Transport {
   startConsuming(dispatcher: Dispatcher): Promise<void>;
   /** Finishes the in-flight delivery, stops consuming and releases the transport's own connections. */
   stop(): Promise<void>;
+  /** Per stream (event family) of the consumed types: messages not yet processed by this group. */
+  lag(): Promise<Array<{ stream: string; lag: number }>>;
 }
