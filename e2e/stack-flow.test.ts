@@ -154,7 +154,7 @@ describe('e2e: a buyer through the gateway of the whole local stack', function (
     expect(new Date(hold.body.expiresAt).getTime()).to.be.greaterThan(Date.now());
 
     const change = await stream.next(
-      (m) => m.event === 'change' && wanted.every((id) => m.data.seats?.[id] === 'held'),
+      (m) => m.event === 'changes' && wanted.every((id) => changedTo(m.data, id) === 'held'),
     );
     expect(Number(change.id)).to.be.greaterThan(Number(first.id));
 
@@ -175,7 +175,7 @@ describe('e2e: a buyer through the gateway of the whole local stack', function (
     // the rival may not see or release someone else's hold
     expect((await api('GET', `/api/holds/${hold.body.id}`, { token: rival })).status).to.equal(404);
     expect((await api('DELETE', `/api/holds/${hold.body.id}`, { token: buyer })).status).to.equal(204);
-    await stream.next((m) => m.event === 'change' && wanted.every((id) => m.data.seats?.[id] === 'available'));
+    await stream.next((m) => m.event === 'changes' && wanted.every((id) => changedTo(m.data, id) === 'available'));
 
     const retry = await api('POST', '/api/holds', { token: rival, body: { eventId: event.id, seats: [wanted[1]] } });
     expect(retry.status).to.equal(201);
@@ -285,3 +285,10 @@ describe('e2e: a buyer through the gateway of the whole local stack', function (
     expect(JSON.stringify(again.body)).to.include(seat);
   });
 });
+
+/** A seat's last status in a `changes` message (an array of changes, inventory's contract), if it changed. */
+function changedTo(changes: { seats?: Record<string, string> }[], seatId: string): string | undefined {
+  let status: string | undefined;
+  for (const c of changes) status = c.seats?.[seatId] ?? status;
+  return status;
+}

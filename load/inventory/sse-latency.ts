@@ -99,7 +99,13 @@ try {
   for (const seat of seats) {
     // Every client waits for this seat's change; the clock starts when A has committed the hold.
     const arrivals = clients.map((c) =>
-      c.next((m) => m.event === 'change' && m.data?.seats?.[seat.seatId] === 'held').then(() => performance.now()),
+      c
+        .next(
+          (m) =>
+            m.event === 'changes' &&
+            (m.data as { seats?: Record<string, string> }[]).some((x) => x.seats?.[seat.seatId] === 'held'),
+        )
+        .then(() => performance.now()),
     );
     const res = await fetch(`${a.url}/api/holds`, {
       method: 'POST',

@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import { HttpProblem } from '@eventtickets/platform';
 import { checkHoldAllowed, lockKeys, requestedCount, totals } from '../src/domain/hold-rules.ts';
 import { observedState } from '../src/domain/hold-state.ts';
-import { parseLastEventId, sseComment, sseMessage } from '../src/domain/sse.ts';
+import { MAX_CHANGES_PER_MESSAGE, parseLastEventId, sseChanges, sseComment, sseMessage } from '../src/domain/sse.ts';
 import type { SaleRules } from '../src/domain/types.ts';
 
 const now = new Date('2026-06-01T12:00:00Z');
@@ -90,6 +90,15 @@ describe('inventory domain: SSE wire format', () => {
   it('writes event, id and data lines ending in a blank line', () => {
     expect(sseMessage('change', 7, { a: 1 })).to.equal('event: change\nid: 7\ndata: {"a":1}\n\n');
     expect(sseComment('ping')).to.equal(': ping\n\n');
+  });
+
+  it('sends changes as `changes` messages: an array, id = its last seq, at most MAX_CHANGES_PER_MESSAGE each', () => {
+    expect(sseChanges([{ seq: 3 }, { seq: 4 }])).to.equal('event: changes\nid: 4\ndata: [{"seq":3},{"seq":4}]\n\n');
+    expect(sseChanges([])).to.equal('');
+    const many = Array.from({ length: MAX_CHANGES_PER_MESSAGE + 1 }, (_, i) => ({ seq: i + 1 }));
+    const blocks = sseChanges(many).split('\n\n').filter(Boolean);
+    expect(blocks.map((b) => b.split('\n')[1])).to.deep.equal([`id: ${MAX_CHANGES_PER_MESSAGE}`, `id: ${many.length}`]);
+    expect(JSON.parse(blocks[1]!.split('\ndata: ')[1]!)).to.deep.equal([{ seq: many.length }]);
   });
 
   it('reads Last-Event-ID as a sequence number only when it is one', () => {

@@ -173,10 +173,11 @@ describe('inventory: catalog events through the bus (real Postgres + Redis Strea
     await deliver('event.cancelled', { eventId: ev.eventId });
     const cancelledChange = await live.next();
     live.close();
-    expect(cancelledChange.event).to.equal('change');
+    expect(cancelledChange.event).to.equal('changes');
     expect(Number(cancelledChange.id)).to.equal(snapshot.data.seq + 1);
-    expect(cancelledChange.data.status).to.equal('cancelled');
-    expect(Object.keys(cancelledChange.data.seats)).to.have.length(10);
+    expect(cancelledChange.data).to.have.length(1);
+    expect(cancelledChange.data[0].status).to.equal('cancelled');
+    expect(Object.keys(cancelledChange.data[0].seats)).to.have.length(10);
 
     const seats = await query(app.deps, 'SELECT DISTINCT status FROM seats WHERE event_id = $1', [ev.eventId]);
     expect(seats).to.deep.equal([{ status: 'void' }]);

@@ -43,7 +43,7 @@ describe('inventory: single-node in-memory mode (real Postgres, no Redis)', func
     );
     expect(results.filter((r) => r.status === 201)).to.have.length(1);
     expect(results.filter((r) => r.status !== 201).every((r) => [409, 503].includes(r.status))).to.equal(true);
-    expect(await live.next()).to.deep.include({ event: 'change', id: '1' });
+    expect(await live.next()).to.deep.include({ event: 'changes', id: '1' });
     live.close();
   });
 });

@@ -59,9 +59,9 @@ describe('inventory: returning a cancelled order’s places (internal)', functio
     expect(res.body.status).to.equal('confirmed');
     const change = await live.next();
     live.close();
-    expect(change.event).to.equal('change');
-    expect(change.data.seats).to.deep.equal({ s001: 'available', s002: 'available' });
-    expect(change.data.ga).to.deep.equal([{ areaId: 'floor', remaining: 20 }]);
+    expect([change.event, change.data.length]).to.deep.equal(['changes', 1]);
+    expect(change.data[0].seats).to.deep.equal({ s001: 'available', s002: 'available' });
+    expect(change.data[0].ga).to.deep.equal([{ areaId: 'floor', remaining: 20 }]);
     const again = await app.call('POST', `/internal/holds/${holdId}/return`, {
       as: ordersService,
       body: { orderId: 'o-1' },

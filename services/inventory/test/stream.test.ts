@@ -71,9 +71,9 @@ describe('inventory: availability stream across replicas (real Postgres + Redis 
     ).body;
     const change = await client.next();
     expect(change).to.deep.equal({
-      event: 'change',
+      event: 'changes',
       id: '1',
-      data: { eventId: ev.eventId, seq: 1, seats: { s001: 'held' }, ga: [{ areaId: 'floor', remaining: 7 }] },
+      data: [{ eventId: ev.eventId, seq: 1, seats: { s001: 'held' }, ga: [{ areaId: 'floor', remaining: 7 }] }],
     });
     expect(await changeContractErrors(change.data)).to.deep.equal([]);
     client.close();
@@ -82,19 +82,21 @@ describe('inventory: availability stream across replicas (real Postgres + Redis 
     await a.call('POST', '/api/holds', { as: buyer('u2'), body: { eventId: ev.eventId, seats: ['s002', 's003'] } });
     await a.call('DELETE', `/api/holds/${hold.id}`, { as: buyer('u1') });
     const resumed = await stream(b, ev.eventId, change.id);
-    const first = await resumed.next();
-    const second = await resumed.next();
-    expect([first.event, first.id, first.data.seats]).to.deep.equal(['change', '2', { s002: 'held', s003: 'held' }]);
-    expect([second.event, second.id, second.data.seats, second.data.ga]).to.deep.equal([
-      'change',
-      '3',
+    // The replay is one `changes` message: both missed changes, in order, its id the last one's.
+    const replay = await resumed.next();
+    expect([replay.event, replay.id, replay.data.length]).to.deep.equal(['changes', '3', 2]);
+    const [first, second] = replay.data;
+    expect([first.seq, first.seats]).to.deep.equal([2, { s002: 'held', s003: 'held' }]);
+    expect([second.seq, second.seats, second.ga]).to.deep.equal([
+      3,
       { s001: 'available' },
       [{ areaId: 'floor', remaining: 10 }],
     ]);
+    expect(await changeContractErrors(replay.data)).to.deep.equal([]);
 
     // And it keeps streaming live changes made on A.
     await a.call('POST', '/api/holds', { as: buyer('u3'), body: { eventId: ev.eventId, seats: ['s010'] } });
-    expect(await resumed.next()).to.deep.include({ event: 'change', id: '4' });
+    expect(await resumed.next()).to.deep.include({ event: 'changes', id: '4' });
     // the same client would get nothing twice: the snapshot endpoint agrees with what it saw
     const snap = (await b.call('GET', `/api/events/${ev.eventId}/availability`)).body;
     expect(snap.seq).to.equal(4);
@@ -111,7 +113,10 @@ describe('inventory: availability stream across replicas (real Postgres + Redis 
     expect((await client.next()).data.seats.s002).to.equal('held');
     await query(a.deps, "UPDATE holds SET expires_at = now() - interval '1 second' WHERE hold_id = $1", [hold.id]);
     const expired = await client.next(); // the sweepers run every 100 ms in this suite
-    expect([expired.event, expired.data.seats]).to.deep.equal(['change', { s002: 'available' }]);
+    expect([expired.event, expired.data.map((c: { seats: unknown }) => c.seats)]).to.deep.equal([
+      'changes',
+      [{ s002: 'available' }],
+    ]);
     expect((await query(a.deps, 'SELECT status FROM holds WHERE hold_id = $1', [hold.id]))[0].status).to.equal(
       'expired',
     );
@@ -135,9 +140,9 @@ describe('inventory: availability stream across replicas (real Postgres + Redis 
       ),
     );
     expect(await client.next()).to.deep.include({
-      event: 'change',
+      event: 'changes',
       id: '1',
-      data: { eventId: ev.eventId, seq: 1, seats: { s003: 'held' }, ga: [] },
+      data: [{ eventId: ev.eventId, seq: 1, seats: { s003: 'held' }, ga: [] }],
     });
   });
 
@@ -217,7 +222,15 @@ describe('inventory: availability stream across replicas (real Postgres + Redis 
       await closed;
       expect(hub.clientCount()).to.equal(0);
       expect((await metrics.sseClients.get()).values[0]!.value).to.equal(0);
-      for (let seq = 1; seq <= changes; seq++) expect((await reader.next()).id).to.equal(String(seq));
+      // The reader got every change exactly once, in order, however they were batched.
+      const seen: number[] = [];
+      while (seen.length < changes) {
+        const m = await reader.next();
+        expect(m.event).to.equal('changes');
+        for (const c of m.data as { seq: number }[]) seen.push(c.seq);
+        expect(m.id).to.equal(String(seen.at(-1)));
+      }
+      expect(seen).to.deep.equal(Array.from({ length: changes }, (_, i) => i + 1));
     } finally {
       lifecycle.shutdown();
     }
@@ -275,7 +288,7 @@ async function snapshotContractErrors(data: { eventId: string }): Promise<string
   return (await getContract()).responseErrors('GET', `/api/events/${data.eventId}/availability`, 200, data);
 }
 
-/** A change's data is the contract's AvailabilityChange schema. */
+/** A `changes` message's data is the contract's AvailabilityChanges schema. */
 async function changeContractErrors(data: unknown): Promise<string[]> {
-  return schemaErrors('AvailabilityChange', data);
+  return schemaErrors('AvailabilityChanges', data);
 }

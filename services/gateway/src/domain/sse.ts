@@ -1,6 +1,6 @@
 // Server-sent events, the little the gateway needs of them (pure): an incremental parser for an upstream's
-// text/event-stream, and the wire form of a message. The gateway re-sends an upstream message byte for byte
-// (its `raw` form), so what a viewer reads is what the service wrote.
+// text/event-stream, and the wire form of a message. The gateway re-sends an upstream snapshot byte for byte
+// (its `raw` form); changes it re-batches (stream-hub.ts), each change document as the service wrote it.
 
 export interface SseMessage {
   event?: string;

@@ -9,10 +9,13 @@
 // undici Agent (deps.ts), one connection per watched event, so buyers' calls never queue behind viewers.
 //
 // Writing one change to 10,000 sockets is 10,000 syscalls, on the event loop that also proxies the holds.
-// So changes are coalesced: a flush writes everything that arrived since the last one as ONE buffer per
-// viewer (the same Buffer object for all: no copy per viewer), in slices that yield to other I/O between
-// them, and the next flush waits FLUSH_COST_FACTOR times as long as the last one took. Quiet streams get
-// each change at once; under an on-sale fan-out takes at most ~1/(1+FACTOR) of the gateway's time.
+// So changes are coalesced (the contract's batching rule, inventory openapi.yaml streamAvailability): a flush
+// writes everything that arrived since the last one as ONE `event: changes` message (data = the array of
+// changes, id = the last seq), the same Buffer object for every viewer (no copy per viewer), in slices that
+// yield to other I/O between them. Flushes are at least `coalesceMs` (100 ms) apart, and the next one also
+// waits FLUSH_COST_FACTOR times as long as the last one took. A change after a quiet spell goes out at once;
+// under an on-sale a viewer gets at most ~10 messages/s whatever the hold rate, and fan-out takes at most
+// ~1/(1+FACTOR) of the gateway's time.
 import type { Context } from 'koa';
 import type { Dispatcher } from 'undici';
 import { HttpProblem, problems, type Logger } from '@eventtickets/platform';
@@ -47,6 +50,8 @@ export interface StreamHubOptions {
   /** How long a hub outlives its last viewer (a page reload does not reopen the upstream stream). */
   lingerMs: number;
   onFailure?: (service: string, reason: 'unconfigured' | 'unreachable' | 'timeout') => void;
+  /** Flushes to viewers are at least this far apart (default 100 ms, the contract's upper bound). */
+  coalesceMs?: number;
 }
 
 const PREAMBLE = Buffer.from('retry: 2000\n\n');
@@ -57,6 +62,9 @@ const SLICE = 500;
 const FLUSH_COST_FACTOR = 3;
 /** A snapshot older than this many changes is re-serialised for a new viewer instead of replayed. */
 const MAX_SNAPSHOT_TAIL = 64;
+/** Changes per `changes` message at most (the contract's maxItems). */
+const MAX_CHANGES_PER_MESSAGE = 500;
+const DEFAULT_COALESCE_MS = 100;
 
 interface Viewer {
   res: import('node:http').ServerResponse;
@@ -69,7 +77,19 @@ interface Buffered {
   seq: number;
   /** The hub's sequence number before this change (the changes may skip numbers). */
   prevSeq: number;
-  bytes: Buffer;
+  /** The change document as JSON text. */
+  json: string;
+}
+
+/** `event: changes` messages for consecutive changes (at most MAX_CHANGES_PER_MESSAGE each). */
+function changesMessages(changes: readonly Buffered[]): Buffer {
+  if (!changes.length) return Buffer.alloc(0);
+  let out = '';
+  for (let i = 0; i < changes.length; i += MAX_CHANGES_PER_MESSAGE) {
+    const part = changes.slice(i, i + MAX_CHANGES_PER_MESSAGE);
+    out += `event: changes\nid: ${part[part.length - 1]!.seq}\ndata: [${part.map((c) => c.json).join(',')}]\n\n`;
+  }
+  return Buffer.from(out);
 }
 
 type Failure =
@@ -101,11 +121,12 @@ class Hub {
   private seq = 0;
   private ring: Buffered[] = [];
   private snapshot?: { seq: number; bytes: Buffer };
-  private pending: Buffer[] = [];
+  private pending: Buffered[] = [];
   private pendingFrom = 0;
   private flushing = false;
   private flushTimer?: NodeJS.Timeout;
   private nextFlushAt = 0;
+  private lastFlushAt = -Infinity;
   private lingerTimer?: NodeJS.Timeout;
 
   constructor(
@@ -245,16 +266,22 @@ class Hub {
       }
       return;
     }
-    if (msg.event === 'change' && this.doc) {
-      const seq = Number(msg.id);
-      if (!Number.isSafeInteger(seq) || seq <= this.seq) return; // already folded in
-      applyAvailabilityChange(this.doc, JSON.parse(msg.data) as AvailabilityChangeDocument);
-      const bytes = Buffer.from(msg.raw);
-      this.ring.push({ seq, prevSeq: this.seq, bytes });
+    if ((msg.event === 'changes' || msg.event === 'change') && this.doc) {
+      // `changes`: an array of consecutive changes; `change` (one document): an older inventory's form.
+      const parsed = JSON.parse(msg.data) as AvailabilityChangeDocument | AvailabilityChangeDocument[];
+      let added = false;
+      for (const change of Array.isArray(parsed) ? parsed : [parsed]) {
+        const seq = change.seq;
+        if (!Number.isSafeInteger(seq) || seq <= this.seq) continue; // already folded in
+        applyAvailabilityChange(this.doc, change);
+        const entry: Buffered = { seq, prevSeq: this.seq, json: JSON.stringify(change) };
+        this.ring.push(entry);
+        this.seq = seq;
+        this.pending.push(entry);
+        added = true;
+      }
       if (this.ring.length > this.opts.replayChanges) this.ring.splice(0, this.ring.length - this.opts.replayChanges);
-      this.seq = seq;
-      this.pending.push(bytes);
-      this.scheduleFlush();
+      if (added) this.scheduleFlush();
       return;
     }
     this.opts.logger.warn({ event: msg.event, path: this.path }, 'ignoring an unexpected message on a shared stream');
@@ -262,7 +289,8 @@ class Hub {
 
   private scheduleFlush(): void {
     if (this.flushing || this.flushTimer) return;
-    const wait = this.nextFlushAt - performance.now();
+    const due = Math.max(this.nextFlushAt, this.lastFlushAt + (this.opts.coalesceMs ?? DEFAULT_COALESCE_MS));
+    const wait = due - performance.now();
     if (wait <= 0) {
       this.flushing = true;
       setImmediate(() => void this.flush());
@@ -272,9 +300,10 @@ class Hub {
   private async flush(): Promise<void> {
     this.flushTimer = undefined;
     this.flushing = true;
+    this.lastFlushAt = performance.now();
     const from = this.pendingFrom;
     const to = this.seq;
-    const batch = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending);
+    const batch = changesMessages(this.pending);
     this.pending = [];
     this.pendingFrom = to;
     let spent = 0;
@@ -298,10 +327,8 @@ class Hub {
   /** The changes after `seq` from the replay buffer, or undefined when it no longer covers them. */
   private replay(seq: number): Buffer | undefined {
     if (seq === this.seq) return Buffer.alloc(0);
-    if (seq > this.seq || !this.ring.length || seq < this.ring[0].prevSeq) return undefined;
-    const parts: Buffer[] = [];
-    for (const c of this.ring) if (c.seq > seq) parts.push(c.bytes);
-    return Buffer.concat(parts);
+    if (seq > this.seq || !this.ring.length || seq < this.ring[0]!.prevSeq) return undefined;
+    return changesMessages(this.ring.filter((c) => c.seq > seq));
   }
 
   /** A snapshot of the current state: the last one plus the changes since (when few), else re-serialised. */
@@ -310,7 +337,7 @@ class Hub {
     if (snap.seq !== this.seq) {
       const since =
         this.ring.length && snap.seq >= this.ring[0].prevSeq ? this.ring.filter((c) => c.seq > snap.seq) : undefined;
-      if (since && since.length <= MAX_SNAPSHOT_TAIL) return Buffer.concat([snap.bytes, ...since.map((c) => c.bytes)]);
+      if (since && since.length <= MAX_SNAPSHOT_TAIL) return Buffer.concat([snap.bytes, changesMessages(since)]);
       this.snapshot = { seq: this.seq, bytes: Buffer.from(sseMessage('snapshot', this.seq, this.doc)) };
     }
     return this.snapshot!.bytes;

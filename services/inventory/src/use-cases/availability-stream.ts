@@ -2,6 +2,11 @@
 // made on any replica. Pub/sub is lossy, so each client tracks the last sequence number it was sent and
 // fills any gap from the change log in Postgres (or falls back to a full snapshot when the log no longer
 // covers it); the heartbeat also compares against the database so even a lost final message arrives.
+//
+// Changes are batched on the wire (openapi.yaml, streamAvailability): the sequencer publishes one pub/sub
+// message per event per numbering batch (a JSON array), each feed coalesces what arrives within
+// `coalesceMs` of its last delivery, and a client gets one `event: changes` message per delivery. So what a
+// client parses per second is bounded by the window, not by the hold rate.
 import { PassThrough } from 'node:stream';
 import {
   outageReporter,
@@ -14,7 +19,7 @@ import {
 import { loadSnapshot } from '../db/availability.ts';
 import { changesSince, hasStalePendingChanges, numberPendingChanges } from '../db/changes.ts';
 import { currentSeqs } from '../db/events.ts';
-import { sseComment, sseMessage } from '../domain/sse.ts';
+import { sseChanges, sseComment, sseMessage } from '../domain/sse.ts';
 import type { AvailabilityChange, AvailabilitySnapshot, PendingChange } from '../domain/types.ts';
 import type { InventoryMetrics } from '../metrics.ts';
 
@@ -29,6 +34,9 @@ export interface HubOptions {
   maxBufferedBytes: number;
   /** How often unnumbered changes older than this are looked for (default 1 s). */
   sequencerSweepMs?: number;
+  /** A feed delivers at most one batch per this window (default 50 ms; the contract promises <= 100 ms). A
+   *  change after a quiet spell goes out at once. */
+  coalesceMs?: number;
 }
 
 /** Changes numbered per sequencer transaction at most. */
@@ -82,11 +90,18 @@ class StreamClient {
     });
   }
 
-  onChange(change: AvailabilityChange): void {
+  /** Live changes of this event (ascending seq): the ones not sent yet go out as one message; a gap before
+   *  or inside them is filled from the change log first. */
+  onChanges(changes: AvailabilityChange[]): void {
     this.enqueue(async () => {
-      if (change.seq <= this.lastSeq) return;
-      if (change.seq > this.lastSeq + 1) await this.catchUp(change.seq - 1);
-      if (change.seq === this.lastSeq + 1) this.write('change', change);
+      const last = changes[changes.length - 1];
+      if (!last || last.seq <= this.lastSeq) return;
+      const first = changes.find((c) => c.seq > this.lastSeq)!;
+      if (first.seq > this.lastSeq + 1) await this.catchUp(first.seq - 1);
+      const run: AvailabilityChange[] = [];
+      for (const c of changes) if (c.seq === this.lastSeq + 1 + run.length) run.push(c);
+      this.writeChanges(run);
+      if (last.seq > this.lastSeq) await this.catchUp(last.seq);
     });
   }
 
@@ -121,7 +136,7 @@ class StreamClient {
     if (upto <= this.lastSeq) return;
     const missed = await changesSince(this.db, this.eventId, this.lastSeq, upto);
     if (!missed) return this.sendSnapshot();
-    for (const change of missed) this.write('change', change);
+    this.writeChanges(missed);
   }
 
   private async sendSnapshot(): Promise<void> {
@@ -131,9 +146,10 @@ class StreamClient {
     this.lastSeq = snapshot.seq;
   }
 
-  private write(event: string, change: AvailabilityChange): void {
-    this.send(sseMessage(event, change.seq, change));
-    this.lastSeq = change.seq;
+  private writeChanges(changes: AvailabilityChange[]): void {
+    if (!changes.length) return;
+    this.send(sseChanges(changes));
+    this.lastSeq = changes[changes.length - 1]!.seq;
   }
 
   close(): void {
@@ -147,26 +163,46 @@ class StreamClient {
 interface Feed {
   clients: Set<StreamClient>;
   unsubscribe: Promise<() => Promise<void>>;
+  /** Changes received and not delivered yet (ascending seq), the pending delivery, and when the last was. */
+  pending: AvailabilityChange[];
+  timer?: NodeJS.Timeout;
+  lastDelivery: number;
 }
 
 export function createAvailabilityHub(opts: HubOptions) {
   const feeds = new Map<string, Feed>();
   const { logger, metrics } = opts;
 
+  const coalesceMs = opts.coalesceMs ?? 50;
+
+  function deliver(feed: Feed): void {
+    feed.timer = undefined;
+    feed.lastDelivery = performance.now();
+    const batch = feed.pending.sort((x, y) => x.seq - y.seq);
+    feed.pending = [];
+    if (batch.length) for (const client of feed.clients) client.onChanges(batch);
+  }
+
   function feedFor(eventId: string): Feed {
     let feed = feeds.get(eventId);
     if (!feed) {
       const clients = new Set<StreamClient>();
       const unsubscribe = opts.pubsub.subscribe(channelFor(eventId), (message) => {
-        let change: AvailabilityChange;
+        let parsed: AvailabilityChange | AvailabilityChange[];
         try {
-          change = JSON.parse(message);
+          parsed = JSON.parse(message);
         } catch {
           return logger.warn({ eventId }, 'ignoring a malformed availability message');
         }
-        for (const client of clients) client.onChange(change);
+        // One numbering batch's changes of this event (a single object from an older replica).
+        const f = feed!;
+        if (Array.isArray(parsed)) f.pending.push(...parsed);
+        else f.pending.push(parsed);
+        if (f.timer) return;
+        const wait = f.lastDelivery + coalesceMs - performance.now();
+        f.timer = setTimeout(() => deliver(f), Math.max(0, wait));
       });
-      feed = { clients, unsubscribe };
+      feed = { clients, unsubscribe, pending: [], lastDelivery: -Infinity };
       feeds.set(eventId, feed);
     }
     return feed;
@@ -179,6 +215,7 @@ export function createAvailabilityHub(opts: HubOptions) {
     feed.clients.delete(client);
     if (feed.clients.size === 0) {
       feeds.delete(client.eventId);
+      clearTimeout(feed.timer);
       feed.unsubscribe.then((off) => off()).catch((err) => logger.warn({ err }, 'unsubscribe failed'));
     }
   }
@@ -238,10 +275,10 @@ export function createAvailabilityHub(opts: HubOptions) {
     { down: 'failing (clients catch up from the change log)', up: 'works again' },
   );
 
-  /** Publishes a committed change to every replica (including this one). Never awaited by the request that
+  /** Publishes committed changes of one event (ascending seq) as one message to every replica (including this one). Never awaited by the request that
    *  made the change: a hanging pub/sub master must not hold its response (the publish is bounded anyway). */
-  function broadcast(change: AvailabilityChange): void {
-    opts.pubsub.publish(channelFor(change.eventId), JSON.stringify(change)).then(
+  function broadcast(eventId: string, changes: AvailabilityChange[]): void {
+    opts.pubsub.publish(channelFor(eventId), JSON.stringify(changes)).then(
       () => publishing.recovered(publishing),
       // Clients still get it: their next message or heartbeat finds the gap and replays the log.
       (err) => publishing.failed(publishing, err),
@@ -263,7 +300,13 @@ export function createAvailabilityHub(opts: HubOptions) {
     try {
       for (;;) {
         const numbered = await numberPendingChanges(opts.db, SEQUENCER_BATCH);
-        for (const change of numbered) broadcast(change);
+        // Sorted by event, then seq: one message per event.
+        for (let i = 0; i < numbered.length;) {
+          let j = i + 1;
+          while (j < numbered.length && numbered[j]!.eventId === numbered[i]!.eventId) j++;
+          broadcast(numbered[i]!.eventId, numbered.slice(i, j));
+          i = j;
+        }
         if (numbered.length < SEQUENCER_BATCH) break;
       }
       numbering.recovered(numbering);
@@ -302,7 +345,10 @@ export function createAvailabilityHub(opts: HubOptions) {
   function close(): void {
     clearInterval(heartbeat);
     clearInterval(sweep);
-    for (const feed of [...feeds.values()]) for (const c of [...feed.clients]) c.close();
+    for (const feed of [...feeds.values()]) {
+      clearTimeout(feed.timer);
+      for (const c of [...feed.clients]) c.close();
+    }
   }
   opts.lifecycle.signal.addEventListener('abort', close, { once: true });
 
