@@ -41,6 +41,25 @@ describe('orders: tickets and check-in (real purchase path)', function () {
     return { ev, user, order: paid.body, tickets: list.body.items as any[] };
   }
 
+  it('gives notifications (svc:notifications) an order’s tickets with codes; a user or another service 403', async () => {
+    const { user, order, tickets } = await purchase(['s013']);
+    const got = await stack.orders.call('GET', `/internal/orders/${order.id}/tickets`, {
+      as: { service: 'notifications' },
+    });
+    expect(got.status).to.equal(200);
+    expect(got.body).to.deep.equal({ orderId: order.id, userId: user.userId, items: tickets });
+    const asUser = await stack.orders.call('GET', `/internal/orders/${order.id}/tickets`, { as: user });
+    expect(asUser.status).to.equal(403);
+    const asPayments = await stack.orders.call('GET', `/internal/orders/${order.id}/tickets`, {
+      as: { service: 'payments' },
+    });
+    expect(asPayments.status).to.equal(403);
+    const none = await stack.orders.call('GET', '/internal/orders/00000000-0000-4000-8000-000000000000/tickets', {
+      as: { service: 'notifications' },
+    });
+    expect(none.status).to.equal(404);
+  });
+
   it('lists the buyer’s tickets with signed codes carrying ticket and event; QR as SVG; others get 404', async () => {
     const { ev, user, order, tickets } = await purchase(['s011', 's012']);
     expect(tickets.map((t) => t.id).sort()).to.deep.equal([...order.ticketIds].sort());

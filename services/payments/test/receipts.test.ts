@@ -67,6 +67,16 @@ describe('payments/receipts', function () {
       refundedAmount: 250,
     });
     expect(res.body.refunds.map((r: { amount: number }) => r.amount)).to.deep.equal([250]);
+    // notifications reads the same receipt for the confirmation e-mail; another service may not
+    const forMail = await svc.call('GET', `/internal/orders/${body.orderId}/receipt`, {
+      as: { service: 'notifications' },
+    });
+    expect(forMail.status).to.equal(200);
+    expect(forMail.body).to.deep.equal(res.body);
+    const asInventory = await svc.call('GET', `/internal/orders/${body.orderId}/receipt`, {
+      as: { service: 'inventory' },
+    });
+    expect(asInventory.status).to.equal(403);
   });
 
   it('an order without a succeeded payment has no receipt (404 receipt-not-found); users may not read it (403)', async () => {

@@ -1,6 +1,6 @@
 // The buyer's tickets and the door's check-in.
 import Router from '@koa/router';
-import { requireIdentity, requireRole } from '@eventtickets/platform';
+import { requireIdentity, requireRole, requireService } from '@eventtickets/platform';
 import type { TicketService } from '../use-cases/tickets.ts';
 
 export function ticketsRouter(tickets: TicketService): Router {
@@ -19,6 +19,12 @@ export function ticketsRouter(tickets: TicketService): Router {
     ctx.type = 'image/svg+xml';
     ctx.set('Cache-Control', 'private, no-store');
     ctx.body = svg;
+  });
+
+  // notifications' e-mail carries each ticket's QR image: it reads the codes here, signed svc:notifications
+  router.get('/internal/orders/:id/tickets', async (ctx) => {
+    requireService(ctx, 'notifications');
+    ctx.body = await tickets.ofOrder(ctx.params.id!);
   });
 
   router.post('/api/checkins', async (ctx) => {

@@ -9,7 +9,7 @@ import {
   type Sequelize,
 } from '@eventtickets/platform';
 import { findEvent } from '../db/events.ts';
-import { checkInTicket, findTicket, listTickets, type TicketRow } from '../db/tickets.ts';
+import { checkInTicket, findTicket, listTickets, ticketsOfOrder, type TicketRow } from '../db/tickets.ts';
 import { signTicketCode, verifyTicketCode } from '../domain/ticket-code.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -19,6 +19,8 @@ export interface TicketService {
   list(userId: string): Promise<unknown[]>;
   getOwned(userId: string, ticketId: string): Promise<ReturnType<TicketService['view']>>;
   qrSvg(userId: string, ticketId: string): Promise<string>;
+  /** An order's tickets with their codes, for notifications' e-mail (internal); 404 when it has none. */
+  ofOrder(orderId: string): Promise<{ orderId: string; userId: string; items: unknown[] }>;
   checkIn(staff: Identity, code: string, eventId?: string): Promise<unknown>;
   view(row: TicketRow): Record<string, unknown> & { code: string };
 }
@@ -55,6 +57,11 @@ export function createTicketService(deps: { db: Sequelize; secret: string }): Ti
     },
     async getOwned(userId, ticketId) {
       return view(await owned(userId, ticketId));
+    },
+    async ofOrder(orderId) {
+      const list = UUID.test(orderId) ? await ticketsOfOrder(db, orderId) : [];
+      if (!list.length) throw problems.notFound(`No tickets for order ${orderId}`, 'order-not-found');
+      return { orderId, userId: list[0]!.user_id, items: list.map(view) };
     },
     async qrSvg(userId, ticketId) {
       const row = await owned(userId, ticketId);

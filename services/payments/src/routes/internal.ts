@@ -19,6 +19,11 @@ export function internalRouter(services: {
     ctx.state.callerService = requireService(ctx, 'orders');
     await next();
   };
+  // the receipt is also read by notifications, for the confirmation e-mail
+  const receiptReaders = async (ctx: Context, next: Next) => {
+    ctx.state.callerService = requireService(ctx, 'orders', 'notifications');
+    await next();
+  };
 
   router.post('/internal/intents', ordersOnly, async (ctx) => {
     const key = idempotencyKeyFrom(ctx, true)!;
@@ -50,7 +55,7 @@ export function internalRouter(services: {
     ctx.body = done.body;
   });
 
-  router.get('/internal/orders/:orderId/receipt', ordersOnly, async (ctx) => {
+  router.get('/internal/orders/:orderId/receipt', receiptReaders, async (ctx) => {
     const orderId = ctx.params.orderId!;
     if (ctx.accepts('application/json', 'text/html') === 'text/html') {
       ctx.type = 'text/html; charset=utf-8';
