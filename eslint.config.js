@@ -6,7 +6,16 @@ import globals from 'globals';
 import prettier from 'eslint-config-prettier';
 
 export default tseslint.config(
-  { ignores: ['**/node_modules/**', '**/dist/**', '.data/**', 'frontend/dist/**', 'charts/**'] },
+  {
+    ignores: [
+      '**/node_modules/**',
+      '**/dist/**',
+      '.data/**',
+      'frontend/dist/**',
+      'frontend/src/api/schema.d.ts',
+      'charts/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

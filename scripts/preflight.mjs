@@ -4,11 +4,23 @@
 // 1. Node: the project needs Node 24. An older (or newer) one fetches Node 24 once from the npm registry
 //    (the node-<platform>-<arch> package) into ~/.cache/eventtickets/node-24.21.0 and runs with it.
 // 2. Dependencies: `npm ci` when node_modules is missing or older than package-lock.json.
-// 3. Then the real command, with Node 24 first on PATH. A missing prerequisite is one sentence, never a stack.
+// 3. The web app (frontend/, when the checkout has it): built into frontend/dist when that is missing or older
+//    than the app's sources, so `npm start` serves it and the browser tests test what was written.
+// 4. Then the real command, with Node 24 first on PATH. A missing prerequisite is one sentence, never a stack.
 // ET_PREFLIGHT_DRY_RUN=1 (for the tests): say what npm ci would do instead of running it, and instead of the
 // real command print which Node would run it.
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -124,6 +136,43 @@ function dependencies(env) {
   if (r.status !== 0) stop(`npm ci failed (see its output above): check the network connection and run again`);
 }
 
+/** The newest modification time under a file or folder (node_modules and dist skipped), or 0. */
+function newest(path) {
+  let stat;
+  try {
+    stat = statSync(path);
+  } catch {
+    return 0;
+  }
+  if (!stat.isDirectory()) return stat.mtimeMs;
+  let latest = stat.mtimeMs;
+  for (const entry of readdirSync(path)) {
+    if (entry === 'node_modules' || entry === 'dist') continue;
+    latest = Math.max(latest, newest(join(path, entry)));
+  }
+  return latest;
+}
+
+const APP_SOURCES = ['src', 'public', 'scripts', 'index.html', 'vite.config.ts', 'package.json', 'tsconfig.json'];
+
+/** Builds frontend/dist when it is missing or older than the app's sources (the gateway serves it at /). */
+function frontendBuild(env) {
+  const app = join(root, 'frontend');
+  if (!existsSync(join(app, 'package.json'))) return;
+  const built = mtime(join(app, 'dist', 'index.html'));
+  const sources = Math.max(...APP_SOURCES.map((entry) => newest(join(app, entry))));
+  const reason =
+    built === undefined ? 'frontend/dist is missing' : built < sources ? 'frontend/dist is older than the app' : '';
+  if (!reason) return;
+  if (dryRun) {
+    say(`${reason}: would build the app (dry run)`);
+    return;
+  }
+  say(`${reason}: building the app (npm run build -w frontend)`);
+  const r = spawnSync('npm', ['run', 'build', '--silent', '-w', 'frontend'], { cwd: root, env, stdio: 'inherit' });
+  if (r.status !== 0) stop('building the app failed (see its output above): fix the error and run again');
+}
+
 function commandFor(what, args, node) {
   if (what === 'start') return [node, [join(root, 'scripts', 'start.ts'), ...args]];
   if (what === 'test') {
@@ -142,6 +191,10 @@ function main() {
   const node = node24();
   const env = { ...process.env, PATH: `${dirname(node)}${delimiter}${process.env.PATH ?? ''}` };
   dependencies(env);
+  // a test run builds the app only when it includes the browser tests (all files, or files under frontend/)
+  const files = args.filter((a) => !a.startsWith('-') && /\.test\.ts$|\*/.test(a));
+  if (what === 'start' || (what === 'test' && (!files.length || files.some((f) => /(^|\/)frontend\//.test(f)))))
+    frontendBuild(env);
   const [command, commandArgs] = commandFor(what, args, node);
   if (dryRun) {
     const probe = spawnSync(node, ['-p', 'process.version'], { env, encoding: 'utf8' });

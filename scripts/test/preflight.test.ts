@@ -82,7 +82,11 @@ describe('npm start / npm test preflight (scripts/preflight.mjs)', function () {
     seedCache();
     const r = run(old!, preflight, ['start', '--flag'], { HOME: home, XDG_CACHE_HOME: '' });
     expect(r.status, r.stderr).to.equal(0);
-    const lines = r.stderr.trim().split('\n');
+    // (a working tree whose app sources are newer than frontend/dist also says it would build the app)
+    const lines = r.stderr
+      .trim()
+      .split('\n')
+      .filter((l) => !/^preflight: frontend\/dist is /.test(l));
     expect(lines, r.stderr).to.have.length(1);
     expect(lines[0]).to.match(
       new RegExp(
@@ -128,6 +132,32 @@ describe('npm start / npm test preflight (scripts/preflight.mjs)', function () {
     expect(r.status, r.stderr).to.equal(0);
     expect(r.stderr).to.equal('');
   });
+
+  for (const [state, expected] of [
+    ['missing', 'frontend/dist is missing: would build the app (dry run)'],
+    ['older', 'frontend/dist is older than the app: would build the app (dry run)'],
+    ['fresh', ''],
+  ] as const) {
+    it(`npm start builds the app first when frontend/dist is ${state === 'fresh' ? 'newer than its sources: not' : state}`, () => {
+      const script = fakeCheckout(join(home, 'checkout'), 'fresh');
+      const app = join(home, 'checkout', 'frontend');
+      mkdirSync(join(app, 'src'), { recursive: true });
+      writeFileSync(join(app, 'package.json'), '{}\n');
+      writeFileSync(join(app, 'src', 'main.ts'), '\n');
+      const now = Date.now() / 1000;
+      for (const f of [join(app, 'package.json'), join(app, 'src', 'main.ts'), join(app, 'src')])
+        utimesSync(f, now, now);
+      if (state !== 'missing') {
+        mkdirSync(join(app, 'dist'));
+        writeFileSync(join(app, 'dist', 'index.html'), '\n');
+        const at = state === 'older' ? now - 3600 : now + 1;
+        utimesSync(join(app, 'dist', 'index.html'), at, at);
+      }
+      const r = run(process.execPath, script, ['start'], { HOME: home });
+      expect(r.status, r.stderr).to.equal(0);
+      expect(r.stderr.trim()).to.equal(expected ? `preflight: ${expected}` : '');
+    });
+  }
 
   it('without npm, under an older Node and with nothing cached: one sentence saying what to do, no stack trace', function () {
     const old = oldNode();
