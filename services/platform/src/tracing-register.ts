@@ -7,17 +7,20 @@
 //   OTEL_SERVICE_NAME (fallback SERVICE_NAME)  service.name of every span
 //   OTEL_EXPORTER_OTLP_ENDPOINT                 export spans over OTLP/HTTP (JSON) to <endpoint>/v1/traces;
 //                                               unset: spans are still created and propagated, not exported
+//   OTEL_TRACES_EXPORTER=console                (without an endpoint) one readable line per ended span on stderr:
+//                                               trace id, span id, parent, service, name, duration, status
 //   OTEL_BSP_SCHEDULE_DELAY etc.                batch processor tuning (standard OTel variables)
 //   OTEL_FLUSH_TIMEOUT_MS                       longest a final flush may delay exit (default 5000)
 //   OTEL_SDK_DISABLED=true                      no SDK at all (the helpers in tracing.ts become no-ops)
 import { register } from 'node:module';
+import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace';
 
 register('@opentelemetry/instrumentation/hook.mjs', import.meta.url);
 
 const [
   { NodeSDK },
   { CompositePropagator, W3CTraceContextPropagator, W3CBaggagePropagator },
-  { NoopSpanProcessor },
+  { NoopSpanProcessor, SimpleSpanProcessor },
   { HttpInstrumentation },
   { KoaInstrumentation },
   { PgInstrumentation },
@@ -45,11 +48,36 @@ const traceExporter = endpoint
   ? new (await import('@opentelemetry/exporter-trace-otlp-http')).OTLPTraceExporter()
   : undefined;
 
+/** OTEL_TRACES_EXPORTER=console: a trace of a purchase read in the terminal, one line per span (the SDK's own
+ *  console exporter prints a multi-line object per span). */
+const consoleExporter: SpanExporter | undefined =
+  !traceExporter && process.env.OTEL_TRACES_EXPORTER?.trim().toLowerCase() === 'console'
+    ? {
+        export(spans: ReadableSpan[], done: (result: { code: number }) => void) {
+          for (const s of spans) {
+            const { traceId, spanId } = s.spanContext();
+            const ms = (s.duration[0] * 1e3 + s.duration[1] / 1e6).toFixed(1);
+            process.stderr.write(
+              `span ${traceId} ${spanId} parent=${s.parentSpanContext?.spanId ?? '-'} ${serviceName} "${s.name}" ${ms}ms${s.status.code === 2 ? ' ERROR' : ''}\n`,
+            );
+          }
+          done({ code: 0 });
+        },
+        shutdown: async () => undefined,
+      }
+    : undefined;
+
 const sdk = new NodeSDK({
   serviceName,
   // With an exporter NodeSDK wraps it in a BatchSpanProcessor configured from OTEL_BSP_*; without one a no-op
   // processor keeps a real TracerProvider, so ids exist, logs carry them and traceparent is propagated.
-  ...(traceExporter ? { traceExporter } : { spanProcessors: [new NoopSpanProcessor()] }),
+  ...(traceExporter
+    ? { traceExporter }
+    : {
+        spanProcessors: [
+          consoleExporter ? new SimpleSpanProcessor({ exporter: consoleExporter }) : new NoopSpanProcessor(),
+        ],
+      }),
   textMapPropagator: new CompositePropagator({
     propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()],
   }),
