@@ -166,7 +166,10 @@ Where Prometheus scrapes from: the in-chart Prometheus's pods, plus global.netwo
 {{- define "eventtickets-lib.metricsPeers" -}}
 {{- $g := .Values.global | default dict -}}
 {{- $np := $g.networkPolicy | default dict -}}
-{{- $peers := list (fromYaml (include "eventtickets-lib.peer" (dict "root" . "name" "prometheus"))) -}}
+{{- $peers := list -}}
+{{- if ($g.prometheus | default dict).enabled -}}
+{{- $peers = append $peers (fromYaml (include "eventtickets-lib.peer" (dict "root" . "name" "prometheus"))) -}}
+{{- end -}}
 {{- range $np.metricsFrom }}{{ $peers = append $peers . }}{{ end -}}
 {{- toYaml $peers -}}
 {{- end -}}

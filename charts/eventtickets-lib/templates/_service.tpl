@@ -254,7 +254,7 @@ spec:
         - name: live-sources
           image: {{ $image }}
           imagePullPolicy: {{ $pullPolicy }}
-          command: ["cp", "-a", "/app/services/.", "/live/"]
+          command: ["cp", "-R", "/app/services/.", "/live/"]
           securityContext:
             {{- include "eventtickets-lib.containerSecurityContext" . | nindent 12 }}
           resources:
@@ -402,7 +402,11 @@ spec:
 {{- if $callers -}}
 {{- $ingress = append $ingress (dict "from" $callers "ports" (list $httpPort)) -}}
 {{- end -}}
-{{- $ingress = append $ingress (dict "from" (fromYamlArray (include "eventtickets-lib.metricsPeers" .)) "ports" (list $metricsPort)) -}}
+{{- /* An ingress rule with an empty "from" admits everyone: no scraper, no rule. */ -}}
+{{- $scrapers := fromYamlArray (include "eventtickets-lib.metricsPeers" .) -}}
+{{- if $scrapers -}}
+{{- $ingress = append $ingress (dict "from" $scrapers "ports" (list $metricsPort)) -}}
+{{- end -}}
 {{- $egress := list -}}
 {{- range $v.upstreams }}
 {{- $egress = append $egress (dict "to" (list (fromYaml (include "eventtickets-lib.peer" (dict "root" $root "name" .)))) "ports" (list $httpPort)) -}}
