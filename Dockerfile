@@ -31,11 +31,13 @@ RUN --mount=type=cache,target=/root/.npm \
 FROM ${NODE_IMAGE} AS app
 WORKDIR /src
 COPY . .
-# The app is built here once frontend/ is a workspace with a build script; until then the gateway serves
-# an empty directory (its / answers 404 and the API works).
+# The app (frontend/, a workspace): its build generates the typed client from the merged contract with the
+# gateway's own merge code, so it needs the frontend's and the gateway's dependencies, nothing else. Built
+# once per build cache and shared by every service's build; only the gateway image keeps it.
 RUN --mount=type=cache,target=/root/.npm \
     if [ -f frontend/package.json ] && grep -q '"build"' frontend/package.json; then \
-      npm ci --no-audit --no-fund --ignore-scripts && npm run build --workspace frontend; \
+      npm ci --no-audit --no-fund --ignore-scripts --workspace frontend --workspace services/gateway \
+      && npm run build --workspace frontend; \
     fi \
  && mkdir -p frontend/dist
 
@@ -47,8 +49,7 @@ LABEL org.opencontainers.image.title="eventtickets-${SERVICE}" \
       org.opencontainers.image.source="https://github.com/eventtickets/eventtickets"
 ENV NODE_ENV=production \
     SERVICE=${SERVICE} \
-    SERVICE_NAME=${SERVICE} \
-    NODE_OPTIONS="--enable-source-maps"
+    SERVICE_NAME=${SERVICE}
 WORKDIR /app
 # Root-owned and read-only for the runtime user: the process can change nothing it runs.
 COPY --from=deps /app/node_modules ./node_modules
