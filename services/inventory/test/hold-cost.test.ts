@@ -1,11 +1,20 @@
 // What one hold costs the database (issue 14), counted statement by statement (every statement is one round
-// trip): the hold path reads once before its transaction, writes in three statements inside it, and never
-// touches the events row; its change is numbered after commit by the sequencer's batch (shared with every
-// change committed meanwhile). A regression that adds a round trip or a per-event lock fails here.
+// trip): a seats-only hold reads once, then writes everything in ONE call of inventory_hold_seats (its own
+// transaction), and never touches the events row; its change is numbered after commit by the sequencer's batch
+// (one call, shared with every change committed meanwhile). A regression that adds a round trip or a per-event
+// lock fails here.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { expect } from 'chai';
 import type { InventoryConfig } from '../src/config.ts';
-import { dropDatabase, eventPayload, publishEvent, startInstance, suiteConfig, type Instance } from './helpers.ts';
+import {
+  dropDatabase,
+  eventPayload,
+  publishEvent,
+  query,
+  startInstance,
+  suiteConfig,
+  type Instance,
+} from './helpers.ts';
 
 describe('inventory: round trips of one hold (real Postgres + Redis)', function () {
   let config: InventoryConfig;
@@ -32,53 +41,98 @@ describe('inventory: round trips of one hold (real Postgres + Redis)', function 
     return seen;
   }
 
-  it('a two-seat hold: 1 statement before the transaction, 5 in it (none on the events row), 4 for the shared numbering batch', async () => {
+  function kindOf(s: string): string {
+    return /^START TRANSACTION/i.test(s)
+      ? 'begin'
+      : /^COMMIT/i.test(s)
+        ? 'commit'
+        : /^ROLLBACK/i.test(s)
+          ? 'rollback'
+          : /SELECT inventory_hold_seats\(/i.test(s)
+            ? 'hold function'
+            : /SELECT inventory_number_changes\(/i.test(s)
+              ? 'numbering function'
+              : /pg_advisory_xact_lock_shared.*INSERT INTO holds/i.test(s)
+                ? 'lock+hold'
+                : /UPDATE seats.*INSERT INTO hold_seats/i.test(s)
+                  ? 'seats+hold_seats'
+                  : /INSERT INTO availability_changes/i.test(s)
+                    ? 'change'
+                    : /INSERT INTO outbox/i.test(s)
+                      ? 'outbox'
+                      : /FROM events e WHERE event_id/i.test(s)
+                        ? 'rules+known seats'
+                        : s.slice(0, 60);
+  }
+
+  it('a two-seat hold: 1 read, 1 call of the hold function (its own transaction), 1 for the shared numbering batch', async () => {
     const ev = eventPayload({ seats: 10 });
     await publishEvent(app.deps, ev);
     await app.deps.holds.create('warm-up', { eventId: ev.eventId, seats: ['s009'] }); // connections, prepared state
     const sql = await statementsOf(() => app.deps.holds.create('u1', { eventId: ev.eventId, seats: ['s001', 's002'] }));
-    const kinds = sql.map((s) =>
-      /^START TRANSACTION/i.test(s)
-        ? 'begin'
-        : /^COMMIT/i.test(s)
-          ? 'commit'
-          : /pg_advisory_xact_lock_shared.*INSERT INTO holds/i.test(s)
-            ? 'lock+hold'
-            : /UPDATE seats.*INSERT INTO hold_seats.*INSERT INTO availability_changes/i.test(s)
-              ? 'seats+hold_seats+change'
-              : /INSERT INTO outbox/i.test(s)
-                ? 'outbox'
-                : /FROM events e WHERE event_id/i.test(s)
-                  ? 'rules+known seats'
-                  : /pg_advisory_xact_lock\(/i.test(s)
-                    ? 'sequencer lock'
-                    : /UPDATE events .*UPDATE availability_changes/i.test(s)
-                      ? 'number changes'
-                      : s.slice(0, 60),
+    expect(sql.map(kindOf)).to.deep.equal(['rules+known seats', 'hold function', 'numbering function']);
+    // ... and it wrote what the transactional path writes: hold, seats, hold_seats, change (numbered), outbox.
+    const [hold] = await query(app.deps, "SELECT hold_id, status FROM holds WHERE user_id = 'u1'");
+    expect(hold.status).to.equal('active');
+    const seats = await query(
+      app.deps,
+      'SELECT seat_id, status, hold_id FROM seats WHERE event_id = $1 AND hold_id = $2 ORDER BY seat_id',
+      [ev.eventId, hold.hold_id],
     );
-    expect(kinds).to.deep.equal([
-      'rules+known seats',
-      'begin',
-      'lock+hold',
-      'seats+hold_seats+change',
-      'outbox',
-      'commit',
-      'begin',
-      'sequencer lock',
-      'number changes',
-      'commit',
+    expect(seats.map((r: { seat_id: string; status: string }) => [r.seat_id, r.status])).to.deep.equal([
+      ['s001', 'held'],
+      ['s002', 'held'],
     ]);
+    const owned = await query(app.deps, 'SELECT seat_id FROM hold_seats WHERE hold_id = $1 ORDER BY seat_id', [
+      hold.hold_id,
+    ]);
+    expect(owned.map((r: { seat_id: string }) => r.seat_id)).to.deep.equal(['s001', 's002']);
+    const changes = await query(
+      app.deps,
+      'SELECT seq, change FROM availability_changes WHERE event_id = $1 ORDER BY id',
+      [ev.eventId],
+    );
+    expect(changes.at(-1).change).to.deep.equal({
+      eventId: ev.eventId,
+      seq: 2,
+      seats: { s001: 'held', s002: 'held' },
+      ga: [],
+    });
+    const [outbox] = await query(app.deps, 'SELECT type, payload FROM outbox WHERE aggregate_id = $1', [hold.hold_id]);
+    expect(outbox).to.deep.equal({
+      type: 'hold.created',
+      payload: { holdId: hold.hold_id, eventId: ev.eventId, userId: 'u1', seats: ['s001', 's002'], ga: [] },
+    });
   });
 
-  it('a refused hold (a seat already held) rolls back after the seat statement and numbers nothing', async () => {
+  it('a refused hold (a seat already held) is the same two statements, writes nothing and numbers nothing', async () => {
     const ev = eventPayload({ seats: 10 });
     await publishEvent(app.deps, ev);
     await app.deps.holds.create('u1', { eventId: ev.eventId, seats: ['s003'] });
-    const sql = await statementsOf(() =>
-      app.deps.holds.create('u2', { eventId: ev.eventId, seats: ['s003', 's004'] }).catch((err) => err),
+    const err = await statementsOf(() =>
+      app.deps.holds.create('u2', { eventId: ev.eventId, seats: ['s003', 's004'] }).catch((e) => e),
     );
-    expect(sql.map((s) => s.slice(0, 20))).to.have.length(6); // rules, begin, lock+hold, seats, status, rollback
-    expect(sql.at(-1)).to.match(/^ROLLBACK/i);
-    expect(sql.some((s) => /UPDATE events/i.test(s))).to.equal(false);
+    expect(err.map(kindOf)).to.deep.equal(['rules+known seats', 'hold function']);
+    expect(await query(app.deps, "SELECT 1 FROM holds WHERE user_id = 'u2'")).to.deep.equal([]);
+    expect(
+      (await query(app.deps, "SELECT status FROM seats WHERE event_id = $1 AND seat_id = 's004'", [ev.eventId]))[0]
+        .status,
+    ).to.equal('available');
+  });
+
+  it('a hold with GA places or an Idempotency-Key keeps the transaction: read, begin, lock+hold, writes, outbox, commit', async () => {
+    const ev = eventPayload({ seats: 10 });
+    await publishEvent(app.deps, ev);
+    await app.deps.holds.create('warm-up', { eventId: ev.eventId, seats: ['s009'] });
+    const sql = await statementsOf(() =>
+      app.deps.holds.create('u3', { eventId: ev.eventId, seats: ['s005', 's006'] }, 'key-hold-cost-1'),
+    );
+    const kinds = sql.map(kindOf);
+    expect(kinds.slice(0, 2)).to.deep.equal([
+      'SELECT request_hash, status, response FROM idempotency_keys ',
+      'rules+known seats',
+    ]);
+    expect(kinds).to.include.members(['begin', 'lock+hold', 'seats+hold_seats', 'commit', 'numbering function']);
+    expect(kinds.some((k) => /UPDATE events/i.test(k))).to.equal(false);
   });
 });

@@ -54,11 +54,15 @@ export const outboxMigrations: Migration[] = [
 /** Adds an event to the outbox inside the caller's transaction. The type must be in the event catalogue and
  *  the payload must match its schema (checked here too: a producer bug fails the producer's transaction);
  *  what is stored is the parsed payload. */
-export async function enqueueEvent<T extends EventType>(
-  db: Sequelize,
-  transaction: Transaction,
-  event: { type: T; aggregateId: string; payload: EventPayloadInput<T>; id?: string },
-): Promise<CatalogueEvent<T>> {
+/** An event checked against the catalogue and made into its outbox row, without writing it: for a service whose
+ *  state change and outbox row are ONE statement (inventory's hold function). `bind` is, in order, event_id,
+ *  type, aggregate_id, payload (JSON), headers (JSON), occurred_at; enqueueEvent inserts exactly this. */
+export function outboxRecord<T extends EventType>(event: {
+  type: T;
+  aggregateId: string;
+  payload: EventPayloadInput<T>;
+  id?: string;
+}): { event: CatalogueEvent<T>; bind: [string, string, string, string, string, string] } {
   const payload = parseEventPayload(event.type, event.payload) as Record<string, unknown>;
   // W3C traceparent (and tracestate, baggage) of the transaction's span: the relay and every consumer continue
   // the trace of the request that changed the state.
@@ -71,12 +75,21 @@ export async function enqueueEvent<T extends EventType>(
     occurredAt: new Date().toISOString(),
     headers,
   };
+  return {
+    event: row as CatalogueEvent<T>,
+    bind: [row.id, row.type, row.aggregateId, JSON.stringify(row.payload), JSON.stringify(headers), row.occurredAt],
+  };
+}
+
+export async function enqueueEvent<T extends EventType>(
+  db: Sequelize,
+  transaction: Transaction,
+  event: { type: T; aggregateId: string; payload: EventPayloadInput<T>; id?: string },
+): Promise<CatalogueEvent<T>> {
+  const record = outboxRecord(event);
   await db.query(
     'INSERT INTO outbox (event_id, type, aggregate_id, payload, headers, occurred_at) VALUES ($1, $2, $3, $4, $5, $6)',
-    {
-      transaction,
-      bind: [row.id, row.type, row.aggregateId, JSON.stringify(row.payload), JSON.stringify(headers), row.occurredAt],
-    },
+    { transaction, bind: record.bind },
   );
-  return row as CatalogueEvent<T>;
+  return record.event;
 }

@@ -2,7 +2,7 @@
 // id, taken after its row writes, orders it); the sequencer numbers committed changes after commit, per event,
 // gap-free, and stores the number in the row and in the change document. A client that missed messages
 // replays the numbered log in order.
-import { execute, one, rows, withTransaction, type Sequelize, type Transaction } from '@eventtickets/platform';
+import { execute, one, rows, type Sequelize, type Transaction } from '@eventtickets/platform';
 import type { AvailabilityChange, PendingChange } from '../domain/types.ts';
 
 /** Serialises the numbering batches of all replicas (any constant unique to this purpose). */
@@ -18,30 +18,15 @@ export async function insertChange(db: Sequelize, t: Transaction, change: Pendin
 }
 
 /** Numbers up to `limit` committed, unnumbered changes (oldest id first): each event's next numbers in id
- *  order, events.seq moved to the last one. One transaction, four round trips, whatever the batch holds.
+ *  order, events.seq moved to the last one. ONE round trip (inventory_number_changes, migration 0006: the
+ *  sequencer's advisory lock, then the numbering, in its own transaction), whatever the batch holds.
  *  Returns the numbered changes in sequence order per event. */
 export async function numberPendingChanges(db: Sequelize, limit: number): Promise<AvailabilityChange[]> {
-  return withTransaction(db, async (t) => {
-    await execute(db, 'SELECT pg_advisory_xact_lock($1)', [SEQUENCER_LOCK], t);
-    const numbered = await rows<{ change: AvailabilityChange }>(
-      db,
-      `WITH pending AS (
-         SELECT id, event_id, row_number() OVER (PARTITION BY event_id ORDER BY id) AS n
-           FROM availability_changes WHERE seq IS NULL ORDER BY id LIMIT $1),
-       counts AS (SELECT event_id, count(*) AS k FROM pending GROUP BY event_id),
-       bumped AS (
-         UPDATE events e SET seq = e.seq + c.k FROM counts c WHERE e.event_id = c.event_id
-         RETURNING e.event_id, e.seq - c.k AS base)
-       UPDATE availability_changes a
-          SET seq = b.base + p.n, change = a.change || jsonb_build_object('seq', b.base + p.n)
-         FROM pending p JOIN bumped b ON b.event_id = p.event_id
-        WHERE a.id = p.id
-       RETURNING a.change`,
-      [limit],
-      t,
-    );
-    return numbered.map((r) => r.change).sort((x, y) => x.eventId.localeCompare(y.eventId) || x.seq - y.seq);
-  });
+  const numbered = await rows<{ change: AvailabilityChange }>(db, 'SELECT inventory_number_changes($1, $2) AS change', [
+    SEQUENCER_LOCK,
+    limit,
+  ]);
+  return numbered.map((r) => r.change).sort((x, y) => x.eventId.localeCompare(y.eventId) || x.seq - y.seq);
 }
 
 /** Whether a change has waited unnumbered longer than `olderThanMs` (its replica died before numbering it). */

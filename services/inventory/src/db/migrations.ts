@@ -165,4 +165,86 @@ export const migrations: Migration[] = [
     up: (tx) => tx.query('ALTER TABLE holds ADD COLUMN returned_at timestamptz'),
     down: (tx) => tx.query('ALTER TABLE holds DROP COLUMN IF EXISTS returned_at'),
   },
+  {
+    // The hold path in ONE round trip (issue 14): a seats-only hold without an Idempotency-Key is one call of
+    // inventory_hold_seats in its own (autocommit) transaction: the event's shared advisory lock (a cancel takes
+    // it exclusively), the requested seats that are available locked in seat order (FOR UPDATE re-checks a row
+    // a concurrent writer changed), and only when ALL of them are: the hold row, the conditional seat UPDATE
+    // (status = 'available' again, its row count must match or the function raises and everything rolls back),
+    // the hold's seat rows, the change log row (id taken after the seat writes, as before) and the outbox row.
+    // Otherwise it writes nothing and says which seats were still available and the event's status.
+    // The sequencer's batch (advisory lock, then number) is one call of inventory_number_changes likewise.
+    name: '0006-one-round-trip-hold-and-numbering',
+    up: (tx) =>
+      tx.query(`
+        CREATE OR REPLACE FUNCTION inventory_hold_seats(
+          p_hold_id uuid, p_event_id text, p_user_id text, p_seat_ids text[], p_minutes int, p_change jsonb,
+          p_outbox_id uuid, p_outbox_type text, p_outbox_payload jsonb, p_outbox_headers jsonb,
+          p_occurred_at timestamptz)
+        RETURNS jsonb LANGUAGE plpgsql AS $fn$
+        DECLARE
+          v_available text[];
+          v_hold holds%ROWTYPE;
+          v_seats jsonb;
+          v_taken int;
+        BEGIN
+          PERFORM pg_advisory_xact_lock_shared(hashtext('inventory-event:' || p_event_id));
+          SELECT coalesce(array_agg(seat_id), '{}') INTO v_available FROM (
+            SELECT s.seat_id FROM seats s
+             WHERE s.event_id = p_event_id AND s.seat_id = ANY(p_seat_ids) AND s.status = 'available'
+             ORDER BY s.seat_id FOR UPDATE) l;
+          IF cardinality(v_available) <> cardinality(p_seat_ids) THEN
+            RETURN jsonb_build_object('available', to_jsonb(v_available),
+              'eventStatus', (SELECT status FROM events WHERE event_id = p_event_id));
+          END IF;
+          INSERT INTO holds (hold_id, event_id, user_id, status, expires_at)
+          VALUES (p_hold_id, p_event_id, p_user_id, 'active', now() + (p_minutes * interval '1 minute'))
+          RETURNING * INTO v_hold;
+          WITH taken AS (
+            UPDATE seats s SET status = 'held', hold_id = p_hold_id, version = s.version + 1
+              FROM tiers t
+             WHERE s.event_id = p_event_id AND s.seat_id = ANY(p_seat_ids) AND s.status = 'available'
+               AND t.event_id = s.event_id AND t.tier_id = s.tier_id
+            RETURNING s.seat_id, s.label, s.section, s.row_label, s.tier_id, t.amount, t.currency),
+          owned AS (INSERT INTO hold_seats (hold_id, event_id, seat_id) SELECT p_hold_id, p_event_id, seat_id FROM taken)
+          SELECT count(*), coalesce(jsonb_agg(jsonb_build_object('seatId', seat_id, 'label', label,
+                   'section', section, 'row', row_label, 'tierId', tier_id, 'amount', amount, 'currency', currency)
+                   ORDER BY seat_id), '[]')
+            INTO v_taken, v_seats FROM taken;
+          IF v_taken <> cardinality(p_seat_ids) THEN
+            RAISE EXCEPTION 'inventory_hold_seats: % of % seats taken after locking them', v_taken, cardinality(p_seat_ids);
+          END IF;
+          INSERT INTO availability_changes (event_id, change) VALUES (p_event_id, p_change);
+          INSERT INTO outbox (event_id, type, aggregate_id, payload, headers, occurred_at)
+          VALUES (p_outbox_id, p_outbox_type, p_hold_id::text, p_outbox_payload, p_outbox_headers, p_occurred_at);
+          RETURN jsonb_build_object('createdAt', v_hold.created_at, 'expiresAt', v_hold.expires_at, 'seats', v_seats);
+        END
+        $fn$;
+
+        CREATE OR REPLACE FUNCTION inventory_number_changes(p_lock bigint, p_limit int)
+        RETURNS SETOF jsonb LANGUAGE plpgsql AS $fn$
+        BEGIN
+          PERFORM pg_advisory_xact_lock(p_lock);
+          RETURN QUERY
+            WITH pending AS (
+              SELECT id, event_id, row_number() OVER (PARTITION BY event_id ORDER BY id) AS n
+                FROM availability_changes WHERE seq IS NULL ORDER BY id LIMIT p_limit),
+            counts AS (SELECT event_id, count(*) AS k FROM pending GROUP BY event_id),
+            bumped AS (
+              UPDATE events e SET seq = e.seq + c.k FROM counts c WHERE e.event_id = c.event_id
+              RETURNING e.event_id, e.seq - c.k AS base)
+            UPDATE availability_changes a
+               SET seq = b.base + p.n, change = a.change || jsonb_build_object('seq', b.base + p.n)
+              FROM pending p JOIN bumped b ON b.event_id = p.event_id
+             WHERE a.id = p.id
+            RETURNING a.change;
+        END
+        $fn$;
+      `),
+    down: (tx) =>
+      tx.query(`
+        DROP FUNCTION IF EXISTS inventory_hold_seats(uuid, text, text, text[], int, jsonb, uuid, text, jsonb, jsonb, timestamptz);
+        DROP FUNCTION IF EXISTS inventory_number_changes(bigint, int);
+      `),
+  },
 ];

@@ -1,6 +1,6 @@
 // SQL on seats. Every write is conditional on the seat's current state; the row count tells the caller
 // whether it got what it asked for (the seat invariant lives in these WHERE clauses and the table's CHECK).
-import { rows, type Sequelize, type Transaction } from '@eventtickets/platform';
+import { one, rows, type Sequelize, type Transaction } from '@eventtickets/platform';
 import type { HoldSeat, PendingChange, SeatStatus } from '../domain/types.ts';
 
 export interface NewSeat {
@@ -127,6 +127,76 @@ export async function holdSeatsWithPrices(
     tierId: s.tier_id,
     price: { amount: Number(s.amount), currency: s.currency },
   }));
+}
+
+/** What inventory_hold_seats answered: the hold (its seats with prices), or the seats still available and the
+ *  event's status when not all were (then nothing was written). */
+export type SeatHoldOutcome =
+  | { ok: true; createdAt: Date; expiresAt: Date; seats: HoldSeat[] }
+  | { ok: false; available: string[]; eventStatus: string | null };
+
+/** A seats-only hold in ONE round trip, its own transaction (migration 0006, inventory_hold_seats): the event's
+ *  shared advisory lock, the seats locked, and all-or-nothing the hold row, the conditional seat UPDATE, the
+ *  hold's seat rows, the change log row and the outbox row (`outbox`: platform outboxRecord's bind). */
+export async function holdSeatsInOneStatement(
+  db: Sequelize,
+  args: {
+    holdId: string;
+    eventId: string;
+    userId: string;
+    seatIds: string[];
+    reservationMinutes: number;
+    change: PendingChange;
+    outbox: readonly [string, string, string, string, string, string];
+  },
+): Promise<SeatHoldOutcome> {
+  const [outboxId, outboxType, , payload, headers, occurredAt] = args.outbox;
+  const row = await one<{ r: Record<string, unknown> }>(
+    db,
+    'SELECT inventory_hold_seats($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) AS r',
+    [
+      args.holdId,
+      args.eventId,
+      args.userId,
+      args.seatIds,
+      args.reservationMinutes,
+      JSON.stringify(args.change),
+      outboxId,
+      outboxType,
+      payload,
+      headers,
+      occurredAt,
+    ],
+  );
+  const r = row!.r as {
+    available?: string[];
+    eventStatus?: string | null;
+    createdAt?: string;
+    expiresAt?: string;
+    seats?: {
+      seatId: string;
+      label: string;
+      section: string | null;
+      row: string | null;
+      tierId: string;
+      amount: number | string;
+      currency: string;
+    }[];
+  };
+  if (r.available) return { ok: false, available: r.available, eventStatus: r.eventStatus ?? null };
+  return {
+    ok: true,
+    createdAt: new Date(r.createdAt!),
+    expiresAt: new Date(r.expiresAt!),
+    seats: r.seats!.map((s) => ({
+      seatId: s.seatId,
+      label: s.label,
+      section: s.section,
+      row: s.row,
+      tierId: s.tierId,
+      price: { amount: Number(s.amount), currency: s.currency },
+    })),
+  };
 }
 
 /** The hold's held seats become available again; returns their ids. */

@@ -1,7 +1,15 @@
 // The transactional writes on seats and GA counters. Postgres is the authority for the seat invariant:
 // every write is conditional on the current state and all-or-nothing within its transaction.
 import { randomUUID } from 'node:crypto';
-import { enqueueEvent, HttpProblem, problems, type Sequelize, type Transaction } from '@eventtickets/platform';
+import {
+  enqueueEvent,
+  HttpProblem,
+  isRetryableTxError,
+  outboxRecord,
+  problems,
+  type Sequelize,
+  type Transaction,
+} from '@eventtickets/platform';
 import { eventStatus } from '../db/events.ts';
 import { gaRemaining, holdGaPlaces, releaseGaPlaces, returnSoldGaPlaces, sellGaPlaces } from '../db/ga-areas.ts';
 import {
@@ -13,7 +21,13 @@ import {
   markHoldEnded,
   markHoldReturned,
 } from '../db/holds.ts';
-import { freeSeatsOfHold, holdSeatsWithPrices, returnSoldSeatsOfHold, sellSeatsOfHold } from '../db/seats.ts';
+import {
+  freeSeatsOfHold,
+  holdSeatsInOneStatement,
+  holdSeatsWithPrices,
+  returnSoldSeatsOfHold,
+  sellSeatsOfHold,
+} from '../db/seats.ts';
 import { totals } from '../domain/hold-rules.ts';
 import type {
   EndReason,
@@ -120,6 +134,73 @@ export async function writeHold(
     ga: [],
     totals: totals({ seats, ga: [] }),
   };
+}
+
+const ONE_STATEMENT_ATTEMPTS = 3;
+
+/** A seats-only hold without an Idempotency-Key in ONE round trip (db/seats.ts holdSeatsInOneStatement: its own
+ *  transaction, all-or-nothing, the same rows as writeHold writes), then numbered and published like any
+ *  change before the answer. A deadlock or serialization failure runs the statement again. */
+export async function writeSeatHoldAtOnce(
+  db: Sequelize,
+  req: { eventId: string; seats: string[]; userId: string; reservationMinutes: number },
+  publish: ChangePublisher,
+): Promise<HoldView> {
+  const holdId = randomUUID();
+  const seatIds = [...req.seats].sort();
+  const change = pendingChange(req.eventId, {
+    seats: Object.fromEntries(seatIds.map((s) => [s, 'held' as const])),
+  });
+  const outbox = outboxRecord({
+    type: 'hold.created',
+    aggregateId: holdId,
+    payload: { holdId, eventId: req.eventId, userId: req.userId, seats: seatIds, ga: [] },
+  });
+  for (let attempt = 1; ; attempt++) {
+    let outcome: Awaited<ReturnType<typeof holdSeatsInOneStatement>>;
+    try {
+      outcome = await holdSeatsInOneStatement(db, {
+        holdId,
+        eventId: req.eventId,
+        userId: req.userId,
+        seatIds,
+        reservationMinutes: req.reservationMinutes,
+        change,
+        outbox: outbox.bind,
+      });
+    } catch (err) {
+      if (attempt >= ONE_STATEMENT_ATTEMPTS || !isRetryableTxError(err)) throw err;
+      await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 10 * attempt)));
+      continue;
+    }
+    if (!outcome.ok) {
+      if (outcome.eventStatus === 'cancelled')
+        throw new HttpProblem(409, 'event-cancelled', 'Conflict', 'The event was cancelled');
+      const available = new Set(outcome.available);
+      throw seatsUnavailable(seatIds.filter((s) => !available.has(s)));
+    }
+    try {
+      await publish(change); // committed: numbered and published before the answer, as afterCommit does
+    } catch {
+      /* the sequencer's sweep numbers it later */
+    }
+    const seats = outcome.seats;
+    return {
+      id: holdId,
+      eventId: req.eventId,
+      userId: req.userId,
+      status: 'active',
+      createdAt: outcome.createdAt.toISOString(),
+      expiresAt: outcome.expiresAt.toISOString(),
+      endedAt: null,
+      endReason: null,
+      confirmedAt: null,
+      orderId: null,
+      seats,
+      ga: [],
+      totals: totals({ seats, ga: [] }),
+    };
+  }
 }
 
 export type HoldEventType = 'hold.created' | 'hold.released' | 'hold.expired' | 'hold.confirmed';

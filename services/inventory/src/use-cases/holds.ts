@@ -20,7 +20,14 @@ import { checkHoldAllowed, lockKeys } from '../domain/hold-rules.ts';
 import type { HoldRequest, HoldView } from '../domain/types.ts';
 import type { InventoryMetrics } from '../metrics.ts';
 import { committedResult, holdIdempotencyRef, resultOfConcurrentDuplicate } from './hold-idempotency.ts';
-import { confirmActiveHold, endHold, returnConfirmedHold, writeHold, type ChangePublisher } from './hold-writes.ts';
+import {
+  confirmActiveHold,
+  endHold,
+  returnConfirmedHold,
+  writeHold,
+  writeSeatHoldAtOnce,
+  type ChangePublisher,
+} from './hold-writes.ts';
 import { loadHoldView } from './hold-view.ts';
 
 export interface HoldHooks {
@@ -80,9 +87,10 @@ export function createHoldService(deps: HoldServiceDeps) {
   /**
    * Creates a hold. With an Idempotency-Key the key is stored in the hold's own transaction (runIdempotent), so
    * a retry gets the first attempt's 201 back (replayed) instead of a conflict with its own seats.
-   * Round trips for a seats-only hold without a key: one before the transaction (rules and known seats), five
-   * in it (BEGIN, hold row, seats, outbox row, COMMIT); the change is numbered after commit by a batch shared
-   * with every hold committed meanwhile, before the answer.
+   * Round trips for a seats-only hold without a key: TWO, one read (rules and known seats) and one call of the
+   * hold function (its own transaction: lock, seats, hold, change, outbox; writeSeatHoldAtOnce); the change is
+   * numbered after commit by a batch (one round trip) shared with every hold committed meanwhile, before the
+   * answer. With a key or GA places: the read, then BEGIN, the writes, the outbox row and COMMIT.
    */
   async function create(userId: string, req: HoldRequest, idempotencyKey?: string): Promise<CreatedHold> {
     const ref = idempotencyKey ? holdIdempotencyRef(userId, idempotencyKey, req) : undefined;
@@ -104,8 +112,19 @@ export function createHoldService(deps: HoldServiceDeps) {
       await deps.hooks?.beforeCommit?.(req);
       return { status: 201, body };
     };
+    // Seats only, no key, no test seam inside the transaction: the one-statement path.
+    const atOnce = !ref && !req.ga?.length && !!req.seats?.length && !deps.hooks?.beforeCommit;
     const write = async (): Promise<CreatedHold> => {
       await deps.hooks?.beforeWrite?.(req);
+      if (atOnce) {
+        const body = await writeSeatHoldAtOnce(
+          db,
+          { eventId: req.eventId, seats: req.seats!, userId, reservationMinutes: event.rules.reservationMinutes },
+          publish,
+        );
+        metrics.holdsCreated.inc();
+        return { status: 201, body, replayed: false };
+      }
       // No check of the lock's signal here on purpose: correctness never depends on the lock, the
       // conditional write below refuses anything a paused holder could get wrong.
       const result = await inTransaction((t) =>
