@@ -473,6 +473,67 @@ describe('platform/eventbus over Redis Streams (real Postgres + Redis)', functio
     expect((await effects()).map((e) => e.type)).to.deep.equal(['order.confirmed']);
   }
 
+  it('every stream message carries a W3C traceparent in the trace of the request that enqueued it (a field and the envelope headers)', async () => {
+    const traceId = 'c0ffee00c0ffee00c0ffee00c0ffee00';
+    const parent = trace.setSpanContext(ROOT_CONTEXT, {
+      traceId,
+      spanId: '1112131415161718',
+      traceFlags: TraceFlags.SAMPLED,
+      isRemote: true,
+    });
+    // A context manager as the SDK registers, but no propagator: the platform writes and reads traceparent itself.
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+    let sent: DomainEvent;
+    try {
+      sent = await context.with(parent, () => produce('order.confirmed'));
+    } finally {
+      context.disable();
+    }
+    expect(sent.headers.traceparent).to.equal(`00-${traceId}-1112131415161718-01`);
+    await bus({ service: 'producer' }).relayOnce();
+    const entries = (await redis.xrange(streamKey(prefix, 'order.confirmed'), '-', '+')) as Array<[string, string[]]>;
+    const entry = entries.find(([, f]) => f.includes('event') && f[f.indexOf('event') + 1]!.includes(sent.id));
+    expect(entry, 'the relayed message').to.exist;
+    const fields = entry![1];
+    const traceparent = fields[fields.indexOf('traceparent') + 1];
+    expect(traceparent).to.match(new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`));
+    const envelope = JSON.parse(fields[fields.indexOf('event') + 1]!) as DomainEvent;
+    expect(envelope.headers.traceparent).to.equal(traceparent);
+  });
+
+  it('reports consumer lag per stream at scrape time and counts dead letters by type', async () => {
+    const registry = new client.Registry();
+    const consumer = bus({ service: 'lagging', db: consumerDb, registry, maxDeliveries: 1 });
+    consumer.subscribe(['user.registered'], async () => {
+      throw new Error('always fails');
+    });
+    await consumer.start();
+    await consumer.stop(); // the group exists; nothing consumes now
+    const reader = bus({ service: 'lagging', db: consumerDb, registry, maxDeliveries: 1 });
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    reader.subscribe(['user.registered'], async () => {
+      await gate;
+      throw new Error('always fails');
+    });
+    await produce('user.registered');
+    await produce('user.registered');
+    await bus({ service: 'producer' }).relayOnce();
+    await reader.start();
+    // two messages not yet processed (one in the blocked handler, pending; one unread)
+    await eventually(async () =>
+      expect(await metricValue(registry, 'events_consumer_lag_messages', { stream: 'events.user' })).to.equal(2),
+    );
+    release();
+    await eventually(async () =>
+      expect(await metricValue(registry, 'events_dead_letters_total', { type: 'user.registered' })).to.equal(2),
+    );
+    await eventually(async () =>
+      expect(await metricValue(registry, 'events_consumer_lag_messages', { stream: 'events.user' })).to.equal(0),
+    );
+    await reader.stop();
+  });
+
   it('stop() lets the in-flight delivery finish and acknowledge before returning', async () => {
     await produce('user.registered');
     await bus({ service: 'producer' }).relayOnce();
