@@ -126,7 +126,10 @@ export async function signInBuyers(
     while (next < opts.count) {
       const i = next++;
       const email = `onsale-${opts.runId}-${i}@bench.example.com`;
-      const reg = await api(base, 'POST', '/api/auth/register', { body: { email, password, name: `Buyer ${i}` } });
+      // A 5xx (a 504 on a machine busy hashing passwords) is tried again, a few times.
+      let reg = await api(base, 'POST', '/api/auth/register', { body: { email, password, name: `Buyer ${i}` } });
+      for (let retry = 0; reg.status >= 500 && retry < 5; retry++)
+        reg = await api(base, 'POST', '/api/auth/register', { body: { email, password, name: `Buyer ${i}` } });
       let token: string;
       if (reg.status === 201) token = reg.body.accessToken;
       else if (reg.status === 409) token = await login(base, email, password);

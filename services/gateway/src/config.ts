@@ -55,6 +55,9 @@ export const configSchema = baseConfigSchema.extend({
   /** Bound on JWKS fetches triggered by unknown `kid`s (forged tokens must not hammer users). */
   JWT_JWKS_REQUESTS_PER_MINUTE: positiveInt(10),
   JWT_CLOCK_TOLERANCE_S: z.coerce.number().int().min(0).default(5),
+  /** How long a token whose signature was verified is believed again without re-verifying it (bounded by its own
+   *  exp; 0 verifies every request). ES256/RS256 verification is the gateway's largest cost per call. */
+  JWT_VERIFIED_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(30_000),
   REDIS_URL: redisUrls,
   REDIS_PREFIX: z.string().default('et:'),
   /** Bound on one Redis command's reply: a master that hangs costs a request at most this (platform redis.ts). */

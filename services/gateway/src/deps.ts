@@ -107,6 +107,7 @@ export function createDeps(config: GatewayConfig, overrides: DepsOverrides = {})
     jwksCacheMs: config.JWT_JWKS_CACHE_MS,
     jwksRequestsPerMinute: config.JWT_JWKS_REQUESTS_PER_MINUTE,
     clockToleranceS: config.JWT_CLOCK_TOLERANCE_S,
+    verifiedCacheMs: config.JWT_VERIFIED_CACHE_MS,
   });
   const limits = createRateLimits({
     redis,

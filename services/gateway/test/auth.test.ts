@@ -1,7 +1,12 @@
 import { expect } from 'chai';
 import { SignJWT, exportSPKI, generateKeyPair, UnsecuredJWT } from 'jose';
 import { PROBLEM_BASE, verifyInternalToken } from '@eventtickets/platform';
-import { startFakeUpstream, TEST_INTERNAL_TOKEN_SECRET, type FakeUpstream } from '@eventtickets/platform/testing';
+import {
+  startFakeUpstream,
+  TEST_INTERNAL_TOKEN_SECRET,
+  waitFor,
+  type FakeUpstream,
+} from '@eventtickets/platform/testing';
 import {
   AUDIENCE,
   ISSUER,
@@ -152,6 +157,39 @@ describe('gateway/auth: JWT verification against the users JWKS', () => {
       `${header}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.${signature}`,
       'tampered payload',
     );
+  });
+
+  it('believes a verified token again only as the very same string, and only until its exp', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const token = await signToken(es, { sub: 'cached-buyer', role: 'buyer', exp: now + 8 });
+    expect((await call(token)).status).to.equal(200); // verified, now cached
+    expect((await call(token)).status).to.equal(200);
+    const [header, payload, signature] = token.split('.');
+    const claims = JSON.parse(Buffer.from(payload!, 'base64url').toString('utf8'));
+    claims.role = 'admin';
+    await expectRejected(
+      `${header}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.${signature}`,
+      'tampered copy of a cached token',
+    );
+    // A gateway that keeps keys and verified tokens for a minute still refuses the token once its exp passed.
+    const keeping = await startGateway({
+      USERS_URL: users.url,
+      ORDERS_URL: orders.url,
+      JWT_JWKS_CACHE_MS: '60000',
+      JWT_VERIFIED_CACHE_MS: '60000',
+      JWT_CLOCK_TOLERANCE_S: '0',
+    });
+    try {
+      const viaKeeping = () => fetch(`${keeping.url}/api/orders`, { headers: { authorization: `Bearer ${token}` } });
+      const first = (await viaKeeping()).status;
+      if (first === 200) {
+        await waitFor('the cached token to expire', async () => (await viaKeeping()).status === 401, {
+          timeoutMs: 30_000,
+        });
+      } else expect(first).to.equal(401); // a slow machine: it had expired already
+    } finally {
+      await keeping.close();
+    }
   });
 
   it('rejects a token without a known role or subject', async () => {

@@ -18,7 +18,12 @@ export interface AuthOptions {
   jwksCacheMs: number;
   jwksRequestsPerMinute: number;
   clockToleranceS: number;
+  /** How long a verified token is believed again without re-verifying its signature (0: never). Bounded by the
+   *  token's exp (plus the clock tolerance); at most VERIFIED_CACHE_ENTRIES tokens, oldest dropped first. */
+  verifiedCacheMs?: number;
 }
+
+const VERIFIED_CACHE_ENTRIES = 20_000;
 
 export interface Authenticator {
   /** Resolves the caller's identity and enforces the route's auth level (401/403/503 problems). */
@@ -90,6 +95,32 @@ export function createAuthenticator(opts: AuthOptions): Authenticator {
       } as koaJwt.Options)
     : undefined;
   const noop = async () => undefined;
+  // Verified tokens (the exact string, so nothing unverified can match) → their claims and until when.
+  const verified = new Map<string, { claims: Record<string, unknown>; until: number }>();
+  const cacheMs = opts.verifiedCacheMs ?? 0;
+
+  /** The claims of a token verified before and still within its cache time and its own exp, else undefined. */
+  function cachedClaims(token: string): Record<string, unknown> | undefined {
+    if (!cacheMs) return undefined;
+    const hit = verified.get(token);
+    if (!hit) return undefined;
+    if (hit.until > Date.now()) return hit.claims;
+    verified.delete(token);
+    return undefined;
+  }
+
+  function remember(token: string, claims: Record<string, unknown>): void {
+    if (!cacheMs || typeof claims.exp !== 'number') return;
+    // Never longer than a fetched key is trusted either: a deleted key stops working within
+    // JWT_JWKS_CACHE_MS + JWT_VERIFIED_CACHE_MS.
+    const until = Math.min(
+      Date.now() + Math.min(cacheMs, opts.jwksCacheMs),
+      (claims.exp + opts.clockToleranceS) * 1000,
+    );
+    if (until <= Date.now()) return;
+    if (verified.size >= VERIFIED_CACHE_ENTRIES) verified.delete(verified.keys().next().value!);
+    verified.set(token, { claims, until });
+  }
 
   async function authorize(ctx: Context, level: AuthLevel): Promise<Identity | undefined> {
     const presented = /^Bearer\s+\S+/i.test(ctx.get('authorization'));
@@ -108,11 +139,19 @@ export function createAuthenticator(opts: AuthOptions): Authenticator {
       if (level === 'public') return undefined;
       throw problems.unavailable('Sign-in is unavailable: the users service is not configured');
     }
-    await verify(ctx, noop as unknown as Next);
-    const claims = ctx.state.jwt as Record<string, unknown> | undefined;
-    const error = ctx.state.jwtOriginalError as { isEndpointUnavailable?: boolean } | undefined;
-    delete ctx.state.jwt;
-    delete ctx.state.jwtOriginalError;
+    // The token as koa-jwt reads it ("Bearer <token>", one space); any other form always goes to koa-jwt.
+    const parts = ctx.get('authorization').split(' ');
+    const token = parts.length === 2 && /^Bearer$/i.test(parts[0]!) ? parts[1]! : '';
+    let claims = token ? cachedClaims(token) : undefined;
+    let error: { isEndpointUnavailable?: boolean } | undefined;
+    if (!claims) {
+      await verify(ctx, noop as unknown as Next);
+      claims = ctx.state.jwt as Record<string, unknown> | undefined;
+      error = ctx.state.jwtOriginalError as { isEndpointUnavailable?: boolean } | undefined;
+      delete ctx.state.jwt;
+      delete ctx.state.jwtOriginalError;
+      if (token && claims && !error) remember(token, claims);
+    }
     // jsonwebtoken checks exp only when present: a token without one would never expire, so it is refused.
     const lacksExpiry = claims !== undefined && typeof claims.exp !== 'number';
     const identity = claims && !lacksExpiry ? identityFromClaims(claims) : undefined;
