@@ -128,10 +128,11 @@ function printSummary(log: (line: string) => void, env: StackEnv, info: StackInf
   if (redis.kind === 'memory') lines.push('  redis          IN-MEMORY MODE (no Redis)');
   else if (redis.kind === 'external') lines.push(`  redis          ${redis.urls.join(', ')}`);
   else lines.push(`  redis          ${redis.shownUrls.join(', ')} (password in ${redis.passwordFile})`);
-  if (has('notifications'))
+  if (info.mailbox)
     lines.push(
-      `  e-mail         ${env.SMTP_URL ? 'sent through SMTP_URL' : 'kept by the local SMTP sink of notifications (see its mailbox link above)'}`,
+      `  dev mailbox    ${info.mailbox.url}  (mail and SMS the stack sent; SMTP sink ${info.mailbox.smtpUrl})`,
     );
+  else if (has('notifications')) lines.push(`  e-mail         sent through SMTP_URL`);
   else lines.push('  e-mail         none yet: the notifications service is not registered');
   if (info.demoAccounts.length)
     lines.push(`  demo accounts  ${info.demoAccounts.map((a) => `${a.email} (${a.role})`).join(', ')}`);

@@ -51,6 +51,8 @@ export interface StackSettings {
   redisPrefix: string;
   demoPassword: string;
   smtpUrl?: string;
+  /** The runner's dev mail sink (npm start without SMTP_URL): services with `devMail` send SMS to it. */
+  devMail?: { smsUrl: string };
   /** Values of the registry's `secrets` variables (generated once per DATA_DIR). */
   secrets?: Record<string, string>;
 }
@@ -82,11 +84,22 @@ export function serviceEnv(svc: StackService, all: StackService[], s: StackSetti
   if (s.redisUrls.length) env.REDIS_URL = s.redisUrls.join(',');
   else env.BUS_DATABASE_URL = databaseUrl(s.postgresUrl, BUS_DATABASE);
   if (s.smtpUrl) env.SMTP_URL = s.smtpUrl;
+  if (svc.devMail && s.devMail) {
+    env.SMS_PROVIDER = 'http';
+    env.SMS_HTTP_URL = s.devMail.smsUrl;
+  }
   for (const name of svc.secrets ?? []) {
     const value = s.secrets?.[name];
     if (value) env[name] = value;
   }
   return { ...env, ...svc.env };
+}
+
+/** The dev mail sink's ports (npm start without SMTP_URL): the mailbox page at base + 9 (8089), SMTP at
+ *  base + 25 (8105), moving with SERVICE_PORT_BASE like the services. */
+export function devMailPorts(ports: PortSettings): { http: number; smtp: number } {
+  const base = ports.serviceBase ?? DEFAULT_BASE_PORT;
+  return { http: base + 9, smtp: base + 25 };
 }
 
 /** Variables a child must not inherit from the runner's shell: the runner decides them per service. */

@@ -38,8 +38,10 @@ import {
   serviceEnv,
   servicePort,
   startOrder,
+  devMailPorts,
   type StackSettings,
 } from './plan.ts';
+import { startMailSink, type MailSink } from './mail-sink.ts';
 
 export interface StackOptions {
   repoRoot: string;
@@ -82,6 +84,8 @@ export interface StackInfo {
   /** The accounts the services create with the demo password (registry `demoAccounts` modules). */
   demoAccounts: { email: string; role: string }[];
   postgres: { url: string; initialised: boolean; port: number };
+  /** The dev mail sink, when the runner started one (no SMTP_URL and a service with `devMail`). */
+  mailbox?: { url: string; smtpUrl: string };
   redis: RedisMode;
   dataDir: string;
 }
@@ -94,6 +98,7 @@ export class Stack {
   private data?: DataDir;
   private postgres?: StackPostgres;
   private redis?: RedisMode;
+  private mailSink?: MailSink;
   private children: ServiceChild[] = [];
   private stopping?: Promise<void>;
   private stopRequested = false;
@@ -208,6 +213,21 @@ export class Stack {
     // a secret set in the runner's own environment wins over the generated one
     for (const name of Object.keys(settings.secrets!))
       if (process.env[name]) settings.secrets![name] = process.env[name]!;
+    // Without SMTP_URL, mail and SMS go to the runner's sink, shown on the dev mailbox page (dev only: never in
+    // an image). Its SMS endpoint checks the signature with the SMS_HTTP_SECRET the services get.
+    if (!o.smtpUrl && o.services.some((s) => s.devMail)) {
+      const mailPorts = devMailPorts(ports);
+      this.mailSink = await startMailSink({
+        smtpPort: mailPorts.smtp,
+        httpPort: mailPorts.http,
+        smsSecret: settings.secrets!.SMS_HTTP_SECRET ?? 'unsigned-dev-sms-secret-0123456789abcdef',
+      });
+      settings.smtpUrl = this.mailSink.smtpUrl;
+      settings.devMail = { smsUrl: this.mailSink.smsUrl };
+      this.log(
+        `mail: no SMTP_URL: local SMTP sink at ${this.mailSink.smtpUrl}, dev mailbox ${this.mailSink.mailboxUrl}`,
+      );
+    }
     const inherited = { ...process.env };
     for (const name of RUNNER_OWNED_VARIABLES) delete inherited[name];
     const tracingRegister = join(o.repoRoot, 'services', 'platform', 'src', 'tracing-register.ts');
@@ -303,6 +323,7 @@ export class Stack {
       demoPasswordGenerated: demo.generated,
       demoAccounts,
       postgres: { url: this.postgres.url, initialised: this.postgres.initialised, port: this.postgres.handle.port },
+      mailbox: this.mailSink ? { url: this.mailSink.mailboxUrl, smtpUrl: this.mailSink.smtpUrl } : undefined,
       redis: this.redis,
       dataDir: data.root,
     };
@@ -334,6 +355,7 @@ export class Stack {
         .reverse()
         .map((c) => stopService(c, timeout).then(report(c))),
     );
+    await this.mailSink?.close().catch(() => undefined);
     if (this.redis?.kind === 'local') await Promise.all(this.redis.handles.map((h) => h.stop()));
     await this.postgres?.handle.stop();
     if (this.data) removePids(this.data);

@@ -22,6 +22,10 @@ export interface StackService {
   /** Optional module (relative to the service folder) exporting `demoAccounts: { email, role }[]`: the
    *  accounts this service creates with DEMO_PASSWORD, listed in the banner at start. */
   demoAccounts?: string;
+  /** Sends mail and SMS: without SMTP_URL the runner starts its SMTP sink and dev mailbox
+   *  (scripts/stack/mail-sink.ts) and points this service at it (SMTP_URL, SMS_PROVIDER=http, SMS_HTTP_URL;
+   *  SMS_HTTP_SECRET comes from `secrets`). */
+  devMail?: boolean;
 }
 
 /** Secrets every service gets: INTERNAL_TOKEN_SECRET signs and verifies the identity passed between the
@@ -44,6 +48,15 @@ const registry: StackService[] = [
   { name: 'orders', dir: 'orders', port: 8084, database: true, secrets: ['TICKET_CODE_SECRET'] },
   // The simulator's webhooks go to the gateway's public path (GATEWAY_URL, set by the runner).
   { name: 'payments', dir: 'payments', port: 8085, database: true, secrets: ['PAYMENTS_WEBHOOK_SECRET'] },
+  // Mail through SMTP_URL, or the runner's SMTP sink and dev mailbox when it is unset; SMS to the sink too.
+  {
+    name: 'notifications',
+    dir: 'notifications',
+    port: 8086,
+    database: true,
+    devMail: true,
+    secrets: ['SMS_HTTP_SECRET'],
+  },
   { name: 'gateway', dir: 'gateway', port: 8080, database: false },
 ];
 

@@ -1,7 +1,7 @@
 // The stack plan and log formatting: ports, database names, per-service environment, readable log lines.
 import { expect } from 'chai';
 import type { StackService } from '../stack/services.ts';
-import { databaseName, serviceEnv, servicePort, startOrder, urlVariable } from '../stack/plan.ts';
+import { databaseName, devMailPorts, serviceEnv, servicePort, startOrder, urlVariable } from '../stack/plan.ts';
 import { formatLogLine, lineSplitter, prefixer } from '../stack/log-format.ts';
 import { describeExit, nextRestart } from '../stack/restarts.ts';
 
@@ -66,6 +66,28 @@ describe('stack plan', () => {
     expect(env.BUS_DATABASE_URL).to.equal('postgres://postgres:pw@127.0.0.1:5555/bus');
     expect(env).to.not.have.property('REDIS_URL');
     expect(env.SMTP_URL).to.equal('smtp://mail:25');
+  });
+
+  it('points a devMail service at the dev mail sink (SMTP_URL, SMS over HTTP) only when the runner runs one', () => {
+    const notifications: StackService = {
+      name: 'notifications',
+      dir: 'notifications',
+      port: 8086,
+      database: true,
+      devMail: true,
+    };
+    const sink = { ...settings, smtpUrl: 'smtp://127.0.0.1:30025', devMail: { smsUrl: 'http://127.0.0.1:30009/sms' } };
+    expect(serviceEnv(notifications, [notifications], sink)).to.include({
+      SMTP_URL: 'smtp://127.0.0.1:30025',
+      SMS_PROVIDER: 'http',
+      SMS_HTTP_URL: 'http://127.0.0.1:30009/sms',
+    });
+    expect(serviceEnv(orders, [orders], sink)).to.not.have.property('SMS_PROVIDER');
+    const external = serviceEnv(notifications, [notifications], { ...settings, smtpUrl: 'smtp://mail.example:25' });
+    expect(external.SMTP_URL).to.equal('smtp://mail.example:25');
+    expect(external).to.not.have.property('SMS_HTTP_URL');
+    expect(devMailPorts(settings.ports)).to.deep.equal({ http: 30009, smtp: 30025 });
+    expect(devMailPorts({ gatewayPort: 8080 })).to.deep.equal({ http: 8089, smtp: 8105 });
   });
 
   it('derives safe database names and URL variables from service names', () => {

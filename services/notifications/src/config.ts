@@ -19,8 +19,9 @@ export const configSchema = baseConfigSchema
     ORDERS_URL: z.url().default('http://127.0.0.1:8084'),
     /** Payments' base URL (its /internal/orders/{id}/receipt API). */
     PAYMENTS_URL: z.url().default('http://127.0.0.1:8085'),
-    /** Where buyers open the app (links in messages). */
-    APP_URL: z.url().default('http://127.0.0.1:8080'),
+    /** Where buyers open the app (links in messages); default GATEWAY_URL (set by npm start), else :8080. */
+    APP_URL: z.url().optional(),
+    GATEWAY_URL: z.url().optional(),
     /** SMTP server: smtp://user:pass@host:port or smtps://... (npm start runs a local sink when unset). */
     SMTP_URL: z
       .url()

@@ -88,7 +88,12 @@ export async function createDeps(
     overrides.mailer ??
     createSmtpMailer({ url: config.SMTP_URL, from: config.MAIL_FROM, timeoutMs: config.SEND_TIMEOUT_MS });
   const sms = overrides.sms ?? createSmsProvider(config, logger);
-  const planner = createPlanner({ db, logger, metrics: notificationsMetrics, appUrl: config.APP_URL });
+  const planner = createPlanner({
+    db,
+    logger,
+    metrics: notificationsMetrics,
+    appUrl: config.APP_URL ?? config.GATEWAY_URL ?? 'http://127.0.0.1:8080',
+  });
   const delivery = createDelivery({
     db,
     logger,
