@@ -8,6 +8,7 @@
 //   LIVE_VALUES       values file for the install         (charts/eventtickets/values-ci.yaml)
 //   LIVE_IMAGE_TAG    image tag installed first           (ci)
 //   LIVE_UPGRADE_TAG  image tag of the upgrade            (ci-next; the same images retagged will do)
+//   LIVE_IMAGE_REGISTRY  global.imageRegistry for both     (the values file's; '' for images loaded into kind)
 //   LIVE_ORGANIZER_EMAIL / LIVE_BUYER_EMAIL / LIVE_DEMO_PASSWORD: the seeded demo accounts
 //                     (organizer@example.com / buyer@example.com / values-ci's DEMO_PASSWORD)
 import { expect } from 'chai';
@@ -22,6 +23,7 @@ const base = process.env.LIVE_BASE_URL ?? 'http://eventtickets.localhost';
 const values = process.env.LIVE_VALUES ?? join(REPO_ROOT, 'charts', 'eventtickets', 'values-ci.yaml');
 const tag = process.env.LIVE_IMAGE_TAG ?? 'ci';
 const upgradeTag = process.env.LIVE_UPGRADE_TAG ?? 'ci-next';
+const registry = process.env.LIVE_IMAGE_REGISTRY;
 const password = process.env.LIVE_DEMO_PASSWORD ?? 'eventtickets-ci-password';
 const CHART = join(REPO_ROOT, 'charts', 'eventtickets');
 const RELEASE = 'et';
@@ -48,6 +50,7 @@ if (!KUBECONFIG) {
       values,
       '--set',
       `global.imageTag=${imageTag}`,
+      ...(registry === undefined ? [] : ['--set', `global.imageRegistry=${registry}`]),
       '--wait',
       '--timeout',
       '15m',
