@@ -14,9 +14,23 @@ export function etagMatches(ifNoneMatch: string | undefined, etag: string): bool
   return ifNoneMatch.split(',').some((candidate) => candidate.trim() === '*' || bare(candidate) === bare(etag));
 }
 
+/** The ETag and UTF-8 bytes of recently sent representations: a hot cached page (an on-sale's event detail,
+ *  tens of KB) is the same text request after request, so it is hashed and encoded once, not per request. */
+const RECENT_MAX = 64;
+const recent = new Map<string, { etag: string; bytes: Buffer }>();
+
+function prepared(serialized: string): { etag: string; bytes: Buffer } {
+  let hit = recent.get(serialized);
+  if (hit) return hit;
+  hit = { etag: weakEtag(serialized), bytes: Buffer.from(serialized) };
+  if (recent.size >= RECENT_MAX) recent.delete(recent.keys().next().value!);
+  recent.set(serialized, hit);
+  return hit;
+}
+
 /** Sends `serialized` (JSON text) with ETag and Cache-Control, or 304 when the client already has it. */
 export function sendCacheableJson(ctx: Context, serialized: string, cacheControl: string, vary: string[] = []): void {
-  const etag = weakEtag(serialized);
+  const { etag, bytes } = prepared(serialized);
   ctx.set('ETag', etag);
   ctx.set('Cache-Control', cacheControl);
   if (vary.length) ctx.vary(vary.join(', '));
@@ -27,5 +41,5 @@ export function sendCacheableJson(ctx: Context, serialized: string, cacheControl
   }
   ctx.status = 200;
   ctx.type = 'application/json';
-  ctx.body = serialized;
+  ctx.body = bytes;
 }

@@ -39,12 +39,28 @@ export async function eventDetail(
   return { text: withCurrentStatus(loaded.text, deps.now()), cacheControl: PUBLIC_CACHE_CONTROL };
 }
 
+/** When a cached published representation's event ends (ms), by its text: read once per text, not parsed on
+ *  every request (a hot detail is tens of KB of JSON). NaN: not a published event. */
+const ENDS_MAX = 256;
+const endsAtOf = new Map<string, number>();
+
+function publishedEndsAt(text: string): number {
+  let ends = endsAtOf.get(text);
+  if (ends === undefined) {
+    const body = JSON.parse(text) as EventBody;
+    ends = body.status === 'published' ? new Date(body.endsAt).getTime() : NaN;
+    if (endsAtOf.size >= ENDS_MAX) endsAtOf.delete(endsAtOf.keys().next().value!);
+    endsAtOf.set(text, ends);
+  }
+  return ends;
+}
+
 /** A cached published event may have ended since it was cached: "ended" is derived at read time. */
 function withCurrentStatus(text: string, now: Date): string {
   if (!text.includes('"status":"published"')) return text;
-  const body = JSON.parse(text) as EventBody;
-  if (body.status !== 'published' || new Date(body.endsAt) > now) return text;
-  return JSON.stringify({ ...body, status: 'ended' });
+  const ends = publishedEndsAt(text);
+  if (Number.isNaN(ends) || ends > now.getTime()) return text;
+  return JSON.stringify({ ...(JSON.parse(text) as EventBody), status: 'ended' });
 }
 
 export interface SearchParams {
