@@ -134,6 +134,15 @@ function printSummary(log: (line: string) => void, env: StackEnv, info: StackInf
     );
   else if (has('notifications')) lines.push(`  e-mail         sent through SMTP_URL`);
   else lines.push('  e-mail         none yet: the notifications service is not registered');
+  // Traces of every request (one per purchase across the services): the services inherit these variables.
+  if (process.env.OTEL_EXPORTER_OTLP_ENDPOINT)
+    lines.push(`  traces         OTLP to ${process.env.OTEL_EXPORTER_OTLP_ENDPOINT} (e.g. Jaeger all-in-one on :4318)`);
+  else if (process.env.OTEL_TRACES_EXPORTER === 'console')
+    lines.push('  traces         one line per span in the service logs (OTEL_TRACES_EXPORTER=console)');
+  else
+    lines.push(
+      '  traces         not exported: set OTEL_EXPORTER_OTLP_ENDPOINT (Jaeger, collector) or OTEL_TRACES_EXPORTER=console',
+    );
   if (info.demoAccounts.length)
     lines.push(`  demo accounts  ${info.demoAccounts.map((a) => `${a.email} (${a.role})`).join(', ')}`);
   else if (has('users')) lines.push('  demo accounts  none');
