@@ -247,21 +247,28 @@ function printSummary(s: RunSummary): void {
   process.stdout.write(lines.join('\n') + '\n');
 }
 
+const OPTIONS = {
+  target: { type: 'string' },
+  rate: { type: 'string' },
+  duration: { type: 'string' },
+  seats: { type: 'string' },
+  'data-dir': { type: 'string' },
+  'database-url': { type: 'string' },
+  'organizer-email': { type: 'string' },
+  'organizer-password': { type: 'string' },
+  out: { type: 'string' },
+} as const;
+
+function parseCli() {
+  try {
+    return parseArgs({ allowPositionals: true, options: OPTIONS });
+  } catch (err) {
+    return usage((err as Error).message);
+  }
+}
+
 async function main(): Promise<number> {
-  const { values, positionals } = parseArgs({
-    allowPositionals: true,
-    options: {
-      target: { type: 'string' },
-      rate: { type: 'string' },
-      duration: { type: 'string' },
-      seats: { type: 'string' },
-      'data-dir': { type: 'string' },
-      'database-url': { type: 'string' },
-      'organizer-email': { type: 'string' },
-      'organizer-password': { type: 'string' },
-      out: { type: 'string' },
-    },
-  });
+  const { values, positionals } = parseCli();
   const scenario = positionals[0] as ScenarioName;
   if (positionals.length !== 1 || !SCENARIOS.includes(scenario))
     usage(`unknown scenario ${positionals[0] ?? '(none)'}`);
@@ -277,15 +284,16 @@ async function main(): Promise<number> {
   const work = mkdtempSync(join(tmpdir(), `load-${scenario}-`));
 
   let stack: BenchStack;
-  const dataDir = values['data-dir'] ?? process.env.DATA_DIR ?? join(repoRoot, '.data');
+  // a --target is only read from a DATA_DIR named with --data-dir (never the local .data of some other stack)
+  const dataDir = values['data-dir'] ?? (values.target ? undefined : (process.env.DATA_DIR ?? join(repoRoot, '.data')));
   const organizerEmail = values['organizer-email'] ?? 'organizer@example.com';
-  const demoPasswordFile = join(dataDir, 'demo-password');
+  const demoPasswordFile = dataDir ? join(dataDir, 'demo-password') : undefined;
   const localGateway = `http://127.0.0.1:${process.env.PORT ?? '8080'}`;
   const password = () =>
     values['organizer-password'] ??
     process.env.DEMO_PASSWORD ??
-    (existsSync(demoPasswordFile) ? readFileSync(demoPasswordFile, 'utf8').trim() : undefined) ??
-    usage(`no organizer password: --organizer-password, DEMO_PASSWORD or ${demoPasswordFile}`);
+    (demoPasswordFile && existsSync(demoPasswordFile) ? readFileSync(demoPasswordFile, 'utf8').trim() : undefined) ??
+    usage(`no organizer password: --organizer-password, DEMO_PASSWORD or ${demoPasswordFile ?? '--data-dir'}`);
   if (values.target) {
     log(`target ${values.target}`);
     stack = attachStack({
@@ -294,7 +302,7 @@ async function main(): Promise<number> {
       organizer: { email: organizerEmail, password: password() },
     });
   } else if (await answers(localGateway)) {
-    log(`a stack answers on ${localGateway}: running against it (DATA_DIR ${dataDir})`);
+    log(`a stack answers on ${localGateway}: running against it (DATA_DIR ${dataDir ?? '?'})`);
     stack = attachStack({
       gatewayUrl: localGateway,
       dataDir,
