@@ -2,7 +2,7 @@
 // the fields), the contract is served at /openapi.json, and tests validate responses with the same document.
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
-import { OpenAPIBackend, type Operation } from 'openapi-backend';
+import { OpenAPIBackend, OpenAPIValidator, type Operation } from 'openapi-backend';
 import addFormatsModule from 'ajv-formats';
 import type { Context, Next } from 'koa';
 import { HttpProblem, problems, type FieldError } from './errors.ts';
@@ -140,20 +140,32 @@ function withNulRefused(node: any, depth = 0): any {
 
 export async function createContract(file: string, opts: ContractOptions = {}): Promise<Contract> {
   const document = withNulRefused(loadOpenApiDocument(file));
+  // verbose: errors carry the data, so a pattern failure caused by a control character can say so
+  const ajvOpts = { allErrors: true, verbose: true } as any;
+  // Without this, `format` (email, uuid, date-time...) would be ignored with a warning.
+  const customizeAjv = (ajv: any) => {
+    addFormats(ajv);
+    return ajv;
+  };
   const api = new OpenAPIBackend({
     definition: withProblemJsonValidated(structuredClone(document)),
     quick: false,
-    validate: true,
+    // the validator is built below, lazily compiled
+    validate: false,
     strict: false,
-    // verbose: errors carry the data, so a pattern failure caused by a control character can say so
-    ajvOpts: { allErrors: true, verbose: true } as any,
-    // Without this, `format` (email, uuid, date-time...) would be ignored with a warning.
-    customizeAjv: (ajv) => {
-      addFormats(ajv);
-      return ajv;
-    },
   });
   await api.init();
+  // Each operation's validator is compiled on its first use and kept (openapi-backend's default compiles every
+  // request, response and response-header validator of every operation at start: most of a service's heap and
+  // start time, while a service only ever validates requests; responses are validated by the tests).
+  api.validate = true;
+  api.validator = new OpenAPIValidator({
+    definition: api.definition,
+    router: api.router,
+    ajvOpts,
+    customizeAjv,
+    lazyCompileValidators: true,
+  });
 
   async function middleware(ctx: Context, next: Next): Promise<void> {
     if (ctx.path === '/openapi.json' && ctx.method === 'GET') {

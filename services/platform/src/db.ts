@@ -1,8 +1,7 @@
-// Database: a Sequelize (pg) factory, per-service migrations (umzug, each in a transaction), a transaction
+// Database: a Sequelize (pg) factory, per-service migrations (each in a transaction), a transaction
 // helper and the readiness check that says the schema is current.
 import pg from 'pg';
 import { Sequelize, Transaction, QueryTypes } from 'sequelize';
-import { Umzug, type UmzugStorage } from 'umzug';
 
 export { Sequelize, Transaction, QueryTypes };
 
@@ -41,60 +40,49 @@ async function appliedNames(db: Sequelize): Promise<string[]> {
 }
 
 /**
- * umzug orders and selects the pending migrations; each one runs in one transaction that also writes its
- * schema_migrations row (the table umzug's SequelizeStorage used before, same shape), so a migration that
- * fails or a process killed mid-way leaves neither its changes nor its record. The record is written in
- * that transaction, so the storage's own logMigration has nothing left to do.
+ * The pending migrations are those of the list, in its order, not recorded in schema_migrations (the table
+ * umzug's SequelizeStorage created before, same shape; umzug itself is not loaded any more: a service process
+ * only needs this much of it). Each one runs in one transaction that also writes its schema_migrations row, so
+ * a migration that fails or a process killed mid-way leaves neither its changes nor its record.
  */
-function umzugFor(db: Sequelize, migrations: Migration[], ran: string[] = []): Umzug<Sequelize> {
-  const storage: UmzugStorage<Sequelize> = {
-    executed: () => appliedNames(db),
-    logMigration: async () => undefined,
-    unlogMigration: async ({ name }) => {
-      await db.query('DELETE FROM schema_migrations WHERE name = $1', { bind: [name] });
-    },
-  };
-  const inTransaction = (migration: Migration) => async () => {
-    await db.transaction(async (transaction) => {
-      await db.query('SELECT pg_advisory_xact_lock($1)', { bind: [MIGRATION_LOCK], transaction });
-      await db.query('CREATE TABLE IF NOT EXISTS schema_migrations (name varchar(255) PRIMARY KEY)', { transaction });
-      // another replica may have applied it while this one waited for the lock
-      const recorded = await db.query('SELECT 1 FROM schema_migrations WHERE name = $1', {
-        type: QueryTypes.SELECT,
-        bind: [migration.name],
-        transaction,
-      });
-      if (recorded.length) return;
-      await migration.up({ query: (sql) => db.query(sql, { transaction }) });
-      await db.query('INSERT INTO schema_migrations (name) VALUES ($1)', { bind: [migration.name], transaction });
-      ran.push(migration.name);
+function pendingOf(migrations: Migration[], applied: string[]): Migration[] {
+  const names = new Set<string>();
+  for (const m of migrations) {
+    if (names.has(m.name)) throw new Error(`migration name ${m.name} is listed twice`);
+    names.add(m.name);
+  }
+  const done = new Set(applied);
+  return migrations.filter((m) => !done.has(m.name));
+}
+
+/** Runs one migration unless another replica recorded it while this one waited for the lock; true if it ran. */
+async function applyOne(db: Sequelize, migration: Migration): Promise<boolean> {
+  return db.transaction(async (transaction) => {
+    await db.query('SELECT pg_advisory_xact_lock($1)', { bind: [MIGRATION_LOCK], transaction });
+    await db.query('CREATE TABLE IF NOT EXISTS schema_migrations (name varchar(255) PRIMARY KEY)', { transaction });
+    // another replica may have applied it while this one waited for the lock
+    const recorded = await db.query('SELECT 1 FROM schema_migrations WHERE name = $1', {
+      type: QueryTypes.SELECT,
+      bind: [migration.name],
+      transaction,
     });
-  };
-  return new Umzug({
-    migrations: migrations.map((m) => ({
-      name: m.name,
-      up: inTransaction(m),
-      down:
-        m.down &&
-        (async () => {
-          await db.transaction(async (transaction) => m.down!({ query: (sql) => db.query(sql, { transaction }) }));
-        }),
-    })),
-    context: db,
-    storage,
-    logger: undefined,
+    if (recorded.length) return false;
+    await migration.up({ query: (sql) => db.query(sql, { transaction }) });
+    await db.query('INSERT INTO schema_migrations (name) VALUES ($1)', { bind: [migration.name], transaction });
+    return true;
   });
 }
 
 /** Applies pending migrations in order; returns the names this call applied (not those another replica did). */
 export async function migrate(db: Sequelize, migrations: Migration[]): Promise<string[]> {
   const ran: string[] = [];
-  await umzugFor(db, migrations, ran).up();
+  for (const migration of pendingOf(migrations, await appliedNames(db)))
+    if (await applyOne(db, migration)) ran.push(migration.name);
   return ran;
 }
 
 export async function pendingMigrations(db: Sequelize, migrations: Migration[]): Promise<string[]> {
-  return (await umzugFor(db, migrations).pending()).map((m) => m.name);
+  return pendingOf(migrations, await appliedNames(db)).map((m) => m.name);
 }
 
 /** Readiness: the database answers and no migration is pending. */
