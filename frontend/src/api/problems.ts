@@ -61,6 +61,17 @@ const MESSAGES: Record<string, string> = {
   internal: 'Something went wrong on our side. Try again in a moment.',
 };
 
+const DECLINE_REASONS: Record<string, string> = {
+  card_declined: 'Your card was declined.',
+  insufficient_funds: 'Your card was declined: insufficient funds.',
+  expired_card: 'Your card has expired.',
+};
+
+function declined(reason: unknown): string {
+  const why = (typeof reason === 'string' && DECLINE_REASONS[reason]) || 'Your card was declined.';
+  return `${why} Try another card; your seats are still reserved.`;
+}
+
 /** The slug of a problem type: https://eventtickets.dev/problems/seats-unavailable → seats-unavailable. */
 export function problemSlug(problem: Problem | undefined): string | undefined {
   const type = problem?.type;
@@ -77,8 +88,7 @@ export function humanMessage(problem: Problem | undefined, status?: number): str
   const slug = problemSlug(problem);
   if (slug && MESSAGES[slug]) {
     if (slug === 'validation-error' && problem) return MESSAGES[slug] + fieldList(problem);
-    if (slug === 'payment-declined' && typeof problem?.detail === 'string' && problem.detail)
-      return `${MESSAGES[slug]} (${problem.detail})`;
+    if (slug === 'payment-declined') return declined(problem?.reason);
     return MESSAGES[slug];
   }
   if (problem?.detail) return problem.detail;

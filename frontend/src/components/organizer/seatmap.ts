@@ -69,6 +69,8 @@ export interface Preview {
 export const MAX_ROWS = 200;
 export const MAX_SEATS_PER_ROW = 500;
 export const MAX_SEATS = 20_000;
+/** Catalog's drawing canvas: every coordinate lies within 0..COORDINATE_MAX. */
+export const COORDINATE_MAX = 10_000;
 const MARGIN = 40;
 const SECTION_GAP = 48;
 const AREA_WIDTH = 200;
@@ -313,7 +315,12 @@ export function draftProblems(draft: Draft): string[] {
       }
       labels.add(seat.label);
     }
-  if (expandDraft(draft).seatCount > MAX_SEATS) out.push(`A venue may have at most ${MAX_SEATS} seats.`);
+  const preview = expandDraft(draft);
+  if (preview.seatCount > MAX_SEATS) out.push(`A venue may have at most ${MAX_SEATS} seats.`);
+  else if (preview.width > COORDINATE_MAX || preview.height > COORDINATE_MAX)
+    out.push(
+      `The map is larger than the ${COORDINATE_MAX.toLocaleString('en')}-unit drawing area: use fewer seats per row or rows, or a smaller spacing.`,
+    );
   return [...new Set(out)];
 }
 
