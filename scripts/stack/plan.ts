@@ -95,11 +95,12 @@ export function serviceEnv(svc: StackService, all: StackService[], s: StackSetti
   return { ...env, ...svc.env };
 }
 
-/** The dev mail sink's ports (npm start without SMTP_URL): the mailbox page at base + 9 (8089), SMTP at
- *  base + 25 (8105), moving with SERVICE_PORT_BASE like the services. */
+/** The dev mail sink's ports (npm start without SMTP_URL): SMTP at base + 8 (8088), the mailbox page at
+ *  base + 9 (8089). Inside the stack's ten ports, so they move with SERVICE_PORT_BASE like the services and
+ *  never meet another stack's (test stacks take ranges of ten). */
 export function devMailPorts(ports: PortSettings): { http: number; smtp: number } {
   const base = ports.serviceBase ?? DEFAULT_BASE_PORT;
-  return { http: base + 9, smtp: base + 25 };
+  return { http: base + 9, smtp: base + 8 };
 }
 
 /** Variables a child must not inherit from the runner's shell: the runner decides them per service. */

@@ -76,9 +76,9 @@ describe('stack plan', () => {
       database: true,
       devMail: true,
     };
-    const sink = { ...settings, smtpUrl: 'smtp://127.0.0.1:30025', devMail: { smsUrl: 'http://127.0.0.1:30009/sms' } };
+    const sink = { ...settings, smtpUrl: 'smtp://127.0.0.1:30008', devMail: { smsUrl: 'http://127.0.0.1:30009/sms' } };
     expect(serviceEnv(notifications, [notifications], sink)).to.include({
-      SMTP_URL: 'smtp://127.0.0.1:30025',
+      SMTP_URL: 'smtp://127.0.0.1:30008',
       SMS_PROVIDER: 'http',
       SMS_HTTP_URL: 'http://127.0.0.1:30009/sms',
     });
@@ -86,8 +86,8 @@ describe('stack plan', () => {
     const external = serviceEnv(notifications, [notifications], { ...settings, smtpUrl: 'smtp://mail.example:25' });
     expect(external.SMTP_URL).to.equal('smtp://mail.example:25');
     expect(external).to.not.have.property('SMS_HTTP_URL');
-    expect(devMailPorts(settings.ports)).to.deep.equal({ http: 30009, smtp: 30025 });
-    expect(devMailPorts({ gatewayPort: 8080 })).to.deep.equal({ http: 8089, smtp: 8105 });
+    expect(devMailPorts(settings.ports)).to.deep.equal({ http: 30009, smtp: 30008 });
+    expect(devMailPorts({ gatewayPort: 8080 })).to.deep.equal({ http: 8089, smtp: 8088 });
   });
 
   it('derives safe database names and URL variables from service names', () => {

@@ -26,7 +26,7 @@ export const configSchema = baseConfigSchema
     SMTP_URL: z
       .url()
       .refine((u) => /^smtps?:\/\//.test(u), 'must be an smtp:// or smtps:// URL')
-      .default('smtp://127.0.0.1:2525'),
+      .default('smtp://127.0.0.1:8088'),
     /** The From header of every mail. */
     MAIL_FROM: z.string().min(3).default('EventTickets <tickets@eventtickets.local>'),
     /** SMS provider: log (writes the SMS to the log), http (POST JSON signed with SMS_HTTP_SECRET to
