@@ -98,7 +98,11 @@ describe('frontend: the buyer in a real browser against npm start', function () 
     const seats = await availableSeats(page, 2);
     await watcher.waitForSelector(`g.seat[data-seat="${seats[0]}"][data-status="available"]`);
 
-    for (const id of seats) await page.click(`g.seat[data-seat="${id}"]`);
+    // the first seat by pointer, the next one by keyboard (arrow to it, Enter)
+    await page.click(`g.seat[data-seat="${seats[0]}"]`);
+    await page.keyboard.press('ArrowRight');
+    expect(await page.evaluate(() => (document.activeElement as HTMLElement | null)?.dataset.seat)).to.equal(seats[1]);
+    await page.keyboard.press('Enter');
     expect(await page.locator('[data-test=selection] li').count()).to.equal(2);
     expect(await page.getAttribute(`g.seat[data-seat="${seats[0]}"]`, 'aria-checked')).to.equal('true');
     await shoot(page, 'event-selected');
