@@ -1,7 +1,13 @@
 // OpenTelemetry bootstrap, loaded before the service with
 //   node --import /abs/path/services/platform/src/tracing-register.ts services/<svc>/src/main.ts
-// It must run before any instrumented module (http, koa, pg, ioredis) is imported: under ESM the only way to
-// patch them is the import-in-the-middle loader hook, registered here first; the SDK is imported afterwards.
+// It must run before any instrumented module (http, koa, pg, ioredis) is imported: under ESM they are patched by
+// import-in-the-middle's loader hook, registered here before the service's own imports run.
+//
+// Only the pieces a service uses are loaded (issue 19: NodeSDK carried every exporter and protocol of the SDK
+// bundle, metrics and logs SDKs, gRPC and protobuf: ~1,600 modules and ~90 MiB per process): the trace SDK, the
+// W3C propagators, the AsyncLocalStorage context manager, the four instrumentations, and the OTLP/HTTP exporter
+// only when an endpoint is set. The loader hook runs in-thread (module.registerHooks) and intercepts only the
+// modules those instrumentations patch, instead of a loader thread that saw every module.
 //
 // Environment:
 //   OTEL_SERVICE_NAME (fallback SERVICE_NAME)  service.name of every span
@@ -13,78 +19,44 @@
 //   OTEL_FLUSH_TIMEOUT_MS                       longest a final flush may delay exit (default 5000)
 //   OTEL_SDK_DISABLED=true                      no SDK at all (the helpers in tracing.ts become no-ops)
 import { register } from 'node:module';
-import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace';
+import type { ReadableSpan, SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace';
+import { registerTracingSdk } from './tracing.ts';
 
-register('@opentelemetry/instrumentation/hook.mjs', import.meta.url);
-
-const [
-  { NodeSDK },
-  { CompositePropagator, W3CTraceContextPropagator, W3CBaggagePropagator },
-  { NoopSpanProcessor, SimpleSpanProcessor },
-  { HttpInstrumentation },
-  { KoaInstrumentation },
-  { PgInstrumentation },
-  { IORedisInstrumentation },
-  { registerTracingSdk },
-] = await Promise.all([
-  import('@opentelemetry/sdk-node'),
-  import('@opentelemetry/core'),
-  import('@opentelemetry/sdk-trace'),
-  import('@opentelemetry/instrumentation-http'),
-  import('@opentelemetry/instrumentation-koa'),
-  import('@opentelemetry/instrumentation-pg'),
-  import('@opentelemetry/instrumentation-ioredis'),
-  import('./tracing.ts'),
-]);
-
+const disabled = process.env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true';
 const serviceName = process.env.OTEL_SERVICE_NAME || process.env.SERVICE_NAME || 'eventtickets';
 const endpoint = process.env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim() || undefined;
 
 /** Probe and scrape traffic would otherwise be most of the traces. */
 const QUIET_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 
-// The http/json exporter: Jaeger and the OpenTelemetry collector accept it, and it needs no protobuf runtime.
-const traceExporter = endpoint
-  ? new (await import('@opentelemetry/exporter-trace-otlp-http')).OTLPTraceExporter()
-  : undefined;
+const sdk = disabled ? undefined : await startSdk();
 
-/** OTEL_TRACES_EXPORTER=console: a trace of a purchase read in the terminal, one line per span (the SDK's own
- *  console exporter prints a multi-line object per span). */
-const consoleExporter: SpanExporter | undefined =
-  !traceExporter && process.env.OTEL_TRACES_EXPORTER?.trim().toLowerCase() === 'console'
-    ? {
-        export(spans: ReadableSpan[], done: (result: { code: number }) => void) {
-          for (const s of spans) {
-            const { traceId, spanId } = s.spanContext();
-            const ms = (s.duration[0] * 1e3 + s.duration[1] / 1e6).toFixed(1);
-            process.stderr.write(
-              `span ${traceId} ${spanId} parent=${s.parentSpanContext?.spanId ?? '-'} ${serviceName} "${s.name}" ${ms}ms${s.status.code === 2 ? ' ERROR' : ''}\n`,
-            );
-          }
-          done({ code: 0 });
-        },
-        shutdown: async () => undefined,
-      }
-    : undefined;
+async function startSdk(): Promise<{ shutdown: () => Promise<void>; exporting: boolean }> {
+  const [
+    { context, propagation, trace },
+    { CompositePropagator, W3CTraceContextPropagator, W3CBaggagePropagator },
+    { TracerProvider, BatchSpanProcessor, NoopSpanProcessor, SimpleSpanProcessor },
+    { AsyncLocalStorageContextManager },
+    resources,
+    { registerInstrumentations },
+    { HttpInstrumentation },
+    { KoaInstrumentation },
+    { PgInstrumentation },
+    { IORedisInstrumentation },
+  ] = await Promise.all([
+    import('@opentelemetry/api'),
+    import('@opentelemetry/core'),
+    import('@opentelemetry/sdk-trace'),
+    import('@opentelemetry/context-async-hooks'),
+    import('@opentelemetry/resources'),
+    import('@opentelemetry/instrumentation'),
+    import('@opentelemetry/instrumentation-http'),
+    import('@opentelemetry/instrumentation-koa'),
+    import('@opentelemetry/instrumentation-pg'),
+    import('@opentelemetry/instrumentation-ioredis'),
+  ]);
 
-const sdk = new NodeSDK({
-  serviceName,
-  // With an exporter NodeSDK wraps it in a BatchSpanProcessor configured from OTEL_BSP_*; without one a no-op
-  // processor keeps a real TracerProvider, so ids exist, logs carry them and traceparent is propagated.
-  ...(traceExporter
-    ? { traceExporter }
-    : {
-        spanProcessors: [
-          consoleExporter ? new SimpleSpanProcessor({ exporter: consoleExporter }) : new NoopSpanProcessor(),
-        ],
-      }),
-  textMapPropagator: new CompositePropagator({
-    propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()],
-  }),
-  // Metrics are prom-client's job and logs go to stdout: keep the SDK from starting OTLP exporters for them.
-  metricReaders: [],
-  logRecordProcessors: [],
-  instrumentations: [
+  const instrumentations = [
     new HttpInstrumentation({
       ignoreIncomingRequestHook: (req) => QUIET_PATHS.has((req.url ?? '').split('?')[0]),
     }),
@@ -93,19 +65,104 @@ const sdk = new NodeSDK({
     // runs inside a request or a withSpan() and is traced.
     new PgInstrumentation({ requireParentSpan: true }),
     new IORedisInstrumentation({ requireParentSpan: true }),
-  ],
-});
-sdk.start();
-const disabled = process.env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true'; // NodeSDK.start() did nothing
+  ];
+  // The ESM loader hook, limited to the modules these instrumentations patch (koa, pg, pg-pool, ioredis, http,
+  // https): in-thread where Node supports it (24.11.1+), else the loader thread as before.
+  const include = [
+    ...new Set(
+      instrumentations.flatMap((i) =>
+        (i as unknown as { getModuleDefinitions(): { name: string }[] }).getModuleDefinitions().map((d) => d.name),
+      ),
+    ),
+  ];
+  const hooks = (await import('import-in-the-middle/register-hooks.mjs' as string)) as {
+    register: (options: { include: string[] }) => void;
+    supportsSyncHooks: () => boolean;
+  };
+  if (hooks.supportsSyncHooks()) hooks.register({ include });
+  else register('@opentelemetry/instrumentation/hook.mjs', import.meta.url, { data: { include } });
+
+  // The http/json exporter: Jaeger and the OpenTelemetry collector accept it, and it needs no protobuf runtime.
+  const traceExporter = endpoint
+    ? new (await import('@opentelemetry/exporter-trace-otlp-http')).OTLPTraceExporter()
+    : undefined;
+
+  /** OTEL_TRACES_EXPORTER=console: a trace of a purchase read in the terminal, one line per span (the SDK's own
+   *  console exporter prints a multi-line object per span). */
+  const consoleExporter: SpanExporter | undefined =
+    !traceExporter && process.env.OTEL_TRACES_EXPORTER?.trim().toLowerCase() === 'console'
+      ? {
+          export(spans: ReadableSpan[], done: (result: { code: number }) => void) {
+            for (const s of spans) {
+              const { traceId, spanId } = s.spanContext();
+              const ms = (s.duration[0] * 1e3 + s.duration[1] / 1e6).toFixed(1);
+              process.stderr.write(
+                `span ${traceId} ${spanId} parent=${s.parentSpanContext?.spanId ?? '-'} ${serviceName} "${s.name}" ${ms}ms${s.status.code === 2 ? ' ERROR' : ''}\n`,
+              );
+            }
+            done({ code: 0 });
+          },
+          shutdown: async () => undefined,
+        }
+      : undefined;
+
+  /** OTEL_BSP_* as NodeSDK read them (unset or invalid: the SDK's default). */
+  const bsp = (name: string): number | undefined => {
+    const raw = process.env[name]?.trim();
+    const value = Number(raw);
+    return raw && Number.isFinite(value) && value >= 0 ? value : undefined;
+  };
+  // With an exporter a BatchSpanProcessor; without one a no-op processor keeps a real TracerProvider, so ids
+  // exist, logs carry them and traceparent is propagated.
+  const processor: SpanProcessor = traceExporter
+    ? new BatchSpanProcessor({
+        exporter: traceExporter,
+        maxQueueSize: bsp('OTEL_BSP_MAX_QUEUE_SIZE'),
+        scheduledDelayMillis: bsp('OTEL_BSP_SCHEDULE_DELAY'),
+        exportTimeoutMillis: bsp('OTEL_BSP_EXPORT_TIMEOUT'),
+        maxExportBatchSize: bsp('OTEL_BSP_MAX_EXPORT_BATCH_SIZE'),
+      })
+    : consoleExporter
+      ? new SimpleSpanProcessor({ exporter: consoleExporter })
+      : new NoopSpanProcessor();
+
+  // The resource NodeSDK built: defaults, the same detectors (OTEL_RESOURCE_ATTRIBUTES included), service.name.
+  const resource = resources
+    .defaultResource()
+    .merge(
+      resources.detectResources({
+        detectors: [
+          resources.serviceInstanceIdDetector,
+          resources.processDetector,
+          resources.hostDetector,
+          resources.osDetector,
+          resources.envDetector,
+        ],
+      }),
+    )
+    .merge(resources.resourceFromAttributes({ 'service.name': serviceName }));
+  const provider = new TracerProvider({ resource, spanProcessors: [processor] });
+
+  const contextManager = new AsyncLocalStorageContextManager();
+  contextManager.enable();
+  context.setGlobalContextManager(contextManager);
+  propagation.setGlobalPropagator(
+    new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] }),
+  );
+  trace.setGlobalTracerProvider(provider);
+  // Metrics are prom-client's job and logs go to stdout: no meter or logger provider is started.
+  registerInstrumentations({ instrumentations, tracerProvider: provider });
+  return { shutdown: () => provider.shutdown(), exporting: !!traceExporter };
+}
 
 let stopped: Promise<void> | undefined;
 const shutdown = (): Promise<void> => {
-  stopped ??= sdk.shutdown().catch((err: unknown) => {
+  stopped ??= (sdk?.shutdown() ?? Promise.resolve()).catch((err: unknown) => {
     process.stderr.write(`tracing: shutdown failed: ${(err as Error).message}\n`);
   });
   return stopped;
 };
-if (!disabled) registerTracingSdk({ serviceName, exporting: !!traceExporter, shutdown });
+if (sdk) registerTracingSdk({ serviceName, exporting: sdk.exporting, shutdown });
 
 /** Upper bound on how long a flush may delay the exit of a terminating process. */
 const FLUSH_TIMEOUT_MS = Number(process.env.OTEL_FLUSH_TIMEOUT_MS || 5000);
