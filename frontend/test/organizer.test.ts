@@ -165,7 +165,10 @@ describe('frontend: the organizer in a real browser against npm start', function
       },
       { timeoutMs: 30_000 },
     );
-    const hold = await api('POST', '/api/holds', { token: buyer, body: { eventId, seats: [Object.keys(seats)[0]] } });
+    const hold = await api('POST', '/api/holds', {
+      token: buyer,
+      body: { eventId, seats: Object.keys(seats).slice(0, 2) },
+    });
     expect(hold.status, JSON.stringify(hold.body)).to.equal(201);
     const card = { number: '4242 4242 4242 4242', expMonth: 12, expYear: new Date().getFullYear() + 2, cvc: '123' };
     const method = await api('POST', '/api/payments/methods', { token: buyer, body: { card } });
@@ -178,13 +181,16 @@ describe('frontend: the organizer in a real browser against npm start', function
     });
     expect(paid.body.status, JSON.stringify(paid.body)).to.equal('confirmed');
     const tickets = await api('GET', '/api/tickets', { token: buyer });
-    const ticket = tickets.body.items.find((t: { orderId: string }) => t.orderId === order.body.id);
-    expect(ticket, JSON.stringify(tickets.body)).to.exist;
+    const [ticket, second] = tickets.body.items.filter((t: { orderId: string }) => t.orderId === order.body.id);
+    expect(second, JSON.stringify(tickets.body)).to.exist;
 
     // check-in: admitted once, then already used; a forged code is invalid
     await page.goto(`${gw}/organizer/events/${eventId}/check-in`);
     expect(await page.title()).to.equal('Check-in · EventTickets');
     await page.waitForSelector('[data-test=verdict][data-verdict=idle]');
+    const detector = await page.evaluate(() => 'BarcodeDetector' in window);
+    expect(await page.isVisible(detector ? '[data-test=camera]' : '[data-test=no-camera]')).to.equal(true);
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('data-test'))).to.equal('code'); // ready for a handheld scanner
     expect(await unlabelledInputs(page)).to.equal(0);
     await snap(page, 'organizer-check-in');
     const scan = async (code: string, verdict: string) => {
@@ -205,11 +211,41 @@ describe('frontend: the organizer in a real browser against npm start', function
     await snap(page, 'organizer-check-in-invalid');
     expect(await page.locator('[data-test=history] .q-item').count()).to.equal(3);
 
+    // the camera path, where the browser has BarcodeDetector (headless Chromium on Linux has none): a stand-in
+    // detector reads whatever code the test shows it, from a canvas stream standing in for the camera
+    const door = await browser.newPage();
+    await door.addInitScript(() => {
+      const w = window as unknown as { __shown?: string; BarcodeDetector?: unknown };
+      w.BarcodeDetector = class {
+        static async getSupportedFormats() {
+          return ['qr_code'];
+        }
+        async detect() {
+          return w.__shown ? [{ rawValue: w.__shown }] : [];
+        }
+      };
+      navigator.mediaDevices.getUserMedia = async () => {
+        const canvas = Object.assign(document.createElement('canvas'), { width: 320, height: 240 });
+        const ctx = canvas.getContext('2d')!;
+        setInterval(() => ctx.fillRect(0, 0, 320, 240), 100);
+        return canvas.captureStream(10);
+      };
+    });
+    await door.goto(`${gw}/organizer/events/${eventId}/check-in`);
+    await door.click('[data-test=camera]');
+    await door.waitForSelector('video.camera');
+    await door.evaluate((code) => ((window as unknown as { __shown?: string }).__shown = code), second.code);
+    await door.waitForSelector('[data-test=verdict][data-verdict=admitted]', { timeout: 20_000 });
+    expect(await door.textContent('[data-test=verdict-detail]')).to.contain(second.label);
+    await door.evaluate(() => ((window as unknown as { __shown?: string }).__shown = undefined));
+    await door.click('[data-test=camera]'); // stop
+    await door.close();
+
     // sales: the sale and the check-in
     await page.goto(`${gw}/organizer/events/${eventId}/sales`);
     await page.waitForSelector('[data-test=figure-sold]');
-    expect(await page.textContent('[data-test=figure-sold]')).to.match(/Tickets sold\s*1\s*of 82/);
-    expect(await page.textContent('[data-test=figure-checkins]')).to.match(/Checked in\s*1/);
+    expect(await page.textContent('[data-test=figure-sold]')).to.match(/Tickets sold\s*2\s*of 82/);
+    expect(await page.textContent('[data-test=figure-checkins]')).to.match(/Checked in\s*2/);
     expect(await page.locator('[data-test=tier-row]').count()).to.equal(2);
     await snap(page, 'organizer-sales');
 
