@@ -65,6 +65,11 @@ export const configSchema = baseConfigSchema
     DEMO_PASSWORD: z.string().min(10).optional(),
     /** scrypt cost as log2(N); stored with each hash, so raising it only affects new hashes (and rehash on login). */
     SCRYPT_LOG_N: z.coerce.number().int().min(10).max(20).default(15),
+    /** Password hashes (login, registration) computed at once: libuv's thread pool has 4 threads by default. */
+    PASSWORD_HASH_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+    /** Hashes waiting for a slot before a login or registration is answered 503 password-work-busy (shed load in a
+     *  rush rather than hash for clients that have given up). */
+    PASSWORD_HASH_QUEUE_MAX: z.coerce.number().int().min(0).max(10_000).default(100),
     /** Consecutive failed logins for one e-mail from one client before that client is slowed. */
     LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).max(100).default(5),
     /** Failed logins for one e-mail from all clients together before the account is slowed (a distributed attack). */

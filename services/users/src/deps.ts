@@ -17,6 +17,7 @@ import {
 import type { UsersConfig } from './config.ts';
 import { createUsersMetrics, type UsersMetrics } from './metrics.ts';
 import { createPasswordHasher, type PasswordHasher } from './domain/passwords.ts';
+import { createWorkGate, type WorkGate } from './domain/work-gate.ts';
 import type { BackoffPolicy } from './domain/backoff.ts';
 import { databaseKeyStore, envKeyStore, type SigningKeyStore } from './use-cases/signing-keys.ts';
 import type { AccessTokenSettings } from './use-cases/access-tokens.ts';
@@ -33,6 +34,8 @@ export interface UsersDeps {
   usersMetrics: UsersMetrics;
   bus: EventBus;
   passwords: PasswordHasher;
+  /** Bounds the password hashes in flight and waiting (PASSWORD_HASH_CONCURRENCY, PASSWORD_HASH_QUEUE_MAX). */
+  passwordWork: WorkGate;
   keys: SigningKeyStore;
   accessTokens: AccessTokenSettings;
   refreshTokenTtlDays: number;
@@ -80,6 +83,7 @@ export async function createDeps(config: UsersConfig, overrides: DepsOverrides =
     metrics,
     bus,
     passwords,
+    passwordWork: createWorkGate(config.PASSWORD_HASH_CONCURRENCY, config.PASSWORD_HASH_QUEUE_MAX),
     keys,
     usersMetrics: createUsersMetrics(metrics.registry),
     accessTokens: {

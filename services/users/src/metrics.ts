@@ -13,7 +13,7 @@ export function createUsersMetrics(registry: prom.Registry): UsersMetrics {
   return {
     logins: new prom.Counter({
       name: 'users_logins_total',
-      help: 'Login attempts by outcome (success, invalid, locked: this client slowed, locked-account: every unknown client slowed)',
+      help: 'Login attempts by outcome (success, invalid, locked: this client slowed, locked-account: every unknown client slowed, busy: refused or abandoned while the password check waited)',
       labelNames: ['outcome'] as const,
       registers,
     }),

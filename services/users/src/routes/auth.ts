@@ -8,6 +8,15 @@ import { clientKeyOf } from '../domain/client-key.ts';
 import { logout, refreshSession } from '../use-cases/sessions.ts';
 import type { UsersDeps } from '../deps.ts';
 
+/** Aborts when the client closes the connection before its response is sent (a gateway timeout, a closed tab). */
+function abandonedSignal(ctx: Context): AbortSignal {
+  const controller = new AbortController();
+  ctx.res.once('close', () => {
+    if (!ctx.res.writableFinished) controller.abort();
+  });
+  return controller.signal;
+}
+
 function noStore(ctx: Context): void {
   // Token responses must never be cached by a proxy or the browser.
   ctx.set('Cache-Control', 'no-store');
@@ -29,7 +38,7 @@ export function authRouter(deps: UsersDeps): Router {
       organizer?: boolean;
       phone?: string;
     };
-    ctx.body = await register(deps, body, clientOf(ctx));
+    ctx.body = await register(deps, body, clientOf(ctx), abandonedSignal(ctx));
     metrics.registrations.inc();
     noStore(ctx);
     ctx.status = 201;
@@ -37,7 +46,9 @@ export function authRouter(deps: UsersDeps): Router {
 
   router.post('/api/auth/login', async (ctx) => {
     const body = ctx.request.body as { email: string; password: string };
-    ctx.body = await login(deps, { ...body, client: clientOf(ctx) }, (outcome) => metrics.logins.inc({ outcome }));
+    ctx.body = await login(deps, { ...body, client: clientOf(ctx), signal: abandonedSignal(ctx) }, (outcome) =>
+      metrics.logins.inc({ outcome }),
+    );
     noStore(ctx);
   });
 

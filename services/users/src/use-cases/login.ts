@@ -6,9 +6,10 @@ import { normaliseEmail } from '../domain/email.ts';
 import { findUserByEmail, updatePasswordHash } from '../db/users.ts';
 import { claimLoginAttempt, loginSucceeded } from '../db/login-failures.ts';
 import { createRefreshToken, sessionFor, type Session } from './sessions.ts';
+import { withPasswordWork } from './password-work.ts';
 import type { UsersDeps } from '../deps.ts';
 
-export type LoginOutcome = 'success' | 'invalid' | 'locked' | 'locked-account';
+export type LoginOutcome = 'success' | 'invalid' | 'locked' | 'locked-account' | 'busy';
 
 function backoffProblem(seconds: number, scope: 'client' | 'account'): HttpProblem {
   return new HttpProblem(
@@ -25,18 +26,30 @@ function backoffProblem(seconds: number, scope: 'client' | 'account'): HttpProbl
 
 export async function login(
   deps: UsersDeps,
-  input: { email: string; password: string; client: string },
+  input: { email: string; password: string; client: string; signal?: AbortSignal },
   onOutcome: (o: LoginOutcome) => void = () => undefined,
 ): Promise<Session> {
   const email = normaliseEmail(input.email);
-  const claim = await claimLoginAttempt(deps.db, email, input.client, deps.backoff);
-  if (!claim.allowed) {
-    onOutcome(claim.scope === 'client' ? 'locked' : 'locked-account');
-    throw backoffProblem(claim.retryAfter, claim.scope);
-  }
-  const user = await findUserByEmail(deps.db, email);
-  // Unknown e-mails are checked against a dummy hash so both failures cost one scrypt run.
-  const matches = await deps.passwords.verify(input.password, user?.passwordHash ?? deps.passwords.dummyHash);
+  // The claim counts the attempt as a failure until the password matches, so it runs inside the gate too: a
+  // sign-in refused for a full queue (503) has changed nothing, and cannot push its owner into the back-off.
+  const { user, matches } = await withPasswordWork(
+    deps,
+    async () => {
+      const claim = await claimLoginAttempt(deps.db, email, input.client, deps.backoff);
+      if (!claim.allowed) {
+        onOutcome(claim.scope === 'client' ? 'locked' : 'locked-account');
+        throw backoffProblem(claim.retryAfter, claim.scope);
+      }
+      const found = await findUserByEmail(deps.db, email);
+      // Unknown e-mails are checked against a dummy hash so both failures cost one scrypt run.
+      const ok = await deps.passwords.verify(input.password, found?.passwordHash ?? deps.passwords.dummyHash);
+      return { user: found, matches: ok };
+    },
+    input.signal,
+  ).catch((err: unknown) => {
+    if (err instanceof HttpProblem && err.slug === 'password-work-busy') onOutcome('busy');
+    throw err;
+  });
   if (!user || !matches) {
     onOutcome('invalid');
     throw new HttpProblem(401, 'invalid-credentials', 'Unauthorized', 'E-mail or password is wrong');

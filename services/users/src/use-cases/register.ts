@@ -8,6 +8,7 @@ import { defaultNotificationPrefs, userEventPayload } from '../domain/user.ts';
 import { insertUser } from '../db/users.ts';
 import { recordRegistrationConflict, registrationWait } from '../db/registration-conflicts.ts';
 import { createRefreshToken, sessionFor, type Session } from './sessions.ts';
+import { withPasswordWork } from './password-work.ts';
 import type { UsersDeps } from '../deps.ts';
 
 export interface RegisterInput {
@@ -18,7 +19,12 @@ export interface RegisterInput {
   phone?: string;
 }
 
-export async function register(deps: UsersDeps, input: RegisterInput, client: string): Promise<Session> {
+export async function register(
+  deps: UsersDeps,
+  input: RegisterInput,
+  client: string,
+  signal?: AbortSignal,
+): Promise<Session> {
   const email = normaliseEmail(input.email);
   if (!isPlausibleEmail(email)) throw problems.validation([{ field: 'email', message: 'must be an e-mail address' }]);
   const policy = {
@@ -36,7 +42,7 @@ export async function register(deps: UsersDeps, input: RegisterInput, client: st
       { 'Retry-After': String(wait) },
     );
   const name = input.name.trim();
-  const passwordHash = await deps.passwords.hash(input.password);
+  const passwordHash = await withPasswordWork(deps, () => deps.passwords.hash(input.password), signal);
   const outcome = await withRetryingTransaction(deps.db, async (t) => {
     const created = await insertUser(deps.db, t, {
       email,
