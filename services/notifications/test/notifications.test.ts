@@ -242,6 +242,42 @@ describe('notifications: messages from domain events (real SMTP, Postgres, Redis
     expect(sms.text).to.include('refunded');
   });
 
+  it('events ahead of what they need (the user, the order) are kept, and sent once it arrives: no dead letter', async () => {
+    const user = newUser();
+    const refund = await s.publish(
+      'order.refunded',
+      samplePayload('order.refunded', { orderId: randomUUID(), userId: user.userId, eventId, amount: 777 }),
+    );
+    const orderId = randomUUID();
+    const failed = await s.publish('payment.failed', samplePayload('payment.failed', { orderId, amount: 888 }));
+    // both handled and kept (not failed, not dead): one row each, under the user and under the order
+    await waitFor('both kept', async () => {
+      const [kept] = await s.svc.deps.db.query(
+        'SELECT count(*)::int AS n FROM deferred_messages WHERE source_event_id = ANY($1)',
+        { bind: [[refund.id, failed.id]] },
+      );
+      return (kept as Array<{ n: number }>)[0]!.n === 2 || undefined;
+    });
+    expect(mailsTo(user.email)).to.have.length(0);
+    expect(await history(user.userId)).to.deep.equal([]);
+
+    await s.publish('user.registered', user);
+    await s.publish('order.created', samplePayload('order.created', { orderId, userId: user.userId, eventId }));
+    const mails = await waitFor('both mails', () =>
+      mailsTo(user.email).length >= 2 ? mailsTo(user.email) : undefined,
+    );
+    expect(mails.map((m) => m.subject).sort()).to.deep.equal([
+      'Payment failed for Jazz <Night> & Friends',
+      'Refund of €7.77 for Jazz <Night> & Friends',
+    ]);
+    const dead = (await s.deadLetters()).filter((d) => d.event.includes(refund.id) || d.event.includes(failed.id));
+    expect(dead).to.deep.equal([]);
+    await waitFor('both sent', async () => {
+      const h = await history(user.userId);
+      return h.length === 2 && h.every((m) => m.status === 'sent') ? true : undefined;
+    });
+  });
+
   it('a malformed event goes to the dead letters at once and the stream goes on', async () => {
     const user = newUser();
     await s.publish('user.registered', user);

@@ -103,3 +103,32 @@ export async function listForUser(db: Sequelize, userId: string, limit: number):
 export async function countByStatus(db: Sequelize): Promise<Array<{ status: MessageStatus; n: number }>> {
   return rows(db, 'SELECT status, count(*)::int AS n FROM messages GROUP BY status', []);
 }
+
+export interface DeferredRow {
+  source_event_id: string;
+  kind: MessageKind;
+  user_id: string;
+  facts: Record<string, unknown>;
+}
+
+/** Keeps a message whose recipient has no contact yet; nothing when it is kept already. */
+export async function deferMessage(db: Sequelize, t: Transaction, d: DeferredRow): Promise<void> {
+  await execute(
+    db,
+    `INSERT INTO deferred_messages (source_event_id, kind, user_id, facts) VALUES ($1, $2, $3, $4)
+     ON CONFLICT DO NOTHING`,
+    [d.source_event_id, d.kind, d.user_id, JSON.stringify(d.facts)],
+    t,
+  );
+}
+
+/** Takes (removes and returns) the messages kept for a user, oldest first. */
+export async function takeDeferred(db: Sequelize, t: Transaction, userId: string): Promise<DeferredRow[]> {
+  const list = await rows<DeferredRow & { created_at: Date }>(
+    db,
+    'DELETE FROM deferred_messages WHERE user_id = $1 RETURNING *',
+    [userId],
+    t,
+  );
+  return list.sort((a, b) => +new Date(a.created_at) - +new Date(b.created_at));
+}

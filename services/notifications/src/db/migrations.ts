@@ -62,4 +62,20 @@ export const migrations: Migration[] = [
         CREATE INDEX messages_user ON messages (user_id, created_at DESC);`),
     down: (tx) => tx.query('DROP TABLE messages; DROP TABLE orders; DROP TABLE events; DROP TABLE contacts;'),
   },
+  {
+    // Messages for a user whose contact is not known yet (their user.registered is still behind on its stream,
+    // e.g. a fresh notifications reading history): planned when the contact arrives, in that transaction.
+    name: '0002-deferred-messages',
+    up: (tx) =>
+      tx.query(`
+        CREATE TABLE deferred_messages (
+          source_event_id text NOT NULL,
+          kind text NOT NULL,
+          user_id text NOT NULL,
+          facts jsonb NOT NULL,
+          created_at timestamptz NOT NULL DEFAULT now(),
+          PRIMARY KEY (user_id, source_event_id)
+        );`),
+    down: (tx) => tx.query('DROP TABLE deferred_messages;'),
+  },
 ];

@@ -21,11 +21,13 @@ export function eventHandler(planner: Planner, sent: () => void) {
     switch (event.type) {
       case 'user.registered':
       case 'user.updated':
-        return planner.rememberUser(t, event.payload);
+        created = await planner.rememberUser(t, event.payload);
+        break;
       case 'event.published':
         return planner.rememberEvent(t, event.payload);
       case 'order.created':
-        return planner.orderCreated(t, event.payload);
+        created = await planner.orderCreated(t, event.payload);
+        break;
       case 'order.confirmed':
         created = await planner.orderConfirmed(t, event.id, event.payload);
         break;

@@ -4,7 +4,7 @@
 // processed event, and the delivery worker sends them after commit.
 import { randomUUID } from 'node:crypto';
 import type { EventPayload, Logger, Sequelize, Transaction } from '@eventtickets/platform';
-import { insertMessage, type Channel } from '../db/messages.ts';
+import { deferMessage, insertMessage, takeDeferred, type Channel } from '../db/messages.ts';
 import {
   findContact,
   findEvent,
@@ -18,19 +18,11 @@ import {
 import { smsText, subjectOf, type MessageData, type MessageKind } from '../domain/messages.ts';
 import type { NotificationsMetrics } from '../metrics.ts';
 
-/** The recipient's contact is not known yet (user.registered not consumed yet): the bus delivers the event
- *  again later; after its delivery limit it goes to the dead letters. */
-export class ContactUnknownError extends Error {
-  constructor(userId: string) {
-    super(`no contact for user ${userId} yet (user.registered not consumed)`);
-    this.name = 'ContactUnknownError';
-  }
-}
-
 export interface Planner {
-  rememberUser(t: Transaction, p: EventPayload<'user.registered'>): Promise<void>;
+  /** Returns how many messages it recorded (those kept until the contact was known). */
+  rememberUser(t: Transaction, p: EventPayload<'user.registered'>): Promise<number>;
   rememberEvent(t: Transaction, p: EventPayload<'event.published'>): Promise<void>;
-  orderCreated(t: Transaction, p: EventPayload<'order.created'>): Promise<void>;
+  orderCreated(t: Transaction, p: EventPayload<'order.created'>): Promise<number>;
   /** Each returns how many messages it recorded (0 on a redelivery). */
   orderConfirmed(t: Transaction, eventId: string, p: EventPayload<'order.confirmed'>): Promise<number>;
   orderRefunded(t: Transaction, eventId: string, p: EventPayload<'order.refunded'>): Promise<number>;
@@ -67,7 +59,12 @@ export function createPlanner(deps: {
     facts: Omit<MessageData, 'name' | 'appUrl'>,
   ): Promise<number> {
     const contact = await findContact(db, userId, t);
-    if (!contact) throw new ContactUnknownError(userId);
+    if (!contact) {
+      // their user.registered is still behind on its stream: kept, and planned when it arrives
+      await deferMessage(db, t, { source_event_id: sourceEventId, kind, user_id: userId, facts });
+      logger.info({ userId, kind, sourceEventId }, 'no contact for the user yet: message kept until it arrives');
+      return 0;
+    }
     const data: MessageData = { ...facts, name: contact.name, appUrl };
     const channels: Array<{ channel: Channel; address: string; subject: string }> = [];
     if (contact.email_enabled)
@@ -105,6 +102,10 @@ export function createPlanner(deps: {
         email_enabled: p.notificationPrefs.email,
         sms_enabled: p.notificationPrefs.sms,
       });
+      let created = 0;
+      for (const d of await takeDeferred(db, t, p.userId))
+        created += await plan(t, d.source_event_id, d.kind, d.user_id, d.facts as Omit<MessageData, 'name' | 'appUrl'>);
+      return created;
     },
     async rememberEvent(t, p) {
       await upsertEvent(db, t, {
@@ -123,6 +124,12 @@ export function createPlanner(deps: {
         status: 'created',
         totals: p.totals,
       });
+      let created = 0;
+      for (const d of await takeDeferred(db, t, `order:${p.orderId}`)) {
+        const facts = { ...d.facts, eventId: p.eventId, event: await eventFacts(t, p.eventId) };
+        created += await plan(t, d.source_event_id, d.kind, p.userId, facts as Omit<MessageData, 'name' | 'appUrl'>);
+      }
+      return created;
     },
     async orderConfirmed(t, eventId, p) {
       await upsertOrder(db, t, {
@@ -154,8 +161,15 @@ export function createPlanner(deps: {
     async paymentFailed(t, eventId, p) {
       const order = await findOrder(db, p.orderId, t);
       if (!order) {
-        // payments only charges orders that orders created; an order.created not consumed yet comes back later
-        throw new Error(`payment.failed for order ${p.orderId}: order.created not consumed yet`);
+        // its order.created is still behind on the orders stream: kept under the order, planned when it arrives
+        const facts = { orderId: p.orderId, amount: p.amount, currency: p.currency, reason: p.reason };
+        await deferMessage(db, t, {
+          source_event_id: eventId,
+          kind: 'payment-failed',
+          user_id: `order:${p.orderId}`,
+          facts,
+        });
+        return 0;
       }
       return plan(t, eventId, 'payment-failed', order.user_id, {
         orderId: p.orderId,
@@ -170,15 +184,8 @@ export function createPlanner(deps: {
       await markEventCancelled(db, t, p.eventId);
       const event = await eventFacts(t, p.eventId);
       let created = 0;
-      for (const userId of await ticketHolders(db, t, p.eventId)) {
-        try {
-          created += await plan(t, eventId, 'event-cancelled', userId, { eventId: p.eventId, event });
-        } catch (err) {
-          // one holder without a known contact must not keep every other holder from being told
-          if (!(err instanceof ContactUnknownError)) throw err;
-          logger.warn({ err, userId, eventId: p.eventId }, 'event cancelled: a ticket holder has no contact; skipped');
-        }
-      }
+      for (const userId of await ticketHolders(db, t, p.eventId))
+        created += await plan(t, eventId, 'event-cancelled', userId, { eventId: p.eventId, event });
       return created;
     },
   };
