@@ -155,6 +155,24 @@ export async function createContract(file: string, opts: ContractOptions = {}): 
     strict: false,
   });
   await api.init();
+  // openapi-backend's router rebuilds the list of every operation (lodash over the whole document) on each
+  // call, and matchOperation calls it twice per request: the document never changes after init, so build once.
+  const operations = api.router.getOperations();
+  api.router.getOperations = () => operations;
+  // Matching a templated path compiles a RegExp per template per call: the answer depends only on the method
+  // and the path, so recent answers are kept (a hot event detail is the same path request after request).
+  const match = api.router.matchOperation.bind(api.router);
+  const matched = new Map<string, ReturnType<typeof match>>();
+  api.router.matchOperation = ((req: { method: string; path: string }, strict?: boolean) => {
+    if (strict || typeof req.path !== 'string' || req.path.includes('?') || req.path.length > 512)
+      return match(req as never, strict === true);
+    const key = `${String(req.method).toLowerCase()} ${req.path}`;
+    if (matched.has(key)) return matched.get(key);
+    const found = match(req as never, false);
+    if (matched.size >= 1_000) matched.delete(matched.keys().next().value!);
+    matched.set(key, found);
+    return found;
+  }) as typeof api.router.matchOperation;
   // Each operation's validator is compiled on its first use and kept (openapi-backend's default compiles every
   // request, response and response-header validator of every operation at start: most of a service's heap and
   // start time, while a service only ever validates requests; responses are validated by the tests).
