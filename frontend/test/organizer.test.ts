@@ -304,6 +304,26 @@ describe('frontend: the organizer in a real browser against npm start', function
     );
     expect(await page.textContent('[data-test=event-status]')).to.contain('Draft');
     await snap(page, 'organizer-event-error');
+    // the demo venue has published events: its details may change, its seat map may not (catalog says 409)
+    await page.goto(`${gw}/organizer/venues`);
+    await page.click('[data-test=venue-card] a:has-text("Harbour Hall")');
+    await page.waitForURL(/\/organizer\/venues\/[0-9a-f-]{36}$/);
+    await page.waitForSelector('[data-test=seatmap-preview] svg');
+    expect(await page.locator('input[data-test=section-rows]').first().inputValue()).to.equal('10'); // Stalls, a grid
+    await fill(page, 'venue-address', 'North Wall Quay, Dublin 1');
+    await page.click('[data-test=save-venue]');
+    await page.waitForSelector('.q-notification:has-text("Venue saved.")');
+    await fill(page, 'section-rows', '11');
+    await page.click('[data-test=save-venue]');
+    const lockedMap = await page.waitForSelector('[data-test=save-error]');
+    expect(await lockedMap.textContent()).to.match(
+      /published events that have not ended yet, so its seat map cannot change/,
+    );
+    await page.reload();
+    await page.waitForSelector('[data-test=seatmap-preview] svg');
+    expect(await page.locator('input[data-test=venue-address]').inputValue()).to.equal('North Wall Quay, Dublin 1');
+    expect(await page.locator('input[data-test=section-rows]').first().inputValue()).to.equal('10');
+
     // an unknown event: a message, not a blank page
     await page.goto(`${gw}/organizer/events/00000000-0000-4000-8000-000000000000/sales`);
     const missing = await page.waitForSelector('[role=alert]');

@@ -81,13 +81,13 @@ export function problemSlug(problem: Problem | undefined): string | undefined {
 
 function fieldList(problem: Problem): string {
   const fields = (problem.errors ?? []).map((e) => [e.field, e.message].filter(Boolean).join(' ')).filter(Boolean);
-  return fields.length ? ` (${fields.slice(0, 3).join('; ')})` : '';
+  return fields.length ? `: ${fields.slice(0, 3).join('; ')}.` : '.';
 }
 
 export function humanMessage(problem: Problem | undefined, status?: number): string {
   const slug = problemSlug(problem);
   if (slug && MESSAGES[slug]) {
-    if (slug === 'validation-error' && problem) return MESSAGES[slug] + fieldList(problem);
+    if (slug === 'validation-error' && problem) return MESSAGES[slug].replace(/\.$/, '') + fieldList(problem);
     if (slug === 'payment-declined') return declined(problem?.reason);
     return MESSAGES[slug];
   }

@@ -6,6 +6,7 @@
 import { onBeforeUnmount, reactive, ref } from 'vue';
 import { api, unwrap } from 'src/api/client';
 import type { Availability, AvailabilityChange, SeatStatus } from 'src/api/types';
+import { planBatch } from 'src/utils/availability-rules';
 
 export interface LiveAvailability {
   seats: Record<string, SeatStatus>;
@@ -54,14 +55,9 @@ export function useAvailability(eventId: string) {
   }
 
   function onChanges(batch: AvailabilityChange[]) {
-    for (const change of batch) {
-      if (change.seq <= state.seq) continue;
-      if (change.seq !== state.seq + 1) {
-        void resync();
-        return;
-      }
-      apply(change);
-    }
+    const plan = planBatch(state.seq, batch);
+    for (const change of plan.apply) apply(change);
+    if (plan.resync) void resync();
   }
 
   function open() {
