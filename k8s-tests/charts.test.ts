@@ -130,6 +130,20 @@ describe('k8s-tests: charts/ (helm lint, helm template, kubeconform, policies)',
     });
   }
 
+  it('global.appUrl reaches notifications as APP_URL (the links in mails and SMS), and nothing is guessed without it', async function () {
+    const appUrlOf = async (set: string[]) => {
+      const objects = parseManifests(await helmTemplate(helm, UMBRELLA, { set }));
+      const deployment = objects.find((o) => o.kind === 'Deployment' && /notifications$/.test(o.metadata?.name ?? ''));
+      expect(deployment, 'the notifications Deployment').to.not.equal(undefined);
+      const env = (deployment as any).spec.template.spec.containers[0].env as { name: string; value?: string }[];
+      return env.filter((e) => e.name === 'APP_URL').map((e) => e.value);
+    };
+    expect(await appUrlOf(['global.appUrl=https://tickets.example.org'])).to.deep.equal([
+      'https://tickets.example.org',
+    ]);
+    expect(await appUrlOf([])).to.deep.equal([]);
+  });
+
   it('values.schema.json refuses a misspelt key with a message naming it (k8s-tests/fixtures/values-bad.yaml)', async function () {
     const r = await run(helm, [
       'template',

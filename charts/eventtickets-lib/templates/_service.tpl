@@ -100,6 +100,10 @@ on port 8080 in the cluster (PORT), so a caller's URL is http://<release>-<servi
       key: smtp-url
 {{- end }}
 {{- end }}
+{{- if and $v.uses.smtp $g.appUrl }}
+- name: APP_URL
+  value: {{ $g.appUrl | quote }}
+{{- end }}
 {{- range $v.upstreams }}
 - name: {{ printf "%s_URL" (upper .) }}
   value: {{ printf "http://%s:%s" (include "eventtickets-lib.componentName" (dict "root" $root "name" .)) (include "eventtickets-lib.service.port" $root) | quote }}
