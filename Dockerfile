@@ -47,9 +47,12 @@ ARG VERSION=0.1.0
 LABEL org.opencontainers.image.title="eventtickets-${SERVICE}" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.source="https://github.com/eventtickets/eventtickets"
+# 4 MiB young-generation semi-spaces: V8's default grows them to ~40 MiB per process; with this an idle service
+# stays near 120 MiB (load/RESULTS.md "Footprint"; npm start passes the same, scripts/stack/children.ts).
 ENV NODE_ENV=production \
     SERVICE=${SERVICE} \
-    SERVICE_NAME=${SERVICE}
+    SERVICE_NAME=${SERVICE} \
+    NODE_OPTIONS=--max-semi-space-size=4
 WORKDIR /app
 # Root-owned and read-only for the runtime user: the process can change nothing it runs.
 COPY --from=deps /app/node_modules ./node_modules

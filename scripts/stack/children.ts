@@ -31,6 +31,9 @@ export interface SpawnOptions {
   print: (line: string) => void;
 }
 
+/** V8 options every service runs with (the image's Dockerfile sets the same NODE_OPTIONS). */
+export const SERVICE_NODE_OPTIONS = '--max-semi-space-size=4';
+
 export function spawnService(opts: SpawnOptions): ServiceChild {
   const entry = join(opts.dir, 'src', 'main.ts');
   if (!existsSync(entry)) throw new Error(`${opts.name}: ${entry} does not exist`);
@@ -47,7 +50,14 @@ export function spawnService(opts: SpawnOptions): ServiceChild {
     // Node's compile cache (keyed by content and Node version, safe to share): a start after the first reuses the
     // type-stripped and compiled code of every module instead of stripping the TypeScript again (seconds of a
     // start on a loaded machine, and the stripper's WebAssembly memory); the runner's environment may move it
-    env: { NODE_COMPILE_CACHE: join(tmpdir(), 'eventtickets-node-compile-cache'), ...opts.env },
+    env: {
+      NODE_COMPILE_CACHE: join(tmpdir(), 'eventtickets-node-compile-cache'),
+      ...opts.env,
+      // V8's young generation grows to ~40 MiB per process by default; 4 MiB semi-spaces keep an idle service
+      // near 120 MiB (load/RESULTS.md "Footprint"); the image sets the same. NODE_OPTIONS of the runner's
+      // environment come after it, so a different --max-semi-space-size there wins.
+      NODE_OPTIONS: `${SERVICE_NODE_OPTIONS} ${opts.env.NODE_OPTIONS ?? ''}`.trim(),
+    },
     stdio: ['pipe', 'pipe', 'pipe'],
     detached: true,
   });
