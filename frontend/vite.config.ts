@@ -49,6 +49,13 @@ export default defineConfig({
       },
     }),
   ],
-  build: { outDir: 'dist', emptyOutDir: true, chunkSizeWarningLimit: 900 },
+  build: {
+    outDir: 'dist',
+    emptyOutDir: true,
+    chunkSizeWarningLimit: 900,
+    // base36 hashes (no '-' or '_'): the gateway recognises content-hashed files by name and serves them
+    // immutable (services/gateway/src/web/frontend.ts); a base64 hash with a '-' would only be revalidated
+    rolldownOptions: { output: { hashCharacters: 'base36' } },
+  },
   server: { proxy: { '/api': { target: process.env.GATEWAY_URL ?? 'http://127.0.0.1:8080', changeOrigin: false } } },
 });
