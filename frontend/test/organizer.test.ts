@@ -27,9 +27,9 @@ async function snap(page: Page, name: string) {
   await shoot(page, name);
 }
 
-async function signInAsOrganizer(page: Page, gw: string) {
+async function signInAsOrganizer(page: Page, gw: string, email = 'organizer@example.com') {
   await page.goto(`${gw}/sign-in?next=%2Forganizer`);
-  await page.getByLabel('E-mail').fill('organizer@example.com');
+  await page.getByLabel('E-mail').fill(email);
   await page.getByLabel('Password').fill(DEMO_PASSWORD);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.waitForURL(`${gw}/organizer`);
@@ -276,6 +276,13 @@ describe('frontend: the organizer in a real browser against npm start', function
     await page.getByLabel('Password').fill(DEMO_PASSWORD);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.waitForURL(/\/\?denied=organizer$/);
+    await page.evaluate(() => localStorage.clear());
+
+    // an admin has organizer pages too, and no events of their own (catalog shows admins every venue): the empty state
+    await signInAsOrganizer(page, gw, 'admin@example.com');
+    await page.waitForSelector('[data-test=empty]');
+    expect(await page.textContent('[data-test=empty]')).to.contain('You have no events yet.');
+    await snap(page, 'organizer-events-empty');
     await page.evaluate(() => localStorage.clear());
 
     await signInAsOrganizer(page, gw);
