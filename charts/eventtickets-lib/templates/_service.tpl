@@ -146,7 +146,7 @@ eventtickets.io/otlp-client: "true"
 {{- $metricsPort := $v.metricsPort | default $port | int -}}
 {{- $preStop := $v.preStopSeconds | default 5 | int -}}
 {{- $shutdown := $v.shutdownTimeoutSeconds | default 10 | int -}}
-{{- $res := $v.resources | default (dict "requests" (dict "cpu" "100m" "memory" "150Mi") "limits" (dict "memory" "256Mi")) -}}
+{{- $res := $v.resources | default (dict "requests" (dict "cpu" "100m" "memory" "192Mi") "limits" (dict "memory" "384Mi")) -}}
 {{- $live := $g.liveUpdate | default false -}}
 ---
 apiVersion: v1
@@ -473,7 +473,7 @@ at start (under the same lock) and the hook takes over from the first upgrade.
 {{- $m := $v.migrations | default dict -}}
 {{- if and $v.uses.database (or (not (hasKey $m "enabled")) $m.enabled) }}
 {{- $hooks := ternary "pre-upgrade" "pre-install,pre-upgrade" (($g.postgresql | default dict).enabled | default false) -}}
-{{- $res := $v.resources | default (dict "requests" (dict "cpu" "100m" "memory" "150Mi") "limits" (dict "memory" "256Mi")) }}
+{{- $res := $v.resources | default (dict "requests" (dict "cpu" "100m" "memory" "192Mi") "limits" (dict "memory" "384Mi")) }}
 ---
 apiVersion: batch/v1
 kind: Job
