@@ -2,12 +2,43 @@
 // existing map is not a plain grid) and general-admission areas, laid out automatically. expandDraft mirrors
 // catalog's generateSection (services/catalog/src/domain/seatmap.ts) so the preview shows exactly the seats
 // the service will create; toSeatMapInput is what POST/PATCH /api/venues sends.
-import type { components } from 'src/api/schema';
+//
+// No imports: the types below are the contract's shapes (catalog SeatMapInput, SeatMap) written structurally,
+// so the root typecheck and the unit test (frontend/test/organizer-seatmap.test.ts) read this file as it is.
 
-type S = components['schemas'];
-export type SeatMapInput = S['catalog.SeatMapInput'];
-type SeatMap = S['catalog.SeatMap'];
-type ExplicitSectionInput = S['catalog.ExplicitSectionInput'];
+interface Point {
+  x: number;
+  y: number;
+}
+interface SeatInput {
+  label: string;
+  number?: number;
+  x: number;
+  y: number;
+}
+interface ExplicitSectionInput {
+  name: string;
+  rows: Array<{ label: string; seats: SeatInput[] }>;
+}
+interface GeneratedSectionInput {
+  name: string;
+  rows: number;
+  seatsPerRow: number;
+  origin: Point;
+  spacing: number | Point;
+  firstRow: string;
+  labelPrefix: string;
+}
+/** catalog SeatMapInput (the request body's seatMap). */
+export interface SeatMapInput {
+  sections: Array<ExplicitSectionInput | GeneratedSectionInput>;
+  gaAreas: Array<{ name: string; capacity: number; x?: number; y?: number }>;
+}
+/** catalog SeatMap (a stored venue's or event's map; only what the editor reads). */
+export interface SeatMap {
+  sections: Array<{ name: string; rows: Array<{ label: string; seats: SeatInput[] }> }>;
+  gaAreas: Array<{ name: string; capacity: number; x?: number; y?: number }>;
+}
 
 export interface DraftSection {
   key: number;
