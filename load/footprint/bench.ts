@@ -74,6 +74,8 @@ interface StackTiming {
 interface Row {
   name: string;
   readyMs: number;
+  /** CPU time the process used until it was ready */
+  readyCpuMs?: number;
   idleRssMiB: number;
   /** the anonymous part of that RSS */
   idleAnonMiB?: number;
@@ -117,6 +119,13 @@ async function readyAfter(url: string, spawnedAt: number, alive: () => boolean, 
     await sleep(10);
   }
   throw new Error(`${url}: not ready within ${timeoutMs} ms`);
+}
+
+/** CPU time (user + system) a process has used so far, in ms: unlike the wall time to ready, it hardly depends on
+ *  how loaded the machine is, so it says what a start costs on a quiet one (clock ticks of 10 ms). */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 async function heapOf(url: string): Promise<{ used?: number; total?: number }> {
@@ -181,6 +190,7 @@ async function measureBare(): Promise<Row> {
   try {
     const url = localUrl(port);
     const readyAt = await readyAfter(url, Date.now(), () => child.exitCode === null);
+    const readyCpuMs = cpuMs(child.pid!);
     await sleep(Math.min(SETTLE_MS, 2000));
     const idle = procStatus(child.pid!);
     const requests = await drive(url, '/', REQUESTS);
@@ -189,6 +199,7 @@ async function measureBare(): Promise<Row> {
     return {
       name: 'bare node',
       readyMs: readyAt - t0,
+      readyCpuMs,
       idleRssMiB: idle.rss,
       idleAnonMiB: idle.anon,
       startPeakRssMiB: idle.hwm,
@@ -286,8 +297,10 @@ async function main(): Promise<void> {
           throw new Error(`${(err as Error).message}\n  ${child.recent.join('\n  ')}`, { cause: err });
         }
         if (pass === 'measure') {
-          rows.push({ name: svc.name, readyMs: readyAt - t0, idleRssMiB: 0 });
-          log(`${svc.name} ready in ${(readyAt - t0).toFixed(0)} ms (load average ${load()})`);
+          rows.push({ name: svc.name, readyMs: readyAt - t0, readyCpuMs: cpuMs(child.process.pid!), idleRssMiB: 0 });
+          log(
+            `${svc.name} ready in ${(readyAt - t0).toFixed(0)} ms, ${cpuMs(child.process.pid!)} ms of CPU (load average ${load()})`,
+          );
         }
       }
       if (pass === 'migrate') {
@@ -422,7 +435,7 @@ function printTable(rows: Row[], timingLoad: string, stack: StackTiming | undefi
     `footprint (node ${process.version}; load average at the starts ${timingLoad}; limits: idle RSS <= ${LIMITS.idleRssMiB} MiB and < ${LIMITS.bareFactor}x bare, ready <= ${LIMITS.readyMs} ms)`,
   );
   out.push(
-    `${'process'.padEnd(14)} ${'ready ms'.padStart(9)} ${'idle RSS'.padStart(9)} ${'anon'.padStart(6)} ${'heap used'.padStart(10)} ${'heap tot'.padStart(9)} ${'start pk'.padStart(9)} ${`RSS@${REQUESTS}`.padStart(9)} ${'peak RSS'.padStart(9)} ${'x bare'.padStart(7)} ${'modules'.padStart(8)}  verdict`,
+    `${'process'.padEnd(14)} ${'ready ms'.padStart(9)} ${'cpu ms'.padStart(7)} ${'idle RSS'.padStart(9)} ${'anon'.padStart(6)} ${'heap used'.padStart(10)} ${'heap tot'.padStart(9)} ${'start pk'.padStart(9)} ${`RSS@${REQUESTS}`.padStart(9)} ${'peak RSS'.padStart(9)} ${'x bare'.padStart(7)} ${'modules'.padStart(8)}  verdict`,
   );
   for (const r of rows) {
     const factor = r.idleRssMiB / bare.idleRssMiB;
@@ -434,7 +447,7 @@ function printTable(rows: Row[], timingLoad: string, stack: StackTiming | undefi
           r.readyMs <= LIMITS.readyMs ? 'ready met' : 'ready NOT met',
         ].join(', ');
     out.push(
-      `${r.name.padEnd(14)} ${f(r.readyMs, 0).padStart(9)} ${f(r.idleRssMiB).padStart(9)} ${f(r.idleAnonMiB).padStart(6)} ${f(r.idleHeapUsedMiB).padStart(10)} ${f(r.idleHeapTotalMiB).padStart(9)} ${f(r.startPeakRssMiB).padStart(9)} ${f(r.loadedRssMiB).padStart(9)} ${f(r.peakRssMiB).padStart(9)} ${f(factor, 2).padStart(7)} ${String(r.modules ?? '-').padStart(8)}  ${verdict}`,
+      `${r.name.padEnd(14)} ${f(r.readyMs, 0).padStart(9)} ${f(r.readyCpuMs, 0).padStart(7)} ${f(r.idleRssMiB).padStart(9)} ${f(r.idleAnonMiB).padStart(6)} ${f(r.idleHeapUsedMiB).padStart(10)} ${f(r.idleHeapTotalMiB).padStart(9)} ${f(r.startPeakRssMiB).padStart(9)} ${f(r.loadedRssMiB).padStart(9)} ${f(r.peakRssMiB).padStart(9)} ${f(factor, 2).padStart(7)} ${String(r.modules ?? '-').padStart(8)}  ${verdict}`,
     );
   }
   const svc = rows.slice(1);
