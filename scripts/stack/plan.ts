@@ -16,7 +16,7 @@ export function isGateway(svc: StackService): boolean {
   return svc.name === 'gateway';
 }
 
-/** The registry order, gateway last (it needs the others, e.g. the users JWKS, to be up). */
+/** The registry order, gateway last (the order of their start lines; they all start at once). */
 export function startOrder(services: StackService[]): StackService[] {
   return [...services.filter((s) => !isGateway(s)), ...services.filter(isGateway)];
 }

@@ -1,5 +1,5 @@
 // The local stack runner: embedded Postgres, Redis (or the in-memory mode), every registered service as a
-// child process (gateway last, each awaited on /readyz), the demo seeds. Every process it starts is
+// child process (all at once, each awaited on /readyz), the demo seeds. Every process it starts is
 // supervised as Kubernetes would: one that dies (a service, a redis-server, Postgres) is logged and started
 // again after a back-off (restarts.ts); when one keeps failing the runner gives up (onFailure) and the CLI
 // stops the stack. stop() is safe at any moment (also halfway through start()) and never leads to a restart.
@@ -232,8 +232,8 @@ export class Stack {
     for (const name of RUNNER_OWNED_VARIABLES) delete inherited[name];
     const tracingRegister = join(o.repoRoot, 'services', 'platform', 'src', 'tracing-register.ts');
 
-    // Services start together (they must tolerate each other being briefly absent, as in Kubernetes);
-    // the gateway starts once they are all ready, since it fetches the users JWKS and fronts them all.
+    // Services start together, the gateway too (they must tolerate each other being briefly absent, as in
+    // Kubernetes).
     // A service that dies, also during the start, is started again (supervise); the start waits for it to be
     // ready across those restarts, within STACK_READY_TIMEOUT_MS.
     const launch = async (svc: StackService): Promise<void> => {
@@ -285,8 +285,9 @@ export class Stack {
       }
       this.log(`${svc.name} ready at ${url}`);
     };
-    await Promise.all(ordered.filter((s) => !isGateway(s)).map(launch));
-    for (const svc of ordered.filter(isGateway)) await launch(svc);
+    // The gateway's readiness is its own (Redis); it fetches the users JWKS and the contracts when first needed.
+    // Starting it after the others added its whole start to every npm start; the stack is ready when all are.
+    await Promise.all(ordered.map(launch));
     this.started = true;
 
     const gatewayUrl = localUrl(gatewayPort);

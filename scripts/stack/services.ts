@@ -1,5 +1,5 @@
 // The one place a service joins the local stack: name, folder, port, and what it needs. The runner
-// (scripts/start.ts) starts the services together, waits for each /readyz, then starts the gateway last.
+// (scripts/start.ts) starts the services together, the gateway included, and waits for each /readyz.
 export interface StackService {
   name: string;
   /** Folder under services/ holding src/main.ts. */
