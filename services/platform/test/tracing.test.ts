@@ -137,7 +137,7 @@ describe('platform/tracing: tracing-register under ESM (child processes, real Po
     expect(work).to.include({ trace_id: traceId });
   });
 
-  it('without OTEL_EXPORTER_OTLP_ENDPOINT still creates spans and propagates context, and exports nothing', async () => {
+  it('without OTEL_EXPORTER_OTLP_ENDPOINT still creates span ids and propagates context, records nothing (sampled out) and exports nothing', async () => {
     const before = receiver.spans().length;
     const app = startApp({});
     const { url } = await app.waitForRecord((r) => r.msg === 'traced-app listening', 'listening log');
@@ -147,6 +147,8 @@ describe('platform/tracing: tracing-register under ESM (child processes, real Po
     expect(body.traceparent.split('-')[1]).to.equal(traceId);
     expect(body.inner.traceparent.split('-')[1]).to.equal(traceId);
     expect(body.inner.traceparent).not.to.equal(body.traceparent);
+    // Nothing exports, so nothing records: the trace goes on with the unsampled flag.
+    expect(body.inner.traceparent).to.match(/-00$/);
     app.child.kill('SIGTERM');
     expect((await app.exited).code).to.equal(0);
     expect(
