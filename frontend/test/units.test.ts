@@ -23,6 +23,10 @@ describe('frontend: problem+json to human messages', () => {
   it('maps stable types to sentences, with the decline reason', () => {
     expect(problemSlug({ type: `${P}seats-unavailable` })).to.equal('seats-unavailable');
     expect(humanMessage({ type: `${P}seats-unavailable`, status: 409, detail: 'raw' })).to.match(/just took/);
+    expect(humanMessage({ type: `${P}password-work-busy`, status: 503, detail: 'raw' })).to.match(
+      /signing in right now/,
+    );
+    expect(humanMessage({ type: `${P}login-backoff`, status: 429, detail: 'raw' })).to.match(/failed sign-ins/);
     expect(humanMessage({ type: `${P}payment-declined`, status: 402, reason: 'insufficient_funds' })).to.equal(
       'Your card was declined: insufficient funds. Try another card; your seats are still reserved.',
     );

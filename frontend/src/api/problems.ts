@@ -20,6 +20,9 @@ const MESSAGES: Record<string, string> = {
   unauthorized: 'Please sign in to continue.',
   'insufficient-role': 'Your account may not do this.',
   forbidden: 'Your account may not do this.',
+  'login-backoff': 'Too many failed sign-ins for this account. Wait a few minutes, then try again.',
+  'registration-backoff': 'Too many sign-ups for e-mails that already have an account. Wait a while or sign in.',
+  'password-work-busy': 'Many people are signing in right now. Try again in a second.',
   // browsing
   'event-not-found': 'This event does not exist (any more).',
   'not-found': 'We could not find that.',
@@ -27,6 +30,7 @@ const MESSAGES: Record<string, string> = {
   'invalid-date': 'One of the dates is not valid.',
   // seats and holds
   'seats-unavailable': 'Someone else just took one of those seats. Pick others.',
+  'seats-busy': 'Those seats are being booked by someone else right now. Try again in a moment.',
   'unknown-seats': 'One of those seats does not exist on this map any more. Reload the page.',
   'unknown-areas': 'That area does not exist on this map any more. Reload the page.',
   'ga-capacity-exceeded': 'Not enough places are left in that area for this quantity.',
