@@ -2,7 +2,7 @@
 // validation, identity) plus the venue and event routers. No I/O at import time.
 import { fileURLToPath } from 'node:url';
 import type Koa from 'koa';
-import { createContract, createServiceApp, databaseReadiness, redisReadiness } from '@eventtickets/platform';
+import { createContract, createServiceApp, serviceReadiness } from '@eventtickets/platform';
 import { migrations } from './db/migrations.ts';
 import { SERVICE, type CatalogDeps } from './deps.ts';
 import { eventRoutes } from './routes/events.ts';
@@ -17,7 +17,7 @@ export async function createApp(deps: CatalogDeps): Promise<Koa> {
     logger: deps.logger,
     metrics: deps.metrics,
     contract,
-    readiness: { ...databaseReadiness(deps.db, migrations), ...(deps.redis ? redisReadiness([deps.redis]) : {}) },
+    readiness: serviceReadiness(deps, migrations),
     jsonLimit: '2mb', // explicit seat maps of large venues
     internalTokenSecret: deps.config.INTERNAL_TOKEN_SECRET,
   });

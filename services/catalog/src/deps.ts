@@ -1,13 +1,10 @@
 // Everything the catalog runs on, built from its configuration: THE wiring, shared by main.ts and the tests
 // (which pass overrides: a silent logger, a fixed clock).
 import {
-  closeRedis,
-  createDatabase,
-  createEventBus,
   createLogger,
   createMetrics,
   createReadCache,
-  createRedis,
+  createServiceBase,
   ensureDatabase,
   type EventBus,
   type Logger,
@@ -47,30 +44,22 @@ export interface DepsOverrides {
 }
 
 export async function createDeps(config: CatalogConfig, overrides: DepsOverrides = {}): Promise<CatalogDeps> {
-  const logger = overrides.logger ?? createLogger(SERVICE, { level: config.LOG_LEVEL });
   // Outside production the catalog creates its own database (the local stack and the load benches rely on it);
   // production provisions it.
   if (config.NODE_ENV !== 'production') await ensureDatabase(config.DATABASE_URL);
-  const db = createDatabase(config.DATABASE_URL);
-  // The first Redis master carries the cache and the streams; the others are Redlock voters of other services.
-  const redis = config.REDIS_URL[0]
-    ? createRedis(config.REDIS_URL[0], { commandTimeout: config.REDIS_COMMAND_TIMEOUT_MS }, logger)
-    : undefined;
+  // The first Redis master carries the cache and the streams (the others are Redlock voters of other services);
+  // the bus relays event.published / event.cancelled from the outbox (started in workers.ts).
+  const base = createServiceBase(SERVICE, config, {
+    logger: overrides.logger ?? createLogger(SERVICE, { level: config.LOG_LEVEL }),
+    metrics: createMetrics(SERVICE, { collectDefault: overrides.collectDefaultMetrics }),
+    redisCommandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
+  });
+  const { logger, db, metrics, bus } = base;
+  const redis = base.redis[0];
   if (!redis)
     logger.warn('REDIS_URL not set: hot reads cached in an in-process LRU (correct for a single replica only)');
-  const metrics = createMetrics(SERVICE, { collectDefault: overrides.collectDefaultMetrics });
   const catalogMetrics = createCatalogMetrics(metrics.registry);
   const cache = createReadCache({ redis, prefix: `${config.REDIS_PREFIX}catalog:`, logger });
-  // Relays event.published / event.cancelled from the outbox (started in workers.ts).
-  const bus = createEventBus({
-    service: SERVICE,
-    db,
-    redis,
-    logger,
-    prefix: config.REDIS_PREFIX,
-    registry: metrics.registry,
-    busDatabaseUrl: config.BUS_DATABASE_URL,
-  });
   return {
     config,
     logger,
@@ -83,9 +72,6 @@ export async function createDeps(config: CatalogConfig, overrides: DepsOverrides
     cursorSecret: cursorSecret(config, (msg) => logger.warn(msg)),
     cacheTtlSeconds: config.CACHE_TTL_SECONDS,
     now: overrides.now ?? (() => new Date()),
-    close: async () => {
-      if (redis) await closeRedis([redis]);
-      await db.close();
-    },
+    close: base.close,
   };
 }

@@ -2,7 +2,7 @@
 // plus its routers. No I/O happens here beyond reading the contract file.
 import { fileURLToPath } from 'node:url';
 import type Koa from 'koa';
-import { createContract, createServiceApp, databaseReadiness, redisReadiness } from '@eventtickets/platform';
+import { createContract, createServiceApp, serviceReadiness } from '@eventtickets/platform';
 import { migrations } from './db/migrations.ts';
 import { SERVICE, type InventoryDeps } from './deps.ts';
 import { availabilityRouter } from './routes/availability.ts';
@@ -19,10 +19,7 @@ export async function createApp(deps: InventoryDeps): Promise<Koa> {
     metrics: deps.metrics,
     contract,
     internalTokenSecret: deps.config.INTERNAL_TOKEN_SECRET,
-    readiness: {
-      ...databaseReadiness(deps.db, migrations),
-      ...(deps.redis.length ? redisReadiness(deps.redis, { quorum: true }) : {}),
-    },
+    readiness: serviceReadiness(deps, migrations, { quorum: true }),
   });
   for (const router of [availabilityRouter(deps.hub), holdsRouter(deps.holds), internalRouter(deps.holds)]) {
     app.use(router.routes());

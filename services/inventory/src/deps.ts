@@ -1,15 +1,9 @@
 // Everything the inventory runs on, built from its configuration. Tests build several of these against the
 // same Postgres and Redis to act as separate replicas, and may swap the locker or add hooks.
 import {
-  closeRedis,
-  createDatabase,
-  createEventBus,
-  createLifecycle,
   createLocker,
-  createLogger,
-  createMetrics,
   createPubSub,
-  createRedis,
+  createServiceBase,
   type EventBus,
   type Lifecycle,
   type Locker,
@@ -51,16 +45,18 @@ export interface DepsOverrides {
 }
 
 export function createDeps(config: InventoryConfig, overrides: DepsOverrides = {}): InventoryDeps {
-  const logger = overrides.logger ?? createLogger(SERVICE);
+  // Every Redis master (Redlock voters), every command bounded (REDIS_COMMAND_TIMEOUT_MS): a hanging master is a
+  // lost vote, not a stalled hold.
+  const base = createServiceBase(SERVICE, config, {
+    poolMax: 20,
+    logger: overrides.logger,
+    allRedis: true,
+    redisCommandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
+  });
+  const { logger, db, redis, metrics, bus, lifecycle } = base;
   if (!config.REDIS_URL.length) {
     logger.warn('REDIS_URL is empty: in-memory locks and pub/sub, a single inventory replica only');
   }
-  const db = createDatabase(config.DATABASE_URL, { poolMax: 20 });
-  // Every command bounded (REDIS_COMMAND_TIMEOUT_MS): a hanging master is a lost vote, not a stalled hold.
-  const redis = config.REDIS_URL.map((url) =>
-    createRedis(url, { commandTimeout: config.REDIS_COMMAND_TIMEOUT_MS }, logger),
-  );
-  const metrics = createMetrics(SERVICE);
   const inventoryMetrics = createInventoryMetrics(metrics.registry, db, redis);
   const locker =
     overrides.locker ??
@@ -79,16 +75,6 @@ export function createDeps(config: InventoryConfig, overrides: DepsOverrides = {
     prefix: config.REDIS_PREFIX,
     commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
   });
-  const bus = createEventBus({
-    service: SERVICE,
-    db,
-    redis: redis[0],
-    logger,
-    prefix: config.REDIS_PREFIX,
-    registry: metrics.registry,
-    busDatabaseUrl: config.BUS_DATABASE_URL,
-  });
-  const lifecycle = createLifecycle();
   const hub = createAvailabilityHub({
     db,
     pubsub,
@@ -123,8 +109,7 @@ export function createDeps(config: InventoryConfig, overrides: DepsOverrides = {
     close: async () => {
       lifecycle.shutdown();
       await pubsub.close();
-      await closeRedis(redis);
-      await db.close();
+      await base.close();
     },
   };
 }

@@ -2,7 +2,7 @@
 // identity) plus its router. No I/O happens here beyond reading the contract file.
 import { fileURLToPath } from 'node:url';
 import type Koa from 'koa';
-import { createContract, createServiceApp, databaseReadiness, redisReadiness } from '@eventtickets/platform';
+import { createContract, createServiceApp, serviceReadiness } from '@eventtickets/platform';
 import { migrations } from './db/migrations.ts';
 import { SERVICE, type NotificationsDeps } from './deps.ts';
 import { notificationsRouter } from './routes/notifications.ts';
@@ -17,10 +17,7 @@ export async function createApp(deps: NotificationsDeps): Promise<Koa> {
     metrics: deps.metrics,
     contract,
     internalTokenSecret: deps.config.INTERNAL_TOKEN_SECRET,
-    readiness: {
-      ...databaseReadiness(deps.db, migrations),
-      ...(deps.redis.length ? redisReadiness(deps.redis) : {}),
-    },
+    readiness: serviceReadiness(deps, migrations),
   });
   const router = notificationsRouter(deps.history);
   app.use(router.routes());

@@ -1,13 +1,7 @@
 // Everything notifications runs on, built from its configuration: shared by main.ts and the tests (which pass
 // a silent logger and may replace the mailer or the SMS provider).
 import {
-  closeRedis,
-  createDatabase,
-  createEventBus,
-  createLifecycle,
-  createLogger,
-  createMetrics,
-  createRedis,
+  createServiceBase,
   createServiceClient,
   type EventBus,
   type Lifecycle,
@@ -55,21 +49,9 @@ export async function createDeps(
   config: NotificationsConfig,
   overrides: DepsOverrides = {},
 ): Promise<NotificationsDeps> {
-  const logger = overrides.logger ?? createLogger(SERVICE);
-  const db = createDatabase(config.DATABASE_URL, { poolMax: 10 });
-  const redis = config.REDIS_URL.slice(0, 1).map((url) => createRedis(url, {}, logger));
-  const metrics = createMetrics(SERVICE);
+  const base = createServiceBase(SERVICE, config, { poolMax: 10, logger: overrides.logger });
+  const { logger, db, redis, metrics, bus, lifecycle } = base;
   const notificationsMetrics = createNotificationsMetrics(metrics.registry);
-  const bus = createEventBus({
-    service: SERVICE,
-    db,
-    redis: redis[0],
-    logger,
-    prefix: config.REDIS_PREFIX,
-    registry: metrics.registry,
-    busDatabaseUrl: config.BUS_DATABASE_URL,
-  });
-  const lifecycle = createLifecycle();
   const client = (name: string, baseUrl: string) =>
     createServiceClient({
       name,
@@ -128,8 +110,7 @@ export async function createDeps(
     close: async () => {
       lifecycle.shutdown();
       mailer.close();
-      await closeRedis(redis);
-      await db.close();
+      await base.close();
     },
   };
 }

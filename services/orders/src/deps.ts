@@ -1,13 +1,7 @@
 // Everything orders runs on, built from its configuration: shared by main.ts and the tests (which pass a
 // silent logger and may point the upstream URLs at in-process services or fakes).
 import {
-  closeRedis,
-  createDatabase,
-  createEventBus,
-  createLifecycle,
-  createLogger,
-  createMetrics,
-  createRedis,
+  createServiceBase,
   createServiceClient,
   type EventBus,
   type Lifecycle,
@@ -55,21 +49,9 @@ export interface DepsOverrides {
 }
 
 export async function createDeps(config: OrdersConfig, overrides: DepsOverrides = {}): Promise<OrdersDeps> {
-  const logger = overrides.logger ?? createLogger(SERVICE);
-  const db = createDatabase(config.DATABASE_URL, { poolMax: 20 });
-  const redis = config.REDIS_URL.slice(0, 1).map((url) => createRedis(url, {}, logger));
-  const metrics = createMetrics(SERVICE);
+  const base = createServiceBase(SERVICE, config, { poolMax: 20, logger: overrides.logger });
+  const { logger, db, redis, metrics, bus, lifecycle } = base;
   const ordersMetrics = createOrdersMetrics(metrics.registry);
-  const bus = createEventBus({
-    service: SERVICE,
-    db,
-    redis: redis[0],
-    logger,
-    prefix: config.REDIS_PREFIX,
-    registry: metrics.registry,
-    busDatabaseUrl: config.BUS_DATABASE_URL,
-  });
-  const lifecycle = createLifecycle();
   const client = (name: string, baseUrl: string) =>
     createServiceClient({
       name,
@@ -105,10 +87,6 @@ export async function createDeps(config: OrdersConfig, overrides: DepsOverrides 
     tickets,
     cancels,
     reports,
-    close: async () => {
-      lifecycle.shutdown();
-      await closeRedis(redis);
-      await db.close();
-    },
+    close: base.close,
   };
 }

@@ -2,7 +2,7 @@
 // plus its routers. No I/O happens here beyond reading the contract file.
 import { fileURLToPath } from 'node:url';
 import type Koa from 'koa';
-import { createContract, createServiceApp, databaseReadiness, redisReadiness } from '@eventtickets/platform';
+import { createContract, createServiceApp, serviceReadiness } from '@eventtickets/platform';
 import { migrations } from './db/migrations.ts';
 import { SERVICE, type PaymentsDeps } from './deps.ts';
 import { internalRouter } from './routes/internal.ts';
@@ -19,10 +19,7 @@ export async function createApp(deps: PaymentsDeps): Promise<Koa> {
     metrics: deps.metrics,
     contract,
     internalTokenSecret: deps.config.INTERNAL_TOKEN_SECRET,
-    readiness: {
-      ...databaseReadiness(deps.db, migrations),
-      ...(deps.redis.length ? redisReadiness(deps.redis) : {}),
-    },
+    readiness: serviceReadiness(deps, migrations),
   });
   for (const router of [
     methodsRouter(deps.methods),

@@ -1,13 +1,7 @@
 // Everything payments runs on, built from its configuration: shared by main.ts and the tests (which pass a
 // silent or capturing logger, a fixed clock).
 import {
-  closeRedis,
-  createDatabase,
-  createEventBus,
-  createLifecycle,
-  createLogger,
-  createMetrics,
-  createRedis,
+  createServiceBase,
   type EventBus,
   type Lifecycle,
   type Logger,
@@ -52,21 +46,9 @@ export interface DepsOverrides {
 }
 
 export async function createDeps(config: PaymentsConfig, overrides: DepsOverrides = {}): Promise<PaymentsDeps> {
-  const logger = overrides.logger ?? createLogger(SERVICE);
-  const db = createDatabase(config.DATABASE_URL, { poolMax: 20 });
-  const redis = config.REDIS_URL.slice(0, 1).map((url) => createRedis(url, {}, logger));
-  const metrics = createMetrics(SERVICE);
+  const base = createServiceBase(SERVICE, config, { poolMax: 20, logger: overrides.logger });
+  const { logger, db, redis, metrics, bus, lifecycle } = base;
   const paymentsMetrics = createPaymentsMetrics(metrics.registry, db);
-  const bus = createEventBus({
-    service: SERVICE,
-    db,
-    redis: redis[0],
-    logger,
-    prefix: config.REDIS_PREFIX,
-    registry: metrics.registry,
-    busDatabaseUrl: config.BUS_DATABASE_URL,
-  });
-  const lifecycle = createLifecycle();
   const provider = providerFactories[config.PAYMENTS_PROVIDER]({ config, db, logger });
   const methods = createMethodService({ db, provider, metrics: paymentsMetrics, now: overrides.now });
   const intents = createIntentService({
@@ -94,10 +76,6 @@ export async function createDeps(config: PaymentsConfig, overrides: DepsOverride
     refunds,
     receipts,
     webhooks,
-    close: async () => {
-      lifecycle.shutdown();
-      await closeRedis(redis);
-      await db.close();
-    },
+    close: base.close,
   };
 }

@@ -18,6 +18,7 @@ export * from './outage.ts';
 export * from './outbox.ts';
 export * from './events/catalogue.ts';
 export * from './eventbus/index.ts';
+export * from './service-base.ts';
 export * from './locks.ts';
 export * from './pubsub.ts';
 export * from './cache.ts';

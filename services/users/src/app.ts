@@ -1,13 +1,7 @@
 // The users Koa app: the platform pipeline (contract validation, problem+json, health, metrics) plus routers.
 import { fileURLToPath } from 'node:url';
 import type Koa from 'koa';
-import {
-  createContract,
-  createServiceApp,
-  databaseReadiness,
-  redisReadiness,
-  type Contract,
-} from '@eventtickets/platform';
+import { createContract, createServiceApp, serviceReadiness, type Contract } from '@eventtickets/platform';
 import { migrations } from './db/migrations.ts';
 import { authRouter } from './routes/auth.ts';
 import { meRouter } from './routes/me.ts';
@@ -23,7 +17,7 @@ export function loadContract(): Promise<Contract> {
 export async function createApp(deps: UsersDeps): Promise<Koa> {
   const contract = await loadContract();
   // Redis is part of readiness only when the bus uses it.
-  const readiness = { ...databaseReadiness(deps.db, migrations), ...(deps.redis ? redisReadiness([deps.redis]) : {}) };
+  const readiness = serviceReadiness(deps, migrations);
   const app = createServiceApp({
     service: SERVICE,
     logger: deps.logger,

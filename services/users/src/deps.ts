@@ -2,12 +2,7 @@
 // tests (which pass overrides: a silent logger, a cheap or recording password hasher, fixed keys).
 import type { JWK } from 'jose';
 import {
-  closeRedis,
-  createDatabase,
-  createEventBus,
-  createLogger,
-  createMetrics,
-  createRedis,
+  createServiceBase,
   type EventBus,
   type Logger,
   type Metrics,
@@ -57,19 +52,9 @@ export interface DepsOverrides {
 
 /** Async: the password hasher makes its dummy hash and env keys are imported (a bad key fails here, at start). */
 export async function createDeps(config: UsersConfig, overrides: DepsOverrides = {}): Promise<UsersDeps> {
-  const logger = overrides.logger ?? createLogger(SERVICE);
-  const metrics = overrides.metrics ?? createMetrics(SERVICE);
-  const db = createDatabase(config.DATABASE_URL);
-  const redis = config.REDIS_URL[0] ? createRedis(config.REDIS_URL[0], {}, logger) : undefined;
-  const bus = createEventBus({
-    service: SERVICE,
-    db,
-    redis,
-    logger,
-    prefix: config.REDIS_PREFIX,
-    registry: metrics.registry,
-    busDatabaseUrl: config.BUS_DATABASE_URL,
-  });
+  const base = createServiceBase(SERVICE, config, { logger: overrides.logger, metrics: overrides.metrics });
+  const { logger, db, metrics, bus } = base;
+  const redis = base.redis[0];
   const passwords = overrides.passwords ?? (await createPasswordHasher({ logN: config.SCRYPT_LOG_N, r: 8, p: 1 }));
   // The database store reads nothing until first use: migrations have not run yet.
   const keys =
@@ -101,9 +86,6 @@ export async function createDeps(config: UsersConfig, overrides: DepsOverrides =
       accountMaxFailures: config.LOGIN_ACCOUNT_MAX_FAILURES,
       knownClientSeconds: config.LOGIN_KNOWN_CLIENT_DAYS * 86_400,
     },
-    close: async () => {
-      if (redis) await closeRedis([redis]);
-      await db.close();
-    },
+    close: base.close,
   };
 }
