@@ -5,7 +5,8 @@
 // Failure rule: an answer the scenario does not expect (a 5xx, a 429, a 4xx other than a lost seat race) makes
 // the afterResponse hook return an Error, so Artillery counts the VU as failed under `errors.<message>`; the
 // messages name the step and the status, never an id, so they aggregate. A 409 on a hold is the race an
-// on-sale is made of: counted, and the buyer tries other free seats (at most `holdAttempts` times).
+// on-sale is made of: counted, and the buyer tries other free seats (at most `holdAttempts` times). A sign-in
+// answered 503 with a Retry-After (users shedding a rush) is waited out and tried again, as the app does.
 import { appendFileSync } from 'node:fs';
 
 type Vars = Record<string, any>;
@@ -22,6 +23,7 @@ interface RequestParams {
 }
 interface Response {
   statusCode: number;
+  headers: Record<string, string | string[] | undefined>;
   body: unknown;
 }
 
@@ -59,7 +61,29 @@ function expectStatus(step: string, status: number) {
   };
 }
 
-export const expectLogin = expectStatus('POST /api/auth/login', 200);
+/** afterResponse of POST /api/auth/login: 200 keeps the token; 503 password-work-busy (users sheds a sign-in rush)
+ *  waits its Retry-After, as the app does, and lets the sign-in loop try again, at most `loginAttempts` (5) times;
+ *  anything else fails the VU. */
+export async function loginAnswer(_req: RequestParams, res: Response, context: Context, events: Events): Promise<void> {
+  const vars = context.vars;
+  vars.loginTries = Number(vars.loginTries ?? 0) + 1;
+  if (res.statusCode === 200) {
+    vars.token = (parseBody(res) as { accessToken: string }).accessToken;
+    return;
+  }
+  const retryAfter = Number(res.headers['retry-after'] ?? 0);
+  if (res.statusCode === 503 && retryAfter > 0 && vars.loginTries < Number(vars.loginAttempts ?? 5)) {
+    events.emit('counter', 'buyer.sign_in_busy', 1);
+    await new Promise((resolve) => setTimeout(resolve, retryAfter * 1000));
+    return;
+  }
+  throw unexpected(vars, 'POST /api/auth/login', res);
+}
+
+/** whileTrue of the sign-in loop: not signed in yet (loginAnswer throws when attempts run out). */
+export function notSignedIn(context: Context, done: (again: boolean) => void): void {
+  done(!context.vars.token);
+}
 export const expectMethod = expectStatus('POST /api/payments/methods', 201);
 export const expectOrder = expectStatus('POST /api/orders', 201);
 export const expectPage = expectStatus('GET /api/events', 200);
