@@ -12,7 +12,7 @@ import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parser } from '@prometheus-io/lezer-promql';
 import { parse as parseYaml } from 'yaml';
-import { requireBinary, waitFor } from '@eventtickets/platform/testing';
+import { gatewayApi, requireBinary, waitFor, type GatewayCallOptions } from '@eventtickets/platform/testing';
 import { StackProcess, freePortRange, repoRoot, tempDataDir } from '../scripts/test/stack-process.ts';
 import { stackServices } from '../scripts/stack/services.ts';
 
@@ -202,20 +202,7 @@ describe('e2e: observability of the local stack (traces, /metrics, dashboards an
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
-  async function api(method: string, path: string, opts: { token?: string; body?: unknown; headers?: object } = {}) {
-    const res = await fetch(`${gw}${path}`, {
-      method,
-      headers: {
-        accept: 'application/json',
-        ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}),
-        ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}),
-        ...opts.headers,
-      },
-      body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
-    });
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : undefined };
-  }
+  const api = (method: string, path: string, opts?: GatewayCallOptions) => gatewayApi(gw)(method, path, opts);
 
   /** A buyer buys one seat; the pay request carries our traceparent, so its trace id is known. */
   async function purchase(traceId: string): Promise<string> {

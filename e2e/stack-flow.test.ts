@@ -5,7 +5,14 @@ import { expect } from 'chai';
 import { readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInternalTokenSigner } from '@eventtickets/platform';
-import { openSse, requireBinary, waitFor, type SseClient } from '@eventtickets/platform/testing';
+import {
+  gatewayApi,
+  openSse,
+  requireBinary,
+  waitFor,
+  type GatewayCallOptions,
+  type SseClient,
+} from '@eventtickets/platform/testing';
 import { StackProcess, alive, freePortRange, tempDataDir } from '../scripts/test/stack-process.ts';
 
 const DEMO_PASSWORD = 'e2e-demo-password-123';
@@ -33,24 +40,7 @@ describe('e2e: a buyer through the gateway of the whole local stack', function (
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
-  async function api(
-    method: string,
-    path: string,
-    opts: { token?: string; body?: unknown; headers?: Record<string, string> } = {},
-  ) {
-    const res = await fetch(`${gw}${path}`, {
-      method,
-      headers: {
-        accept: 'application/json',
-        ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}),
-        ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}),
-        ...opts.headers,
-      },
-      body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
-    });
-    const text = await res.text();
-    return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined };
-  }
+  const api = (method: string, path: string, opts?: GatewayCallOptions) => gatewayApi(gw)(method, path, opts);
 
   async function login(email: string, password = DEMO_PASSWORD): Promise<string> {
     const res = await api('POST', '/api/auth/login', { body: { email, password } });

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { screenshotDir } from '@eventtickets/platform/testing';
+import { gatewayApi, screenshotDir } from '@eventtickets/platform/testing';
 import { StackProcess, freePortRange, repoRoot, tempDataDir } from '../../scripts/test/stack-process.ts';
 
 export const DEMO_PASSWORD = 'browser-demo-password-123';
@@ -48,21 +48,8 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
   };
 }
 
-export function apiClient(gw: string) {
-  return async function api(method: string, path: string, opts: { token?: string; body?: unknown } = {}) {
-    const res = await fetch(`${gw}${path}`, {
-      method,
-      headers: {
-        accept: 'application/json',
-        ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}),
-        ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}),
-      },
-      body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
-    });
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : undefined };
-  };
-}
+/** The JSON client of the test kit against the stack's gateway. */
+export const apiClient = gatewayApi;
 
 /** Screenshots of the page as it is, at phone and at desktop size, into test-results/screenshots/. */
 export async function shoot(page: Page, name: string): Promise<void> {

@@ -3,6 +3,7 @@
 // disk would) and thawed (SIGCONT) by its PID. Shared by the fault test (e2e/frozen-master.test.ts) and the
 // benchmark (load/faults/frozen-master.ts). Loopback only.
 import { rmSync } from 'node:fs';
+import { gatewayApi } from '@eventtickets/platform/testing';
 import { startRedis, type RedisHandle } from '../../scripts/infra/processes.ts';
 import { StackProcess, freePortRange, tempDataDir } from '../../scripts/test/stack-process.ts';
 
@@ -61,26 +62,11 @@ export async function startFrozenStack(env: Record<string, string> = {}): Promis
       dataDir,
     );
     const gateway = await stack.ready();
+    const call = gatewayApi(gateway);
     const api: FrozenStack['api'] = async (method, path, opts = {}) => {
       const started = performance.now();
-      const res = await fetch(`${gateway}${path}`, {
-        method,
-        headers: {
-          accept: 'application/json',
-          ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}),
-          ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}),
-          ...opts.headers,
-        },
-        body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
-        signal: AbortSignal.timeout(opts.abortMs ?? 5000),
-      });
-      const text = await res.text();
-      return {
-        status: res.status,
-        headers: res.headers,
-        body: text ? JSON.parse(text) : undefined,
-        ms: performance.now() - started,
-      };
+      const reply = await call(method, path, { ...opts, abortMs: opts.abortMs ?? 5000 });
+      return { ...reply, ms: performance.now() - started };
     };
     const login = async (email = 'buyer@example.com') => {
       const res = await api('POST', '/api/auth/login', { body: { email, password: DEMO_PASSWORD } });

@@ -1,35 +1,17 @@
 // The on-sale as the public API sees it: an organizer creates and publishes a big event through the gateway,
 // buyers register (or log in again on a reused stack), and the availability snapshot is read back.
 import { randomBytes } from 'node:crypto';
+import { gatewayApi, type GatewayReply } from '@eventtickets/platform/testing';
 
-export interface ApiReply {
-  status: number;
-  body: any;
-}
+export type ApiReply = GatewayReply;
 
-export async function api(
+export function api(
   base: string,
   method: string,
   path: string,
   opts: { token?: string; body?: unknown } = {},
 ): Promise<ApiReply> {
-  const res = await fetch(`${base}${path}`, {
-    method,
-    headers: {
-      accept: 'application/json',
-      ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}),
-      ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}),
-    },
-    body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
-  });
-  const text = await res.text();
-  let body: unknown = text;
-  try {
-    body = text ? JSON.parse(text) : undefined;
-  } catch {
-    /* not JSON */
-  }
-  return { status: res.status, body };
+  return gatewayApi(base)(method, path, opts);
 }
 
 function expectStatus(reply: ApiReply, status: number, what: string): any {

@@ -6,5 +6,6 @@ export * from './sse-client.ts';
 export * from './fake-upstream.ts';
 export * from './events.ts';
 export * from './processes.ts';
+export * from './gateway-api.ts';
 export * from './browser.ts';
 export * from './in-process.ts';
