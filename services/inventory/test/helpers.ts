@@ -2,7 +2,6 @@
 // masters from the global fixtures; each "instance" is a full replica (own pools, locker, pub/sub, bus,
 // expiry loop) listening on its own port, so several of them share state only through Postgres and Redis.
 import { randomUUID } from 'node:crypto';
-import pg from 'pg';
 import { createContract, withTransaction, type Contract, type EventPayload } from '@eventtickets/platform';
 import {
   dropTestDatabase,
@@ -115,18 +114,5 @@ export async function publishEvent(deps: InventoryDeps, payload: EventPayload<'e
   await withTransaction(deps.db, (t) => materialiseEvent(deps.db, t, payload, deps.hub.publish).then(() => undefined));
 }
 
-export async function query<T = any>(deps: InventoryDeps, sql: string, bind: unknown[] = []): Promise<T[]> {
-  const [result] = await deps.db.query(sql, { bind });
-  return result as T[];
-}
-
-/** SQL straight against a suite's database, for moments when no replica is running. */
-export async function sqlDirect<T = any>(config: InventoryConfig, text: string, bind: unknown[] = []): Promise<T[]> {
-  const client = new pg.Client({ connectionString: config.DATABASE_URL });
-  await client.connect();
-  try {
-    return (await client.query(text, bind)).rows as T[];
-  } finally {
-    await client.end();
-  }
-}
+// The suite's SQL readers are the test kit's (one implementation for every service's tests).
+export { queryRows as query, queryDatabase as sqlDirect } from '@eventtickets/platform/testing';

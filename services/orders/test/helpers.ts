@@ -1,7 +1,6 @@
 // Test harness for orders: real Postgres (a fresh database per suite) and Redis; the purchase path runs against
 // the real inventory and payments, built in-process exactly as their own tests build them, each on its own port.
 import { randomUUID } from 'node:crypto';
-import pg from 'pg';
 import { createContract, withTransaction, type Contract, type EventPayload } from '@eventtickets/platform';
 import {
   serviceTestConfig,
@@ -122,23 +121,11 @@ export async function hold(
 
 export const key = () => `k-${randomUUID()}`;
 
-export async function query<T = any>(deps: { db: OrdersDeps['db'] }, sql: string, bind: unknown[] = []): Promise<T[]> {
-  const [result] = await deps.db.query(sql, { bind });
-  return result as T[];
-}
-
-export async function eventsOf(deps: OrdersDeps, aggregateId: string): Promise<Array<{ type: string; payload: any }>> {
-  return query(deps, 'SELECT type, payload FROM outbox WHERE aggregate_id = $1 ORDER BY seq', [aggregateId]);
-}
-
-export async function sqlDirect<T = any>(config: OrdersConfig, text: string, bind: unknown[] = []): Promise<T[]> {
-  const client = new pg.Client({ connectionString: config.DATABASE_URL });
-  await client.connect();
-  try {
-    return (await client.query(text, bind)).rows as T[];
-  } finally {
-    await client.end();
-  }
-}
-
 export { payments, inventory };
+
+// The suite's SQL readers are the test kit's (one implementation for every service's tests).
+export {
+  queryRows as query,
+  outboxEventsOf as eventsOf,
+  queryDatabase as sqlDirect,
+} from '@eventtickets/platform/testing';

@@ -3,7 +3,6 @@
 // the simulator's webhooks go over HTTP to that port. Every call goes through the contract client.
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
-import pg from 'pg';
 import {
   createContract,
   createLogger,
@@ -152,26 +151,9 @@ export async function createIntent(call: Call, body: ReturnType<typeof intentBod
   return res.body;
 }
 
-export async function query<T = any>(deps: PaymentsDeps, sql: string, bind: unknown[] = []): Promise<T[]> {
-  const [result] = await deps.db.query(sql, { bind });
-  return result as T[];
-}
-
-/** The events an aggregate produced, in order. */
-export async function eventsOf(
-  deps: PaymentsDeps,
-  aggregateId: string,
-): Promise<Array<{ type: string; payload: any }>> {
-  return query(deps, 'SELECT type, payload FROM outbox WHERE aggregate_id = $1 ORDER BY seq', [aggregateId]);
-}
-
-/** SQL straight against a suite's database, for moments when no instance is running. */
-export async function sqlDirect<T = any>(config: PaymentsConfig, text: string, bind: unknown[] = []): Promise<T[]> {
-  const client = new pg.Client({ connectionString: config.DATABASE_URL });
-  await client.connect();
-  try {
-    return (await client.query(text, bind)).rows as T[];
-  } finally {
-    await client.end();
-  }
-}
+// The suite's SQL readers are the test kit's (one implementation for every service's tests).
+export {
+  queryRows as query,
+  outboxEventsOf as eventsOf,
+  queryDatabase as sqlDirect,
+} from '@eventtickets/platform/testing';

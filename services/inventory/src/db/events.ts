@@ -12,6 +12,16 @@ interface SaleRulesRow {
   db_now: Date;
 }
 
+function saleRulesOf(row: SaleRulesRow): SaleRules {
+  return {
+    status: row.status,
+    salesStartAt: row.sales_start_at,
+    salesEndAt: row.sales_end_at,
+    reservationMinutes: row.reservation_minutes,
+    maxSeatsPerOrder: row.max_seats_per_order,
+  };
+}
+
 /** The event's sale rules, with the database clock of the same read (sales windows are judged by it). */
 export async function loadSaleRules(
   db: Sequelize,
@@ -26,13 +36,7 @@ export async function loadSaleRules(
   );
   if (!row) return undefined;
   return {
-    rules: {
-      status: row.status,
-      salesStartAt: row.sales_start_at,
-      salesEndAt: row.sales_end_at,
-      reservationMinutes: row.reservation_minutes,
-      maxSeatsPerOrder: row.max_seats_per_order,
-    },
+    rules: saleRulesOf(row),
     dbNow: row.db_now,
   };
 }
@@ -52,13 +56,7 @@ export async function loadHoldContext(
   );
   if (!row) return undefined;
   return {
-    rules: {
-      status: row.status,
-      salesStartAt: row.sales_start_at,
-      salesEndAt: row.sales_end_at,
-      reservationMinutes: row.reservation_minutes,
-      maxSeatsPerOrder: row.max_seats_per_order,
-    },
+    rules: saleRulesOf(row),
     dbNow: row.db_now,
     knownSeats: Number(row.known_seats),
   };

@@ -1,6 +1,7 @@
 // SQL on holds and the places they own (hold_seats, hold_ga). Rows are mapped to the domain's Hold here.
 import { execute, one, rows, type Sequelize, type Transaction } from '@eventtickets/platform';
 import type { EndReason, Hold, HoldGaPlaces, HoldSeat, HoldStatus } from '../domain/types.ts';
+import { toHoldSeat, type HoldSeatRow } from './seats.ts';
 
 interface HoldRow {
   hold_id: string;
@@ -150,15 +151,7 @@ export async function loadHoldDetails(
     t,
   );
   if (!row) return undefined;
-  const seats = await rows<{
-    seat_id: string;
-    label: string;
-    section: string | null;
-    row_label: string | null;
-    tier_id: string;
-    amount: string;
-    currency: string;
-  }>(
+  const seats = await rows<HoldSeatRow>(
     db,
     `SELECT s.seat_id, s.label, s.section, s.row_label, s.tier_id, t.amount, t.currency
        FROM hold_seats hs
@@ -188,14 +181,7 @@ export async function loadHoldDetails(
   return {
     hold: toHold(row),
     dbNow: row.db_now,
-    seats: seats.map((s) => ({
-      seatId: s.seat_id,
-      label: s.label,
-      section: s.section,
-      row: s.row_label,
-      tierId: s.tier_id,
-      price: { amount: Number(s.amount), currency: s.currency },
-    })),
+    seats: seats.map(toHoldSeat),
     ga: ga.map((g) => ({
       areaId: g.area_id,
       name: g.name,

@@ -3,6 +3,29 @@
 import { one, rows, type Sequelize, type Transaction } from '@eventtickets/platform';
 import type { HoldSeat, PendingChange, SeatStatus } from '../domain/types.ts';
 
+/** A held seat with its tier's price, as the hold queries return it (s.seat_id, s.label, s.section, s.row_label,
+ *  s.tier_id, t.amount, t.currency). */
+export interface HoldSeatRow {
+  seat_id: string;
+  label: string;
+  section: string | null;
+  row_label: string | null;
+  tier_id: string;
+  amount: string;
+  currency: string;
+}
+
+export function toHoldSeat(s: HoldSeatRow): HoldSeat {
+  return {
+    seatId: s.seat_id,
+    label: s.label,
+    section: s.section,
+    row: s.row_label,
+    tierId: s.tier_id,
+    price: { amount: Number(s.amount), currency: s.currency },
+  };
+}
+
 export interface NewSeat {
   seatId: string;
   label: string;
@@ -95,15 +118,7 @@ export async function holdSeatsWithPrices(
   seatIds: string[],
   change?: PendingChange,
 ): Promise<HoldSeat[]> {
-  const taken = await rows<{
-    seat_id: string;
-    label: string;
-    section: string | null;
-    row_label: string | null;
-    tier_id: string;
-    amount: string;
-    currency: string;
-  }>(
+  const taken = await rows<HoldSeatRow>(
     db,
     `WITH taken AS (
        UPDATE seats s SET status = 'held', hold_id = $1, version = s.version + 1
@@ -119,14 +134,7 @@ export async function holdSeatsWithPrices(
     [holdId, eventId, seatIds, change ? JSON.stringify(change) : null, seatIds.length],
     t,
   );
-  return taken.map((s) => ({
-    seatId: s.seat_id,
-    label: s.label,
-    section: s.section,
-    row: s.row_label,
-    tierId: s.tier_id,
-    price: { amount: Number(s.amount), currency: s.currency },
-  }));
+  return taken.map(toHoldSeat);
 }
 
 /** What inventory_hold_seats answered: the hold (its seats with prices), or the seats still available and the

@@ -119,6 +119,17 @@ export async function writeHold(
   });
   if (ga.length) return (await loadHoldView(db, holdId, t))!;
   // seats only: everything the view shows came back from the writes
+  return newSeatHoldView(holdId, req, createdAt, expiresAt, seats);
+}
+
+/** The view of a hold of seats just written (no read back: the writes returned every field it shows). */
+function newSeatHoldView(
+  holdId: string,
+  req: { eventId: string; userId: string },
+  createdAt: Date,
+  expiresAt: Date,
+  seats: HoldSeat[],
+): HoldView {
   return {
     id: holdId,
     eventId: req.eventId,
@@ -184,22 +195,7 @@ export async function writeSeatHoldAtOnce(
     } catch {
       /* the sequencer's sweep numbers it later */
     }
-    const seats = outcome.seats;
-    return {
-      id: holdId,
-      eventId: req.eventId,
-      userId: req.userId,
-      status: 'active',
-      createdAt: outcome.createdAt.toISOString(),
-      expiresAt: outcome.expiresAt.toISOString(),
-      endedAt: null,
-      endReason: null,
-      confirmedAt: null,
-      orderId: null,
-      seats,
-      ga: [],
-      totals: totals({ seats, ga: [] }),
-    };
+    return newSeatHoldView(holdId, req, outcome.createdAt, outcome.expiresAt, outcome.seats);
   }
 }
 

@@ -9,3 +9,4 @@ export * from './processes.ts';
 export * from './gateway-api.ts';
 export * from './browser.ts';
 export * from './in-process.ts';
+export * from './sql.ts';
