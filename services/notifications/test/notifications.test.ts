@@ -125,6 +125,28 @@ describe('notifications: messages from domain events (real SMTP, Postgres, Redis
     }
   });
 
+  it('GET /api/notifications: 401 without a signed-in caller, 400 for a limit outside 1-100, and limit is honoured', async () => {
+    const user = newUser();
+    await s.publish('user.registered', user);
+    await confirmedOrder(user, ['B1']);
+    await confirmedOrder(user, ['B2']);
+    await waitFor('two messages in the history', async () =>
+      (await history(user.userId)).length === 2 ? true : undefined,
+    );
+    const anonymous = await s.svc.call('GET', '/api/notifications');
+    expect(anonymous.status).to.equal(401);
+    for (const limit of ['0', '101', 'abc']) {
+      const res = await s.svc.call('GET', `/api/notifications?limit=${limit}`, {
+        as: { userId: user.userId, role: 'buyer' },
+      });
+      expect(res.status, `limit=${limit}`).to.equal(400);
+      expect(res.headers.get('content-type')).to.match(/^application\/problem\+json/);
+    }
+    const one = await s.svc.call('GET', '/api/notifications?limit=1', { as: { userId: user.userId, role: 'buyer' } });
+    expect(one.status).to.equal(200);
+    expect(one.body.items).to.have.length(1);
+  });
+
   it('SMTP down: the mail is retried with back-off and delivered once when SMTP is back', async () => {
     const user = newUser();
     await s.publish('user.registered', user);
