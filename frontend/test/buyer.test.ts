@@ -67,6 +67,11 @@ describe('frontend: the buyer in a real browser against npm start', function () 
     const page = await buyer.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
+    // the access token lives in memory only: every full page load after signing up is signed in again silently
+    let refreshes = 0;
+    page.on('response', (r) => {
+      if (r.url().endsWith('/api/auth/refresh') && r.status() === 200) refreshes += 1;
+    });
 
     await page.goto(`${gw}/sign-up`);
     await page.waitForSelector('h1');
@@ -138,8 +143,14 @@ describe('frontend: the buyer in a real browser against npm start', function () 
       await watcher.waitForSelector(`g.seat[data-seat="${id}"][data-status="sold"]`, { timeout: 20_000 });
 
     // my tickets, then offline: the saved tickets and their QR codes still show
+    const refreshesBefore = refreshes;
     await page.goto(`${gw}/tickets`);
     await page.waitForSelector('img[data-test=qr]');
+    // the saved tickets show from the cache at once; the refresh answers meanwhile
+    await waitFor('a silent token refresh on the new page load', () => refreshes > refreshesBefore || undefined, {
+      timeoutMs: 30_000,
+    });
+    expect(new URL(page.url()).pathname).to.equal('/tickets');
     expect(await page.locator('img[data-test=qr]').count()).to.equal(2);
     await shoot(page, 'tickets');
     await page.evaluate(() => navigator.serviceWorker.ready.then(() => true));
@@ -161,6 +172,17 @@ describe('frontend: the buyer in a real browser against npm start', function () 
     await page.waitForSelector('[data-test=receipt]');
     expect(await page.textContent('[data-test=order-status]')).to.equal('Confirmed');
     await shoot(page, 'order');
+
+    // cancel and refund the paid order, behind its confirmation dialog
+    await page.click('[data-test=cancel-order]');
+    await page.getByRole('button', { name: 'Cancel and refund' }).last().click();
+    await page.waitForFunction(
+      () => document.querySelector('[data-test=order-status]')?.textContent?.trim() === 'Refunded',
+      undefined,
+      { timeout: 30_000 },
+    );
+    expect(await page.textContent('body')).to.match(/Refunded €/);
+    await shoot(page, 'order-refunded');
 
     await page.goto(`${gw}/profile`);
     await page.waitForSelector('[data-test=sms-opt-in]');
