@@ -102,6 +102,8 @@ export const configSchema = baseConfigSchema.extend({
   STREAM_MAX_BUFFERED_BYTES: byteSize,
   /** Fan-out streams: how long the upstream stream outlives its last viewer. */
   STREAM_LINGER_MS: z.coerce.number().int().min(0).default(5_000),
+  /** Fan-out streams: a flush writes to viewers for at most this long before other I/O runs (0: after each). */
+  STREAM_FLUSH_SLICE_MS: z.coerce.number().min(0).max(1_000).default(5),
   /** Trust X-Forwarded-For from one proxy hop (set behind an ingress), for the client IP of rate limits. */
   TRUST_PROXY: booleanFlag,
   /** How long the merged OpenAPI document is cached. */

@@ -198,6 +198,45 @@ describe('gateway/fanout: live availability through one shared upstream stream p
     expect((await reset.next()).event).to.equal('snapshot');
   });
 
+  it('a request/response call is answered while a flush to many viewers is still being written', async () => {
+    // The hub writes a flush in time slices and yields to other I/O between them. With STREAM_FLUSH_SLICE_MS=0
+    // every slice is one write, so what is checked is an order of events, not a duration: a plain call made
+    // when the first viewer has the change is answered before the last viewer gets it. A flush written in one
+    // event-loop run (e.g. sliced by a count larger than the viewers) reaches all of them first.
+    const sliced = await startGateway({ ...env(), STREAM_FLUSH_SLICE_MS: '0', STREAM_LINGER_MS: '0' });
+    try {
+      const eventId = await newEvent();
+      const count = 200;
+      const viewers: SseClient[] = [];
+      for (let i = 0; i < count; i += 50)
+        viewers.push(...(await Promise.all(Array.from({ length: 50 }, () => viewer(sliced.url, eventId)))));
+      for (const v of viewers) expect((await v.next()).event).to.equal('snapshot');
+      expect((await fetch(`${sliced.url}/healthz`)).status).to.equal(200); // a kept-alive connection for the call
+
+      let got = 0;
+      let call: Promise<{ status: number; viewersWithChange: number }> | undefined;
+      const delivered = viewers.map((v) =>
+        v
+          .next((m) => m.event === 'changes')
+          .then(() => {
+            got++;
+            call ??= fetch(`${sliced.url}/healthz`).then(async (res) => {
+              await res.arrayBuffer();
+              return { status: res.status, viewersWithChange: got };
+            });
+          }),
+      );
+      expect((await hold(sliced.url, eventId, ['s001', 's002'], 'buyer-sliced')).status).to.equal(201);
+      await Promise.all(delivered); // every viewer still gets the change
+      const answered = await call!;
+      expect(answered.status).to.equal(200);
+      expect(answered.viewersWithChange).to.be.lessThan(count);
+    } finally {
+      for (const c of open.splice(0)) c.close();
+      await sliced.close();
+    }
+  });
+
   it('an unknown event answers 404 event-not-found, as inventory does, and leaves no stream open', async () => {
     const res = await fetch(`${gw.url}/api/events/ev-unknown/availability/stream`);
     expect(res.status).to.equal(404);

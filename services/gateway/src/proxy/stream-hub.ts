@@ -11,11 +11,17 @@
 // Writing one change to 10,000 sockets is 10,000 syscalls, on the event loop that also proxies the holds.
 // So changes are coalesced (the contract's batching rule, inventory openapi.yaml streamAvailability): a flush
 // writes everything that arrived since the last one as ONE `event: changes` message (data = the array of
-// changes, id = the last seq), the same Buffer object for every viewer (no copy per viewer), in slices that
-// yield to other I/O between them. Flushes are at least `coalesceMs` (100 ms) apart, and the next one also
-// waits FLUSH_COST_FACTOR times as long as the last one took. A change after a quiet spell goes out at once;
-// under an on-sale a viewer gets at most ~10 messages/s whatever the hold rate, and fan-out takes at most
-// ~1/(1+FACTOR) of the gateway's time.
+// changes, id = the last seq), framed once as the HTTP chunk every viewer's connection carries and written
+// straight to each viewer's socket: the same Buffer for every viewer, no copy, no per-viewer chunk header, no
+// cork/uncork (ServerResponse.write costs ~4-9 µs of JS per call on top of the ~9-13 µs the kernel spends on
+// a loopback write; load/RESULTS.md, "Viewers, second pass"). The writes are sliced by TIME: after `sliceMs`
+// (5 ms) of writing, the flush yields with setImmediate, so the I/O that arrived meanwhile (a hold's request,
+// its upstream answer, a Redis reply) runs before the next slice; a request/response call waits for at most
+// one slice per I/O step, never for a whole flush. Flushes are at least `coalesceMs` (100 ms) apart, and the
+// next one also waits FLUSH_COST_FACTOR times as long as the last one's writing took. A change after a quiet
+// spell goes out at once; under an on-sale a viewer gets at most ~10 messages/s whatever the hold rate, and
+// fan-out takes at most ~1/(1+FACTOR) of the gateway's time.
+import type { ServerResponse } from 'node:http';
 import type { Context } from 'koa';
 import type { Dispatcher } from 'undici';
 import { HttpProblem, problems, type Logger } from '@eventtickets/platform';
@@ -52,12 +58,15 @@ export interface StreamHubOptions {
   onFailure?: (service: string, reason: 'unconfigured' | 'unreachable' | 'timeout') => void;
   /** Flushes to viewers are at least this far apart (default 100 ms, the contract's upper bound). */
   coalesceMs?: number;
+  /** A flush writes for at most this long before yielding to other I/O (default 5 ms; 0: after every write). */
+  sliceMs?: number;
 }
 
 const PREAMBLE = Buffer.from('retry: 2000\n\n');
 const PING = Buffer.from(': ping\n\n');
-/** Viewers written per slice before yielding to other I/O. */
-const SLICE = 500;
+const CRLF = Buffer.from('\r\n');
+/** Writing time per slice of a flush before yielding to other I/O. */
+const DEFAULT_SLICE_MS = 5;
 /** The pause after a flush is this many times the flush's own duration. */
 const FLUSH_COST_FACTOR = 3;
 /** A snapshot older than this many changes is re-serialised for a new viewer instead of replayed. */
@@ -67,11 +76,27 @@ const MAX_CHANGES_PER_MESSAGE = 500;
 const DEFAULT_COALESCE_MS = 100;
 
 interface Viewer {
-  res: import('node:http').ServerResponse;
+  res: ServerResponse;
   /** The last sequence number this viewer was sent. */
   seq: number;
   closed: boolean;
+  /** How a message travels on this viewer's connection once its headers are out: as an HTTP/1.1 chunk, or
+   *  as is (HTTP/1.0: the body ends with the connection); undefined: through res.write (no socket of its own
+   *  yet, e.g. a pipelined request). */
+  framing?: 'chunked' | 'raw';
 }
+
+/** One message, encoded once for every viewer: as is, and framed as one HTTP/1.1 chunk. */
+interface Outgoing {
+  raw: Buffer;
+  chunk: Buffer;
+}
+
+function outgoing(raw: Buffer): Outgoing {
+  return { raw, chunk: Buffer.concat([Buffer.from(`${raw.length.toString(16)}\r\n`, 'latin1'), raw, CRLF]) };
+}
+
+const PING_OUT = outgoing(PING);
 
 interface Buffered {
   seq: number;
@@ -303,20 +328,24 @@ class Hub {
     this.lastFlushAt = performance.now();
     const from = this.pendingFrom;
     const to = this.seq;
-    const batch = changesMessages(this.pending);
+    const batch = outgoing(changesMessages(this.pending));
     this.pending = [];
     this.pendingFrom = to;
+    const sliceMs = this.opts.sliceMs ?? DEFAULT_SLICE_MS;
     let spent = 0;
     const viewers = [...this.viewers];
-    for (let i = 0; i < viewers.length; i += SLICE) {
-      if (i > 0) await new Promise<void>((r) => setImmediate(r));
+    let i = 0;
+    while (i < viewers.length) {
+      if (i > 0) await new Promise<void>((r) => setImmediate(r)); // the I/O that arrived meanwhile runs first
       const t0 = performance.now();
-      for (const v of viewers.slice(i, i + SLICE)) {
+      const until = t0 + sliceMs;
+      do {
+        const v = viewers[i++]!;
         if (v.closed || v.seq >= to) continue;
         if (v.seq === from) this.write(v, batch);
         else this.write(v, this.replay(v.seq) ?? this.currentSnapshot());
         v.seq = to;
-      }
+      } while (i < viewers.length && performance.now() < until);
       spent += performance.now() - t0;
     }
     this.nextFlushAt = performance.now() + FLUSH_COST_FACTOR * spent;
@@ -343,21 +372,27 @@ class Hub {
     return this.snapshot!.bytes;
   }
 
-  private write(v: Viewer, bytes: Buffer): void {
-    if (v.closed || !bytes.length) return;
+  /** Writes a message (an Outgoing: already framed; a Buffer: one viewer's own, framed by res.write). */
+  private write(v: Viewer, bytes: Outgoing | Buffer): void {
+    if (v.closed) return;
+    const res = v.res;
     // Measured before writing, so one large message (a big venue's snapshot) never counts against a viewer on
     // its own. A viewer that stopped reading is dropped; its EventSource reconnects with Last-Event-ID.
-    if (v.res.writableLength > this.opts.maxBufferedBytes) {
+    if (res.writableLength > this.opts.maxBufferedBytes) {
       this.opts.metrics.viewersDropped.inc();
       this.detach(v);
-      v.res.destroy();
+      res.destroy();
       return;
     }
-    v.res.write(bytes);
+    if (Buffer.isBuffer(bytes)) {
+      if (bytes.length) res.write(bytes);
+    } else if (!bytes.raw.length) return;
+    else if (v.framing && res.socket) res.socket.write(v.framing === 'chunked' ? bytes.chunk : bytes.raw);
+    else res.write(bytes.raw);
   }
 
   heartbeat(): void {
-    for (const v of this.viewers) this.write(v, PING);
+    for (const v of this.viewers) this.write(v, PING_OUT);
   }
 
   /** Starts streaming to a viewer whose response headers are not sent yet. */
@@ -381,7 +416,11 @@ class Hub {
       'x-accel-buffering': 'no',
     });
     const resumed = lastEventId === undefined ? undefined : this.replay(lastEventId);
-    res.write(PREAMBLE);
+    res.write(PREAMBLE); // the headers go out with it
+    // From here the response is its socket's current message with its headers sent (a response still waiting
+    // for its socket, behind a pipelined one, keeps going through res.write): flushes frame a message once and
+    // write it to the socket directly.
+    if (res.socket) viewer.framing = res.chunkedEncoding ? 'chunked' : 'raw';
     this.write(viewer, resumed ?? this.currentSnapshot());
   }
 
