@@ -13,6 +13,8 @@
 //          --census (adds load/footprint/census-hook.ts through NODE_OPTIONS: module counts per service;
 //          figures from a census run are not the footprint) --cpu-prof <dir> (a .cpuprofile per service, its
 //          start-up included: node load/gateway/cpuprofile-summary.ts <file>) --json <file>
+//          --node-options '<flags>' (added to every service's NODE_OPTIONS, e.g. V8 flags to compare; environment
+//          variables such as MALLOC_ARENA_MAX pass through from the bench's own environment)
 //          FOOTPRINT_DATA_DIR=<dir> reuses a DATA_DIR (else a temporary one, removed at the end).
 // Targets (issue 19): idle RSS <= 120 MiB (and under 3x the bare process), ready <= 1.5 s after spawn, npm start on
 // an existing DATA_DIR ready in <= 6 s. Timing figures depend on the machine's load: the load average is printed
@@ -53,6 +55,7 @@ const { values: args } = parseArgs({
     'no-stack': { type: 'boolean', default: false },
     census: { type: 'boolean', default: false },
     'cpu-prof': { type: 'string' },
+    'node-options': { type: 'string', default: '' },
     json: { type: 'string' },
   },
 });
@@ -272,11 +275,14 @@ async function main(): Promise<void> {
           ...inherited,
           ...serviceEnv(svc, services, settings),
           LOG_LEVEL: 'warn',
-          ...(census ? { NODE_OPTIONS: `--import=${censusHook}`, FOOTPRINT_CENSUS_OUT: census } : {}),
+          ...(args['node-options'] ? { NODE_OPTIONS: args['node-options'] } : {}),
+          ...(census
+            ? { NODE_OPTIONS: `${args['node-options']} --import=${censusHook}`.trim(), FOOTPRINT_CENSUS_OUT: census }
+            : {}),
           // a CPU profile of the whole life of the measured process (start-up included), written at its exit
           ...(args['cpu-prof'] && pass === 'measure'
             ? {
-                NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${resolve(args['cpu-prof'])} --cpu-prof-name=${svc.name}.cpuprofile`,
+                NODE_OPTIONS: `${args['node-options']} --cpu-prof --cpu-prof-dir=${resolve(args['cpu-prof'])} --cpu-prof-name=${svc.name}.cpuprofile`,
               }
             : {}),
         };

@@ -2,16 +2,11 @@
 // headers, CORS), then either one of its own endpoints (health, metrics, contracts, docs, the app) or a
 // routed API call: authenticate, rate-limit, stream to the owning service.
 import Koa, { type Context, type Next } from 'koa';
-import {
-  accessLogMiddleware,
-  createContract,
-  errorMiddleware,
-  healthMiddleware,
-  HttpProblem,
-  problems,
-  redisReadiness,
-  requestIdMiddleware,
-} from '@eventtickets/platform';
+import { accessLogMiddleware, requestIdMiddleware } from '@eventtickets/platform/http';
+import { createContract } from '@eventtickets/platform/contracts';
+import { errorMiddleware, HttpProblem, problems } from '@eventtickets/platform/errors';
+import { healthMiddleware } from '@eventtickets/platform/health';
+import { redisReadiness } from '@eventtickets/platform/redis';
 import { UPSTREAM_SERVICES } from './config.ts';
 import type { GatewayDeps } from './deps.ts';
 import { isAmbiguousPath, type Route } from './domain/routing.ts';

@@ -1,7 +1,7 @@
 // Gateway configuration: validated once at start (fail-fast, naming the variable).
 import { fileURLToPath } from 'node:url';
-import { baseConfigSchema, redisCommandTimeoutMs, redisUrls, z } from '@eventtickets/platform';
-import { internalTokenConfigFields } from '@eventtickets/platform';
+import { baseConfigSchema, redisUrls, z, internalTokenConfigFields } from '@eventtickets/platform/config';
+import { redisCommandTimeoutMs } from '@eventtickets/platform/redis';
 
 export const UPSTREAM_SERVICES = ['users', 'catalog', 'inventory', 'orders', 'payments', 'notifications'] as const;
 export type UpstreamService = (typeof UPSTREAM_SERVICES)[number];

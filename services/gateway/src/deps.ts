@@ -2,18 +2,12 @@
 // tests (which pass a silent logger, a shared or a dead Redis client, their own routing table).
 import type { Dispatcher } from 'undici';
 import { Agent } from 'undici';
-import {
-  closeRedis,
-  createLifecycle,
-  createLogger,
-  createMetrics,
-  createRedis,
-  type Lifecycle,
-  type Logger,
-  type Metrics,
-  type Redis,
-} from '@eventtickets/platform';
-import { createInternalTokenSigner } from '@eventtickets/platform';
+import type { Lifecycle, Logger, Metrics, Redis } from '@eventtickets/platform';
+import { closeRedis, createRedis } from '@eventtickets/platform/redis';
+import { createLifecycle } from '@eventtickets/platform/http';
+import { createLogger } from '@eventtickets/platform/logger';
+import { createMetrics } from '@eventtickets/platform/metrics';
+import { createInternalTokenSigner } from '@eventtickets/platform/internal-token';
 import { upstreamUrls, type GatewayConfig, type UpstreamService } from './config.ts';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics.ts';
 import { batchedStdout } from './logging.ts';

@@ -1,7 +1,8 @@
 // Gateway entry point: config (fail fast), dependencies, the HTTP server, the metrics-only listener when
 // METRICS_PORT is set, and a graceful shutdown (in-flight requests drain, then pools, Redis and the
 // batched log close). No database, no migrations, no workers: the gateway keeps no state of its own.
-import { loadConfigOrExit, runService } from '@eventtickets/platform';
+import { loadConfigOrExit } from '@eventtickets/platform/config';
+import { runService } from '@eventtickets/platform/http';
 import { configSchema } from './config.ts';
 import { createDeps } from './deps.ts';
 import { createApp } from './app.ts';

@@ -2,7 +2,9 @@
 // request by route template and status), and the metrics-only listener for METRICS_PORT.
 // Counted on the refusal and failure paths only: the proxied hot path costs nothing more.
 import Koa, { type Context } from 'koa';
-import { listen, prom, type Logger, type Metrics } from '@eventtickets/platform';
+import type { Logger, Metrics } from '@eventtickets/platform';
+import { listen } from '@eventtickets/platform/http';
+import { prom } from '@eventtickets/platform/metrics';
 import type { GatewayConfig } from './config.ts';
 
 export type UpstreamFailure = 'unconfigured' | 'unreachable' | 'timeout';

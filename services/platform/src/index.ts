@@ -1,6 +1,9 @@
 // @eventtickets/platform: the cross-cutting code every service shares. Its package exports are this entry,
 // "./testing" (the test kit, never imported by production code or npm start) and "./tracing-register"
-// (loaded with node --import).
+// (loaded with node --import), and each module below as a subpath of its own (@eventtickets/platform/http,
+// /errors, /redis, /db, ...: package.json "exports"). This entry loads all of them, Sequelize, the event bus and
+// Redlock included; a process that needs only a part imports the subpaths (the gateway, which has no database:
+// issue 19, ~300 fewer modules and ~10 MiB less). Types can still come from here (`import type` is erased).
 export * from './config.ts';
 export * from './context.ts';
 export * from './logger.ts';

@@ -4,7 +4,8 @@
 import type { Context, Next } from 'koa';
 import koaJwt from 'koa-jwt';
 import jwksRsa from 'jwks-rsa';
-import { HttpProblem, problems, type Identity, type Role } from '@eventtickets/platform';
+import type { Identity, Role } from '@eventtickets/platform';
+import { HttpProblem, problems } from '@eventtickets/platform/errors';
 import type { AuthLevel } from '../domain/routing.ts';
 
 export const PINNED_ALGORITHMS = ['ES256', 'RS256'] as const;

@@ -3,7 +3,7 @@
 // /openapi.json. The frontend's build generates its typed API client from it (shared/DESIGN.md: "the app's
 // typed client is generated in its build ... with the same merge code the gateway uses").
 import { existsSync } from 'node:fs';
-import { loadOpenApiDocument } from '@eventtickets/platform';
+import { loadOpenApiDocument } from '@eventtickets/platform/contracts';
 import { UPSTREAM_SERVICES } from '../config.ts';
 import { loadRoutingTable } from '../routing/table.ts';
 import { mergeDocuments } from './openapi-merge.ts';

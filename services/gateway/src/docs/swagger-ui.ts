@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Context } from 'koa';
 import send from 'koa-send';
-import { problems } from '@eventtickets/platform';
+import { problems } from '@eventtickets/platform/errors';
 
 const require = createRequire(import.meta.url);
 // The package's folder, found without loading it: its index.js evaluates the whole Swagger UI bundle (~1.5 MB of

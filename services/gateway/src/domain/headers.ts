@@ -3,7 +3,8 @@
 // on every route). A verified identity travels on as an internal token signed for the owning service, with the
 // x-user-* headers it proves.
 import type { IncomingHttpHeaders } from 'node:http';
-import { IDENTITY_HEADERS, INTERNAL_TOKEN_HEADER } from '@eventtickets/platform';
+import { IDENTITY_HEADERS } from '@eventtickets/platform/auth';
+import { INTERNAL_TOKEN_HEADER } from '@eventtickets/platform/internal-token';
 
 /** RFC 9110 §7.6.1 connection-specific headers, plus those a proxy must set itself. */
 const HOP_BY_HOP = new Set([

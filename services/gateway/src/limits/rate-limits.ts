@@ -5,7 +5,8 @@
 // small leases (leases.ts) so that a busy key costs one round trip per lease, not one per request.
 import type { Context } from 'koa';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
-import { HttpProblem, type Identity, type Redis } from '@eventtickets/platform';
+import type { Identity, Redis } from '@eventtickets/platform';
+import { HttpProblem } from '@eventtickets/platform/errors';
 import type { RateLimitClass } from '../domain/routing.ts';
 import { LeasedLimiter, type Consumed } from './leases.ts';
 

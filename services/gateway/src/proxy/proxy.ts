@@ -4,7 +4,8 @@
 import { Transform } from 'node:stream';
 import type { Context } from 'koa';
 import type { Dispatcher } from 'undici';
-import { HttpProblem, problems, type Identity, type InternalTokenSigner } from '@eventtickets/platform';
+import type { Identity, InternalTokenSigner } from '@eventtickets/platform';
+import { HttpProblem, problems } from '@eventtickets/platform/errors';
 import type { Route } from '../domain/routing.ts';
 import { clientResponseHeaders, upstreamRequestHeaders } from '../domain/headers.ts';
 import { outgoingTraceHeaders } from '../domain/trace.ts';

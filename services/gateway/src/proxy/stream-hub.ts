@@ -24,7 +24,8 @@
 import type { ServerResponse } from 'node:http';
 import type { Context } from 'koa';
 import type { Dispatcher } from 'undici';
-import { HttpProblem, problems, type Logger } from '@eventtickets/platform';
+import type { Logger } from '@eventtickets/platform';
+import { HttpProblem, problems } from '@eventtickets/platform/errors';
 import type { Route } from '../domain/routing.ts';
 import {
   applyAvailabilityChange,
