@@ -1,24 +1,41 @@
 // Live viewers of one event's availability stream, for the on-sale benchmarks: `count` SSE connections through
-// the gateway, and for every change the time from when it was caused (the caller's markChange) to its arrival
-// at each viewer.
+// the gateway, and for every change two latencies to each viewer (both printed, both in the JSON):
+//
+//   hold sent -> viewer      from the moment the hold that caused the change was SENT (its scheduled time in an
+//                            open loop) to the change's arrival at each viewer. It contains the hold's own
+//                            queueing before its commit (gateway, inventory, database): on a saturated machine
+//                            with 500 requests in flight that is seconds, and not the streams' doing. Kept, as
+//                            the figure of the earlier runs (same rule).
+//   hold answered -> viewer  THE DELIVERY LATENCY: from the moment the hold's 201 reached the client (its
+//                            commit, seen from outside) to the change's arrival at each viewer. A viewer that
+//                            had the change before the buyer had the 201 counts 0 ms (counted: beforeAnswer).
 //
 //   const viewers = openViewers({ gatewayUrl, eventId, count: 10_000 });
-//   await viewers.ready;                              // every viewer has its snapshot (or failed)
+//   await viewers.ready;                                        // every viewer has its snapshot (or failed)
 //   viewers.markChange(['s0001', 's0002'], performance.now());   // just before sending the hold
-//   ... holds ...
-//   const stats = await viewers.stop();               // { opened, failed, deliveries, p50Ms, p99Ms, maxMs, ... }
+//   viewers.markAnswered(['s0001', 's0002'], performance.now(), sentAt);   // its 201 arrived
+//   const stats = await viewers.stop();   // { opened, failed, sentToViewer, answeredToViewer, definitions, ... }
 //
-// Times are performance.now() milliseconds of this process. A change is matched to its cause by its sequence
-// number (markChange(seq, at)) or by its seat ids (markChange(seatIds, at): the change whose seats are exactly
-// those; when a seat set was marked several times, the latest mark before the change's first arrival is its
-// cause and the older ones are dropped, as attempts that lost). Unmatched changes (expiry, releases nobody
-// marked) are counted, not timed.
+// Times given to openViewers' handle are the caller's performance.now(). By default the viewers run in a worker
+// thread (load/onsale/viewers-worker.ts) with their own event loop, so reading 10,000 sockets never delays the
+// caller's holds nor the times it records (before, a flush to 10,000 viewers held the hold driver's event loop
+// as long as it held the gateway's); `inProcess: true` keeps the old arrangement. Across the two threads times
+// travel as epoch milliseconds (performance.timeOrigin + performance.now()).
+//
+// Matching a change to its cause: a 201 (markAnswered) is matched to the change whose seats are exactly its
+// seats, all 'held' (a granted hold's seats belong to no other granted hold); its send time, when given, is the
+// change's cause. Otherwise the cause is a sequence-number mark (markChange(seq, at)) or a seat mark
+// (markChange(seatIds, at)): the latest mark of that seat set before the change's first arrival (older marks of
+// the same set are dropped, as attempts that lost). Every arrival time is kept until stop(), so the order in
+// which marks and arrivals reach the viewers' thread does not matter. Unmatched changes (expiry, releases
+// nobody marked) are counted, not timed.
 //
 // The client is built to cost little per delivery, so the figures are the server's: one raw node:http socket
 // per viewer, the snapshot skipped without parsing, a `changes` message's JSON (an array of changes, the
 // contract's batching) parsed once (at its first arrival; the other viewers get the same bytes and find it in a
-// cache), and latencies counted in a 0.1 ms histogram instead of kept one by one.
+// cache), and latencies counted in a 0.1 ms histogram.
 import http from 'node:http';
+import { Worker } from 'node:worker_threads';
 
 export interface ViewersOptions {
   gatewayUrl: string;
@@ -27,50 +44,118 @@ export interface ViewersOptions {
   headers?: Record<string, string>;
   /** Streams being opened at once (default 200). */
   openConcurrency?: number;
+  /** Read the streams on the caller's event loop instead of a worker thread (the arrangement before). */
+  inProcess?: boolean;
 }
+
+export interface Latency {
+  /** Timed deliveries (a matched change arriving at one viewer). */
+  deliveries: number;
+  p50Ms: number;
+  p95Ms: number;
+  p99Ms: number;
+  maxMs: number;
+}
+
+export const DEFINITIONS = {
+  sentToViewer:
+    "hold sent -> viewer: from the moment the hold request that caused the change was sent (its scheduled time in an open loop) to the change's arrival at each viewer; includes the hold's own queueing before its commit",
+  answeredToViewer:
+    "hold answered -> viewer (the delivery latency): from the moment the hold's 201 reached the client (the commit, seen from outside) to the change's arrival at each viewer; a viewer that had the change before the buyer had the 201 counts 0 (beforeAnswer)",
+} as const;
 
 export interface ViewerStats {
   /** Viewers that got their snapshot. */
   opened: number;
   /** Viewers that got no snapshot (refused, error) or whose stream ended or broke before stop(). */
   failed: number;
-  /** Timed deliveries (a matched change arriving at one viewer). */
+  /** Deliveries timed from the hold's send (sentToViewer.deliveries; the name of the earlier runs). */
   deliveries: number;
   /** Matched changes that had not reached every open viewer by stop() (sum over changes). */
   missing: number;
-  /** Distinct changes seen, and those matched to a mark. */
+  /** Distinct changes seen, and those matched to a cause. */
   changes: number;
   matched: number;
+  /** hold sent -> viewer, as in the earlier runs (= sentToViewer). */
   p50Ms: number;
   p99Ms: number;
   maxMs: number;
+  sentToViewer: Latency;
+  answeredToViewer: Latency & {
+    /** Changes matched to a 201. */
+    changes: number;
+    /** Deliveries that reached the viewer before the buyer had the 201 (counted as 0 ms). */
+    beforeAnswer: number;
+  };
+  definitions: typeof DEFINITIONS;
+  client: 'worker thread' | 'in process';
 }
 
 export interface Viewers {
   ready: Promise<void>;
+  /** A hold is about to be sent (its seats, or the change's sequence number), at the caller's performance.now(). */
   markChange: (key: number | string[], atMs: number) => void;
-  /** Live counters, for a progress line. */
-  progress: () => { opened: number; failed: number; deliveries: number };
+  /** A hold's 201 arrived (at `answeredAtMs`); `sentAtMs`, when given, is its request's send time. */
+  markAnswered: (seats: string[], answeredAtMs: number, sentAtMs?: number) => void;
+  /** Live counters, for a progress line: deliveries are changes × viewers, messages the `changes` messages
+   *  received by all viewers (one socket write each at the gateway). */
+  progress: () => { opened: number; failed: number; deliveries: number; messages: number };
   stop: () => Promise<ViewerStats>;
 }
+
+/** The same, every time in epoch milliseconds (performance.timeOrigin + performance.now()). */
+export type ViewerClient = Viewers;
 
 const BUCKET_MS = 0.1;
 const BUCKETS = 600_000; // 60 s
 
-interface ChangeRecord {
-  key: string;
-  cause?: number;
-  arrivals: number;
-  /** Arrival times waiting for their cause (a seq mark that comes later). */
-  waiting?: number[];
+function histogram() {
+  const counts = new Uint32Array(BUCKETS + 1);
+  let n = 0;
+  let max = 0;
+  return {
+    record(ms: number): void {
+      const v = Math.max(0, ms);
+      counts[Math.min(BUCKETS, Math.round(v / BUCKET_MS))]++;
+      n++;
+      if (v > max) max = v;
+    },
+    summary(): Latency {
+      const at = (p: number) => {
+        if (!n) return NaN;
+        const rank = Math.ceil((p / 100) * n);
+        let seen = 0;
+        for (let i = 0; i <= BUCKETS; i++) {
+          seen += counts[i];
+          if (seen >= rank) return i * BUCKET_MS;
+        }
+        return max;
+      };
+      return { deliveries: n, p50Ms: at(50), p95Ms: at(95), p99Ms: at(99), maxMs: n ? max : NaN };
+    },
+  };
 }
 
-export function openViewers(opts: ViewersOptions): Viewers {
+interface ChangeRecord {
+  seq: number;
+  /** Its seat ids, sorted, joined by ','. */
+  key: string;
+  /** Every seat of the change is 'held' (a grant). */
+  held: boolean;
+  /** Arrival times (epoch ms) at the viewers. */
+  arrivals: number[];
+}
+
+const now = () => performance.timeOrigin + performance.now();
+const keyOf = (seats: readonly string[]) => [...seats].sort().join(',');
+
+/** The viewers on this thread's event loop; every time is in epoch milliseconds. */
+export function createViewerClient(opts: ViewersOptions, client: ViewerStats['client'] = 'in process'): ViewerClient {
   const url = new URL(`/api/events/${encodeURIComponent(opts.eventId)}/availability/stream`, opts.gatewayUrl);
   const agent = new http.Agent({ keepAlive: false, maxSockets: Infinity });
-  const histogram = new Uint32Array(BUCKETS + 1);
-  let deliveries = 0;
-  let maxMs = 0;
+  let arrivals = 0;
+  /** `changes` messages received, all viewers (= the gateway's socket writes of changes). */
+  let messagesIn = 0;
   let opened = 0;
   let failed = 0;
   let stopping = false;
@@ -80,33 +165,10 @@ export function openViewers(opts: ViewersOptions): Viewers {
   const messages = new Map<string, ChangeRecord[]>();
   const seqMarks = new Map<number, number>();
   const seatMarks = new Map<string, number[]>();
+  const answers = new Map<string, { at: number; sentAt?: number }[]>();
   let alive = 0;
 
-  function record(ms: number): void {
-    const v = Math.max(0, ms);
-    histogram[Math.min(BUCKETS, Math.round(v / BUCKET_MS))]++;
-    deliveries++;
-    if (v > maxMs) maxMs = v;
-  }
-
-  function causeOf(seq: number, key: string, at: number): number | undefined {
-    const bySeq = seqMarks.get(seq);
-    if (bySeq !== undefined) {
-      seqMarks.delete(seq);
-      return bySeq;
-    }
-    const marks = seatMarks.get(key);
-    if (!marks) return undefined;
-    let cause: number | undefined;
-    let keep = 0;
-    for (const m of marks) if (m <= at) cause = cause === undefined ? m : Math.max(cause, m);
-    for (const m of marks) if (m > at) marks[keep++] = m;
-    marks.length = keep;
-    if (!keep) seatMarks.delete(key);
-    return cause;
-  }
-
-  function recordsOf(text: string, at: number): ChangeRecord[] {
+  function recordsOf(text: string): ChangeRecord[] {
     let recs = messages.get(text);
     if (recs) return recs;
     const dataAt = text.indexOf('\ndata: ');
@@ -116,10 +178,14 @@ export function openViewers(opts: ViewersOptions): Viewers {
     for (const change of batch) {
       let rec = changes.get(change.seq);
       if (!rec) {
-        const key = Object.keys(change.seats ?? {})
-          .sort()
-          .join(',');
-        rec = { key, arrivals: 0, cause: causeOf(change.seq, key, at) };
+        const seats = change.seats ?? {};
+        const ids = Object.keys(seats);
+        rec = {
+          seq: change.seq,
+          key: keyOf(ids),
+          held: ids.length > 0 && ids.every((id) => seats[id] === 'held'),
+          arrivals: [],
+        };
         changes.set(change.seq, rec);
       }
       recs.push(rec);
@@ -129,10 +195,10 @@ export function openViewers(opts: ViewersOptions): Viewers {
   }
 
   function onChanges(text: string, at: number): void {
-    for (const rec of recordsOf(text, at)) {
-      rec.arrivals++;
-      if (rec.cause !== undefined) record(at - rec.cause);
-      else (rec.waiting ??= []).push(at);
+    messagesIn++;
+    for (const rec of recordsOf(text)) {
+      rec.arrivals.push(at);
+      arrivals++;
     }
   }
 
@@ -173,7 +239,7 @@ export function openViewers(opts: ViewersOptions): Viewers {
           skipping = false;
         };
         res.on('data', (chunk: Buffer) => {
-          const at = performance.now();
+          const at = now();
           let pos = 0;
           if (lastNl && chunk[0] === 10) {
             finish(at);
@@ -231,59 +297,190 @@ export function openViewers(opts: ViewersOptions): Viewers {
 
   function markChange(key: number | string[], atMs: number): void {
     if (typeof key === 'number') {
-      const rec = changes.get(key);
-      if (rec && rec.cause === undefined) {
-        rec.cause = atMs;
-        for (const at of rec.waiting ?? []) record(at - atMs);
-        rec.waiting = undefined;
-      } else seqMarks.set(key, atMs);
+      seqMarks.set(key, atMs);
       return;
     }
-    const k = [...key].sort().join(',');
+    const k = keyOf(key);
     const marks = seatMarks.get(k);
     if (marks) marks.push(atMs);
     else seatMarks.set(k, [atMs]);
   }
 
-  function percentile(p: number): number {
-    if (!deliveries) return NaN;
-    const rank = Math.ceil((p / 100) * deliveries);
-    let seen = 0;
-    for (let i = 0; i <= BUCKETS; i++) {
-      seen += histogram[i];
-      if (seen >= rank) return i * BUCKET_MS;
+  function markAnswered(seats: string[], answeredAtMs: number, sentAtMs?: number): void {
+    const k = keyOf(seats);
+    const list = answers.get(k);
+    const answer = { at: answeredAtMs, sentAt: sentAtMs };
+    if (list) list.push(answer);
+    else answers.set(k, [answer]);
+  }
+
+  /** The old rule: the latest mark of the seat set before the change's first arrival; older ones dropped. */
+  function seatCause(key: string, firstArrival: number): number | undefined {
+    const marks = seatMarks.get(key);
+    if (!marks) return undefined;
+    let cause: number | undefined;
+    const later: number[] = [];
+    for (const m of marks) {
+      if (m <= firstArrival) cause = cause === undefined ? m : Math.max(cause, m);
+      else later.push(m);
     }
-    return maxMs;
+    if (later.length) seatMarks.set(key, later);
+    else seatMarks.delete(key);
+    return cause;
   }
 
   async function stop(): Promise<ViewerStats> {
     await ready;
-    // Let the changes in flight arrive (bounded): every matched change at every open viewer.
+    // Let the changes in flight arrive (bounded): every change at every open viewer, and a change for every 201.
     const deadline = performance.now() + 5_000;
-    const incomplete = () => [...changes.values()].some((c) => c.cause !== undefined && c.arrivals < alive);
+    const incomplete = () => {
+      const seen = new Set<string>();
+      for (const c of changes.values()) {
+        if (c.arrivals.length < alive) return true;
+        if (c.held) seen.add(c.key);
+      }
+      for (const key of answers.keys()) if (!seen.has(key)) return true;
+      return false;
+    };
     while (incomplete() && performance.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     stopping = true;
     for (const req of requests) req.destroy();
     agent.destroy();
+
+    const sent = histogram();
+    const answered = histogram();
     let missing = 0;
     let matched = 0;
-    for (const c of changes.values()) {
-      if (c.cause === undefined) continue;
+    let answeredChanges = 0;
+    let beforeAnswer = 0;
+    for (const rec of [...changes.values()].sort((a, b) => a.seq - b.seq)) {
+      const first = rec.arrivals[0]!; // arrivals are pushed in the order this thread saw them
+      const answer = rec.held ? answers.get(rec.key)?.shift() : undefined;
+      const bySeq = seqMarks.get(rec.seq);
+      const bySeats = seatCause(rec.key, first); // consumed whatever the cause, as the marks of lost attempts
+      const cause = answer?.sentAt ?? bySeq ?? bySeats;
+      if (cause === undefined && !answer) continue;
       matched++;
-      missing += Math.max(0, alive - c.arrivals);
+      missing += Math.max(0, alive - rec.arrivals.length);
+      if (answer) answeredChanges++;
+      for (const at of rec.arrivals) {
+        if (cause !== undefined) sent.record(at - cause);
+        if (answer) {
+          if (at < answer.at) beforeAnswer++;
+          answered.record(at - answer.at);
+        }
+      }
     }
+    const s = sent.summary();
     return {
       opened,
       failed,
-      deliveries,
+      deliveries: s.deliveries,
       missing,
       changes: changes.size,
       matched,
-      p50Ms: percentile(50),
-      p99Ms: percentile(99),
-      maxMs,
+      p50Ms: s.p50Ms,
+      p99Ms: s.p99Ms,
+      maxMs: s.maxMs,
+      sentToViewer: s,
+      answeredToViewer: { ...answered.summary(), changes: answeredChanges, beforeAnswer },
+      definitions: DEFINITIONS,
+      client,
     };
   }
 
-  return { ready, markChange, progress: () => ({ opened, failed, deliveries }), stop };
+  return {
+    ready,
+    markChange,
+    markAnswered,
+    progress: () => ({ opened, failed, deliveries: arrivals, messages: messagesIn }),
+    stop,
+  };
+}
+
+/** Opens the viewers (in a worker thread unless opts.inProcess); times given are the caller's performance.now(). */
+export function openViewers(opts: ViewersOptions): Viewers {
+  const abs = (ms: number) => performance.timeOrigin + ms;
+  if (opts.inProcess) {
+    const c = createViewerClient(opts, 'in process');
+    return {
+      ready: c.ready,
+      markChange: (key, at) => c.markChange(key, abs(at)),
+      markAnswered: (seats, at, sentAt) =>
+        c.markAnswered(seats, abs(at), sentAt === undefined ? undefined : abs(sentAt)),
+      progress: c.progress,
+      stop: c.stop,
+    };
+  }
+  const worker = new Worker(new URL('./viewers-worker.ts', import.meta.url), { workerData: opts });
+  let last = { opened: 0, failed: 0, deliveries: 0, messages: 0 };
+  let resolveReady!: () => void;
+  let rejectAll!: (err: Error) => void;
+  const ready = new Promise<void>((resolve, reject) => {
+    resolveReady = resolve;
+    rejectAll = reject;
+  });
+  let resolveStats: ((s: ViewerStats) => void) | undefined;
+  let rejectStats: ((err: Error) => void) | undefined;
+  worker.on('message', (m: { type: string; progress?: typeof last; stats?: ViewerStats }) => {
+    if (m.progress) last = m.progress;
+    if (m.type === 'ready') resolveReady();
+    else if (m.type === 'stats') resolveStats?.(m.stats!);
+  });
+  worker.on('error', (err) => {
+    rejectAll(err);
+    rejectStats?.(err);
+  });
+  return {
+    ready,
+    markChange: (key, at) => worker.postMessage({ type: 'mark', key, at: abs(at) }),
+    markAnswered: (seats, at, sentAt) =>
+      worker.postMessage({
+        type: 'answered',
+        seats,
+        at: abs(at),
+        sentAt: sentAt === undefined ? undefined : abs(sentAt),
+      }),
+    progress: () => last,
+    stop: async () => {
+      const stats = await new Promise<ViewerStats>((resolve, reject) => {
+        resolveStats = resolve;
+        rejectStats = reject;
+        worker.postMessage({ type: 'stop' });
+      });
+      await worker.terminate();
+      return stats;
+    },
+  };
+}
+
+/** Wraps a hold pool so that every 201 to POST /api/holds is reported to the viewers: the time its answer
+ *  (status and headers) arrived, and the time its request was handed to the pool. Seats are read from the JSON
+ *  body the caller sends. The hold driver itself is untouched. */
+export function reportingAnswers<P extends { request: (o: any) => Promise<{ statusCode: number }> }>(
+  pool: P,
+  viewers: Pick<Viewers, 'markAnswered'>,
+): P {
+  return new Proxy(pool, {
+    get(target, prop) {
+      if (prop !== 'request') {
+        const value = Reflect.get(target, prop, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      }
+      return async (options: { path?: string; method?: string; body?: unknown }) => {
+        const sentAt = performance.now();
+        const res = await target.request(options);
+        if (res.statusCode === 201 && options.method === 'POST' && options.path === '/api/holds') {
+          const answeredAt = performance.now();
+          try {
+            const seats = (JSON.parse(String(options.body)) as { seats?: unknown }).seats;
+            if (Array.isArray(seats)) viewers.markAnswered(seats as string[], answeredAt, sentAt);
+          } catch {
+            /* not a JSON hold body: nothing to report */
+          }
+        }
+        return res;
+      };
+    },
+  });
 }
