@@ -11,7 +11,8 @@
 // catalog against a bare node:http server. Prints the figures and writes them as JSON.
 //
 // Env: BENCH_BUYERS (500), BENCH_SECONDS (30), BENCH_OPEN_RATE (half of the closed loop's attempts/s),
-// BENCH_VIEWERS (2000; needs load/onsale/viewers.ts), BENCH_PGBENCH_CLIENTS (16), BENCH_PGBENCH_SECONDS (10),
+// BENCH_VIEWERS (2000; needs load/onsale/viewers.ts; they read on a worker thread, BENCH_VIEWERS_IN_PROCESS=1 on
+// this event loop), BENCH_PGBENCH_CLIENTS (16), BENCH_PGBENCH_SECONDS (10),
 // BENCH_BROWSE_SECONDS (5; 0 skips browsing), BENCH_OUT (load/onsale/last-run.json), BENCH_LOG_LEVEL (warn),
 // BENCH_ORGANIZER_EMAIL / BENCH_ORGANIZER_PASSWORD (with --target; default organizer@example.com / DEMO_PASSWORD).
 import { execSync } from 'node:child_process';
@@ -77,12 +78,15 @@ async function openViewersIfAvailable(stack: BenchStack, eventId: string, count:
   const module = fileURLToPath(new URL('./viewers.ts', import.meta.url));
   if (count <= 0) return { note: 'BENCH_VIEWERS=0: no viewers' };
   if (!existsSync(module)) return { note: 'load/onsale/viewers.ts is not there: ran without viewers' };
-  const { openViewers } = (await import(module)) as typeof import('./viewers.ts');
-  const handle = openViewers({ gatewayUrl: stack.gatewayUrl, eventId, count });
+  const { openViewers, reportingAnswers } = (await import(module)) as typeof import('./viewers.ts');
+  const inProcess = env.BENCH_VIEWERS_IN_PROCESS === '1';
+  const handle = openViewers({ gatewayUrl: stack.gatewayUrl, eventId, count, inProcess });
+  // the pool the closed loop uses, reporting each 201's arrival to the viewers (answered -> viewer latency)
+  const answering = <P extends Parameters<typeof reportingAnswers>[0]>(p: P) => reportingAnswers(p, handle);
   await handle.ready;
   const p = handle.progress();
   log(`viewers: ${p.opened} streams open, ${p.failed} failed`);
-  return { handle };
+  return { handle, answering };
 }
 
 function machine() {
@@ -159,7 +163,7 @@ try {
   const redisBefore = redisCommandStats(stack.redisUrls);
   log(`(a) closed loop: ${BUYERS} buyers, one two-seat hold request each in flight, ${SECONDS} s`);
   const closed = await closedLoop({
-    pool,
+    pool: viewers.answering ? viewers.answering(pool) : pool,
     buyers,
     eventId: closedEvent,
     pairs: seatPairs(closedSnapshot),
@@ -287,10 +291,20 @@ try {
         .map(([k, v]) => `${k} ${(v / Math.max(1, answered)).toFixed(2)}`)
         .join(', ')}`,
     );
-  if (viewerFigures)
+  if (viewerFigures) {
+    const a = viewerFigures.answeredToViewer;
     log(
-      `  viewers during (a): ${viewerFigures.opened} open, ${viewerFigures.failed} failed, ${viewerFigures.deliveries} deliveries (${viewerFigures.missing} missing), hold sent → change at viewer p50 ${f1(viewerFigures.p50Ms)} ms p99 ${f1(viewerFigures.p99Ms)} ms (target ≤ 1000 ms, 0 failed)`,
+      `  viewers during (a): ${viewerFigures.opened} open, ${viewerFigures.failed} failed, ${viewerFigures.deliveries} deliveries (${viewerFigures.missing} missing); client on a ${viewerFigures.client}`,
     );
+    log(
+      `    change delivery, hold answered → viewer: p50 ${f1(a.p50Ms)} ms p99 ${f1(a.p99Ms)} ms max ${f1(a.maxMs)} ms (target ≤ 1000 ms, 0 failed); ${a.changes} changes, ${a.beforeAnswer} deliveries before the 201`,
+    );
+    log(
+      `    hold sent → viewer (with the hold's own queueing): p50 ${f1(viewerFigures.p50Ms)} ms p99 ${f1(viewerFigures.p99Ms)} ms max ${f1(viewerFigures.maxMs)} ms`,
+    );
+    log(`      answered → viewer = ${viewerFigures.definitions.answeredToViewer}`);
+    log(`      sent → viewer = ${viewerFigures.definitions.sentToViewer}`);
+  }
   if ('results' in browsing) {
     for (const r of browsing.results)
       log(`  ${r.label}: ${f1(r.rps)} req/s, p50 ${f1(r.p50)} ms, p99 ${f1(r.p99)} ms, errors ${r.errors}`);
