@@ -17,6 +17,9 @@ export const configSchema = baseConfigSchema
     /** Signs pagination cursors; every replica must share it. */
     CURSOR_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
     CACHE_TTL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
+    /** Longest a cached read (and its generation) is reused from process memory before Redis is asked again;
+     *  edits reach every replica through pub/sub at once, this bounds a lost message (platform cache.ts). 0: off. */
+    CACHE_NEAR_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
     /** Bound on one Redis command's reply: a master that hangs costs a request at most this (platform redis.ts). */
     REDIS_COMMAND_TIMEOUT_MS: redisCommandTimeoutMs,
   })

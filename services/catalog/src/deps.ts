@@ -59,7 +59,12 @@ export async function createDeps(config: CatalogConfig, overrides: DepsOverrides
   if (!redis)
     logger.warn('REDIS_URL not set: hot reads cached in an in-process LRU (correct for a single replica only)');
   const catalogMetrics = createCatalogMetrics(metrics.registry);
-  const cache = createReadCache({ redis, prefix: `${config.REDIS_PREFIX}catalog:`, logger });
+  const cache = createReadCache({
+    redis,
+    prefix: `${config.REDIS_PREFIX}catalog:`,
+    logger,
+    nearMs: config.CACHE_NEAR_MS,
+  });
   return {
     config,
     logger,
@@ -72,6 +77,9 @@ export async function createDeps(config: CatalogConfig, overrides: DepsOverrides
     cursorSecret: cursorSecret(config, (msg) => logger.warn(msg)),
     cacheTtlSeconds: config.CACHE_TTL_SECONDS,
     now: overrides.now ?? (() => new Date()),
-    close: base.close,
+    close: async () => {
+      await cache.close();
+      await base.close();
+    },
   };
 }

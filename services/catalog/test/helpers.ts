@@ -44,18 +44,26 @@ let contract: Contract | undefined;
 
 export async function startCatalog(
   ctx: Mocha.Context,
-  opts: { redis?: boolean; now?: () => Date } = {},
+  opts: {
+    redis?: boolean;
+    now?: () => Date;
+    /** Another replica of this catalog: the same database and Redis prefix (closing it leaves the database). */
+    replicaOf?: Catalog;
+    env?: Record<string, string>;
+  } = {},
 ): Promise<Catalog> {
   const redisUrl = opts.redis ? requireRedis(ctx)[0]! : undefined;
-  const dbUrl = await createTestDatabase(ctx, 'catalog');
+  const replicaOf = opts.replicaOf?.deps.config;
+  const dbUrl = replicaOf?.DATABASE_URL ?? (await createTestDatabase(ctx, 'catalog'));
   const config = loadConfig(configSchema, {
     DATABASE_URL: dbUrl,
     // Without Redis: the in-process LRU cache and the Postgres event bus (on the suite's own database).
     ...(redisUrl ? { REDIS_URL: redisUrl } : { BUS_DATABASE_URL: dbUrl }),
-    REDIS_PREFIX: `test:${uniqueSuffix()}:`,
+    REDIS_PREFIX: replicaOf?.REDIS_PREFIX ?? `test:${uniqueSuffix()}:`,
     CURSOR_SECRET: 'test-cursor-secret-0123456789abcdef',
     INTERNAL_TOKEN_SECRET: TEST_INTERNAL_TOKEN_SECRET,
     CACHE_TTL_SECONDS: '60',
+    ...opts.env,
   });
   const logger = createLogger('catalog', { level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const deps = await createDeps(config, { logger, now: opts.now, collectDefaultMetrics: false });
@@ -77,7 +85,7 @@ export async function startCatalog(
       await server.close(1000);
       await deps.bus.stop(); // never started here, but it owns the Postgres bus pool
       await deps.close();
-      await dropTestDatabase(dbUrl);
+      if (!replicaOf) await dropTestDatabase(dbUrl);
     },
   };
 }

@@ -20,12 +20,15 @@
 //   OTEL_FLUSH_TIMEOUT_MS                       longest a final flush may delay exit (default 5000)
 //   OTEL_SDK_DISABLED=true                      no SDK at all (the helpers in tracing.ts become no-ops)
 import { register } from 'node:module';
+import type { Instrumentation } from '@opentelemetry/instrumentation';
 import type { ReadableSpan, SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace';
 import { registerTracingSdk } from './tracing.ts';
 
 const disabled = process.env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true';
 const serviceName = process.env.OTEL_SERVICE_NAME || process.env.SERVICE_NAME || 'eventtickets';
 const endpoint = process.env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim() || undefined;
+/** Spans are recorded only when something reads them: an OTLP endpoint or the console exporter. */
+const recording = !!endpoint || process.env.OTEL_TRACES_EXPORTER?.trim().toLowerCase() === 'console';
 
 /** Probe and scrape traffic would otherwise be most of the traces. */
 const QUIET_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
@@ -41,9 +44,6 @@ async function startSdk(): Promise<{ shutdown: () => Promise<void>; exporting: b
     resources,
     { registerInstrumentations },
     { HttpInstrumentation },
-    { KoaInstrumentation },
-    { PgInstrumentation },
-    { IORedisInstrumentation },
   ] = await Promise.all([
     import('@opentelemetry/api'),
     import('@opentelemetry/core'),
@@ -52,21 +52,31 @@ async function startSdk(): Promise<{ shutdown: () => Promise<void>; exporting: b
     import('@opentelemetry/resources'),
     import('@opentelemetry/instrumentation'),
     import('@opentelemetry/instrumentation-http'),
-    import('@opentelemetry/instrumentation-koa'),
-    import('@opentelemetry/instrumentation-pg'),
-    import('@opentelemetry/instrumentation-ioredis'),
   ]);
 
-  const instrumentations = [
+  // The http instrumentation always: it continues the caller's trace, so logs carry its ids and traceparent goes
+  // on. The koa, pg and ioredis ones only make spans inside a request, which nothing reads unless spans are
+  // recorded (an exporter): without one they were a span per middleware layer and per command, recorded for
+  // nobody (~8 % of catalog's CPU per cached read, load/RESULTS.md "Browsing, second pass").
+  const instrumentations: Instrumentation[] = [
     new HttpInstrumentation({
       ignoreIncomingRequestHook: (req) => QUIET_PATHS.has((req.url ?? '').split('?')[0]),
     }),
-    new KoaInstrumentation(),
-    // Polling loops (outbox relay, expiry sweeps) would flood the backend with root spans; work that matters
-    // runs inside a request or a withSpan() and is traced.
-    new PgInstrumentation({ requireParentSpan: true }),
-    new IORedisInstrumentation({ requireParentSpan: true }),
   ];
+  if (recording) {
+    const [{ KoaInstrumentation }, { PgInstrumentation }, { IORedisInstrumentation }] = await Promise.all([
+      import('@opentelemetry/instrumentation-koa'),
+      import('@opentelemetry/instrumentation-pg'),
+      import('@opentelemetry/instrumentation-ioredis'),
+    ]);
+    instrumentations.push(
+      new KoaInstrumentation(),
+      // Polling loops (outbox relay, expiry sweeps) would flood the backend with root spans; work that matters
+      // runs inside a request or a withSpan() and is traced.
+      new PgInstrumentation({ requireParentSpan: true }),
+      new IORedisInstrumentation({ requireParentSpan: true }),
+    );
+  }
   // The ESM loader hook, limited to the modules these instrumentations patch (koa, pg, pg-pool, ioredis, http,
   // https): in-thread where Node supports it (24.11.1+), else the loader thread as before.
   const include = [
