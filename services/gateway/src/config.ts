@@ -88,6 +88,9 @@ export const configSchema = baseConfigSchema.extend({
   BODY_LIMIT: byteSize,
   /** Default per-route upstream timeout (a route in the table may set its own). */
   UPSTREAM_TIMEOUT_MS: positiveInt(10_000),
+  /** Longest a public response (Cache-Control: public, max-age) is answered to anonymous GETs from the gateway's
+   *  memory (proxy/micro-cache.ts); never longer than its max-age. 0: never. */
+  MICROCACHE_MS: z.coerce.number().int().min(0).max(60_000).default(1_000),
   /** Keep-alive connections per upstream service for request/response calls (holds, logins...). Live streams
    *  never take one of these: they have their own pool (below). */
   UPSTREAM_CONNECTIONS: positiveInt(512),

@@ -118,6 +118,7 @@ export function createDeps(config: GatewayConfig, overrides: DepsOverrides = {})
     // and service is reused for 5 s (it has 55 s left), so a busy user costs one HMAC per service every 5 s.
     signer: createInternalTokenSigner({ secret: config.INTERNAL_TOKEN_SECRET, issuer: SERVICE, reuseS: 5 }),
     defaultTimeoutMs: config.UPSTREAM_TIMEOUT_MS,
+    microCacheMs: config.MICROCACHE_MS,
     bodyLimit: config.BODY_LIMIT,
     trustProxy: config.TRUST_PROXY,
     dispatcher,

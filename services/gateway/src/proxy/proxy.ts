@@ -9,6 +9,15 @@ import { HttpProblem, problems } from '@eventtickets/platform/errors';
 import type { Route } from '../domain/routing.ts';
 import { clientResponseHeaders, upstreamRequestHeaders } from '../domain/headers.ts';
 import { outgoingTraceHeaders } from '../domain/trace.ts';
+import {
+  createMicroCache,
+  mayUseMicroCache,
+  notModified,
+  varyValues,
+  wantsRevalidation,
+  type CachedResponse,
+  type MicroCache,
+} from './micro-cache.ts';
 
 export interface ProxyOptions {
   upstreams: Partial<Record<string, string>>;
@@ -21,12 +30,38 @@ export interface ProxyOptions {
   dispatcher: Dispatcher;
   /** The pools for `stream` routes (long-lived responses), so they never hold a request/response connection. */
   streamDispatcher?: Dispatcher;
+  /** Longest a public response is answered from the gateway's memory (micro-cache.ts); 0 or absent: never. */
+  microCacheMs?: number;
   /** Called when a proxied request gets no answer from its service (the gateway's metrics). */
   onFailure?: (service: string, reason: 'unconfigured' | 'unreachable' | 'timeout') => void;
 }
 
 export interface Proxy {
   forward: (ctx: Context, route: Route, opts: { identity?: Identity; body?: Buffer }) => Promise<void>;
+  /** The micro-cache, when configured (tests and metrics read its size). */
+  microCache?: MicroCache;
+}
+
+/** Response headers a stored answer never repeats: the original request's id and the time it was made. */
+const NOT_REPLAYED = new Set(['x-request-id', 'date', 'age']);
+
+/** Answers from the micro-cache: the stored headers with an Age, 304 when the client has the ETag. */
+function serveCached(ctx: Context, entry: CachedResponse): void {
+  const res = ctx.res;
+  const unchanged = notModified(entry, ctx.req.headers);
+  ctx.status = unchanged ? 304 : 200; // for the access log and metrics
+  for (const [name, value] of entry.headers) res.setHeader(name, value);
+  res.setHeader('age', String(Math.floor((Date.now() - entry.storedAt) / 1000)));
+  ctx.respond = false;
+  if (unchanged) {
+    res.removeHeader('content-length');
+    res.removeHeader('content-type');
+    res.writeHead(304);
+    res.end();
+    return;
+  }
+  res.writeHead(200);
+  res.end(entry.body);
 }
 
 export function payloadTooLarge(limit: number): HttpProblem {
@@ -62,6 +97,7 @@ function errorCode(err: unknown): string | undefined {
 export function createProxy(opts: ProxyOptions): Proxy {
   const bases = new Map<string, URL>();
   for (const [service, url] of Object.entries(opts.upstreams)) if (url) bases.set(service, new URL(url));
+  const micro = opts.microCacheMs && opts.microCacheMs > 0 ? createMicroCache({ maxMs: opts.microCacheMs }) : undefined;
 
   async function forward(
     ctx: Context,
@@ -73,6 +109,24 @@ export function createProxy(opts: ProxyOptions): Proxy {
       opts.onFailure?.(route.service, 'unconfigured');
       throw problems.unavailable(`The ${route.service} service is not configured on this gateway`);
     }
+
+    // Anonymous reads of public routes may be answered from the micro-cache (rules in micro-cache.ts); any
+    // other method drops the service's copies, before and after the upstream answers.
+    const cacheKey =
+      micro &&
+      route.auth === 'public' &&
+      !identity &&
+      !route.stream &&
+      !body &&
+      mayUseMicroCache(ctx.method, ctx.req.headers)
+        ? `${route.service} ${ctx.url}`
+        : undefined;
+    if (cacheKey !== undefined && !wantsRevalidation(ctx.req.headers)) {
+      const hit = micro!.lookup(cacheKey, ctx.req.headers);
+      if (hit) return serveCached(ctx, hit);
+    }
+    const writes = micro !== undefined && ctx.method !== 'GET' && ctx.method !== 'HEAD' && ctx.method !== 'OPTIONS';
+    if (writes) micro.dropService(route.service);
 
     const declared = Number(ctx.get('content-length') || 0);
     if (declared > opts.bodyLimit) throw payloadTooLarge(opts.bodyLimit);
@@ -162,10 +216,12 @@ export function createProxy(opts: ProxyOptions): Proxy {
       throw problems.badGateway(`The ${route.service} service could not be reached (${code ?? 'connection failed'})`);
     }
     clearTimeout(timer);
+    if (writes) micro.dropService(route.service);
 
     ctx.status = response.statusCode; // for the access log and metrics
     const res = ctx.res;
-    for (const [name, value] of clientResponseHeaders(response.headers)) res.setHeader(name, value);
+    const answerHeaders = clientResponseHeaders(response.headers);
+    for (const [name, value] of answerHeaders) res.setHeader(name, value);
     const eventStream = route.stream || /^text\/event-stream/i.test(String(response.headers['content-type'] ?? ''));
     if (eventStream) {
       // Tell any buffering reverse proxy in front of us (nginx) to pass chunks straight through.
@@ -184,8 +240,31 @@ export function createProxy(opts: ProxyOptions): Proxy {
     res.writeHead(response.statusCode);
     if (eventStream) res.flushHeaders();
     upstreamBody.once('error', () => res.destroy()); // a mid-stream upstream failure cuts the client response short
+    const freshMs =
+      cacheKey !== undefined && !eventStream ? micro!.freshnessMs(response.statusCode, response.headers) : 0;
+    if (freshMs > 0) {
+      // kept as it passes through; stored only when the whole declared body arrived
+      const chunks: Buffer[] = [];
+      upstreamBody.on('data', (chunk: Buffer) => chunks.push(chunk));
+      upstreamBody.once('end', () => {
+        const bytes = Buffer.concat(chunks);
+        if (bytes.length !== Number(response.headers['content-length'])) return;
+        const etag = response.headers.etag;
+        micro!.store(
+          cacheKey!,
+          {
+            service: route.service,
+            headers: answerHeaders.filter(([name]) => !NOT_REPLAYED.has(name)),
+            body: bytes,
+            etag: typeof etag === 'string' ? etag : undefined,
+            vary: varyValues(response.headers.vary, ctx.req.headers),
+          },
+          freshMs,
+        );
+      });
+    }
     upstreamBody.pipe(res);
   }
 
-  return { forward };
+  return { forward, microCache: micro };
 }
