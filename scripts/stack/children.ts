@@ -99,15 +99,19 @@ export async function waitForReady(child: ServiceChild, timeoutMs: number): Prom
       const { code, signal } = await child.exited;
       throw new Error(`${child.name} exited during start (${signal ?? `code ${code}`})`);
     }
+    let listening = false;
     try {
       const res = await fetch(`${child.url}/readyz`, { signal: AbortSignal.timeout(3000) });
+      listening = true;
       if (res.status === 200) return;
       last = `readyz ${res.status}: ${(await res.text()).slice(0, 300)}`;
     } catch (err) {
       last = (err as Error).message;
     }
-    // a short poll: the stack is ready as soon as its last service is (a 200 ms poll added up to 0.4 s)
-    await new Promise((r) => setTimeout(r, 50));
+    // A short poll once it answers: the stack is ready as soon as its last service is (a 200 ms poll added up to
+    // 0.4 s). Before it listens (loading its code, migrating: most of its start) a slower one: seven services
+    // polled every 50 ms from their spawn cost the runner ~1 s of CPU per start on a loaded machine (issue 19).
+    await new Promise((r) => setTimeout(r, listening ? 50 : 150));
   }
   throw new Error(`${child.name} not ready after ${timeoutMs} ms (${last})`);
 }

@@ -5,7 +5,9 @@
 import { existsSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
-import { ensureDatabase, Redis } from '@eventtickets/platform';
+// subpaths, not the platform's barrel: the runner's own start is part of every npm start (issue 19)
+import { ensureDatabase } from '@eventtickets/platform/pg-admin';
+import { Redis } from '@eventtickets/platform/redis';
 import {
   findBinary,
   freePort,
@@ -32,17 +34,32 @@ export interface StackPostgres {
   logFile: string;
 }
 
-/** Starts the cluster in DATA_DIR/postgres: POSTGRES_PORT, else the port recorded last time if free, else a free one. */
-export async function startStackPostgres(
-  dataDir: DataDir,
-  requestedPort?: number,
-  log?: (line: string) => void,
-): Promise<StackPostgres> {
+/** Where the cluster in DATA_DIR/postgres will listen, known before it starts (the services can be started
+ *  with its URL while it starts): POSTGRES_PORT, else the port recorded last time if free, else a free one. */
+export interface PostgresPlan {
+  port: number;
+  password: string;
+  /** The admin URL (database "postgres"), as the started handle's. */
+  url: string;
+}
+
+export async function planStackPostgres(dataDir: DataDir, requestedPort?: number): Promise<PostgresPlan> {
   const recorded = readNumber(dataDir, 'postgres.port');
   let port = requestedPort;
   if (!port) port = recorded && (await portIsFree(recorded)) ? recorded : await freePort();
   writeNumber(dataDir, 'postgres.port', port);
   const password = persistentSecret(dataDir, 'postgres-password').value;
+  return { port, password, url: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres` };
+}
+
+/** Starts the cluster in DATA_DIR/postgres (planStackPostgres, unless a plan is given). */
+export async function startStackPostgres(
+  dataDir: DataDir,
+  requestedPort?: number,
+  log?: (line: string) => void,
+  plan?: PostgresPlan,
+): Promise<StackPostgres> {
+  const { port, password } = plan ?? (await planStackPostgres(dataDir, requestedPort));
   const initialised = !existsSync(join(dataDir.postgresDir, 'PG_VERSION'));
   const logFile = join(dataDir.root, 'postgres.log');
   try {

@@ -6,7 +6,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { simpleParser, type ParsedMail } from 'mailparser';
+import type { ParsedMail } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 
 export interface SinkMail {
@@ -98,7 +98,9 @@ export async function startMailSink(opts: MailSinkOptions): Promise<MailSink> {
         cb();
       },
       onData(stream, session, cb) {
-        simpleParser(stream, { keepCidLinks: true })
+        // mailparser (iconv-lite, libmime, html-to-text...) loads with the first mail, not on every npm start
+        import('mailparser')
+          .then(({ simpleParser }) => simpleParser(stream, { keepCidLinks: true }))
           .then((parsed) => {
             mails.push({
               n: ++mailCount,

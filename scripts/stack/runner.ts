@@ -20,6 +20,7 @@ import {
 } from './data-dir.ts';
 import {
   ensureDatabases,
+  planStackPostgres,
   portIsFree,
   startStackPostgres,
   startStackRedis,
@@ -97,6 +98,8 @@ export class Stack {
   private readonly prefix: (name: string) => string;
   private data?: DataDir;
   private postgres?: StackPostgres;
+  /** Postgres starting (and its databases being created) while the services load. */
+  private postgresStarting?: Promise<void>;
   private redis?: RedisMode;
   private mailSink?: MailSink;
   private children: ServiceChild[] = [];
@@ -163,18 +166,8 @@ export class Stack {
       throw new Error(`port(s) in use: ${busy.join(', ')}; set PORT / SERVICE_PORT_BASE or stop what holds them`);
 
     this.checkpoint();
-    this.postgres = await startStackPostgres(data, o.postgresPort, (line) => this.log(line));
-    this.recordPids();
-    this.supervise('postgres', incarnationOf(this.postgres.handle), async () => {
-      const port = this.postgres!.handle.port;
-      this.postgres = { ...(await startStackPostgres(data, port, (line) => this.log(line))), initialised: false };
-      return { desc: `port ${port}`, run: incarnationOf(this.postgres.handle) };
-    });
-    this.log(
-      `postgres: ${this.postgres.initialised ? 'initialised a new cluster' : 'reusing the cluster'} in ${data.postgresDir} on port ${this.postgres.handle.port}`,
-    );
-
-    this.checkpoint();
+    // Redis first (a fraction of a second), then Postgres starts while the services load their code, most of a
+    // service's start: each waits for its database (migrate() waits for it), created here once Postgres is up.
     this.redis = await startStackRedis(data, { redisUrl: o.redisUrl, force: o.redisMode });
     this.recordPids();
     const redis = this.redis;
@@ -197,13 +190,31 @@ export class Stack {
       );
     }
 
+    // the bus database first: a service may use it as soon as its own database exists
     const databases = o.services.filter((s) => s.database).map(databaseName);
-    if (this.redis.kind === 'memory') databases.push(BUS_DATABASE);
-    await ensureDatabases(this.postgres.url, databases);
+    if (this.redis.kind === 'memory') databases.unshift(BUS_DATABASE);
+    this.checkpoint();
+    const postgresPlan = await planStackPostgres(data, o.postgresPort);
+    this.postgresStarting = (async () => {
+      const postgres = await startStackPostgres(data, undefined, (line) => this.log(line), postgresPlan);
+      this.postgres = postgres;
+      this.recordPids();
+      this.supervise('postgres', incarnationOf(postgres.handle), async () => {
+        const port = this.postgres!.handle.port;
+        this.postgres = { ...(await startStackPostgres(data, port, (line) => this.log(line))), initialised: false };
+        return { desc: `port ${port}`, run: incarnationOf(this.postgres.handle) };
+      });
+      this.log(
+        `postgres: ${postgres.initialised ? 'initialised a new cluster' : 'reusing the cluster'} in ${data.postgresDir} on port ${postgres.handle.port}`,
+      );
+      if (this.isStopping) return;
+      await ensureDatabases(postgres.url, databases);
+    })();
+    this.postgresStarting.catch(() => undefined); // awaited after the services are launched (a failure stops all)
 
     const settings: StackSettings = {
       ports,
-      postgresUrl: this.postgres.url,
+      postgresUrl: postgresPlan.url,
       redisUrls: this.redis.kind === 'memory' ? [] : this.redis.urls,
       redisPrefix: o.redisPrefix,
       demoPassword: demo.value,
@@ -287,7 +298,10 @@ export class Stack {
     };
     // The gateway's readiness is its own (Redis); it fetches the users JWKS and the contracts when first needed.
     // Starting it after the others added its whole start to every npm start; the stack is ready when all are.
-    await Promise.all(ordered.map(launch));
+    const launching = Promise.all(ordered.map(launch));
+    launching.catch(() => undefined); // awaited below, after Postgres: a failed Postgres start is the news
+    await this.postgresStarting;
+    await launching;
     this.started = true;
 
     const gatewayUrl = localUrl(gatewayPort);
@@ -323,7 +337,7 @@ export class Stack {
       demoPassword: demo.value,
       demoPasswordGenerated: demo.generated,
       demoAccounts,
-      postgres: { url: this.postgres.url, initialised: this.postgres.initialised, port: this.postgres.handle.port },
+      postgres: { url: this.postgres!.url, initialised: this.postgres!.initialised, port: this.postgres!.handle.port },
       mailbox: this.mailSink ? { url: this.mailSink.mailboxUrl, smtpUrl: this.mailSink.smtpUrl } : undefined,
       redis: this.redis,
       dataDir: data.root,
@@ -358,6 +372,7 @@ export class Stack {
     );
     await this.mailSink?.close().catch(() => undefined);
     if (this.redis?.kind === 'local') await Promise.all(this.redis.handles.map((h) => h.stop()));
+    await this.postgresStarting?.catch(() => undefined); // a Postgres still starting is stopped once started
     await this.postgres?.handle.stop();
     if (this.data) removePids(this.data);
   }

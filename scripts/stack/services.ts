@@ -20,7 +20,8 @@ export interface StackService {
    *  to this service on every start; a value set in the runner's environment wins. */
   secrets?: string[];
   /** Optional module (relative to the service folder) exporting `demoAccounts: { email, role }[]`: the
-   *  accounts this service creates with DEMO_PASSWORD, listed in the banner at start. */
+   *  accounts this service creates with DEMO_PASSWORD, listed in the banner at start. The runner imports it:
+   *  keep it free of run-time imports (it was the users service's whole code, 1-2 s of every start). */
   demoAccounts?: string;
   /** Sends mail and SMS: without SMTP_URL the runner starts its SMTP sink and dev mailbox
    *  (scripts/stack/mail-sink.ts) and points this service at it (SMTP_URL, SMS_PROVIDER=http, SMS_HTTP_URL;
@@ -33,7 +34,7 @@ export interface StackService {
 export const STACK_WIDE_SECRETS = ['INTERNAL_TOKEN_SECRET'];
 
 const registry: StackService[] = [
-  { name: 'users', dir: 'users', port: 8081, database: true, demoAccounts: 'src/use-cases/demo-seed.ts' },
+  { name: 'users', dir: 'users', port: 8081, database: true, demoAccounts: 'src/domain/demo-accounts.ts' },
   {
     name: 'catalog',
     dir: 'catalog',

@@ -1,6 +1,6 @@
 // The runner's own environment, validated up front like a service's config (a bad value names the variable).
 import { join, resolve } from 'node:path';
-import { loadConfig, redisUrls, z } from '@eventtickets/platform';
+import { loadConfig, redisUrls, z } from '@eventtickets/platform/config';
 
 const optionalPort = z.coerce.number().int().min(1).max(65535).optional();
 

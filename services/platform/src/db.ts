@@ -4,6 +4,8 @@ import pg from 'pg';
 import { Sequelize, Transaction, QueryTypes } from 'sequelize';
 
 export { Sequelize, Transaction, QueryTypes };
+// pg only, so that a process that only creates databases (the local stack runner) does not load Sequelize
+export { ensureDatabase } from './pg-admin.ts';
 
 /** What a migration runs its SQL through: the one transaction that also records the migration as applied. */
 export interface MigrationSql {
@@ -73,8 +75,48 @@ async function applyOne(db: Sequelize, migration: Migration): Promise<boolean> {
   });
 }
 
-/** Applies pending migrations in order; returns the names this call applied (not those another replica did). */
-export async function migrate(db: Sequelize, migrations: Migration[]): Promise<string[]> {
+/** Postgres is not there yet: the connection is refused (not listening), it is starting up (57P03), or this
+ *  database is not created yet (3D000). Anything else (a wrong password, a bad host name) is not waited for. */
+function notThereYet(err: unknown): boolean {
+  type Cause = { code?: unknown; original?: unknown; parent?: unknown; cause?: unknown };
+  let e = err as Cause | undefined;
+  for (let depth = 0; e && typeof e === 'object' && depth < 5; depth++) {
+    if (typeof e.code === 'string' && ['ECONNREFUSED', '57P03', '3D000'].includes(e.code)) return true;
+    e = (e.original ?? e.parent ?? e.cause) as Cause | undefined;
+  }
+  return false;
+}
+
+export interface WaitOptions {
+  /** How long a database that is not there yet is waited for (default 30 s); then its error is thrown. */
+  waitMs?: number;
+  /** Called once, when the first attempt found it not there yet. */
+  onWait?: (err: unknown) => void;
+}
+
+/**
+ * Waits until the database takes connections: a service started together with its Postgres (the local stack
+ * starts them at once, issue 19; a pod before its database) waits for it instead of failing its start.
+ */
+export async function waitForDatabase(db: Sequelize, opts: WaitOptions = {}): Promise<void> {
+  const deadline = Date.now() + (opts.waitMs ?? 30_000);
+  for (let told = false; ;) {
+    try {
+      await db.query('SELECT 1');
+      return;
+    } catch (err) {
+      if (!notThereYet(err) || Date.now() >= deadline) throw err;
+      if (!told) opts.onWait?.(err);
+      told = true;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
+
+/** Applies pending migrations in order; returns the names this call applied (not those another replica did).
+ *  A database that is not there yet is waited for first (waitForDatabase). */
+export async function migrate(db: Sequelize, migrations: Migration[], opts: WaitOptions = {}): Promise<string[]> {
+  await waitForDatabase(db, opts);
   const ran: string[] = [];
   for (const migration of pendingOf(migrations, await appliedNames(db)))
     if (await applyOne(db, migration)) ran.push(migration.name);
@@ -105,27 +147,4 @@ export function withTransaction<T>(
   opts: { isolationLevel?: Transaction.ISOLATION_LEVELS } = {},
 ): Promise<T> {
   return db.transaction({ isolationLevel: opts.isolationLevel }, fn);
-}
-
-/** Creates the database named in url if it does not exist (local stack and tests; production provisions its own). */
-export async function ensureDatabase(url: string): Promise<void> {
-  const target = new URL(url);
-  const name = decodeURIComponent(target.pathname.replace(/^\//, ''));
-  if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`unsafe database name: ${name}`);
-  const admin = new URL(url);
-  admin.pathname = '/postgres';
-  const client = new pg.Client({ connectionString: admin.toString() });
-  await client.connect();
-  try {
-    const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
-    if (exists.rowCount === 0) {
-      try {
-        await client.query(`CREATE DATABASE "${name}"`);
-      } catch (err) {
-        if ((err as { code?: string }).code !== '42P04') throw err; // created concurrently
-      }
-    }
-  } finally {
-    await client.end();
-  }
 }

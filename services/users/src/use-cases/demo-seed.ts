@@ -1,14 +1,11 @@
 // Demo accounts for the local stack (DEMO_PASSWORD set): created once, existing ones left as they are.
-import { enqueueEvent, withRetryingTransaction, type Role } from '@eventtickets/platform';
+import { enqueueEvent, withRetryingTransaction } from '@eventtickets/platform';
 import { defaultNotificationPrefs, userEventPayload } from '../domain/user.ts';
+import { demoAccounts } from '../domain/demo-accounts.ts';
 import { findUserByEmail, insertUser } from '../db/users.ts';
 import type { UsersDeps } from '../deps.ts';
 
-export const demoAccounts: Array<{ email: string; name: string; role: Role }> = [
-  { email: 'buyer@example.com', name: 'Demo Buyer', role: 'buyer' },
-  { email: 'organizer@example.com', name: 'Demo Organizer', role: 'organizer' },
-  { email: 'admin@example.com', name: 'Demo Admin', role: 'admin' },
-];
+export { demoAccounts };
 
 /** Returns the e-mails it created (empty on a second run). */
 export async function ensureDemoUsers(
