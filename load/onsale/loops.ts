@@ -41,25 +41,35 @@ export function rng(seed: number): () => number {
   };
 }
 
+/** One buyer's request headers, built once per loop (not per request). */
+function buyerHeaders(buyer: Buyer): Record<string, string> {
+  return { authorization: `Bearer ${buyer.token}`, 'content-type': 'application/json' };
+}
+
+/** A pair's request body, serialised once per loop: the same bytes every time the pair is drawn. */
+interface HoldRequestBody {
+  seats: string[];
+  body: string;
+}
+
+function requestBodies(eventId: string, pairs: [string, string][]): HoldRequestBody[] {
+  return pairs.map((seats) => ({ seats, body: JSON.stringify({ eventId, seats }) }));
+}
+
 async function holdOnce(
   pool: Pool,
-  buyer: Buyer,
-  eventId: string,
-  seats: string[],
+  headers: Record<string, string>,
+  request: HoldRequestBody,
   tally: Tally,
   startedAt: number,
   markChange?: (seats: string[], atMs: number) => void,
 ): Promise<void> {
   tally.attempts++;
-  markChange?.([...seats].sort(), performance.now());
+  markChange?.([...request.seats].sort(), performance.now());
   let status = 'error';
   try {
-    const res = await pool.request({
-      method: 'POST',
-      path: '/api/holds',
-      headers: { authorization: `Bearer ${buyer.token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ eventId, seats }),
-    });
+    const res = await pool.request({ method: 'POST', path: '/api/holds', headers, body: request.body });
+    // every answer's status is counted; a 201's body gives the hold (the invariant check needs its id and seats)
     status = String(res.statusCode);
     if (res.statusCode === 201) {
       const hold = (await res.body.json()) as { id: string; seats: { seatId: string }[] };
@@ -102,14 +112,16 @@ function progressTicker(tally: Tally, started: number, onProgress?: LoopOptions[
 export async function closedLoop(o: LoopOptions): Promise<Tally> {
   const tally = newTally();
   const next = rng(o.seed ?? 1);
+  const requests = requestBodies(o.eventId, o.pairs);
   const started = performance.now();
   const end = started + o.durationS * 1000;
   const stopTicker = progressTicker(tally, started, o.onProgress);
   await Promise.all(
     o.buyers.map(async (buyer) => {
+      const headers = buyerHeaders(buyer);
       while (performance.now() < end && tally.attempts < (o.maxAttempts ?? Infinity)) {
-        const pair = o.pairs[Math.floor(next() * o.pairs.length)]!;
-        await holdOnce(o.pool, buyer, o.eventId, pair, tally, performance.now(), o.markChange);
+        const request = requests[Math.floor(next() * requests.length)]!;
+        await holdOnce(o.pool, headers, request, tally, performance.now(), o.markChange);
       }
     }),
   );
@@ -123,6 +135,8 @@ export async function closedLoop(o: LoopOptions): Promise<Tally> {
 export async function openLoop(o: LoopOptions & { rate: number; maxOutstanding?: number }): Promise<Tally> {
   const tally = newTally();
   const next = rng(o.seed ?? 2);
+  const requests = requestBodies(o.eventId, o.pairs);
+  const headers = o.buyers.map(buyerHeaders);
   const started = performance.now();
   const total = Math.floor(o.rate * o.durationS);
   const limit = o.maxOutstanding ?? 5_000;
@@ -136,8 +150,8 @@ export async function openLoop(o: LoopOptions & { rate: number; maxOutstanding?:
       tally.byStatus.shed = (tally.byStatus.shed ?? 0) + 1;
       continue;
     }
-    const pair = o.pairs[Math.floor(next() * o.pairs.length)]!;
-    const p = holdOnce(o.pool, o.buyers[k % o.buyers.length]!, o.eventId, pair, tally, due, o.markChange).finally(() =>
+    const request = requests[Math.floor(next() * requests.length)]!;
+    const p = holdOnce(o.pool, headers[k % headers.length]!, request, tally, due, o.markChange).finally(() =>
       inFlight.delete(p),
     );
     inFlight.add(p);

@@ -110,7 +110,17 @@ export function redisCommandStats(urls: string[]): Record<string, number> | unde
   if (!cli || !urls.length) return undefined;
   const total: Record<string, number> = {};
   for (const url of urls) {
-    const out = spawnSync(cli, ['-u', url, 'INFO', 'commandstats'], { encoding: 'utf8' }).stdout ?? '';
+    // The password through REDISCLI_AUTH: `-u redis://:pw@…` makes redis-cli send AUTH with an empty user name,
+    // which the server refuses (WRONGPASS), and every count read as nothing.
+    const u = new URL(url);
+    const password = decodeURIComponent(u.password);
+    u.username = '';
+    u.password = '';
+    const out =
+      spawnSync(cli, ['-u', u.toString(), 'INFO', 'commandstats'], {
+        encoding: 'utf8',
+        env: { ...process.env, ...(password ? { REDISCLI_AUTH: password } : {}) },
+      }).stdout ?? '';
     for (const m of out.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) total[m[1]!] = (total[m[1]!] ?? 0) + Number(m[2]);
   }
   return total;

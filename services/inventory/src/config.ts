@@ -19,6 +19,9 @@ export const configSchema = baseConfigSchema
     REDIS_COMMAND_TIMEOUT_MS: redisCommandTimeoutMs,
     /** Redlock TTL for the per-seat locks around one hold write. */
     HOLD_LOCK_TTL_MS: z.coerce.number().int().min(10).max(60_000).default(5_000),
+    /** How long a replica keeps an event's sale rules for holds (use-cases/sale-rules.ts: a cancelled event still
+     *  refuses at once, sales windows are still judged by the database clock). 0 reads them for every hold. */
+    HOLD_RULES_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(1_000),
     /** How often each replica looks for expired holds in the database. */
     EXPIRY_INTERVAL_MS: z.coerce.number().int().min(10).max(600_000).default(2_000),
     EXPIRY_BATCH_SIZE: z.coerce.number().int().min(1).max(1_000).default(100),

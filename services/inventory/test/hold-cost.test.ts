@@ -1,11 +1,15 @@
 // What one hold costs the database (issue 14), counted statement by statement (every statement is one round
-// trip): a seats-only hold reads once, then writes everything in ONE call of inventory_hold_seats (its own
-// transaction), and never touches the events row; its change is numbered after commit by the sequencer's batch
-// (one call, shared with every change committed meanwhile). A regression that adds a round trip or a per-event
-// lock fails here.
+// trip): a granted seats-only hold writes everything in ONE call of inventory_hold_seats (its own transaction),
+// its event's sale rules coming from the replica's copy (read once per HOLD_RULES_CACHE_MS), and never touches
+// the events row; its change is numbered after commit by the sequencer's batch (one call, shared with every
+// change committed meanwhile). A refused one reads which of its seats are unknown. A regression that adds a
+// round trip or a per-event lock fails here.
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { withTransaction } from '@eventtickets/platform';
 import { expect } from 'chai';
+import pg from 'pg';
 import type { InventoryConfig } from '../src/config.ts';
+import { cancelEvent } from '../src/use-cases/materialise.ts';
 import {
   dropDatabase,
   eventPayload,
@@ -20,17 +24,26 @@ describe('inventory: round trips of one hold (real Postgres + Redis)', function 
   let config: InventoryConfig;
   let app: Instance;
   const scope = new AsyncLocalStorage<string[]>();
+  const originalQuery = pg.Client.prototype.query;
 
   before(async function () {
     // background loops far apart: only what the hold does is counted (and only inside its scope anyway)
-    config = await suiteConfig(this, { EXPIRY_INTERVAL_MS: '600000', SSE_HEARTBEAT_MS: '300000' });
-    app = await startInstance(config);
-    app.deps.db.addHook('afterQuery', (_options, query) => {
-      const sql = (query as unknown as { sql?: string } | undefined)?.sql; // AbstractQuery keeps the text it ran
-      scope.getStore()?.push(String(sql ?? '').replace(/\s+/g, ' '));
+    // (the rules copy kept for the whole suite: whether a read happens must not depend on the machine's speed)
+    config = await suiteConfig(this, {
+      EXPIRY_INTERVAL_MS: '600000',
+      SSE_HEARTBEAT_MS: '300000',
+      HOLD_RULES_CACHE_MS: '60000',
     });
+    app = await startInstance(config);
+    // Counted where every statement leaves: the pg client (Sequelize's queries and the direct hot-path ones).
+    pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+      const q = args[0] as string | { text?: string };
+      scope.getStore()?.push(String(typeof q === 'string' ? q : q?.text).replace(/\s+/g, ' '));
+      return (originalQuery as (...a: unknown[]) => unknown).apply(this, args);
+    } as typeof pg.Client.prototype.query;
   });
   after(async () => {
+    pg.Client.prototype.query = originalQuery;
     await app?.stop();
     await dropDatabase(config);
   });
@@ -60,17 +73,20 @@ describe('inventory: round trips of one hold (real Postgres + Redis)', function 
                     ? 'change'
                     : /INSERT INTO outbox/i.test(s)
                       ? 'outbox'
-                      : /FROM events e WHERE event_id/i.test(s)
-                        ? 'rules+known seats'
-                        : s.slice(0, 60);
+                      : /^SELECT status, sales_start_at.* FROM events WHERE event_id/i.test(s)
+                        ? 'rules'
+                        : /^SELECT seat_id FROM seats WHERE event_id = \$1 AND seat_id = ANY/i.test(s)
+                          ? 'known seats'
+                          : s.slice(0, 60);
   }
 
-  it('a two-seat hold: 1 read, 1 call of the hold function (its own transaction), 1 for the shared numbering batch', async () => {
+  it('a two-seat hold: 1 call of the hold function (its own transaction), 1 for the shared numbering batch; the first hold of an event also reads its rules', async () => {
     const ev = eventPayload({ seats: 10 });
     await publishEvent(app.deps, ev);
-    await app.deps.holds.create('warm-up', { eventId: ev.eventId, seats: ['s009'] }); // connections, prepared state
+    const first = await statementsOf(() => app.deps.holds.create('warm-up', { eventId: ev.eventId, seats: ['s009'] }));
+    expect(first.map(kindOf)).to.deep.equal(['rules', 'hold function', 'numbering function']);
     const sql = await statementsOf(() => app.deps.holds.create('u1', { eventId: ev.eventId, seats: ['s001', 's002'] }));
-    expect(sql.map(kindOf)).to.deep.equal(['rules+known seats', 'hold function', 'numbering function']);
+    expect(sql.map(kindOf)).to.deep.equal(['hold function', 'numbering function']);
     // ... and it wrote what the transactional path writes: hold, seats, hold_seats, change (numbered), outbox.
     const [hold] = await query(app.deps, "SELECT hold_id, status FROM holds WHERE user_id = 'u1'");
     expect(hold.status).to.equal('active');
@@ -105,14 +121,16 @@ describe('inventory: round trips of one hold (real Postgres + Redis)', function 
     });
   });
 
-  it('a refused hold (a seat already held) is the same two statements, writes nothing and numbers nothing', async () => {
+  it('a refused hold (a seat already held): the hold function, then which seats are unknown; writes nothing and numbers nothing', async () => {
     const ev = eventPayload({ seats: 10 });
     await publishEvent(app.deps, ev);
     await app.deps.holds.create('u1', { eventId: ev.eventId, seats: ['s003'] });
+    let refusal: unknown;
     const err = await statementsOf(() =>
-      app.deps.holds.create('u2', { eventId: ev.eventId, seats: ['s003', 's004'] }).catch((e) => e),
+      app.deps.holds.create('u2', { eventId: ev.eventId, seats: ['s003', 's004'] }).catch((e) => (refusal = e)),
     );
-    expect(err.map(kindOf)).to.deep.equal(['rules+known seats', 'hold function']);
+    expect(err.map(kindOf)).to.deep.equal(['hold function', 'known seats']);
+    expect((refusal as { slug?: string }).slug).to.equal('seats-unavailable');
     expect(await query(app.deps, "SELECT 1 FROM holds WHERE user_id = 'u2'")).to.deep.equal([]);
     expect(
       (await query(app.deps, "SELECT status FROM seats WHERE event_id = $1 AND seat_id = 's004'", [ev.eventId]))[0]
@@ -130,9 +148,34 @@ describe('inventory: round trips of one hold (real Postgres + Redis)', function 
     const kinds = sql.map(kindOf);
     expect(kinds.slice(0, 2)).to.deep.equal([
       'SELECT request_hash, status, response FROM idempotency_keys ',
-      'rules+known seats',
+      'known seats',
     ]);
     expect(kinds).to.include.members(['begin', 'lock+hold', 'seats+hold_seats', 'commit', 'numbering function']);
     expect(kinds.some((k) => /UPDATE events/i.test(k))).to.equal(false);
+  });
+
+  it('an unknown seat: 422 unknown-seats after the hold function refused, nothing written', async () => {
+    const ev = eventPayload({ seats: 10 });
+    await publishEvent(app.deps, ev);
+    await app.deps.holds.create('warm-up', { eventId: ev.eventId, seats: ['s009'] });
+    const err = await app.deps.holds.create('u4', { eventId: ev.eventId, seats: ['s001', 'nope'] }).catch((e) => e);
+    expect([err.status, err.slug, err.extensions?.unknownSeats]).to.deep.equal([422, 'unknown-seats', ['nope']]);
+    expect(await query(app.deps, "SELECT 1 FROM holds WHERE user_id = 'u4'")).to.deep.equal([]);
+  });
+
+  it('a cancelled event refuses holds although the replica’s copy of its rules still says published', async () => {
+    const ev = eventPayload({ seats: 10 });
+    await publishEvent(app.deps, ev);
+    await app.deps.holds.create('warm-up', { eventId: ev.eventId, seats: ['s009'] }); // the copy: published
+    await withTransaction(app.deps.db, (t) => cancelEvent(app.deps.db, t, ev.eventId, app.deps.hub.publish));
+    for (const key of [undefined, 'key-hold-cost-cancelled']) {
+      const sql: string[] = [];
+      const err = await scope.run(sql, () =>
+        app.deps.holds.create('u5', { eventId: ev.eventId, seats: ['s001', 's002'] }, key).catch((e) => e),
+      );
+      expect([err.status, err.slug], `with key ${key}`).to.deep.equal([409, 'event-cancelled']);
+      expect(sql.map(kindOf)).to.not.include('rules'); // the copy answered: the write itself refused
+    }
+    expect(await query(app.deps, "SELECT 1 FROM holds WHERE user_id = 'u5'")).to.deep.equal([]);
   });
 });

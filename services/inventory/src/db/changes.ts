@@ -4,6 +4,7 @@
 // replays the numbered log in order.
 import { execute, one, rows, type Sequelize, type Transaction } from '@eventtickets/platform';
 import type { AvailabilityChange, PendingChange } from '../domain/types.ts';
+import { directRows } from './direct.ts';
 
 /** Serialises the numbering batches of all replicas (any constant unique to this purpose). */
 const SEQUENCER_LOCK = 14_000_014;
@@ -22,10 +23,11 @@ export async function insertChange(db: Sequelize, t: Transaction, change: Pendin
  *  sequencer's advisory lock, then the numbering, in its own transaction), whatever the batch holds.
  *  Returns the numbered changes in sequence order per event. */
 export async function numberPendingChanges(db: Sequelize, limit: number): Promise<AvailabilityChange[]> {
-  const numbered = await rows<{ change: AvailabilityChange }>(db, 'SELECT inventory_number_changes($1, $2) AS change', [
-    SEQUENCER_LOCK,
-    limit,
-  ]);
+  const numbered = await directRows<{ change: AvailabilityChange }>(
+    db,
+    { name: 'inventory_number_changes', text: 'SELECT inventory_number_changes($1, $2) AS change' },
+    [SEQUENCER_LOCK, limit],
+  );
   return numbered.map((r) => r.change).sort((x, y) => x.eventId.localeCompare(y.eventId) || x.seq - y.seq);
 }
 

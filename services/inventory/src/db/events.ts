@@ -41,27 +41,6 @@ export async function loadSaleRules(
   };
 }
 
-/** The sale rules (as loadSaleRules) and how many of `seatIds` exist for the event, in one round trip. */
-export async function loadHoldContext(
-  db: Sequelize,
-  eventId: string,
-  seatIds: string[],
-): Promise<{ rules: SaleRules; dbNow: Date; knownSeats: number } | undefined> {
-  const row = await one<SaleRulesRow & { known_seats: string }>(
-    db,
-    `SELECT status, sales_start_at, sales_end_at, reservation_minutes, max_seats_per_order, now() AS db_now,
-            (SELECT count(*) FROM seats s WHERE s.event_id = e.event_id AND s.seat_id = ANY($2)) AS known_seats
-       FROM events e WHERE event_id = $1`,
-    [eventId, seatIds],
-  );
-  if (!row) return undefined;
-  return {
-    rules: saleRulesOf(row),
-    dbNow: row.db_now,
-    knownSeats: Number(row.known_seats),
-  };
-}
-
 export async function eventStatus(db: Sequelize, eventId: string, t?: Transaction): Promise<EventStatus | undefined> {
   return (await one<{ status: EventStatus }>(db, 'SELECT status FROM events WHERE event_id = $1', [eventId], t))
     ?.status;

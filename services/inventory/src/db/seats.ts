@@ -1,7 +1,8 @@
 // SQL on seats. Every write is conditional on the seat's current state; the row count tells the caller
 // whether it got what it asked for (the seat invariant lives in these WHERE clauses and the table's CHECK).
-import { one, rows, type Sequelize, type Transaction } from '@eventtickets/platform';
+import { rows, type Sequelize, type Transaction } from '@eventtickets/platform';
 import type { HoldSeat, PendingChange, SeatStatus } from '../domain/types.ts';
+import { directRows } from './direct.ts';
 
 /** A held seat with its tier's price, as the hold queries return it (s.seat_id, s.label, s.section, s.row_label,
  *  s.tier_id, t.amount, t.currency). */
@@ -68,9 +69,9 @@ export async function insertSeats(
 
 /** The ids among `seatIds` that exist for the event. */
 export async function knownSeatIds(db: Sequelize, eventId: string, seatIds: string[]): Promise<Set<string>> {
-  const found = await rows<{ seat_id: string }>(
+  const found = await directRows<{ seat_id: string }>(
     db,
-    'SELECT seat_id FROM seats WHERE event_id = $1 AND seat_id = ANY($2)',
+    { name: 'inventory_known_seats', text: 'SELECT seat_id FROM seats WHERE event_id = $1 AND seat_id = ANY($2)' },
     [eventId, seatIds],
   );
   return new Set(found.map((r) => r.seat_id));
@@ -159,9 +160,12 @@ export async function holdSeatsInOneStatement(
   },
 ): Promise<SeatHoldOutcome> {
   const [outboxId, outboxType, , payload, headers, occurredAt] = args.outbox;
-  const row = await one<{ r: Record<string, unknown> }>(
+  const [row] = await directRows<{ r: Record<string, unknown> }>(
     db,
-    'SELECT inventory_hold_seats($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) AS r',
+    {
+      name: 'inventory_hold_seats',
+      text: 'SELECT inventory_hold_seats($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) AS r',
+    },
     [
       args.holdId,
       args.eventId,

@@ -12,7 +12,7 @@ import {
   type Sequelize,
   type Transaction,
 } from '@eventtickets/platform';
-import { dbNow, loadHoldContext } from '../db/events.ts';
+import { dbNow } from '../db/events.ts';
 import { knownAreaIds } from '../db/ga-areas.ts';
 import { loadHold } from '../db/holds.ts';
 import { knownSeatIds } from '../db/seats.ts';
@@ -29,6 +29,7 @@ import {
   type ChangePublisher,
 } from './hold-writes.ts';
 import { loadHoldView } from './hold-view.ts';
+import { createSaleRulesCache } from './sale-rules.ts';
 
 export interface HoldHooks {
   /** Test seam: runs after the locks are taken and before the database write (to simulate a long pause). */
@@ -44,6 +45,8 @@ export interface HoldServiceDeps {
   metrics: InventoryMetrics;
   publish: ChangePublisher;
   lockTtlMs: number;
+  /** HOLD_RULES_CACHE_MS: how long an event's sale rules are kept (0: read for every hold). */
+  rulesCacheMs?: number;
   hooks?: HoldHooks;
 }
 
@@ -54,6 +57,7 @@ export type CreatedHold = IdempotentResult<HoldView>;
 
 export function createHoldService(deps: HoldServiceDeps) {
   const { db, metrics, publish } = deps;
+  const saleRules = createSaleRulesCache(db, deps.rulesCacheMs ?? 0);
 
   /** A deadlock or serialization failure runs the whole transaction again (every step is re-read in it). */
   function inTransaction<T>(fn: (t: Transaction) => Promise<T>): Promise<T> {
@@ -87,10 +91,12 @@ export function createHoldService(deps: HoldServiceDeps) {
   /**
    * Creates a hold. With an Idempotency-Key the key is stored in the hold's own transaction (runIdempotent), so
    * a retry gets the first attempt's 201 back (replayed) instead of a conflict with its own seats.
-   * Round trips for a seats-only hold without a key: TWO, one read (rules and known seats) and one call of the
-   * hold function (its own transaction: lock, seats, hold, change, outbox; writeSeatHoldAtOnce); the change is
-   * numbered after commit by a batch (one round trip) shared with every hold committed meanwhile, before the
-   * answer. With a key or GA places: the read, then BEGIN, the writes, the outbox row and COMMIT.
+   * Round trips for a seats-only hold without a key: ONE call of the hold function (its own transaction: lock,
+   * seats, hold, change, outbox; writeSeatHoldAtOnce), the sale rules coming from the per-event copy
+   * (sale-rules.ts; one read when it is missing or stale); a granted hold proves its seats exist, and a refused one
+   * reads which requested seats are unknown (422) before its 409. The change is numbered after commit by a batch
+   * (one round trip) shared with every hold committed meanwhile, before the answer. With a key or GA places: the
+   * known places read, then BEGIN, the writes, the outbox row and COMMIT.
    */
   async function create(userId: string, req: HoldRequest, idempotencyKey?: string): Promise<CreatedHold> {
     const ref = idempotencyKey ? holdIdempotencyRef(userId, idempotencyKey, req) : undefined;
@@ -98,10 +104,12 @@ export function createHoldService(deps: HoldServiceDeps) {
     // and its seats are held by that very request.
     const stored = ref && (await committedResult(db, ref));
     if (stored) return stored;
-    const event = await loadHoldContext(db, req.eventId, req.seats ?? []);
+    const event = await saleRules.get(req.eventId);
     if (!event) throw problems.notFound(`No event ${req.eventId}`, 'event-not-found');
     checkHoldAllowed(event.rules, req, event.dbNow);
-    if (event.knownSeats !== (req.seats?.length ?? 0) || req.ga?.length) await checkKnown(req);
+    // Seats only, no key, no test seam inside the transaction: the one-statement path.
+    const atOnce = !ref && !req.ga?.length && !!req.seats?.length && !deps.hooks?.beforeCommit;
+    if (!atOnce) await checkKnown(req);
     const applyHold = async (t: Transaction): Promise<{ status: number; body: HoldView }> => {
       const body = await writeHold(
         db,
@@ -112,8 +120,6 @@ export function createHoldService(deps: HoldServiceDeps) {
       await deps.hooks?.beforeCommit?.(req);
       return { status: 201, body };
     };
-    // Seats only, no key, no test seam inside the transaction: the one-statement path.
-    const atOnce = !ref && !req.ga?.length && !!req.seats?.length && !deps.hooks?.beforeCommit;
     const write = async (): Promise<CreatedHold> => {
       await deps.hooks?.beforeWrite?.(req);
       if (atOnce) {
@@ -121,7 +127,11 @@ export function createHoldService(deps: HoldServiceDeps) {
           db,
           { eventId: req.eventId, seats: req.seats!, userId, reservationMinutes: event.rules.reservationMinutes },
           publish,
-        );
+        ).catch(async (err: unknown) => {
+          // Refused: an unknown seat is the caller's mistake (422), not a seat someone else holds (409).
+          if (err instanceof HttpProblem && err.slug === 'seats-unavailable') await checkKnown(req);
+          throw err;
+        });
         metrics.holdsCreated.inc();
         return { status: 201, body, replayed: false };
       }
