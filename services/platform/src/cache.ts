@@ -123,10 +123,8 @@ function nearCache(redis: Redis, channel: string, logger: Logger, nearMs: number
     },
     value(key) {
       const hit = values.get(key);
-      if (!hit) return undefined;
-      if (hit.until > Date.now()) return hit.value;
-      values.delete(key);
-      return undefined;
+      // an expired entry stays until replaced (keepValue reuses its string) or evicted
+      return hit && hit.until > Date.now() ? hit.value : undefined;
     },
     epoch: () => epoch,
     keepGeneration(ns, generation, at) {
@@ -134,8 +132,11 @@ function nearCache(redis: Redis, channel: string, logger: Logger, nearMs: number
     },
     keepValue(key, value, at, ttlMs = nearMs) {
       if (!live() || at !== epoch) return;
+      // The same text read again is kept as the same string: callers keying maps by a representation's text
+      // (its ETag and bytes, its end time) then compare one pointer instead of tens of KB per request.
+      const previous = values.get(key)?.value;
       values.delete(key);
-      values.set(key, { value, until: Date.now() + Math.min(nearMs, ttlMs) });
+      values.set(key, { value: previous === value ? previous : value, until: Date.now() + Math.min(nearMs, ttlMs) });
       while (values.size > maxEntries) values.delete(values.keys().next().value!);
     },
     forget(ns) {

@@ -7,6 +7,7 @@ import { symbols } from 'pino';
 import Koa, { type Context, type Next } from 'koa';
 import { bodyParser } from '@koa/bodyparser';
 import { requestContext } from './context.ts';
+import { inRequestTrace } from './tracing.ts';
 import { errorMiddleware, HttpProblem, problemClientErrorHandler, problems } from './errors.ts';
 import { healthMiddleware, type ReadinessCheck } from './health.ts';
 import { identityMiddleware } from './auth.ts';
@@ -36,7 +37,7 @@ export function requestIdMiddleware() {
     const id = REQUEST_ID.test(incoming) ? incoming : randomUUID();
     ctx.state.requestId = id;
     ctx.set('x-request-id', id);
-    await requestContext.run({ requestId: id }, next);
+    await inRequestTrace(ctx.req.headers, () => requestContext.run({ requestId: id }, next));
   };
 }
 

@@ -43,7 +43,6 @@ async function startSdk(): Promise<{ shutdown: () => Promise<void>; exporting: b
     { AsyncLocalStorageContextManager },
     resources,
     { registerInstrumentations },
-    { HttpInstrumentation },
   ] = await Promise.all([
     import('@opentelemetry/api'),
     import('@opentelemetry/core'),
@@ -51,25 +50,26 @@ async function startSdk(): Promise<{ shutdown: () => Promise<void>; exporting: b
     import('@opentelemetry/context-async-hooks'),
     import('@opentelemetry/resources'),
     import('@opentelemetry/instrumentation'),
-    import('@opentelemetry/instrumentation-http'),
   ]);
 
-  // The http instrumentation always: it continues the caller's trace, so logs carry its ids and traceparent goes
-  // on. The koa, pg and ioredis ones only make spans inside a request, which nothing reads unless spans are
-  // recorded (an exporter): without one they were a span per middleware layer and per command, recorded for
-  // nobody (~8 % of catalog's CPU per cached read, load/RESULTS.md "Browsing, second pass").
-  const instrumentations: Instrumentation[] = [
-    new HttpInstrumentation({
-      ignoreIncomingRequestHook: (req) => QUIET_PATHS.has((req.url ?? '').split('?')[0]),
-    }),
-  ];
+  // Instrumentations only when spans are recorded (an exporter): without one, the http instrumentation's server
+  // span, attributes and emitter binding, and a koa span per middleware layer and a pg/ioredis span per command,
+  // were made for nobody (~20 % of catalog's CPU per cached read, load/RESULTS.md "Browsing, second pass").
+  // A request's trace context then comes from the platform's request-id middleware (requestTraceContext in
+  // tracing.ts): the caller's trace goes on under a new span id, logs carry the ids, calls propagate them.
+  const instrumentations: Instrumentation[] = [];
   if (recording) {
-    const [{ KoaInstrumentation }, { PgInstrumentation }, { IORedisInstrumentation }] = await Promise.all([
-      import('@opentelemetry/instrumentation-koa'),
-      import('@opentelemetry/instrumentation-pg'),
-      import('@opentelemetry/instrumentation-ioredis'),
-    ]);
+    const [{ HttpInstrumentation }, { KoaInstrumentation }, { PgInstrumentation }, { IORedisInstrumentation }] =
+      await Promise.all([
+        import('@opentelemetry/instrumentation-http'),
+        import('@opentelemetry/instrumentation-koa'),
+        import('@opentelemetry/instrumentation-pg'),
+        import('@opentelemetry/instrumentation-ioredis'),
+      ]);
     instrumentations.push(
+      new HttpInstrumentation({
+        ignoreIncomingRequestHook: (req) => QUIET_PATHS.has((req.url ?? '').split('?')[0]),
+      }),
       new KoaInstrumentation(),
       // Polling loops (outbox relay, expiry sweeps) would flood the backend with root spans; work that matters
       // runs inside a request or a withSpan() and is traced.
@@ -78,7 +78,7 @@ async function startSdk(): Promise<{ shutdown: () => Promise<void>; exporting: b
     );
   }
   // The ESM loader hook, limited to the modules these instrumentations patch (koa, pg, pg-pool, ioredis, http,
-  // https): in-thread where Node supports it (24.11.1+), else the loader thread as before.
+  // https): in-thread where Node supports it (24.11.1+), else the loader thread as before. None without them.
   const include = [
     ...new Set(
       instrumentations.flatMap((i) =>
@@ -86,12 +86,14 @@ async function startSdk(): Promise<{ shutdown: () => Promise<void>; exporting: b
       ),
     ),
   ];
-  const hooks = (await import('import-in-the-middle/register-hooks.mjs' as string)) as {
-    register: (options: { include: string[] }) => void;
-    supportsSyncHooks: () => boolean;
-  };
-  if (hooks.supportsSyncHooks()) hooks.register({ include });
-  else register('@opentelemetry/instrumentation/hook.mjs', import.meta.url, { data: { include } });
+  if (include.length) {
+    const hooks = (await import('import-in-the-middle/register-hooks.mjs' as string)) as {
+      register: (options: { include: string[] }) => void;
+      supportsSyncHooks: () => boolean;
+    };
+    if (hooks.supportsSyncHooks()) hooks.register({ include });
+    else register('@opentelemetry/instrumentation/hook.mjs', import.meta.url, { data: { include } });
+  }
 
   // The http/json exporter: Jaeger and the OpenTelemetry collector accept it, and it needs no protobuf runtime.
   const traceExporter = endpoint
@@ -168,7 +170,7 @@ async function startSdk(): Promise<{ shutdown: () => Promise<void>; exporting: b
   );
   trace.setGlobalTracerProvider(provider);
   // Metrics are prom-client's job and logs go to stdout: no meter or logger provider is started.
-  registerInstrumentations({ instrumentations, tracerProvider: provider });
+  if (instrumentations.length) registerInstrumentations({ instrumentations, tracerProvider: provider });
   return { shutdown: () => provider.shutdown(), exporting: !!traceExporter };
 }
 
@@ -179,7 +181,7 @@ const shutdown = (): Promise<void> => {
   });
   return stopped;
 };
-if (sdk) registerTracingSdk({ serviceName, exporting: sdk.exporting, shutdown });
+if (sdk) registerTracingSdk({ serviceName, exporting: sdk.exporting, recording, shutdown });
 
 /** Upper bound on how long a flush may delay the exit of a terminating process. */
 const FLUSH_TIMEOUT_MS = Number(process.env.OTEL_FLUSH_TIMEOUT_MS || 5000);

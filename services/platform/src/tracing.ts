@@ -6,12 +6,12 @@ import {
   context,
   propagation,
   trace,
+  SpanKind,
   SpanStatusCode,
   type Attributes,
   type Context,
   type Link,
   type Span,
-  type SpanKind,
 } from '@opentelemetry/api';
 
 export type { Span };
@@ -25,6 +25,8 @@ const SDK_HOOK = Symbol.for('eventtickets.tracing.sdk');
 export interface TracingSdkHook {
   serviceName: string;
   exporting: boolean;
+  /** Spans are recorded (an exporter, or the console one); false: sampled out, no instrumentation registered. */
+  recording?: boolean;
   shutdown: () => Promise<void>;
 }
 
@@ -40,6 +42,26 @@ export function tracingEnabled(): boolean {
 /** Called once by tracing-register.ts. */
 export function registerTracingSdk(hook: TracingSdkHook): void {
   (globalThis as Record<symbol, unknown>)[SDK_HOOK] = hook;
+}
+
+/**
+ * The trace context of an incoming request when the SDK records nothing (no exporter): tracing-register then
+ * registers no http instrumentation, and this continues the caller's traceparent (or starts a trace) under a
+ * new, non-recording server span, so logs carry trace and span ids and calls made while handling the request
+ * propagate them (unsampled), as the instrumentation did, without its per-request cost. Undefined when the SDK
+ * records (its http instrumentation makes the span) or is not started, or a span is already active.
+ */
+export function requestTraceContext(headers: Record<string, string | string[] | undefined>): Context | undefined {
+  const hook = (globalThis as Record<symbol, unknown>)[SDK_HOOK] as TracingSdkHook | undefined;
+  if (!hook || hook.recording !== false || trace.getSpan(context.active())) return undefined;
+  const parent = propagation.extract(ROOT_CONTEXT, headers);
+  return trace.setSpan(parent, tracer().startSpan('request', { kind: SpanKind.SERVER }, parent));
+}
+
+/** Runs fn inside the request's trace context (requestTraceContext), or as is. */
+export function inRequestTrace<T>(headers: Record<string, string | string[] | undefined>, fn: () => T): T {
+  const traced = requestTraceContext(headers);
+  return traced ? context.with(traced, fn) : fn();
 }
 
 /** Flushes and stops the SDK (if one was started); safe to call more than once or without tracing. */
