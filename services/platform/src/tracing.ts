@@ -6,13 +6,16 @@ import {
   context,
   propagation,
   trace,
-  SpanKind,
   SpanStatusCode,
+  TraceFlags,
+  isSpanContextValid,
   type Attributes,
   type Context,
   type Link,
   type Span,
+  type SpanKind,
 } from '@opentelemetry/api';
+import { randomBytes } from 'node:crypto';
 
 export type { Span };
 
@@ -55,7 +58,34 @@ export function requestTraceContext(headers: Record<string, string | string[] | 
   const hook = (globalThis as Record<symbol, unknown>)[SDK_HOOK] as TracingSdkHook | undefined;
   if (!hook || hook.recording !== false || trace.getSpan(context.active())) return undefined;
   const parent = propagation.extract(ROOT_CONTEXT, headers);
-  return trace.setSpan(parent, tracer().startSpan('request', { kind: SpanKind.SERVER }, parent));
+  // What the SDK's tracer makes of a sampled-out span (the caller's trace id or a new one, a new span id, the
+  // unsampled flag), without the tracer's per-span work: nothing about this span is ever recorded.
+  const caller = trace.getSpanContext(parent);
+  const continued = caller !== undefined && isSpanContextValid(caller);
+  return trace.setSpan(
+    parent,
+    trace.wrapSpanContext({
+      traceId: continued ? caller.traceId : randomHex(16),
+      spanId: randomHex(8),
+      traceFlags: TraceFlags.NONE,
+      traceState: continued ? caller.traceState : undefined,
+    }),
+  );
+}
+
+/** Random ids for requestTraceContext, from a pooled CSPRNG buffer (never all zeros: invalid in W3C). */
+let idPool = Buffer.alloc(0);
+let idAt = 0;
+function randomHex(bytes: number): string {
+  for (;;) {
+    if (idAt + bytes > idPool.length) {
+      idPool = randomBytes(4096);
+      idAt = 0;
+    }
+    const hex = idPool.toString('hex', idAt, idAt + bytes);
+    idAt += bytes;
+    if (!/^0+$/.test(hex)) return hex;
+  }
 }
 
 /** Runs fn inside the request's trace context (requestTraceContext), or as is. */
