@@ -193,15 +193,20 @@ try {
   // (b) open loop on a fresh event
   const rate = Number(env.BENCH_OPEN_RATE ?? Math.max(1, Math.round(closedSummary.attemptsPerS / 2)));
   log(`(b) open loop: ${rate} hold requests/s for ${SECONDS} s (latency from each request's scheduled start)`);
+  const openPairs = seatPairs(openSnapshot);
+  // CPU per attempt at a fixed arrival rate: comparable between two runs whatever the closed loop reached
+  // (at saturation, CPU per attempt moves with the throughput: batching, context switches).
+  const openCpu = cpuMeter(stack.pids);
   const open = await openLoop({
     pool,
     buyers,
     eventId: openEvent,
-    pairs: seatPairs(openSnapshot),
+    pairs: openPairs,
     durationS: SECONDS,
     rate,
     onProgress: progress('open'),
   });
+  const openCpuMs = openCpu.stop();
   await pool.close();
   const openSummary = summarise(open);
   const openInvariant = checkInvariant(
@@ -247,7 +252,13 @@ try {
         : undefined,
       viewers: viewerFigures ?? viewers.note,
     },
-    openLoop: { ...openSummary, invariant: openInvariant },
+    openLoop: {
+      ...openSummary,
+      invariant: openInvariant,
+      cpuMsPerAttempt: Object.fromEntries(
+        Object.entries(openCpuMs).map(([k, v]) => [k, v / Math.max(1, open.latencies.length)]),
+      ),
+    },
     rawLimit: raw,
     browsing,
   });
@@ -286,6 +297,11 @@ try {
   log(
     `  CPU ms per attempt during (a): ${Object.entries(cpuMs)
       .map(([k, v]) => `${k} ${(v / Math.max(1, answered)).toFixed(2)}`)
+      .join(', ')}`,
+  );
+  log(
+    `  CPU ms per attempt during (b), ${rate}/s: ${Object.entries(openCpuMs)
+      .map(([k, v]) => `${k} ${(v / Math.max(1, open.latencies.length)).toFixed(2)}`)
       .join(', ')}`,
   );
   if (redis)
