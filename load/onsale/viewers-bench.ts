@@ -81,6 +81,9 @@ interface HoldRound {
   max: number;
   /** CPU ms of each process during the round (/proc, children included). */
   cpuMs: Record<string, number>;
+  /** The gateway's event-loop delay during the round (its nodejs_eventloop_lag_* metrics, reset by the read
+   *  before the round): how long a request that became ready waited for the loop, i.e. for a flush's slice. */
+  gatewayLoopLagMs: { p99: number; max: number };
 }
 
 const fmt = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : 'n/a');
@@ -216,6 +219,7 @@ try {
     const statuses: Record<string, number> = {};
     const inFlight: Promise<void>[] = [];
     const total = Math.round(HOLD_RATE * HOLD_S);
+    await metric(gatewayUrl, 'nodejs_eventloop_lag_max_seconds'); // a read resets the gateway's lag histogram
     const cpu = cpuMeter(servicePids); // 'load generator': this process, the viewers' thread included
     const start = performance.now();
     let lastProgress = start;
@@ -250,6 +254,20 @@ try {
     }
     await Promise.all(inFlight);
     const cpuMs = cpu.stop();
+    const lagText = await (await fetch(`${gatewayUrl}/metrics`)).text();
+    const lag = (name: string) =>
+      1000 *
+      Number(
+        lagText
+          .split('\n')
+          .find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`))
+          ?.split(' ')
+          .at(-1),
+      );
+    const gatewayLoopLagMs = {
+      p99: lag('nodejs_eventloop_lag_p99_seconds'),
+      max: lag('nodejs_eventloop_lag_max_seconds'),
+    };
     latencies.sort((a, b) => a - b);
     return {
       sent: total,
@@ -258,6 +276,7 @@ try {
       p99: pct(latencies, 99),
       max: latencies.at(-1) ?? NaN,
       cpuMs,
+      gatewayLoopLagMs,
     };
   }
 
@@ -306,7 +325,7 @@ try {
   const gwDelta = rssAfter.gateway - rssBefore.gateway;
   const invDelta = rssAfter.inventory - rssBefore.inventory;
   const line = (r: HoldRound) =>
-    `p50 ${fmt(r.p50)} ms  p99 ${fmt(r.p99)} ms  max ${fmt(r.max)} ms  ${JSON.stringify(r.statuses)}`;
+    `p50 ${fmt(r.p50)} ms  p99 ${fmt(r.p99)} ms  max ${fmt(r.max)} ms  ${JSON.stringify(r.statuses)}; gateway event-loop delay p99 ${fmt(r.gatewayLoopLagMs.p99)} ms max ${fmt(r.gatewayLoopLagMs.max)} ms`;
   const lat = (l: Latency) =>
     `p50 ${fmt(l.p50Ms)} ms  p95 ${fmt(l.p95Ms)} ms  p99 ${fmt(l.p99Ms)} ms  max ${fmt(l.maxMs)} ms`;
   const a = stats.answeredToViewer;
