@@ -6,7 +6,8 @@
 // start is not slowed by its siblings. For each: the time from spawn to its first 200 on /readyz (polled every
 // 10 ms), its idle RSS (VmRSS, the highest of five samples after a settle period), its start-up peak (VmHWM) and V8 heap (its own /metrics), and its RSS after N
 // requests (a public read of the service, or the refusal a route without identity gets, alternating with
-// /readyz). The bare process is `node` serving /readyz with node:http. Then (unless --no-stack) `npm start`
+// /readyz) with the CPU those requests cost it per 1,000 (cpu/1k: what a memory flag or allocator costs in
+// throughput, load-independent). The bare process is `node` serving /readyz with node:http. Then (unless --no-stack) `npm start`
 // itself (node scripts/start.ts) on that now existing DATA_DIR: the time from spawn to its "ready:" line.
 //
 // Options: --services a,b (default: every registered service) --requests 1000 --settle-ms 10000 --no-stack
@@ -89,6 +90,8 @@ interface Row {
   startPeakRssMiB?: number;
   peakRssMiB?: number;
   requests?: { ok: number; other: Record<string, number>; path: string };
+  /** CPU the process used for those requests, per 1,000 (load-independent: compares flags and allocators) */
+  cpuPer1000Ms?: number;
   modules?: number;
   topPackages?: [string, number][];
 }
@@ -340,7 +343,9 @@ async function main(): Promise<void> {
     }
     for (const child of children) {
       const row = rows.find((r) => r.name === child.name)!;
+      const before = cpuMs(child.process.pid!);
       row.requests = await drive(child.url, REQUEST_PATHS[child.name] ?? '/healthz', REQUESTS);
+      row.cpuPer1000Ms = ((cpuMs(child.process.pid!) - before) * 1000) / REQUESTS;
     }
     await sleep(1000);
     for (const child of children) {
@@ -441,7 +446,7 @@ function printTable(rows: Row[], timingLoad: string, stack: StackTiming | undefi
     `footprint (node ${process.version}; load average at the starts ${timingLoad}; limits: idle RSS <= ${LIMITS.idleRssMiB} MiB and < ${LIMITS.bareFactor}x bare, ready <= ${LIMITS.readyMs} ms)`,
   );
   out.push(
-    `${'process'.padEnd(14)} ${'ready ms'.padStart(9)} ${'cpu ms'.padStart(7)} ${'idle RSS'.padStart(9)} ${'anon'.padStart(6)} ${'heap used'.padStart(10)} ${'heap tot'.padStart(9)} ${'start pk'.padStart(9)} ${`RSS@${REQUESTS}`.padStart(9)} ${'peak RSS'.padStart(9)} ${'x bare'.padStart(7)} ${'modules'.padStart(8)}  verdict`,
+    `${'process'.padEnd(14)} ${'ready ms'.padStart(9)} ${'cpu ms'.padStart(7)} ${'idle RSS'.padStart(9)} ${'anon'.padStart(6)} ${'heap used'.padStart(10)} ${'heap tot'.padStart(9)} ${'start pk'.padStart(9)} ${`RSS@${REQUESTS}`.padStart(9)} ${'peak RSS'.padStart(9)} ${'x bare'.padStart(7)} ${'cpu/1k'.padStart(7)} ${'modules'.padStart(8)}  verdict`,
   );
   for (const r of rows) {
     const factor = r.idleRssMiB / bare.idleRssMiB;
@@ -453,7 +458,7 @@ function printTable(rows: Row[], timingLoad: string, stack: StackTiming | undefi
           r.readyMs <= LIMITS.readyMs ? 'ready met' : 'ready NOT met',
         ].join(', ');
     out.push(
-      `${r.name.padEnd(14)} ${f(r.readyMs, 0).padStart(9)} ${f(r.readyCpuMs, 0).padStart(7)} ${f(r.idleRssMiB).padStart(9)} ${f(r.idleAnonMiB).padStart(6)} ${f(r.idleHeapUsedMiB).padStart(10)} ${f(r.idleHeapTotalMiB).padStart(9)} ${f(r.startPeakRssMiB).padStart(9)} ${f(r.loadedRssMiB).padStart(9)} ${f(r.peakRssMiB).padStart(9)} ${f(factor, 2).padStart(7)} ${String(r.modules ?? '-').padStart(8)}  ${verdict}`,
+      `${r.name.padEnd(14)} ${f(r.readyMs, 0).padStart(9)} ${f(r.readyCpuMs, 0).padStart(7)} ${f(r.idleRssMiB).padStart(9)} ${f(r.idleAnonMiB).padStart(6)} ${f(r.idleHeapUsedMiB).padStart(10)} ${f(r.idleHeapTotalMiB).padStart(9)} ${f(r.startPeakRssMiB).padStart(9)} ${f(r.loadedRssMiB).padStart(9)} ${f(r.peakRssMiB).padStart(9)} ${f(factor, 2).padStart(7)} ${f(r.cpuPer1000Ms, 0).padStart(7)} ${String(r.modules ?? '-').padStart(8)}  ${verdict}`,
     );
   }
   const svc = rows.slice(1);
