@@ -7,6 +7,7 @@ import { expect } from 'chai';
 import { requireBinary } from '@eventtickets/platform/testing';
 import { createSeatedEvent, login, seatPairs, signInBuyers, waitForSnapshot } from '../load/onsale/api.ts';
 import { checkInvariant } from '../load/onsale/invariant.ts';
+import { parseResponse } from '../load/onsale/hold-client.ts';
 import { closedLoop, holdPool } from '../load/onsale/loops.ts';
 import { startStack, type BenchStack } from '../load/onsale/stack.ts';
 
@@ -32,6 +33,7 @@ describe('on-sale in small: a few hundred holds through the gateway keep the sea
     const pool = holdPool(gw, buyers.length);
     const tally = await closedLoop({
       pool,
+      rawGatewayUrl: gw, // each buyer on its own hand-written connection, as bench:onsale's closed loop
       buyers,
       eventId,
       pairs: seatPairs(snapshot),
@@ -49,5 +51,22 @@ describe('on-sale in small: a few hundred holds through the gateway keep the sea
     expect(report.grantedNotHeld).to.deep.equal([]);
     expect(report.heldWithoutHold).to.deep.equal([]);
     expect(report.grantedHolds).to.equal(tally.byStatus['201']);
+  });
+
+  it('the closed loop client reads Content-Length and chunked answers, whole or in pieces, and sees Connection: close', () => {
+    const sized = Buffer.from('HTTP/1.1 201 Created\r\ncontent-length: 11\r\n\r\n{"id":"h1"}HTTP/1.1 409');
+    expect(parseResponse(sized.subarray(0, 40))).to.equal(undefined);
+    const one = parseResponse(sized)!;
+    expect([one.answer, one.close, sized.subarray(one.used).toString()]).to.deep.equal([
+      { status: 201, body: '{"id":"h1"}' },
+      false,
+      'HTTP/1.1 409',
+    ]);
+    const chunked = Buffer.from(
+      'HTTP/1.1 409 Conflict\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n4\r\n{"a"\r\n3\r\n:1}\r\n0\r\n\r\n',
+    );
+    expect(parseResponse(chunked.subarray(0, chunked.length - 2))).to.equal(undefined);
+    const two = parseResponse(chunked)!;
+    expect([two.answer, two.close, two.used]).to.deep.equal([{ status: 409, body: '{"a":1}' }, true, chunked.length]);
   });
 });

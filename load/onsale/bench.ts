@@ -13,7 +13,8 @@
 // Env: BENCH_BUYERS (500), BENCH_SECONDS (30), BENCH_OPEN_RATE (half of the closed loop's attempts/s),
 // BENCH_VIEWERS (2000; needs load/onsale/viewers.ts; they read on a worker thread, BENCH_VIEWERS_IN_PROCESS=1 on
 // this event loop), BENCH_PGBENCH_CLIENTS (16), BENCH_PGBENCH_SECONDS (10),
-// BENCH_BROWSE_SECONDS (5; 0 skips browsing), BENCH_OUT (load/onsale/last-run.json), BENCH_LOG_LEVEL (warn),
+// BENCH_HOLD_CLIENT (raw: one hand-written keep-alive connection per buyer in (a), load/onsale/hold-client.ts;
+// undici: the pool, as (b) uses), BENCH_BROWSE_SECONDS (5; 0 skips browsing), BENCH_OUT (load/onsale/last-run.json), BENCH_LOG_LEVEL (warn),
 // BENCH_ORGANIZER_EMAIL / BENCH_ORGANIZER_PASSWORD (with --target; default organizer@example.com / DEMO_PASSWORD).
 import { execSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
@@ -167,6 +168,9 @@ try {
   log(`(a) closed loop: ${BUYERS} buyers, one two-seat hold request each in flight, ${SECONDS} s`);
   const closed = await closedLoop({
     pool: viewers.answering ? viewers.answering(pool) : pool,
+    // each buyer on its own raw connection (hold-client.ts), unless BENCH_HOLD_CLIENT=undici
+    rawGatewayUrl: env.BENCH_HOLD_CLIENT === 'undici' ? undefined : stack.gatewayUrl,
+    markAnswered: viewers.handle?.markAnswered,
     buyers,
     eventId: closedEvent,
     pairs: closedPairs,

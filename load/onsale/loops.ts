@@ -5,6 +5,7 @@
 // Each request asks for two neighbouring seats chosen at random over the whole event (overlapping pairs).
 import { Pool } from 'undici';
 import type { Buyer } from './api.ts';
+import { HoldConnection } from './hold-client.ts';
 
 export interface GrantedHold {
   holdId: string;
@@ -56,6 +57,41 @@ function requestBodies(eventId: string, pairs: [string, string][]): HoldRequestB
   return pairs.map((seats) => ({ seats, body: JSON.stringify({ eventId, seats }) }));
 }
 
+/** Counts a 201's hold (its body parsed: the invariant check needs its id and seats) or keeps a few unexpected
+ *  answers' bodies; a 409 is counted by its status only. */
+function recordAnswer(tally: Tally, status: number, body: string): void {
+  if (status === 201) {
+    const hold = JSON.parse(body) as { id: string; seats: { seatId: string }[] };
+    tally.granted.push({ holdId: hold.id, seats: hold.seats.map((s) => s.seatId) });
+  } else if (status !== 409 && tally.samples.length < 5) tally.samples.push(`${status} ${body.slice(0, 300)}`);
+}
+
+/** The closed loop's request over a buyer's own raw connection (hold-client.ts): `head` is the buyer's request
+ *  head up to its headers, `request.wire` the rest (Content-Length, blank line, body). */
+async function rawHoldOnce(
+  conn: HoldConnection,
+  head: string,
+  request: HoldRequestBody & { wire: string },
+  tally: Tally,
+  startedAt: number,
+  o: Pick<LoopOptions, 'markChange' | 'markAnswered'>,
+): Promise<void> {
+  tally.attempts++;
+  const sentAt = performance.now();
+  o.markChange?.([...request.seats].sort(), sentAt);
+  let status = 'error';
+  try {
+    const answer = await conn.send(head + request.wire);
+    status = String(answer.status);
+    if (answer.status === 201) o.markAnswered?.(request.seats, performance.now(), sentAt);
+    recordAnswer(tally, answer.status, answer.body);
+  } catch (err) {
+    if (tally.samples.length < 5) tally.samples.push(String(err));
+  }
+  tally.byStatus[status] = (tally.byStatus[status] ?? 0) + 1;
+  tally.latencies.push(performance.now() - startedAt);
+}
+
 async function holdOnce(
   pool: Pool,
   headers: Record<string, string>,
@@ -100,6 +136,12 @@ export interface LoopOptions {
   markChange?: (seats: string[], atMs: number) => void;
   /** called about once a second with the tally so far */
   onProgress?: (t: Tally, elapsedS: number) => void;
+  /** closed loop: each buyer on its own raw keep-alive connection to this gateway (hold-client.ts) instead of
+   *  the undici pool (the open loop always uses the pool: its requests are not one per buyer) */
+  rawGatewayUrl?: string;
+  /** live viewers, with rawGatewayUrl: called with a granted request's seats when its 201 arrives (the pool's
+   *  requests report it through viewers.ts reportingAnswers instead) */
+  markAnswered?: (seats: string[], answeredAtMs: number, sentAtMs: number) => void;
 }
 
 function progressTicker(tally: Tally, started: number, onProgress?: LoopOptions['onProgress']): () => void {
@@ -112,16 +154,29 @@ function progressTicker(tally: Tally, started: number, onProgress?: LoopOptions[
 export async function closedLoop(o: LoopOptions): Promise<Tally> {
   const tally = newTally();
   const next = rng(o.seed ?? 1);
-  const requests = requestBodies(o.eventId, o.pairs);
+  const requests = requestBodies(o.eventId, o.pairs).map((r) => ({
+    ...r,
+    wire: `Content-Length: ${Buffer.byteLength(r.body)}\r\n\r\n${r.body}`,
+  }));
+  const raw = o.rawGatewayUrl;
   const started = performance.now();
   const end = started + o.durationS * 1000;
   const stopTicker = progressTicker(tally, started, o.onProgress);
   await Promise.all(
     o.buyers.map(async (buyer) => {
       const headers = buyerHeaders(buyer);
-      while (performance.now() < end && tally.attempts < (o.maxAttempts ?? Infinity)) {
-        const request = requests[Math.floor(next() * requests.length)]!;
-        await holdOnce(o.pool, headers, request, tally, performance.now(), o.markChange);
+      const conn = raw ? new HoldConnection(raw) : undefined;
+      const head = conn
+        ? `POST /api/holds HTTP/1.1\r\nHost: ${conn.authority}\r\nAuthorization: ${headers.authorization}\r\nContent-Type: application/json\r\n`
+        : '';
+      try {
+        while (performance.now() < end && tally.attempts < (o.maxAttempts ?? Infinity)) {
+          const request = requests[Math.floor(next() * requests.length)]!;
+          if (conn) await rawHoldOnce(conn, head, request, tally, performance.now(), o);
+          else await holdOnce(o.pool, headers, request, tally, performance.now(), o.markChange);
+        }
+      } finally {
+        conn?.close();
       }
     }),
   );
