@@ -124,6 +124,20 @@ describe('platform/contracts: OpenAPI validation, /openapi.json and response che
     expect(contract.responseErrors('GET', '/api/items/item-1', 200, await got.json())).to.deep.equal([]);
   });
 
+  it('a GET that passed is remembered by its URL and declared header values only: a repeat that differs is validated', async () => {
+    const url = `${server.url}/api/items/remembered?expand=true`;
+    expect((await fetch(url, { headers: { 'x-item-version': '7' } })).status).to.equal(200);
+    expect((await fetch(url, { headers: { 'x-item-version': '7' } })).status).to.equal(200);
+    // the same URL with a declared header the contract refuses, and another query value
+    const badHeader = await fetch(url, { headers: { 'x-item-version': 'seven' } });
+    expect(badHeader.status).to.equal(400);
+    expect((await badHeader.json()).errors.map((e: { field: string }) => e.field)).to.deep.equal([
+      'header.x-item-version',
+    ]);
+    expect((await fetch(`${server.url}/api/items/remembered?expand=maybe`)).status).to.equal(400);
+    expect((await fetch(`${server.url}/api/items/remembered?expand=%00`)).status).to.equal(400);
+  });
+
   it('serves the contract at /openapi.json', async () => {
     const res = await fetch(`${server.url}/openapi.json`);
     expect(res.status).to.equal(200);
