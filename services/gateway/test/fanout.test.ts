@@ -237,6 +237,21 @@ describe('gateway/fanout: live availability through one shared upstream stream p
     }
   });
 
+  it('a viewer of a quiet stream gets a `: ping` comment every STREAM_HEARTBEAT_MS', async () => {
+    const pinging = await startGateway({ ...env(), STREAM_HEARTBEAT_MS: '100', STREAM_LINGER_MS: '0' });
+    try {
+      const eventId = await newEvent();
+      const c = await viewer(pinging.url, eventId);
+      expect((await c.next()).event).to.equal('snapshot');
+      const ping = await c.next((m) => m.comment !== undefined);
+      expect(ping.comment).to.equal('ping');
+      expect(ping.event).to.equal(undefined);
+    } finally {
+      for (const c of open.splice(0)) c.close();
+      await pinging.close();
+    }
+  });
+
   it('an unknown event answers 404 event-not-found, as inventory does, and leaves no stream open', async () => {
     const res = await fetch(`${gw.url}/api/events/ev-unknown/availability/stream`);
     expect(res.status).to.equal(404);

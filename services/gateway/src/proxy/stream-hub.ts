@@ -155,6 +155,7 @@ class Hub {
   private pending: Buffered[] = [];
   private pendingFrom = 0;
   private flushing = false;
+  private pinging = false;
   private flushTimer?: NodeJS.Timeout;
   private nextFlushAt = 0;
   private lastFlushAt = -Infinity;
@@ -337,27 +338,34 @@ class Hub {
     const batch = outgoing(changesMessages(this.pending));
     this.pending = [];
     this.pendingFrom = to;
+    const spentUs = await this.sliced((v) => {
+      if (v.closed || v.seq >= to) return;
+      if (v.seq === from) this.write(v, batch);
+      else this.write(v, this.replay(v.seq) ?? this.currentSnapshot());
+      v.seq = to;
+    });
+    this.nextFlushAt = performance.now() + (FLUSH_COST_FACTOR * spentUs) / 1000;
+    this.flushing = false;
+    if (this.pending.length) this.scheduleFlush();
+  }
+
+  /** Calls `each` for every current viewer in time slices of `sliceMs`, yielding with setImmediate between
+   *  them so the I/O that arrived meanwhile runs first; resolves with the CPU (µs) the slices took. */
+  private async sliced(each: (v: Viewer) => void): Promise<number> {
     const sliceMs = this.opts.sliceMs ?? DEFAULT_SLICE_MS;
     let spentUs = 0;
     const viewers = [...this.viewers];
     let i = 0;
     while (i < viewers.length) {
-      if (i > 0) await new Promise<void>((r) => setImmediate(r)); // the I/O that arrived meanwhile runs first
+      if (i > 0) await new Promise<void>((r) => setImmediate(r));
       const cpu0 = process.threadCpuUsage();
       const until = performance.now() + sliceMs;
-      do {
-        const v = viewers[i++]!;
-        if (v.closed || v.seq >= to) continue;
-        if (v.seq === from) this.write(v, batch);
-        else this.write(v, this.replay(v.seq) ?? this.currentSnapshot());
-        v.seq = to;
-      } while (i < viewers.length && performance.now() < until);
+      do each(viewers[i++]!);
+      while (i < viewers.length && performance.now() < until);
       const cpu = process.threadCpuUsage(cpu0);
       spentUs += cpu.user + cpu.system;
     }
-    this.nextFlushAt = performance.now() + (FLUSH_COST_FACTOR * spentUs) / 1000;
-    this.flushing = false;
-    if (this.pending.length) this.scheduleFlush();
+    return spentUs;
   }
 
   /** The changes after `seq` from the replay buffer, or undefined when it no longer covers them. */
@@ -398,8 +406,13 @@ class Hub {
     else res.write(bytes.raw);
   }
 
+  /** `: ping` to every viewer, in slices like a flush (10,000 writes at once blocked the loop ~130 ms every
+   *  STREAM_HEARTBEAT_MS); skipped when a flush went out within the interval (changes keep the connections
+   *  alive, e.g. all through an on-sale). */
   heartbeat(): void {
-    for (const v of this.viewers) this.write(v, PING_OUT);
+    if (this.closed || this.pinging || performance.now() - this.lastFlushAt < this.opts.heartbeatMs) return;
+    this.pinging = true;
+    void this.sliced((v) => this.write(v, PING_OUT)).finally(() => (this.pinging = false));
   }
 
   /** Starts streaming to a viewer whose response headers are not sent yet. */
