@@ -49,10 +49,12 @@ LABEL org.opencontainers.image.title="eventtickets-${SERVICE}" \
       org.opencontainers.image.source="https://github.com/eventtickets/eventtickets"
 # 4 MiB young-generation semi-spaces: V8's default grows them to ~40 MiB per process; with this an idle service
 # stays near 120 MiB (load/RESULTS.md "Footprint"; npm start passes the same, scripts/stack/children.ts).
+# Two glibc malloc arenas instead of one per thread: 3-6 MiB less idle RSS, no more CPU per request (same place).
 ENV NODE_ENV=production \
     SERVICE=${SERVICE} \
     SERVICE_NAME=${SERVICE} \
-    NODE_OPTIONS=--max-semi-space-size=4
+    NODE_OPTIONS=--max-semi-space-size=4 \
+    MALLOC_ARENA_MAX=2
 WORKDIR /app
 # Root-owned and read-only for the runtime user: the process can change nothing it runs.
 COPY --from=deps /app/node_modules ./node_modules

@@ -52,6 +52,10 @@ export function spawnService(opts: SpawnOptions): ServiceChild {
     // start on a loaded machine, and the stripper's WebAssembly memory); the runner's environment may move it
     env: {
       NODE_COMPILE_CACHE: join(tmpdir(), 'eventtickets-node-compile-cache'),
+      // glibc's malloc keeps an arena per thread (V8's compiler and GC helpers, the libuv pool) and the freed memory
+      // in it; two arenas: 3-6 MiB less idle RSS per service, no more CPU per request (load/RESULTS.md "Second
+      // pass"); the image sets the same. The runner's environment wins.
+      MALLOC_ARENA_MAX: '2',
       ...opts.env,
       // V8's young generation grows to ~40 MiB per process by default; 4 MiB semi-spaces keep an idle service
       // near 120 MiB (load/RESULTS.md "Footprint"); the image sets the same. NODE_OPTIONS of the runner's
