@@ -22,10 +22,11 @@ function packageOf(url: string): string {
   return rest[0].startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0];
 }
 
-export function census(): { modules: number; packages: Record<string, number> } {
+export function census(): { modules: number; packages: Record<string, number>; urls?: string[] } {
   const packages: Record<string, number> = {};
   for (const url of loaded) packages[packageOf(url)] = (packages[packageOf(url)] ?? 0) + 1;
-  return { modules: loaded.size, packages };
+  // FOOTPRINT_CENSUS_URLS=1: every module's URL too (services/platform/test/module-footprint.test.ts)
+  return { modules: loaded.size, packages, ...(process.env.FOOTPRINT_CENSUS_URLS ? { urls: [...loaded] } : {}) };
 }
 
 process.on('exit', () => {

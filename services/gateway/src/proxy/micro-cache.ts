@@ -14,7 +14,7 @@
 // - any other method this gateway forwards to a service drops every copy of that service (read-your-writes
 //   through one gateway); another gateway replica's copies live at most GATEWAY_MICROCACHE_MS.
 import type { IncomingHttpHeaders } from 'node:http';
-import { etagMatches } from '@eventtickets/platform';
+import { etagMatches } from '@eventtickets/platform/conditional';
 
 export const MICROCACHE_MAX_BODY = 256 * 1024;
 
