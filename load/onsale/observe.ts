@@ -5,7 +5,6 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import pg from 'pg';
 import { findBinary } from '../../scripts/infra/processes.ts';
-import { processCpuMs } from '../gateway/driver.ts';
 
 export interface ActivitySummary {
   samples: number;
@@ -59,6 +58,19 @@ export function sampleActivity(adminUrl: string, database = 'inventory', everyMs
   };
 }
 
+/** CPU ms of one process including its reaped children (utime + stime + cutime + cstime, /proc/<pid>/stat):
+ *  a Postgres backend that exits during a window (an idle pool connection closed) moves its time into the
+ *  postmaster's cutime instead of vanishing from the sum (which made a window's Postgres figure negative). */
+function ownAndReapedCpuMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) * 10;
+  } catch {
+    return NaN; // gone, or not Linux
+  }
+}
+
 /** CPU ms of a process and all its descendants (Postgres: the postmaster and its backends). */
 function treeCpuMs(pid: number): number {
   const children = new Map<number, number[]>();
@@ -78,7 +90,7 @@ function treeCpuMs(pid: number): number {
   const stack = [pid];
   while (stack.length) {
     const p = stack.pop()!;
-    const ms = processCpuMs(p);
+    const ms = ownAndReapedCpuMs(p);
     if (Number.isFinite(ms)) total += ms;
     stack.push(...(children.get(p) ?? []));
   }
