@@ -19,6 +19,10 @@ export const configSchema = baseConfigSchema
     REDIS_COMMAND_TIMEOUT_MS: redisCommandTimeoutMs,
     /** Redlock TTL for the per-seat locks around one hold write. */
     HOLD_LOCK_TTL_MS: z.coerce.number().int().min(10).max(60_000).default(5_000),
+    /** Redlock acquisition attempts after the first (25 ms + up to 25 ms apart) before the database decides: each
+     *  failed attempt is 3 scripts plus 3 to give back a partial lock, and under an on-sale's contention a long
+     *  poll costs more than the database's own answer (its row locks wait for the holder's commit). */
+    HOLD_LOCK_RETRIES: z.coerce.number().int().min(0).max(100).default(3),
     /** How long a replica keeps an event's sale rules for holds (use-cases/sale-rules.ts: a cancelled event still
      *  refuses at once, sales windows are still judged by the database clock). 0 reads them for every hold. */
     HOLD_RULES_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(1_000),

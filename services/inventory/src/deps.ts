@@ -71,7 +71,7 @@ export function createDeps(config: InventoryConfig, overrides: DepsOverrides = {
       clients: lockClients,
       logger,
       prefix: `${config.REDIS_PREFIX}lock:`,
-      retries: 20,
+      retries: config.HOLD_LOCK_RETRIES,
       retryDelayMs: 25,
       jitterMs: 25,
       onWait: (seconds) => inventoryMetrics.lockWait.observe(seconds),
