@@ -222,7 +222,12 @@ describe('payments/webhooks: the schedule is durable', function () {
       'the restarted service to deliver the webhook',
       async () => (await intentStatus(second!, intent.id)) === 'succeeded',
     );
-    const [row] = await query(second.deps, 'SELECT * FROM webhook_deliveries WHERE body LIKE $1', [`%${intent.id}%`]);
+    // The intent succeeds while the webhook is handled; the delivery row is marked once the sender has read the
+    // 200, a moment later: wait for that mark rather than read it once.
+    const row = await waitFor('the delivery to be marked delivered', async () => {
+      const [r] = await query(second!.deps, 'SELECT * FROM webhook_deliveries WHERE body LIKE $1', [`%${intent.id}%`]);
+      return r?.delivered_at ? r : undefined;
+    });
     expect(row.delivered_at).to.be.a('date');
     expect(row.attempts).to.be.greaterThanOrEqual(2);
   });
