@@ -18,7 +18,13 @@ export async function ensureDatabase(url: string): Promise<void> {
       try {
         await client.query(`CREATE DATABASE "${name}"`);
       } catch (err) {
-        if ((err as { code?: string }).code !== '42P04') throw err; // created concurrently
+        // Created concurrently (npm start's runner and a service both ensure it while Postgres comes up): a
+        // CREATE that loses the race fails with 42P04, or with 23505 on pg_database's name index when both
+        // checked before either committed. Either way the database now exists.
+        const code = (err as { code?: string }).code;
+        if (code !== '42P04' && code !== '23505') throw err;
+        const now = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+        if (now.rowCount === 0) throw err;
       }
     }
   } finally {
