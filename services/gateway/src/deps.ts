@@ -62,7 +62,7 @@ export interface DepsOverrides {
 /** Keep-alive pools per upstream origin; no pipelining so one slow response never delays another.
  *  `connections` bounds each origin's pool: request/response calls and long-lived streams get separate
  *  agents (createDeps), so streams can never exhaust the pool the calls queue on. */
-export function createUpstreamAgent(connections = 512): Agent {
+export function createUpstreamAgent(connections = 64): Agent {
   return new Agent({ keepAliveTimeout: 30_000, connections, pipelining: 1, connect: { timeout: 2_000 } });
 }
 
