@@ -1,5 +1,6 @@
-import { computed, onMounted, ref, type Ref } from 'vue';
+import { computed, onMounted, type Ref } from 'vue';
 import { organizerMessage } from 'src/components/organizer/messages';
+import { usePageLoad } from 'src/composables/page-load';
 
 /**
  * An organizer list page's loading state for one list kept in the organizer store: the spinner shows only while
@@ -7,22 +8,12 @@ import { organizerMessage } from 'src/components/organizer/messages';
  * mount. `items` is the list, empty until loaded.
  */
 export function useOrganizerList<T>(list: () => T[] | undefined, fetch: () => Promise<unknown>) {
-  const loading = ref(list() === undefined);
-  const error = ref<string>();
+  const { loading, error, load } = usePageLoad(fetch, {
+    spinner: () => list() === undefined,
+    message: organizerMessage,
+    loadingAtFirst: list() === undefined,
+  });
   const items = computed(() => list() ?? []) as Readonly<Ref<T[]>>;
-
-  async function load() {
-    error.value = undefined;
-    loading.value = list() === undefined;
-    try {
-      await fetch();
-    } catch (e) {
-      error.value = organizerMessage(e);
-    } finally {
-      loading.value = false;
-    }
-  }
-
   onMounted(load);
   return { loading, error, items, load };
 }
