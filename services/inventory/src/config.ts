@@ -8,6 +8,9 @@ import {
 } from '@eventtickets/platform';
 import { internalTokenConfigFields } from '@eventtickets/platform';
 
+/** Inventory's database pool (deps.ts). */
+export const POOL_MAX = 20;
+
 // REDIS_URL: comma-separated independent Redis masters (Redlock voters; the first also carries streams and
 // pub/sub). Empty: the announced single-node in-memory mode (one replica only), which needs BUS_DATABASE_URL.
 export const configSchema = baseConfigSchema
@@ -26,6 +29,11 @@ export const configSchema = baseConfigSchema
     /** How long a replica keeps an event's sale rules for holds (use-cases/sale-rules.ts: a cancelled event still
      *  refuses at once, sales windows are still judged by the database clock). 0 reads them for every hold. */
     HOLD_RULES_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(1_000),
+    /** Group commit (use-cases/hold-batch.ts): most seats-only, no-Idempotency-Key holds written by one call and
+     *  one transaction when they queued while the database was busy. 0: off (each is its own call). */
+    HOLD_BATCH_MAX: z.coerce.number().int().min(0).max(1_000).default(64),
+    /** Group-commit calls in flight at once, each on one pooled connection: at most the pool (20). */
+    HOLD_BATCH_SLOTS: z.coerce.number().int().min(1).max(POOL_MAX).default(4),
     /** How often each replica looks for expired holds in the database. */
     EXPIRY_INTERVAL_MS: z.coerce.number().int().min(10).max(600_000).default(2_000),
     EXPIRY_BATCH_SIZE: z.coerce.number().int().min(1).max(1_000).default(100),

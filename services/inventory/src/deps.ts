@@ -15,9 +15,10 @@ import {
   type Sequelize,
   watchRedis,
 } from '@eventtickets/platform';
-import type { InventoryConfig } from './config.ts';
+import { POOL_MAX, type InventoryConfig } from './config.ts';
 import { createInventoryMetrics, type InventoryMetrics } from './metrics.ts';
 import { createAvailabilityHub, type AvailabilityHub } from './use-cases/availability-stream.ts';
+import type { SeatHoldBatcherOptions } from './use-cases/hold-batch.ts';
 import { createHoldService, type HoldHooks, type HoldService } from './use-cases/holds.ts';
 
 export const SERVICE = 'inventory';
@@ -44,13 +45,15 @@ export interface DepsOverrides {
   /** Replace the Redlock locker (tests: a no-op locker to prove the database alone keeps the invariant). */
   locker?: Locker;
   hooks?: HoldHooks;
+  /** Test seam: the group-commit call (a fault injected around db/seats.ts holdSeatsInBatch). */
+  holdBatchWrite?: SeatHoldBatcherOptions['write'];
 }
 
 export function createDeps(config: InventoryConfig, overrides: DepsOverrides = {}): InventoryDeps {
   // Every Redis master (Redlock voters), every command bounded (REDIS_COMMAND_TIMEOUT_MS): a hanging master is a
   // lost vote, not a stalled hold.
   const base = createServiceBase(SERVICE, config, {
-    poolMax: 20,
+    poolMax: POOL_MAX,
     logger: overrides.logger,
     allRedis: true,
     redisCommandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
@@ -99,6 +102,7 @@ export function createDeps(config: InventoryConfig, overrides: DepsOverrides = {
     publish: hub.publish,
     lockTtlMs: config.HOLD_LOCK_TTL_MS,
     rulesCacheMs: config.HOLD_RULES_CACHE_MS,
+    batch: { maxBatch: config.HOLD_BATCH_MAX, slots: config.HOLD_BATCH_SLOTS, write: overrides.holdBatchWrite },
     hooks: overrides.hooks,
   });
   return {

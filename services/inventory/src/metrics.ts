@@ -9,6 +9,7 @@ export interface InventoryMetrics {
   holdConflicts: prom.Counter<'reason'>;
   holdsExpired: prom.Counter;
   lockWait: prom.Histogram;
+  holdBatchSize: prom.Histogram;
   sseClients: prom.Gauge;
 }
 
@@ -58,6 +59,12 @@ export function createInventoryMetrics(
       name: 'inventory_lock_wait_seconds',
       help: 'Time spent acquiring the seat locks of a hold',
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    }),
+    holdBatchSize: new prom.Histogram({
+      name: 'inventory_hold_batch_size',
+      help: 'Holds written per call of the group-commit hold batch (HOLD_BATCH_MAX)',
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128],
       registers,
     }),
     sseClients: new prom.Gauge({

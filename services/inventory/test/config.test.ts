@@ -54,6 +54,20 @@ describe('inventory: configuration', () => {
     ).to.deep.equal(['DATABASE_URL', 'HOLD_LOCK_TTL_MS']);
   });
 
+  it('group commit: HOLD_BATCH_MAX 64 and HOLD_BATCH_SLOTS 4 by default; slots beyond the pool or a negative size stop the start', () => {
+    const env = { DATABASE_URL, INTERNAL_TOKEN_SECRET, REDIS_URL: 'redis://a:6379' };
+    expect(loadConfig(configSchema, env)).to.include({ HOLD_BATCH_MAX: 64, HOLD_BATCH_SLOTS: 4 });
+    expect(loadConfig(configSchema, { ...env, HOLD_BATCH_MAX: '0' })).to.include({ HOLD_BATCH_MAX: 0 });
+    expect(
+      problemsOf({ ...env, HOLD_BATCH_SLOTS: '21', HOLD_BATCH_MAX: '-1' })
+        .map((p) => p.split(' ')[0])
+        .sort(),
+    ).to.deep.equal(['HOLD_BATCH_MAX', 'HOLD_BATCH_SLOTS']);
+    expect(problemsOf({ ...env, HOLD_BATCH_SLOTS: '0' }).map((p) => p.split(' ')[0])).to.deep.equal([
+      'HOLD_BATCH_SLOTS',
+    ]);
+  });
+
   it('requires INTERNAL_TOKEN_SECRET (at least 32 characters) in every environment, never echoing it', () => {
     const env = { DATABASE_URL, REDIS_URL: 'redis://a:6379' };
     expect(problemsOf(env)).to.deep.equal(['INTERNAL_TOKEN_SECRET is required']);

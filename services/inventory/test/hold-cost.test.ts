@@ -6,9 +6,11 @@
 // round trip or a per-event lock fails here.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { withTransaction } from '@eventtickets/platform';
+import { waitFor } from '@eventtickets/platform/testing';
 import { expect } from 'chai';
 import pg from 'pg';
 import type { InventoryConfig } from '../src/config.ts';
+import { holdSeatsInBatch } from '../src/db/seats.ts';
 import { cancelEvent } from '../src/use-cases/materialise.ts';
 import {
   dropDatabase,
@@ -65,30 +67,32 @@ describe('inventory: round trips of one hold (real Postgres + Redis)', function 
           ? 'rollback'
           : /SELECT inventory_hold_seats\(/i.test(s)
             ? 'hold function'
-            : /SELECT inventory_number_changes\(/i.test(s)
-              ? 'numbering function'
-              : /pg_advisory_xact_lock_shared.*INSERT INTO holds/i.test(s)
-                ? 'lock+hold'
-                : /UPDATE seats.*INSERT INTO hold_seats/i.test(s)
-                  ? 'seats+hold_seats'
-                  : /INSERT INTO availability_changes/i.test(s)
-                    ? 'change'
-                    : /INSERT INTO outbox/i.test(s)
-                      ? 'outbox'
-                      : /^SELECT status, sales_start_at.* FROM events WHERE event_id/i.test(s)
-                        ? 'rules'
-                        : /^SELECT seat_id FROM seats WHERE event_id = \$1 AND seat_id = ANY/i.test(s)
-                          ? 'known seats'
-                          : s.slice(0, 60);
+            : /SELECT inventory_hold_seats_batch\(/i.test(s)
+              ? 'batch function'
+              : /SELECT inventory_number_changes\(/i.test(s)
+                ? 'numbering function'
+                : /pg_advisory_xact_lock_shared.*INSERT INTO holds/i.test(s)
+                  ? 'lock+hold'
+                  : /UPDATE seats.*INSERT INTO hold_seats/i.test(s)
+                    ? 'seats+hold_seats'
+                    : /INSERT INTO availability_changes/i.test(s)
+                      ? 'change'
+                      : /INSERT INTO outbox/i.test(s)
+                        ? 'outbox'
+                        : /^SELECT status, sales_start_at.* FROM events WHERE event_id/i.test(s)
+                          ? 'rules'
+                          : /^SELECT seat_id FROM seats WHERE event_id = \$1 AND seat_id = ANY/i.test(s)
+                            ? 'known seats'
+                            : s.slice(0, 60);
   }
 
-  it('a two-seat hold: 1 call of the hold function (its own transaction), 1 for the shared numbering batch; the first hold of an event also reads its rules', async () => {
+  it('a two-seat hold: 1 call of the batch function (its own transaction), 1 for the shared numbering batch; the first hold of an event also reads its rules', async () => {
     const ev = eventPayload({ seats: 10 });
     await publishEvent(app.deps, ev);
     const first = await statementsOf(() => app.deps.holds.create('warm-up', { eventId: ev.eventId, seats: ['s009'] }));
-    expect(first.map(kindOf)).to.deep.equal(['rules', 'hold function', 'numbering function']);
+    expect(first.map(kindOf)).to.deep.equal(['rules', 'batch function', 'numbering function']);
     const sql = await statementsOf(() => app.deps.holds.create('u1', { eventId: ev.eventId, seats: ['s001', 's002'] }));
-    expect(sql.map(kindOf)).to.deep.equal(['hold function', 'numbering function']);
+    expect(sql.map(kindOf)).to.deep.equal(['batch function', 'numbering function']);
     // ... and it wrote what the transactional path writes: hold, seats, hold_seats, change (numbered), outbox.
     const [hold] = await query(app.deps, "SELECT hold_id, status FROM holds WHERE user_id = 'u1'");
     expect(hold.status).to.equal('active');
@@ -123,7 +127,7 @@ describe('inventory: round trips of one hold (real Postgres + Redis)', function 
     });
   });
 
-  it('a refused hold (a seat already held): the hold function, then which seats are unknown; writes nothing and numbers nothing', async () => {
+  it('a refused hold (a seat already held): the batch function alone (it names unknown seats too); writes nothing and numbers nothing', async () => {
     const ev = eventPayload({ seats: 10 });
     await publishEvent(app.deps, ev);
     await app.deps.holds.create('u1', { eventId: ev.eventId, seats: ['s003'] });
@@ -131,7 +135,7 @@ describe('inventory: round trips of one hold (real Postgres + Redis)', function 
     const err = await statementsOf(() =>
       app.deps.holds.create('u2', { eventId: ev.eventId, seats: ['s003', 's004'] }).catch((e) => (refusal = e)),
     );
-    expect(err.map(kindOf)).to.deep.equal(['hold function', 'known seats']);
+    expect(err.map(kindOf)).to.deep.equal(['batch function']);
     expect((refusal as { slug?: string }).slug).to.equal('seats-unavailable');
     expect(await query(app.deps, "SELECT 1 FROM holds WHERE user_id = 'u2'")).to.deep.equal([]);
     expect(
@@ -156,7 +160,7 @@ describe('inventory: round trips of one hold (real Postgres + Redis)', function 
     expect(kinds.some((k) => /UPDATE events/i.test(k))).to.equal(false);
   });
 
-  it('an unknown seat: 422 unknown-seats after the hold function refused, nothing written', async () => {
+  it('an unknown seat: 422 unknown-seats named by the batch function’s refusal, nothing written', async () => {
     const ev = eventPayload({ seats: 10 });
     await publishEvent(app.deps, ev);
     await app.deps.holds.create('warm-up', { eventId: ev.eventId, seats: ['s009'] });
@@ -179,5 +183,79 @@ describe('inventory: round trips of one hold (real Postgres + Redis)', function 
       expect(sql.map(kindOf)).to.not.include('rules'); // the copy answered: the write itself refused
     }
     expect(await query(app.deps, "SELECT 1 FROM holds WHERE user_id = 'u5'")).to.deep.equal([]);
+  });
+  it('with HOLD_BATCH_MAX 0 (group commit off): the one-hold function and the numbering; a refusal adds the unknown-seats read', async () => {
+    const off = await startInstance({ ...config, HOLD_BATCH_MAX: 0 });
+    try {
+      const ev = eventPayload({ seats: 10 });
+      await publishEvent(off.deps, ev);
+      await off.deps.holds.create('warm-up', { eventId: ev.eventId, seats: ['s009'] });
+      const sql = await statementsOf(() =>
+        off.deps.holds.create('o1', { eventId: ev.eventId, seats: ['s001', 's002'] }),
+      );
+      expect(sql.map(kindOf)).to.deep.equal(['hold function', 'numbering function']);
+      const refused = await statementsOf(() =>
+        off.deps.holds.create('o2', { eventId: ev.eventId, seats: ['s002', 's003'] }).catch(() => undefined),
+      );
+      expect(refused.map(kindOf)).to.deep.equal(['hold function', 'known seats']);
+    } finally {
+      await off.stop();
+    }
+  });
+
+  it('a batch: 11 holds arriving while the one slot is busy cost at most 2 calls of the batch function and 2 numbering batches', async () => {
+    // one slot, kept busy by a hold parked in front of the call until the 10 others have queued behind it
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let calls: number[] = [];
+    let arrived = 0;
+    let armed = false;
+    const batched = await startInstance(
+      { ...config, HOLD_BATCH_SLOTS: 1 },
+      {
+        holdBatchWrite: async (db, holds) => {
+          calls.push(holds.length);
+          if (armed) {
+            armed = false;
+            await gate;
+          }
+          return holdSeatsInBatch(db, holds);
+        },
+        hooks: {
+          beforeWrite: async () => {
+            arrived++;
+          },
+        },
+      },
+    );
+    try {
+      const ev = eventPayload({ seats: 30 });
+      await publishEvent(batched.deps, ev);
+      await batched.deps.holds.create('warm-up', { eventId: ev.eventId, seats: ['s030'] }); // the rules copy
+      calls = [];
+      arrived = 0;
+      armed = true;
+      const seen: string[] = [];
+      const all = scope.run(seen, () =>
+        Promise.all(
+          Array.from({ length: 11 }, (_, i) =>
+            batched.deps.holds.create(`q${i}`, { eventId: ev.eventId, seats: [`s0${10 + i}`] }),
+          ),
+        ),
+      );
+      await waitFor('all 11 holds at the write (1 parked, 10 queued)', () => arrived === 11);
+      release();
+      const created = await all;
+      expect(created.map((c) => c.status)).to.deep.equal(Array(11).fill(201));
+      const kinds = seen.filter((q) => !/^SET client_min_messages/i.test(q)).map(kindOf);
+      // the first call took every hold already at the write in its event-loop turn; the rest queued behind it
+      expect(calls.length).to.be.within(1, 2);
+      expect(calls.reduce((a, b) => a + b)).to.equal(11);
+      expect(kinds.filter((k) => k === 'batch function').length).to.equal(calls.length);
+      expect(kinds.filter((k) => k === 'numbering function').length).to.be.within(1, calls.length);
+      expect(kinds.filter((k) => k !== 'batch function' && k !== 'numbering function')).to.deep.equal([]);
+    } finally {
+      await batched.stop();
+    }
   });
 });

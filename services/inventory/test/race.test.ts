@@ -162,6 +162,42 @@ describe('inventory: the seat invariant under concurrent holds (3 replicas, real
     expect(counts[503] ?? 0).to.equal(0);
   });
 
+  it('group commit with one slot and no lock: competing holds share batches, the database still never double-holds', async function () {
+    // HOLD_BATCH_SLOTS=1: while one call runs, every other hold queues, so batches hold many holds for common seats
+    const instances = await replicas(this, 3, { HOLD_BATCH_SLOTS: '1', HOLD_BATCH_MAX: '64' }, { locker: noLock });
+    const ev = eventPayload({ seats: 50 });
+    await publishEvent(instances[0]!.deps, ev);
+    const requests = seatRequests(150, 31);
+    const results = await race(instances, ev.eventId, requests);
+    const counts = await checkInvariant(instances[0]!, ev.eventId, requests, results);
+    expect(counts[201]).to.be.greaterThan(0);
+    expect(counts[409], 'the batches refused the later holds for taken seats').to.be.greaterThan(0);
+    const sizes = await Promise.all(
+      instances.map(async (i) => {
+        const text = await i.deps.metrics.registry.getSingleMetricAsString('inventory_hold_batch_size');
+        return {
+          calls: Number(/inventory_hold_batch_size_count\S* (\d+)/.exec(text)?.[1] ?? 0),
+          holds: Number(/inventory_hold_batch_size_sum\S* (\d+)/.exec(text)?.[1] ?? 0),
+        };
+      }),
+    );
+    const calls = sizes.reduce((a, s) => a + s.calls, 0);
+    const holds = sizes.reduce((a, s) => a + s.holds, 0);
+    expect(holds, 'every hold went through the batcher').to.equal(150);
+    expect(calls, 'holds shared calls').to.be.lessThan(150);
+  });
+
+  it('group commit off (HOLD_BATCH_MAX 0): the one-hold function alone keeps the invariant too', async function () {
+    const instances = await replicas(this, 3, { HOLD_BATCH_MAX: '0' }, { locker: noLock });
+    const ev = eventPayload({ seats: 50 });
+    await publishEvent(instances[0]!.deps, ev);
+    const requests = seatRequests(150, 37);
+    const results = await race(instances, ev.eventId, requests);
+    const counts = await checkInvariant(instances[0]!, ev.eventId, requests, results);
+    expect(counts[201]).to.be.greaterThan(0);
+    expect(counts[409]).to.be.greaterThan(0);
+  });
+
   it('with a lock that expires mid-operation (tiny TTL, long pause), the database still never double-holds', async function () {
     // Each replica is paused 80 ms after locking with a 30 ms TTL, so locks run out while their holder
     // still believes it owns them (Kleppmann's pause) and a competitor takes the same seats.

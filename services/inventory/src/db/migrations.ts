@@ -247,4 +247,117 @@ export const migrations: Migration[] = [
         DROP FUNCTION IF EXISTS inventory_number_changes(bigint, int);
       `),
   },
+  {
+    // Group commit of the one-statement holds (issue 14): the seats-only holds without an Idempotency-Key that
+    // queued while the database was busy are written by ONE call of inventory_hold_seats_batch in one
+    // transaction, each with exactly the per-hold semantics of inventory_hold_seats. p_holds is a JSON array in
+    // arrival order of { h: hold id, e: event id, u: user id, s: [seat ids], m: reservation minutes,
+    // c: change document, o: { id, type, payload, headers, at }: the outbox row }. Deadlock-free: first the
+    // shared advisory lock of every event of the batch (event order; a cancel takes one exclusively), then ALL
+    // requested seats that are available locked FOR UPDATE in ONE global (event, seat) order; only then hold by
+    // hold, in arrival order: granted when all its seats are locked-available and no earlier hold of the batch
+    // took one of them. The granted holds' rows are written set-wise (hold rows, the conditional seat UPDATE
+    // whose row count must equal the seats granted or the function raises and the whole batch rolls back,
+    // hold_seats, one change row and one outbox row per hold, in arrival order). The answer is an array in the
+    // same order: a granted hold's { createdAt, expiresAt, seats }, a refused one's { available (its seats still
+    // available at its turn), unknown (its seats the event does not have), eventStatus }; nothing is written
+    // for a refused hold.
+    name: '0007-hold-seats-batch',
+    up: (tx) =>
+      tx.query(`
+        CREATE OR REPLACE FUNCTION inventory_hold_seats_batch(p_holds jsonb)
+        RETURNS jsonb LANGUAGE plpgsql AS $fn$
+        DECLARE
+          v_n int := jsonb_array_length(p_holds);
+          v_avail text[];
+          v_taken text[] := '{}';
+          v_grant boolean[] := '{}';
+          v_out jsonb[] := '{}';
+          v_h jsonb;
+          v_e text;
+          v_seat_ids text[];
+          v_keys text[];
+          v_count bigint;
+          v_seats jsonb;
+          v_times jsonb;
+        BEGIN
+          PERFORM pg_advisory_xact_lock_shared(hashtext('inventory-event:' || ev.e))
+             FROM (SELECT DISTINCT h->>'e' AS e FROM jsonb_array_elements(p_holds) h ORDER BY 1) ev;
+          SELECT coalesce(array_agg(k), '{}') INTO v_avail FROM (
+            SELECT s.event_id || chr(10) || s.seat_id AS k FROM seats s
+             WHERE (s.event_id, s.seat_id) IN (
+                     SELECT h->>'e', jsonb_array_elements_text(h->'s') FROM jsonb_array_elements(p_holds) h)
+               AND s.status = 'available'
+             ORDER BY s.event_id, s.seat_id FOR UPDATE OF s) l;
+          FOR i IN 1 .. v_n LOOP
+            v_h := p_holds -> (i - 1);
+            v_e := v_h->>'e';
+            v_seat_ids := ARRAY(SELECT jsonb_array_elements_text(v_h->'s'));
+            v_keys := ARRAY(SELECT v_e || chr(10) || u.seat FROM unnest(v_seat_ids) u(seat));
+            IF cardinality(v_keys) > 0 AND v_keys <@ v_avail AND NOT (v_keys && v_taken) THEN
+              v_taken := v_taken || v_keys;
+              v_grant := v_grant || true;
+              v_out := v_out || 'null'::jsonb;
+            ELSE
+              v_grant := v_grant || false;
+              v_out := v_out || jsonb_build_object(
+                'available', to_jsonb(ARRAY(SELECT u.seat FROM unnest(v_seat_ids) u(seat)
+                                             WHERE (v_e || chr(10) || u.seat) = ANY(v_avail)
+                                               AND NOT (v_e || chr(10) || u.seat) = ANY(v_taken) ORDER BY u.seat)),
+                'unknown', to_jsonb(ARRAY(SELECT u.seat FROM unnest(v_seat_ids) u(seat)
+                                           WHERE NOT EXISTS (SELECT 1 FROM seats s
+                                                              WHERE s.event_id = v_e AND s.seat_id = u.seat)
+                                           ORDER BY u.seat)),
+                'eventStatus', (SELECT status FROM events WHERE event_id = v_e));
+            END IF;
+          END LOOP;
+          IF cardinality(v_taken) = 0 THEN
+            RETURN to_jsonb(v_out);
+          END IF;
+          WITH ins AS (
+            INSERT INTO holds (hold_id, event_id, user_id, status, expires_at)
+            SELECT (h->>'h')::uuid, h->>'e', h->>'u', 'active', now() + ((h->>'m')::int * interval '1 minute')
+              FROM jsonb_array_elements(p_holds) WITH ORDINALITY j(h, o) WHERE v_grant[o::int]
+            RETURNING hold_id, created_at, expires_at)
+          SELECT jsonb_object_agg(hold_id::text, jsonb_build_object('createdAt', created_at, 'expiresAt', expires_at))
+            INTO v_times FROM ins;
+          WITH req AS (
+            SELECT (h->>'h')::uuid AS hold_id, h->>'e' AS event_id, q.seat AS seat_id
+              FROM jsonb_array_elements(p_holds) WITH ORDINALITY j(h, o), jsonb_array_elements_text(h->'s') q(seat)
+             WHERE v_grant[o::int]),
+          taken AS (
+            UPDATE seats s SET status = 'held', hold_id = r.hold_id, version = s.version + 1
+              FROM req r, tiers t
+             WHERE s.event_id = r.event_id AND s.seat_id = r.seat_id AND s.status = 'available'
+               AND t.event_id = s.event_id AND t.tier_id = s.tier_id
+            RETURNING s.hold_id, s.event_id, s.seat_id, s.label, s.section, s.row_label, s.tier_id, t.amount, t.currency),
+          owned AS (INSERT INTO hold_seats (hold_id, event_id, seat_id) SELECT hold_id, event_id, seat_id FROM taken)
+          SELECT coalesce(sum(n), 0), coalesce(jsonb_object_agg(hold_id::text, seats), '{}') INTO v_count, v_seats
+            FROM (SELECT hold_id, count(*) AS n,
+                         jsonb_agg(jsonb_build_object('seatId', seat_id, 'label', label, 'section', section,
+                           'row', row_label, 'tierId', tier_id, 'amount', amount, 'currency', currency)
+                           ORDER BY seat_id) AS seats
+                    FROM taken GROUP BY hold_id) per;
+          IF v_count <> cardinality(v_taken) THEN
+            RAISE EXCEPTION 'inventory_hold_seats_batch: % of % seats taken after locking them', v_count, cardinality(v_taken);
+          END IF;
+          INSERT INTO availability_changes (event_id, change)
+          SELECT h->>'e', h->'c' FROM jsonb_array_elements(p_holds) WITH ORDINALITY j(h, o)
+           WHERE v_grant[o::int] ORDER BY o;
+          INSERT INTO outbox (event_id, type, aggregate_id, payload, headers, occurred_at)
+          SELECT (h->'o'->>'id')::uuid, h->'o'->>'type', h->>'h', h->'o'->'payload', h->'o'->'headers',
+                 (h->'o'->>'at')::timestamptz
+            FROM jsonb_array_elements(p_holds) WITH ORDINALITY j(h, o) WHERE v_grant[o::int] ORDER BY o;
+          FOR i IN 1 .. v_n LOOP
+            IF v_grant[i] THEN
+              v_h := p_holds -> (i - 1);
+              v_out[i] := (v_times -> (v_h->>'h')) || jsonb_build_object('seats', v_seats -> (v_h->>'h'));
+            END IF;
+          END LOOP;
+          RETURN to_jsonb(v_out);
+        END
+        $fn$;
+      `),
+    down: (tx) => tx.query('DROP FUNCTION IF EXISTS inventory_hold_seats_batch(jsonb)'),
+  },
 ];

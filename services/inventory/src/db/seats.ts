@@ -211,6 +211,84 @@ export async function holdSeatsInOneStatement(
   };
 }
 
+/** One hold of a group-commit batch (inventory_hold_seats_batch, migration 0007); seatIds sorted. */
+export interface BatchedSeatHold {
+  holdId: string;
+  eventId: string;
+  userId: string;
+  seatIds: string[];
+  reservationMinutes: number;
+  change: PendingChange;
+  /** The outbox row (platform outboxRecord's event). */
+  outbox: { id: string; type: string; payload: unknown; headers: unknown; occurredAt: string };
+}
+
+/** What the batch answered for one hold: as inventory_hold_seats, and for a refusal also which of its seats the
+ *  event does not have (so a refusal needs no second round trip to tell 422 from 409). */
+export type BatchedSeatHoldOutcome =
+  | { ok: true; createdAt: Date; expiresAt: Date; seats: HoldSeat[] }
+  | { ok: false; available: string[]; unknown: string[]; eventStatus: string | null };
+
+interface SeatJson {
+  seatId: string;
+  label: string;
+  section: string | null;
+  row: string | null;
+  tierId: string;
+  amount: number | string;
+  currency: string;
+}
+
+/** Several seats-only holds in ONE round trip and one transaction (migration 0007, inventory_hold_seats_batch):
+ *  every event's shared advisory lock, all requested available seats locked in one global order, then hold by
+ *  hold in the given order, each all-or-nothing as holdSeatsInOneStatement. Answers one outcome per hold, in
+ *  order. An error (deadlock, or any other) rolled the whole batch back: nothing of it was written. */
+export async function holdSeatsInBatch(db: Sequelize, holds: BatchedSeatHold[]): Promise<BatchedSeatHoldOutcome[]> {
+  const input = holds.map((h) => ({
+    h: h.holdId,
+    e: h.eventId,
+    u: h.userId,
+    s: h.seatIds,
+    m: h.reservationMinutes,
+    c: h.change,
+    o: {
+      id: h.outbox.id,
+      type: h.outbox.type,
+      payload: h.outbox.payload,
+      headers: h.outbox.headers,
+      at: h.outbox.occurredAt,
+    },
+  }));
+  const [row] = await directRows<{ r: unknown[] }>(
+    db,
+    { name: 'inventory_hold_seats_batch', text: 'SELECT inventory_hold_seats_batch($1) AS r' },
+    [JSON.stringify(input)],
+  );
+  const answers = row!.r as (
+    | { createdAt: string; expiresAt: string; seats: SeatJson[] }
+    | { available: string[]; unknown: string[]; eventStatus: string | null }
+  )[];
+  if (answers.length !== holds.length)
+    throw new Error(`hold batch: ${answers.length} answers for ${holds.length} holds`);
+  return answers.map((a) =>
+    'available' in a
+      ? { ok: false, available: a.available, unknown: a.unknown, eventStatus: a.eventStatus }
+      : {
+          ok: true,
+          createdAt: new Date(a.createdAt),
+          expiresAt: new Date(a.expiresAt),
+          seats: a.seats.map((s) => ({
+            seatId: s.seatId,
+            label: s.label,
+            section: s.section,
+            row: s.row,
+            tierId: s.tierId,
+            price: { amount: Number(s.amount), currency: s.currency },
+          })),
+        },
+  );
+}
+
 /** The hold's held seats become available again; returns their ids. */
 export async function freeSeatsOfHold(db: Sequelize, t: Transaction, holdId: string): Promise<string[]> {
   const freed = await rows<{ seat_id: string }>(

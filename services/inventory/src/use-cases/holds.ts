@@ -24,10 +24,13 @@ import {
   confirmActiveHold,
   endHold,
   returnConfirmedHold,
+  unknownSeats,
   writeHold,
   writeSeatHoldAtOnce,
+  writeSeatHoldBatched,
   type ChangePublisher,
 } from './hold-writes.ts';
+import { createSeatHoldBatcher, type SeatHoldBatcherOptions } from './hold-batch.ts';
 import { loadHoldView } from './hold-view.ts';
 import { createSaleRulesCache } from './sale-rules.ts';
 
@@ -47,6 +50,9 @@ export interface HoldServiceDeps {
   lockTtlMs: number;
   /** HOLD_RULES_CACHE_MS: how long an event's sale rules are kept (0: read for every hold). */
   rulesCacheMs?: number;
+  /** Group commit of the one-statement holds (HOLD_BATCH_MAX, HOLD_BATCH_SLOTS; hold-batch.ts); maxBatch 0 or
+   *  absent: each such hold is its own call of inventory_hold_seats. `write` is a test seam. */
+  batch?: { maxBatch: number; slots: number; write?: SeatHoldBatcherOptions['write'] };
   hooks?: HoldHooks;
 }
 
@@ -58,6 +64,18 @@ export type CreatedHold = IdempotentResult<HoldView>;
 export function createHoldService(deps: HoldServiceDeps) {
   const { db, metrics, publish } = deps;
   const saleRules = createSaleRulesCache(db, deps.rulesCacheMs ?? 0);
+  const batcher =
+    deps.batch && deps.batch.maxBatch > 0
+      ? createSeatHoldBatcher({
+          db,
+          publish,
+          logger: deps.logger,
+          maxBatch: deps.batch.maxBatch,
+          slots: deps.batch.slots,
+          write: deps.batch.write,
+          onBatch: (size) => metrics.holdBatchSize.observe(size),
+        })
+      : undefined;
 
   /** A deadlock or serialization failure runs the whole transaction again (every step is re-read in it). */
   function inTransaction<T>(fn: (t: Transaction) => Promise<T>): Promise<T> {
@@ -72,10 +90,7 @@ export function createHoldService(deps: HoldServiceDeps) {
     if (req.seats?.length) {
       const found = await knownSeatIds(db, req.eventId, req.seats);
       const unknown = req.seats.filter((s) => !found.has(s));
-      if (unknown.length)
-        throw problems.unprocessable(`Unknown seats for event ${req.eventId}`, 'unknown-seats', {
-          unknownSeats: unknown,
-        });
+      if (unknown.length) throw unknownSeats(req.eventId, unknown);
     }
     if (req.ga?.length) {
       const ids = req.ga.map((g) => g.areaId);
@@ -123,13 +138,18 @@ export function createHoldService(deps: HoldServiceDeps) {
     const write = async (): Promise<CreatedHold> => {
       await deps.hooks?.beforeWrite?.(req);
       if (atOnce) {
-        const body = await writeSeatHoldAtOnce(
-          db,
-          { eventId: req.eventId, seats: req.seats!, userId, reservationMinutes: event.rules.reservationMinutes },
-          publish,
+        const seatHold = {
+          eventId: req.eventId,
+          seats: req.seats!,
+          userId,
+          reservationMinutes: event.rules.reservationMinutes,
+        };
+        // Group commit: the batch's answer already tells unknown seats (422) from taken ones (409).
+        const body = await (
+          batcher ? writeSeatHoldBatched(batcher, seatHold) : writeSeatHoldAtOnce(db, seatHold, publish)
         ).catch(async (err: unknown) => {
           // Refused: an unknown seat is the caller's mistake (422), not a seat someone else holds (409).
-          if (err instanceof HttpProblem && err.slug === 'seats-unavailable') await checkKnown(req);
+          if (!batcher && err instanceof HttpProblem && err.slug === 'seats-unavailable') await checkKnown(req);
           throw err;
         });
         metrics.holdsCreated.inc();

@@ -1,0 +1,136 @@
+// Group commit of the one-statement holds (issue 14). The seats-only holds without an Idempotency-Key that arrive
+// while the database is busy are written together: up to `slots` batches are in flight (HOLD_BATCH_SLOTS), and a
+// hold that finds every slot taken waits in a queue; when a slot frees, the holds that queued meanwhile (at most
+// `maxBatch`, HOLD_BATCH_MAX) go as ONE call of inventory_hold_seats_batch (db/seats.ts holdSeatsInBatch: one
+// round trip, one transaction, one commit) with exactly the per-hold semantics of inventory_hold_seats. Nothing
+// waits for a batch to fill: an idle replica sends a hold at once (after the current event-loop turn, so the
+// holds whose locks were granted in one turn can share a call).
+// A deadlock or serialization failure runs the batch again (a few times, with jitter); any other failure, or one
+// that persists, must not fail the batch's innocent holds: they are written one by one (each its own call and
+// retries), so only a hold that fails alone gets the error. A batch's committed changes are numbered and
+// published (one sequencer batch, shared) before any of its holds is answered, as for a single hold.
+import { isRetryableTxError, type Logger, type Sequelize } from '@eventtickets/platform';
+import { holdSeatsInBatch, type BatchedSeatHold, type BatchedSeatHoldOutcome } from '../db/seats.ts';
+import type { ChangePublisher } from './changes.ts';
+
+export type { BatchedSeatHold, BatchedSeatHoldOutcome } from '../db/seats.ts';
+
+export interface SeatHoldBatcherOptions {
+  db: Sequelize;
+  publish: ChangePublisher;
+  logger: Logger;
+  /** Most holds in one call (HOLD_BATCH_MAX). */
+  maxBatch: number;
+  /** Most calls in flight at once (HOLD_BATCH_SLOTS): each takes one pooled connection while it runs. */
+  slots: number;
+  /** Called with the size of every call made (metrics: inventory_hold_batch_size). */
+  onBatch?: (size: number) => void;
+  /** Test seam: the call itself (default holdSeatsInBatch). */
+  write?: (db: Sequelize, holds: BatchedSeatHold[]) => Promise<BatchedSeatHoldOutcome[]>;
+}
+
+export interface SeatHoldBatcher {
+  /** Writes one hold with the others queued meanwhile; resolves with its own outcome once the batch committed and
+   *  its changes were numbered and published; rejects only with an error of its own (or of its lone retry). */
+  submit(hold: BatchedSeatHold): Promise<BatchedSeatHoldOutcome>;
+}
+
+/** Attempts of one call when it hits a deadlock or serialization failure (as the single-hold path). */
+const ATTEMPTS = 3;
+
+interface Pending {
+  hold: BatchedSeatHold;
+  resolve: (outcome: BatchedSeatHoldOutcome) => void;
+  reject: (err: unknown) => void;
+}
+
+type Settled = { outcome: BatchedSeatHoldOutcome } | { err: unknown };
+
+export function createSeatHoldBatcher(opts: SeatHoldBatcherOptions): SeatHoldBatcher {
+  const write = opts.write ?? holdSeatsInBatch;
+  const queue: Pending[] = [];
+  let inFlight = 0;
+  let scheduled = false;
+
+  function schedule(): void {
+    if (scheduled || inFlight >= opts.slots || !queue.length) return;
+    scheduled = true;
+    setImmediate(pump);
+  }
+
+  function pump(): void {
+    scheduled = false;
+    while (inFlight < opts.slots && queue.length) {
+      const batch = queue.splice(0, opts.maxBatch);
+      inFlight++;
+      void run(batch).finally(() => {
+        inFlight--;
+        schedule();
+      });
+    }
+  }
+
+  async function attempt(holds: BatchedSeatHold[]): Promise<BatchedSeatHoldOutcome[]> {
+    for (let n = 1; ; n++) {
+      try {
+        return await write(opts.db, holds);
+      } catch (err) {
+        if (n >= ATTEMPTS || !isRetryableTxError(err)) throw err;
+        opts.logger.debug({ err, attempt: n, holds: holds.length }, 'hold batch retried');
+        await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 10 * n)));
+      }
+    }
+  }
+
+  async function settle(batch: Pending[]): Promise<Settled[]> {
+    opts.onBatch?.(batch.length);
+    try {
+      return (await attempt(batch.map((p) => p.hold))).map((outcome) => ({ outcome }));
+    } catch (err) {
+      if (batch.length === 1) return [{ err }];
+      // Nothing of the batch was written (one transaction): each hold alone, so only a culprit fails.
+      opts.logger.warn({ err, holds: batch.length }, 'hold batch failed: its holds are written one by one');
+      const settled: Settled[] = [];
+      for (const p of batch) {
+        opts.onBatch?.(1);
+        try {
+          settled.push({ outcome: (await attempt([p.hold]))[0]! });
+        } catch (e) {
+          settled.push({ err: e });
+        }
+      }
+      return settled;
+    }
+  }
+
+  async function run(batch: Pending[]): Promise<void> {
+    try {
+      await answer(batch, await settle(batch));
+    } catch (err) {
+      for (const p of batch) p.reject(err); // never a hold left waiting (a promise settles once)
+    }
+  }
+
+  async function answer(batch: Pending[], settled: Settled[]): Promise<void> {
+    // Committed: numbered and published before any answer. One call covers every change the batch committed (the
+    // sequencer numbers all that committed before it runs); one call per hold would queue a second batch for none.
+    const granted = settled.findIndex((s) => 'outcome' in s && s.outcome.ok);
+    if (granted >= 0) {
+      try {
+        await opts.publish(batch[granted]!.hold.change);
+      } catch {
+        /* the sequencer's sweep numbers it later */
+      }
+    }
+    settled.forEach((s, i) => ('outcome' in s ? batch[i]!.resolve(s.outcome) : batch[i]!.reject(s.err)));
+  }
+
+  return {
+    submit(hold) {
+      return new Promise((resolve, reject) => {
+        queue.push({ hold, resolve, reject });
+        schedule();
+      });
+    },
+  };
+}
