@@ -115,8 +115,10 @@ export function createDeps(config: GatewayConfig, overrides: DepsOverrides = {})
   const proxy = createProxy({
     upstreams,
     // A verified identity reaches its service as an internal token for that service; one signed token per user
-    // and service is reused for 5 s (it has 55 s left), so a busy user costs one HMAC per service every 5 s.
-    signer: createInternalTokenSigner({ secret: config.INTERNAL_TOKEN_SECRET, issuer: SERVICE, reuseS: 5 }),
+    // and service is reused for 20 s (it has at least 40 s left when it leaves; a service checks it on arrival), so a busy user
+    // costs one HMAC per service every 20 s here, and the services (which remember a token they verified) one
+    // verification per token.
+    signer: createInternalTokenSigner({ secret: config.INTERNAL_TOKEN_SECRET, issuer: SERVICE, reuseS: 20 }),
     defaultTimeoutMs: config.UPSTREAM_TIMEOUT_MS,
     microCacheMs: config.MICROCACHE_MS,
     bodyLimit: config.BODY_LIMIT,

@@ -7,11 +7,13 @@ import { problems } from './errors.ts';
 import { IDENTITY_HEADERS, type Identity, type Role } from './identity.ts';
 import {
   callerOf,
+  INTERNAL_TOKEN_CLOCK_TOLERANCE_S,
   INTERNAL_TOKEN_HEADER,
   InternalTokenError,
   internalTokenKey,
   verifyInternalToken,
   type Caller,
+  type InternalTokenClaims,
 } from './internal-token.ts';
 
 export { IDENTITY_HEADERS, ROLES, type Identity, type Role } from './identity.ts';
@@ -35,6 +37,29 @@ function refused(detail: string) {
   return problems.unauthorized(detail, INVALID_INTERNAL_TOKEN);
 }
 
+/** Verified tokens remembered per middleware (one audience and key): at most this many, oldest dropped first. */
+const VERIFIED_TOKENS = 10_000;
+
+/** verifyInternalToken, remembering what verified: the gateway reuses a user's token for 5 s, so most requests
+ *  present a token seen before. Only the exact string verified before can match (the signature is part of it);
+ *  its time checks (exp, iat) run again on every use, and a token past them is verified again, which refuses it
+ *  with the same reason as the first time would. */
+function tokenVerifier(key: ReturnType<typeof internalTokenKey>, audience: string) {
+  const verified = new Map<string, InternalTokenClaims>();
+  return (token: string, now: number): InternalTokenClaims => {
+    const hit = verified.get(token);
+    if (hit) {
+      if (now < hit.exp + INTERNAL_TOKEN_CLOCK_TOLERANCE_S && hit.iat <= now + INTERNAL_TOKEN_CLOCK_TOLERANCE_S)
+        return hit;
+      verified.delete(token);
+    }
+    const claims = verifyInternalToken(token, key, { audience, now });
+    if (verified.size >= VERIFIED_TOKENS) verified.delete(verified.keys().next().value!);
+    verified.set(token, claims);
+    return claims;
+  };
+}
+
 /**
  * Puts the verified caller on ctx.state: `identity` (the user a request acts for, if any) and `caller` (user
  * or service, with the token's issuer). A request with neither token nor identity headers is anonymous. A
@@ -43,6 +68,7 @@ function refused(detail: string) {
  */
 export function identityMiddleware(opts: IdentityOptions) {
   const key = opts.secret ? internalTokenKey(opts.secret) : undefined;
+  const verify = key ? tokenVerifier(key, opts.audience) : undefined;
   return async function identity(ctx: Context, next: Next): Promise<void> {
     ctx.state.identity = undefined;
     ctx.state.caller = undefined;
@@ -58,10 +84,10 @@ export function identityMiddleware(opts: IdentityOptions) {
       if (claimsIdentity) throw refused(`Identity headers are accepted only with a valid ${INTERNAL_TOKEN_HEADER}`);
       return next();
     }
-    if (!key) throw refused('This service accepts no internal tokens (no INTERNAL_TOKEN_SECRET)');
+    if (!verify) throw refused('This service accepts no internal tokens (no INTERNAL_TOKEN_SECRET)');
     let caller: Caller;
     try {
-      caller = callerOf(verifyInternalToken(token, key, { audience: opts.audience, now: opts.now?.() }));
+      caller = callerOf(verify(token, opts.now?.() ?? Math.floor(Date.now() / 1000)));
     } catch (err) {
       if (err instanceof InternalTokenError) throw refused(`The ${INTERNAL_TOKEN_HEADER} is refused: ${err.message}`);
       throw err;

@@ -50,7 +50,15 @@ export class HttpProblem extends Error {
     extensions: Record<string, unknown> = {},
     headers: Record<string, string> = {},
   ) {
-    super(detail ?? title);
+    // A client error is an answer, not a fault: capturing its stack (async frames included) was ~0.1 ms of a
+    // refused hold's CPU. 5xx problems keep their stack for the logs.
+    const stackTraceLimit = Error.stackTraceLimit;
+    if (status < 500) Error.stackTraceLimit = 0;
+    try {
+      super(detail ?? title);
+    } finally {
+      Error.stackTraceLimit = stackTraceLimit;
+    }
     this.name = 'HttpProblem';
     this.status = status;
     this.slug = slug;

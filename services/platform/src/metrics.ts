@@ -10,6 +10,8 @@ export interface Metrics {
   /** Requests being served now (saturation, next to the event loop lag and CPU). */
   httpActive: client.Gauge;
   middleware: (ctx: Context, next: Next) => Promise<void>;
+  /** What `middleware` records when a request ends (for a pipeline that times the request itself). */
+  observeRequest: (ctx: Context, seconds: number) => void;
   handler: (ctx: Context) => Promise<void>;
 }
 
@@ -29,6 +31,14 @@ export function createMetrics(service: string, opts: { collectDefault?: boolean 
     help: 'HTTP requests being handled now (a live stream until its response starts)',
     registers: [registry],
   });
+  function labelsOf(ctx: Context) {
+    // Route templates keep label cardinality bounded; unmatched paths share one label.
+    const route = (ctx.state.routeTemplate as string | undefined) ?? (ctx as any)._matchedRoute ?? 'unmatched';
+    return { method: ctx.method, route: String(route), status_code: String(ctx.status) };
+  }
+  function observeRequest(ctx: Context, seconds: number): void {
+    httpDuration.observe(labelsOf(ctx), seconds);
+  }
   async function middleware(ctx: Context, next: Next): Promise<void> {
     if (ctx.path === '/metrics') return next();
     const end = httpDuration.startTimer();
@@ -37,16 +47,14 @@ export function createMetrics(service: string, opts: { collectDefault?: boolean 
       await next();
     } finally {
       httpActive.dec();
-      // Route templates keep label cardinality bounded; unmatched paths share one label.
-      const route = (ctx.state.routeTemplate as string | undefined) ?? (ctx as any)._matchedRoute ?? 'unmatched';
-      end({ method: ctx.method, route: String(route), status_code: String(ctx.status) });
+      end(labelsOf(ctx));
     }
   }
   async function handler(ctx: Context): Promise<void> {
     ctx.type = registry.contentType;
     ctx.body = await registry.metrics();
   }
-  return { registry, httpDuration, httpActive, middleware, handler };
+  return { registry, httpDuration, httpActive, middleware, observeRequest, handler };
 }
 
 /**

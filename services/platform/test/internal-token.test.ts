@@ -8,7 +8,9 @@ import { createServiceApp, listen, type RunningServer } from '../src/http.ts';
 import { createLogger } from '../src/logger.ts';
 import { createMetrics } from '../src/metrics.ts';
 import { PROBLEM_BASE } from '../src/errors.ts';
-import { requireIdentity, requireService, requireRole } from '../src/auth.ts';
+import Koa from 'koa';
+import { identityMiddleware, requireIdentity, requireService, requireRole } from '../src/auth.ts';
+import { errorMiddleware } from '../src/errors.ts';
 import { createServiceClient } from '../src/client.ts';
 import { internalTokenConfigFields, loadConfig, ConfigError, z } from '../src/config.ts';
 import {
@@ -295,5 +297,54 @@ describe('platform/internal-token: a service trusts only signed callers', () => 
       thrown = err;
     }
     expect(String(thrown)).to.match(/needs internalToken/);
+  });
+});
+
+describe('platform/internal-token: a token verified once is remembered, never past its own time', () => {
+  let server: RunningServer;
+  let clock = now();
+
+  before(async () => {
+    const app = new Koa();
+    app.use(errorMiddleware(createLogger('users', { level: 'silent' })));
+    app.use(identityMiddleware({ audience: 'users', secret: SECRET, now: () => clock }));
+    app.use((ctx) => {
+      ctx.body = { identity: ctx.state.identity ?? null };
+    });
+    server = await listen(app.callback(), 0);
+  });
+  after(async () => {
+    await server?.close(100);
+  });
+
+  const call = async (token: string) => {
+    const res = await fetch(`${server.url}/api/whoami`, { headers: { [INTERNAL_TOKEN_HEADER]: token } });
+    return { status: res.status, body: (await res.json()) as any };
+  };
+
+  it('accepts the same token again within its life and refuses it once expired, as a first use would', async () => {
+    const issued = clock;
+    const token = signInternalToken(SECRET, { sub: 'u-1', role: 'buyer', iss: 'gateway', aud: 'users', iat: issued });
+    expect(await call(token)).to.deep.equal({ status: 200, body: { identity: { userId: 'u-1', role: 'buyer' } } });
+    clock = issued + 60 + 4; // exp 60 s, 5 s of clock tolerance: still valid
+    expect((await call(token)).status).to.equal(200);
+    clock = issued + 60 + 5;
+    const expired = await call(token);
+    expect(expired.status).to.equal(401);
+    expect(expired.body.detail).to.match(/expired/);
+    // a clock set back before its iat (beyond the tolerance) refuses it too, remembered or not
+    clock = issued;
+    expect((await call(token)).status).to.equal(200);
+    clock = issued - 6;
+    expect((await call(token)).body.detail).to.match(/issued in the future/);
+    clock = now();
+  });
+
+  it('remembers only the exact string that verified: the same claims with another signature are refused', async () => {
+    const token = signInternalToken(SECRET, { sub: 'u-2', role: 'buyer', iss: 'gateway', aud: 'users', iat: clock });
+    expect((await call(token)).status).to.equal(200);
+    const [h, p] = token.split('.');
+    const forged = `${h}.${p}.${createHmac('sha256', OTHER_SECRET).update(`${h}.${p}`).digest('base64url')}`;
+    expect((await call(forged)).body.detail).to.match(/signature/);
   });
 });

@@ -21,15 +21,28 @@ const HOP_BY_HOP = new Set([
 ]);
 
 export const IDENTITY_HEADER_NAMES: readonly string[] = [...Object.values(IDENTITY_HEADERS), INTERNAL_TOKEN_HEADER];
+const IDENTITY_NAMES: ReadonlySet<string> = new Set(IDENTITY_HEADER_NAMES);
 
 /** Removes identity headers from an incoming request in place (run first, before anything reads them). */
 export function stripIdentityHeaders(headers: IncomingHttpHeaders): void {
   for (const name of IDENTITY_HEADER_NAMES) delete headers[name];
 }
 
+const NO_TOKENS: ReadonlySet<string> = new Set();
+/** The Connection values nearly every request and response carries, parsed once (keep-alive is hop-by-hop anyway). */
+const COMMON_CONNECTION = new Map<string, ReadonlySet<string>>([
+  ['keep-alive', NO_TOKENS],
+  ['Keep-Alive', NO_TOKENS],
+  ['close', new Set(['close'])],
+  ['Close', new Set(['close'])],
+]);
+
 /** Names listed in a Connection header are hop-by-hop too. */
-function connectionTokens(value: string | string[] | undefined): Set<string> {
-  const raw = Array.isArray(value) ? value.join(',') : (value ?? '');
+function connectionTokens(value: string | string[] | undefined): ReadonlySet<string> {
+  if (value === undefined) return NO_TOKENS;
+  const common = typeof value === 'string' ? COMMON_CONNECTION.get(value) : undefined;
+  if (common) return common;
+  const raw = Array.isArray(value) ? value.join(',') : value;
   return new Set(
     raw
       .split(',')
@@ -38,7 +51,7 @@ function connectionTokens(value: string | string[] | undefined): Set<string> {
   );
 }
 
-export function isHopByHop(name: string, listed: Set<string>): boolean {
+export function isHopByHop(name: string, listed: ReadonlySet<string>): boolean {
   return HOP_BY_HOP.has(name) || listed.has(name);
 }
 
@@ -63,9 +76,10 @@ export function upstreamRequestHeaders(
 ): Record<string, string | string[]> {
   const listed = connectionTokens(incoming.connection);
   const out: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(incoming)) {
+  for (const name in incoming) {
+    const value = incoming[name];
     if (value === undefined || name === 'host' || isHopByHop(name, listed)) continue;
-    if (IDENTITY_HEADER_NAMES.includes(name)) continue; // already stripped; belt and braces
+    if (IDENTITY_NAMES.has(name)) continue; // already stripped; belt and braces
     if (name === 'traceparent' || name === 'tracestate' || name === 'x-request-id') continue;
     if (name.startsWith('x-forwarded-')) continue;
     if (fwd.noCompression && name === 'accept-encoding') continue;
@@ -87,7 +101,8 @@ export function clientResponseHeaders(
 ): Array<[string, string | string[]]> {
   const listed = connectionTokens(upstream.connection);
   const out: Array<[string, string | string[]]> = [];
-  for (const [name, value] of Object.entries(upstream)) {
+  for (const name in upstream) {
+    const value = upstream[name];
     if (value === undefined || isHopByHop(name, listed)) continue;
     out.push([name, value]);
   }

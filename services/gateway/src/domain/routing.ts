@@ -130,7 +130,22 @@ export function compileTable(raw: unknown): RoutingTable {
     return ALLOW_ORDER.filter((m) => methods.has(m));
   }
 
+  // Recent answers by method and path: every pattern is tried per match, and a hot path (an event's detail, the
+  // holds route) is asked again request after request. The table never changes once loaded.
+  const recent = new Map<string, RouteMatch | undefined>();
   function match(method: string, path: string): RouteMatch | undefined {
+    if (path.length > 512) return matchNow(method, path);
+    const key = `${method} ${path}`;
+    let answer = recent.get(key);
+    if (answer === undefined && !recent.has(key)) {
+      answer = matchNow(method, path);
+      if (recent.size >= 1_000) recent.delete(recent.keys().next().value!);
+      recent.set(key, answer);
+    }
+    return answer;
+  }
+
+  function matchNow(method: string, path: string): RouteMatch | undefined {
     // The first candidate that has the method wins; 405 (naming every method the candidates route) if none has it.
     const found = candidates(path);
     for (const pattern of found) {

@@ -59,6 +59,13 @@ export class LeasedLimiter {
     return this.#lease;
   }
 
+  /** A point of the key's current lease, without waiting (the first step of consume): undefined when Redis has
+   *  to be asked (then call consume); throws a RateLimiterRes when the key is refused for this window. */
+  tryLocal(key: string): Consumed | undefined {
+    const state = this.#keys.get(key);
+    return state && Date.now() < state.resetAt ? this.#use(state) : undefined;
+  }
+
   /** Consumes one point; rejects with a RateLimiterRes when the key is over its limit (as rate-limiter-flexible does). */
   async consume(key: string): Promise<Consumed> {
     for (;;) {

@@ -43,8 +43,22 @@ interface Tightest {
 
 interface NamedLimiter {
   name: string;
-  limiter: { consume: (key: string) => Promise<Consumed> };
+  limiter: { consume: (key: string) => Promise<Consumed>; tryLocal?: (key: string) => Consumed | undefined };
   spec: LimitSpec;
+}
+
+/** One point from a limiter: answered at once from a local lease when it has one (no promise, no await on the
+ *  hot path), else the limiter's consume. A refusal is a rejected outcome either way, as Promise.allSettled has it. */
+function consumeOne(limiter: NamedLimiter['limiter'], key: string): PromiseSettledResult<Consumed> | Promise<Consumed> {
+  if (limiter.tryLocal) {
+    try {
+      const local = limiter.tryLocal(key);
+      if (local) return { status: 'fulfilled', value: local };
+    } catch (reason) {
+      return { status: 'rejected', reason };
+    }
+  }
+  return limiter.consume(key);
 }
 
 function makeLimiter(name: string, spec: LimitSpec, opts: RateLimitOptions): NamedLimiter {
@@ -86,9 +100,19 @@ export function createRateLimits(opts: RateLimitOptions): RateLimits {
     applicable: Array<[NamedLimiter, string]>,
     tightest?: Tightest,
   ): Promise<Tightest | undefined> {
-    const outcomes = await Promise.allSettled(applicable.map(([l, key]) => l.limiter.consume(key)));
+    // Every applicable limiter takes its point (even when another refuses), then the first refusal answers.
+    const outcomes = applicable.map(([l, key]) => consumeOne(l.limiter, key));
     for (let i = 0; i < outcomes.length; i++) {
-      const outcome = outcomes[i];
+      const pending = outcomes[i];
+      // all were started above, so waiting for them one after the other takes as long as waiting for all
+      if (pending instanceof Promise)
+        outcomes[i] = await pending.then(
+          (value): PromiseSettledResult<Consumed> => ({ status: 'fulfilled', value }),
+          (reason): PromiseSettledResult<Consumed> => ({ status: 'rejected', reason }),
+        );
+    }
+    for (let i = 0; i < outcomes.length; i++) {
+      const outcome = outcomes[i] as PromiseSettledResult<Consumed>;
       const { spec, name } = applicable[i][0];
       if (outcome.status === 'rejected') {
         // Only a RateLimiterRes means "over the limit"; any other error has already fallen back to memory.
