@@ -360,4 +360,124 @@ export const migrations: Migration[] = [
       `),
     down: (tx) => tx.query('DROP FUNCTION IF EXISTS inventory_hold_seats_batch(jsonb)'),
   },
+  {
+    // inventory_hold_seats_batch, seat lookups index-driven: 0007 matched the batch's (event, seat) pairs with a
+    // join that the function's cached generic plan ran as a scan of every seat row (5.9 ms of Postgres CPU per
+    // hold in the 200-buyer bench against 1.3 without batching). Same semantics and locking order; now per event
+    // of the batch, in event order: its seats by (event_id = e AND seat_id = ANY(...)) on the primary key, locked
+    // in seat order, and the granted seats updated by the same kind of lookup (the seat → hold map in a jsonb).
+    name: '0008-hold-seats-batch-by-event',
+    up: (tx) =>
+      tx.query(`
+        CREATE OR REPLACE FUNCTION inventory_hold_seats_batch(p_holds jsonb)
+        RETURNS jsonb LANGUAGE plpgsql AS $fn$
+        DECLARE
+          v_n int := jsonb_array_length(p_holds);
+          v_events text[];
+          v_avail text[] := '{}';
+          v_part text[];
+          v_taken text[] := '{}';
+          v_grant boolean[] := '{}';
+          v_out jsonb[] := '{}';
+          v_owner jsonb := '{}';
+          v_h jsonb;
+          v_e text;
+          v_seat_ids text[];
+          v_keys text[];
+          v_count bigint := 0;
+          v_part_count bigint;
+          v_seats jsonb := '{}';
+          v_part_seats jsonb;
+          v_times jsonb;
+        BEGIN
+          v_events := ARRAY(SELECT DISTINCT h->>'e' FROM jsonb_array_elements(p_holds) h ORDER BY 1);
+          FOREACH v_e IN ARRAY v_events LOOP
+            PERFORM pg_advisory_xact_lock_shared(hashtext('inventory-event:' || v_e));
+          END LOOP;
+          -- every requested available seat, locked in one global (event, seat) order
+          FOREACH v_e IN ARRAY v_events LOOP
+            v_seat_ids := ARRAY(SELECT DISTINCT q.seat FROM jsonb_array_elements(p_holds) h,
+                                  jsonb_array_elements_text(h->'s') q(seat) WHERE h->>'e' = v_e);
+            SELECT coalesce(array_agg(k), '{}') INTO v_part FROM (
+              SELECT v_e || chr(10) || s.seat_id AS k FROM seats s
+               WHERE s.event_id = v_e AND s.seat_id = ANY(v_seat_ids) AND s.status = 'available'
+               ORDER BY s.seat_id FOR UPDATE) l;
+            v_avail := v_avail || v_part;
+          END LOOP;
+          FOR i IN 1 .. v_n LOOP
+            v_h := p_holds -> (i - 1);
+            v_e := v_h->>'e';
+            v_seat_ids := ARRAY(SELECT jsonb_array_elements_text(v_h->'s'));
+            v_keys := ARRAY(SELECT v_e || chr(10) || u.seat FROM unnest(v_seat_ids) u(seat));
+            IF cardinality(v_keys) > 0 AND v_keys <@ v_avail AND NOT (v_keys && v_taken) THEN
+              v_taken := v_taken || v_keys;
+              v_grant := v_grant || true;
+              v_out := v_out || 'null'::jsonb;
+              v_owner := jsonb_set(v_owner, ARRAY[v_e], coalesce(v_owner->v_e, '{}')
+                || (SELECT jsonb_object_agg(u.seat, v_h->>'h') FROM unnest(v_seat_ids) u(seat)));
+            ELSE
+              v_grant := v_grant || false;
+              v_out := v_out || jsonb_build_object(
+                'available', to_jsonb(ARRAY(SELECT u.seat FROM unnest(v_seat_ids) u(seat)
+                                             WHERE (v_e || chr(10) || u.seat) = ANY(v_avail)
+                                               AND NOT (v_e || chr(10) || u.seat) = ANY(v_taken) ORDER BY u.seat)),
+                'unknown', to_jsonb(ARRAY(SELECT u.seat FROM unnest(v_seat_ids) u(seat)
+                                           WHERE NOT EXISTS (SELECT 1 FROM seats s
+                                                              WHERE s.event_id = v_e AND s.seat_id = u.seat)
+                                           ORDER BY u.seat)),
+                'eventStatus', (SELECT status FROM events WHERE event_id = v_e));
+            END IF;
+          END LOOP;
+          IF cardinality(v_taken) = 0 THEN
+            RETURN to_jsonb(v_out);
+          END IF;
+          WITH ins AS (
+            INSERT INTO holds (hold_id, event_id, user_id, status, expires_at)
+            SELECT (h->>'h')::uuid, h->>'e', h->>'u', 'active', now() + ((h->>'m')::int * interval '1 minute')
+              FROM jsonb_array_elements(p_holds) WITH ORDINALITY j(h, o) WHERE v_grant[o::int]
+            RETURNING hold_id, created_at, expires_at)
+          SELECT jsonb_object_agg(hold_id::text, jsonb_build_object('createdAt', created_at, 'expiresAt', expires_at))
+            INTO v_times FROM ins;
+          FOREACH v_e IN ARRAY ARRAY(SELECT jsonb_object_keys(v_owner) ORDER BY 1) LOOP
+            v_seat_ids := ARRAY(SELECT jsonb_object_keys(v_owner->v_e));
+            WITH taken AS (
+              UPDATE seats s SET status = 'held', hold_id = (v_owner->v_e->>s.seat_id)::uuid, version = s.version + 1
+                FROM tiers t
+               WHERE s.event_id = v_e AND s.seat_id = ANY(v_seat_ids) AND s.status = 'available'
+                 AND t.event_id = s.event_id AND t.tier_id = s.tier_id
+              RETURNING s.hold_id, s.event_id, s.seat_id, s.label, s.section, s.row_label, s.tier_id, t.amount,
+                        t.currency),
+            owned AS (INSERT INTO hold_seats (hold_id, event_id, seat_id) SELECT hold_id, event_id, seat_id FROM taken)
+            SELECT coalesce(sum(n), 0), coalesce(jsonb_object_agg(hold_id::text, seats), '{}')
+              INTO v_part_count, v_part_seats
+              FROM (SELECT hold_id, count(*) AS n,
+                           jsonb_agg(jsonb_build_object('seatId', seat_id, 'label', label, 'section', section,
+                             'row', row_label, 'tierId', tier_id, 'amount', amount, 'currency', currency)
+                             ORDER BY seat_id) AS seats
+                      FROM taken GROUP BY hold_id) per;
+            v_count := v_count + v_part_count;
+            v_seats := v_seats || v_part_seats;
+          END LOOP;
+          IF v_count <> cardinality(v_taken) THEN
+            RAISE EXCEPTION 'inventory_hold_seats_batch: % of % seats taken after locking them', v_count, cardinality(v_taken);
+          END IF;
+          INSERT INTO availability_changes (event_id, change)
+          SELECT h->>'e', h->'c' FROM jsonb_array_elements(p_holds) WITH ORDINALITY j(h, o)
+           WHERE v_grant[o::int] ORDER BY o;
+          INSERT INTO outbox (event_id, type, aggregate_id, payload, headers, occurred_at)
+          SELECT (h->'o'->>'id')::uuid, h->'o'->>'type', h->>'h', h->'o'->'payload', h->'o'->'headers',
+                 (h->'o'->>'at')::timestamptz
+            FROM jsonb_array_elements(p_holds) WITH ORDINALITY j(h, o) WHERE v_grant[o::int] ORDER BY o;
+          FOR i IN 1 .. v_n LOOP
+            IF v_grant[i] THEN
+              v_h := p_holds -> (i - 1);
+              v_out[i] := (v_times -> (v_h->>'h')) || jsonb_build_object('seats', v_seats -> (v_h->>'h'));
+            END IF;
+          END LOOP;
+          RETURN to_jsonb(v_out);
+        END
+        $fn$;
+      `),
+    // no down of its own: 0007's down drops the function
+  },
 ];
