@@ -14,6 +14,7 @@ import { identityMiddleware } from './auth.ts';
 import type { Contract } from './contracts.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
+import { scheduleStartUpCollection } from './start-up-memory.ts';
 
 export interface ServiceAppOptions {
   service: string;
@@ -244,6 +245,9 @@ export interface RunOptions {
   closers?: Array<() => Promise<unknown> | unknown>;
   shutdownTimeoutMs?: number;
   exit?: (code: number) => void;
+  /** One memory-reducing garbage collection this long after listening (start-up-memory.ts); false: none.
+   *  Default 2000 ms. */
+  startUpCollectionDelayMs?: number | false;
 }
 
 /** Writes what the logger still buffers (an asynchronous destination), so a fatal line is not lost at exit. */
@@ -278,10 +282,15 @@ function installCrashHandlers(logger: Logger, exit: (code: number) => void): voi
 export async function runService(opts: RunOptions): Promise<RunningServer> {
   installCrashHandlers(opts.logger, opts.exit ?? process.exit);
   const running = await listen(opts.app.callback(), opts.port, opts.host ?? '0.0.0.0');
+  const cancelCollection =
+    opts.startUpCollectionDelayMs === false
+      ? undefined
+      : scheduleStartUpCollection(opts.logger, opts.startUpCollectionDelayMs ?? 2000);
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
+    cancelCollection?.();
     opts.logger.info({ signal }, 'shutting down');
     opts.lifecycle?.shutdown();
     let code = 0;
