@@ -25,7 +25,15 @@ import { createSeatedEvent, login, seatPairs, signInBuyers, waitForSnapshot, typ
 import { measureBrowsing } from './browse.ts';
 import { checkInvariant } from './invariant.ts';
 import { closedLoop, holdPool, openLoop, percentiles, type Tally } from './loops.ts';
-import { cpuMeter, diffCounts, redisCommandStats, sampleActivity } from './observe.ts';
+import {
+  cpuMeter,
+  diffBatchStats,
+  diffCounts,
+  holdBatchStats,
+  redisCommandStats,
+  sampleActivity,
+  type BatchStats,
+} from './observe.ts';
 import { measureRawLimit } from './raw-limit.ts';
 import { attachStack, startStack, type BenchStack } from './stack.ts';
 
@@ -164,6 +172,7 @@ try {
   // the load generator's CPU per attempt is what driving the loop costs.
   const closedPairs = seatPairs(closedSnapshot);
   const redisBefore = redisCommandStats(stack.redisUrls);
+  const batchesBefore = stack.inventoryUrl ? await holdBatchStats(stack.inventoryUrl) : undefined;
   const cpu = cpuMeter(stack.pids);
   log(`(a) closed loop: ${BUYERS} buyers, one two-seat hold request each in flight, ${SECONDS} s`);
   const closed = await closedLoop({
@@ -179,6 +188,9 @@ try {
     onProgress: progress('closed'),
   });
   const cpuMs = cpu.stop();
+  const batchesAfter = stack.inventoryUrl && batchesBefore ? await holdBatchStats(stack.inventoryUrl) : undefined;
+  const batches: BatchStats | undefined =
+    batchesBefore && batchesAfter ? diffBatchStats(batchesAfter, batchesBefore) : undefined;
   const redisAfter = redisCommandStats(stack.redisUrls);
   const pgActivity = await activity?.stop();
   const viewerFigures = viewers.handle ? await viewers.handle.stop() : undefined;
@@ -255,6 +267,7 @@ try {
         ? Object.fromEntries(Object.entries(redis).map(([k, v]) => [k, v / Math.max(1, answered)]))
         : undefined,
       viewers: viewerFigures ?? viewers.note,
+      holdBatches: batches,
     },
     openLoop: {
       ...openSummary,
@@ -303,6 +316,16 @@ try {
       .map(([k, v]) => `${k} ${(v / Math.max(1, answered)).toFixed(2)}`)
       .join(', ')}`,
   );
+  if (batches)
+    log(
+      batches.calls
+        ? `  hold batches during (a) (group commit): ${batches.calls} calls for ${batches.holds} holds, mean ${f1(batches.holds / batches.calls)}; calls by size ${Object.entries(
+            batches.le,
+          )
+            .map(([le, n], i, all) => `≤${le}: ${n - (i ? all[i - 1]![1] : 0)}`)
+            .join(', ')}`
+        : '  hold batches during (a): none (group commit off: HOLD_BATCH_MAX=0)',
+    );
   log(
     `  CPU ms per attempt during (b), ${rate}/s: ${Object.entries(openCpuMs)
       .map(([k, v]) => `${k} ${(v / Math.max(1, open.latencies.length)).toFixed(2)}`)

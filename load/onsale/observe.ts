@@ -143,3 +143,39 @@ export function diffCounts(after: Record<string, number>, before: Record<string,
   for (const [k, v] of Object.entries(after)) if (v - (before[k] ?? 0) > 0) out[k] = v - (before[k] ?? 0);
   return out;
 }
+
+/** Inventory's group-commit histogram (inventory_hold_batch_size): calls, holds, and calls per size bucket
+ *  (cumulative "le" counts as Prometheus keeps them), read from its /metrics; undefined when unreachable. */
+export interface BatchStats {
+  calls: number;
+  holds: number;
+  le: Record<string, number>;
+}
+
+export async function holdBatchStats(inventoryUrl: string): Promise<BatchStats | undefined> {
+  const text = await fetch(`${inventoryUrl}/metrics`)
+    .then((r) => (r.ok ? r.text() : undefined))
+    .catch(() => undefined);
+  if (text === undefined) return undefined;
+  const stats: BatchStats = { calls: 0, holds: 0, le: {} };
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('inventory_hold_batch_size')) continue;
+    const value = Number(line.slice(line.lastIndexOf(' ') + 1));
+    if (line.startsWith('inventory_hold_batch_size_count')) stats.calls = value;
+    else if (line.startsWith('inventory_hold_batch_size_sum')) stats.holds = value;
+    else {
+      const le = /le="([^"]+)"/.exec(line)?.[1];
+      if (le) stats.le[le] = value;
+    }
+  }
+  return stats;
+}
+
+/** What happened between two reads of holdBatchStats. */
+export function diffBatchStats(after: BatchStats, before: BatchStats): BatchStats {
+  return {
+    calls: after.calls - before.calls,
+    holds: after.holds - before.holds,
+    le: Object.fromEntries(Object.entries(after.le).map(([k, v]) => [k, v - (before.le[k] ?? 0)])),
+  };
+}

@@ -12,6 +12,8 @@ export interface BenchStack {
   gatewayUrl: string;
   /** catalog's own URL (browsing straight to catalog), when known */
   catalogUrl?: string;
+  /** inventory's own URL (its /metrics: the group-commit batch sizes), when known */
+  inventoryUrl?: string;
   /** Postgres superuser URL (database "postgres"), when known: pgbench and pg_stat_activity need it */
   adminUrl?: string;
   redisUrls: string[];
@@ -87,6 +89,7 @@ export async function startStack(opts: { demoPassword: string; env?: Record<stri
   return {
     gatewayUrl,
     catalogUrl: `http://127.0.0.1:${base + 2}`,
+    inventoryUrl: `http://127.0.0.1:${base + 3}`,
     redisUrls: withPassword(redisLine ? redisLine[1]!.split(',').map((u) => u.trim()) : [], dataDir),
     ...fromDataDir(dataDir),
     organizer: { email: 'organizer@example.com', password: opts.demoPassword },
