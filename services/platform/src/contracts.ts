@@ -1,15 +1,16 @@
 // Contracts: a service's openapi.yaml is loaded once, every request is validated against it (400 listing
 // the fields), the contract is served at /openapi.json, and tests validate responses with the same document.
-import { readFileSync } from 'node:fs';
-import { parse } from 'yaml';
 import { OpenAPIBackend, OpenAPIValidator, type Operation } from 'openapi-backend';
 import addFormatsModule from 'ajv-formats';
 import type { Context, Next } from 'koa';
 import { HttpProblem, problems, type FieldError } from './errors.ts';
 import { CONTROL_CHARACTERS, CONTROL_MESSAGE, NUL_MESSAGE, normalizeStrings, nulFields } from './text.ts';
+import { loadYamlDocument } from './yaml-document.ts';
 
 // The text rules every request goes through (NUL refused, NFC), exported with the contracts that apply them.
 export * from './text.ts';
+// openapi.yaml is read through its JSON copy when that is fresh (yaml-document.ts); the gateway's table too.
+export * from './yaml-document.ts';
 
 export interface Contract {
   document: any;
@@ -22,7 +23,7 @@ export interface Contract {
 }
 
 export function loadOpenApiDocument(file: string): any {
-  return parse(readFileSync(file, 'utf8'));
+  return loadYamlDocument(file);
 }
 
 function toFieldErrors(errors: any[] | null | undefined): FieldError[] {
