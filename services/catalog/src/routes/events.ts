@@ -25,6 +25,14 @@ function eventId(ctx: Context): string {
   return ctx.params.id!.toLowerCase();
 }
 
+/** GET /api/events/{id}: the cached detail (the app also calls it without the routers: app.ts). */
+export function eventDetailHandler(deps: UseCaseDeps) {
+  return async function eventDetailRoute(ctx: Context): Promise<void> {
+    const rep = await eventDetail(deps, ctx.state.identity, eventId(ctx));
+    sendCacheableJson(ctx, rep.text, rep.cacheControl, ['x-user-id']);
+  };
+}
+
 export function eventRoutes(deps: UseCaseDeps): Router {
   const router = new Router();
 
@@ -47,10 +55,7 @@ export function eventRoutes(deps: UseCaseDeps): Router {
     sendCacheableJson(ctx, page.text, page.cacheControl, mine ? ['x-user-id'] : []);
   });
 
-  router.get('/api/events/:id', async (ctx) => {
-    const rep = await eventDetail(deps, ctx.state.identity, eventId(ctx));
-    sendCacheableJson(ctx, rep.text, rep.cacheControl, ['x-user-id']);
-  });
+  router.get('/api/events/:id', eventDetailHandler(deps));
 
   router.post('/api/events', async (ctx) => {
     const identity = requireRole(ctx, 'organizer');
