@@ -3,7 +3,6 @@
 // RETRY_MAX_MS); after DELIVERY_MAX_ATTEMPTS attempts the message is dead. An order confirmation gets its
 // tickets' codes from orders (GET /internal/orders/{id}/tickets) and its receipt from payments
 // (GET /internal/orders/{id}/receipt), both signed svc:notifications; an outage there is a failed attempt too.
-import QRCode from 'qrcode';
 import type { Logger, ServiceClient, Sequelize } from '@eventtickets/platform';
 import { claimDue, markFailed, markSent, type MessageRow } from '../db/messages.ts';
 import { retryDelayMs } from '../domain/backoff.ts';
@@ -74,6 +73,8 @@ export function createDelivery(deps: {
     }
     const extras = await confirmationExtras(m);
     const mail = renderMail(m.kind, data, extras);
+    // loaded with the first confirmation, not at start (issue 19: an idle service does not keep it)
+    const { default: QRCode } = await import('qrcode');
     const attachments = await Promise.all(
       extras.tickets.map(async (t) => ({
         filename: `ticket-${t.label.replace(/[^A-Za-z0-9_-]+/g, '_')}.png`,
