@@ -249,9 +249,11 @@ describe('inventory: group commit of seats-only holds (real Postgres + Redis)', 
   it('any other failure of a batch does not fail its innocent holds: they are written one by one', async () => {
     const ev = eventPayload({ seats: 50 });
     await publishEvent(app.deps, ev);
-    // a batch with the culprit fails (not retryable); alone, only the culprit's own call fails
+    // a batch with the culprit fails (a statement error, not retryable); alone, only the culprit's own call fails
     ctl.failWhen((holds) =>
-      holds.some((h) => h.userId === 'culprit') ? new Error('value too long for something') : undefined,
+      holds.some((h) => h.userId === 'culprit')
+        ? Object.assign(new Error('value too long for something'), { code: '22001' })
+        : undefined,
     );
     const requests = [
       { userId: 'i1', seats: ['s001'] },
@@ -268,6 +270,27 @@ describe('inventory: group commit of seats-only holds (real Postgres + Redis)', 
     expect(results.map((r) => r.status)).to.deep.equal([201, 500, 201]);
     expect(results[1]!.body.message).to.equal('value too long for something');
     expect(await query(app.deps, "SELECT 1 FROM holds WHERE user_id = 'culprit'")).to.deep.equal([]);
+  });
+
+  it('a lost connection fails the batch’s holds at once (alone they would fail the same way), nothing written', async () => {
+    const ev = eventPayload({ seats: 50 });
+    await publishEvent(app.deps, ev);
+    ctl.failWhen((holds) =>
+      holds.length > 1 ? Object.assign(new Error('Connection terminated unexpectedly'), { code: '08006' }) : undefined,
+    );
+    const requests = [
+      { userId: 'l1', seats: ['s001'] },
+      { userId: 'l2', seats: ['s002'] },
+    ];
+    const { results, batchSizes } = await oneBatch(ev.eventId, requests, (r) =>
+      app.deps.holds
+        .create(r.userId, { eventId: r.eventId, seats: r.seats })
+        .then((created) => ({ status: created.status, body: created.body }) as CallResult)
+        .catch((err: Error) => ({ status: 500, body: { message: err.message } }) as CallResult),
+    );
+    expect(batchSizes).to.deep.equal([1, 2]);
+    expect(results.map((r) => r.status)).to.deep.equal([500, 500]);
+    expect(await query(app.deps, "SELECT 1 FROM holds WHERE user_id IN ('l1', 'l2')")).to.deep.equal([]);
   });
 
   it('an idle replica sends a hold at once, alone', async () => {

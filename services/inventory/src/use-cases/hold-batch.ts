@@ -5,9 +5,10 @@
 // round trip, one transaction, one commit) with exactly the per-hold semantics of inventory_hold_seats. Nothing
 // waits for a batch to fill: an idle replica sends a hold at once (after the current event-loop turn, so the
 // holds whose locks were granted in one turn can share a call).
-// A deadlock or serialization failure runs the batch again (a few times, with jitter); any other failure, or one
-// that persists, must not fail the batch's innocent holds: they are written one by one (each its own call and
-// retries), so only a hold that fails alone gets the error. A batch's committed changes are numbered and
+// A deadlock or serialization failure runs the batch again (a few times, with jitter); any other failure of the
+// statement, or one that persists, must not fail the batch's innocent holds: they are written one by one (each its
+// own call and retries), so only a hold that fails alone gets the error. A failure of the connection itself (no
+// SQLSTATE, or class 08/53/57/58) fails the batch's holds at once: alone they would fail the same way. A batch's committed changes are numbered and
 // published (one sequencer batch, shared) before any of its holds is answered, as for a single hold.
 import { isRetryableTxError, type Logger, type Sequelize } from '@eventtickets/platform';
 import { holdSeatsInBatch, type BatchedSeatHold, type BatchedSeatHoldOutcome } from '../db/seats.ts';
@@ -45,6 +46,15 @@ interface Pending {
 }
 
 type Settled = { outcome: BatchedSeatHoldOutcome } | { err: unknown };
+
+/** Whether the statement itself failed (a SQLSTATE outside the connection/resource/operator classes), so one of
+ *  the batch's holds may be the cause. A lost connection, a pool that cannot give one, or a server going down
+ *  fails every hold alike: running them one by one would only repeat the failure once per hold (and, while
+ *  connecting hangs, keep the slot for that many timeouts). */
+function isStatementError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && !/^(08|53|57|58)/.test(code);
+}
 
 export function createSeatHoldBatcher(opts: SeatHoldBatcherOptions): SeatHoldBatcher {
   const write = opts.write ?? holdSeatsInBatch;
@@ -87,7 +97,7 @@ export function createSeatHoldBatcher(opts: SeatHoldBatcherOptions): SeatHoldBat
     try {
       return (await attempt(batch.map((p) => p.hold))).map((outcome) => ({ outcome }));
     } catch (err) {
-      if (batch.length === 1) return [{ err }];
+      if (batch.length === 1 || !isStatementError(err)) return batch.map(() => ({ err }));
       // Nothing of the batch was written (one transaction): each hold alone, so only a culprit fails.
       opts.logger.warn({ err, holds: batch.length }, 'hold batch failed: its holds are written one by one');
       const settled: Settled[] = [];
