@@ -245,8 +245,8 @@ export interface RunOptions {
   closers?: Array<() => Promise<unknown> | unknown>;
   shutdownTimeoutMs?: number;
   exit?: (code: number) => void;
-  /** One memory-reducing garbage collection this long after listening (start-up-memory.ts); false: none.
-   *  Default 2000 ms. */
+  /** One memory-reducing garbage collection this long after listening, then again when the service has been
+   *  idle a minute and grown by 8 MiB (start-up-memory.ts); false: none. Default 2000 ms. */
   startUpCollectionDelayMs?: number | false;
 }
 
@@ -285,7 +285,7 @@ export async function runService(opts: RunOptions): Promise<RunningServer> {
   const cancelCollection =
     opts.startUpCollectionDelayMs === false
       ? undefined
-      : scheduleStartUpCollection(opts.logger, opts.startUpCollectionDelayMs ?? 2000);
+      : scheduleStartUpCollection(opts.logger, { delayMs: opts.startUpCollectionDelayMs, server: running.server });
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

@@ -1,7 +1,8 @@
 // The one memory-reducing collection a service runs after it listens (issue 19): it gives the start-up garbage
 // back (heap pages V8 would otherwise keep in a service that never stops polling), without installing `gc`.
 import { expect } from 'chai';
-import { collectStartUpGarbage } from '../src/start-up-memory.ts';
+import { collectStartUpGarbage, createIdleCollector } from '../src/start-up-memory.ts';
+import { createLogger } from '../src/logger.ts';
 import { fixture, startChild, type RunningChild } from './fixtures/child.ts';
 
 const MiB = 1024 * 1024;
@@ -23,6 +24,36 @@ describe('platform/start-up-memory', function () {
     expect((before - after) / MiB, 'heap given back').to.be.greaterThan(20);
     expect(result.rssAfterMiB).to.be.a('number').and.greaterThan(0);
     expect('gc' in globalThis, 'a global gc installed').to.equal(hadGc);
+  });
+
+  it('the idle collector collects again only after an interval with nothing but probes, once RSS has grown', () => {
+    let rss = 100;
+    const collections: number[] = [];
+    const idle = createIdleCollector({
+      logger: createLogger('idle-test', { level: 'silent' }),
+      growthMiB: 8,
+      rssMiB: () => rss,
+      collect: () => {
+        collections.push(rss);
+        rss = 101;
+        return { ms: 1, cpuMs: 1, rssBeforeMiB: collections.at(-1)!, rssAfterMiB: 101 };
+      },
+    });
+    expect(idle.tick(), 'before the start-up collection').to.equal(false);
+    idle.collected(100);
+    rss = 107.9;
+    expect(idle.tick(), 'grown by less than 8 MiB').to.equal(false);
+    rss = 110;
+    idle.noteRequest('/api/events');
+    expect(idle.tick(), 'an interval with a request is busy').to.equal(false);
+    for (const probe of ['/healthz', '/readyz', '/metrics']) idle.noteRequest(probe);
+    expect(idle.tick(), 'probes only, grown by 10 MiB').to.equal(true);
+    expect(collections).to.deep.equal([110]);
+    rss = 108.5;
+    expect(idle.tick(), 'measured from what the collection left (101)').to.equal(false);
+    rss = 109;
+    expect(idle.tick()).to.equal(true);
+    expect(collections).to.deep.equal([110, 109]);
   });
 
   it('runService runs it once after listening', async () => {
