@@ -246,7 +246,8 @@ export interface RunOptions {
   shutdownTimeoutMs?: number;
   exit?: (code: number) => void;
   /** One memory-reducing garbage collection this long after listening, then again when the service has been
-   *  idle a minute and grown by 8 MiB (start-up-memory.ts); false: none. Default 2000 ms. */
+   *  idle a minute and grown by 8 MiB (start-up-memory.ts); false: none. Default 5000 ms: after the other services
+   *  of `npm start` are ready too (each collection is ~100-250 ms of CPU). */
   startUpCollectionDelayMs?: number | false;
 }
 

@@ -127,7 +127,7 @@ export function scheduleStartUpCollection(
     } catch (err) {
       logger.warn({ err }, 'start-up garbage collection failed');
     }
-  }, opts.delayMs ?? 2000);
+  }, opts.delayMs ?? 5000);
   timer.unref();
   return () => {
     clearTimeout(timer);
