@@ -59,6 +59,8 @@ const PROBE_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 export interface IdleCollector {
   /** For each request (its URL): anything but a probe makes the current interval busy. */
   noteRequest(url: string | undefined): void;
+  /** Whether the interval that ends now had nothing but probes (starts the next interval). */
+  quiet(): boolean;
   /** What a collection left (the baseline the growth is measured from). */
   collected(rssAfterMiB: number): void;
   /** End of an interval: collects again when it had no request but probes and RSS has grown by `growthMiB` or
@@ -80,17 +82,21 @@ export function createIdleCollector(opts: {
   const collect = opts.collect ?? collectStartUpGarbage;
   let baseline: number | undefined;
   let busy = false;
+  const quiet = () => {
+    const wasBusy = busy;
+    busy = false;
+    return !wasBusy;
+  };
   return {
     noteRequest(url) {
       if (!busy && !PROBE_PATHS.has(url ?? '')) busy = true;
     },
+    quiet,
     collected(rssAfterMiB) {
       baseline = rssAfterMiB;
     },
     tick() {
-      const wasBusy = busy;
-      busy = false;
-      if (wasBusy || baseline === undefined || rssMiB() - baseline < growthMiB) return false;
+      if (!quiet() || baseline === undefined || rssMiB() - baseline < growthMiB) return false;
       try {
         const result = collect();
         baseline = result.rssAfterMiB;
@@ -103,31 +109,41 @@ export function createIdleCollector(opts: {
   };
 }
 
-/** Runs collectStartUpGarbage once, `delayMs` from now, meant for right after a service listens (its first
- *  readiness probes have come and gone); with `server`, again whenever an `idleIntervalMs` passes in which it
- *  answered nothing but probes and its RSS has grown by 8 MiB since (createIdleCollector). The timers do not keep
- *  the process alive; returns a cancel function. */
+/** Runs collectStartUpGarbage once, `delayMs` after listening, meant for when the first readiness probes have
+ *  come and gone; with `server`, only once a `delayMs` stretch has passed with nothing but probes (a service that
+ *  takes traffic at once, e.g. a replica added during an on-sale, is not paused while serving: it collects at its
+ *  first quiet stretch), and again whenever an `idleIntervalMs` passes in which it answered nothing but probes and
+ *  its RSS has grown by 8 MiB since (createIdleCollector). The timers do not keep the process alive; returns a
+ *  cancel function. */
 export function scheduleStartUpCollection(
   logger: Logger,
   opts: { delayMs?: number; server?: Server; idleIntervalMs?: number } = {},
 ): () => void {
   const idle = createIdleCollector({ logger });
+  const delayMs = opts.delayMs ?? 5000;
   let interval: NodeJS.Timeout | undefined;
+  let timer: NodeJS.Timeout | undefined;
   const onRequest = (req: IncomingMessage) => idle.noteRequest(req.url);
-  const timer = setTimeout(() => {
+  opts.server?.on('request', onRequest);
+  const first = () => {
+    if (opts.server && !idle.quiet()) {
+      timer = setTimeout(first, delayMs);
+      timer.unref();
+      return;
+    }
     try {
       const result = collectStartUpGarbage();
       logger.debug(result, 'start-up garbage collected');
       if (opts.server) {
         idle.collected(result.rssAfterMiB);
-        opts.server.on('request', onRequest);
         interval = setInterval(() => idle.tick(), opts.idleIntervalMs ?? 60_000);
         interval.unref();
       }
     } catch (err) {
       logger.warn({ err }, 'start-up garbage collection failed');
     }
-  }, opts.delayMs ?? 5000);
+  };
+  timer = setTimeout(first, delayMs);
   timer.unref();
   return () => {
     clearTimeout(timer);

@@ -63,4 +63,20 @@ describe('platform/start-up-memory', function () {
     expect(record.rssAfterMiB).to.be.a('number').and.greaterThan(0);
     expect(record.ms).to.be.a('number');
   });
+
+  it('runService does not pause a service that is serving: the collection waits for a stretch with only probes', async () => {
+    svc = startChild([fixture('idle-service.ts')], { LOG_LEVEL: 'debug', START_UP_GC_DELAY_MS: '200' });
+    const { url } = await svc.waitForRecord((r) => r.msg === 'idle-service listening', 'listening log');
+    // requests (not probes) every 40 ms for 1.2 s: six delays of 200 ms, none of them quiet
+    const until = Date.now() + 1_200;
+    while (Date.now() < until) {
+      await fetch(`${url}/not-a-probe`).then((r) => r.arrayBuffer());
+      await new Promise((r) => setTimeout(r, 40));
+    }
+    const collectedWhileServing = svc.records().some((r) => r.msg === 'start-up garbage collected');
+    // probes alone leave the stretch quiet
+    await fetch(`${url}/healthz`).then((r) => r.arrayBuffer());
+    await svc.waitForRecord((r) => r.msg === 'start-up garbage collected', 'the collection once quiet');
+    expect(collectedWhileServing, 'collected while requests kept coming').to.equal(false);
+  });
 });
