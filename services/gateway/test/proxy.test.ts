@@ -5,7 +5,7 @@ import { parse } from 'yaml';
 import { PROBLEM_BASE } from '@eventtickets/platform';
 import { compileTable } from '../src/domain/routing.ts';
 import { DEFAULT_TABLE_FILE } from '../src/routing/table.ts';
-import { startFakeUpstream, type FakeUpstream } from '@eventtickets/platform/testing';
+import { startFakeUpstream, waitFor, type FakeUpstream } from '@eventtickets/platform/testing';
 import { counterValue, rawRequest, startGateway, unusedUrl, type RunningGateway } from './helpers.ts';
 
 /** The real routing table with fan-out off: these tests are about the plain streaming proxy (a `stream` route
@@ -38,6 +38,8 @@ describe('gateway/proxy: streaming, failures and limits', () => {
   // What the fake upstreams signal to the test (and the test to them), fresh for every test: each test
   // passes alone and in any order.
   let signals: { secondEvent: Deferred; streamOpened: Deferred; streamClosed: Deferred; slowClosed: Deferred };
+  /** The large answer's upstream side: bytes written so far, and whether its socket is full (waiting for drain). */
+  const big = { total: 64 * 1024 * 1024, written: 0, full: false };
 
   before(async () => {
     inventory = await startFakeUpstream('inventory', async (ctx) => {
@@ -61,6 +63,30 @@ describe('gateway/proxy: streaming, failures and limits', () => {
       return false;
     });
     catalog = await startFakeUpstream('catalog', async (ctx) => {
+      if (ctx.path === '/api/events/big') {
+        // 64 MiB in 64 KiB chunks, written only as fast as the connection to the gateway takes them.
+        ctx.respond = false;
+        const res = ctx.res;
+        res.writeHead(200, { 'content-type': 'application/octet-stream' });
+        const chunk = Buffer.alloc(64 * 1024, 0x63);
+        big.written = 0;
+        const more = () => {
+          while (big.written < big.total) {
+            big.written += chunk.length;
+            if (!res.write(chunk)) {
+              big.full = true;
+              res.once('drain', () => {
+                big.full = false;
+                more();
+              });
+              return;
+            }
+          }
+          res.end();
+        };
+        more();
+        return true;
+      }
       if (ctx.path === '/api/events/slow') {
         const { slowClosed } = signals;
         // Never answers on its own; ends only when the gateway gives up and closes the connection.
@@ -128,6 +154,34 @@ describe('gateway/proxy: streaming, failures and limits', () => {
     await signals.streamOpened.promise;
     controller.abort();
     await signals.streamClosed.promise; // resolves only if the gateway closed its upstream request
+  });
+
+  it("holds the upstream back while the client's socket is full (backpressure), then passes every byte", async () => {
+    const { hostname, port } = new URL(gw.url);
+    const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
+      http.get({ hostname, port, path: '/api/events/big' }, resolve).on('error', reject);
+    });
+    res.pause(); // the client reads nothing for now
+    expect(res.statusCode).to.equal(200);
+    // The upstream stops where the sockets' buffers are full: the gateway does not read its whole answer into memory.
+    let last = -1;
+    await waitFor(
+      'the upstream to be held back by the paused client',
+      () => {
+        const stalled = big.full && big.written === last;
+        last = big.written;
+        return stalled;
+      },
+      { intervalMs: 200 },
+    );
+    expect(big.written).to.be.below(big.total);
+    let received = 0;
+    res.on('data', (c: Buffer) => {
+      received += c.length;
+    });
+    res.resume();
+    await new Promise((resolve) => res.on('end', resolve));
+    expect(received).to.equal(big.total);
   });
 
   it('turns an unreachable upstream into a 502 problem, and counts it', async () => {
