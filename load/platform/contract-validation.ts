@@ -7,7 +7,7 @@
 // BENCH_BEFORE_REV=<git revision> adds a third contract: the whole middleware as it was at that revision
 // (services/platform/src extracted with git archive into a temporary directory under load/platform, removed at
 // the end), so that the shared steps changed with it (text normalisation, NUL check, path parameters) count too.
-//   node load/platform/contract-validation.ts      BENCH_ROUNDS (8), BENCH_REQUESTS per round (20000)
+//   npm run bench:contract (node load/platform/contract-validation.ts); BENCH_ROUNDS (8), BENCH_REQUESTS per round (20000)
 import Koa from 'koa';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
