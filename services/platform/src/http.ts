@@ -42,42 +42,9 @@ export function requestIdMiddleware() {
   };
 }
 
-export function accessLogMiddleware(logger: Logger) {
-  return async function accessLog(ctx: Context, next: Next): Promise<void> {
-    const started = process.hrtime.bigint();
-    try {
-      await next();
-    } finally {
-      // The level is checked first: at warn (the benches) a request builds no log object at all.
-      if (
-        logger.isLevelEnabled('info') &&
-        ctx.path !== '/healthz' &&
-        ctx.path !== '/readyz' &&
-        ctx.path !== '/metrics'
-      ) {
-        const ms = Number(process.hrtime.bigint() - started) / 1e6;
-        // logFields: what a handler knows only while handling (the gateway's trace and span ids, where no
-        // OpenTelemetry span exists for the mixin to read).
-        logger.info(
-          {
-            method: ctx.method,
-            path: ctx.path,
-            route: ctx.state.routeTemplate,
-            status: ctx.status,
-            durationMs: Math.round(ms * 100) / 100,
-            ...ctx.state.logFields,
-          },
-          'request',
-        );
-      }
-    }
-  };
-}
-
 /**
- * accessLogMiddleware, the RED metrics middleware and errorMiddleware as one layer (that order, outermost
- * first): each layer of the pipeline costs every request a promise and a hop, and these three only wrap the
- * rest. The access line may go to its own logger (the gateway's skips path redaction); unexpected errors are
+ * The access log, the RED metrics and errorMiddleware as one layer (that order, outermost first): each layer of
+ * the pipeline costs every request a promise and a hop, and these three only wrap the rest. The access line may go to its own logger (the gateway's skips path redaction); unexpected errors are
  * logged on `errorLogger`.
  */
 export function observedRequestMiddleware(opts: { accessLogger: Logger; errorLogger: Logger; metrics: Metrics }) {

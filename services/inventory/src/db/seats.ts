@@ -144,6 +144,28 @@ export type SeatHoldOutcome =
   | { ok: true; createdAt: Date; expiresAt: Date; seats: HoldSeat[] }
   | { ok: false; available: string[]; eventStatus: string | null };
 
+/** A held seat as the hold functions answer it (json: the amount may come as a string). */
+interface SeatJson {
+  seatId: string;
+  label: string;
+  section: string | null;
+  row: string | null;
+  tierId: string;
+  amount: number | string;
+  currency: string;
+}
+
+function seatFromJson(s: SeatJson): HoldSeat {
+  return {
+    seatId: s.seatId,
+    label: s.label,
+    section: s.section,
+    row: s.row,
+    tierId: s.tierId,
+    price: { amount: Number(s.amount), currency: s.currency },
+  };
+}
+
 /** A seats-only hold in ONE round trip, its own transaction (migration 0006, inventory_hold_seats): the event's
  *  shared advisory lock, the seats locked, and all-or-nothing the hold row, the conditional seat UPDATE, the
  *  hold's seat rows, the change log row and the outbox row (`outbox`: platform outboxRecord's bind). */
@@ -185,29 +207,14 @@ export async function holdSeatsInOneStatement(
     eventStatus?: string | null;
     createdAt?: string;
     expiresAt?: string;
-    seats?: {
-      seatId: string;
-      label: string;
-      section: string | null;
-      row: string | null;
-      tierId: string;
-      amount: number | string;
-      currency: string;
-    }[];
+    seats?: SeatJson[];
   };
   if (r.available) return { ok: false, available: r.available, eventStatus: r.eventStatus ?? null };
   return {
     ok: true,
     createdAt: new Date(r.createdAt!),
     expiresAt: new Date(r.expiresAt!),
-    seats: r.seats!.map((s) => ({
-      seatId: s.seatId,
-      label: s.label,
-      section: s.section,
-      row: s.row,
-      tierId: s.tierId,
-      price: { amount: Number(s.amount), currency: s.currency },
-    })),
+    seats: r.seats!.map(seatFromJson),
   };
 }
 
@@ -228,16 +235,6 @@ export interface BatchedSeatHold {
 export type BatchedSeatHoldOutcome =
   | { ok: true; createdAt: Date; expiresAt: Date; seats: HoldSeat[] }
   | { ok: false; available: string[]; unknown: string[]; eventStatus: string | null };
-
-interface SeatJson {
-  seatId: string;
-  label: string;
-  section: string | null;
-  row: string | null;
-  tierId: string;
-  amount: number | string;
-  currency: string;
-}
 
 /** Several seats-only holds in ONE round trip and one transaction (migration 0007, inventory_hold_seats_batch):
  *  every event's shared advisory lock, all requested available seats locked in one global order, then hold by
@@ -277,14 +274,7 @@ export async function holdSeatsInBatch(db: Sequelize, holds: BatchedSeatHold[]):
           ok: true,
           createdAt: new Date(a.createdAt),
           expiresAt: new Date(a.expiresAt),
-          seats: a.seats.map((s) => ({
-            seatId: s.seatId,
-            label: s.label,
-            section: s.section,
-            row: s.row,
-            tierId: s.tierId,
-            price: { amount: Number(s.amount), currency: s.currency },
-          })),
+          seats: a.seats.map(seatFromJson),
         },
   );
 }

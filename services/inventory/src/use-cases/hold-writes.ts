@@ -153,16 +153,9 @@ function newSeatHoldView(
   };
 }
 
-const ONE_STATEMENT_ATTEMPTS = 3;
-
-/** A seats-only hold without an Idempotency-Key in ONE round trip (db/seats.ts holdSeatsInOneStatement: its own
- *  transaction, all-or-nothing, the same rows as writeHold writes), then numbered and published like any
- *  change before the answer. A deadlock or serialization failure runs the statement again. */
-export async function writeSeatHoldAtOnce(
-  db: Sequelize,
-  req: { eventId: string; seats: string[]; userId: string; reservationMinutes: number },
-  publish: ChangePublisher,
-): Promise<HoldView> {
+/** A new seats-only hold's id, its sorted seats, its pending change and its hold.created outbox record (the same for
+ *  both one-statement paths). */
+function newSeatHold(req: { eventId: string; seats: string[]; userId: string }) {
   const holdId = randomUUID();
   const seatIds = [...req.seats].sort();
   const change = pendingChange(req.eventId, {
@@ -173,6 +166,20 @@ export async function writeSeatHoldAtOnce(
     aggregateId: holdId,
     payload: { holdId, eventId: req.eventId, userId: req.userId, seats: seatIds, ga: [] },
   });
+  return { holdId, seatIds, change, outbox };
+}
+
+const ONE_STATEMENT_ATTEMPTS = 3;
+
+/** A seats-only hold without an Idempotency-Key in ONE round trip (db/seats.ts holdSeatsInOneStatement: its own
+ *  transaction, all-or-nothing, the same rows as writeHold writes), then numbered and published like any
+ *  change before the answer. A deadlock or serialization failure runs the statement again. */
+export async function writeSeatHoldAtOnce(
+  db: Sequelize,
+  req: { eventId: string; seats: string[]; userId: string; reservationMinutes: number },
+  publish: ChangePublisher,
+): Promise<HoldView> {
+  const { holdId, seatIds, change, outbox } = newSeatHold(req);
   for (let attempt = 1; ; attempt++) {
     let outcome: Awaited<ReturnType<typeof holdSeatsInOneStatement>>;
     try {
@@ -214,16 +221,8 @@ export async function writeSeatHoldBatched(
   batcher: SeatHoldBatcher,
   req: { eventId: string; seats: string[]; userId: string; reservationMinutes: number },
 ): Promise<HoldView> {
-  const holdId = randomUUID();
-  const seatIds = [...req.seats].sort();
-  const change = pendingChange(req.eventId, {
-    seats: Object.fromEntries(seatIds.map((s) => [s, 'held' as const])),
-  });
-  const { event } = outboxRecord({
-    type: 'hold.created',
-    aggregateId: holdId,
-    payload: { holdId, eventId: req.eventId, userId: req.userId, seats: seatIds, ga: [] },
-  });
+  const { holdId, seatIds, change, outbox } = newSeatHold(req);
+  const { event } = outbox;
   const outcome = await batcher.submit({
     holdId,
     eventId: req.eventId,
