@@ -2,7 +2,7 @@
 // masters from the global fixtures; each "instance" is a full replica (own pools, locker, pub/sub, bus,
 // expiry loop) listening on its own port, so several of them share state only through Postgres and Redis.
 import { randomUUID } from 'node:crypto';
-import { createContract, withTransaction, type Contract, type EventPayload } from '@eventtickets/platform';
+import { createContract, withTransaction, type Contract, type EventPayload, type Locker } from '@eventtickets/platform';
 import {
   dropTestDatabase,
   serviceTestConfig,
@@ -60,6 +60,9 @@ export async function schemaErrors(schema: string, value: unknown): Promise<stri
 
 /** The orders service, the one caller of the /internal routes (`as: ordersService`). */
 export const ordersService: TestService = { service: 'orders' };
+
+/** A locker that takes no lock: the database alone decides (the races and batches run without Redlock). */
+export const noLock: Locker = { withLocks: (_keys, _ttl, fn) => fn({ signal: new AbortController().signal }) };
 
 /** The signed-in buyer the gateway would forward (an internal token and the identity headers). */
 export function buyer(userId: string): TestIdentity {

@@ -4,7 +4,7 @@
 // gate in front of the call (the test seam wraps the real call), so what queues behind it is one batch; a no-op
 // locker lets requests for the same seat reach the batch together (Redlock is not what is tested here).
 import { expect } from 'chai';
-import { withTransaction, type Locker, type Sequelize } from '@eventtickets/platform';
+import { withTransaction, type Sequelize } from '@eventtickets/platform';
 import { waitFor } from '@eventtickets/platform/testing';
 import type { InventoryConfig } from '../src/config.ts';
 import { holdSeatsInBatch, type BatchedSeatHold } from '../src/db/seats.ts';
@@ -12,6 +12,7 @@ import { cancelEvent } from '../src/use-cases/materialise.ts';
 import {
   buyer,
   dropDatabase,
+  noLock,
   eventPayload,
   publishEvent,
   query,
@@ -20,8 +21,6 @@ import {
   type CallResult,
   type Instance,
 } from './helpers.ts';
-
-const noLock: Locker = { withLocks: (_keys, _ttl, fn) => fn({ signal: new AbortController().signal }) };
 
 /** The call of the batch, wrapped: every call's holds recorded; the next call can be parked at a gate or fail. */
 function controlledWrite() {

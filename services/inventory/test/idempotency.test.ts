@@ -3,11 +3,11 @@
 // one hold (with Redlock, past a lock held by the first attempt, and with no lock at all), a reused key with
 // another body is a 422 that changes nothing, keys are per user, and old keys are pruned by the expiry worker.
 import { expect } from 'chai';
-import type { Locker } from '@eventtickets/platform';
 import type { InventoryConfig } from '../src/config.ts';
 import {
   buyer,
   dropDatabase,
+  noLock,
   eventPayload,
   publishEvent,
   query,
@@ -17,8 +17,6 @@ import {
   type Instance,
 } from './helpers.ts';
 import { waitFor } from '@eventtickets/platform/testing';
-
-const noLock: Locker = { withLocks: (_keys, _ttl, fn) => fn({ signal: new AbortController().signal }) };
 
 describe('inventory: retry-safe holds with Idempotency-Key (real Postgres + Redis)', function () {
   let config: InventoryConfig;

@@ -2,12 +2,12 @@
 // Redis masters: no seat in two holds, every 201 backed by the database, every 409 naming real conflicts,
 // and the same with the lock bypassed or expiring mid-operation (the database is the authority).
 import { expect } from 'chai';
-import type { Locker } from '@eventtickets/platform';
 import type { InventoryConfig } from '../src/config.ts';
 import type { HoldHooks } from '../src/use-cases/holds.ts';
 import {
   buyer,
   dropDatabase,
+  noLock,
   eventPayload,
   publishEvent,
   query,
@@ -50,8 +50,6 @@ function overlapDetector(pauseMs: (i: number) => number): { hooks: HoldHooks; ov
     },
   };
 }
-
-const noLock: Locker = { withLocks: (_keys, _ttl, fn) => fn({ signal: new AbortController().signal }) };
 
 async function race(instances: Instance[], eventId: string, requests: string[][]): Promise<CallResult[]> {
   return Promise.all(
