@@ -49,23 +49,34 @@ export interface RetryOptions {
 }
 
 /**
- * Runs fn in one transaction, committed if it resolves, rolled back if it throws; a deadlock or
- * serialization failure runs it again from the start (fn must be safe to re-run: it only writes through t).
+ * Runs fn, and again when it fails with a deadlock or serialization failure (up to `attempts` in all), after a
+ * little jitter so two writers that deadlocked do not collide again in lock step. fn must be safe to re-run: its
+ * own transaction (or statement) rolled back.
  */
-export async function withRetryingTransaction<T>(
-  db: Sequelize,
-  fn: (t: Transaction) => Promise<T>,
-  opts: RetryOptions = {},
+export async function retryOnTxConflict<T>(
+  fn: () => Promise<T>,
+  opts: Pick<RetryOptions, 'attempts' | 'onRetry'> = {},
 ): Promise<T> {
   const attempts = opts.attempts ?? 3;
   for (let attempt = 1; ; attempt++) {
     try {
-      return await db.transaction({ isolationLevel: opts.isolationLevel }, fn);
+      return await fn();
     } catch (err) {
       if (attempt >= attempts || !isRetryableTxError(err)) throw err;
       opts.onRetry?.(attempt, err);
-      // a little jitter so two transactions that deadlocked do not collide again in lock step
       await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 10 * attempt)));
     }
   }
+}
+
+/**
+ * Runs fn in one transaction, committed if it resolves, rolled back if it throws; a deadlock or
+ * serialization failure runs it again from the start (fn must be safe to re-run: it only writes through t).
+ */
+export function withRetryingTransaction<T>(
+  db: Sequelize,
+  fn: (t: Transaction) => Promise<T>,
+  opts: RetryOptions = {},
+): Promise<T> {
+  return retryOnTxConflict(() => db.transaction({ isolationLevel: opts.isolationLevel }, fn), opts);
 }

@@ -51,14 +51,6 @@ export async function securityHeaderList(): Promise<Array<[string, string]>> {
   return headers;
 }
 
-export async function securityHeaders(): Promise<Middleware> {
-  const headers = await securityHeaderList();
-  return async function setSecurityHeaders(ctx, next) {
-    for (const [name, value] of headers) ctx.res.setHeader(name, value);
-    await next();
-  };
-}
-
 export const EXPOSED_HEADERS = [
   'x-request-id',
   'Retry-After',

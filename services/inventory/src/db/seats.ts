@@ -166,20 +166,22 @@ function seatFromJson(s: SeatJson): HoldSeat {
   };
 }
 
+/** A seats-only hold to write (either hold function): seatIds sorted, the change it makes not yet numbered. */
+export interface SeatHoldWrite {
+  holdId: string;
+  eventId: string;
+  userId: string;
+  seatIds: string[];
+  reservationMinutes: number;
+  change: PendingChange;
+}
+
 /** A seats-only hold in ONE round trip, its own transaction (migration 0006, inventory_hold_seats): the event's
  *  shared advisory lock, the seats locked, and all-or-nothing the hold row, the conditional seat UPDATE, the
  *  hold's seat rows, the change log row and the outbox row (`outbox`: platform outboxRecord's bind). */
 export async function holdSeatsInOneStatement(
   db: Sequelize,
-  args: {
-    holdId: string;
-    eventId: string;
-    userId: string;
-    seatIds: string[];
-    reservationMinutes: number;
-    change: PendingChange;
-    outbox: readonly [string, string, string, string, string, string];
-  },
+  args: SeatHoldWrite & { outbox: readonly [string, string, string, string, string, string] },
 ): Promise<SeatHoldOutcome> {
   const [outboxId, outboxType, , payload, headers, occurredAt] = args.outbox;
   const [row] = await directRows<{ r: Record<string, unknown> }>(
@@ -218,14 +220,8 @@ export async function holdSeatsInOneStatement(
   };
 }
 
-/** One hold of a group-commit batch (inventory_hold_seats_batch, migration 0007); seatIds sorted. */
-export interface BatchedSeatHold {
-  holdId: string;
-  eventId: string;
-  userId: string;
-  seatIds: string[];
-  reservationMinutes: number;
-  change: PendingChange;
+/** One hold of a group-commit batch (inventory_hold_seats_batch, migration 0007). */
+export interface BatchedSeatHold extends SeatHoldWrite {
   /** The outbox row (platform outboxRecord's event). */
   outbox: { id: string; type: string; payload: unknown; headers: unknown; occurredAt: string };
 }

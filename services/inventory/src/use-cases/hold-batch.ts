@@ -10,7 +10,7 @@
 // own call and retries), so only a hold that fails alone gets the error. A failure of the connection itself (no
 // SQLSTATE, or class 08/53/57/58) fails the batch's holds at once: alone they would fail the same way. A batch's committed changes are numbered and
 // published (one sequencer batch, shared) before any of its holds is answered, as for a single hold.
-import { isRetryableTxError, type Logger, type Sequelize } from '@eventtickets/platform';
+import { retryOnTxConflict, type Logger, type Sequelize } from '@eventtickets/platform';
 import { holdSeatsInBatch, type BatchedSeatHold, type BatchedSeatHoldOutcome } from '../db/seats.ts';
 import type { ChangePublisher } from './changes.ts';
 
@@ -80,16 +80,11 @@ export function createSeatHoldBatcher(opts: SeatHoldBatcherOptions): SeatHoldBat
     }
   }
 
-  async function attempt(holds: BatchedSeatHold[]): Promise<BatchedSeatHoldOutcome[]> {
-    for (let n = 1; ; n++) {
-      try {
-        return await write(opts.db, holds);
-      } catch (err) {
-        if (n >= ATTEMPTS || !isRetryableTxError(err)) throw err;
-        opts.logger.debug({ err, attempt: n, holds: holds.length }, 'hold batch retried');
-        await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 10 * n)));
-      }
-    }
+  function attempt(holds: BatchedSeatHold[]): Promise<BatchedSeatHoldOutcome[]> {
+    return retryOnTxConflict(() => write(opts.db, holds), {
+      attempts: ATTEMPTS,
+      onRetry: (n, err) => opts.logger.debug({ err, attempt: n, holds: holds.length }, 'hold batch retried'),
+    });
   }
 
   async function settle(batch: Pending[]): Promise<Settled[]> {

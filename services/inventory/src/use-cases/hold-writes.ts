@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import {
   enqueueEvent,
   HttpProblem,
-  isRetryableTxError,
+  retryOnTxConflict,
   outboxRecord,
   problems,
   type Sequelize,
@@ -27,6 +27,7 @@ import {
   holdSeatsWithPrices,
   returnSoldSeatsOfHold,
   sellSeatsOfHold,
+  type SeatHoldWrite,
 } from '../db/seats.ts';
 import { totals } from '../domain/hold-rules.ts';
 import type {
@@ -155,7 +156,10 @@ function newSeatHoldView(
 
 /** A new seats-only hold's id, its sorted seats, its pending change and its hold.created outbox record (the same for
  *  both one-statement paths). */
-function newSeatHold(req: { eventId: string; seats: string[]; userId: string }) {
+function newSeatHold(req: { eventId: string; seats: string[]; userId: string; reservationMinutes: number }): {
+  hold: SeatHoldWrite;
+  outbox: ReturnType<typeof outboxRecord<'hold.created'>>;
+} {
   const holdId = randomUUID();
   const seatIds = [...req.seats].sort();
   const change = pendingChange(req.eventId, {
@@ -166,7 +170,15 @@ function newSeatHold(req: { eventId: string; seats: string[]; userId: string }) 
     aggregateId: holdId,
     payload: { holdId, eventId: req.eventId, userId: req.userId, seats: seatIds, ga: [] },
   });
-  return { holdId, seatIds, change, outbox };
+  const hold = {
+    holdId,
+    eventId: req.eventId,
+    userId: req.userId,
+    seatIds,
+    reservationMinutes: req.reservationMinutes,
+    change,
+  };
+  return { hold, outbox };
 }
 
 const ONE_STATEMENT_ATTEMPTS = 3;
@@ -179,37 +191,23 @@ export async function writeSeatHoldAtOnce(
   req: { eventId: string; seats: string[]; userId: string; reservationMinutes: number },
   publish: ChangePublisher,
 ): Promise<HoldView> {
-  const { holdId, seatIds, change, outbox } = newSeatHold(req);
-  for (let attempt = 1; ; attempt++) {
-    let outcome: Awaited<ReturnType<typeof holdSeatsInOneStatement>>;
-    try {
-      outcome = await holdSeatsInOneStatement(db, {
-        holdId,
-        eventId: req.eventId,
-        userId: req.userId,
-        seatIds,
-        reservationMinutes: req.reservationMinutes,
-        change,
-        outbox: outbox.bind,
-      });
-    } catch (err) {
-      if (attempt >= ONE_STATEMENT_ATTEMPTS || !isRetryableTxError(err)) throw err;
-      await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 10 * attempt)));
-      continue;
-    }
-    if (!outcome.ok) {
-      if (outcome.eventStatus === 'cancelled')
-        throw new HttpProblem(409, 'event-cancelled', 'Conflict', 'The event was cancelled');
-      const available = new Set(outcome.available);
-      throw seatsUnavailable(seatIds.filter((s) => !available.has(s)));
-    }
-    try {
-      await publish(change); // committed: numbered and published before the answer, as afterCommit does
-    } catch {
-      /* the sequencer's sweep numbers it later */
-    }
-    return newSeatHoldView(holdId, req, outcome.createdAt, outcome.expiresAt, outcome.seats);
+  const { hold, outbox } = newSeatHold(req);
+  const { holdId, seatIds, change } = hold;
+  const outcome = await retryOnTxConflict(() => holdSeatsInOneStatement(db, { ...hold, outbox: outbox.bind }), {
+    attempts: ONE_STATEMENT_ATTEMPTS,
+  });
+  if (!outcome.ok) {
+    if (outcome.eventStatus === 'cancelled')
+      throw new HttpProblem(409, 'event-cancelled', 'Conflict', 'The event was cancelled');
+    const available = new Set(outcome.available);
+    throw seatsUnavailable(seatIds.filter((s) => !available.has(s)));
   }
+  try {
+    await publish(change); // committed: numbered and published before the answer, as afterCommit does
+  } catch {
+    /* the sequencer's sweep numbers it later */
+  }
+  return newSeatHoldView(holdId, req, outcome.createdAt, outcome.expiresAt, outcome.seats);
 }
 
 /** The same hold as writeSeatHoldAtOnce, written by the group-commit batcher (hold-batch.ts) with the other holds
@@ -221,23 +219,9 @@ export async function writeSeatHoldBatched(
   batcher: SeatHoldBatcher,
   req: { eventId: string; seats: string[]; userId: string; reservationMinutes: number },
 ): Promise<HoldView> {
-  const { holdId, seatIds, change, outbox } = newSeatHold(req);
-  const { event } = outbox;
-  const outcome = await batcher.submit({
-    holdId,
-    eventId: req.eventId,
-    userId: req.userId,
-    seatIds,
-    reservationMinutes: req.reservationMinutes,
-    change,
-    outbox: {
-      id: event.id,
-      type: event.type,
-      payload: event.payload,
-      headers: event.headers,
-      occurredAt: event.occurredAt,
-    },
-  });
+  const { hold, outbox } = newSeatHold(req);
+  const { holdId, seatIds } = hold;
+  const outcome = await batcher.submit({ ...hold, outbox: outbox.event });
   if (!outcome.ok) {
     if (outcome.eventStatus === 'cancelled')
       throw new HttpProblem(409, 'event-cancelled', 'Conflict', 'The event was cancelled');
