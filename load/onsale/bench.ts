@@ -13,8 +13,8 @@
 // Env: BENCH_BUYERS (500), BENCH_SECONDS (30), BENCH_OPEN_RATE (half of the closed loop's attempts/s),
 // BENCH_VIEWERS (2000; needs load/onsale/viewers.ts; they read on a worker thread, BENCH_VIEWERS_IN_PROCESS=1 on
 // this event loop), BENCH_PGBENCH_CLIENTS (16), BENCH_PGBENCH_SECONDS (10),
-// BENCH_HOLD_CLIENT (raw: one hand-written keep-alive connection per buyer in (a), load/onsale/hold-client.ts;
-// undici: the pool, as (b) uses), BENCH_BROWSE_SECONDS (5; 0 skips browsing), BENCH_OUT (load/onsale/last-run.json), BENCH_LOG_LEVEL (warn),
+// BENCH_HOLD_CLIENT (raw: hand-written keep-alive connections, load/onsale/hold-client.ts: one per buyer in (a),
+// a stack of idle ones in (b); undici: the pool in both), BENCH_BROWSE_SECONDS (5; 0 skips browsing), BENCH_OUT (load/onsale/last-run.json), BENCH_LOG_LEVEL (warn),
 // BENCH_ORGANIZER_EMAIL / BENCH_ORGANIZER_PASSWORD (with --target; default organizer@example.com / DEMO_PASSWORD).
 import { execSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
@@ -215,6 +215,7 @@ try {
   const openCpu = cpuMeter(stack.pids);
   const open = await openLoop({
     pool,
+    rawGatewayUrl: env.BENCH_HOLD_CLIENT === 'undici' ? undefined : stack.gatewayUrl,
     buyers,
     eventId: openEvent,
     pairs: openPairs,

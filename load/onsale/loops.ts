@@ -136,8 +136,8 @@ export interface LoopOptions {
   markChange?: (seats: string[], atMs: number) => void;
   /** called about once a second with the tally so far */
   onProgress?: (t: Tally, elapsedS: number) => void;
-  /** closed loop: each buyer on its own raw keep-alive connection to this gateway (hold-client.ts) instead of
-   *  the undici pool (the open loop always uses the pool: its requests are not one per buyer) */
+  /** raw keep-alive connections to this gateway (hold-client.ts) instead of the undici pool: in the closed loop
+   *  one per buyer; in the open loop a stack of idle ones, a new one opened when none is idle */
   rawGatewayUrl?: string;
   /** live viewers, with rawGatewayUrl: called with a granted request's seats when its 201 arrives (the pool's
    *  requests report it through viewers.ts reportingAnswers instead) */
@@ -150,14 +150,22 @@ function progressTicker(tally: Tally, started: number, onProgress?: LoopOptions[
   return () => clearInterval(timer);
 }
 
+/** The request head up to its headers, for a buyer on a raw connection (the body's part is per request). */
+function rawHead(conn: HoldConnection, buyer: Buyer): string {
+  return `POST /api/holds HTTP/1.1\r\nHost: ${conn.authority}\r\nAuthorization: Bearer ${buyer.token}\r\nContent-Type: application/json\r\n`;
+}
+
+/** The request's part after the head: Content-Length, the blank line, the body. */
+const withWire = (r: HoldRequestBody) => ({
+  ...r,
+  wire: `Content-Length: ${Buffer.byteLength(r.body)}\r\n\r\n${r.body}`,
+});
+
 /** Every buyer keeps one hold request in flight until the duration is over. */
 export async function closedLoop(o: LoopOptions): Promise<Tally> {
   const tally = newTally();
   const next = rng(o.seed ?? 1);
-  const requests = requestBodies(o.eventId, o.pairs).map((r) => ({
-    ...r,
-    wire: `Content-Length: ${Buffer.byteLength(r.body)}\r\n\r\n${r.body}`,
-  }));
+  const requests = requestBodies(o.eventId, o.pairs).map(withWire);
   const raw = o.rawGatewayUrl;
   const started = performance.now();
   const end = started + o.durationS * 1000;
@@ -166,9 +174,7 @@ export async function closedLoop(o: LoopOptions): Promise<Tally> {
     o.buyers.map(async (buyer) => {
       const headers = buyerHeaders(buyer);
       const conn = raw ? new HoldConnection(raw) : undefined;
-      const head = conn
-        ? `POST /api/holds HTTP/1.1\r\nHost: ${conn.authority}\r\nAuthorization: ${headers.authorization}\r\nContent-Type: application/json\r\n`
-        : '';
+      const head = conn ? rawHead(conn, buyer) : '';
       try {
         while (performance.now() < end && tally.attempts < (o.maxAttempts ?? Infinity)) {
           const request = requests[Math.floor(next() * requests.length)]!;
@@ -190,8 +196,24 @@ export async function closedLoop(o: LoopOptions): Promise<Tally> {
 export async function openLoop(o: LoopOptions & { rate: number; maxOutstanding?: number }): Promise<Tally> {
   const tally = newTally();
   const next = rng(o.seed ?? 2);
-  const requests = requestBodies(o.eventId, o.pairs);
+  const requests = requestBodies(o.eventId, o.pairs).map(withWire);
   const headers = o.buyers.map(buyerHeaders);
+  const raw = o.rawGatewayUrl;
+  const idle: HoldConnection[] = [];
+  const opened: HoldConnection[] = [];
+  const heads = new Map<Buyer, string>();
+  /** One request on an idle raw connection (or a new one), given back when its answer is in. */
+  const rawHold = async (buyer: Buyer, request: (typeof requests)[number], due: number) => {
+    let conn = idle.pop();
+    if (!conn) opened.push((conn = new HoldConnection(raw!)));
+    let head = heads.get(buyer);
+    if (head === undefined) heads.set(buyer, (head = rawHead(conn, buyer)));
+    try {
+      await rawHoldOnce(conn, head, request, tally, due, o);
+    } finally {
+      idle.push(conn);
+    }
+  };
   const started = performance.now();
   const total = Math.floor(o.rate * o.durationS);
   const limit = o.maxOutstanding ?? 5_000;
@@ -206,12 +228,15 @@ export async function openLoop(o: LoopOptions & { rate: number; maxOutstanding?:
       continue;
     }
     const request = requests[Math.floor(next() * requests.length)]!;
-    const p = holdOnce(o.pool, headers[k % headers.length]!, request, tally, due, o.markChange).finally(() =>
-      inFlight.delete(p),
-    );
+    const p = (
+      raw
+        ? rawHold(o.buyers[k % o.buyers.length]!, request, due)
+        : holdOnce(o.pool, headers[k % headers.length]!, request, tally, due, o.markChange)
+    ).finally(() => inFlight.delete(p));
     inFlight.add(p);
   }
   await Promise.all(inFlight);
+  for (const conn of opened) conn.close();
   stopTicker();
   tally.elapsedS = (performance.now() - started) / 1000;
   return tally;

@@ -34,6 +34,12 @@ export const configSchema = baseConfigSchema
     HOLD_BATCH_MAX: z.coerce.number().int().min(0).max(1_000).default(64),
     /** Group-commit calls in flight at once, each on one pooled connection: at most the pool (20). */
     HOLD_BATCH_SLOTS: z.coerce.number().int().min(1).max(POOL_MAX).default(4),
+    /** Refuse holds of seats already taken from the replica's view of committed changes, without Redlock or the
+     *  database (use-cases/taken-seats.ts). false: every hold takes the full path. */
+    HOLD_TAKEN_SEATS_VIEW: z.stringbool().default(true),
+    /** How often that view compares each event's seq with the database's (it misses nothing longer than this
+     *  when a pub/sub message is lost); an event idle for 60 s is dropped from it. */
+    HOLD_TAKEN_SEATS_SYNC_MS: z.coerce.number().int().min(10).max(60_000).default(1_000),
     /** How often each replica looks for expired holds in the database. */
     EXPIRY_INTERVAL_MS: z.coerce.number().int().min(10).max(600_000).default(2_000),
     EXPIRY_BATCH_SIZE: z.coerce.number().int().min(1).max(1_000).default(100),

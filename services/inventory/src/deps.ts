@@ -17,11 +17,15 @@ import {
 } from '@eventtickets/platform';
 import { POOL_MAX, type InventoryConfig } from './config.ts';
 import { createInventoryMetrics, type InventoryMetrics } from './metrics.ts';
-import { createAvailabilityHub, type AvailabilityHub } from './use-cases/availability-stream.ts';
+import { channelFor, createAvailabilityHub, type AvailabilityHub } from './use-cases/availability-stream.ts';
+import { createTakenSeatsView, type TakenSeatsView } from './use-cases/taken-seats.ts';
 import type { SeatHoldBatcherOptions } from './use-cases/hold-batch.ts';
 import { createHoldService, type HoldHooks, type HoldService } from './use-cases/holds.ts';
 
 export const SERVICE = 'inventory';
+
+/** An event nobody tried to hold seats of for this long leaves the taken-seats view. */
+const TAKEN_SEATS_IDLE_MS = 60_000;
 
 export interface InventoryDeps {
   config: InventoryConfig;
@@ -35,6 +39,8 @@ export interface InventoryDeps {
   bus: EventBus;
   lifecycle: Lifecycle;
   hub: AvailabilityHub;
+  /** HOLD_TAKEN_SEATS_VIEW: refusals of taken seats without a lock or a database call. */
+  takenSeats?: TakenSeatsView;
   holds: HoldService;
   /** Closes what createDeps opened, in order (call after the HTTP server has drained). */
   close: () => Promise<void>;
@@ -85,6 +91,16 @@ export function createDeps(config: InventoryConfig, overrides: DepsOverrides = {
     prefix: config.REDIS_PREFIX,
     commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
   });
+  const takenSeats = config.HOLD_TAKEN_SEATS_VIEW
+    ? createTakenSeatsView({
+        db,
+        pubsub,
+        logger,
+        channelFor,
+        syncMs: config.HOLD_TAKEN_SEATS_SYNC_MS,
+        idleMs: TAKEN_SEATS_IDLE_MS,
+      })
+    : undefined;
   const hub = createAvailabilityHub({
     db,
     pubsub,
@@ -93,6 +109,7 @@ export function createDeps(config: InventoryConfig, overrides: DepsOverrides = {
     heartbeatMs: config.SSE_HEARTBEAT_MS,
     maxBufferedBytes: config.SSE_MAX_BUFFERED_BYTES,
     lifecycle,
+    onNumbered: takenSeats?.observe,
   });
   const holds = createHoldService({
     db,
@@ -103,6 +120,7 @@ export function createDeps(config: InventoryConfig, overrides: DepsOverrides = {
     lockTtlMs: config.HOLD_LOCK_TTL_MS,
     rulesCacheMs: config.HOLD_RULES_CACHE_MS,
     batch: { maxBatch: config.HOLD_BATCH_MAX, slots: config.HOLD_BATCH_SLOTS, write: overrides.holdBatchWrite },
+    takenSeats,
     hooks: overrides.hooks,
   });
   return {
@@ -117,9 +135,11 @@ export function createDeps(config: InventoryConfig, overrides: DepsOverrides = {
     bus,
     lifecycle,
     hub,
+    takenSeats,
     holds,
     close: async () => {
       lifecycle.shutdown();
+      takenSeats?.close();
       await pubsub.close();
       await closeRedis(lockClients);
       await base.close();

@@ -7,6 +7,7 @@ import { sellThroughOfEventsOnSale } from './db/sales-metrics.ts';
 export interface InventoryMetrics {
   holdsCreated: prom.Counter;
   holdConflicts: prom.Counter<'reason'>;
+  holdsRefusedFromView: prom.Counter;
   holdsExpired: prom.Counter;
   lockWait: prom.Histogram;
   holdBatchSize: prom.Histogram;
@@ -48,6 +49,11 @@ export function createInventoryMetrics(
       name: 'inventory_hold_conflicts_total',
       help: 'Hold requests refused because seats or places were taken or busy',
       labelNames: ['reason'] as const,
+      registers,
+    }),
+    holdsRefusedFromView: new prom.Counter({
+      name: 'inventory_hold_refusals_from_view_total',
+      help: "Holds refused (409 seats-unavailable) from the replica's view of committed changes, with no lock or database call",
       registers,
     }),
     holdsExpired: new prom.Counter({

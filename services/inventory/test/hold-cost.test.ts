@@ -35,6 +35,8 @@ describe('inventory: round trips of one hold (real Postgres + Redis)', function 
       EXPIRY_INTERVAL_MS: '600000',
       SSE_HEARTBEAT_MS: '300000',
       HOLD_RULES_CACHE_MS: '60000',
+      // the full path's round trips (taken-seats.test.ts counts the refusals the view answers: none)
+      HOLD_TAKEN_SEATS_VIEW: 'false',
     });
     app = await startInstance(config);
     // Counted where every statement leaves: the pg client (Sequelize's queries and the direct hot-path ones).

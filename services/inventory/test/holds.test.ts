@@ -433,10 +433,15 @@ describe('inventory: holds (real Postgres + Redis)', function () {
       metricValue(after, 'inventory_hold_conflicts_total', 'reason="seats-unavailable"') -
         metricValue(before, 'inventory_hold_conflicts_total', 'reason="seats-unavailable"'),
     ).to.equal(1);
+    // a refusal answered by the taken-seats view takes no lock (whether the view had loaded the event by then
+    // depends on the machine's speed; each refusal is counted one way or the other)
+    const fromView =
+      metricValue(after, 'inventory_hold_refusals_from_view_total') -
+      metricValue(before, 'inventory_hold_refusals_from_view_total');
     expect(
       metricValue(after, 'inventory_lock_wait_seconds_count') -
         metricValue(before, 'inventory_lock_wait_seconds_count'),
-    ).to.equal(2);
+    ).to.equal(2 - fromView);
     const [active] = await query(
       app.deps,
       "SELECT count(*)::int AS n FROM holds WHERE status = 'active' AND expires_at > now()",

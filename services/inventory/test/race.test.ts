@@ -1,6 +1,7 @@
 // The seat invariant under concurrency, through HTTP, with three replicas sharing one Postgres and the three
 // Redis masters: no seat in two holds, every 201 backed by the database, every 409 naming real conflicts,
 // and the same with the lock bypassed or expiring mid-operation (the database is the authority).
+import { waitFor } from '@eventtickets/platform/testing';
 import { expect } from 'chai';
 import type { InventoryConfig } from '../src/config.ts';
 import type { HoldHooks } from '../src/use-cases/holds.ts';
@@ -162,7 +163,13 @@ describe('inventory: the seat invariant under concurrent holds (3 replicas, real
 
   it('group commit with one slot and no lock: competing holds share batches, the database still never double-holds', async function () {
     // HOLD_BATCH_SLOTS=1: while one call runs, every other hold queues, so batches hold many holds for common seats
-    const instances = await replicas(this, 3, { HOLD_BATCH_SLOTS: '1', HOLD_BATCH_MAX: '64' }, { locker: noLock });
+    // (the taken-seats view off: every refusal is the batches' own, not the view's)
+    const instances = await replicas(
+      this,
+      3,
+      { HOLD_BATCH_SLOTS: '1', HOLD_BATCH_MAX: '64', HOLD_TAKEN_SEATS_VIEW: 'false' },
+      { locker: noLock },
+    );
     const ev = eventPayload({ seats: 50 });
     await publishEvent(instances[0]!.deps, ev);
     const requests = seatRequests(150, 31);
@@ -183,6 +190,26 @@ describe('inventory: the seat invariant under concurrent holds (3 replicas, real
     const holds = sizes.reduce((a, s) => a + s.holds, 0);
     expect(holds, 'every hold went through the batcher').to.equal(150);
     expect(calls, 'holds shared calls').to.be.lessThan(150);
+  });
+
+  it('with the taken-seats view loaded on every replica: most refusals come from it, the invariant holds', async function () {
+    const instances = await replicas(this, 3);
+    const ev = eventPayload({ seats: 51 }); // s051 is outside the race's seats: it only loads the views
+    await publishEvent(instances[0]!.deps, ev);
+    for (const i of instances) i.deps.takenSeats!.refusal(ev.eventId, ['s051']);
+    for (const i of instances) await waitFor('the view', () => i.deps.takenSeats!.seqOf(ev.eventId) !== undefined);
+    const requests = seatRequests(150, 41);
+    const results = await race(instances, ev.eventId, requests);
+    const counts = await checkInvariant(instances[0]!, ev.eventId, requests, results);
+    expect(counts[201]).to.be.greaterThan(0);
+    let fromView = 0;
+    for (const i of instances)
+      fromView += Number(
+        /inventory_hold_refusals_from_view_total\S* (\d+)/.exec(
+          await i.deps.metrics.registry.getSingleMetricAsString('inventory_hold_refusals_from_view_total'),
+        )?.[1] ?? 0,
+      );
+    expect(fromView, 'refusals answered by the views').to.be.greaterThan(0).and.at.most(counts[409]!);
   });
 
   it('group commit off (HOLD_BATCH_MAX 0): the one-hold function alone keeps the invariant too', async function () {

@@ -37,6 +37,9 @@ export interface HubOptions {
   /** A feed delivers at most one batch per this window (default 50 ms; the contract promises <= 100 ms). A
    *  change after a quiet spell goes out at once. */
   coalesceMs?: number;
+  /** Told each event's changes this replica numbered (ascending seq), before the calls of publish() waiting for
+   *  them resolve (the taken-seats view: a hold's own change is in it before its answer). */
+  onNumbered?: (eventId: string, changes: AvailabilityChange[]) => void;
 }
 
 /** Changes numbered per sequencer transaction at most. */
@@ -49,7 +52,8 @@ interface ClientContext {
   onClose: (c: StreamClient) => void;
 }
 
-const channelFor = (eventId: string) => `availability:${eventId}`;
+/** The pub/sub channel of an event's numbered changes. */
+export const channelFor = (eventId: string) => `availability:${eventId}`;
 
 class StreamClient {
   readonly eventId: string;
@@ -304,7 +308,13 @@ export function createAvailabilityHub(opts: HubOptions) {
         for (let i = 0; i < numbered.length;) {
           let j = i + 1;
           while (j < numbered.length && numbered[j]!.eventId === numbered[i]!.eventId) j++;
-          broadcast(numbered[i]!.eventId, numbered.slice(i, j));
+          const changes = numbered.slice(i, j);
+          try {
+            opts.onNumbered?.(numbered[i]!.eventId, changes);
+          } catch (err) {
+            logger.warn({ err }, 'a numbered-changes observer failed'); // never at the broadcast's expense
+          }
+          broadcast(numbered[i]!.eventId, changes);
           i = j;
         }
         if (numbered.length < SEQUENCER_BATCH) break;

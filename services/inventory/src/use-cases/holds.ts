@@ -28,11 +28,13 @@ import {
   writeHold,
   writeSeatHoldAtOnce,
   writeSeatHoldBatched,
+  seatsUnavailable,
   type ChangePublisher,
 } from './hold-writes.ts';
 import { createSeatHoldBatcher, type SeatHoldBatcherOptions } from './hold-batch.ts';
 import { loadHoldView } from './hold-view.ts';
 import { createSaleRulesCache } from './sale-rules.ts';
+import type { TakenSeatsView } from './taken-seats.ts';
 
 export interface HoldHooks {
   /** Test seam: runs after the locks are taken and before the database write (to simulate a long pause). */
@@ -53,6 +55,9 @@ export interface HoldServiceDeps {
   /** Group commit of the one-statement holds (HOLD_BATCH_MAX, HOLD_BATCH_SLOTS; hold-batch.ts); maxBatch 0 or
    *  absent: each such hold is its own call of inventory_hold_seats. `write` is a test seam. */
   batch?: { maxBatch: number; slots: number; write?: SeatHoldBatcherOptions['write'] };
+  /** Refusals of seats already taken, answered without a lock or a database call (taken-seats.ts); absent:
+   *  every hold takes the full path. */
+  takenSeats?: Pick<TakenSeatsView, 'refusal'>;
   hooks?: HoldHooks;
 }
 
@@ -124,6 +129,15 @@ export function createHoldService(deps: HoldServiceDeps) {
     checkHoldAllowed(event.rules, req, event.dbNow);
     // Seats only, no key, no test seam inside the transaction: the one-statement path.
     const atOnce = !ref && !req.ga?.length && !!req.seats?.length && !deps.hooks?.beforeCommit;
+    // Seats this replica's view of committed changes already shows taken: the same 409 the write would give,
+    // before any lock or database call (the one-statement holds only: a hold with a key or GA places takes the
+    // full path).
+    const taken = atOnce ? deps.takenSeats?.refusal(req.eventId, req.seats!) : undefined;
+    if (taken) {
+      metrics.holdsRefusedFromView.inc();
+      metrics.holdConflicts.inc({ reason: 'seats-unavailable' });
+      throw seatsUnavailable(taken);
+    }
     if (!atOnce) await checkKnown(req);
     const applyHold = async (t: Transaction): Promise<{ status: number; body: HoldView }> => {
       const body = await writeHold(
