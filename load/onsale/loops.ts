@@ -17,6 +17,8 @@ export interface Tally {
   byStatus: Record<string, number>;
   /** ms, every answered request */
   latencies: number[];
+  /** performance.now() each answered request started at (its scheduled time in the open loop), as latencies */
+  startedAt: number[];
   granted: GrantedHold[];
   /** a few bodies of unexpected answers */
   samples: string[];
@@ -24,7 +26,7 @@ export interface Tally {
 }
 
 export function newTally(): Tally {
-  return { attempts: 0, byStatus: {}, latencies: [], granted: [], samples: [], elapsedS: 0 };
+  return { attempts: 0, byStatus: {}, latencies: [], startedAt: [], granted: [], samples: [], elapsedS: 0 };
 }
 
 export function holdPool(gatewayUrl: string, connections: number): Pool {
@@ -90,6 +92,7 @@ async function rawHoldOnce(
   }
   tally.byStatus[status] = (tally.byStatus[status] ?? 0) + 1;
   tally.latencies.push(performance.now() - startedAt);
+  tally.startedAt.push(startedAt);
 }
 
 async function holdOnce(
@@ -121,6 +124,7 @@ async function holdOnce(
   }
   tally.byStatus[status] = (tally.byStatus[status] ?? 0) + 1;
   tally.latencies.push(performance.now() - startedAt);
+  tally.startedAt.push(startedAt);
 }
 
 export interface LoopOptions {
@@ -240,6 +244,15 @@ export async function openLoop(o: LoopOptions & { rate: number; maxOutstanding?:
   stopTicker();
   tally.elapsedS = (performance.now() - started) / 1000;
   return tally;
+}
+
+/** p99 of the requests started in each `windowS` window since the first one (where in the run the tail is). */
+export function p99ByWindow(t: Tally, windowS: number): number[] {
+  if (!t.startedAt.length) return [];
+  const first = Math.min(...t.startedAt);
+  const windows: number[][] = [];
+  t.startedAt.forEach((at, i) => (windows[Math.floor((at - first) / (windowS * 1000))] ??= []).push(t.latencies[i]!));
+  return [...windows].map((w) => (w ? percentiles(w, [99]).p99! : NaN));
 }
 
 /** The p-th percentile (nearest rank) of unsorted values. */

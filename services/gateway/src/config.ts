@@ -109,6 +109,10 @@ export const configSchema = baseConfigSchema.extend({
   STREAM_MAX_BUFFERED_BYTES: byteSize,
   /** Fan-out streams: how long the upstream stream outlives its last viewer. */
   STREAM_LINGER_MS: z.coerce.number().int().min(0).default(5_000),
+  /** Fan-out streams: flushes of changes to viewers are at least this far apart (the contract's coalescing window
+   *  for the public stream; a change after a quiet spell goes out at once). 250 ms: a seat map redrawn 4 times a
+   *  second, and each viewer costs 2.5x fewer socket writes (gateway and viewer) than at 100 ms during an on-sale. */
+  STREAM_COALESCE_MS: z.coerce.number().int().min(0).max(1_000).default(250),
   /** Fan-out streams: a flush writes to viewers for at most this long before other I/O runs (0: after each). */
   STREAM_FLUSH_SLICE_MS: z.coerce.number().min(0).max(1_000).default(5),
   /** Trust X-Forwarded-For from one proxy hop (set behind an ingress), for the client IP of rate limits. */

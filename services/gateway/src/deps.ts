@@ -142,6 +142,7 @@ export function createDeps(config: GatewayConfig, overrides: DepsOverrides = {})
     maxBufferedBytes: config.STREAM_MAX_BUFFERED_BYTES,
     lingerMs: config.STREAM_LINGER_MS,
     sliceMs: config.STREAM_FLUSH_SLICE_MS,
+    coalesceMs: config.STREAM_COALESCE_MS,
     onFailure: (service, reason) => gatewayMetrics.upstreamFailures.inc({ upstream: service, reason }),
   });
   lifecycle.signal.addEventListener('abort', () => streams.close(), { once: true });

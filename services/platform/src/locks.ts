@@ -29,7 +29,8 @@ export class LockExpiredError extends Error {
 }
 
 export interface Locker {
-  /** Takes all keys (sorted), runs fn, releases in finally. signal aborts if the lock expires before fn ends.
+  /** Takes all keys (sorted), runs fn, sends the release in finally (not waited for). signal aborts if the lock
+   *  expires before fn ends.
    *  Throws LockUnavailableError when the keys cannot be acquired within the retry budget. */
   withLocks<T>(keys: string[], ttlMs: number, fn: (lock: { signal: AbortSignal }) => Promise<T>): Promise<T>;
 }
@@ -163,7 +164,11 @@ export function createLocker(opts: LockerOptions): Locker {
         return await fn({ signal: controller.signal });
       } finally {
         clearTimeout(timer);
-        await lock.release().catch((err) => logger.warn({ err, keys: sorted }, 'lock release failed (it will expire)'));
+        // Sent now, not waited for: the caller's answer does not wait for a round trip to every master (on a
+        // busy 2-core machine, three more processes to be scheduled). This process's next acquire goes out on the
+        // same connections after it, so it finds the keys free; another process may find them held for that
+        // round trip, and a release that fails leaves them to expire.
+        void lock.release().catch((err) => logger.warn({ err, keys: sorted }, 'lock release failed (it will expire)'));
       }
     },
   };

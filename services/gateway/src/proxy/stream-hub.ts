@@ -17,9 +17,9 @@
 // a loopback write; load/RESULTS.md, "Viewers, second pass"). The writes are sliced by TIME: after `sliceMs`
 // (5 ms) of writing, the flush yields with setImmediate, so the I/O that arrived meanwhile (a hold's request,
 // its upstream answer, a Redis reply) runs before the next slice; a request/response call waits for at most
-// one slice per I/O step, never for a whole flush. Flushes are at least `coalesceMs` (100 ms) apart, and the
+// one slice per I/O step, never for a whole flush. Flushes are at least `coalesceMs` (250 ms) apart, and the
 // next one also waits FLUSH_COST_FACTOR times the CPU the last one's writing took. A change after a quiet
-// spell goes out at once; under an on-sale a viewer gets at most ~10 messages/s whatever the hold rate, and
+// spell goes out at once; under an on-sale a viewer gets at most ~4 messages/s whatever the hold rate, and
 // fan-out takes at most ~1/(1+FACTOR) of the gateway's time.
 import type { ServerResponse } from 'node:http';
 import type { Context } from 'koa';
@@ -57,7 +57,7 @@ export interface StreamHubOptions {
   /** How long a hub outlives its last viewer (a page reload does not reopen the upstream stream). */
   lingerMs: number;
   onFailure?: (service: string, reason: 'unconfigured' | 'unreachable' | 'timeout') => void;
-  /** Flushes to viewers are at least this far apart (default 100 ms, the contract's upper bound). */
+  /** Flushes to viewers are at least this far apart (STREAM_COALESCE_MS; default 250 ms, the contract's window). */
   coalesceMs?: number;
   /** A flush writes for at most this long before yielding to other I/O (default 5 ms; 0: after every write). */
   sliceMs?: number;
@@ -79,7 +79,7 @@ const FLUSH_COST_FACTOR = 2;
 const MAX_SNAPSHOT_TAIL = 64;
 /** Changes per `changes` message at most (the contract's maxItems). */
 const MAX_CHANGES_PER_MESSAGE = 500;
-const DEFAULT_COALESCE_MS = 100;
+const DEFAULT_COALESCE_MS = 250;
 
 interface Viewer {
   res: ServerResponse;
