@@ -32,8 +32,11 @@ export const configSchema = baseConfigSchema
     /** Group commit (use-cases/hold-batch.ts): most seats-only, no-Idempotency-Key holds written by one call and
      *  one transaction when they queued while the database was busy. 0: off (each is its own call). */
     HOLD_BATCH_MAX: z.coerce.number().int().min(0).max(1_000).default(64),
-    /** Group-commit calls in flight at once, each on one pooled connection: at most the pool (20). */
-    HOLD_BATCH_SLOTS: z.coerce.number().int().min(1).max(POOL_MAX).default(4),
+    /** Group-commit calls in flight at once, each on one pooled connection: at most the pool (20). 1: while a call
+     *  runs every other hold queues for the next, so batches grow with the load (fewer transactions, commits and
+     *  lock scripts per hold; load/RESULTS.md measured 1 against 2 and 4), and a replica's batches never wait for
+     *  each other's seat locks. */
+    HOLD_BATCH_SLOTS: z.coerce.number().int().min(1).max(POOL_MAX).default(1),
     /** Refuse holds of seats already taken from the replica's view of committed changes, without Redlock or the
      *  database (use-cases/taken-seats.ts). false: every hold takes the full path. */
     HOLD_TAKEN_SEATS_VIEW: z.stringbool().default(true),

@@ -4,7 +4,7 @@
 // gate in front of the call (the test seam wraps the real call), so what queues behind it is one batch; a no-op
 // locker lets requests for the same seat reach the batch together (Redlock is not what is tested here).
 import { expect } from 'chai';
-import { withTransaction, type Sequelize } from '@eventtickets/platform';
+import { withTransaction, type Locker, type Sequelize } from '@eventtickets/platform';
 import { waitFor } from '@eventtickets/platform/testing';
 import type { InventoryConfig } from '../src/config.ts';
 import { holdSeatsInBatch, type BatchedSeatHold } from '../src/db/seats.ts';
@@ -66,6 +66,14 @@ describe('inventory: group commit of seats-only holds (real Postgres + Redis)', 
   let app: Instance;
   const ctl = controlledWrite();
   let arrived = 0;
+  /** The keys of every lock taken (a no-op locker that records). */
+  const locked: string[][] = [];
+  const recordingLock: Locker = {
+    withLocks: (keys, ttl, fn) => {
+      locked.push([...keys].sort());
+      return noLock.withLocks(keys, ttl, fn);
+    },
+  };
 
   before(async function () {
     config = await suiteConfig(this, {
@@ -75,7 +83,7 @@ describe('inventory: group commit of seats-only holds (real Postgres + Redis)', 
       EXPIRY_INTERVAL_MS: '600000',
     });
     app = await startInstance(config, {
-      locker: noLock,
+      locker: recordingLock,
       holdBatchWrite: ctl.write,
       hooks: {
         beforeWrite: async () => {
@@ -290,6 +298,24 @@ describe('inventory: group commit of seats-only holds (real Postgres + Redis)', 
     expect(batchSizes).to.deep.equal([1, 2]);
     expect(results.map((r) => r.status)).to.deep.equal([500, 500]);
     expect(await query(app.deps, "SELECT 1 FROM holds WHERE user_id IN ('l1', 'l2')")).to.deep.equal([]);
+  });
+
+  it('a batch takes its seat locks once, for the seats of all its holds (not once per hold)', async () => {
+    const ev = eventPayload({ seats: 50 });
+    await publishEvent(app.deps, ev);
+    const before = locked.length;
+    const requests = [
+      { userId: 'k1', seats: ['s001', 's002'] },
+      { userId: 'k2', seats: ['s002', 's003'] },
+      { userId: 'k3', seats: ['s004'] },
+    ];
+    const { batchSizes } = await oneBatch(ev.eventId, requests);
+    expect(batchSizes).to.deep.equal([1, 3]);
+    const key = (s: string) => `seat:${ev.eventId}:${s}`;
+    expect(locked.slice(before)).to.deep.equal([
+      [key('s050')], // the blocker's batch
+      ['s001', 's002', 's002', 's003', 's004'].map(key), // one call; the locker de-duplicates
+    ]);
   });
 
   it('an idle replica sends a hold at once, alone', async () => {

@@ -1,6 +1,7 @@
 // The availability snapshot: every seat's status and every GA area's remaining places, read in one
 // REPEATABLE READ transaction so they are consistent with each other and with the sequence number.
 import { one, rows, type Sequelize, type Transaction } from '@eventtickets/platform';
+import { directRows } from './direct.ts';
 import type { AvailabilitySnapshot, EventStatus, SeatStatus } from '../domain/types.ts';
 
 export async function loadSnapshot(db: Sequelize, eventId: string): Promise<AvailabilitySnapshot | undefined> {
@@ -54,4 +55,23 @@ export async function loadSnapshot(db: Sequelize, eventId: string): Promise<Avai
       tiers: tiers.map((r) => ({ tierId: r.tier_id, name: r.name, amount: Number(r.amount), currency: r.currency })),
     };
   });
+}
+
+/** An event's seq, status and every seat's status, in ONE statement (one snapshot, so the seq and the seats agree)
+ *  and one JSON value (the taken-seats view loads it on the hot path's event loop: no per-row parsing). */
+export async function loadSeatStatuses(
+  db: Sequelize,
+  eventId: string,
+): Promise<{ seq: number; status: EventStatus; seats: Record<string, SeatStatus> } | undefined> {
+  const [row] = await directRows<{ seq: string; status: EventStatus; seats: Record<string, SeatStatus> | null }>(
+    db,
+    {
+      name: 'inventory_seat_statuses',
+      text: `SELECT e.seq, e.status,
+                    (SELECT json_object_agg(s.seat_id, s.status) FROM seats s WHERE s.event_id = e.event_id) AS seats
+               FROM events e WHERE e.event_id = $1`,
+    },
+    [eventId],
+  );
+  return row && { seq: Number(row.seq), status: row.status, seats: row.seats ?? {} };
 }

@@ -5,6 +5,9 @@
 // round trip, one transaction, one commit) with exactly the per-hold semantics of inventory_hold_seats. Nothing
 // waits for a batch to fill: an idle replica sends a hold at once (after the current event-loop turn, so the
 // holds whose locks were granted in one turn can share a call).
+// The batch's write runs inside ONE Redlock acquisition over the seats of all its holds (`lock`): the design's
+// per-seat locks before the database is touched, but six scripts per batch instead of six per hold; the holds of
+// one batch need no exclusion from each other (the function decides them one after the other in one transaction).
 // A deadlock or serialization failure runs the batch again (a few times, with jitter); any other failure of the
 // statement, or one that persists, must not fail the batch's innocent holds: they are written one by one (each its
 // own call and retries), so only a hold that fails alone gets the error. A failure of the connection itself (no
@@ -26,6 +29,9 @@ export interface SeatHoldBatcherOptions {
   slots: number;
   /** Called with the size of every call made (metrics: inventory_hold_batch_size). */
   onBatch?: (size: number) => void;
+  /** Runs a batch's write inside the seat locks of all its holds (Redlock, taken once per batch: the batch
+   *  function already decides its own holds one after the other); absent: no lock. */
+  lock?: <T>(holds: BatchedSeatHold[], write: () => Promise<T>) => Promise<T>;
   /** Test seam: the call itself (default holdSeatsInBatch). */
   write?: (db: Sequelize, holds: BatchedSeatHold[]) => Promise<BatchedSeatHoldOutcome[]>;
 }
@@ -110,7 +116,13 @@ export function createSeatHoldBatcher(opts: SeatHoldBatcherOptions): SeatHoldBat
 
   async function run(batch: Pending[]): Promise<void> {
     try {
-      await answer(batch, await settle(batch));
+      const settled = opts.lock
+        ? await opts.lock(
+            batch.map((p) => p.hold),
+            () => settle(batch),
+          )
+        : await settle(batch);
+      await answer(batch, settled);
     } catch (err) {
       for (const p of batch) p.reject(err); // never a hold left waiting (a promise settles once)
     }

@@ -78,9 +78,25 @@ export function createHoldService(deps: HoldServiceDeps) {
           maxBatch: deps.batch.maxBatch,
           slots: deps.batch.slots,
           write: deps.batch.write,
+          lock: (holds, write) =>
+            withSeatLocks(
+              holds.flatMap((h) => lockKeys({ eventId: h.eventId, seats: h.seatIds })),
+              write,
+            ),
           onBatch: (size) => metrics.holdBatchSize.observe(size),
         })
       : undefined;
+
+  /** Runs `write` inside the seats' Redlock locks; still busy after the locker's brief retries, the database
+   *  decides (its row locks make the write wait for the holder's commit, then it answers 201 or 409), not a 503. */
+  function withSeatLocks<T>(keys: string[], write: () => Promise<T>): Promise<T> {
+    if (!keys.length) return write();
+    return deps.locker.withLocks(keys, deps.lockTtlMs, write).catch((err: unknown) => {
+      if (!(err instanceof LockUnavailableError)) throw err;
+      metrics.holdConflicts.inc({ reason: 'lock-busy' });
+      return write();
+    });
+  }
 
   /** A deadlock or serialization failure runs the whole transaction again (every step is re-read in it). */
   function inTransaction<T>(fn: (t: Transaction) => Promise<T>): Promise<T> {
@@ -177,7 +193,8 @@ export function createHoldService(deps: HoldServiceDeps) {
       if (!result.replayed) metrics.holdsCreated.inc();
       return result;
     };
-    const keys = lockKeys(req);
+    // A batched hold takes its seat locks with its batch (hold-batch.ts), once for all the batch's holds.
+    const keys = atOnce && batcher ? [] : lockKeys(req);
     try {
       try {
         return await (keys.length ? deps.locker.withLocks(keys, deps.lockTtlMs, write) : write());

@@ -13,7 +13,7 @@
 // missing before later ones, or the event is cancelled, or a requested seat is not in the view, the view says
 // nothing and the hold takes the full path (openapi.yaml, createHold, says the same).
 import type { Logger, PubSub, Sequelize } from '@eventtickets/platform';
-import { loadSnapshot } from '../db/availability.ts';
+import { loadSeatStatuses } from '../db/availability.ts';
 import { changesSince } from '../db/changes.ts';
 import { currentSeqs } from '../db/events.ts';
 import { EventSeatState } from '../domain/seat-state.ts';
@@ -90,7 +90,7 @@ export function createTakenSeatsView(opts: TakenSeatsOptions): TakenSeatsView {
   async function load(eventId: string, entry: Tracked): Promise<void> {
     try {
       await entry.subscription;
-      const snapshot = await loadSnapshot(db, eventId);
+      const snapshot = await loadSeatStatuses(db, eventId);
       if (tracked.get(eventId) !== entry) return;
       if (!snapshot) return forget(eventId);
       const state = new EventSeatState(snapshot);
