@@ -19,6 +19,8 @@ export interface Tally {
   latencies: number[];
   /** performance.now() each answered request started at (its scheduled time in the open loop), as latencies */
   startedAt: number[];
+  /** 1 for a 201, else 0, as latencies */
+  granted201: number[];
   granted: GrantedHold[];
   /** a few bodies of unexpected answers */
   samples: string[];
@@ -26,7 +28,16 @@ export interface Tally {
 }
 
 export function newTally(): Tally {
-  return { attempts: 0, byStatus: {}, latencies: [], startedAt: [], granted: [], samples: [], elapsedS: 0 };
+  return {
+    attempts: 0,
+    byStatus: {},
+    latencies: [],
+    startedAt: [],
+    granted201: [],
+    granted: [],
+    samples: [],
+    elapsedS: 0,
+  };
 }
 
 export function holdPool(gatewayUrl: string, connections: number): Pool {
@@ -93,6 +104,7 @@ async function rawHoldOnce(
   tally.byStatus[status] = (tally.byStatus[status] ?? 0) + 1;
   tally.latencies.push(performance.now() - startedAt);
   tally.startedAt.push(startedAt);
+  tally.granted201.push(status === '201' ? 1 : 0);
 }
 
 async function holdOnce(
@@ -125,6 +137,7 @@ async function holdOnce(
   tally.byStatus[status] = (tally.byStatus[status] ?? 0) + 1;
   tally.latencies.push(performance.now() - startedAt);
   tally.startedAt.push(startedAt);
+  tally.granted201.push(status === '201' ? 1 : 0);
 }
 
 export interface LoopOptions {
@@ -246,13 +259,22 @@ export async function openLoop(o: LoopOptions & { rate: number; maxOutstanding?:
   return tally;
 }
 
-/** p99 of the requests started in each `windowS` window since the first one (where in the run the tail is). */
-export function p99ByWindow(t: Tally, windowS: number): number[] {
+/** Per `windowS` window since the first request: the p99 latency of the requests started in it and their share
+ *  of 201s (where in the run the tail is, and how many of those requests were grants). */
+export function byWindow(t: Tally, windowS: number): { p99Ms: number; grantedShare: number }[] {
   if (!t.startedAt.length) return [];
   const first = Math.min(...t.startedAt);
-  const windows: number[][] = [];
-  t.startedAt.forEach((at, i) => (windows[Math.floor((at - first) / (windowS * 1000))] ??= []).push(t.latencies[i]!));
-  return [...windows].map((w) => (w ? percentiles(w, [99]).p99! : NaN));
+  const windows: { latencies: number[]; granted: number }[] = [];
+  t.startedAt.forEach((at, i) => {
+    const w = (windows[Math.floor((at - first) / (windowS * 1000))] ??= { latencies: [], granted: 0 });
+    w.latencies.push(t.latencies[i]!);
+    w.granted += t.granted201[i]!;
+  });
+  return [...windows].map((w) =>
+    w
+      ? { p99Ms: percentiles(w.latencies, [99]).p99!, grantedShare: w.granted / w.latencies.length }
+      : { p99Ms: NaN, grantedShare: NaN },
+  );
 }
 
 /** The p-th percentile (nearest rank) of unsorted values. */
