@@ -68,6 +68,7 @@ function summarise(t: Tally) {
     share503: c('503') / Math.max(1, answered),
     latencyMs: percentiles(t.latencies, [50, 95, 99]),
     bySecond: byWindow(t, 1),
+    firstTwoSecondsBy100ms: byWindow(t, 0.1).slice(0, 20),
     samples: t.samples,
   };
 }
@@ -306,6 +307,9 @@ try {
     `  open loop by second (p99 ms / share of 201): ${openSummary.bySecond
       .map((w) => `${w.p99Ms.toFixed(0)}/${(w.grantedShare * 100).toFixed(0)}%`)
       .join(' ')}`,
+  );
+  log(
+    `  open loop's first 2 s by 100 ms (p99 ms): ${openSummary.firstTwoSecondsBy100ms.map((w) => w.p99Ms.toFixed(0)).join(' ')}`,
   );
   for (const [label, inv] of [
     ['closed', closedInvariant],
