@@ -32,6 +32,7 @@ import {
   holdBatchStats,
   redisCommandStats,
   sampleActivity,
+  waitForIdle,
   type BatchStats,
 } from './observe.ts';
 import { measureRawLimit } from './raw-limit.ts';
@@ -173,6 +174,8 @@ try {
   // Set-up work (seat pairs, the Redis counters' first read: redis-cli runs) before the CPU meter starts, so
   // the load generator's CPU per attempt is what driving the loop costs.
   const closedPairs = seatPairs(closedSnapshot);
+  const settledA = await waitForIdle(stack.pids);
+  log(`  the stack is idle (${settledA.cores.toFixed(2)} cores) after ${settledA.waitedS.toFixed(1)} s`);
   const redisBefore = redisCommandStats(stack.redisUrls);
   const batchesBefore = stack.inventoryUrl ? await holdBatchStats(stack.inventoryUrl) : undefined;
   const cpu = cpuMeter(stack.pids);
@@ -212,6 +215,9 @@ try {
   const rate = Number(env.BENCH_OPEN_RATE ?? Math.max(1, Math.round(closedSummary.attemptsPerS / 2)));
   log(`(b) open loop: ${rate} hold requests/s for ${SECONDS} s (latency from each request's scheduled start)`);
   const openPairs = seatPairs(openSnapshot);
+  // the closed loop's teardown (its 500 connections, the 2,000 viewer streams and what they held) must be over
+  const settledB = await waitForIdle(stack.pids);
+  log(`  the stack is idle (${settledB.cores.toFixed(2)} cores) after ${settledB.waitedS.toFixed(1)} s`);
   // CPU per attempt at a fixed arrival rate: comparable between two runs whatever the closed loop reached
   // (at saturation, CPU per attempt moves with the throughput: batching, context switches).
   const openCpu = cpuMeter(stack.pids);

@@ -116,6 +116,26 @@ export function cpuMeter(pids: Map<string, number>) {
   };
 }
 
+/** Waits until the stack and this process (its worker threads included) use less than `belowCores` of CPU over a
+ *  `windowMs` window, at most `maxMs`: a loop must not measure the previous phase's teardown (500 connections and
+ *  2,000 viewer streams closing, the memory they held being collected, the viewers' statistics computed).
+ *  Returns the time it took and the last window's CPU, in cores. */
+export async function waitForIdle(
+  pids: Map<string, number>,
+  opts: { belowCores?: number; windowMs?: number; maxMs?: number } = {},
+): Promise<{ waitedS: number; cores: number }> {
+  const { belowCores = 0.25, windowMs = 500, maxMs = 15_000 } = opts;
+  const started = performance.now();
+  let cores = NaN;
+  while (performance.now() - started < maxMs) {
+    const meter = cpuMeter(pids);
+    await new Promise((r) => setTimeout(r, windowMs));
+    cores = Object.values(meter.stop()).reduce((a, b) => a + b, 0) / windowMs;
+    if (cores < belowCores) break;
+  }
+  return { waitedS: (performance.now() - started) / 1000, cores };
+}
+
 /** Calls per Redis command, summed over the given servers (redis-cli INFO commandstats). */
 export function redisCommandStats(urls: string[]): Record<string, number> | undefined {
   const cli = findBinary('redis-cli');
