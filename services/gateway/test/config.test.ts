@@ -17,6 +17,7 @@ describe('gateway/config', () => {
       BODY_LIMIT: 1024 * 1024,
       UPSTREAM_TIMEOUT_MS: 10_000,
       TRUST_PROXY: false,
+      STREAM_COALESCE_MS: 250,
     });
     expect(cfg.FRONTEND_DIR).to.match(/frontend\/dist$/);
     expect(cfg.CORS_ORIGINS).to.deep.equal([]);
@@ -48,6 +49,7 @@ describe('gateway/config', () => {
       CORS_ORIGINS: 'https://ok.example.com/path',
       RATE_LIMIT_IP_POINTS: '0',
       UPSTREAM_TIMEOUT_MS: '-5',
+      STREAM_COALESCE_MS: '5000',
     };
     try {
       loadConfig(configSchema, bad);
@@ -60,6 +62,7 @@ describe('gateway/config', () => {
         'CATALOG_URL',
         'CORS_ORIGINS',
         'RATE_LIMIT_IP_POINTS',
+        'STREAM_COALESCE_MS',
         'UPSTREAM_TIMEOUT_MS',
       ]);
     }

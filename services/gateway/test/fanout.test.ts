@@ -198,6 +198,29 @@ describe('gateway/fanout: live availability through one shared upstream stream p
     expect((await reset.next()).event).to.equal('snapshot');
   });
 
+  it('changes that arrive within STREAM_COALESCE_MS of the last flush reach a viewer as one message', async () => {
+    const windowed = await startGateway({ ...env(), STREAM_COALESCE_MS: '1000', STREAM_LINGER_MS: '0' });
+    try {
+      const eventId = await newEvent();
+      const c = await viewer(windowed.url, eventId);
+      expect((await c.next()).event).to.equal('snapshot');
+      // after a quiet spell a change goes out at once
+      expect((await hold(windowed.url, eventId, ['s001'])).status).to.equal(201);
+      const first = await c.next((m) => m.event === 'changes');
+      expect(first.data.map((ch: { seats: object }) => ch.seats)).to.deep.equal([{ s001: 'held' }]);
+      // the next two, 400 ms apart but inside the 1 s window, wait for the next flush and travel together (with
+      // the default 250 ms window they would be two messages)
+      expect((await hold(windowed.url, eventId, ['s002'])).status).to.equal(201);
+      await new Promise((r) => setTimeout(r, 400));
+      expect((await hold(windowed.url, eventId, ['s003'])).status).to.equal(201);
+      const next = await c.next((m) => m.event === 'changes');
+      expect(next.data.map((ch: { seats: object }) => ch.seats)).to.deep.equal([{ s002: 'held' }, { s003: 'held' }]);
+      expect(Number(next.id)).to.equal(next.data.at(-1).seq);
+    } finally {
+      await windowed.close();
+    }
+  });
+
   it('a request/response call is answered while a flush to many viewers is still being written', async () => {
     // The hub writes a flush in time slices and yields to other I/O between them. With STREAM_FLUSH_SLICE_MS=0
     // every slice is one write, so what is checked is an order of events, not a duration: a plain call made

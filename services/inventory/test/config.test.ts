@@ -54,9 +54,9 @@ describe('inventory: configuration', () => {
     ).to.deep.equal(['DATABASE_URL', 'HOLD_LOCK_TTL_MS']);
   });
 
-  it('group commit: HOLD_BATCH_MAX 64 and HOLD_BATCH_SLOTS 4 by default; slots beyond the pool or a negative size stop the start', () => {
+  it('group commit: HOLD_BATCH_MAX 64 and HOLD_BATCH_SLOTS 1 by default; slots beyond the pool or a negative size stop the start', () => {
     const env = { DATABASE_URL, INTERNAL_TOKEN_SECRET, REDIS_URL: 'redis://a:6379' };
-    expect(loadConfig(configSchema, env)).to.include({ HOLD_BATCH_MAX: 64, HOLD_BATCH_SLOTS: 4 });
+    expect(loadConfig(configSchema, env)).to.include({ HOLD_BATCH_MAX: 64, HOLD_BATCH_SLOTS: 1 });
     expect(loadConfig(configSchema, { ...env, HOLD_BATCH_MAX: '0' })).to.include({ HOLD_BATCH_MAX: 0 });
     expect(
       problemsOf({ ...env, HOLD_BATCH_SLOTS: '21', HOLD_BATCH_MAX: '-1' })
@@ -66,6 +66,19 @@ describe('inventory: configuration', () => {
     expect(problemsOf({ ...env, HOLD_BATCH_SLOTS: '0' }).map((p) => p.split(' ')[0])).to.deep.equal([
       'HOLD_BATCH_SLOTS',
     ]);
+  });
+
+  it('taken-seats view: on, synced every 1 s by default; a word that is not a boolean or a sync under 10 ms stops the start', () => {
+    const env = { DATABASE_URL, INTERNAL_TOKEN_SECRET, REDIS_URL: 'redis://a:6379' };
+    expect(loadConfig(configSchema, env)).to.include({ HOLD_TAKEN_SEATS_VIEW: true, HOLD_TAKEN_SEATS_SYNC_MS: 1000 });
+    expect(loadConfig(configSchema, { ...env, HOLD_TAKEN_SEATS_VIEW: 'false' })).to.include({
+      HOLD_TAKEN_SEATS_VIEW: false,
+    });
+    expect(
+      problemsOf({ ...env, HOLD_TAKEN_SEATS_VIEW: 'sometimes', HOLD_TAKEN_SEATS_SYNC_MS: '5' })
+        .map((p) => p.split(' ')[0])
+        .sort(),
+    ).to.deep.equal(['HOLD_TAKEN_SEATS_SYNC_MS', 'HOLD_TAKEN_SEATS_VIEW']);
   });
 
   it('requires INTERNAL_TOKEN_SECRET (at least 32 characters) in every environment, never echoing it', () => {
