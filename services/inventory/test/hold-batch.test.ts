@@ -9,6 +9,7 @@ import { waitFor } from '@eventtickets/platform/testing';
 import type { InventoryConfig } from '../src/config.ts';
 import { holdSeatsInBatch, type BatchedSeatHold } from '../src/db/seats.ts';
 import { cancelEvent } from '../src/use-cases/materialise.ts';
+import { createSeatHoldBatcher } from '../src/use-cases/hold-batch.ts';
 import {
   buyer,
   dropDatabase,
@@ -324,5 +325,35 @@ describe('inventory: group commit of seats-only holds (real Postgres + Redis)', 
     const before = ctl.calls.length;
     expect((await hold('alone', ev.eventId, ['s001'])).status).to.equal(201);
     expect(ctl.calls.slice(before).map((c) => c.length)).to.deep.equal([1]);
+  });
+});
+
+describe('inventory: the hold batcher’s slot (no database)', () => {
+  it('a batch frees its slot when its write is over: the next batch writes while the first is being numbered', async () => {
+    const writes: string[][] = [];
+    let numbered!: () => void;
+    const numbering = new Promise<void>((r) => (numbered = r));
+    let publishes = 0;
+    const batcher = createSeatHoldBatcher({
+      db: undefined as never,
+      logger: { debug: () => undefined, warn: () => undefined } as never,
+      maxBatch: 64,
+      slots: 1,
+      // the first batch's numbering hangs until released; every later one is immediate
+      publish: () => (publishes++ === 0 ? numbering : undefined),
+      write: async (_db, holds) => {
+        writes.push(holds.map((h) => h.holdId));
+        return holds.map(() => ({ ok: true as const, createdAt: new Date(), expiresAt: new Date(), seats: [] }));
+      },
+    });
+    const hold = (holdId: string) =>
+      ({ holdId, eventId: 'e', userId: 'u', seatIds: [holdId], reservationMinutes: 10, change: {} }) as never;
+    const first = batcher.submit(hold('h1'));
+    await waitFor('the first batch written', () => writes.length === 1);
+    const second = await batcher.submit(hold('h2')); // written and answered while h1 still waits for its numbering
+    expect(second.ok).to.equal(true);
+    expect(writes).to.deep.equal([['h1'], ['h2']]);
+    numbered();
+    expect((await first).ok).to.equal(true);
   });
 });

@@ -79,10 +79,14 @@ export function createSeatHoldBatcher(opts: SeatHoldBatcherOptions): SeatHoldBat
     while (inFlight < opts.slots && queue.length) {
       const batch = queue.splice(0, opts.maxBatch);
       inFlight++;
-      void run(batch).finally(() => {
+      let freed = false;
+      const free = () => {
+        if (freed) return;
+        freed = true;
         inFlight--;
         schedule();
-      });
+      };
+      void run(batch, free).finally(free);
     }
   }
 
@@ -114,7 +118,10 @@ export function createSeatHoldBatcher(opts: SeatHoldBatcherOptions): SeatHoldBat
     }
   }
 
-  async function run(batch: Pending[]): Promise<void> {
+  /** `written` frees the batch's slot once its write is over: its numbering and answers then run while the next
+   *  batch writes (with one slot, a slot held until the numbering's round trip came back made every batch wait
+   *  for its predecessor's numbering too). */
+  async function run(batch: Pending[], written: () => void): Promise<void> {
     try {
       const settled = opts.lock
         ? await opts.lock(
@@ -122,6 +129,7 @@ export function createSeatHoldBatcher(opts: SeatHoldBatcherOptions): SeatHoldBat
             () => settle(batch),
           )
         : await settle(batch);
+      written();
       await answer(batch, settled);
     } catch (err) {
       for (const p of batch) p.reject(err); // never a hold left waiting (a promise settles once)
