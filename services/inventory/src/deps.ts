@@ -17,7 +17,7 @@ import {
 } from '@eventtickets/platform';
 import { POOL_MAX, type InventoryConfig } from './config.ts';
 import { createInventoryMetrics, type InventoryMetrics } from './metrics.ts';
-import { channelFor, createAvailabilityHub, type AvailabilityHub } from './use-cases/availability-stream.ts';
+import { createAvailabilityHub, type AvailabilityHub } from './use-cases/availability-stream.ts';
 import { createTakenSeatsView, type TakenSeatsView } from './use-cases/taken-seats.ts';
 import type { SeatHoldBatcherOptions } from './use-cases/hold-batch.ts';
 import { createHoldService, type HoldHooks, type HoldService } from './use-cases/holds.ts';
@@ -96,7 +96,6 @@ export function createDeps(config: InventoryConfig, overrides: DepsOverrides = {
         db,
         pubsub,
         logger,
-        channelFor,
         syncMs: config.HOLD_TAKEN_SEATS_SYNC_MS,
         idleMs: TAKEN_SEATS_IDLE_MS,
       })

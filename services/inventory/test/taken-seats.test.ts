@@ -10,7 +10,6 @@ import pg from 'pg';
 import type { InventoryConfig } from '../src/config.ts';
 import { EventSeatState } from '../src/domain/seat-state.ts';
 import type { AvailabilityChange } from '../src/domain/types.ts';
-import { channelFor } from '../src/use-cases/availability-stream.ts';
 import { cancelEvent } from '../src/use-cases/materialise.ts';
 import { createTakenSeatsView } from '../src/use-cases/taken-seats.ts';
 import { dropDatabase, eventPayload, publishEvent, startInstance, suiteConfig, type Instance } from './helpers.ts';
@@ -155,7 +154,6 @@ describe('inventory: holds refused from the taken-seats view (real Postgres + Re
       db: app.deps.db,
       pubsub: silent,
       logger: app.deps.logger,
-      channelFor,
       syncMs: 50,
       idleMs: 60_000,
     });

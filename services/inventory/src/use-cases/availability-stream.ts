@@ -55,6 +55,17 @@ interface ClientContext {
 /** The pub/sub channel of an event's numbered changes. */
 export const channelFor = (eventId: string) => `availability:${eventId}`;
 
+/** The changes of one pub/sub message on that channel (one numbering batch of one event, as broadcast() writes
+ *  it; a single object from an older replica), or undefined for a malformed one. */
+export function changesOfMessage(message: string): AvailabilityChange[] | undefined {
+  try {
+    const parsed = JSON.parse(message) as AvailabilityChange | AvailabilityChange[];
+    return Array.isArray(parsed) ? parsed : [parsed];
+  } catch {
+    return undefined;
+  }
+}
+
 class StreamClient {
   readonly eventId: string;
   readonly out = new PassThrough();
@@ -192,16 +203,10 @@ export function createAvailabilityHub(opts: HubOptions) {
     if (!feed) {
       const clients = new Set<StreamClient>();
       const unsubscribe = opts.pubsub.subscribe(channelFor(eventId), (message) => {
-        let parsed: AvailabilityChange | AvailabilityChange[];
-        try {
-          parsed = JSON.parse(message);
-        } catch {
-          return logger.warn({ eventId }, 'ignoring a malformed availability message');
-        }
-        // One numbering batch's changes of this event (a single object from an older replica).
+        const changes = changesOfMessage(message);
+        if (!changes) return logger.warn({ eventId }, 'ignoring a malformed availability message');
         const f = feed!;
-        if (Array.isArray(parsed)) f.pending.push(...parsed);
-        else f.pending.push(parsed);
+        f.pending.push(...changes);
         if (f.timer) return;
         const wait = f.lastDelivery + coalesceMs - performance.now();
         f.timer = setTimeout(() => deliver(f), Math.max(0, wait));

@@ -87,12 +87,19 @@ export function createHoldService(deps: HoldServiceDeps) {
         })
       : undefined;
 
-  /** Runs `write` inside the seats' Redlock locks; still busy after the locker's brief retries, the database
-   *  decides (its row locks make the write wait for the holder's commit, then it answers 201 or 409), not a 503. */
-  function withSeatLocks<T>(keys: string[], write: () => Promise<T>): Promise<T> {
+  /** Runs `write` inside the seats' Redlock locks. Still busy after the locker's brief retries: `whenBusy` may
+   *  answer instead, else the database decides (its row locks make the write wait for the holder's commit, then it
+   *  answers 201 or 409), not a 503. */
+  function withSeatLocks<T>(
+    keys: string[],
+    write: () => Promise<T>,
+    whenBusy?: () => Promise<T | undefined>,
+  ): Promise<T> {
     if (!keys.length) return write();
-    return deps.locker.withLocks(keys, deps.lockTtlMs, write).catch((err: unknown) => {
+    return deps.locker.withLocks(keys, deps.lockTtlMs, write).catch(async (err: unknown) => {
       if (!(err instanceof LockUnavailableError)) throw err;
+      const answered = await whenBusy?.();
+      if (answered) return answered;
       metrics.holdConflicts.inc({ reason: 'lock-busy' });
       return write();
     });
@@ -196,18 +203,8 @@ export function createHoldService(deps: HoldServiceDeps) {
     // A batched hold takes its seat locks with its batch (hold-batch.ts), once for all the batch's holds.
     const keys = atOnce && batcher ? [] : lockKeys(req);
     try {
-      try {
-        return await (keys.length ? deps.locker.withLocks(keys, deps.lockTtlMs, write) : write());
-      } catch (err) {
-        if (!(err instanceof LockUnavailableError)) throw err;
-        // The lock holder may be this key's own first attempt, still writing: wait for it and answer its result.
-        const duplicate = ref && (await resultOfConcurrentDuplicate(db, ref));
-        if (duplicate) return duplicate;
-        // Still busy after the locker's brief retries: the database decides (its row locks make this wait for
-        // the holder's commit, then the conditional write answers 201 or 409) rather than a 503.
-        metrics.holdConflicts.inc({ reason: 'lock-busy' });
-        return await write();
-      }
+      // Busy: the lock holder may be this key's own first attempt, still writing; wait for it and answer its result.
+      return await withSeatLocks(keys, write, async () => (ref ? resultOfConcurrentDuplicate(db, ref) : undefined));
     } catch (err) {
       if (err instanceof HttpProblem && err.status === 409) metrics.holdConflicts.inc({ reason: err.slug });
       throw err;

@@ -17,14 +17,13 @@ import { loadSeatStatuses } from '../db/availability.ts';
 import { changesSince } from '../db/changes.ts';
 import { currentSeqs } from '../db/events.ts';
 import { EventSeatState } from '../domain/seat-state.ts';
+import { changesOfMessage, channelFor } from './availability-stream.ts';
 import type { AvailabilityChange } from '../domain/types.ts';
 
 export interface TakenSeatsOptions {
   db: Sequelize;
   pubsub: PubSub;
   logger: Logger;
-  /** The pub/sub channel an event's numbered changes are broadcast on (availability-stream.ts). */
-  channelFor: (eventId: string) => string;
   /** How often each tracked event's seq is compared with the database's (a lost pub/sub message). */
   syncMs: number;
   /** An event nobody tried to hold seats of for this long is dropped (and its subscription ended). */
@@ -80,7 +79,7 @@ export function createTakenSeatsView(opts: TakenSeatsOptions): TakenSeatsView {
       early: [],
       usedAt: Date.now(),
       filling: false,
-      subscription: opts.pubsub.subscribe(opts.channelFor(eventId), (message) => onMessage(eventId, message)),
+      subscription: opts.pubsub.subscribe(channelFor(eventId), (message) => onMessage(eventId, message)),
     };
     tracked.set(eventId, entry);
     void load(eventId, entry);
@@ -134,13 +133,9 @@ export function createTakenSeatsView(opts: TakenSeatsOptions): TakenSeatsView {
   }
 
   function onMessage(eventId: string, message: string): void {
-    let parsed: AvailabilityChange | AvailabilityChange[];
-    try {
-      parsed = JSON.parse(message);
-    } catch {
-      return; // the live streams log malformed messages
-    }
-    observe(eventId, Array.isArray(parsed) ? parsed : [parsed]);
+    const changes = changesOfMessage(message);
+    if (changes) observe(eventId, changes);
+    else logger.warn({ eventId }, 'taken-seats view: ignoring a malformed availability message');
   }
 
   function refusal(eventId: string, seatIds: readonly string[]): string[] | undefined {
