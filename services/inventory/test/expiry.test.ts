@@ -89,11 +89,15 @@ describe('inventory: hold expiry across restarts (real Postgres + Redis)', funct
       seats: ['s001', 's002'],
       ga: [{ areaId: 'floor', quantity: 2 }],
     });
-    const [change] = await query(
-      second.deps,
-      'SELECT change FROM availability_changes WHERE event_id = $1 AND seq = $2',
-      [ev.eventId, seqBefore + 1],
-    );
+    // numbered after the expiry's commit (the sequencer), so it may land a moment after the hold reads expired
+    const change = await waitFor('the expiry’s change numbered', async () => {
+      const [row] = await query(
+        second.deps,
+        'SELECT change FROM availability_changes WHERE event_id = $1 AND seq = $2',
+        [ev.eventId, seqBefore + 1],
+      );
+      return row;
+    });
     expect(change.change.seats).to.deep.equal({ s001: 'available', s002: 'available' });
 
     const confirm = await second.call('POST', `/internal/holds/${expiring.id}/confirm`, {
