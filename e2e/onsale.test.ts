@@ -8,7 +8,7 @@ import { requireBinary } from '@eventtickets/platform/testing';
 import { createSeatedEvent, login, seatPairs, signInBuyers, waitForSnapshot } from '../load/onsale/api.ts';
 import { checkInvariant } from '../load/onsale/invariant.ts';
 import { parseResponse } from '../load/onsale/hold-client.ts';
-import { closedLoop, holdPool } from '../load/onsale/loops.ts';
+import { closedLoop, grantPhase, holdPool, newTally } from '../load/onsale/loops.ts';
 import { startStack, type BenchStack } from '../load/onsale/stack.ts';
 
 describe('on-sale in small: a few hundred holds through the gateway keep the seat invariant', function () {
@@ -51,6 +51,26 @@ describe('on-sale in small: a few hundred holds through the gateway keep the sea
     expect(report.grantedNotHeld).to.deep.equal([]);
     expect(report.heldWithoutHold).to.deep.equal([]);
     expect(report.grantedHolds).to.equal(tally.byStatus['201']);
+  });
+
+  it("the bench's grant phase: the closed loop's first seconds with at least half of their requests granted", () => {
+    // 4 s of requests started at 0.0-3.9 s: 10 per second; 201 shares 90 %, 60 %, 40 %, 10 %
+    const t = newTally();
+    for (const [second, granted] of [9, 6, 4, 1].entries())
+      for (let i = 0; i < 10; i++) {
+        t.startedAt.push(second * 1000 + i * 100);
+        t.latencies.push(5);
+        t.granted201.push(i < granted ? 1 : 0);
+      }
+    expect(grantPhase(t)).to.deep.equal({ seconds: 2, attemptsPerS: 10, grantedPerS: 7.5 });
+    // a loop that never reaches half: its first second alone
+    const refused = newTally();
+    for (let i = 0; i < 30; i++) {
+      refused.startedAt.push(i * 100);
+      refused.latencies.push(5);
+      refused.granted201.push(i === 0 ? 1 : 0);
+    }
+    expect(grantPhase(refused)).to.deep.equal({ seconds: 1, attemptsPerS: 10, grantedPerS: 1 });
   });
 
   it('the closed loop client reads Content-Length and chunked answers, whole or in pieces, and sees Connection: close', () => {

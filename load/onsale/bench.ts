@@ -24,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { createSeatedEvent, login, seatPairs, signInBuyers, waitForSnapshot, type Buyer } from './api.ts';
 import { measureBrowsing } from './browse.ts';
 import { checkInvariant } from './invariant.ts';
-import { byWindow, closedLoop, holdPool, openLoop, percentiles, type Tally } from './loops.ts';
+import { byWindow, closedLoop, grantPhase, holdPool, openLoop, percentiles, type Tally } from './loops.ts';
 import {
   cpuMeter,
   diffBatchStats,
@@ -280,6 +280,7 @@ try {
     },
     openLoop: {
       ...openSummary,
+      closedLoopGrantPhase: grantPhase(closed),
       invariant: openInvariant,
       cpuMsPerAttempt: Object.fromEntries(
         Object.entries(openCpuMs).map(([k, v]) => [k, v / Math.max(1, open.latencies.length)]),
@@ -308,6 +309,11 @@ try {
   else log(`  raw limit: ${raw && 'error' in raw ? raw.error : 'not measured'}`);
   log(
     `  open loop p99 ${f1(openSummary.latencyMs.p99!)} ms (target ≤ 100 ms); 503 share closed ${(closedSummary.share503 * 100).toFixed(2)}% (target ≤ 1%)`,
+  );
+  const phase = grantPhase(closed);
+  const askedFirstSecond = rate * (openSummary.bySecond[0]?.grantedShare ?? NaN);
+  log(
+    `  grants asked in (b)'s first second: ${f1(askedFirstSecond)}/s (${rate}/s × ${((openSummary.bySecond[0]?.grantedShare ?? NaN) * 100).toFixed(0)} % granted); (a)'s grant phase (first ${phase.seconds} s, ≥ 50 % 201): ${f1(phase.attemptsPerS)} attempts/s, ${f1(phase.grantedPerS)} granted/s at saturation`,
   );
   log(
     `  open loop by second (p99 ms / share of 201): ${openSummary.bySecond

@@ -259,9 +259,9 @@ export async function openLoop(o: LoopOptions & { rate: number; maxOutstanding?:
   return tally;
 }
 
-/** Per `windowS` window since the first request: the p99 latency of the requests started in it and their share
- *  of 201s (where in the run the tail is, and how many of those requests were grants). */
-export function byWindow(t: Tally, windowS: number): { p99Ms: number; grantedShare: number }[] {
+/** Per `windowS` window since the first request: how many requests started in it, their p99 latency and their
+ *  share of 201s (where in the run the tail is, and how many of those requests were grants). */
+export function byWindow(t: Tally, windowS: number): { count: number; p99Ms: number; grantedShare: number }[] {
   if (!t.startedAt.length) return [];
   const first = Math.min(...t.startedAt);
   const windows: { latencies: number[]; granted: number }[] = [];
@@ -272,9 +272,28 @@ export function byWindow(t: Tally, windowS: number): { p99Ms: number; grantedSha
   });
   return [...windows].map((w) =>
     w
-      ? { p99Ms: percentiles(w.latencies, [99]).p99!, grantedShare: w.granted / w.latencies.length }
-      : { p99Ms: NaN, grantedShare: NaN },
+      ? {
+          count: w.latencies.length,
+          p99Ms: percentiles(w.latencies, [99]).p99!,
+          grantedShare: w.granted / w.latencies.length,
+        }
+      : { count: 0, p99Ms: NaN, grantedShare: NaN },
   );
+}
+
+/** The closed loop's grant phase: its first whole seconds in which at least half of the requests started were
+ *  granted (at least the first second), as attempts/s and granted/s. With every buyer's request in flight this is
+ *  what the stack grants at saturation while an event still has seats: the capacity the open loop's first second
+ *  draws on, whatever the loop's average (refusals of a sold-out event are several times cheaper than grants). */
+export function grantPhase(t: Tally) {
+  const seconds = byWindow(t, 1);
+  const last = seconds.length - 1; // a partial window
+  let n = 1;
+  while (n < last && seconds[n]!.grantedShare >= 0.5) n++;
+  const phase = seconds.slice(0, Math.min(n, Math.max(1, last)));
+  const attempts = phase.reduce((a, w) => a + w.count, 0);
+  const granted = phase.reduce((a, w) => a + w.count * w.grantedShare, 0);
+  return { seconds: phase.length, attemptsPerS: attempts / phase.length, grantedPerS: granted / phase.length };
 }
 
 /** The p-th percentile (nearest rank) of unsorted values. */
