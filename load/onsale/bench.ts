@@ -6,7 +6,9 @@
 // three redis-server, users, catalog, inventory, gateway), rate limits raised through the environment.
 // Then: an organizer creates 10,000-seat events through the API; N buyers sign in; (a) closed loop: each
 // buyer keeps one two-seat hold request in flight for D seconds; (b) open loop at a fixed rate (default half
-// of (a)'s attempts/s) on a fresh event; the invariant is checked from outside after each; pgbench measures the
+// of (a)'s attempts/s) on a fresh event; (c) the same at half of (a)'s grant phase (its first seconds with at
+// least half of them granted: the mix an open loop on a fresh event starts with); the invariant is checked from
+// outside after each; pgbench measures the
 // raw limit of the same write on the same Postgres; cached browsing through the gateway against catalog and
 // catalog against a bare node:http server. Prints the figures and writes them as JSON.
 //
@@ -14,7 +16,8 @@
 // BENCH_VIEWERS (2000; needs load/onsale/viewers.ts; they read on a worker thread, BENCH_VIEWERS_IN_PROCESS=1 on
 // this event loop), BENCH_PGBENCH_CLIENTS (16), BENCH_PGBENCH_SECONDS (10),
 // BENCH_HOLD_CLIENT (raw: hand-written keep-alive connections, load/onsale/hold-client.ts: one per buyer in (a),
-// a stack of idle ones in (b); undici: the pool in both), BENCH_BROWSE_SECONDS (5; 0 skips browsing), BENCH_OUT (load/onsale/last-run.json), BENCH_LOG_LEVEL (warn),
+// a stack of idle ones in (b) and (c); undici: the pool in all), BENCH_GRANT_PHASE_LOOP (1; 0 skips (c)),
+// BENCH_BROWSE_SECONDS (5; 0 skips browsing), BENCH_OUT (load/onsale/last-run.json), BENCH_LOG_LEVEL (warn),
 // BENCH_ORGANIZER_EMAIL / BENCH_ORGANIZER_PASSWORD (with --target; default organizer@example.com / DEMO_PASSWORD).
 import { execSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
@@ -52,6 +55,7 @@ const VIEWERS = Number(env.BENCH_VIEWERS ?? 2000);
 const PGBENCH_CLIENTS = Number(env.BENCH_PGBENCH_CLIENTS ?? 16);
 const PGBENCH_SECONDS = Number(env.BENCH_PGBENCH_SECONDS ?? 10);
 const BROWSE_SECONDS = Number(env.BENCH_BROWSE_SECONDS ?? 5);
+const GRANT_PHASE_LOOP = env.BENCH_GRANT_PHASE_LOOP !== '0';
 const OUT = env.BENCH_OUT ?? fileURLToPath(new URL('./last-run.json', import.meta.url));
 const runId = `${Date.now().toString(36)}${process.pid.toString(36)}`;
 const log = (line: string) => process.stdout.write(`${line}\n`);
@@ -154,9 +158,19 @@ try {
     rows: 50,
     seatsPerRow: 200,
   });
+  const phaseEvent = GRANT_PHASE_LOOP
+    ? await createSeatedEvent(stack.gatewayUrl, organizerToken, {
+        title: `On-sale open loop at the grant phase's rate ${runId}`,
+        rows: 50,
+        seatsPerRow: 200,
+      })
+    : undefined;
   const closedSnapshot = await waitForSnapshot(stack.gatewayUrl, closedEvent);
   const openSnapshot = await waitForSnapshot(stack.gatewayUrl, openEvent);
-  log(`events: ${closedEvent} and ${openEvent}, ${Object.keys(closedSnapshot.seats).length} seats each`);
+  const phaseSnapshot = phaseEvent ? await waitForSnapshot(stack.gatewayUrl, phaseEvent) : undefined;
+  log(
+    `events: ${[closedEvent, openEvent, phaseEvent].filter(Boolean).join(', ')}, ${Object.keys(closedSnapshot.seats).length} seats each`,
+  );
 
   const t0 = performance.now();
   const buyers: Buyer[] = await signInBuyers(stack.gatewayUrl, {
@@ -211,34 +225,56 @@ try {
     unknown(closed),
   );
 
-  // (b) open loop on a fresh event
+  /** An open loop at `rate` on a fresh event, once the stack is idle again (the previous loop's teardown: its
+   *  connections, the viewer streams and what they held, must be over), with the invariant checked after it. */
+  const runOpenLoop = async (label: string, rate: number, eventId: string, snapshot: typeof openSnapshot) => {
+    log(`${label}: ${rate} hold requests/s for ${SECONDS} s (latency from each request's scheduled start)`);
+    const pairs = seatPairs(snapshot);
+    const settled = await waitForIdle(stack.pids);
+    log(`  the stack is idle (${settled.cores.toFixed(2)} cores) after ${settled.waitedS.toFixed(1)} s`);
+    // CPU per attempt at a fixed arrival rate: comparable between two runs whatever the closed loop reached
+    // (at saturation, CPU per attempt moves with the throughput: batching, context switches).
+    const cpu = cpuMeter(stack.pids);
+    const tally = await openLoop({
+      pool,
+      rawGatewayUrl: env.BENCH_HOLD_CLIENT === 'undici' ? undefined : stack.gatewayUrl,
+      buyers,
+      eventId,
+      pairs,
+      durationS: SECONDS,
+      rate,
+      onProgress: progress('open'),
+    });
+    const cpuMs = cpu.stop();
+    const invariant = checkInvariant(
+      (await waitForSnapshot(stack.gatewayUrl, eventId)).seats,
+      tally.granted,
+      unknown(tally),
+    );
+    const cpuMsPerAttempt = Object.fromEntries(
+      Object.entries(cpuMs).map(([k, v]) => [k, v / Math.max(1, tally.latencies.length)]),
+    );
+    return { rate, tally, summary: summarise(tally), invariant, cpuMsPerAttempt };
+  };
+
+  // (b) open loop on a fresh event, at half of (a)'s throughput (the issue's rule)
   const rate = Number(env.BENCH_OPEN_RATE ?? Math.max(1, Math.round(closedSummary.attemptsPerS / 2)));
-  log(`(b) open loop: ${rate} hold requests/s for ${SECONDS} s (latency from each request's scheduled start)`);
-  const openPairs = seatPairs(openSnapshot);
-  // the closed loop's teardown (its 500 connections, the 2,000 viewer streams and what they held) must be over
-  const settledB = await waitForIdle(stack.pids);
-  log(`  the stack is idle (${settledB.cores.toFixed(2)} cores) after ${settledB.waitedS.toFixed(1)} s`);
-  // CPU per attempt at a fixed arrival rate: comparable between two runs whatever the closed loop reached
-  // (at saturation, CPU per attempt moves with the throughput: batching, context switches).
-  const openCpu = cpuMeter(stack.pids);
-  const open = await openLoop({
-    pool,
-    rawGatewayUrl: env.BENCH_HOLD_CLIENT === 'undici' ? undefined : stack.gatewayUrl,
-    buyers,
-    eventId: openEvent,
-    pairs: openPairs,
-    durationS: SECONDS,
-    rate,
-    onProgress: progress('open'),
-  });
-  const openCpuMs = openCpu.stop();
+  const b = await runOpenLoop('(b) open loop', rate, openEvent, openSnapshot);
+  const { summary: openSummary, invariant: openInvariant } = b;
+  // (c) the same at half of (a)'s grant phase: (a)'s average is mostly refusals of a sold-out event, several
+  // times cheaper than the grants a fresh event's first seconds are made of; this rate is half the capacity
+  // for the mix an open loop starts with.
+  const phase = grantPhase(closed);
+  const c =
+    phaseEvent && phaseSnapshot
+      ? await runOpenLoop(
+          "(c) open loop at half of (a)'s grant phase",
+          Math.max(1, Math.round(phase.attemptsPerS / 2)),
+          phaseEvent,
+          phaseSnapshot,
+        )
+      : undefined;
   await pool.close();
-  const openSummary = summarise(open);
-  const openInvariant = checkInvariant(
-    (await waitForSnapshot(stack.gatewayUrl, openEvent)).seats,
-    open.granted,
-    unknown(open),
-  );
 
   // raw limit of the same write on the same Postgres
   let raw: Awaited<ReturnType<typeof measureRawLimit>> | { error: string } | undefined;
@@ -278,14 +314,11 @@ try {
       viewers: viewerFigures ?? viewers.note,
       holdBatches: batches,
     },
-    openLoop: {
-      ...openSummary,
-      closedLoopGrantPhase: grantPhase(closed),
-      invariant: openInvariant,
-      cpuMsPerAttempt: Object.fromEntries(
-        Object.entries(openCpuMs).map(([k, v]) => [k, v / Math.max(1, open.latencies.length)]),
-      ),
-    },
+    openLoop: { ...openSummary, invariant: openInvariant, cpuMsPerAttempt: b.cpuMsPerAttempt },
+    closedLoopGrantPhase: phase,
+    openLoopAtHalfTheGrantPhase: c
+      ? { rate: c.rate, ...c.summary, invariant: c.invariant, cpuMsPerAttempt: c.cpuMsPerAttempt }
+      : { skipped: 'BENCH_GRANT_PHASE_LOOP=0' },
     rawLimit: raw,
     browsing,
   });
@@ -302,6 +335,7 @@ try {
   log(`results (${(result.machine as any).date}, commit ${(result.machine as any).commit})`);
   line('closed loop', closedSummary);
   line('open loop  ', openSummary);
+  if (c) line(`open loop at half of (a)'s grant phase (c), ${c.rate}/s`, c.summary);
   if (raw && 'tps' in raw)
     log(
       `  raw limit (pgbench ${raw.clients} clients): ${f1(raw.tps)} tx/s (${f1(raw.grantedPerS)} granted/s); closed-loop attempts/s ÷ raw = ${(closedSummary.attemptsPerS / raw.tps).toFixed(2)} (target ≥ 0.5)`,
@@ -310,7 +344,6 @@ try {
   log(
     `  open loop p99 ${f1(openSummary.latencyMs.p99!)} ms (target ≤ 100 ms); 503 share closed ${(closedSummary.share503 * 100).toFixed(2)}% (target ≤ 1%)`,
   );
-  const phase = grantPhase(closed);
   const askedFirstSecond = rate * (openSummary.bySecond[0]?.grantedShare ?? NaN);
   log(
     `  grants asked in (b)'s first second: ${f1(askedFirstSecond)}/s (${rate}/s × ${((openSummary.bySecond[0]?.grantedShare ?? NaN) * 100).toFixed(0)} % granted); (a)'s grant phase (first ${phase.seconds} s, ≥ 50 % 201): ${f1(phase.attemptsPerS)} attempts/s, ${f1(phase.grantedPerS)} granted/s at saturation`,
@@ -323,6 +356,14 @@ try {
   log(
     `  open loop's first 2 s by 100 ms (p99 ms): ${openSummary.firstTwoSecondsBy100ms.map((w) => w.p99Ms.toFixed(0)).join(' ')}`,
   );
+  if (c)
+    log(
+      `  (c) by second (p99 ms / share of 201): ${c.summary.bySecond
+        .map((w) => `${w.p99Ms.toFixed(0)}/${(w.grantedShare * 100).toFixed(0)}%`)
+        .join(
+          ' ',
+        )}; invariant ${c.invariant.ok ? 'OK' : 'BROKEN'} (${c.invariant.grantedHolds} holds, oversold ${c.invariant.oversold.length})`,
+    );
   for (const [label, inv] of [
     ['closed', closedInvariant],
     ['open', openInvariant],
@@ -350,8 +391,8 @@ try {
         : '  hold batches during (a): none (group commit off: HOLD_BATCH_MAX=0)',
     );
   log(
-    `  CPU ms per attempt during (b), ${rate}/s: ${Object.entries(openCpuMs)
-      .map(([k, v]) => `${k} ${(v / Math.max(1, open.latencies.length)).toFixed(2)}`)
+    `  CPU ms per attempt during (b), ${rate}/s: ${Object.entries(b.cpuMsPerAttempt)
+      .map(([k, v]) => `${k} ${v.toFixed(2)}`)
       .join(', ')}`,
   );
   if (redis)
@@ -384,7 +425,7 @@ try {
   (result.machine as any).loadAverageAtEnd = loadavg();
   writeFileSync(OUT, `${JSON.stringify(result, null, 2)}\n`);
   log(`JSON: ${OUT}`);
-  if (!closedInvariant.ok || !openInvariant.ok) process.exitCode = 1;
+  if (!closedInvariant.ok || !openInvariant.ok || (c && !c.invariant.ok)) process.exitCode = 1;
 } finally {
   await stack.stop();
 }
