@@ -3,7 +3,13 @@ import { expect } from 'chai';
 import { HttpProblem } from '@eventtickets/platform';
 import { checkHoldAllowed, lockKeys, requestedCount, totals } from '../src/domain/hold-rules.ts';
 import { observedState } from '../src/domain/hold-state.ts';
-import { MAX_CHANGES_PER_MESSAGE, parseLastEventId, sseChanges, sseComment, sseMessage } from '../src/domain/sse.ts';
+import {
+  MAX_CHANGES_PER_MESSAGE,
+  parseLastEventId,
+  sseChanges,
+  sseComment,
+  sseMessageOfJson,
+} from '../src/domain/sse.ts';
 import type { SaleRules } from '../src/domain/types.ts';
 
 const now = new Date('2026-06-01T12:00:00Z');
@@ -88,7 +94,9 @@ describe('inventory domain: hold rules', () => {
 
 describe('inventory domain: SSE wire format', () => {
   it('writes event, id and data lines ending in a blank line', () => {
-    expect(sseMessage('change', 7, { a: 1 })).to.equal('event: change\nid: 7\ndata: {"a":1}\n\n');
+    expect(sseMessageOfJson('change', 7, '{"a":1}')).to.equal('event: change\nid: 7\ndata: {"a":1}\n\n');
+    // JSON text over several lines: one data line each (the client joins them with line breaks)
+    expect(sseMessageOfJson('snapshot', undefined, '[1,\n2]')).to.equal('event: snapshot\ndata: [1,\ndata: 2]\n\n');
     expect(sseComment('ping')).to.equal(': ping\n\n');
   });
 

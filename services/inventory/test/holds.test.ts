@@ -96,7 +96,13 @@ describe('inventory: holds (real Postgres + Redis)', function () {
     expect(after.body.ga).to.deep.equal([
       { areaId: 'floor', name: 'Floor', tierId: 'std', capacity: 100, remaining: 97 },
     ]);
-    expect(after.body.tiers).to.have.length(2);
+    expect(after.body.tiers).to.deep.equal([
+      { tierId: 'std', name: 'Standard', amount: 4550, currency: 'EUR' },
+      { tierId: 'vip', name: 'VIP', amount: 12000, currency: 'EUR' },
+    ]);
+    expect(after.body.eventId).to.equal(ev.eventId);
+    expect(after.body.status).to.equal('published');
+    expect(after.headers.get('content-type')).to.match(/^application\/json/);
   });
 
   it('refuses bad input with a clear 4xx and changes nothing', async () => {

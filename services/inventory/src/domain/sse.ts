@@ -1,10 +1,12 @@
 // Server-sent events wire format. Changes travel in batches: `event: changes`, data = a JSON array of
 // consecutive AvailabilityChange documents in sequence order, id = the last one's sequence number
 // (openapi.yaml, streamAvailability, states the gap and resume rules).
-export function sseMessage(event: string, id: number | undefined, data: unknown): string {
+
+/** A message whose data is JSON text already (one `data:` line per line of it). */
+export function sseMessageOfJson(event: string, id: number | undefined, json: string): string {
   const lines = [`event: ${event}`];
   if (id !== undefined) lines.push(`id: ${id}`);
-  for (const line of JSON.stringify(data).split('\n')) lines.push(`data: ${line}`);
+  for (const line of json.split('\n')) lines.push(`data: ${line}`);
   return lines.join('\n') + '\n\n';
 }
 

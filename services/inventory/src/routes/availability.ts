@@ -9,7 +9,8 @@ export function availabilityRouter(hub: AvailabilityHub): Router {
   router.get('/api/events/:id/availability', async (ctx) => {
     const snapshot = await hub.snapshot(ctx.params.id!);
     ctx.set('Cache-Control', 'no-store');
-    ctx.body = snapshot;
+    ctx.type = 'application/json';
+    ctx.body = snapshot.json; // the document as Postgres wrote it (db/availability.ts)
   });
 
   router.get('/api/events/:id/availability/stream', async (ctx) => {

@@ -16,11 +16,11 @@ import {
   type PubSub,
   type Sequelize,
 } from '@eventtickets/platform';
-import { loadSnapshot } from '../db/availability.ts';
+import { loadSnapshotJson } from '../db/availability.ts';
 import { changesSince, hasStalePendingChanges, numberPendingChanges } from '../db/changes.ts';
 import { currentSeqs } from '../db/events.ts';
-import { sseChanges, sseComment, sseMessage } from '../domain/sse.ts';
-import type { AvailabilityChange, AvailabilitySnapshot, PendingChange } from '../domain/types.ts';
+import { sseChanges, sseComment, sseMessageOfJson } from '../domain/sse.ts';
+import type { AvailabilityChange, PendingChange } from '../domain/types.ts';
 import type { InventoryMetrics } from '../metrics.ts';
 
 export interface HubOptions {
@@ -155,9 +155,9 @@ class StreamClient {
   }
 
   private async sendSnapshot(): Promise<void> {
-    const snapshot = await loadSnapshot(this.db, this.eventId);
+    const snapshot = await loadSnapshotJson(this.db, this.eventId);
     if (!snapshot) return this.close();
-    this.send(sseMessage('snapshot', snapshot.seq, snapshot));
+    this.send(sseMessageOfJson('snapshot', snapshot.seq, snapshot.json));
     this.lastSeq = snapshot.seq;
   }
 
@@ -229,9 +229,9 @@ export function createAvailabilityHub(opts: HubOptions) {
     }
   }
 
-  /** The availability document of an event (404 event-not-found when inventory does not know it). */
-  async function snapshot(eventId: string): Promise<AvailabilitySnapshot> {
-    const found = await loadSnapshot(opts.db, eventId);
+  /** The availability document of an event as JSON text (404 event-not-found when inventory does not know it). */
+  async function snapshot(eventId: string): Promise<{ seq: number; json: string }> {
+    const found = await loadSnapshotJson(opts.db, eventId);
     if (!found) throw problems.notFound(`No event ${eventId}`, 'event-not-found');
     return found;
   }
