@@ -248,9 +248,14 @@ describe('inventory: availability stream across replicas (real Postgres + Redis 
     expect(msg.data.seats).to.include({ s001: 'held', s002: 'held', s003: 'held', s004: 'available' });
   });
 
-  it('an unknown event is a 404 problem; a malformed Last-Event-ID a 400', async () => {
+  it('an unknown event is a 404 problem (snapshot and stream); a malformed Last-Event-ID a 400', async () => {
     const res = await b.call('GET', '/api/events/nope/availability/stream');
     expect([res.status, res.body.type]).to.deep.equal([404, 'https://eventtickets.dev/problems/event-not-found']);
+    const snapshot = await b.call('GET', '/api/events/nope/availability');
+    expect([snapshot.status, snapshot.body.type]).to.deep.equal([
+      404,
+      'https://eventtickets.dev/problems/event-not-found',
+    ]);
     const ev = eventPayload({ seats: 1 });
     await publishEvent(a.deps, ev);
     const bad = await b.call('GET', `/api/events/${ev.eventId}/availability/stream`, {

@@ -2,14 +2,14 @@
 // they are consistent with each other and with the sequence number.
 import type { Sequelize } from '@eventtickets/platform';
 import { directRows } from './direct.ts';
-import type { EventStatus, SeatStatus } from '../domain/types.ts';
 
 /** The availability document of an event (Availability in openapi.yaml) as JSON text, and its seq, built by Postgres
  *  in ONE statement (one snapshot, so the seq, the seats, the areas and the tiers agree). It is sent as it comes:
  *  a 10,000-seat event's document is one string on the event loop, not 10,000 rows parsed, copied into an object
  *  and serialised again (inventory CPU per snapshot 16.2 → 2.3 ms; that garbage, promoted, also made the holds
  *  after it wait for a full collection). Seats in no particular order (an object; sorting 10,000 ids by collation
- *  cost Postgres more than the rest); a cancelled event's areas have 0 remaining. */
+ *  cost Postgres more than the rest); a cancelled event's areas have 0 remaining. The taken-seats view loads the
+ *  same document (one JSON.parse). */
 export async function loadSnapshotJson(
   db: Sequelize,
   eventId: string,
@@ -39,23 +39,4 @@ export async function loadSnapshotJson(
     [eventId],
   );
   return row && { seq: Number(row.seq), json: row.json };
-}
-
-/** An event's seq, status and every seat's status, in ONE statement (one snapshot, so the seq and the seats agree)
- *  and one JSON value (the taken-seats view loads it on the hot path's event loop: no per-row parsing). */
-export async function loadSeatStatuses(
-  db: Sequelize,
-  eventId: string,
-): Promise<{ seq: number; status: EventStatus; seats: Record<string, SeatStatus> } | undefined> {
-  const [row] = await directRows<{ seq: string; status: EventStatus; seats: Record<string, SeatStatus> | null }>(
-    db,
-    {
-      name: 'inventory_seat_statuses',
-      text: `SELECT e.seq, e.status,
-                    (SELECT json_object_agg(s.seat_id, s.status) FROM seats s WHERE s.event_id = e.event_id) AS seats
-               FROM events e WHERE e.event_id = $1`,
-    },
-    [eventId],
-  );
-  return row && { seq: Number(row.seq), status: row.status, seats: row.seats ?? {} };
 }

@@ -13,12 +13,12 @@
 // missing before later ones, or the event is cancelled, or a requested seat is not in the view, the view says
 // nothing and the hold takes the full path (openapi.yaml, createHold, says the same).
 import type { Logger, PubSub, Sequelize } from '@eventtickets/platform';
-import { loadSeatStatuses } from '../db/availability.ts';
+import { loadSnapshotJson } from '../db/availability.ts';
 import { changesSince } from '../db/changes.ts';
 import { currentSeqs } from '../db/events.ts';
 import { EventSeatState } from '../domain/seat-state.ts';
 import { changesOfMessage, channelFor } from './availability-stream.ts';
-import type { AvailabilityChange } from '../domain/types.ts';
+import type { AvailabilityChange, AvailabilitySnapshot } from '../domain/types.ts';
 
 export interface TakenSeatsOptions {
   db: Sequelize;
@@ -89,10 +89,10 @@ export function createTakenSeatsView(opts: TakenSeatsOptions): TakenSeatsView {
   async function load(eventId: string, entry: Tracked): Promise<void> {
     try {
       await entry.subscription;
-      const snapshot = await loadSeatStatuses(db, eventId);
+      const snapshot = await loadSnapshotJson(db, eventId);
       if (tracked.get(eventId) !== entry) return;
       if (!snapshot) return forget(eventId);
-      const state = new EventSeatState(snapshot);
+      const state = new EventSeatState(JSON.parse(snapshot.json) as AvailabilitySnapshot);
       state.apply(entry.early);
       entry.early = [];
       entry.state = state;
