@@ -8,8 +8,7 @@
 // buyer keeps one two-seat hold request in flight for D seconds; (b) open loop at a fixed rate (default half
 // of (a)'s attempts/s) on a fresh event; (c) the same at half of (a)'s grant phase (its first seconds with at
 // least half of them granted: the mix an open loop on a fresh event starts with); the invariant is checked from
-// outside after each; pgbench measures the
-// raw limit of the same write on the same Postgres; cached browsing through the gateway against catalog and
+// outside after each; pgbench measures the raw limit of the same write on the same Postgres; cached browsing through the gateway against catalog and
 // catalog against a bare node:http server. Prints the figures and writes them as JSON.
 //
 // Env: BENCH_BUYERS (500), BENCH_SECONDS (30), BENCH_OPEN_RATE (half of the closed loop's attempts/s),
@@ -227,7 +226,13 @@ try {
 
   /** An open loop at `rate` on a fresh event, once the stack is idle again (the previous loop's teardown: its
    *  connections, the viewer streams and what they held, must be over), with the invariant checked after it. */
-  const runOpenLoop = async (label: string, rate: number, eventId: string, snapshot: typeof openSnapshot) => {
+  const runOpenLoop = async (
+    label: string,
+    progressTag: string,
+    rate: number,
+    eventId: string,
+    snapshot: typeof openSnapshot,
+  ) => {
     log(`${label}: ${rate} hold requests/s for ${SECONDS} s (latency from each request's scheduled start)`);
     const pairs = seatPairs(snapshot);
     const settled = await waitForIdle(stack.pids);
@@ -243,7 +248,7 @@ try {
       pairs,
       durationS: SECONDS,
       rate,
-      onProgress: progress('open'),
+      onProgress: progress(progressTag),
     });
     const cpuMs = cpu.stop();
     const invariant = checkInvariant(
@@ -259,7 +264,7 @@ try {
 
   // (b) open loop on a fresh event, at half of (a)'s throughput (the issue's rule)
   const rate = Number(env.BENCH_OPEN_RATE ?? Math.max(1, Math.round(closedSummary.attemptsPerS / 2)));
-  const b = await runOpenLoop('(b) open loop', rate, openEvent, openSnapshot);
+  const b = await runOpenLoop('(b) open loop', 'open (b)', rate, openEvent, openSnapshot);
   const { summary: openSummary, invariant: openInvariant } = b;
   // (c) the same at half of (a)'s grant phase: (a)'s average is mostly refusals of a sold-out event, several
   // times cheaper than the grants a fresh event's first seconds are made of; this rate is half the capacity
@@ -269,6 +274,7 @@ try {
     phaseEvent && phaseSnapshot
       ? await runOpenLoop(
           "(c) open loop at half of (a)'s grant phase",
+          'open (c)',
           Math.max(1, Math.round(phase.attemptsPerS / 2)),
           phaseEvent,
           phaseSnapshot,
